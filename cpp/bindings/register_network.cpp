@@ -1,0 +1,245 @@
+// nncore._core.Network: the layer sequence with its arenas, training and inference calls.
+// Every call that does real work releases the GIL.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "arrays.h"
+#include "nncore/network.h"
+
+namespace py = pybind11;
+using namespace nncore_py;
+using nncore::Network;
+
+namespace {
+
+nncore::LayerSpec to_spec(const py::dict& d) {
+  nncore::LayerSpec s;
+  for (auto item : d) {
+    std::string key = py::str(item.first);
+    py::handle v = item.second;
+    if (key == "type") {
+      s.type = py::str(v);
+    } else if (v.is_none()) {
+      continue;
+    } else if (py::isinstance<py::str>(v)) {
+      s.str[key] = py::str(v);
+    } else if (py::isinstance<py::bool_>(v) || py::isinstance<py::int_>(v) ||
+               py::isinstance<py::float_>(v)) {
+      s.num[key] = py::cast<double>(v);
+    } else {
+      throw py::value_error("layer spec '" + key + "': expected a number or a string");
+    }
+  }
+  if (s.type.empty()) throw py::value_error("layer spec without a 'type'");
+  return s;
+}
+
+// Holds the arrays a Targets struct points into, for the duration of a call.
+struct HeldTargets {
+  farray values, weights;
+  iarray labels;
+  nncore::Targets t;
+};
+
+HeldTargets targets(const py::array& y, const py::object& w, long n, long k) {
+  HeldTargets h;
+  if (y.dtype().kind() == 'i' || y.dtype().kind() == 'u') {
+    h.labels = iarray::ensure(y);
+    if (h.labels.ndim() != 1 || h.labels.shape(0) != n)
+      throw py::value_error("y: expected integer labels of shape (" + std::to_string(n) + ",)");
+    const std::int32_t* p = h.labels.data();
+    for (long i = 0; i < n; ++i)
+      if (p[i] < 0 || p[i] >= k)
+        throw py::value_error("y: label " + std::to_string(p[i]) + " at row " + std::to_string(i) +
+                              " is outside [0, " + std::to_string(k) + ")");
+    h.t.labels = p;
+  } else {
+    py::array yy = y;
+    if (y.ndim() == 1 && k == 1) yy = py::array(y).reshape({n, 1L});
+    h.values = matrix(yy, "y", k);
+    if (h.values.shape(0) != n)
+      throw py::value_error("y: expected " + std::to_string(n) + " rows, got " +
+                            std::to_string(h.values.shape(0)));
+    h.t.values = h.values.data();
+  }
+  if (!w.is_none()) {
+    h.weights = vector(py::cast<py::array>(w), "sample_weight", n);
+    h.t.weights = h.weights.data();
+  }
+  return h;
+}
+
+py::dict step_info(const nncore::StepInfo& s) {
+  py::dict d;
+  d["grad_norm"] = s.grad_norm;
+  d["finite"] = s.finite;
+  d["skipped"] = s.skipped;
+  return d;
+}
+
+}  // namespace
+
+void register_network(py::module_& m) {
+  py::class_<Network>(m, "Network")
+      .def(py::init([](int input_dim, const py::list& specs, std::uint64_t seed) {
+             std::vector<nncore::LayerSpec> s;
+             for (auto d : specs) s.push_back(to_spec(py::cast<py::dict>(d)));
+             return std::make_unique<Network>(input_dim, s, seed);
+           }),
+           py::arg("input_dim"), py::arg("layers"), py::arg("seed") = 0)
+      .def_property_readonly("input_dim", &Network::input_dim)
+      .def_property_readonly("output_dim", &Network::output_dim)
+      .def_property_readonly("num_params", &Network::num_params)
+      .def_property_readonly("seed", &Network::seed)
+      .def_property("step", &Network::step, &Network::set_step)
+      .def_property_readonly("workspace_bytes", &Network::workspace_bytes)
+      .def("layer_info", [](const Network& net) {
+        py::list out;
+        for (size_t i = 0; i < net.num_layers(); ++i) {
+          const auto& L = net.layer(i);
+          out.append(py::make_tuple(L.type(), L.in_dim(), L.out_dim()));
+        }
+        return out;
+      })
+      .def("param_views", [](const Network& net) {
+        py::list out;
+        for (const auto& v : net.param_views()) out.append(py::make_tuple(v.name, v.shape, v.offset, v.layer));
+        return out;
+      })
+      .def("buffer_views", [](const Network& net) {
+        py::list out;
+        for (const auto& v : net.buffer_views()) out.append(py::make_tuple(v.name, v.shape, v.offset, v.layer));
+        return out;
+      })
+      // Writable views of the arenas; they keep the Network alive.
+      .def("params_array", [](py::object self) {
+        Network& net = py::cast<Network&>(self);
+        return view(net.params(), {py::ssize_t(net.num_params())}, self);
+      })
+      .def("grads_array", [](py::object self) {
+        Network& net = py::cast<Network&>(self);
+        return view(net.grads(), {py::ssize_t(net.num_params())}, self);
+      })
+      .def("buffers_array", [](py::object self) {
+        Network& net = py::cast<Network&>(self);
+        return view(net.buffers(), {py::ssize_t(net.num_buffers())}, self);
+      })
+      .def("zero_grad", &Network::zero_grad)
+      .def("params_changed", &Network::params_changed)
+      .def("set_loss", [](Network& net, const std::string& name, float delta) {
+        net.set_loss(nncore::parse_loss(name), delta);
+      }, py::arg("name"), py::arg("delta") = 1.0f)
+      .def("set_output_transform", [](Network& net, const std::string& name) {
+        auto a = nncore::parse_act(name);
+        if (a != nncore::Act::linear && a != nncore::Act::softmax && a != nncore::Act::sigmoid)
+          throw py::value_error("output transform must be linear, softmax or sigmoid");
+        net.set_output_transform(a);
+      })
+      .def("set_optimizer", &Network::set_optimizer)
+      .def_property_readonly("optimizer", &Network::optimizer)
+      .def("forward", [](Network& net, const py::array& x, bool training) {
+        farray xx = matrix(x, "x", net.input_dim());
+        int n = int(xx.shape(0));
+        farray out({n, net.output_dim()});
+        {
+          py::gil_scoped_release nogil;
+          const float* y = net.forward(xx.data(), n, training);
+          std::copy(y, y + (size_t)n * net.output_dim(), out.mutable_data());
+        }
+        return out;
+      }, py::arg("x"), py::arg("training") = false)
+      .def("backward", [](Network& net, const py::array& dout) {
+        farray d = matrix(dout, "grad", net.output_dim());
+        int n = int(d.shape(0));
+        farray dx({n, net.input_dim()});
+        {
+          py::gil_scoped_release nogil;
+          const float* g = net.backward(d.data(), n);
+          std::copy(g, g + (size_t)n * net.input_dim(), dx.mutable_data());
+        }
+        return dx;
+      })
+      .def("loss", [](Network& net, const py::array& out, const py::array& y, py::object w) {
+        farray o = matrix(out, "output", net.output_dim());
+        long n = o.shape(0);
+        HeldTargets h = targets(y, w, n, net.output_dim());
+        farray d({n, (long)net.output_dim()});
+        double v;
+        {
+          py::gil_scoped_release nogil;
+          v = net.loss_value(o.data(), h.t, int(n), d.mutable_data());
+        }
+        return py::make_tuple(v, d);
+      }, py::arg("output"), py::arg("y"), py::arg("sample_weight") = py::none())
+      .def("penalty", &Network::penalty)
+      .def("optimizer_step", [](Network& net) {
+        nncore::StepInfo s;
+        {
+          py::gil_scoped_release nogil;
+          s = net.optimizer_step();
+        }
+        return step_info(s);
+      })
+      .def("train_step", [](Network& net, const py::array& x, const py::array& y, py::object w) {
+        farray xx = matrix(x, "x", net.input_dim());
+        long n = xx.shape(0);
+        HeldTargets h = targets(y, w, n, net.output_dim());
+        double loss, pen = 0;
+        nncore::StepInfo s;
+        {
+          py::gil_scoped_release nogil;
+          loss = net.train_step(xx.data(), h.t, int(n), &pen, &s);
+        }
+        py::dict d = step_info(s);
+        d["loss"] = loss;
+        d["penalty"] = pen;
+        return d;
+      }, py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none())
+      .def("train_epoch", [](Network& net, const py::array& X, const py::array& y, py::object w,
+                             int batch_size, py::object order, std::int64_t begin, std::int64_t end,
+                             py::object lrs) {
+        farray xx = matrix(X, "X", net.input_dim());
+        long N = xx.shape(0);
+        HeldTargets h = targets(y, w, N, net.output_dim());
+        i64array ord;
+        if (!order.is_none()) {
+          ord = i64array::ensure(order);
+          if (!ord || ord.ndim() != 1 || ord.shape(0) != N)
+            throw py::value_error("order: expected a permutation of length " + std::to_string(N));
+          const std::int64_t* o = ord.data();
+          for (long i = 0; i < N; ++i)
+            if (o[i] < 0 || o[i] >= N) throw py::value_error("order: index out of range");
+        }
+        farray lr;
+        if (!lrs.is_none()) {
+          long nb = (N + batch_size - 1) / std::max(batch_size, 1);
+          lr = vector(py::cast<py::array>(lrs), "lr_per_batch", nb);
+        }
+        nncore::EpochStats st;
+        {
+          py::gil_scoped_release nogil;
+          st = net.train_epoch(xx.data(), h.t, N, batch_size, ord ? ord.data() : nullptr, begin, end,
+                               lr ? lr.data() : nullptr);
+        }
+        py::dict d;
+        d["loss_sum"] = st.loss_sum;
+        d["penalty_sum"] = st.penalty_sum;
+        d["rows"] = st.rows;
+        d["batches"] = st.batches;
+        d["skipped_nonfinite"] = st.skipped_nonfinite;
+        d["grad_norm"] = st.last_grad_norm;
+        return d;
+      }, py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
+         py::arg("order"), py::arg("batch_begin"), py::arg("batch_end"), py::arg("lr_per_batch"))
+      .def("predict", [](Network& net, const py::array& x) {
+        farray xx = matrix(x, "x", net.input_dim());
+        long n = xx.shape(0);
+        farray out({n, (long)net.output_dim()});
+        {
+          py::gil_scoped_release nogil;
+          net.predict(xx.data(), n, out.mutable_data());
+        }
+        return out;
+      });
+}

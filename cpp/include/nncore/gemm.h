@@ -1,0 +1,59 @@
+// Single-precision GEMM for the layouts backprop needs.
+//   C (M×N, ldc) = alpha · op(A) · op(B) + beta · C,  then the optional epilogue per element:
+//   C[i,j] = act(C[i,j] + bias[j]).
+// op(A) is M×K, op(B) is K×N, all row-major. Trans::T means the operand is stored transposed:
+//   forward  Y  = X·Wᵀ   : sgemm(N, T, n, out, in, 1, X, in, W, in, 0, Y, out)
+//   backward dX = dY·W   : sgemm(N, N, n, in, out, 1, dY, out, W, in, 0, dX, in)
+//   backward dW += dYᵀ·X : sgemm(T, N, out, in, n, 1, dY, out, X, in, 1, dW, in)
+// Contract: beta == 0 never reads C (it may hold NaN). K == 0 gives beta·C (+ epilogue).
+// Determinism: K is never split across threads and each C element is one fixed FMA chain,
+// so results are bitwise identical for any thread count and do not depend on M.
+#pragma once
+#include <cstddef>
+#include <memory>
+
+#include "nncore/activations.h"
+
+namespace nncore {
+
+enum class Trans : int { N = 0, T = 1 };
+
+struct Epilogue {
+  const float* bias = nullptr;  // length N, added to every row; null = none
+  Act act = Act::linear;        // elementwise only (softmax is not allowed here)
+  float alpha = 0.f;            // activation parameter
+  float* preact = nullptr;      // if set, C + bias before the activation is stored here (ld = ldc)
+};
+
+void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc, const Epilogue* ep = nullptr);
+
+// The naive twin: same semantics, triple loop, accumulates in double. Test oracle.
+void sgemm_naive(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
+                 const float* B, int ldb, float beta, float* C, int ldc,
+                 const Epilogue* ep = nullptr);
+
+// B operand kept in the micro-kernel's packed layout (weights), so a forward pass does not
+// re-pack it. pack() must be called again after B changes (e.g. after an optimizer step).
+class PackedB {
+ public:
+  PackedB();
+  ~PackedB();
+  PackedB(PackedB&&) noexcept;
+  PackedB& operator=(PackedB&&) noexcept;
+  void pack(Trans tb, int K, int N, const float* B, int ldb);
+  int K() const;
+  int N() const;
+  bool empty() const;
+  struct Impl;
+  Impl* impl() const { return impl_.get(); }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// C = alpha · op(A) · B + beta · C (+ epilogue) with B pre-packed.
+void sgemm_packed(Trans ta, int M, float alpha, const float* A, int lda, const PackedB& B,
+                  float beta, float* C, int ldc, const Epilogue* ep = nullptr);
+
+}  // namespace nncore

@@ -1,0 +1,98 @@
+// The Layer interface: what a layer tells the Network (parameter and buffer sizes, workspace
+// it keeps between forward and backward) and its forward/backward over raw batch pointers.
+// Parameters, gradients and buffers live in the Network's flat arenas; a layer holds views.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nncore/common.h"
+#include "nncore/rng.h"
+
+namespace nncore {
+
+// A layer's hyper-parameters as they come from Python: a type name, numbers and strings.
+struct LayerSpec {
+  std::string type;  // "dense" | "activation" | "batchnorm" | "dropout"
+  std::map<std::string, double> num;
+  std::map<std::string, std::string> str;
+  double get(const std::string& key, double fallback) const {
+    auto it = num.find(key);
+    return it == num.end() ? fallback : it->second;
+  }
+  std::string get_str(const std::string& key, const std::string& fallback) const {
+    auto it = str.find(key);
+    return it == str.end() ? fallback : it->second;
+  }
+};
+
+// One named tensor inside an arena. shape is PyTorch's (weights are (out, in)).
+struct TensorInfo {
+  std::string name;
+  std::vector<int> shape;
+  std::size_t size() const {
+    std::size_t s = 1;
+    for (int d : shape) s *= static_cast<std::size_t>(d);
+    return s;
+  }
+};
+
+// What a forward/backward call knows about the step it belongs to.
+struct StepContext {
+  bool training = false;
+  std::uint64_t seed = 0;  // the network's seed (keys dropout masks)
+  std::uint64_t step = 0;  // optimizer steps taken so far (part of the dropout counter)
+  int layer_index = 0;     // position in the network (part of the dropout counter)
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual std::string type() const = 0;
+  int in_dim() const { return in_dim_; }
+  int out_dim() const { return out_dim_; }
+
+  // Trainable tensors (in arena order) and non-trained state saved with the model.
+  virtual std::vector<TensorInfo> params() const { return {}; }
+  virtual std::vector<TensorInfo> buffers() const { return {}; }
+  // Views into the arenas: params()/buffers() laid out consecutively from these pointers.
+  virtual void bind(float* params, float* grads, float* buffers) {}
+  virtual void init(Rng& rng) {}
+
+  // Workspace kept from forward to backward: rows·saved_per_row() + saved_fixed() floats.
+  virtual std::size_t saved_per_row() const { return 0; }
+  virtual std::size_t saved_fixed() const { return 0; }
+
+  // x (n, in) -> y (n, out). saved is this layer's workspace (see above).
+  virtual void forward(const float* x, float* y, int n, float* saved, const StepContext& ctx) = 0;
+  // Given dy (n, out) — which the layer may overwrite — accumulates parameter gradients (+=)
+  // and writes dx (n, in) unless dx is null (first layer). x, y are forward's input and output.
+  virtual void backward(const float* x, const float* y, float* dy, float* dx, int n, float* saved,
+                        const StepContext& ctx) = 0;
+
+  // Regularisation term this layer adds to the loss (l1/l2), and its gradient (added to grads).
+  virtual double penalty() const { return 0.0; }
+  virtual void add_penalty_grad() {}
+  // Called after every optimizer step: constraints (max-norm), re-packing of weights.
+  virtual void after_update() {}
+  // Called after parameters were changed from outside (load, user writes).
+  virtual void params_changed() { after_update(); }
+  // True when a forward in training mode cannot run on a batch of one row (batchnorm).
+  virtual bool needs_batch_statistics() const { return false; }
+
+ protected:
+  int in_dim_ = 0, out_dim_ = 0;
+};
+
+// Builds a layer from its spec given the input width; throws std::invalid_argument on bad
+// hyper-parameters (the message names the layer type and the parameter).
+std::unique_ptr<Layer> make_layer(const LayerSpec& spec, int in_dim);
+// Per-type factories, one per layer file.
+std::unique_ptr<Layer> make_dense_layer(const LayerSpec& spec, int in_dim);
+std::unique_ptr<Layer> make_activation_layer(const LayerSpec& spec, int in_dim);
+std::unique_ptr<Layer> make_batchnorm_layer(const LayerSpec& spec, int in_dim);
+std::unique_ptr<Layer> make_dropout_layer(const LayerSpec& spec, int in_dim);
+
+}  // namespace nncore

@@ -1,0 +1,140 @@
+// Network: the layer sequence, its flat arenas (parameters, gradients, buffers), a workspace
+// sized once per batch size, and forward / backward / train_step / train_epoch / predict.
+// Not re-entrant: a second thread calling into a busy network gets std::runtime_error
+// (never a data race).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nncore/activations.h"
+#include "nncore/common.h"
+#include "nncore/layer.h"
+#include "nncore/losses.h"
+#include "nncore/optim.h"
+
+namespace nncore {
+
+struct TensorView {
+  std::string name;  // "<layer index>.<tensor>", e.g. "0.weight", "1.running_mean"
+  std::vector<int> shape;
+  std::size_t offset;  // in floats, into the arena
+  int layer;
+};
+
+// Targets for a loss: integer labels or a float matrix, plus optional sample weights.
+struct Targets {
+  const float* values = nullptr;         // (n, k) float targets
+  const std::int32_t* labels = nullptr;  // (n) class labels (cross_entropy)
+  const float* weights = nullptr;        // (n) sample weights
+};
+
+struct EpochStats {
+  double loss_sum = 0;     // sum over batches of (batch data loss × batch rows)
+  double penalty_sum = 0;  // same for the regularisation term
+  std::int64_t rows = 0;   // rows trained on
+  std::int64_t batches = 0;
+  std::int64_t skipped_nonfinite = 0;  // steps whose gradient was NaN/inf
+  double last_grad_norm = -1;
+};
+
+class Network {
+ public:
+  Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed);
+  ~Network();
+
+  int input_dim() const { return input_dim_; }
+  int output_dim() const { return output_dim_; }
+  std::uint64_t seed() const { return seed_; }
+  std::size_t num_layers() const { return layers_.size(); }
+  const Layer& layer(std::size_t i) const { return *layers_[i]; }
+
+  // Arenas and their named views.
+  std::size_t num_params() const { return params_.size(); }
+  float* params() { return params_.data(); }
+  float* grads() { return grads_.data(); }
+  float* buffers() { return buffers_.data(); }
+  std::size_t num_buffers() const { return buffers_.size(); }
+  const std::vector<TensorView>& param_views() const { return param_views_; }
+  const std::vector<TensorView>& buffer_views() const { return buffer_views_; }
+  void zero_grad();
+  // Call after parameters were written from outside (user views, load): re-packs weights.
+  void params_changed();
+
+  // Loss, optimizer, output transform (softmax/sigmoid applied by predict only).
+  void set_loss(Loss loss, float huber_delta = 1.0f);
+  Loss loss() const { return loss_; }
+  void set_optimizer(std::shared_ptr<Optimizer> opt) { optimizer_ = std::move(opt); }
+  std::shared_ptr<Optimizer> optimizer() const { return optimizer_; }
+  void set_output_transform(Act act) { output_transform_ = act; }
+  Act output_transform() const { return output_transform_; }
+
+  // Steps taken (keys dropout masks; saved with the model).
+  std::uint64_t step() const { return step_; }
+  void set_step(std::uint64_t s) { step_ = s; }
+
+  // x (n, input_dim) -> the network output (n, output_dim), before the output transform.
+  // Returns a pointer into the workspace, valid until the next call.
+  const float* forward(const float* x, int n, bool training);
+  // After forward(training=...): dout (n, output_dim) -> parameter gradients (+=). Returns dX
+  // (n, input_dim) in the workspace.
+  const float* backward(const float* dout, int n);
+  // Loss of `out` (n, output_dim) against targets; dout (may be null) gets dLoss/dout.
+  double loss_value(const float* out, const Targets& t, int n, float* dout) const;
+  double penalty() const;  // sum of the layers' l1/l2 terms
+
+  // forward(training) + loss + zero_grad + backward + penalty gradient + optimizer step +
+  // constraints. Returns the data loss; *penalty_out gets the regularisation term.
+  double train_step(const float* x, const Targets& t, int n, double* penalty_out = nullptr,
+                    StepInfo* info = nullptr);
+  // Optimizer step on the current gradients + constraints (for user loops).
+  StepInfo optimizer_step();
+
+  // Trains batches [batch_begin, batch_end) of one epoch over N rows of X. order (length N) is
+  // the row permutation (null = identity). lr_per_batch (null = keep the optimizer's lr) gives
+  // the learning rate of each batch of the epoch, indexed from 0. A final batch of one row is
+  // skipped when a layer needs batch statistics (batchnorm).
+  EpochStats train_epoch(const float* X, const Targets& t, std::int64_t N, int batch_size,
+                         const std::int64_t* order, std::int64_t batch_begin,
+                         std::int64_t batch_end, const float* lr_per_batch);
+
+  // Evaluation-mode forward in chunks, with the output transform applied: out (n, output_dim).
+  void predict(const float* x, std::int64_t n, float* out);
+
+  // Workspace bytes currently held (for memory reports).
+  std::size_t workspace_bytes() const;
+
+ private:
+  struct Busy;  // RAII guard for busy_
+  const float* backward_impl(const float* dout, int n, bool need_dx);
+  double step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info);
+  StepInfo update();  // optimizer step + constraints + step counter
+  void ensure_workspace(int n);
+  void gather(const float* X, const Targets& t, const std::int64_t* order, std::int64_t begin,
+              int n, Targets& batch);
+
+  int input_dim_ = 0, output_dim_ = 0;
+  std::uint64_t seed_ = 0, step_ = 0;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  fvec params_, grads_, buffers_;
+  std::vector<TensorView> param_views_, buffer_views_;
+  Loss loss_ = Loss::mse;
+  float huber_delta_ = 1.0f;
+  Act output_transform_ = Act::linear;
+  std::shared_ptr<Optimizer> optimizer_;
+
+  // Workspace, sized for ws_rows_ rows.
+  int ws_rows_ = 0;
+  std::vector<fvec> acts_;   // acts_[i] = output of layer i (n, out_dim)
+  std::vector<fvec> saved_;  // per-layer saved state
+  fvec grad_a_, grad_b_;     // ping-pong gradient buffers (n, max dim)
+  fvec batch_x_, batch_yf_, batch_w_, dout_;
+  std::vector<std::int32_t> batch_yi_;
+  int last_rows_ = 0;
+  bool last_training_ = false;
+  std::atomic<bool> busy_{false};
+};
+
+}  // namespace nncore

@@ -1,0 +1,45 @@
+// Optimizers: one fused pass over the flat parameter / gradient / state arenas per step.
+// Formulas, hyper-parameter names and defaults follow torch.optim.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nncore {
+
+struct StepInfo {
+  double grad_norm = -1.0;  // global L2 norm of the gradient before clipping (-1: not computed)
+  bool finite = true;       // false when a NaN/inf gradient was seen
+  bool skipped = false;     // true when the update was skipped because of it
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual std::string name() const = 0;
+  // Updates params in place from grads (which clipping may rescale). n is the arena size;
+  // state is allocated on the first step (or by load_state).
+  virtual StepInfo step(float* params, float* grads, std::size_t n) = 0;
+  double lr() const { return lr_; }
+  void set_lr(double lr);
+  std::int64_t steps() const { return steps_; }
+  // Hyper-parameters as given (names as in torch.optim) and the state for save/load.
+  virtual std::map<std::string, double> hparams() const = 0;
+  virtual std::vector<std::string> state_names() const = 0;  // e.g. {"exp_avg", "exp_avg_sq"}
+  virtual std::vector<float>& state(const std::string& name) = 0;
+  void set_steps(std::int64_t s) { steps_ = s; }
+
+ protected:
+  double lr_ = 1e-3;
+  std::int64_t steps_ = 0;
+};
+
+// name: sgd | adagrad | rmsprop | adam | adamw | nadam. Unknown names and hyper-parameters,
+// and out-of-range values, throw std::invalid_argument naming them.
+std::shared_ptr<Optimizer> make_optimizer(const std::string& name,
+                                          const std::map<std::string, double>& hparams);
+
+}  // namespace nncore

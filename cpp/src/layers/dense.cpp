@@ -1,0 +1,134 @@
+// Dense layer: y = act(x·Wᵀ + b), W (out, in) as in PyTorch. Bias and elementwise activation
+// run in the GEMM epilogue; the weight is kept packed for the GEMM micro-kernel and re-packed
+// lazily after it changes. l1/l2 penalties and the max-norm constraint live here too.
+#include <cmath>
+#include <cstring>
+
+#include "nncore/activations.h"
+#include "nncore/gemm.h"
+#include "nncore/init.h"
+#include "nncore/layer.h"
+#include "nncore/regularization.h"
+#include "nncore/threading.h"
+
+namespace nncore {
+
+namespace {
+
+// db += column sums of dz (n, cols). Each thread owns a block of columns and sums its rows in
+// order, so the result does not depend on the thread count.
+void add_column_sums(float* db, const float* dz, int n, int cols) {
+  const int block = 64;
+  const int nblocks = (cols + block - 1) / block;
+  const bool par = (long)n * cols > 1 << 16;
+#pragma omp parallel for num_threads(num_threads()) if (par) schedule(static)
+  for (int b = 0; b < nblocks; ++b) {
+    const int j0 = b * block, j1 = std::min(cols, j0 + block);
+    float acc[64];
+    for (int j = j0; j < j1; ++j) acc[j - j0] = 0.f;
+    for (int i = 0; i < n; ++i) {
+      const float* row = dz + (std::size_t)i * cols;
+      for (int j = j0; j < j1; ++j) acc[j - j0] += row[j];
+    }
+    for (int j = j0; j < j1; ++j) db[j] += acc[j - j0];
+  }
+}
+
+class Dense final : public Layer {
+ public:
+  Dense(const LayerSpec& s, int in_dim) {
+    in_dim_ = in_dim;
+    double units = s.get("units", 0);
+    check(units >= 1 && units == std::floor(units) && units < (1 << 30),
+          "Dense: units must be a positive integer, got " + std::to_string(units));
+    out_dim_ = int(units);
+    act_ = parse_act(s.get_str("activation", "linear"));
+    alpha_ = float(s.get("alpha", act_default_alpha(act_)));
+    Init init = parse_init(s.get_str("init", "auto"));
+    init_ = init == Init::auto_ ? resolve_auto_init(act_) : init;
+    use_bias_ = s.get("use_bias", 1) != 0;
+    l1_ = float(s.get("l1", 0));
+    l2_ = float(s.get("l2", 0));
+    max_norm_ = float(s.get("max_norm", 0));
+    check(l1_ >= 0 && std::isfinite(l1_), "Dense: l1 must be a finite number >= 0");
+    check(l2_ >= 0 && std::isfinite(l2_), "Dense: l2 must be a finite number >= 0");
+    check(max_norm_ >= 0 && std::isfinite(max_norm_),
+          "Dense: max_norm must be a finite number > 0 (or 0 for none)");
+  }
+  std::string type() const override { return "dense"; }
+  std::vector<TensorInfo> params() const override {
+    std::vector<TensorInfo> p{{"weight", {out_dim_, in_dim_}}};
+    if (use_bias_) p.push_back({"bias", {out_dim_}});
+    return p;
+  }
+  void bind(float* p, float* g, float*) override {
+    w_ = p;
+    gw_ = g;
+    b_ = use_bias_ ? p + (std::size_t)out_dim_ * in_dim_ : nullptr;
+    gb_ = use_bias_ ? g + (std::size_t)out_dim_ * in_dim_ : nullptr;
+  }
+  void init(Rng& rng) override {
+    init_weights(init_, w_, out_dim_, in_dim_, rng);
+    if (b_) std::memset(b_, 0, sizeof(float) * out_dim_);
+    stale_ = true;
+  }
+  std::size_t saved_per_row() const override {
+    return act_backward_needs_z(act_) ? (std::size_t)out_dim_ : 0;
+  }
+
+  void forward(const float* x, float* y, int n, float* saved, const StepContext&) override {
+    // x (n, in), W (out, in), b (out) -> y (n, out)
+    if (stale_) {
+      packed_.pack(Trans::T, in_dim_, out_dim_, w_, in_dim_);
+      stale_ = false;
+    }
+    Epilogue ep;
+    ep.bias = b_;
+    const bool fused = act_ != Act::softmax;
+    ep.act = fused ? act_ : Act::linear;
+    ep.alpha = alpha_;
+    ep.preact = act_backward_needs_z(act_) ? saved : nullptr;
+    sgemm_packed(Trans::N, n, 1.f, x, in_dim_, packed_, 0.f, y, out_dim_, &ep);
+    if (!fused) act_forward(act_, alpha_, y, y, (std::size_t)n * out_dim_, out_dim_);
+  }
+
+  void backward(const float* x, const float* y, float* dy, float* dx, int n, float* saved,
+                const StepContext&) override {
+    // dz = dy ⊙ act'(z), in place; dW += dzᵀ·x; db += Σ rows dz; dx = dz·W
+    const std::size_t total = (std::size_t)n * out_dim_;
+    if (act_ != Act::linear) act_backward(act_, alpha_, saved, y, dy, dy, total, out_dim_);
+    sgemm(Trans::T, Trans::N, out_dim_, in_dim_, n, 1.f, dy, out_dim_, x, in_dim_, 1.f, gw_,
+          in_dim_);
+    if (gb_) add_column_sums(gb_, dy, n, out_dim_);
+    if (dx)
+      sgemm(Trans::N, Trans::N, n, in_dim_, out_dim_, 1.f, dy, out_dim_, w_, in_dim_, 0.f, dx,
+            in_dim_);
+  }
+
+  double penalty() const override {
+    return l1_l2_penalty(w_, (std::size_t)out_dim_ * in_dim_, l1_, l2_);
+  }
+  void add_penalty_grad() override {
+    l1_l2_grad(gw_, w_, (std::size_t)out_dim_ * in_dim_, l1_, l2_);
+  }
+  void after_update() override {
+    if (max_norm_ > 0) max_norm_rows(w_, out_dim_, in_dim_, max_norm_);
+    stale_ = true;
+  }
+
+ private:
+  Act act_ = Act::linear;
+  float alpha_ = 0, l1_ = 0, l2_ = 0, max_norm_ = 0;
+  Init init_ = Init::xavier_uniform;
+  bool use_bias_ = true, stale_ = true;
+  float *w_ = nullptr, *gw_ = nullptr, *b_ = nullptr, *gb_ = nullptr;
+  PackedB packed_;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_dense_layer(const LayerSpec& s, int in_dim) {
+  return std::make_unique<Dense>(s, in_dim);
+}
+
+}  // namespace nncore

@@ -1,0 +1,276 @@
+// Network: builds the layers, lays out the arenas, runs forward / backward / training steps.
+#include "nncore/network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "nncore/threading.h"
+
+namespace nncore {
+
+struct Network::Busy {
+  Network& net;
+  explicit Busy(Network& n) : net(n) {
+    if (net.busy_.exchange(true, std::memory_order_acquire))
+      throw std::runtime_error(
+          "this model is already running a call in another thread; an nncore model is not "
+          "re-entrant (use one model per thread, or a lock)");
+  }
+  ~Busy() { net.busy_.store(false, std::memory_order_release); }
+};
+
+Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed)
+    : input_dim_(input_dim), seed_(seed) {
+  check(input_dim > 0, "input_dim must be a positive integer, got " + std::to_string(input_dim));
+  check(!specs.empty(), "a network needs at least one layer");
+  int dim = input_dim;
+  std::size_t np = 0, nb = 0;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    layers_.push_back(make_layer(specs[i], dim));
+    const Layer& L = *layers_.back();
+    for (const auto& t : L.params()) {
+      param_views_.push_back({std::to_string(i) + "." + t.name, t.shape, np, int(i)});
+      np += t.size();
+    }
+    for (const auto& t : L.buffers()) {
+      buffer_views_.push_back({std::to_string(i) + "." + t.name, t.shape, nb, int(i)});
+      nb += t.size();
+    }
+    dim = L.out_dim();
+  }
+  output_dim_ = dim;
+  params_.assign(np, 0.f);
+  grads_.assign(np, 0.f);
+  buffers_.assign(nb, 0.f);
+  std::size_t po = 0, bo = 0;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    Layer& L = *layers_[i];
+    L.bind(params_.data() + po, grads_.data() + po, buffers_.data() + bo);
+    for (const auto& t : L.params()) po += t.size();
+    for (const auto& t : L.buffers()) bo += t.size();
+    Rng rng(derive_seed(seed, 1000 + i));
+    L.init(rng);
+  }
+}
+
+Network::~Network() = default;
+
+void Network::zero_grad() { std::memset(grads_.data(), 0, grads_.size() * sizeof(float)); }
+
+void Network::params_changed() {
+  for (auto& L : layers_) L->params_changed();
+}
+
+void Network::set_loss(Loss loss, float huber_delta) {
+  check(huber_delta > 0 && std::isfinite(huber_delta), "huber delta must be a finite number > 0");
+  loss_ = loss;
+  huber_delta_ = huber_delta;
+}
+
+void Network::ensure_workspace(int n) {
+  check(n > 0, "a batch needs at least one row");
+  if (n <= ws_rows_) return;
+  acts_.resize(layers_.size());
+  saved_.resize(layers_.size());
+  int maxdim = input_dim_;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& L = *layers_[i];
+    acts_[i].assign((std::size_t)n * L.out_dim(), 0.f);
+    saved_[i].assign((std::size_t)n * L.saved_per_row() + L.saved_fixed(), 0.f);
+    maxdim = std::max(maxdim, L.out_dim());
+  }
+  grad_a_.assign((std::size_t)n * maxdim, 0.f);
+  grad_b_.assign((std::size_t)n * maxdim, 0.f);
+  batch_x_.assign((std::size_t)n * input_dim_, 0.f);
+  batch_yf_.assign((std::size_t)n * output_dim_, 0.f);
+  batch_yi_.assign((std::size_t)n, 0);
+  batch_w_.assign((std::size_t)n, 0.f);
+  dout_.assign((std::size_t)n * output_dim_, 0.f);
+  ws_rows_ = n;
+}
+
+std::size_t Network::workspace_bytes() const {
+  std::size_t f = grad_a_.size() + grad_b_.size() + batch_x_.size() + batch_yf_.size() +
+                  batch_w_.size() + dout_.size() + batch_yi_.size();
+  for (const auto& a : acts_) f += a.size();
+  for (const auto& s : saved_) f += s.size();
+  return f * sizeof(float);
+}
+
+// Runs the layers on batch_x_ (already holding the n input rows).
+static const float* run_forward(std::vector<std::unique_ptr<Layer>>& layers,
+                                std::vector<fvec>& acts, std::vector<fvec>& saved,
+                                const float* x, int n, StepContext ctx) {
+  const float* in = x;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    ctx.layer_index = int(i);
+    layers[i]->forward(in, acts[i].data(), n, saved[i].data(), ctx);
+    in = acts[i].data();
+  }
+  return in;
+}
+
+const float* Network::forward(const float* x, int n, bool training) {
+  Busy busy(*this);
+  ensure_workspace(n);
+  for (auto& L : layers_)
+    if (training && n == 1 && L->needs_batch_statistics())
+      fail("batchnorm in training mode needs more than one row per batch (the variance of one "
+           "sample is undefined), got a batch of 1");
+  if (x != batch_x_.data())
+    std::memcpy(batch_x_.data(), x, sizeof(float) * (std::size_t)n * input_dim_);
+  StepContext ctx{training, seed_, step_, 0};
+  last_rows_ = n;
+  last_training_ = training;
+  return run_forward(layers_, acts_, saved_, batch_x_.data(), n, ctx);
+}
+
+// Backward over the layers from dout (copied into grad_a_). Returns dX, or null if !need_dx.
+const float* Network::backward_impl(const float* dout, int n, bool need_dx) {
+  float* cur = grad_a_.data();
+  float* other = grad_b_.data();
+  if (dout != cur)
+    std::memcpy(cur, dout, sizeof(float) * (std::size_t)n * output_dim_);
+  StepContext ctx{last_training_, seed_, step_, 0};
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    ctx.layer_index = int(i);
+    const float* x = i == 0 ? batch_x_.data() : acts_[i - 1].data();
+    float* dx = (i == 0 && !need_dx) ? nullptr : other;
+    layers_[i]->backward(x, acts_[i].data(), cur, dx, n, saved_[i].data(), ctx);
+    std::swap(cur, other);
+  }
+  return need_dx ? cur : nullptr;
+}
+
+const float* Network::backward(const float* dout, int n) {
+  Busy busy(*this);
+  check(n == last_rows_, "backward: the gradient has " + std::to_string(n) +
+                             " rows but the last forward had " + std::to_string(last_rows_));
+  return backward_impl(dout, n, true);
+}
+
+double Network::loss_value(const float* out, const Targets& t, int n, float* dout) const {
+  return loss_forward_backward(loss_, out, t.values, t.labels, t.weights, dout, n, output_dim_,
+                               huber_delta_);
+}
+
+double Network::penalty() const {
+  double p = 0;
+  for (const auto& L : layers_) p += L->penalty();
+  return p;
+}
+
+StepInfo Network::update() {
+  check(optimizer_ != nullptr, "no optimizer: compile the model first");
+  StepInfo info = optimizer_->step(params_.data(), grads_.data(), params_.size());
+  for (auto& L : layers_) L->after_update();
+  ++step_;
+  return info;
+}
+
+StepInfo Network::optimizer_step() {
+  Busy busy(*this);
+  return update();
+}
+
+double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info) {
+  check(optimizer_ != nullptr, "no optimizer: compile the model first");
+  StepContext ctx{true, seed_, step_, 0};
+  last_rows_ = n;
+  last_training_ = true;
+  const float* out = run_forward(layers_, acts_, saved_, batch_x_.data(), n, ctx);
+  double loss = loss_value(out, t, n, dout_.data());
+  zero_grad();
+  backward_impl(dout_.data(), n, false);
+  double pen = 0;
+  for (auto& L : layers_) {
+    pen += L->penalty();
+    L->add_penalty_grad();
+  }
+  StepInfo si = update();
+  if (penalty_out) *penalty_out = pen;
+  if (info) *info = si;
+  return loss;
+}
+
+double Network::train_step(const float* x, const Targets& t, int n, double* penalty_out,
+                           StepInfo* info) {
+  Busy busy(*this);
+  ensure_workspace(n);
+  for (auto& L : layers_)
+    if (n == 1 && L->needs_batch_statistics())
+      fail("batchnorm in training mode needs more than one row per batch (the variance of one "
+           "sample is undefined), got a batch of 1");
+  std::memcpy(batch_x_.data(), x, sizeof(float) * (std::size_t)n * input_dim_);
+  return step_impl(n, t, penalty_out, info);
+}
+
+void Network::gather(const float* X, const Targets& t, const std::int64_t* order,
+                     std::int64_t begin, int n, Targets& batch) {
+  const std::size_t d = input_dim_, k = output_dim_;
+  for (int r = 0; r < n; ++r) {
+    std::int64_t src = order ? order[begin + r] : begin + r;
+    std::memcpy(batch_x_.data() + r * d, X + src * d, sizeof(float) * d);
+    if (t.values) std::memcpy(batch_yf_.data() + r * k, t.values + src * k, sizeof(float) * k);
+    if (t.labels) batch_yi_[r] = t.labels[src];
+    if (t.weights) batch_w_[r] = t.weights[src];
+  }
+  batch.values = t.values ? batch_yf_.data() : nullptr;
+  batch.labels = t.labels ? batch_yi_.data() : nullptr;
+  batch.weights = t.weights ? batch_w_.data() : nullptr;
+}
+
+EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N,
+                                int batch_size, const std::int64_t* order,
+                                std::int64_t batch_begin, std::int64_t batch_end,
+                                const float* lr_per_batch) {
+  Busy busy(*this);
+  check(batch_size > 0, "batch_size must be a positive integer");
+  check(N > 0, "no training rows");
+  check(optimizer_ != nullptr, "no optimizer: compile the model first");
+  const std::int64_t nbatches = (N + batch_size - 1) / batch_size;
+  batch_end = std::min(batch_end, nbatches);
+  bool needs_stats = false;
+  for (auto& L : layers_) needs_stats = needs_stats || L->needs_batch_statistics();
+  ensure_workspace(int(std::min<std::int64_t>(batch_size, N)));
+  EpochStats st;
+  for (std::int64_t b = batch_begin; b < batch_end; ++b) {
+    const std::int64_t begin = b * batch_size;
+    const int rows = int(std::min<std::int64_t>(batch_size, N - begin));
+    if (rows == 1 && needs_stats) continue;  // documented: a last batch of one row is dropped
+    Targets batch;
+    gather(X, t, order, begin, rows, batch);
+    if (lr_per_batch) optimizer_->set_lr(lr_per_batch[b]);
+    double pen = 0;
+    StepInfo info;
+    double loss = step_impl(rows, batch, &pen, &info);
+    st.loss_sum += loss * rows;
+    st.penalty_sum += pen * rows;
+    st.rows += rows;
+    st.batches += 1;
+    if (!info.finite) st.skipped_nonfinite += 1;
+    st.last_grad_norm = info.grad_norm;
+  }
+  return st;
+}
+
+void Network::predict(const float* x, std::int64_t n, float* out) {
+  Busy busy(*this);
+  const int chunk = int(std::min<std::int64_t>(n, std::max(ws_rows_, 1024)));
+  ensure_workspace(chunk);
+  StepContext ctx{false, seed_, step_, 0};
+  const std::size_t d = input_dim_, k = output_dim_;
+  for (std::int64_t r0 = 0; r0 < n; r0 += chunk) {
+    const int rows = int(std::min<std::int64_t>(chunk, n - r0));
+    const float* y = run_forward(layers_, acts_, saved_, x + r0 * d, rows, ctx);
+    float* o = out + r0 * k;
+    if (output_transform_ != Act::linear)
+      act_forward(output_transform_, 0.f, y, o, (std::size_t)rows * k, k);
+    else
+      std::memcpy(o, y, sizeof(float) * rows * k);
+  }
+  last_rows_ = 0;  // predict's workspace is not a valid forward for backward
+}
+
+}  // namespace nncore

@@ -1,0 +1,36 @@
+// Thread-count policy (see threading.h).
+#include "nncore/threading.h"
+
+#include <atomic>
+#if NNCORE_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+namespace nncore {
+
+namespace {
+std::atomic<int> g_threads{0};
+}
+
+bool have_openmp() { return NNCORE_HAVE_OPENMP != 0; }
+
+int num_threads() {
+#if NNCORE_HAVE_OPENMP
+  int n = g_threads.load(std::memory_order_relaxed);
+  return n > 0 ? n : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+void set_num_threads(int n) { g_threads.store(n > 0 ? n : 0, std::memory_order_relaxed); }
+
+int num_cores() {
+#if NNCORE_HAVE_OPENMP
+  return omp_get_num_procs();
+#else
+  return 1;
+#endif
+}
+
+}  // namespace nncore

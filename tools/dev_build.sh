@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Developer build: configures and builds into build/dev (or $1) and copies the extension into
+# python/nncore, so `PYTHONPATH=python pytest` uses it. Also builds the C++ tests.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bdir="${1:-$root/build/dev}"
+cmake -S "$root" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" \
+  -DNNCORE_BUILD_TESTS=ON -DNNCORE_BUILD_BENCH="${NNCORE_BUILD_BENCH:-OFF}" \
+  -Dpybind11_DIR="$(python3 -c 'import pybind11; print(pybind11.get_cmake_dir())')" \
+  -DPython_EXECUTABLE="$(command -v python3)" ${CMAKE_ARGS:-} >/dev/null
+cmake --build "$bdir" -j "${JOBS:-2}"
+cp -f "$bdir"/_core*.so "$root/python/nncore/"
