@@ -40,6 +40,7 @@ void register_optim(py::module_& m) {
       .def_property("steps", &nncore::Optimizer::steps, &nncore::Optimizer::set_steps)
       .def("hparams", &nncore::Optimizer::hparams)
       .def("state_names", &nncore::Optimizer::state_names)
+      .def("set_hparam", &nncore::Optimizer::set_hparam, py::arg("name"), py::arg("value"))
       .def("get_state", [](nncore::Optimizer& o, const std::string& name) {
         auto& v = o.state(name);
         farray a(py::ssize_t(v.size()));

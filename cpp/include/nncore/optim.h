@@ -31,6 +31,10 @@ class Optimizer {
   virtual std::vector<std::string> state_names() const = 0;  // e.g. {"exp_avg", "exp_avg_sq"}
   virtual std::vector<float>& state(const std::string& name) = 0;
   void set_steps(std::int64_t s) { steps_ = s; }
+  // Changes one hyper-parameter between steps (schedules: OneCycleLR cycles beta1 / momentum).
+  // Only values that keep the state layout may change (not amsgrad, centered, nesterov, or
+  // momentum to/from 0); the new value is validated like at construction.
+  virtual void set_hparam(const std::string& name, double value);
 
  protected:
   double lr_ = 1e-3;

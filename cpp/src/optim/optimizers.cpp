@@ -44,6 +44,11 @@ void Optimizer::set_lr(double lr) {
   lr_ = lr;
 }
 
+void Optimizer::set_hparam(const std::string& name, double value) {
+  if (name == "lr") return set_lr(value);
+  fail(this->name() + ": hyper-parameter '" + name + "' cannot be changed");
+}
+
 namespace {
 
 constexpr std::size_t kChunk = 16384;          // 64 KiB of floats: a chunk's grads stay in L2
@@ -134,9 +139,32 @@ class Fused : public Optimizer {
     clipvalue_ = hp_["clipvalue"];
     skip_ = hp_["skip_nonfinite"] != 0;
     maximize_ = hp_["maximize"] != 0;
+    specs_ = std::move(specs);
   }
 
   std::string name() const override { return name_; }
+  void set_hparam(const std::string& key, double v) override {
+    if (key == "lr") return set_lr(v);
+    auto it = std::find_if(specs_.begin(), specs_.end(),
+                           [&](const HSpec& s) { return key == s.name; });
+    if (it == specs_.end()) fail(name_ + ": unknown hyper-parameter '" + key + "'");
+    validate(name_, *it, v);
+    const double old = hp_[key];
+    static const char* fixed[] = {"amsgrad", "centered", "nesterov", "decoupled_weight_decay",
+                                  "initial_accumulator_value"};
+    for (const char* f : fixed)
+      check(key != f || v == old, name_ + ": " + key + " cannot be changed after construction");
+    if (key == "momentum")
+      check((old > 0) == (v > 0), name_ + ": momentum cannot change between 0 and > 0 after "
+                                          "construction (the momentum buffer exists or not)");
+    if (key == "dampening" && hp_.count("nesterov") && hp_["nesterov"] != 0)
+      check(v == 0, name_ + ": nesterov requires dampening = 0");
+    hp_[key] = v;
+    clipnorm_ = hp_["clipnorm"];
+    clipvalue_ = hp_["clipvalue"];
+    skip_ = hp_["skip_nonfinite"] != 0;
+    maximize_ = hp_["maximize"] != 0;
+  }
   std::map<std::string, double> hparams() const override {
     auto h = hp_;
     h["lr"] = lr_;
@@ -231,6 +259,7 @@ class Fused : public Optimizer {
                       std::size_t len) = 0;
 
   std::string name_;
+  std::vector<HSpec> specs_;
   std::map<std::string, double> hp_;
   std::vector<std::string> names_;
   std::map<std::string, std::vector<float>> states_;
