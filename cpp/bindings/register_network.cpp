@@ -203,6 +203,7 @@ void register_network(py::module_& m) {
         long N = xx.shape(0);
         HeldTargets h = targets(y, w, N, net.output_dim());
         i64array ord;
+        const std::int64_t* ord_ptr = nullptr;
         if (!order.is_none()) {
           ord = i64array::ensure(order);
           if (!ord || ord.ndim() != 1 || ord.shape(0) != N)
@@ -210,17 +211,19 @@ void register_network(py::module_& m) {
           const std::int64_t* o = ord.data();
           for (long i = 0; i < N; ++i)
             if (o[i] < 0 || o[i] >= N) throw py::value_error("order: index out of range");
+          ord_ptr = o;
         }
         farray lr;
+        const float* lr_ptr = nullptr;
         if (!lrs.is_none()) {
           long nb = (N + batch_size - 1) / std::max(batch_size, 1);
           lr = vector(py::cast<py::array>(lrs), "lr_per_batch", nb);
+          lr_ptr = lr.data();
         }
         nncore::EpochStats st;
         {
           py::gil_scoped_release nogil;
-          st = net.train_epoch(xx.data(), h.t, N, batch_size, ord ? ord.data() : nullptr, begin, end,
-                               lr ? lr.data() : nullptr);
+          st = net.train_epoch(xx.data(), h.t, N, batch_size, ord_ptr, begin, end, lr_ptr);
         }
         py::dict d;
         d["loss_sum"] = st.loss_sum;
@@ -229,6 +232,7 @@ void register_network(py::module_& m) {
         d["batches"] = st.batches;
         d["skipped_nonfinite"] = st.skipped_nonfinite;
         d["grad_norm"] = st.last_grad_norm;
+        d["correct"] = st.correct;
         return d;
       }, py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
          py::arg("order"), py::arg("batch_begin"), py::arg("batch_end"), py::arg("lr_per_batch"))

@@ -174,13 +174,28 @@ StepInfo Network::optimizer_step() {
   return update();
 }
 
-double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info) {
+// Rows of out (n, k) whose largest value sits at the label's index.
+static std::int64_t count_correct(const float* out, const std::int32_t* labels, int n, int k) {
+  std::int64_t c = 0;
+  for (int i = 0; i < n; ++i) {
+    const float* r = out + (std::size_t)i * k;
+    int best = 0;
+    for (int j = 1; j < k; ++j)
+      if (r[j] > r[best]) best = j;
+    c += best == labels[i];
+  }
+  return c;
+}
+
+double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info,
+                          std::int64_t* correct) {
   check(optimizer_ != nullptr, "no optimizer: compile the model first");
   StepContext ctx{true, seed_, step_, 0};
   last_rows_ = n;
   last_training_ = true;
   const float* out = run_forward(layers_, acts_, saved_, batch_x_.data(), n, ctx);
   double loss = loss_value(out, t, n, dout_.data());
+  if (correct && t.labels) *correct += count_correct(out, t.labels, n, output_dim_);
   zero_grad();
   backward_impl(dout_.data(), n, false);
   double pen = 0;
@@ -244,7 +259,7 @@ EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N
     if (lr_per_batch) optimizer_->set_lr(lr_per_batch[b]);
     double pen = 0;
     StepInfo info;
-    double loss = step_impl(rows, batch, &pen, &info);
+    double loss = step_impl(rows, batch, &pen, &info, &st.correct);
     st.loss_sum += loss * rows;
     st.penalty_sum += pen * rows;
     st.rows += rows;

@@ -37,6 +37,7 @@ struct EpochStats {
   std::int64_t rows = 0;   // rows trained on
   std::int64_t batches = 0;
   std::int64_t skipped_nonfinite = 0;  // steps whose gradient was NaN/inf
+  std::int64_t correct = 0;  // rows whose argmax output equals the label (integer labels only)
   double last_grad_norm = -1;
 };
 
@@ -109,7 +110,8 @@ class Network {
  private:
   struct Busy;  // RAII guard for busy_
   const float* backward_impl(const float* dout, int n, bool need_dx);
-  double step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info);
+  double step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info,
+                   std::int64_t* correct = nullptr);
   StepInfo update();  // optimizer step + constraints + step counter
   void ensure_workspace(int n);
   void gather(const float* X, const Targets& t, const std::int64_t* order, std::int64_t begin,
