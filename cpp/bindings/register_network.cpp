@@ -149,6 +149,24 @@ void register_network(py::module_& m) {
         }
         return out;
       }, py::arg("x"), py::arg("training") = false)
+      // Forward, then copies of every layer's output (diagnostics: dead units, saturation).
+      .def("forward_all", [](Network& net, const py::array& x, bool training) {
+        farray xx = matrix(x, "x", net.input_dim());
+        int n = int(xx.shape(0));
+        {
+          py::gil_scoped_release nogil;
+          net.forward(xx.data(), n, training);
+        }
+        py::list outs;
+        for (size_t i = 0; i < net.num_layers(); ++i) {
+          int d = net.layer(i).out_dim();
+          farray o({n, d});
+          const float* src = net.layer_output(i);
+          std::copy(src, src + (size_t)n * d, o.mutable_data());
+          outs.append(o);
+        }
+        return outs;
+      }, py::arg("x"), py::arg("training") = false)
       .def("backward", [](Network& net, const py::array& dout) {
         farray d = matrix(dout, "grad", net.output_dim());
         int n = int(d.shape(0));

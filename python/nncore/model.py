@@ -85,6 +85,8 @@ class Sequential:
         self._net = None
         self._stripped = None  # index of the final activation folded into the loss, if any
         self._params_exposed = False
+        if input_dim is not None and self.layers:
+            self.build()
 
     # ----------------------------------------------------------------------------- building
     def add(self, layer: Layer) -> Sequential:
@@ -298,18 +300,19 @@ class Sequential:
         for c in cbs:
             if not isinstance(c, Callback):
                 raise TypeError(f"callbacks must be nncore.callbacks.Callback instances, got {c!r}")
-        extra = []
-        if verbose:
-            from .progress import ProgressLogger
-
-            extra.append(ProgressLogger(verbose=verbose, epochs=epochs))
-        diag = None
+        # Order matters: diagnostics add to the epoch logs before History records them, and the
+        # progress display prints them.
+        chain = []
         if diagnostics:
             from .diagnostics import DiagnosticsRecorder
 
-            diag = DiagnosticsRecorder(X, y)
-            extra.append(diag)
-        cb = CallbackList([history, *extra, *cbs], self)
+            chain.append(DiagnosticsRecorder(X, y))
+        chain.append(history)
+        if verbose:
+            from .progress import ProgressLogger
+
+            chain.append(ProgressLogger(verbose=verbose, epochs=epochs))
+        cb = CallbackList([*chain, *cbs], self)
         scheds = [] if schedulers is None else list(schedulers if isinstance(schedulers, (list, tuple)) else [schedulers])
         batch_scheds = [s for s in scheds if getattr(s, "interval", "epoch") == "batch"]
         epoch_scheds = [s for s in scheds if getattr(s, "interval", "epoch") != "batch"]

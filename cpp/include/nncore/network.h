@@ -104,6 +104,10 @@ class Network {
   // Evaluation-mode forward in chunks, with the output transform applied: out (n, output_dim).
   void predict(const float* x, std::int64_t n, float* out);
 
+  // Output of layer i from the last forward (rows of the last forward × layer(i).out_dim()).
+  const float* layer_output(std::size_t i) const { return acts_.at(i).data(); }
+  int last_rows() const { return last_rows_; }
+
   // Workspace bytes currently held (for memory reports).
   std::size_t workspace_bytes() const;
 
