@@ -16,7 +16,7 @@ import importlib
 __version__ = "0.1.0"
 
 try:
-    from . import _core
+    from . import _core  # noqa: F401  (fails early with a clear message)
 except ImportError as e:  # a bad NNCORE_ISA surfaces here with the core's message
     raise ImportError(f"nncore's C++ core could not be loaded: {e}") from e
 
@@ -37,7 +37,20 @@ def __getattr__(name):
 
 
 __all__ = [
-    "Activation", "BatchNorm", "Dense", "Dropout", "ModelFileError", "Sequential", "callbacks",
-    "config", "data", "datasets", "get_num_threads", "load", "num_threads", "optim",
-    "set_num_threads", "__version__",
+    "Activation",
+    "BatchNorm",
+    "Dense",
+    "Dropout",
+    "ModelFileError",
+    "Sequential",
+    "callbacks",
+    "config",
+    "data",
+    "datasets",
+    "get_num_threads",
+    "load",
+    "num_threads",
+    "optim",
+    "set_num_threads",
+    "__version__",
 ]

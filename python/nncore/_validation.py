@@ -29,7 +29,9 @@ def check_finite(arr: np.ndarray, name: str) -> None:
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = ", ".join(str(int(i)) for i in bad)
         value = arr[tuple(bad)]
-        raise ValueError(f"{name}: contains {value} at index ({where}); NaN and inf are not allowed")
+        raise ValueError(
+            f"{name}: contains {value} at index ({where}); NaN and inf are not allowed"
+        )
 
 
 def check_X(X, *, n_features: int | None = None, name: str = "X") -> np.ndarray:
@@ -39,7 +41,9 @@ def check_X(X, *, n_features: int | None = None, name: str = "X") -> np.ndarray:
         hint = ""
         if arr.ndim == 1:
             hint = " (use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample)"
-        raise ValueError(f"{name}: expected a 2-D array (samples, features), got {arr.ndim}-D{hint}")
+        raise ValueError(
+            f"{name}: expected a 2-D array (samples, features), got {arr.ndim}-D{hint}"
+        )
     n, d = arr.shape
     if n == 0 or d == 0:
         raise ValueError(f"{name}: empty array of shape {arr.shape}")

@@ -7,8 +7,6 @@ import argparse
 import sys
 import time
 
-import numpy as np
-
 
 def _demo(args) -> int:
     import nncore as nc

@@ -7,8 +7,9 @@ import numpy as np
 from ._validation import check_positive_int
 
 
-def batches(X, y=None, *, batch_size: int = 32, shuffle: bool = True, seed: int = 0,
-            drop_last: bool = False):
+def batches(
+    X, y=None, *, batch_size: int = 32, shuffle: bool = True, seed: int = 0, drop_last: bool = False
+):
     """Yield ``(xb, yb)`` (or ``xb`` when y is None) mini-batches of the rows of X.
 
     Examples
@@ -24,5 +25,5 @@ def batches(X, y=None, *, batch_size: int = 32, shuffle: bool = True, seed: int 
     order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
     stop = n - n % batch_size if drop_last else n
     for i in range(0, stop, batch_size):
-        idx = order[i:i + batch_size]
+        idx = order[i : i + batch_size]
         yield (X[idx], np.asarray(y)[idx]) if y is not None else X[idx]

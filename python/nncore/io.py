@@ -80,14 +80,23 @@ def save(model, path) -> None:
         pad = (-offset) % 64
         blobs.append(b"\x00" * pad)
         offset += pad
-        entries.append({"name": name, "dtype": dt, "shape": list(a.shape), "offset": offset,
-                        "nbytes": len(raw)})
+        entries.append(
+            {
+                "name": name,
+                "dtype": dt,
+                "shape": list(a.shape),
+                "offset": offset,
+                "nbytes": len(raw),
+            }
+        )
         blobs.append(raw)
         offset += len(raw)
     opt = model.optimizer
     header = {
         "config": model.get_config(),
-        "optimizer": None if opt is None else {k: v for k, v in opt.state_dict().items() if k != "state"},
+        "optimizer": None
+        if opt is None
+        else {k: v for k, v in opt.state_dict().items() if k != "state"},
         "step": int(model._net.step),
         "epochs_done": int(model.epochs_done),
         "arrays": entries,
@@ -123,7 +132,9 @@ def read(path):
         raise ModelFileError(f"{name}: not an nncore model file (bad magic bytes)")
     version, hlen = struct.unpack_from("<IQ", data, len(MAGIC))
     if version != VERSION:
-        raise ModelFileError(f"{name}: format version {version} is not supported (this nncore reads {VERSION})")
+        raise ModelFileError(
+            f"{name}: format version {version} is not supported (this nncore reads {VERSION})"
+        )
     body, digest = data[:-32], data[-32:]
     if hashlib.sha256(body).digest() != digest:
         raise ModelFileError(f"{name}: checksum mismatch (the file is truncated or corrupted)")
@@ -131,12 +142,12 @@ def read(path):
     if start + hlen > len(body):
         raise ModelFileError(f"{name}: header length exceeds the file size")
     try:
-        header = json.loads(body[start:start + hlen].decode("utf-8"))
+        header = json.loads(body[start : start + hlen].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ModelFileError(f"{name}: unreadable header ({e})") from None
     if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
         raise ModelFileError(f"{name}: header lacks the array table")
-    section = memoryview(body)[start + hlen:]
+    section = memoryview(body)[start + hlen :]
     arrays = {}
     for e in header["arrays"]:
         try:
@@ -145,10 +156,19 @@ def read(path):
             off, nbytes = int(e["offset"]), int(e["nbytes"])
         except (KeyError, TypeError, ValueError):
             raise ModelFileError(f"{name}: malformed array entry {e!r}") from None
-        if off < 0 or nbytes < 0 or off + nbytes > len(section) or any(s < 0 for s in shape) \
-                or int(np.prod(shape)) * np.dtype(dt).itemsize != nbytes:
-            raise ModelFileError(f"{name}: array {e.get('name')!r} is out of bounds or inconsistent")
-        arrays[str(e["name"])] = np.frombuffer(section[off:off + nbytes], dtype=dt).reshape(shape).copy()
+        if (
+            off < 0
+            or nbytes < 0
+            or off + nbytes > len(section)
+            or any(s < 0 for s in shape)
+            or int(np.prod(shape)) * np.dtype(dt).itemsize != nbytes
+        ):
+            raise ModelFileError(
+                f"{name}: array {e.get('name')!r} is out of bounds or inconsistent"
+            )
+        arrays[str(e["name"])] = (
+            np.frombuffer(section[off : off + nbytes], dtype=dt).reshape(shape).copy()
+        )
     return header, arrays
 
 
@@ -168,8 +188,12 @@ def load(path):
             opt = "sgd"
             if optd is not None:
                 opt = _optim.get(optd["name"], **optd.get("hparams", {}))
-            model.compile(optimizer=opt, loss=comp["loss"], metrics=comp.get("metrics"),
-                          huber_delta=comp.get("huber_delta", 1.0))
+            model.compile(
+                optimizer=opt,
+                loss=comp["loss"],
+                metrics=comp.get("metrics"),
+                huber_delta=comp.get("huber_delta", 1.0),
+            )
         model.build()
     except (KeyError, TypeError) as e:
         raise ModelFileError(f"{name}: invalid model configuration ({e})") from None
@@ -184,7 +208,11 @@ def load(path):
     net.params_changed()
     net.step = int(header.get("step", 0))
     model.epochs_done = int(header.get("epochs_done", 0))
-    if optd is not None and model.optimizer is not None and hasattr(model.optimizer, "load_state_dict"):
-        state = {k[len("optimizer."):]: v for k, v in arrays.items() if k.startswith("optimizer.")}
+    if (
+        optd is not None
+        and model.optimizer is not None
+        and hasattr(model.optimizer, "load_state_dict")
+    ):
+        state = {k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")}
         model.optimizer.load_state_dict(dict(optd, state=state))
     return model

@@ -9,25 +9,46 @@ from __future__ import annotations
 import math
 
 ACTIVATIONS = (
-    "linear", "relu", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh", "softplus", "silu",
+    "linear",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "silu",
     "softmax",
 )
 INITIALIZERS = (
-    "auto", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "lecun_normal",
-    "orthogonal", "zeros",
+    "auto",
+    "xavier_uniform",
+    "xavier_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_normal",
+    "orthogonal",
+    "zeros",
 )
 
 
 def _check_activation(activation):
     name = "linear" if activation is None else activation
     if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}: expected one of {', '.join(ACTIVATIONS)}")
+        raise ValueError(
+            f"unknown activation {activation!r}: expected one of {', '.join(ACTIVATIONS)}"
+        )
     return name
 
 
 def _check_nonneg(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
@@ -69,13 +90,24 @@ class Dense(Layer):
         Slope of leaky_relu (default 0.01) or alpha of elu (default 1.0).
     """
 
-    def __init__(self, units: int, activation: str | None = None, *, init: str = "auto",
-                 use_bias: bool = True, l1: float = 0.0, l2: float = 0.0,
-                 max_norm: float | None = None, alpha: float | None = None):
+    def __init__(
+        self,
+        units: int,
+        activation: str | None = None,
+        *,
+        init: str = "auto",
+        use_bias: bool = True,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        max_norm: float | None = None,
+        alpha: float | None = None,
+    ):
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         if init not in INITIALIZERS:
-            raise ValueError(f"Dense: unknown init {init!r}: expected one of {', '.join(INITIALIZERS)}")
+            raise ValueError(
+                f"Dense: unknown init {init!r}: expected one of {', '.join(INITIALIZERS)}"
+            )
         self.units = units
         self.activation = _check_activation(activation)
         self.init = init
@@ -88,8 +120,15 @@ class Dense(Layer):
         self.alpha = alpha
 
     def spec(self) -> dict:
-        s = {"type": "dense", "units": self.units, "activation": self.activation,
-             "init": self.init, "use_bias": self.use_bias, "l1": self.l1, "l2": self.l2}
+        s = {
+            "type": "dense",
+            "units": self.units,
+            "activation": self.activation,
+            "init": self.init,
+            "use_bias": self.use_bias,
+            "l1": self.l1,
+            "l2": self.l2,
+        }
         if self.max_norm is not None:
             s["max_norm"] = float(self.max_norm)
         if self.alpha is not None:
@@ -121,13 +160,25 @@ class BatchNorm(Layer):
     them unchanged). ``fit`` drops a final partial batch of one row when the model has BatchNorm.
     """
 
-    def __init__(self, momentum: float = 0.1, eps: float = 1e-5, affine: bool = True,
-                 batch1_fallback: bool = False):
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
-                or not 0.0 <= momentum <= 1.0:
+    def __init__(
+        self,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+        affine: bool = True,
+        batch1_fallback: bool = False,
+    ):
+        if (
+            isinstance(momentum, bool)
+            or not isinstance(momentum, (int, float))
+            or not 0.0 <= momentum <= 1.0
+        ):
             raise ValueError(f"BatchNorm: momentum must be in [0, 1], got {momentum!r}")
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0 \
-                or not math.isfinite(eps):
+        if (
+            isinstance(eps, bool)
+            or not isinstance(eps, (int, float))
+            or not eps > 0
+            or not math.isfinite(eps)
+        ):
             raise ValueError(f"BatchNorm: eps must be a finite number > 0, got {eps!r}")
         self.momentum = float(momentum)
         self.eps = float(eps)
@@ -135,8 +186,13 @@ class BatchNorm(Layer):
         self.batch1_fallback = bool(batch1_fallback)
 
     def spec(self) -> dict:
-        return {"type": "batchnorm", "momentum": self.momentum, "eps": self.eps,
-                "affine": self.affine, "batch1": self.batch1_fallback}
+        return {
+            "type": "batchnorm",
+            "momentum": self.momentum,
+            "eps": self.eps,
+            "affine": self.affine,
+            "batch1": self.batch1_fallback,
+        }
 
 
 class Dropout(Layer):

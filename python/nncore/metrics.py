@@ -37,9 +37,12 @@ def mean_absolute_error(y_true, y_pred) -> float:
 
 
 _METRICS = {
-    "accuracy": accuracy, "acc": accuracy,
-    "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
-    "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
+    "accuracy": accuracy,
+    "acc": accuracy,
+    "mse": mean_squared_error,
+    "mean_squared_error": mean_squared_error,
+    "mae": mean_absolute_error,
+    "mean_absolute_error": mean_absolute_error,
 }
 
 
@@ -48,5 +51,7 @@ def get(metric):
     if callable(metric):
         return metric
     if metric not in _METRICS:
-        raise ValueError(f"unknown metric {metric!r}: expected one of {', '.join(sorted(_METRICS))}")
+        raise ValueError(
+            f"unknown metric {metric!r}: expected one of {', '.join(sorted(_METRICS))}"
+        )
     return _METRICS[metric]

@@ -26,8 +26,10 @@ from .layers import Activation, Dense, Layer, layer_from_config
 
 LOSSES = ("mse", "mae", "huber", "cross_entropy", "binary_cross_entropy")
 _LOSS_ALIASES = {
-    "mean_squared_error": "mse", "mean_absolute_error": "mae",
-    "categorical_crossentropy": "cross_entropy", "sparse_categorical_crossentropy": "cross_entropy",
+    "mean_squared_error": "mse",
+    "mean_absolute_error": "mae",
+    "categorical_crossentropy": "cross_entropy",
+    "sparse_categorical_crossentropy": "cross_entropy",
     "binary_crossentropy": "binary_cross_entropy",
 }
 # The output transform that predict() applies for each loss (the core trains on logits).
@@ -71,7 +73,11 @@ class Sequential:
             self.add(layer)
         if input_dim is not None:
             check_positive_int(input_dim, "input_dim")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+        if (
+            isinstance(seed, bool)
+            or not isinstance(seed, (int, np.integer))
+            or not 0 <= seed < 2**64
+        ):
             raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
         self.input_dim = input_dim
         self.seed = int(seed)
@@ -92,7 +98,9 @@ class Sequential:
     def add(self, layer: Layer) -> Sequential:
         """Append a layer (before the model is built)."""
         if not isinstance(layer, Layer):
-            raise TypeError(f"expected an nncore layer (Dense, Activation, BatchNorm, Dropout), got {layer!r}")
+            raise TypeError(
+                f"expected an nncore layer (Dense, Activation, BatchNorm, Dropout), got {layer!r}"
+            )
         if getattr(self, "_net", None) is not None:
             raise RuntimeError("cannot add layers to a built model")
         self.layers.append(layer)
@@ -108,10 +116,7 @@ class Sequential:
             if isinstance(last, (Dense, Activation)) and last.activation == want:
                 specs[-1] = dict(specs[-1], activation="linear")
                 stripped = len(specs) - 1
-            elif isinstance(last, (Dense, Activation)) and last.activation != "linear":
-                raise ValueError(
-                    f"loss {self.loss!r} takes logits: end the model with a linear layer or with "
-                    f"activation {want!r}, not {last.activation!r}")
+        # Any other final activation is kept: its outputs are taken as logits (as in PyTorch).
         return specs, stripped
 
     @property
@@ -160,8 +165,9 @@ class Sequential:
             self._net.params_changed()
         return X
 
-    def compile(self, optimizer="adam", loss: str = "mse", metrics=None, *,
-                huber_delta: float = 1.0) -> Sequential:
+    def compile(
+        self, optimizer="adam", loss: str = "mse", metrics=None, *, huber_delta: float = 1.0
+    ) -> Sequential:
         """Choose the optimizer, the loss and the metrics reported by fit/evaluate.
 
         Parameters
@@ -185,12 +191,21 @@ class Sequential:
             raise ValueError(f"unknown loss {loss!r}: expected one of {', '.join(LOSSES)}")
         if not (isinstance(huber_delta, (int, float)) and huber_delta > 0):
             raise ValueError(f"huber_delta must be > 0, got {huber_delta!r}")
-        metric_list = [] if metrics is None else list(metrics if isinstance(metrics, (list, tuple)) else [metrics])
+        metric_list = (
+            []
+            if metrics is None
+            else list(metrics if isinstance(metrics, (list, tuple)) else [metrics])
+        )
         for m in metric_list:
             _metrics.get(m)
         opt = _optim.get(optimizer)
         old_loss = self.loss
-        self.loss, self.huber_delta, self.metrics, self.optimizer = name, float(huber_delta), metric_list, opt
+        self.loss, self.huber_delta, self.metrics, self.optimizer = (
+            name,
+            float(huber_delta),
+            metric_list,
+            opt,
+        )
         try:
             self._core_specs()
         except ValueError:
@@ -207,7 +222,9 @@ class Sequential:
 
     def _require_compiled(self):
         if self.loss is None or self.optimizer is None:
-            raise RuntimeError("the model is not compiled: call model.compile(optimizer=..., loss=...) first")
+            raise RuntimeError(
+                "the model is not compiled: call model.compile(optimizer=..., loss=...) first"
+            )
 
     # ------------------------------------------------------------------------------ targets
     def _check_y(self, y, n: int, name: str = "y"):
@@ -220,7 +237,9 @@ class Sequential:
                     raise ValueError(f"{name}: class probabilities must be >= 0")
                 return t
             if k < 2:
-                raise ValueError("cross_entropy needs at least 2 outputs (use binary_cross_entropy for one)")
+                raise ValueError(
+                    "cross_entropy needs at least 2 outputs (use binary_cross_entropy for one)"
+                )
             return check_labels(arr, n, k, name)
         t = check_targets(y, n, k, name)
         if self.loss == "binary_cross_entropy" and ((t < 0) | (t > 1)).any():
@@ -248,10 +267,24 @@ class Sequential:
         return w if sample_weight is None else (w * sample_weight).astype(np.float32)
 
     # ------------------------------------------------------------------------------ training
-    def fit(self, X, y, *, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
-            seed: int | None = None, validation_split: float = 0.0, validation_data=None,
-            callbacks=None, schedulers=None, verbose: int = 0, sample_weight=None,
-            class_weight=None, diagnostics: bool = False) -> History:
+    def fit(
+        self,
+        X,
+        y,
+        *,
+        epochs: int = 1,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+        validation_split: float = 0.0,
+        validation_data=None,
+        callbacks=None,
+        schedulers=None,
+        verbose: int = 0,
+        sample_weight=None,
+        class_weight=None,
+        diagnostics: bool = False,
+    ) -> History:
         """Train for ``epochs`` passes over (X, y); returns the :class:`History`.
 
         Each epoch shuffles the rows (seeded by ``seed``, default the model seed, and the epoch
@@ -288,10 +321,16 @@ class Sequential:
             n = X.shape[0]
         elif validation_data is not None:
             if len(validation_data) not in (2, 3):
-                raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, sample_weight)")
+                raise ValueError(
+                    "validation_data must be (X_val, y_val) or (X_val, y_val, sample_weight)"
+                )
             Xv = self._check_X(validation_data[0], "validation_data X")
             yv = self._check_y(validation_data[1], Xv.shape[0], "validation_data y")
-            wv = check_sample_weight(validation_data[2], Xv.shape[0]) if len(validation_data) == 3 else None
+            wv = (
+                check_sample_weight(validation_data[2], Xv.shape[0])
+                if len(validation_data) == 3
+                else None
+            )
             val = (Xv, yv, wv)
 
         history = History()
@@ -313,7 +352,11 @@ class Sequential:
 
             chain.append(ProgressLogger(verbose=verbose, epochs=epochs))
         cb = CallbackList([*chain, *cbs], self)
-        scheds = [] if schedulers is None else list(schedulers if isinstance(schedulers, (list, tuple)) else [schedulers])
+        scheds = (
+            []
+            if schedulers is None
+            else list(schedulers if isinstance(schedulers, (list, tuple)) else [schedulers])
+        )
         batch_scheds = [s for s in scheds if getattr(s, "interval", "epoch") == "batch"]
         epoch_scheds = [s for s in scheds if getattr(s, "interval", "epoch") != "batch"]
 
@@ -334,8 +377,13 @@ class Sequential:
                     lrs[b] = self.optimizer.lr
                     for s in batch_scheds:
                         s.step()
-            totals = {"loss_sum": 0.0, "penalty_sum": 0.0, "rows": 0, "correct": 0,
-                      "skipped_nonfinite": 0}
+            totals = {
+                "loss_sum": 0.0,
+                "penalty_sum": 0.0,
+                "rows": 0,
+                "correct": 0,
+                "skipped_nonfinite": 0,
+            }
             grad_norm = -1.0
             b = 0
             chunk = 1 if cb.wants_batches else max(1, min(nbatches, 4))
@@ -399,8 +447,10 @@ class Sequential:
         n = X.shape[0]
         outs, total = [], 0.0
         for i in range(0, n, chunk):
-            out = self._net.forward(X[i:i + chunk], False)
-            loss, _ = self._net.loss(out, y[i:i + chunk], None if sw is None else sw[i:i + chunk])
+            out = self._net.forward(X[i : i + chunk], False)
+            loss, _ = self._net.loss(
+                out, y[i : i + chunk], None if sw is None else sw[i : i + chunk]
+            )
             total += loss * out.shape[0]
             outs.append(out)
         return np.concatenate(outs), total / n
@@ -481,14 +531,16 @@ class Sequential:
         out = {}
         for name, shape, offset, _layer in entries:
             size = int(np.prod(shape))
-            out[name] = arena[offset:offset + size].reshape(shape)
+            out[name] = arena[offset : offset + size].reshape(shape)
         return out
 
     def parameters(self) -> Parameters:
         """Name -> writable float32 view of each parameter (``"0.weight"`` is (out, in) as in
         PyTorch). Writes take effect in the next forward."""
         if self._net is None:
-            raise RuntimeError("the model is not built yet: give input_dim or call build()/fit() first")
+            raise RuntimeError(
+                "the model is not built yet: give input_dim or call build()/fit() first"
+            )
         self._params_exposed = True
         p = Parameters(self._views(self._net.params_array(), self._net.param_views()))
         p.model = self
@@ -530,12 +582,14 @@ class Sequential:
     def summary(self, print_fn=print) -> str:
         """A table of layers, output shapes and parameter counts."""
         if self._net is None:
-            raise RuntimeError("the model is not built yet: give input_dim or call build()/fit() first")
+            raise RuntimeError(
+                "the model is not built yet: give input_dim or call build()/fit() first"
+            )
         counts = {}
-        for name, shape, _off, layer in self._net.param_views():
+        for _name, shape, _off, layer in self._net.param_views():
             counts[layer] = counts.get(layer, 0) + int(np.prod(shape))
         rows = [("#", "layer", "output", "params")]
-        for i, (layer, (kind, _din, dout)) in enumerate(zip(self.layers, self._net.layer_info())):
+        for i, (layer, (_kind, _din, dout)) in enumerate(zip(self.layers, self._net.layer_info())):
             rows.append((str(i), repr(layer), f"(None, {dout})", f"{counts.get(i, 0):,}"))
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
         line = "  ".join("-" * w for w in widths)
@@ -553,17 +607,26 @@ class Sequential:
         return s
 
     def get_config(self) -> dict:
-        cfg = {"layers": [layer.get_config() for layer in self.layers], "input_dim": self.input_dim,
-               "seed": self.seed}
+        cfg = {
+            "layers": [layer.get_config() for layer in self.layers],
+            "input_dim": self.input_dim,
+            "seed": self.seed,
+        }
         if self.loss is not None:
-            cfg["compile"] = {"loss": self.loss, "huber_delta": self.huber_delta,
-                              "metrics": [m for m in self.metrics if isinstance(m, str)]}
+            cfg["compile"] = {
+                "loss": self.loss,
+                "huber_delta": self.huber_delta,
+                "metrics": [m for m in self.metrics if isinstance(m, str)],
+            }
         return cfg
 
     @classmethod
     def from_config(cls, config: dict) -> Sequential:
-        model = cls([layer_from_config(c) for c in config["layers"]],
-                    input_dim=config.get("input_dim"), seed=config.get("seed", 0))
+        model = cls(
+            [layer_from_config(c) for c in config["layers"]],
+            input_dim=config.get("input_dim"),
+            seed=config.get("seed", 0),
+        )
         return model
 
     def save(self, path) -> None:
