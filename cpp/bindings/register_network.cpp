@@ -125,6 +125,13 @@ void register_network(py::module_& m) {
         Network& net = py::cast<Network&>(self);
         return view(net.buffers(), {py::ssize_t(net.num_buffers())}, self);
       })
+      .def("set_profiling", &Network::set_profiling)
+      .def("profile", [](const Network& net) {
+        py::dict d;
+        for (const auto& kv : net.profile()) d[py::str(kv.first)] = kv.second;
+        return d;
+      })
+      .def("reset_profile", &Network::reset_profile)
       .def("zero_grad", &Network::zero_grad)
       .def("params_changed", &Network::params_changed)
       .def("set_loss", [](Network& net, const std::string& name, float delta) {

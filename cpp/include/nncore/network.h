@@ -108,6 +108,12 @@ class Network {
   const float* layer_output(std::size_t i) const { return acts_.at(i).data(); }
   int last_rows() const { return last_rows_; }
 
+  // Optional per-phase timing (seconds, accumulated): "<i>.<type>.forward", "<i>.<type>.backward",
+  // "loss", "optimizer", "gather". Off by default; when off it costs one branch per layer.
+  void set_profiling(bool on) { profiling_ = on; }
+  const std::vector<std::pair<std::string, double>>& profile() const { return profile_; }
+  void reset_profile() { profile_.clear(); }
+
   // Workspace bytes currently held (for memory reports).
   std::size_t workspace_bytes() const;
 
@@ -138,6 +144,10 @@ class Network {
   fvec grad_a_, grad_b_;     // ping-pong gradient buffers (n, max dim)
   fvec batch_x_, batch_yf_, batch_w_, dout_;
   std::vector<std::int32_t> batch_yi_;
+  void add_time(const std::string& key, double seconds);
+  const float* run_forward(const float* x, int n, bool training);
+  bool profiling_ = false;
+  std::vector<std::pair<std::string, double>> profile_;
   int last_rows_ = 0;
   bool last_training_ = false;
   std::atomic<bool> busy_{false};
