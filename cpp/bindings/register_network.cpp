@@ -261,14 +261,15 @@ void register_network(py::module_& m) {
         return d;
       }, py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
          py::arg("order"), py::arg("batch_begin"), py::arg("batch_end"), py::arg("lr_per_batch"))
-      .def("predict", [](Network& net, const py::array& x) {
+      .def("predict", [](Network& net, const py::array& x, bool fold_batchnorm) {
         farray xx = matrix(x, "x", net.input_dim());
         long n = xx.shape(0);
         farray out({n, (long)net.output_dim()});
         {
           py::gil_scoped_release nogil;
-          net.predict(xx.data(), n, out.mutable_data());
+          net.predict(xx.data(), n, out.mutable_data(), fold_batchnorm);
         }
         return out;
-      });
+      }, py::arg("x"), py::arg("fold_batchnorm") = false)
+      .def_property_readonly("can_fold", &Network::can_fold);
 }

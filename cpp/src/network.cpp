@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "inference_plan.h"
 #include "nncore/threading.h"
 
 namespace nncore {
@@ -22,7 +23,7 @@ struct Network::Busy {
 };
 
 Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed)
-    : input_dim_(input_dim), seed_(seed) {
+    : input_dim_(input_dim), seed_(seed), specs_(specs) {
   check(input_dim > 0, "input_dim must be a positive integer, got " + std::to_string(input_dim));
   check(!specs.empty(), "a network needs at least one layer");
   int dim = input_dim;
@@ -61,6 +62,7 @@ void Network::zero_grad() { std::memset(grads_.data(), 0, grads_.size() * sizeof
 
 void Network::params_changed() {
   for (auto& L : layers_) L->params_changed();
+  ++version_;
 }
 
 void Network::set_loss(Loss loss, float huber_delta) {
@@ -117,6 +119,7 @@ void Network::add_time(const std::string& key, double s) {
 
 // Runs the layers on x (n rows) into the workspace; returns the last layer's output.
 const float* Network::run_forward(const float* x, int n, bool training) {
+  if (training) ++version_;  // batchnorm running statistics move
   StepContext ctx{training, seed_, step_, 0};
   const float* in = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
@@ -187,6 +190,7 @@ StepInfo Network::update() {
   auto t0 = profiling_ ? Clock::now() : Clock::time_point{};
   StepInfo info = optimizer_->step(params_.data(), grads_.data(), params_.size());
   for (auto& L : layers_) L->after_update();
+  ++version_;
   if (profiling_) add_time("optimizer", seconds_since(t0));
   ++step_;
   return info;
@@ -296,14 +300,15 @@ EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N
   return st;
 }
 
-void Network::predict(const float* x, std::int64_t n, float* out) {
+void Network::predict(const float* x, std::int64_t n, float* out, bool fold_batchnorm) {
   Busy busy(*this);
   const int chunk = int(std::min<std::int64_t>(n, std::max(ws_rows_, 1024)));
   ensure_workspace(chunk);
+  const bool folded = fold_batchnorm && build_plan();
   const std::size_t d = input_dim_, k = output_dim_;
   for (std::int64_t r0 = 0; r0 < n; r0 += chunk) {
     const int rows = int(std::min<std::int64_t>(chunk, n - r0));
-    const float* y = run_forward(x + r0 * d, rows, false);
+    const float* y = folded ? run_plan(x + r0 * d, rows) : run_forward(x + r0 * d, rows, false);
     float* o = out + r0 * k;
     if (output_transform_ != Act::linear)
       act_forward(output_transform_, 0.f, y, o, (std::size_t)rows * k, k);

@@ -102,7 +102,13 @@ class Network {
                          std::int64_t batch_end, const float* lr_per_batch);
 
   // Evaluation-mode forward in chunks, with the output transform applied: out (n, output_dim).
-  void predict(const float* x, std::int64_t n, float* out);
+  // With fold_batchnorm, evaluation-mode BatchNorm is folded into the preceding Dense and
+  // activations/dropout into the GEMM epilogue (an inference plan, rebuilt after any change to
+  // the parameters or running statistics); results then differ from the layer-by-layer path by
+  // rounding only. Networks the plan cannot express fall back to the layer-by-layer path.
+  void predict(const float* x, std::int64_t n, float* out, bool fold_batchnorm = false);
+  // True when predict(..., fold_batchnorm=true) uses a folded plan for this network.
+  bool can_fold() const;
 
   // Output of layer i from the last forward (rows of the last forward × layer(i).out_dim()).
   const float* layer_output(std::size_t i) const { return acts_.at(i).data(); }
@@ -145,6 +151,12 @@ class Network {
   fvec batch_x_, batch_yf_, batch_w_, dout_;
   std::vector<std::int32_t> batch_yi_;
   void add_time(const std::string& key, double seconds);
+  struct InferencePlan;
+  bool build_plan();  // (re)builds plan_ for the current version_; false if not expressible
+  const float* run_plan(const float* x, int n);
+  std::vector<LayerSpec> specs_;
+  std::uint64_t version_ = 1;  // bumped whenever parameters or running statistics may change
+  std::unique_ptr<InferencePlan> plan_;
   const float* run_forward(const float* x, int n, bool training);
   bool profiling_ = false;
   std::vector<std::pair<std::string, double>> profile_;
