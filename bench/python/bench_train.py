@@ -99,8 +99,16 @@ def sklearn_epoch(X, y, bs):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
-    clf = MLPClassifier(hidden_layer_sizes=(H, H), batch_size=bs, max_iter=1, solver="adam",
-                        learning_rate_init=1e-3, shuffle=True, random_state=0, alpha=0.0)
+    clf = MLPClassifier(
+        hidden_layer_sizes=(H, H),
+        batch_size=bs,
+        max_iter=1,
+        solver="adam",
+        learning_rate_init=1e-3,
+        shuffle=True,
+        random_state=0,
+        alpha=0.0,
+    )
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -204,8 +212,10 @@ def main():
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     bss = [int(b) for b in args.batch_sizes.split(",")]
     threads = [int(t) for t in args.threads.split(",")]
-    print(f"# nncore {nc.__version__} {nc.config()['isa']}; torch "
-          f"{torch.__version__ if have_torch else 'absent'}; {args.rows} rows, {args.reps} reps")
+    print(
+        f"# nncore {nc.__version__} {nc.config()['isa']}; torch "
+        f"{torch.__version__ if have_torch else 'absent'}; {args.rows} rows, {args.reps} reps"
+    )
     rows_out = []
     for nt in threads:
         set_threads(nt, have_torch)
@@ -220,8 +230,10 @@ def main():
             a = statistics.median(tn)
             b = statistics.median(tt) if tt else float("nan")
             rows_out.append((nt, bs, a, b))
-            print(f"threads={nt} bs={bs:5d}  nncore {a:7.3f} s  torch {b:7.3f} s  ratio {b / a:5.2f}x",
-                  flush=True)
+            print(
+                f"threads={nt} bs={bs:5d}  nncore {a:7.3f} s  torch {b:7.3f} s  ratio {b / a:5.2f}x",
+                flush=True,
+            )
     print("\n| threads | batch | nncore epoch (s) | PyTorch epoch (s) | PyTorch / nncore |")
     print("|---|---|---|---|---|")
     for nt, bs, a, b in rows_out:
@@ -254,8 +266,12 @@ def main():
         print(s)
 
     for lib in ["nncore"] + (["torch"] if have_torch else []):
-        r = subprocess.run([sys.executable, __file__, "--memory-child", lib, str(args.rows), "128"],
-                           capture_output=True, text=True, env=dict(os.environ))
+        r = subprocess.run(
+            [sys.executable, __file__, "--memory-child", lib, str(args.rows), "128"],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+        )
         try:
             mib = json.loads(r.stdout.strip().splitlines()[-1])["added_mib"]
             print(f"memory added by one bs-128 epoch: {lib} {mib:.1f} MiB")

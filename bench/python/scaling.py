@@ -47,7 +47,9 @@ def main():
         from threadpoolctl import threadpool_limits
     except ImportError:
         threadpool_limits = None
-    print(f"# {cores} cores; nncore {nc.config()['isa']}; torch {torch.__version__ if torch else 'absent'}")
+    print(
+        f"# {cores} cores; nncore {nc.config()['isa']}; torch {torch.__version__ if torch else 'absent'}"
+    )
 
     rng = np.random.default_rng(0)
     shapes = [(2048, 2048, 2048), (1024, 784, 512)]
@@ -59,22 +61,26 @@ def main():
         flop = 2.0 * M * N * K
         for t in threads:
             nc.set_num_threads(t)
-            a = best_of(lambda: nc._core.sgemm(A, B), args.reps)
+            a = best_of(lambda A=A, B=B: nc._core.sgemm(A, B), args.reps)
             if threadpool_limits:
                 with threadpool_limits(t, user_api="blas"):
-                    b = best_of(lambda: A @ B, args.reps)
+                    b = best_of(lambda A=A, B=B: A @ B, args.reps)
             else:
                 b = float("nan")
             c = float("nan")
             if torch:
                 torch.set_num_threads(t)
                 At, Bt = torch.from_numpy(A), torch.from_numpy(B)
-                c = best_of(lambda: At @ Bt, args.reps)
-            print(f"| {M}×{K}×{N} | {t} | {flop / a / 1e9:.0f} | {flop / b / 1e9:.0f} | {flop / c / 1e9:.0f} |",
-                  flush=True)
+                c = best_of(lambda At=At, Bt=Bt: At @ Bt, args.reps)
+            print(
+                f"| {M}×{K}×{N} | {t} | {flop / a / 1e9:.0f} | {flop / b / 1e9:.0f} | {flop / c / 1e9:.0f} |",
+                flush=True,
+            )
 
     X, y = bt.make_data(args.rows)
-    print("\n| threads | nncore bs-2048 epoch (s) | PyTorch (s) | PyTorch / nncore | nncore speed-up vs 1 thread |")
+    print(
+        "\n| threads | nncore bs-2048 epoch (s) | PyTorch (s) | PyTorch / nncore | nncore speed-up vs 1 thread |"
+    )
     print("|---|---|---|---|---|")
     base = None
     for t in threads:
