@@ -150,7 +150,8 @@ def test_grad_norm_is_exact_float64():
     ("nadam", {"weight_decay": 0.1}),
 ])
 def test_bitwise_across_threads_and_isas(name, hp, restore_runtime):
-    n = (1 << 20) + 13  # many chunks, a ragged last one
+    # many chunks and a ragged last one; one case at the 1M scale, the rest smaller (test time)
+    n = (1 << 20) + 13 if name == "adam" else 200_003
     rng = np.random.default_rng(5)
     w0 = rng.standard_normal(n).astype(np.float32)
     grads = [rng.standard_normal(n).astype(np.float32) for _ in range(2)]
@@ -266,3 +267,181 @@ def test_core_state_round_trip_bitwise(name, hp):
     for g in grads[4:]:
         c.step(q, g)
     assert np.array_equal(p.view(np.uint32), q.view(np.uint32))
+
+
+# ---------------------------------------------------------------------------------------------
+# Python layer
+
+
+def _model(opt="adam", seed=0):
+    import nncore as nc
+
+    m = nc.Sequential([nc.Dense(16, "relu"), nc.Dense(1)], input_dim=5, seed=seed)
+    m.compile(optimizer=opt, loss="mse")
+    return m
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((64, 5)).astype(np.float32)
+    y = (X @ rng.standard_normal((5, 1))).astype(np.float32)
+    return X, y
+
+
+def test_get_names_and_defaults():
+    assert isinstance(optim.get("ADAM"), optim.Adam)
+    assert optim.get("sgd").lr == 0.01
+    assert optim.get("adamw").get_config()["weight_decay"] == 0.01
+    assert optim.get("nadam").lr == pytest.approx(2e-3)
+    assert optim.get("rmsprop", lr=0.5, centered=True).get_config()["centered"] is True
+    o = optim.Adam(lr=0.1)
+    assert optim.get(o) is o
+    assert isinstance(optim.get(o.get_config()), optim.Adam)
+    with pytest.raises(ValueError, match="adagrad.*nadam"):
+        optim.get("lion")
+    with pytest.raises(TypeError):
+        optim.get(3)
+    r = repr(optim.Adam(lr=0.1, clipnorm=1.0))
+    assert r.startswith("Adam(lr=0.1") and "clipnorm=1.0" in r and "skip_nonfinite" not in r
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: optim.Adam(lr=-1), "lr"),
+    (lambda: optim.Adam(betas=(0.9, 1.0)), "betas"),
+    (lambda: optim.Adam(betas=0.9), "betas"),
+    (lambda: optim.Adam(eps=0), "eps"),
+    (lambda: optim.AdamW(weight_decay=float("nan")), "weight_decay"),
+    (lambda: optim.SGD(momentum=-1), "momentum"),
+    (lambda: optim.SGD(nesterov=True), "nesterov"),
+    (lambda: optim.SGD(nesterov=True, momentum=0.9, dampening=0.5), "nesterov"),
+    (lambda: optim.RMSprop(alpha=-0.5), "alpha"),
+    (lambda: optim.RMSprop(centered="yes"), "centered"),
+    (lambda: optim.Adagrad(lr_decay=-1), "lr_decay"),
+    (lambda: optim.NAdam(momentum_decay=-1), "momentum_decay"),
+    (lambda: optim.Adam(clipnorm=0), "clipnorm"),
+    (lambda: optim.Adam(clipvalue=-1), "clipvalue"),
+    (lambda: optim.Adam([1, 2]), "params"),
+])
+def test_bad_hyperparameters_python(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_attach_step_zero_grad_and_lr():
+    X, y = _data()
+    m = _model(optim.SGD(lr=0.05, momentum=0.9))
+    opt = m.optimizer
+    out = m.forward(X, training=True)
+    _, grad = m.loss_fn(out, y)
+    m.backward(grad)
+    before = m._net.params_array().copy()
+    info = opt.step()
+    assert info["finite"] and not info["skipped"] and info["grad_norm"] > 0
+    assert not np.array_equal(before, m._net.params_array())
+    opt.zero_grad()
+    assert not m._net.grads_array().any()
+    opt.lr = 0.5
+    assert opt.lr == 0.5 and m._net.optimizer.lr == 0.5
+    with pytest.raises(ValueError, match="lr"):
+        opt.lr = -1.0
+    # torch style: Adam(model.parameters())
+    m2 = _model("sgd")
+    a = optim.Adam(m2.parameters(), lr=0.01)
+    assert m2.optimizer is a and m2._net.optimizer.name == "adam"
+
+
+def test_clip_helpers_on_model():
+    X, y = _data()
+    m = _model()
+    out = m.forward(X, training=True)
+    _, grad = m.loss_fn(out, y)
+    m.backward(grad)
+    g = m._net.grads_array()
+    ref = float(np.linalg.norm(g.astype(np.float64)))
+    norm = optim.clip_grad_norm_(m, ref / 2)
+    assert norm == pytest.approx(ref, rel=1e-12)
+    assert np.linalg.norm(g.astype(np.float64)) == pytest.approx(ref / 2, rel=1e-5)
+    optim.clip_grad_value_(m, 1e-3)
+    assert np.abs(g).max() <= 1e-3
+
+
+@pytest.mark.parametrize("opt", [
+    lambda: optim.Adam(lr=0.01, amsgrad=True, clipnorm=1.0),
+    lambda: optim.NAdam(),
+    lambda: optim.SGD(lr=0.01, momentum=0.9, nesterov=True),
+    lambda: optim.RMSprop(lr=0.01, centered=True, momentum=0.5),
+    lambda: optim.Adagrad(lr=0.05, lr_decay=0.01),
+    lambda: optim.AdamW(lr=0.01),
+])
+def test_state_dict_resume_is_bitwise(opt):
+    X, y = _data()
+    full = _model(opt())
+    for i in range(12):
+        full.train_step(X[i * 5:(i + 1) * 5], y[i * 5:(i + 1) * 5])
+    part = _model(opt())
+    for i in range(5):
+        part.train_step(X[i * 5:(i + 1) * 5], y[i * 5:(i + 1) * 5])
+    sd = part.optimizer.state_dict()
+    assert sd["steps"] == 5 and all(v.dtype == np.float32 for v in sd["state"].values())
+    import json
+
+    json.dumps({k: v for k, v in sd.items() if k != "state"})  # the model file header is JSON
+    resumed = _model(opt())
+    resumed._net.params_array()[:] = part._net.params_array()
+    resumed._net.params_changed()
+    resumed.optimizer.load_state_dict(sd)
+    for i in range(5, 12):
+        resumed.train_step(X[i * 5:(i + 1) * 5], y[i * 5:(i + 1) * 5])
+    a, b = full._net.params_array(), resumed._net.params_array()
+    assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+def test_load_state_dict_validation():
+    m = _model(optim.Adam())
+    X, y = _data()
+    m.train_step(X[:8], y[:8])
+    sd = m.optimizer.state_dict()
+    with pytest.raises(ValueError, match="sgd"):
+        m.optimizer.load_state_dict(dict(sd, name="sgd"))
+    with pytest.raises(ValueError, match="needs"):
+        m.optimizer.load_state_dict(dict(sd, state={"exp_avg": sd["state"]["exp_avg"]}))
+    bad = {k: v[:-1] for k, v in sd["state"].items()}
+    with pytest.raises(ValueError, match="parameters"):
+        m.optimizer.load_state_dict(dict(sd, state=bad))
+    with pytest.raises(ValueError, match="lacks"):
+        m.optimizer.load_state_dict({"name": "adam"})
+    # hyper-parameters in the state dict win (torch restores param_groups too)
+    m.optimizer.load_state_dict(dict(sd, hparams=dict(sd["hparams"], amsgrad=True),
+                                     state={}))
+    assert m._net.optimizer.hparams()["amsgrad"] == 1.0
+
+
+def test_save_load_resume_bitwise(tmp_path):
+    import nncore as nc
+
+    X, y = _data(1)
+    full = _model(optim.NAdam(lr=0.01))
+    for i in range(10):
+        full.train_step(X[i * 6:(i + 1) * 6], y[i * 6:(i + 1) * 6])
+    part = _model(optim.NAdam(lr=0.01))
+    for i in range(4):
+        part.train_step(X[i * 6:(i + 1) * 6], y[i * 6:(i + 1) * 6])
+    part.save(tmp_path / "m.nnc")
+    back = nc.load(tmp_path / "m.nnc")
+    assert isinstance(back.optimizer, optim.NAdam) and back.optimizer.steps == 4
+    for i in range(4, 10):
+        back.train_step(X[i * 6:(i + 1) * 6], y[i * 6:(i + 1) * 6])
+    assert np.array_equal(full._net.params_array(), back._net.params_array())
+
+
+def test_fit_skips_nonfinite_steps():
+    X, y = _data()
+    m = _model(optim.Adam(lr=0.01))
+    before = m._net.params_array().copy()
+    X[3, 0] = np.inf  # the validation layer may reject it; then feed the core directly
+    try:
+        info = m._net.train_step(X[:8], y[:8], None)
+    except ValueError:
+        pytest.skip("non-finite input rejected before the core")
+    assert info["finite"] is False and info["skipped"] is True
+    assert np.array_equal(before, m._net.params_array())
