@@ -16,19 +16,37 @@ CASES = [
     ("ExponentialLR", {"gamma": 0.97}, "adam", {"lr": 0.01}),
     ("CosineAnnealingLR", {"T_max": 30, "eta_min": 1e-4}, "adam", {"lr": 0.01}),
     ("CosineAnnealingLR", {"T_max": 100}, "adam", {"lr": 0.01}),
-    ("CosineAnnealingWarmRestarts", {"T_0": 10, "T_mult": 2, "eta_min": 1e-5}, "adam",
-     {"lr": 0.01}),
+    (
+        "CosineAnnealingWarmRestarts",
+        {"T_0": 10, "T_mult": 2, "eta_min": 1e-5},
+        "adam",
+        {"lr": 0.01},
+    ),
     ("CosineAnnealingWarmRestarts", {"T_0": 7}, "sgd", {"lr": 0.1}),
     ("LinearLR", {"start_factor": 0.1, "total_iters": 20}, "adam", {"lr": 0.01}),
-    ("LinearLR", {"start_factor": 1.0, "end_factor": 0.2, "total_iters": 50}, "sgd",
-     {"lr": 0.1}),
+    ("LinearLR", {"start_factor": 1.0, "end_factor": 0.2, "total_iters": 50}, "sgd", {"lr": 0.1}),
     ("ConstantLR", {"factor": 0.5, "total_iters": 10}, "sgd", {"lr": 0.1}),
     ("OneCycleLR", {"max_lr": 0.1, "total_steps": 101}, "adam", {"lr": 0.01}),
-    ("OneCycleLR", {"max_lr": 0.1, "total_steps": 101, "anneal_strategy": "linear",
-                    "three_phase": True, "div_factor": 10.0, "final_div_factor": 100.0,
-                    "pct_start": 0.25}, "sgd", {"lr": 0.1, "momentum": 0.9}),
-    ("OneCycleLR", {"max_lr": 0.05, "epochs": 10, "steps_per_epoch": 11,
-                    "cycle_momentum": False}, "sgd", {"lr": 0.1}),
+    (
+        "OneCycleLR",
+        {
+            "max_lr": 0.1,
+            "total_steps": 101,
+            "anneal_strategy": "linear",
+            "three_phase": True,
+            "div_factor": 10.0,
+            "final_div_factor": 100.0,
+            "pct_start": 0.25,
+        },
+        "sgd",
+        {"lr": 0.1, "momentum": 0.9},
+    ),
+    (
+        "OneCycleLR",
+        {"max_lr": 0.05, "epochs": 10, "steps_per_epoch": 11, "cycle_momentum": False},
+        "sgd",
+        {"lr": 0.1},
+    ),
 ]
 
 
@@ -83,8 +101,10 @@ def test_sequential_lr_matches_torch():
 def test_reduce_on_plateau_matches_torch():
     torch = pytest.importorskip("torch")
     metrics = [1.0 / (1 + i) if i < 20 else 0.05 + 0.001 * math.sin(i) for i in range(100)]
-    for kw in ({"patience": 3, "factor": 0.5, "cooldown": 2, "min_lr": 1e-4},
-               {"mode": "max", "threshold_mode": "abs", "threshold": 0.01, "patience": 2}):
+    for kw in (
+        {"patience": 3, "factor": 0.5, "cooldown": 2, "min_lr": 1e-4},
+        {"mode": "max", "threshold_mode": "abs", "threshold": 0.01, "patience": 2},
+    ):
         topt = _torch_opt(torch, "sgd", {"lr": 0.1})
         tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kw)
         opt = optim.SGD(lr=0.1)
@@ -120,20 +140,25 @@ def test_state_dict_round_trip():
     assert p2.num_bad_epochs == p.num_bad_epochs and p2.best == p.best
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda o: lrs.StepLR(o, step_size=0), "step_size"),
-    (lambda o: lrs.StepLR(o, step_size=2, gamma=float("nan")), "gamma"),
-    (lambda o: lrs.CosineAnnealingLR(o, T_max=0), "T_max"),
-    (lambda o: lrs.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=0), "T_mult"),
-    (lambda o: lrs.LinearLR(o, start_factor=0.0), "start_factor"),
-    (lambda o: lrs.OneCycleLR(o, max_lr=0.1), "total_steps"),
-    (lambda o: lrs.OneCycleLR(o, max_lr=0.1, total_steps=10, anneal_strategy="exp"),
-     "anneal_strategy"),
-    (lambda o: lrs.OneCycleLR(o, max_lr=0.1, total_steps=10, pct_start=1.5), "pct_start"),
-    (lambda o: lrs.ReduceLROnPlateau(o, factor=1.5), "factor"),
-    (lambda o: lrs.ReduceLROnPlateau(o, mode="best"), "mode"),
-    (lambda o: lrs.ReduceLROnPlateau(o, threshold_mode="x"), "threshold_mode"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda o: lrs.StepLR(o, step_size=0), "step_size"),
+        (lambda o: lrs.StepLR(o, step_size=2, gamma=float("nan")), "gamma"),
+        (lambda o: lrs.CosineAnnealingLR(o, T_max=0), "T_max"),
+        (lambda o: lrs.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=0), "T_mult"),
+        (lambda o: lrs.LinearLR(o, start_factor=0.0), "start_factor"),
+        (lambda o: lrs.OneCycleLR(o, max_lr=0.1), "total_steps"),
+        (
+            lambda o: lrs.OneCycleLR(o, max_lr=0.1, total_steps=10, anneal_strategy="exp"),
+            "anneal_strategy",
+        ),
+        (lambda o: lrs.OneCycleLR(o, max_lr=0.1, total_steps=10, pct_start=1.5), "pct_start"),
+        (lambda o: lrs.ReduceLROnPlateau(o, factor=1.5), "factor"),
+        (lambda o: lrs.ReduceLROnPlateau(o, mode="best"), "mode"),
+        (lambda o: lrs.ReduceLROnPlateau(o, threshold_mode="x"), "threshold_mode"),
+    ],
+)
 def test_bad_arguments(make, match):
     with pytest.raises(ValueError, match=match):
         make(optim.Adam())

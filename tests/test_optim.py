@@ -2,10 +2,10 @@
 
 import math
 
+import nncore._core as core
 import numpy as np
 import pytest
 
-import nncore._core as core
 import nncore.optim as optim
 
 
@@ -26,36 +26,86 @@ def _isa_names():
 CASES = [
     ("sgd", "SGD", {"lr": 0.05}, {"lr": 0.05}),
     ("sgd", "SGD", {"lr": 0.05, "momentum": 0.9}, {"lr": 0.05, "momentum": 0.9}),
-    ("sgd", "SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01},
-     {"lr": 0.05, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01}),
-    ("sgd", "SGD", {"lr": 0.05, "momentum": 0.8, "nesterov": 1, "weight_decay": 0.01},
-     {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.01}),
-    ("sgd", "SGD", {"lr": 0.05, "momentum": 0.5, "maximize": 1},
-     {"lr": 0.05, "momentum": 0.5, "maximize": True}),
+    (
+        "sgd",
+        "SGD",
+        {"lr": 0.05, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01},
+        {"lr": 0.05, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01},
+    ),
+    (
+        "sgd",
+        "SGD",
+        {"lr": 0.05, "momentum": 0.8, "nesterov": 1, "weight_decay": 0.01},
+        {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.01},
+    ),
+    (
+        "sgd",
+        "SGD",
+        {"lr": 0.05, "momentum": 0.5, "maximize": 1},
+        {"lr": 0.05, "momentum": 0.5, "maximize": True},
+    ),
     ("adagrad", "Adagrad", {}, {}),
-    ("adagrad", "Adagrad", {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.02,
-                            "initial_accumulator_value": 0.1, "eps": 1e-8},
-     {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.02, "initial_accumulator_value": 0.1,
-      "eps": 1e-8}),
+    (
+        "adagrad",
+        "Adagrad",
+        {
+            "lr": 0.1,
+            "lr_decay": 0.01,
+            "weight_decay": 0.02,
+            "initial_accumulator_value": 0.1,
+            "eps": 1e-8,
+        },
+        {
+            "lr": 0.1,
+            "lr_decay": 0.01,
+            "weight_decay": 0.02,
+            "initial_accumulator_value": 0.1,
+            "eps": 1e-8,
+        },
+    ),
     ("rmsprop", "RMSprop", {}, {}),
-    ("rmsprop", "RMSprop", {"momentum": 0.9, "weight_decay": 0.01},
-     {"momentum": 0.9, "weight_decay": 0.01}),
+    (
+        "rmsprop",
+        "RMSprop",
+        {"momentum": 0.9, "weight_decay": 0.01},
+        {"momentum": 0.9, "weight_decay": 0.01},
+    ),
     ("rmsprop", "RMSprop", {"centered": 1, "alpha": 0.9}, {"centered": True, "alpha": 0.9}),
-    ("rmsprop", "RMSprop", {"centered": 1, "momentum": 0.5, "alpha": 0.3},
-     {"centered": True, "momentum": 0.5, "alpha": 0.3}),
+    (
+        "rmsprop",
+        "RMSprop",
+        {"centered": 1, "momentum": 0.5, "alpha": 0.3},
+        {"centered": True, "momentum": 0.5, "alpha": 0.3},
+    ),
     ("adam", "Adam", {}, {}),
-    ("adam", "Adam", {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1, "eps": 1e-6},
-     {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.1, "eps": 1e-6}),
+    (
+        "adam",
+        "Adam",
+        {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1, "eps": 1e-6},
+        {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.1, "eps": 1e-6},
+    ),
     ("adam", "Adam", {"amsgrad": 1, "lr": 0.01}, {"amsgrad": True, "lr": 0.01}),
     ("adam", "Adam", {"beta1": 0.3, "lr": 0.01}, {"betas": (0.3, 0.999), "lr": 0.01}),
     ("adamw", "AdamW", {"lr": 0.01}, {"lr": 0.01}),
-    ("adamw", "AdamW", {"lr": 0.01, "amsgrad": 1, "weight_decay": 0.1},
-     {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1}),
+    (
+        "adamw",
+        "AdamW",
+        {"lr": 0.01, "amsgrad": 1, "weight_decay": 0.1},
+        {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1},
+    ),
     ("nadam", "NAdam", {}, {}),
-    ("nadam", "NAdam", {"weight_decay": 0.05, "momentum_decay": 0.01},
-     {"weight_decay": 0.05, "momentum_decay": 0.01}),
-    ("nadam", "NAdam", {"weight_decay": 0.05, "decoupled_weight_decay": 1},
-     {"weight_decay": 0.05, "decoupled_weight_decay": True}),
+    (
+        "nadam",
+        "NAdam",
+        {"weight_decay": 0.05, "momentum_decay": 0.01},
+        {"weight_decay": 0.05, "momentum_decay": 0.01},
+    ),
+    (
+        "nadam",
+        "NAdam",
+        {"weight_decay": 0.05, "decoupled_weight_decay": 1},
+        {"weight_decay": 0.05, "decoupled_weight_decay": True},
+    ),
 ]
 
 
@@ -141,14 +191,17 @@ def test_grad_norm_is_exact_float64():
     assert core.grad_norm(g) == pytest.approx(np.linalg.norm(g.astype(np.float64)), rel=1e-14)
 
 
-@pytest.mark.parametrize("name,hp", [
-    ("sgd", {"momentum": 0.9, "nesterov": 1, "weight_decay": 1e-3}),
-    ("adagrad", {"lr_decay": 0.1, "weight_decay": 0.1}),
-    ("rmsprop", {"centered": 1, "momentum": 0.9}),
-    ("adam", {"amsgrad": 1, "weight_decay": 0.1, "clipnorm": 100.0}),
-    ("adamw", {"clipvalue": 0.5, "skip_nonfinite": 0}),
-    ("nadam", {"weight_decay": 0.1}),
-])
+@pytest.mark.parametrize(
+    "name,hp",
+    [
+        ("sgd", {"momentum": 0.9, "nesterov": 1, "weight_decay": 1e-3}),
+        ("adagrad", {"lr_decay": 0.1, "weight_decay": 0.1}),
+        ("rmsprop", {"centered": 1, "momentum": 0.9}),
+        ("adam", {"amsgrad": 1, "weight_decay": 0.1, "clipnorm": 100.0}),
+        ("adamw", {"clipvalue": 0.5, "skip_nonfinite": 0}),
+        ("nadam", {"weight_decay": 0.1}),
+    ],
+)
 def test_bitwise_across_threads_and_isas(name, hp, restore_runtime):
     # many chunks and a ragged last one; one case at the 1M scale, the rest smaller (test time)
     n = (1 << 20) + 13 if name == "adam" else 200_003
@@ -206,24 +259,27 @@ def test_norm_reported_without_prepass():
     assert info["finite"] is True
 
 
-@pytest.mark.parametrize("name,hp,match", [
-    ("adam", {"lr": -1.0}, "lr"),
-    ("adam", {"lr": float("nan")}, "lr"),
-    ("adam", {"beta1": 1.0}, "beta1"),
-    ("adam", {"beta2": -0.1}, "beta2"),
-    ("adam", {"eps": 0.0}, "eps"),
-    ("adamw", {"weight_decay": -1e-2}, "weight_decay"),
-    ("sgd", {"momentum": -0.5}, "momentum"),
-    ("sgd", {"nesterov": 1}, "nesterov"),
-    ("sgd", {"nesterov": 1, "momentum": 0.9, "dampening": 0.1}, "nesterov"),
-    ("sgd", {"betas": 0.9}, "betas"),
-    ("rmsprop", {"alpha": -0.1}, "alpha"),
-    ("rmsprop", {"centered": 2}, "centered"),
-    ("adagrad", {"lr_decay": -1}, "lr_decay"),
-    ("nadam", {"momentum_decay": -1}, "momentum_decay"),
-    ("adam", {"clipnorm": -1}, "clipnorm"),
-    ("lion", {}, "lion"),
-])
+@pytest.mark.parametrize(
+    "name,hp,match",
+    [
+        ("adam", {"lr": -1.0}, "lr"),
+        ("adam", {"lr": float("nan")}, "lr"),
+        ("adam", {"beta1": 1.0}, "beta1"),
+        ("adam", {"beta2": -0.1}, "beta2"),
+        ("adam", {"eps": 0.0}, "eps"),
+        ("adamw", {"weight_decay": -1e-2}, "weight_decay"),
+        ("sgd", {"momentum": -0.5}, "momentum"),
+        ("sgd", {"nesterov": 1}, "nesterov"),
+        ("sgd", {"nesterov": 1, "momentum": 0.9, "dampening": 0.1}, "nesterov"),
+        ("sgd", {"betas": 0.9}, "betas"),
+        ("rmsprop", {"alpha": -0.1}, "alpha"),
+        ("rmsprop", {"centered": 2}, "centered"),
+        ("adagrad", {"lr_decay": -1}, "lr_decay"),
+        ("nadam", {"momentum_decay": -1}, "momentum_decay"),
+        ("adam", {"clipnorm": -1}, "clipnorm"),
+        ("lion", {}, "lion"),
+    ],
+)
 def test_bad_hyperparameters_core(name, hp, match):
     with pytest.raises(ValueError, match=match):
         core.make_optimizer(name, hp)
@@ -243,10 +299,16 @@ def test_state_size_mismatch_and_bad_arrays():
         opt.get_state("momentum_buffer")
 
 
-@pytest.mark.parametrize("name,hp", [("adam", {"amsgrad": 1}), ("nadam", {}),
-                                     ("sgd", {"momentum": 0.9}),
-                                     ("rmsprop", {"centered": 1, "momentum": 0.5}),
-                                     ("adagrad", {"lr_decay": 0.1})])
+@pytest.mark.parametrize(
+    "name,hp",
+    [
+        ("adam", {"amsgrad": 1}),
+        ("nadam", {}),
+        ("sgd", {"momentum": 0.9}),
+        ("rmsprop", {"centered": 1, "momentum": 0.5}),
+        ("adagrad", {"lr_decay": 0.1}),
+    ],
+)
 def test_core_state_round_trip_bitwise(name, hp):
     n = 1000
     rng = np.random.default_rng(7)
@@ -305,23 +367,26 @@ def test_get_names_and_defaults():
     assert r.startswith("Adam(lr=0.1") and "clipnorm=1.0" in r and "skip_nonfinite" not in r
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda: optim.Adam(lr=-1), "lr"),
-    (lambda: optim.Adam(betas=(0.9, 1.0)), "betas"),
-    (lambda: optim.Adam(betas=0.9), "betas"),
-    (lambda: optim.Adam(eps=0), "eps"),
-    (lambda: optim.AdamW(weight_decay=float("nan")), "weight_decay"),
-    (lambda: optim.SGD(momentum=-1), "momentum"),
-    (lambda: optim.SGD(nesterov=True), "nesterov"),
-    (lambda: optim.SGD(nesterov=True, momentum=0.9, dampening=0.5), "nesterov"),
-    (lambda: optim.RMSprop(alpha=-0.5), "alpha"),
-    (lambda: optim.RMSprop(centered="yes"), "centered"),
-    (lambda: optim.Adagrad(lr_decay=-1), "lr_decay"),
-    (lambda: optim.NAdam(momentum_decay=-1), "momentum_decay"),
-    (lambda: optim.Adam(clipnorm=0), "clipnorm"),
-    (lambda: optim.Adam(clipvalue=-1), "clipvalue"),
-    (lambda: optim.Adam([1, 2]), "params"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: optim.Adam(lr=-1), "lr"),
+        (lambda: optim.Adam(betas=(0.9, 1.0)), "betas"),
+        (lambda: optim.Adam(betas=0.9), "betas"),
+        (lambda: optim.Adam(eps=0), "eps"),
+        (lambda: optim.AdamW(weight_decay=float("nan")), "weight_decay"),
+        (lambda: optim.SGD(momentum=-1), "momentum"),
+        (lambda: optim.SGD(nesterov=True), "nesterov"),
+        (lambda: optim.SGD(nesterov=True, momentum=0.9, dampening=0.5), "nesterov"),
+        (lambda: optim.RMSprop(alpha=-0.5), "alpha"),
+        (lambda: optim.RMSprop(centered="yes"), "centered"),
+        (lambda: optim.Adagrad(lr_decay=-1), "lr_decay"),
+        (lambda: optim.NAdam(momentum_decay=-1), "momentum_decay"),
+        (lambda: optim.Adam(clipnorm=0), "clipnorm"),
+        (lambda: optim.Adam(clipvalue=-1), "clipvalue"),
+        (lambda: optim.Adam([1, 2]), "params"),
+    ],
+)
 def test_bad_hyperparameters_python(make, match):
     with pytest.raises(ValueError, match=match):
         make()
@@ -365,22 +430,25 @@ def test_clip_helpers_on_model():
     assert np.abs(g).max() <= 1e-3
 
 
-@pytest.mark.parametrize("opt", [
-    lambda: optim.Adam(lr=0.01, amsgrad=True, clipnorm=1.0),
-    lambda: optim.NAdam(),
-    lambda: optim.SGD(lr=0.01, momentum=0.9, nesterov=True),
-    lambda: optim.RMSprop(lr=0.01, centered=True, momentum=0.5),
-    lambda: optim.Adagrad(lr=0.05, lr_decay=0.01),
-    lambda: optim.AdamW(lr=0.01),
-])
+@pytest.mark.parametrize(
+    "opt",
+    [
+        lambda: optim.Adam(lr=0.01, amsgrad=True, clipnorm=1.0),
+        lambda: optim.NAdam(),
+        lambda: optim.SGD(lr=0.01, momentum=0.9, nesterov=True),
+        lambda: optim.RMSprop(lr=0.01, centered=True, momentum=0.5),
+        lambda: optim.Adagrad(lr=0.05, lr_decay=0.01),
+        lambda: optim.AdamW(lr=0.01),
+    ],
+)
 def test_state_dict_resume_is_bitwise(opt):
     X, y = _data()
     full = _model(opt())
     for i in range(12):
-        full.train_step(X[i * 5:(i + 1) * 5], y[i * 5:(i + 1) * 5])
+        full.train_step(X[i * 5 : (i + 1) * 5], y[i * 5 : (i + 1) * 5])
     part = _model(opt())
     for i in range(5):
-        part.train_step(X[i * 5:(i + 1) * 5], y[i * 5:(i + 1) * 5])
+        part.train_step(X[i * 5 : (i + 1) * 5], y[i * 5 : (i + 1) * 5])
     sd = part.optimizer.state_dict()
     assert sd["steps"] == 5 and all(v.dtype == np.float32 for v in sd["state"].values())
     import json
@@ -391,7 +459,7 @@ def test_state_dict_resume_is_bitwise(opt):
     resumed._net.params_changed()
     resumed.optimizer.load_state_dict(sd)
     for i in range(5, 12):
-        resumed.train_step(X[i * 5:(i + 1) * 5], y[i * 5:(i + 1) * 5])
+        resumed.train_step(X[i * 5 : (i + 1) * 5], y[i * 5 : (i + 1) * 5])
     a, b = full._net.params_array(), resumed._net.params_array()
     assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
 
@@ -411,8 +479,7 @@ def test_load_state_dict_validation():
     with pytest.raises(ValueError, match="lacks"):
         m.optimizer.load_state_dict({"name": "adam"})
     # hyper-parameters in the state dict win (torch restores param_groups too)
-    m.optimizer.load_state_dict(dict(sd, hparams=dict(sd["hparams"], amsgrad=True),
-                                     state={}))
+    m.optimizer.load_state_dict(dict(sd, hparams=dict(sd["hparams"], amsgrad=True), state={}))
     assert m._net.optimizer.hparams()["amsgrad"] == 1.0
 
 
@@ -422,15 +489,15 @@ def test_save_load_resume_bitwise(tmp_path):
     X, y = _data(1)
     full = _model(optim.NAdam(lr=0.01))
     for i in range(10):
-        full.train_step(X[i * 6:(i + 1) * 6], y[i * 6:(i + 1) * 6])
+        full.train_step(X[i * 6 : (i + 1) * 6], y[i * 6 : (i + 1) * 6])
     part = _model(optim.NAdam(lr=0.01))
     for i in range(4):
-        part.train_step(X[i * 6:(i + 1) * 6], y[i * 6:(i + 1) * 6])
+        part.train_step(X[i * 6 : (i + 1) * 6], y[i * 6 : (i + 1) * 6])
     part.save(tmp_path / "m.nnc")
     back = nc.load(tmp_path / "m.nnc")
     assert isinstance(back.optimizer, optim.NAdam) and back.optimizer.steps == 4
     for i in range(4, 10):
-        back.train_step(X[i * 6:(i + 1) * 6], y[i * 6:(i + 1) * 6])
+        back.train_step(X[i * 6 : (i + 1) * 6], y[i * 6 : (i + 1) * 6])
     assert np.array_equal(full._net.params_array(), back._net.params_array())
 
 

@@ -186,8 +186,9 @@ class MultiStepLR(LRScheduler):
 class ConstantLR(LRScheduler):
     """lr * factor for the first ``total_iters`` epochs, then lr."""
 
-    def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
-                 last_epoch: int = -1):
+    def __init__(
+        self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1
+    ):
         self.factor = _number("factor", factor, lo=0.0, hi=1.0)
         self.total_iters = int(total_iters)
         super().__init__(optimizer, last_epoch)
@@ -210,8 +211,14 @@ class LinearLR(LRScheduler):
     """Linear warm-up (or decay) of the multiplier from start_factor to end_factor over
     ``total_iters`` epochs."""
 
-    def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
-                 total_iters: int = 5, last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ):
         self.start_factor = _number("start_factor", start_factor, lo=0.0, hi=1.0, lo_open=True)
         self.end_factor = _number("end_factor", end_factor, lo=0.0, hi=1.0)
         self.total_iters = _pos_int("total_iters", total_iters)
@@ -294,8 +301,9 @@ class CosineAnnealingLR(LRScheduler):
 class CosineAnnealingWarmRestarts(LRScheduler):
     """SGDR: cosine annealing restarted every T_i epochs, T_i = T_0 * T_mult**restarts."""
 
-    def __init__(self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
-                 last_epoch: int = -1):
+    def __init__(
+        self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
+    ):
         self.T_0 = _pos_int("T_0", T_0)
         self.T_i = self.T_0
         self.T_mult = _pos_int("T_mult", T_mult)
@@ -343,13 +351,23 @@ class OneCycleLR(LRScheduler):
 
     interval = "batch"
 
-    def __init__(self, optimizer, max_lr: float, total_steps: int | None = None,
-                 epochs: int | None = None, steps_per_epoch: int | None = None,
-                 pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum: float = 0.85,
-                 max_momentum: float = 0.95, div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False,
-                 last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer,
+        max_lr: float,
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ):
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
@@ -371,22 +389,44 @@ class OneCycleLR(LRScheduler):
         final_div_factor = _number("final_div_factor", final_div_factor, lo=0.0, lo_open=True)
         if three_phase:
             self._schedule_phases = [
-                {"end_step": float(pct_start * self.total_steps) - 1, "start_lr": "initial_lr",
-                 "end_lr": "max_lr", "start_momentum": "max_momentum",
-                 "end_momentum": "base_momentum"},
-                {"end_step": float(2 * pct_start * self.total_steps) - 2, "start_lr": "max_lr",
-                 "end_lr": "initial_lr", "start_momentum": "base_momentum",
-                 "end_momentum": "max_momentum"},
-                {"end_step": self.total_steps - 1, "start_lr": "initial_lr", "end_lr": "min_lr",
-                 "start_momentum": "max_momentum", "end_momentum": "max_momentum"},
+                {
+                    "end_step": float(pct_start * self.total_steps) - 1,
+                    "start_lr": "initial_lr",
+                    "end_lr": "max_lr",
+                    "start_momentum": "max_momentum",
+                    "end_momentum": "base_momentum",
+                },
+                {
+                    "end_step": float(2 * pct_start * self.total_steps) - 2,
+                    "start_lr": "max_lr",
+                    "end_lr": "initial_lr",
+                    "start_momentum": "base_momentum",
+                    "end_momentum": "max_momentum",
+                },
+                {
+                    "end_step": self.total_steps - 1,
+                    "start_lr": "initial_lr",
+                    "end_lr": "min_lr",
+                    "start_momentum": "max_momentum",
+                    "end_momentum": "max_momentum",
+                },
             ]
         else:
             self._schedule_phases = [
-                {"end_step": float(pct_start * self.total_steps) - 1, "start_lr": "initial_lr",
-                 "end_lr": "max_lr", "start_momentum": "max_momentum",
-                 "end_momentum": "base_momentum"},
-                {"end_step": self.total_steps - 1, "start_lr": "max_lr", "end_lr": "min_lr",
-                 "start_momentum": "base_momentum", "end_momentum": "max_momentum"},
+                {
+                    "end_step": float(pct_start * self.total_steps) - 1,
+                    "start_lr": "initial_lr",
+                    "end_lr": "max_lr",
+                    "start_momentum": "max_momentum",
+                    "end_momentum": "base_momentum",
+                },
+                {
+                    "end_step": self.total_steps - 1,
+                    "start_lr": "max_lr",
+                    "end_lr": "min_lr",
+                    "start_momentum": "base_momentum",
+                    "end_momentum": "max_momentum",
+                },
             ]
         if last_epoch == -1:
             optimizer.initial_lr = max_lr / div_factor
@@ -437,9 +477,7 @@ class OneCycleLR(LRScheduler):
                 pct = (step_num - start_step) / (end_step - start_step)
                 lr = self._anneal(g[phase["start_lr"]], g[phase["end_lr"]], pct)
                 if self.cycle_momentum:
-                    mom = self._anneal(
-                        g[phase["start_momentum"]], g[phase["end_momentum"]], pct
-                    )
+                    mom = self._anneal(g[phase["start_momentum"]], g[phase["end_momentum"]], pct)
                 break
             start_step = phase["end_step"]
         if self.cycle_momentum:
@@ -457,9 +495,7 @@ class SequentialLR(LRScheduler):
             raise ValueError("SequentialLR expects at least one scheduler")
         for i, s in enumerate(schedulers):
             if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(
-                    f"SequentialLR does not support ReduceLROnPlateau (index {i})"
-                )
+                raise ValueError(f"SequentialLR does not support ReduceLROnPlateau (index {i})")
             if getattr(s, "optimizer", None) is not optimizer:
                 raise ValueError(
                     f"SequentialLR expects all schedulers to belong to the same optimizer "
@@ -518,9 +554,18 @@ class ReduceLROnPlateau(LRScheduler):
     """Multiplies the lr by ``factor`` when the metric passed to ``step(metric)`` has not
     improved for ``patience`` epochs (torch semantics, including threshold modes and cooldown)."""
 
-    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: float = 0, eps: float = 1e-8):
+    def __init__(
+        self,
+        optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float = 0,
+        eps: float = 1e-8,
+    ):
         _check_optimizer(optimizer)
         factor = _number("factor", factor)
         if factor >= 1.0:

@@ -15,8 +15,10 @@ import numbers
 
 import numpy as np
 
-from . import _core
-from . import lr_scheduler  # noqa: F401  (also reachable as nncore.optim.lr_scheduler)
+from . import (
+    _core,
+    lr_scheduler,  # noqa: F401  (also reachable as nncore.optim.lr_scheduler)
+)
 
 __all__ = [
     "Optimizer",
@@ -85,8 +87,9 @@ class Optimizer:
 
     def __init__(self, params, config):
         kinds = dict((k, kind) for k, _, kind in self._spec)
-        kinds.update(lr="ge0", clipnorm="clip", clipvalue="clip", skip_nonfinite="bool",
-                     maximize="bool")
+        kinds.update(
+            lr="ge0", clipnorm="clip", clipvalue="clip", skip_nonfinite="bool", maximize="bool"
+        )
         self._config = {k: _check(k, kinds[k], v) for k, v in config.items()}
         self._extra_checks()
         self._core = None
@@ -191,9 +194,7 @@ class Optimizer:
         if "betas" in cfg:
             cfg["betas"] = tuple(cfg["betas"])
         defaults = dict(_COMMON)
-        parts = [
-            f"{k}={v!r}" for k, v in cfg.items() if not (k in defaults and v == defaults[k])
-        ]
+        parts = [f"{k}={v!r}" for k, v in cfg.items() if not (k in defaults and v == defaults[k])]
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def state_dict(self) -> dict:
@@ -273,8 +274,9 @@ def _init(self, params, lr, local, clipnorm, clipvalue, skip_nonfinite, maximize
     cfg = {"lr": lr}
     for k, _, _ in self._spec:
         cfg[k] = local[k]
-    cfg.update(clipnorm=clipnorm, clipvalue=clipvalue, skip_nonfinite=skip_nonfinite,
-               maximize=maximize)
+    cfg.update(
+        clipnorm=clipnorm, clipvalue=clipvalue, skip_nonfinite=skip_nonfinite, maximize=maximize
+    )
     Optimizer.__init__(self, params, cfg)
 
 
@@ -282,12 +284,27 @@ class SGD(Optimizer):
     """torch.optim.SGD (momentum, dampening, Nesterov, weight decay); default lr 0.01."""
 
     name = "sgd"
-    _spec = (("momentum", 0.0, "ge0"), ("dampening", 0.0, "finite"),
-             ("weight_decay", 0.0, "ge0"), ("nesterov", False, "bool"))
+    _spec = (
+        ("momentum", 0.0, "ge0"),
+        ("dampening", 0.0, "finite"),
+        ("weight_decay", 0.0, "ge0"),
+        ("nesterov", False, "bool"),
+    )
 
-    def __init__(self, params=None, lr=0.01, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False, clipnorm=None, clipvalue=None,
-                 skip_nonfinite=True):
+    def __init__(
+        self,
+        params=None,
+        lr=0.01,
+        momentum=0.0,
+        dampening=0.0,
+        weight_decay=0.0,
+        nesterov=False,
+        *,
+        maximize=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
     def _extra_checks(self):
@@ -300,12 +317,27 @@ class Adagrad(Optimizer):
     """torch.optim.Adagrad."""
 
     name = "adagrad"
-    _spec = (("lr_decay", 0.0, "ge0"), ("weight_decay", 0.0, "ge0"),
-             ("initial_accumulator_value", 0.0, "ge0"), ("eps", 1e-10, "gt0"))
+    _spec = (
+        ("lr_decay", 0.0, "ge0"),
+        ("weight_decay", 0.0, "ge0"),
+        ("initial_accumulator_value", 0.0, "ge0"),
+        ("eps", 1e-10, "gt0"),
+    )
 
-    def __init__(self, params=None, lr=0.01, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False, clipnorm=None,
-                 clipvalue=None, skip_nonfinite=True):
+    def __init__(
+        self,
+        params=None,
+        lr=0.01,
+        lr_decay=0.0,
+        weight_decay=0.0,
+        initial_accumulator_value=0.0,
+        eps=1e-10,
+        *,
+        maximize=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
 
@@ -313,12 +345,29 @@ class RMSprop(Optimizer):
     """torch.optim.RMSprop (centered, momentum)."""
 
     name = "rmsprop"
-    _spec = (("alpha", 0.99, "ge0"), ("eps", 1e-8, "gt0"), ("weight_decay", 0.0, "ge0"),
-             ("momentum", 0.0, "ge0"), ("centered", False, "bool"))
+    _spec = (
+        ("alpha", 0.99, "ge0"),
+        ("eps", 1e-8, "gt0"),
+        ("weight_decay", 0.0, "ge0"),
+        ("momentum", 0.0, "ge0"),
+        ("centered", False, "bool"),
+    )
 
-    def __init__(self, params=None, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0,
-                 momentum=0.0, centered=False, *, maximize=False, clipnorm=None,
-                 clipvalue=None, skip_nonfinite=True):
+    def __init__(
+        self,
+        params=None,
+        lr=0.01,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum=0.0,
+        centered=False,
+        *,
+        maximize=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
 
@@ -327,13 +376,29 @@ class Adam(Optimizer):
     decoupled_weight_decay)."""
 
     name = "adam"
-    _spec = (("betas", (0.9, 0.999), "betas"), ("eps", 1e-8, "gt0"),
-             ("weight_decay", 0.0, "ge0"), ("amsgrad", False, "bool"),
-             ("decoupled_weight_decay", False, "bool"))
+    _spec = (
+        ("betas", (0.9, 0.999), "betas"),
+        ("eps", 1e-8, "gt0"),
+        ("weight_decay", 0.0, "ge0"),
+        ("amsgrad", False, "bool"),
+        ("decoupled_weight_decay", False, "bool"),
+    )
 
-    def __init__(self, params=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False, clipnorm=None,
-                 clipvalue=None, skip_nonfinite=True):
+    def __init__(
+        self,
+        params=None,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        amsgrad=False,
+        *,
+        maximize=False,
+        decoupled_weight_decay=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
 
@@ -341,12 +406,27 @@ class AdamW(Optimizer):
     """torch.optim.AdamW (decoupled weight decay, default 1e-2)."""
 
     name = "adamw"
-    _spec = (("betas", (0.9, 0.999), "betas"), ("eps", 1e-8, "gt0"),
-             ("weight_decay", 1e-2, "ge0"), ("amsgrad", False, "bool"))
+    _spec = (
+        ("betas", (0.9, 0.999), "betas"),
+        ("eps", 1e-8, "gt0"),
+        ("weight_decay", 1e-2, "ge0"),
+        ("amsgrad", False, "bool"),
+    )
 
-    def __init__(self, params=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False, clipnorm=None, clipvalue=None,
-                 skip_nonfinite=True):
+    def __init__(
+        self,
+        params=None,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=1e-2,
+        amsgrad=False,
+        *,
+        maximize=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
 
@@ -354,13 +434,29 @@ class NAdam(Optimizer):
     """torch.optim.NAdam (momentum_decay schedule with mu_product, decoupled_weight_decay)."""
 
     name = "nadam"
-    _spec = (("betas", (0.9, 0.999), "betas"), ("eps", 1e-8, "gt0"),
-             ("weight_decay", 0.0, "ge0"), ("momentum_decay", 4e-3, "ge0"),
-             ("decoupled_weight_decay", False, "bool"))
+    _spec = (
+        ("betas", (0.9, 0.999), "betas"),
+        ("eps", 1e-8, "gt0"),
+        ("weight_decay", 0.0, "ge0"),
+        ("momentum_decay", 4e-3, "ge0"),
+        ("decoupled_weight_decay", False, "bool"),
+    )
 
-    def __init__(self, params=None, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 momentum_decay=4e-3, *, decoupled_weight_decay=False, maximize=False,
-                 clipnorm=None, clipvalue=None, skip_nonfinite=True):
+    def __init__(
+        self,
+        params=None,
+        lr=2e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum_decay=4e-3,
+        *,
+        decoupled_weight_decay=False,
+        maximize=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
 
@@ -385,9 +481,7 @@ def get(optimizer, **kwargs) -> Optimizer:
     if isinstance(optimizer, str):
         cls = _BY_NAME.get(optimizer.lower())
         if cls is None:
-            raise ValueError(
-                f"unknown optimizer {optimizer!r}; choose from {', '.join(_BY_NAME)}"
-            )
+            raise ValueError(f"unknown optimizer {optimizer!r}; choose from {', '.join(_BY_NAME)}")
         return cls(**kwargs)
     raise TypeError(
         f"optimizer must be a name, a config dict or an nncore.optim optimizer, got "
