@@ -42,7 +42,7 @@ class Optimizer {
 };
 
 // Global L2 norm of g (sum of squares in double over fixed 16384-element chunks, each with a fixed
-// 16-lane order, chunk sums added in index order: the same bits for any thread count and ISA).
+// 32-lane order, chunk sums added in index order: the same bits for any thread count and ISA).
 double grad_norm(const float* g, std::size_t n);
 // torch.nn.utils.clip_grad_norm_: scales g in place by min(1, max_norm / (norm + 1e-6)); returns
 // the pre-clip norm. max_norm must be >= 0.

@@ -42,7 +42,7 @@ struct NadamK {
 };
 
 struct Kernels {
-  // Sum of squares in double: 16 lanes (lane = i mod 16), then a fixed pairwise tree.
+  // Sum of squares in double: 32 lanes (lane = i mod 32), then a fixed pairwise tree.
   double (*sumsq)(const float* g, std::size_t n);
   // g *= s.
   void (*scale)(float* g, std::size_t n, float s);
