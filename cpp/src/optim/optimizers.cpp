@@ -4,6 +4,7 @@
 // the bits do not depend on the thread count); per-ISA kernels live in kernels_*.cpp.
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -186,39 +187,66 @@ class Fused : public Optimizer {
     StepInfo info;
     const Kernels& K = kernels(active_isa());
     const std::size_t nc = num_chunks(n);
+    const std::int64_t nci = std::int64_t(nc);
     partial_.assign(nc, 0.0);
+    check_state_sizes(n);  // throw before any work
+    // The norm must be known (clipping) or every gradient checked (skip) before any update;
+    // otherwise it is computed chunk by chunk inside the update pass, where the grads are hot.
     const bool pre = skip_ || clipnorm_ > 0;
-    double norm = 0;
-    if (pre) {
-      // The norm must be known (clipping) or every gradient checked (skip) before any update.
-      chunk_sumsq(K, g, n, partial_.data());
-      double ss = combine(partial_);
-      norm = std::sqrt(ss);
-      info.grad_norm = norm;
-      info.finite = std::isfinite(ss);
-      if (!info.finite && skip_) {
-        info.skipped = true;
-        return info;
+    bool stop = false;
+    std::exception_ptr err;
+    // Everything between the passes runs once, in a single; both passes share one parallel
+    // region (one fork/join per step) and give each thread the same chunks.
+    auto between = [&] {
+      try {
+        double norm = 0;
+        if (pre) {
+          double ss = combine(partial_);
+          norm = std::sqrt(ss);
+          info.grad_norm = norm;
+          info.finite = std::isfinite(ss);
+          if (!info.finite && skip_) {
+            info.skipped = true;
+            stop = true;
+            return;
+          }
+        }
+        Prep q;
+        q.scale = maximize_ ? -1.0f : 1.0f;
+        if (clipnorm_ > 0) {
+          double coef = clipnorm_ / (norm + 1e-6);
+          if (!(coef >= 1.0)) q.scale *= float(coef);
+        }
+        if (clipvalue_ > 0) q.clip = float(clipvalue_);
+        bool first = ensure_state(n);
+        ++steps_;
+        prepare(q, first);
+      } catch (...) {
+        err = std::current_exception();
+        stop = true;
+      }
+    };
+#pragma omp parallel num_threads(num_threads()) if (n >= kParallelMin)
+    {
+      if (pre) {
+#pragma omp for schedule(static)
+        for (std::int64_t c = 0; c < nci; ++c) {
+          std::size_t off = std::size_t(c) * kChunk;
+          partial_[c] = K.sumsq(g + off, std::min(kChunk, n - off));
+        }
+      }
+#pragma omp single
+      between();
+      if (!stop) {
+#pragma omp for schedule(static)
+        for (std::int64_t c = 0; c < nci; ++c) {
+          std::size_t off = std::size_t(c) * kChunk, len = std::min(kChunk, n - off);
+          if (!pre) partial_[c] = K.sumsq(g + off, len);
+          update(K, p + off, g + off, off, len);
+        }
       }
     }
-    Prep q;
-    q.scale = maximize_ ? -1.0f : 1.0f;
-    if (clipnorm_ > 0) {
-      double coef = clipnorm_ / (norm + 1e-6);
-      if (!(coef >= 1.0)) q.scale *= float(coef);
-    }
-    if (clipvalue_ > 0) q.clip = float(clipvalue_);
-    bool first = ensure_state(n);
-    ++steps_;
-    prepare(q, first);
-    const std::int64_t nci = std::int64_t(nc);
-#pragma omp parallel for schedule(static) num_threads(num_threads()) if (n >= kParallelMin)
-    for (std::int64_t c = 0; c < nci; ++c) {
-      std::size_t off = std::size_t(c) * kChunk, len = std::min(kChunk, n - off);
-      // Without a pre-pass the norm comes for free: the chunk's grads are hot in cache.
-      if (!pre) partial_[c] = K.sumsq(g + off, len);
-      update(K, p + off, g + off, off, len);
-    }
+    if (err) std::rethrow_exception(err);
     if (!pre) {
       double ss = combine(partial_);
       info.grad_norm = std::sqrt(ss);
@@ -253,6 +281,15 @@ class Fused : public Optimizer {
       }
     }
     return created;
+  }
+  void check_state_sizes(std::size_t n) {
+    for (const auto& name : names_) {
+      const auto& v = states_[name];
+      std::size_t want = init_[name].second ? 1 : n;
+      check(v.empty() || v.size() == want,
+            name_ + ": state '" + name + "' has " + std::to_string(v.size()) +
+                " values but the parameters need " + std::to_string(want));
+    }
   }
   virtual void prepare(const Prep& q, bool first) = 0;
   virtual void update(const Kernels& K, float* p, const float* g, std::size_t off,
