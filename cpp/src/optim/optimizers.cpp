@@ -60,7 +60,7 @@ std::size_t num_chunks(std::size_t n) { return (n + kChunk - 1) / kChunk; }
 // Partial sums of squares per chunk (fixed chunks, each in a fixed lane order).
 void chunk_sumsq(const Kernels& K, const float* g, std::size_t n, double* partial) {
   const std::int64_t nc = std::int64_t(num_chunks(n));
-#pragma omp parallel for schedule(static) num_threads(num_threads()) if (n >= kParallelMin)
+#pragma omp parallel for schedule(dynamic, 2) num_threads(num_threads()) if (n >= kParallelMin)
   for (std::int64_t c = 0; c < nc; ++c) {
     std::size_t off = std::size_t(c) * kChunk;
     partial[c] = K.sumsq(g + off, std::min(kChunk, n - off));
@@ -196,7 +196,9 @@ class Fused : public Optimizer {
     bool stop = false;
     std::exception_ptr err;
     // Everything between the passes runs once, in a single; both passes share one parallel
-    // region (one fork/join per step) and give each thread the same chunks.
+    // region (one fork/join per step). Chunks are handed out dynamically: the result does not
+    // depend on which thread runs a chunk, and a thread preempted on a busy machine does not
+    // hold up the step.
     auto between = [&] {
       try {
         double norm = 0;
@@ -229,7 +231,7 @@ class Fused : public Optimizer {
 #pragma omp parallel num_threads(num_threads()) if (n >= kParallelMin)
     {
       if (pre) {
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 2)
         for (std::int64_t c = 0; c < nci; ++c) {
           std::size_t off = std::size_t(c) * kChunk;
           partial_[c] = K.sumsq(g + off, std::min(kChunk, n - off));
@@ -238,7 +240,7 @@ class Fused : public Optimizer {
 #pragma omp single
       between();
       if (!stop) {
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 2)
         for (std::int64_t c = 0; c < nci; ++c) {
           std::size_t off = std::size_t(c) * kChunk, len = std::min(kChunk, n - off);
           if (!pre) partial_[c] = K.sumsq(g + off, len);
@@ -525,7 +527,7 @@ double clip_grad_norm(float* g, std::size_t n, double max_norm) {
   if (!(coef >= 1.0)) {  // NaN norm: like torch, the gradients become NaN
     const float s = float(coef);
     const std::int64_t nc = std::int64_t(num_chunks(n));
-#pragma omp parallel for schedule(static) num_threads(num_threads()) if (n >= kParallelMin)
+#pragma omp parallel for schedule(dynamic, 2) num_threads(num_threads()) if (n >= kParallelMin)
     for (std::int64_t c = 0; c < nc; ++c) {
       std::size_t off = std::size_t(c) * kChunk;
       K.scale(g + off, std::min(kChunk, n - off), s);
@@ -540,7 +542,7 @@ void clip_grad_value(float* g, std::size_t n, double clip_value) {
   const Kernels& K = kernels(active_isa());
   const float cv = float(clip_value);
   const std::int64_t nc = std::int64_t(num_chunks(n));
-#pragma omp parallel for schedule(static) num_threads(num_threads()) if (n >= kParallelMin)
+#pragma omp parallel for schedule(dynamic, 2) num_threads(num_threads()) if (n >= kParallelMin)
   for (std::int64_t c = 0; c < nc; ++c) {
     std::size_t off = std::size_t(c) * kChunk;
     K.clamp(g + off, std::min(kChunk, n - off), cv);
