@@ -193,62 +193,37 @@ class Fused : public Optimizer {
     // The norm must be known (clipping) or every gradient checked (skip) before any update;
     // otherwise it is computed chunk by chunk inside the update pass, where the grads are hot.
     const bool pre = skip_ || clipnorm_ > 0;
-    bool stop = false;
-    std::exception_ptr err;
-    // Everything between the passes runs once, in a single; both passes share one parallel
-    // region (one fork/join per step). Chunks are handed out dynamically: the result does not
-    // depend on which thread runs a chunk, and a thread preempted on a busy machine does not
-    // hold up the step.
-    auto between = [&] {
-      try {
-        double norm = 0;
-        if (pre) {
-          double ss = combine(partial_);
-          norm = std::sqrt(ss);
-          info.grad_norm = norm;
-          info.finite = std::isfinite(ss);
-          if (!info.finite && skip_) {
-            info.skipped = true;
-            stop = true;
-            return;
-          }
-        }
-        Prep q;
-        q.scale = maximize_ ? -1.0f : 1.0f;
-        if (clipnorm_ > 0) {
-          double coef = clipnorm_ / (norm + 1e-6);
-          if (!(coef >= 1.0)) q.scale *= float(coef);
-        }
-        if (clipvalue_ > 0) q.clip = float(clipvalue_);
-        bool first = ensure_state(n);
-        ++steps_;
-        prepare(q, first);
-      } catch (...) {
-        err = std::current_exception();
-        stop = true;
-      }
-    };
-#pragma omp parallel num_threads(num_threads()) if (n >= kParallelMin)
-    {
-      if (pre) {
-#pragma omp for schedule(dynamic, 2)
-        for (std::int64_t c = 0; c < nci; ++c) {
-          std::size_t off = std::size_t(c) * kChunk;
-          partial_[c] = K.sumsq(g + off, std::min(kChunk, n - off));
-        }
-      }
-#pragma omp single
-      between();
-      if (!stop) {
-#pragma omp for schedule(dynamic, 2)
-        for (std::int64_t c = 0; c < nci; ++c) {
-          std::size_t off = std::size_t(c) * kChunk, len = std::min(kChunk, n - off);
-          if (!pre) partial_[c] = K.sumsq(g + off, len);
-          update(K, p + off, g + off, off, len);
-        }
+    double norm = 0;
+    if (pre) {
+      chunk_sumsq(K, g, n, partial_.data());
+      double ss = combine(partial_);
+      norm = std::sqrt(ss);
+      info.grad_norm = norm;
+      info.finite = std::isfinite(ss);
+      if (!info.finite && skip_) {
+        info.skipped = true;
+        return info;
       }
     }
-    if (err) std::rethrow_exception(err);
+    Prep q;
+    q.scale = maximize_ ? -1.0f : 1.0f;
+    if (clipnorm_ > 0) {
+      double coef = clipnorm_ / (norm + 1e-6);
+      if (!(coef >= 1.0)) q.scale *= float(coef);
+    }
+    if (clipvalue_ > 0) q.clip = float(clipvalue_);
+    bool first = ensure_state(n);
+    ++steps_;
+    prepare(q, first);
+    // Chunks are handed out dynamically: the result does not depend on which thread runs a
+    // chunk, and a thread preempted on a busy machine does not hold up the step. (One region
+    // per pass: merging the passes into one region adds a barrier and measured no better.)
+#pragma omp parallel for schedule(dynamic, 2) num_threads(num_threads()) if (n >= kParallelMin)
+    for (std::int64_t c = 0; c < nci; ++c) {
+      std::size_t off = std::size_t(c) * kChunk, len = std::min(kChunk, n - off);
+      if (!pre) partial_[c] = K.sumsq(g + off, len);
+      update(K, p + off, g + off, off, len);
+    }
     if (!pre) {
       double ss = combine(partial_);
       info.grad_norm = std::sqrt(ss);
