@@ -184,3 +184,24 @@ def test_generic_object_with_lr():
     assert b.lr == 0.25
     with pytest.raises(TypeError):
         lrs.StepLR(object(), step_size=1)
+
+
+def test_fit_steps_schedulers():
+    import numpy as np
+
+    import nncore as nc
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 4)).astype(np.float32)
+    y = X[:, :1].copy()
+    m = nc.Sequential([nc.Dense(8, "relu"), nc.Dense(1)], input_dim=4, seed=0)
+    opt = optim.Adam(lr=0.01)
+    m.compile(optimizer=opt, loss="mse")
+    h = m.fit(X, y, epochs=3, batch_size=16, schedulers=[lrs.StepLR(opt, step_size=1, gamma=0.5)])
+    assert h.history["lr"] == pytest.approx([0.01, 0.005, 0.0025])
+    m2 = nc.Sequential([nc.Dense(8, "relu"), nc.Dense(1)], input_dim=4, seed=0)
+    opt2 = optim.SGD(lr=0.1, momentum=0.9)
+    m2.compile(optimizer=opt2, loss="mse")
+    sched = lrs.OneCycleLR(opt2, max_lr=0.1, epochs=2, steps_per_epoch=4)
+    m2.fit(X, y, epochs=2, batch_size=16, schedulers=sched)
+    assert sched.last_epoch == 8

@@ -6,6 +6,11 @@ Differences from torch.optim: one parameter group (the whole model); ``SGD``'s d
 0.01 (torch's is 1e-3); ``clipnorm`` / ``clipvalue`` / ``skip_nonfinite`` are optimizer options.
 With ``skip_nonfinite=True`` (default) a step whose gradients hold a NaN or inf is skipped
 entirely: parameters, state and the step count stay as they were (like torch's GradScaler).
+The step reports ``{"grad_norm", "finite", "skipped"}`` (the norm is the pre-clip global L2
+norm, accumulated in float64 deterministically). ``clipnorm`` / ``clipvalue`` are applied on the
+fly inside the update: the gradient arena itself is left unscaled (use :func:`clip_grad_norm_`
+to clip it in place). With ``skip_nonfinite=False`` and no ``clipnorm`` the norm and the
+non-finite check are fused into the single update pass (28 B/param for Adam instead of 32).
 """
 
 from __future__ import annotations
