@@ -4,7 +4,6 @@
 // the bits do not depend on the thread count); per-ISA kernels live in kernels_*.cpp.
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
