@@ -112,7 +112,7 @@ void register_kernels(py::module_& m) {
     return py::make_tuple(dx, dgamma, dbeta);
   });
   // Dropout: forward and backward are the same masked scaling of their input.
-  auto drop = [](const py::array& x, float rate, std::uint64_t seed, std::uint64_t step,
+  auto drop = [](const py::array& x, double rate, std::uint64_t seed, std::uint64_t step,
                  std::uint32_t layer) {
     farray xx = farray::ensure(x);
     if (!xx) throw py::value_error("x: expected a numeric array");
@@ -124,7 +124,7 @@ void register_kernels(py::module_& m) {
         py::arg("layer"));
   m.def("dropout_backward", drop, py::arg("dy"), py::arg("rate"), py::arg("seed"), py::arg("step"),
         py::arg("layer"));
-  m.def("dropout_mask", [](std::size_t n, float rate, std::uint64_t seed, std::uint64_t step,
+  m.def("dropout_mask", [](std::size_t n, double rate, std::uint64_t seed, std::uint64_t step,
                            std::uint32_t layer) {
     py::array_t<std::uint8_t> keep(n);
     nncore::dropout_mask(keep.mutable_data(), n, rate, seed, step, layer);
