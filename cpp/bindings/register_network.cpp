@@ -125,6 +125,13 @@ void register_network(py::module_& m) {
         Network& net = py::cast<Network&>(self);
         return view(net.buffers(), {py::ssize_t(net.num_buffers())}, self);
       })
+      .def("set_profiling", &Network::set_profiling)
+      .def("profile", [](const Network& net) {
+        py::dict d;
+        for (const auto& kv : net.profile()) d[py::str(kv.first)] = kv.second;
+        return d;
+      })
+      .def("reset_profile", &Network::reset_profile)
       .def("zero_grad", &Network::zero_grad)
       .def("params_changed", &Network::params_changed)
       .def("set_loss", [](Network& net, const std::string& name, float delta) {
@@ -148,6 +155,24 @@ void register_network(py::module_& m) {
           std::copy(y, y + (size_t)n * net.output_dim(), out.mutable_data());
         }
         return out;
+      }, py::arg("x"), py::arg("training") = false)
+      // Forward, then copies of every layer's output (diagnostics: dead units, saturation).
+      .def("forward_all", [](Network& net, const py::array& x, bool training) {
+        farray xx = matrix(x, "x", net.input_dim());
+        int n = int(xx.shape(0));
+        {
+          py::gil_scoped_release nogil;
+          net.forward(xx.data(), n, training);
+        }
+        py::list outs;
+        for (size_t i = 0; i < net.num_layers(); ++i) {
+          int d = net.layer(i).out_dim();
+          farray o({n, d});
+          const float* src = net.layer_output(i);
+          std::copy(src, src + (size_t)n * d, o.mutable_data());
+          outs.append(o);
+        }
+        return outs;
       }, py::arg("x"), py::arg("training") = false)
       .def("backward", [](Network& net, const py::array& dout) {
         farray d = matrix(dout, "grad", net.output_dim());
@@ -203,6 +228,7 @@ void register_network(py::module_& m) {
         long N = xx.shape(0);
         HeldTargets h = targets(y, w, N, net.output_dim());
         i64array ord;
+        const std::int64_t* ord_ptr = nullptr;
         if (!order.is_none()) {
           ord = i64array::ensure(order);
           if (!ord || ord.ndim() != 1 || ord.shape(0) != N)
@@ -210,17 +236,19 @@ void register_network(py::module_& m) {
           const std::int64_t* o = ord.data();
           for (long i = 0; i < N; ++i)
             if (o[i] < 0 || o[i] >= N) throw py::value_error("order: index out of range");
+          ord_ptr = o;
         }
         farray lr;
+        const float* lr_ptr = nullptr;
         if (!lrs.is_none()) {
           long nb = (N + batch_size - 1) / std::max(batch_size, 1);
           lr = vector(py::cast<py::array>(lrs), "lr_per_batch", nb);
+          lr_ptr = lr.data();
         }
         nncore::EpochStats st;
         {
           py::gil_scoped_release nogil;
-          st = net.train_epoch(xx.data(), h.t, N, batch_size, ord ? ord.data() : nullptr, begin, end,
-                               lr ? lr.data() : nullptr);
+          st = net.train_epoch(xx.data(), h.t, N, batch_size, ord_ptr, begin, end, lr_ptr);
         }
         py::dict d;
         d["loss_sum"] = st.loss_sum;
@@ -229,17 +257,19 @@ void register_network(py::module_& m) {
         d["batches"] = st.batches;
         d["skipped_nonfinite"] = st.skipped_nonfinite;
         d["grad_norm"] = st.last_grad_norm;
+        d["correct"] = st.correct;
         return d;
       }, py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
          py::arg("order"), py::arg("batch_begin"), py::arg("batch_end"), py::arg("lr_per_batch"))
-      .def("predict", [](Network& net, const py::array& x) {
+      .def("predict", [](Network& net, const py::array& x, bool fold_batchnorm) {
         farray xx = matrix(x, "x", net.input_dim());
         long n = xx.shape(0);
         farray out({n, (long)net.output_dim()});
         {
           py::gil_scoped_release nogil;
-          net.predict(xx.data(), n, out.mutable_data());
+          net.predict(xx.data(), n, out.mutable_data(), fold_batchnorm);
         }
         return out;
-      });
+      }, py::arg("x"), py::arg("fold_batchnorm") = false)
+      .def_property_readonly("can_fold", &Network::can_fold);
 }

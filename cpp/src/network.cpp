@@ -2,9 +2,11 @@
 #include "nncore/network.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
+#include "inference_plan.h"
 #include "nncore/threading.h"
 
 namespace nncore {
@@ -21,7 +23,7 @@ struct Network::Busy {
 };
 
 Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed)
-    : input_dim_(input_dim), seed_(seed) {
+    : input_dim_(input_dim), seed_(seed), specs_(specs) {
   check(input_dim > 0, "input_dim must be a positive integer, got " + std::to_string(input_dim));
   check(!specs.empty(), "a network needs at least one layer");
   int dim = input_dim;
@@ -60,6 +62,7 @@ void Network::zero_grad() { std::memset(grads_.data(), 0, grads_.size() * sizeof
 
 void Network::params_changed() {
   for (auto& L : layers_) L->params_changed();
+  ++version_;
 }
 
 void Network::set_loss(Loss loss, float huber_delta) {
@@ -98,15 +101,34 @@ std::size_t Network::workspace_bytes() const {
   return f * sizeof(float);
 }
 
-// Runs the layers on batch_x_ (already holding the n input rows).
-static const float* run_forward(std::vector<std::unique_ptr<Layer>>& layers,
-                                std::vector<fvec>& acts, std::vector<fvec>& saved,
-                                const float* x, int n, StepContext ctx) {
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+}  // namespace
+
+void Network::add_time(const std::string& key, double s) {
+  for (auto& kv : profile_)
+    if (kv.first == key) {
+      kv.second += s;
+      return;
+    }
+  profile_.emplace_back(key, s);
+}
+
+// Runs the layers on x (n rows) into the workspace; returns the last layer's output.
+const float* Network::run_forward(const float* x, int n, bool training) {
+  if (training) ++version_;  // batchnorm running statistics move
+  StepContext ctx{training, seed_, step_, 0};
   const float* in = x;
-  for (std::size_t i = 0; i < layers.size(); ++i) {
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
     ctx.layer_index = int(i);
-    layers[i]->forward(in, acts[i].data(), n, saved[i].data(), ctx);
-    in = acts[i].data();
+    auto t0 = profiling_ ? Clock::now() : Clock::time_point{};
+    layers_[i]->forward(in, acts_[i].data(), n, saved_[i].data(), ctx);
+    if (profiling_)
+      add_time(std::to_string(i) + "." + layers_[i]->type() + ".forward", seconds_since(t0));
+    in = acts_[i].data();
   }
   return in;
 }
@@ -120,10 +142,9 @@ const float* Network::forward(const float* x, int n, bool training) {
            "sample is undefined), got a batch of 1");
   if (x != batch_x_.data())
     std::memcpy(batch_x_.data(), x, sizeof(float) * (std::size_t)n * input_dim_);
-  StepContext ctx{training, seed_, step_, 0};
   last_rows_ = n;
   last_training_ = training;
-  return run_forward(layers_, acts_, saved_, batch_x_.data(), n, ctx);
+  return run_forward(batch_x_.data(), n, training);
 }
 
 // Backward over the layers from dout (copied into grad_a_). Returns dX, or null if !need_dx.
@@ -137,7 +158,10 @@ const float* Network::backward_impl(const float* dout, int n, bool need_dx) {
     ctx.layer_index = int(i);
     const float* x = i == 0 ? batch_x_.data() : acts_[i - 1].data();
     float* dx = (i == 0 && !need_dx) ? nullptr : other;
+    auto t0 = profiling_ ? Clock::now() : Clock::time_point{};
     layers_[i]->backward(x, acts_[i].data(), cur, dx, n, saved_[i].data(), ctx);
+    if (profiling_)
+      add_time(std::to_string(i) + "." + layers_[i]->type() + ".backward", seconds_since(t0));
     std::swap(cur, other);
   }
   return need_dx ? cur : nullptr;
@@ -163,8 +187,11 @@ double Network::penalty() const {
 
 StepInfo Network::update() {
   check(optimizer_ != nullptr, "no optimizer: compile the model first");
+  auto t0 = profiling_ ? Clock::now() : Clock::time_point{};
   StepInfo info = optimizer_->step(params_.data(), grads_.data(), params_.size());
   for (auto& L : layers_) L->after_update();
+  ++version_;
+  if (profiling_) add_time("optimizer", seconds_since(t0));
   ++step_;
   return info;
 }
@@ -174,14 +201,30 @@ StepInfo Network::optimizer_step() {
   return update();
 }
 
-double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info) {
+// Rows of out (n, k) whose largest value sits at the label's index.
+static std::int64_t count_correct(const float* out, const std::int32_t* labels, int n, int k) {
+  std::int64_t c = 0;
+  for (int i = 0; i < n; ++i) {
+    const float* r = out + (std::size_t)i * k;
+    int best = 0;
+    for (int j = 1; j < k; ++j)
+      if (r[j] > r[best]) best = j;
+    c += best == labels[i];
+  }
+  return c;
+}
+
+double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info,
+                          std::int64_t* correct) {
   check(optimizer_ != nullptr, "no optimizer: compile the model first");
-  StepContext ctx{true, seed_, step_, 0};
   last_rows_ = n;
   last_training_ = true;
-  const float* out = run_forward(layers_, acts_, saved_, batch_x_.data(), n, ctx);
+  const float* out = run_forward(batch_x_.data(), n, true);
+  auto t0 = profiling_ ? Clock::now() : Clock::time_point{};
   double loss = loss_value(out, t, n, dout_.data());
+  if (correct && t.labels) *correct += count_correct(out, t.labels, n, output_dim_);
   zero_grad();
+  if (profiling_) add_time("loss+zero_grad", seconds_since(t0));
   backward_impl(dout_.data(), n, false);
   double pen = 0;
   for (auto& L : layers_) {
@@ -240,11 +283,13 @@ EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N
     const int rows = int(std::min<std::int64_t>(batch_size, N - begin));
     if (rows == 1 && needs_stats) continue;  // documented: a last batch of one row is dropped
     Targets batch;
+    auto t0 = profiling_ ? Clock::now() : Clock::time_point{};
     gather(X, t, order, begin, rows, batch);
+    if (profiling_) add_time("gather", seconds_since(t0));
     if (lr_per_batch) optimizer_->set_lr(lr_per_batch[b]);
     double pen = 0;
     StepInfo info;
-    double loss = step_impl(rows, batch, &pen, &info);
+    double loss = step_impl(rows, batch, &pen, &info, &st.correct);
     st.loss_sum += loss * rows;
     st.penalty_sum += pen * rows;
     st.rows += rows;
@@ -255,15 +300,15 @@ EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N
   return st;
 }
 
-void Network::predict(const float* x, std::int64_t n, float* out) {
+void Network::predict(const float* x, std::int64_t n, float* out, bool fold_batchnorm) {
   Busy busy(*this);
   const int chunk = int(std::min<std::int64_t>(n, std::max(ws_rows_, 1024)));
   ensure_workspace(chunk);
-  StepContext ctx{false, seed_, step_, 0};
+  const bool folded = fold_batchnorm && build_plan();
   const std::size_t d = input_dim_, k = output_dim_;
   for (std::int64_t r0 = 0; r0 < n; r0 += chunk) {
     const int rows = int(std::min<std::int64_t>(chunk, n - r0));
-    const float* y = run_forward(layers_, acts_, saved_, x + r0 * d, rows, ctx);
+    const float* y = folded ? run_plan(x + r0 * d, rows) : run_forward(x + r0 * d, rows, false);
     float* o = out + r0 * k;
     if (output_transform_ != Act::linear)
       act_forward(output_transform_, 0.f, y, o, (std::size_t)rows * k, k);

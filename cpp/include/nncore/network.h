@@ -37,6 +37,7 @@ struct EpochStats {
   std::int64_t rows = 0;   // rows trained on
   std::int64_t batches = 0;
   std::int64_t skipped_nonfinite = 0;  // steps whose gradient was NaN/inf
+  std::int64_t correct = 0;  // rows whose argmax output equals the label (integer labels only)
   double last_grad_norm = -1;
 };
 
@@ -101,7 +102,23 @@ class Network {
                          std::int64_t batch_end, const float* lr_per_batch);
 
   // Evaluation-mode forward in chunks, with the output transform applied: out (n, output_dim).
-  void predict(const float* x, std::int64_t n, float* out);
+  // With fold_batchnorm, evaluation-mode BatchNorm is folded into the preceding Dense and
+  // activations/dropout into the GEMM epilogue (an inference plan, rebuilt after any change to
+  // the parameters or running statistics); results then differ from the layer-by-layer path by
+  // rounding only. Networks the plan cannot express fall back to the layer-by-layer path.
+  void predict(const float* x, std::int64_t n, float* out, bool fold_batchnorm = false);
+  // True when predict(..., fold_batchnorm=true) uses a folded plan for this network.
+  bool can_fold() const;
+
+  // Output of layer i from the last forward (rows of the last forward × layer(i).out_dim()).
+  const float* layer_output(std::size_t i) const { return acts_.at(i).data(); }
+  int last_rows() const { return last_rows_; }
+
+  // Optional per-phase timing (seconds, accumulated): "<i>.<type>.forward", "<i>.<type>.backward",
+  // "loss", "optimizer", "gather". Off by default; when off it costs one branch per layer.
+  void set_profiling(bool on) { profiling_ = on; }
+  const std::vector<std::pair<std::string, double>>& profile() const { return profile_; }
+  void reset_profile() { profile_.clear(); }
 
   // Workspace bytes currently held (for memory reports).
   std::size_t workspace_bytes() const;
@@ -109,7 +126,8 @@ class Network {
  private:
   struct Busy;  // RAII guard for busy_
   const float* backward_impl(const float* dout, int n, bool need_dx);
-  double step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info);
+  double step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info,
+                   std::int64_t* correct = nullptr);
   StepInfo update();  // optimizer step + constraints + step counter
   void ensure_workspace(int n);
   void gather(const float* X, const Targets& t, const std::int64_t* order, std::int64_t begin,
@@ -132,6 +150,16 @@ class Network {
   fvec grad_a_, grad_b_;     // ping-pong gradient buffers (n, max dim)
   fvec batch_x_, batch_yf_, batch_w_, dout_;
   std::vector<std::int32_t> batch_yi_;
+  void add_time(const std::string& key, double seconds);
+  struct InferencePlan;
+  bool build_plan();  // (re)builds plan_ for the current version_; false if not expressible
+  const float* run_plan(const float* x, int n);
+  std::vector<LayerSpec> specs_;
+  std::uint64_t version_ = 1;  // bumped whenever parameters or running statistics may change
+  std::unique_ptr<InferencePlan> plan_;
+  const float* run_forward(const float* x, int n, bool training);
+  bool profiling_ = false;
+  std::vector<std::pair<std::string, double>> profile_;
   int last_rows_ = 0;
   bool last_training_ = false;
   std::atomic<bool> busy_{false};

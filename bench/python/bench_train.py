@@ -1,0 +1,283 @@
+"""Training-epoch benchmark of DESIGN.md §6: nncore vs PyTorch eager (and scikit-learn), same run.
+
+Data: 60,000 × 784 synthetic float32 rows, 10 classes (labels from a random linear teacher, so the
+task is learnable). Model: 784-512(BN, ReLU, Dropout .2)-512(BN, ReLU, Dropout .2)-10, Adam 1e-3,
+softmax cross-entropy. For each batch size and thread count, full epochs of nncore and PyTorch run
+interleaved; the table reports medians and the ratio. Also: the plain MLP (no BN/Dropout) at bs 128
+against scikit-learn's MLPClassifier, batch-1 and batch-1024 predict latency, and the peak memory an
+epoch adds (each library in a fresh process).
+
+    python bench/python/bench_train.py                    # the full run (several minutes)
+    python bench/python/bench_train.py --quick            # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+import nncore as nc
+
+D, H, K = 784, 512, 10
+
+
+def make_data(rows: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, D), dtype=np.float32)
+    teacher = rng.standard_normal((D, K), dtype=np.float32)
+    y = np.argmax(X @ teacher, axis=1).astype(np.int64)
+    return X, y
+
+
+def nncore_model(bn_dropout: bool = True, seed: int = 0):
+    layers = []
+    for _ in range(2):
+        if bn_dropout:
+            layers += [nc.Dense(H), nc.BatchNorm(), nc.Activation("relu"), nc.Dropout(0.2)]
+        else:
+            layers += [nc.Dense(H, "relu")]
+    layers.append(nc.Dense(K))
+    m = nc.Sequential(layers, input_dim=D, seed=seed)
+    m.compile(optimizer=nc.optim.Adam(lr=1e-3), loss="cross_entropy")
+    return m
+
+
+def torch_model(bn_dropout: bool = True, seed: int = 0):
+    import torch
+
+    torch.manual_seed(seed)
+    nn = torch.nn
+    layers, d = [], D
+    for _ in range(2):
+        layers.append(nn.Linear(d, H))
+        if bn_dropout:
+            layers += [nn.BatchNorm1d(H), nn.ReLU(), nn.Dropout(0.2)]
+        else:
+            layers.append(nn.ReLU())
+        d = H
+    layers.append(nn.Linear(d, K))
+    model = nn.Sequential(*layers)
+    return model, torch.optim.Adam(model.parameters(), lr=1e-3)
+
+
+def nncore_epoch(model, X, y, bs):
+    t = time.perf_counter()
+    model.fit(X, y, epochs=1, batch_size=bs)
+    return time.perf_counter() - t
+
+
+def torch_epoch(model_opt, Xt, yt, bs, seed=0):
+    import torch
+
+    model, opt = model_opt
+    model.train()
+    lossf = torch.nn.CrossEntropyLoss()
+    n = Xt.shape[0]
+    t = time.perf_counter()
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(n, generator=g)
+    for i in range(0, n, bs):
+        idx = perm[i : i + bs]
+        if len(idx) < 2:  # BatchNorm1d cannot train on one row
+            continue
+        opt.zero_grad(set_to_none=True)
+        loss = lossf(model(Xt[idx]), yt[idx])
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t
+
+
+def sklearn_epoch(X, y, bs):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(
+        hidden_layer_sizes=(H, H),
+        batch_size=bs,
+        max_iter=1,
+        solver="adam",
+        learning_rate_init=1e-3,
+        shuffle=True,
+        random_state=0,
+        alpha=0.0,
+    )
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    return time.perf_counter() - t
+
+
+def set_threads(n, have_torch):
+    nc.set_num_threads(n)
+    if have_torch:
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def predict_latency(rows, reps, have_torch):
+    out = {}
+    X, _ = make_data(max(rows, 1024), seed=1)
+    xb = X[:rows]
+    m = nncore_model()
+    m.predict(xb)
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        m.predict(xb)
+        times.append(time.perf_counter() - t)
+    out["nncore"] = statistics.median(times)
+    if have_torch:
+        import torch
+
+        tm, _ = torch_model()
+        tm.eval()
+        xt = torch.from_numpy(xb)
+        with torch.no_grad():
+            tm(xt)
+            times = []
+            for _ in range(reps):
+                t = time.perf_counter()
+                tm(xt)
+                times.append(time.perf_counter() - t)
+        out["torch"] = statistics.median(times)
+    return out
+
+
+def memory_child(lib: str, rows: int, bs: int):
+    """Runs in a fresh process: peak RSS added by one epoch (MiB)."""
+    import resource
+
+    X, y = make_data(rows)
+    if lib == "nncore":
+        nc.set_num_threads(1)
+        m = nncore_model()
+        m.predict(X[:2])
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        nncore_epoch(m, X, y, bs)
+    else:
+        import torch
+
+        torch.set_num_threads(1)
+        mo = torch_model()
+        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+        with torch.no_grad():
+            mo[0](Xt[:2])
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        torch_epoch(mo, Xt, yt, bs)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"lib": lib, "added_mib": (after - before) / 1024}))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=60000)
+    ap.add_argument("--batch-sizes", default="32,128,512,2048")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="6,000 rows, one rep")
+    ap.add_argument("--skip-sklearn", action="store_true")
+    ap.add_argument("--memory-child", nargs=3, metavar=("LIB", "ROWS", "BS"))
+    args = ap.parse_args()
+    if args.memory_child:
+        lib, rows, bs = args.memory_child
+        memory_child(lib, int(rows), int(bs))
+        return
+    if args.quick:
+        args.rows, args.reps = 6000, 1
+    try:
+        import torch
+
+        have_torch = True
+    except ImportError:
+        have_torch = False
+    try:
+        import sklearn  # noqa: F401
+
+        have_sklearn = not args.skip_sklearn
+    except ImportError:
+        have_sklearn = False
+
+    X, y = make_data(args.rows)
+    if have_torch:
+        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    bss = [int(b) for b in args.batch_sizes.split(",")]
+    threads = [int(t) for t in args.threads.split(",")]
+    print(
+        f"# nncore {nc.__version__} {nc.config()['isa']}; torch "
+        f"{torch.__version__ if have_torch else 'absent'}; {args.rows} rows, {args.reps} reps"
+    )
+    rows_out = []
+    for nt in threads:
+        set_threads(nt, have_torch)
+        for bs in bss:
+            tn, tt = [], []
+            m = nncore_model()
+            mo = torch_model() if have_torch else None
+            for _ in range(args.reps):  # interleaved: nncore, torch, nncore, torch, ...
+                tn.append(nncore_epoch(m, X, y, bs))
+                if have_torch:
+                    tt.append(torch_epoch(mo, Xt, yt, bs))
+            a = statistics.median(tn)
+            b = statistics.median(tt) if tt else float("nan")
+            rows_out.append((nt, bs, a, b))
+            print(
+                f"threads={nt} bs={bs:5d}  nncore {a:7.3f} s  torch {b:7.3f} s  ratio {b / a:5.2f}x",
+                flush=True,
+            )
+    print("\n| threads | batch | nncore epoch (s) | PyTorch epoch (s) | PyTorch / nncore |")
+    print("|---|---|---|---|---|")
+    for nt, bs, a, b in rows_out:
+        print(f"| {nt} | {bs} | {a:.3f} | {b:.3f} | {b / a:.2f}× |")
+
+    # Plain MLP at bs 128 against scikit-learn (and torch), 1 thread.
+    set_threads(1, have_torch)
+    tn, tt, ts = [], [], []
+    m = nncore_model(bn_dropout=False)
+    mo = torch_model(bn_dropout=False) if have_torch else None
+    for _ in range(args.reps):
+        tn.append(nncore_epoch(m, X, y, 128))
+        if have_torch:
+            tt.append(torch_epoch(mo, Xt, yt, 128))
+        if have_sklearn:
+            ts.append(sklearn_epoch(X, y, 128))
+    a = statistics.median(tn)
+    print("\nplain MLP 784-512-512-10, bs 128, 1 thread")
+    print(f"  nncore {a:.3f} s")
+    if tt:
+        print(f"  torch  {statistics.median(tt):.3f} s  ({statistics.median(tt) / a:.2f}x)")
+    if ts:
+        print(f"  sklearn {statistics.median(ts):.3f} s  ({statistics.median(ts) / a:.2f}x)")
+
+    for rows in (1, 1024):
+        lat = predict_latency(rows, 200 if rows == 1 else 20, have_torch)
+        s = f"predict batch {rows}: nncore {lat['nncore'] * 1e6:.1f} us"
+        if "torch" in lat:
+            s += f", torch {lat['torch'] * 1e6:.1f} us ({lat['torch'] / lat['nncore']:.2f}x)"
+        print(s)
+
+    for lib in ["nncore"] + (["torch"] if have_torch else []):
+        r = subprocess.run(
+            [sys.executable, __file__, "--memory-child", lib, str(args.rows), "128"],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+        )
+        try:
+            mib = json.loads(r.stdout.strip().splitlines()[-1])["added_mib"]
+            print(f"memory added by one bs-128 epoch: {lib} {mib:.1f} MiB")
+        except (IndexError, json.JSONDecodeError):
+            print(f"memory child for {lib} failed: {r.stderr[-500:]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,645 @@
+"""Sequential: a stack of layers run by the C++ core, with a Keras-style ``compile``/``fit`` and
+PyTorch-style ``forward``/``backward``/``train_step`` for user-written loops.
+
+``fit`` hands whole runs of batches to C++ (shuffle order, gather, forward, loss, backward, update,
+all with the GIL released) and comes back to Python only between chunks of batches, for callbacks,
+progress and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import _core
+from . import metrics as _metrics
+from ._validation import (
+    check_labels,
+    check_positive_int,
+    check_sample_weight,
+    check_targets,
+    check_X,
+)
+from .callbacks import Callback, CallbackList, History
+from .layers import Activation, Dense, Layer, layer_from_config
+
+LOSSES = ("mse", "mae", "huber", "cross_entropy", "binary_cross_entropy")
+_LOSS_ALIASES = {
+    "mean_squared_error": "mse",
+    "mean_absolute_error": "mae",
+    "categorical_crossentropy": "cross_entropy",
+    "sparse_categorical_crossentropy": "cross_entropy",
+    "binary_crossentropy": "binary_cross_entropy",
+}
+# The output transform that predict() applies for each loss (the core trains on logits).
+_OUTPUT_TRANSFORM = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
+_CHUNK_SECONDS = 0.05  # fit returns to Python about this often (Ctrl-C, progress, callbacks)
+
+
+class Parameters(dict):
+    """Parameter name -> writable numpy view into the model's arena (e.g. ``"0.weight"``)."""
+
+    model = None
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Sequential:
+    """A feed-forward network: layers applied in order.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        E.g. ``[Dense(128, "relu"), Dropout(0.2), Dense(10)]``.
+    input_dim : int, optional
+        Number of input features. If omitted, it is taken from the data at the first call.
+    seed : int
+        Seeds weight initialization, dropout masks and the default shuffling of ``fit``.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> model = nc.Sequential([nc.Dense(32, "relu"), nc.Dense(3)], input_dim=4, seed=0)
+    >>> model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+    """
+
+    def __init__(self, layers=None, *, input_dim: int | None = None, seed: int = 0):
+        self.layers: list[Layer] = []
+        for layer in layers or []:
+            self.add(layer)
+        if input_dim is not None:
+            check_positive_int(input_dim, "input_dim")
+        if (
+            isinstance(seed, bool)
+            or not isinstance(seed, (int, np.integer))
+            or not 0 <= seed < 2**64
+        ):
+            raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+        self.input_dim = input_dim
+        self.seed = int(seed)
+        self.loss: str | None = None
+        self.huber_delta = 1.0
+        self.metrics: list = []
+        self.optimizer = None
+        self.history: History | None = None
+        self.stop_training = False
+        self.epochs_done = 0
+        self._net = None
+        self._stripped = None  # index of the final activation folded into the loss, if any
+        self._params_exposed = False
+        if input_dim is not None and self.layers:
+            self.build()
+
+    # ----------------------------------------------------------------------------- building
+    def add(self, layer: Layer) -> Sequential:
+        """Append a layer (before the model is built)."""
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"expected an nncore layer (Dense, Activation, BatchNorm, Dropout), got {layer!r}"
+            )
+        if getattr(self, "_net", None) is not None:
+            raise RuntimeError("cannot add layers to a built model")
+        self.layers.append(layer)
+        return self
+
+    def _core_specs(self):
+        """Specs for the core, with a final softmax/sigmoid folded into a matching loss."""
+        specs = [layer.spec() for layer in self.layers]
+        stripped = None
+        want = _OUTPUT_TRANSFORM.get(self.loss or "")
+        if want and specs:
+            last = self.layers[-1]
+            if isinstance(last, (Dense, Activation)) and last.activation == want:
+                specs[-1] = dict(specs[-1], activation="linear")
+                stripped = len(specs) - 1
+        # Any other final activation is kept: its outputs are taken as logits (as in PyTorch).
+        return specs, stripped
+
+    @property
+    def built(self) -> bool:
+        return self._net is not None
+
+    def build(self, input_dim: int | None = None) -> Sequential:
+        """Create the network in the core (done automatically on first use)."""
+        if input_dim is not None:
+            check_positive_int(input_dim, "input_dim")
+            if self.input_dim is not None and input_dim != self.input_dim:
+                raise ValueError(f"input_dim {input_dim} differs from the model's {self.input_dim}")
+            self.input_dim = input_dim
+        if self.input_dim is None:
+            raise ValueError("input_dim is unknown: pass input_dim= to Sequential or build()")
+        if not self.layers:
+            raise ValueError("the model has no layers")
+        specs, stripped = self._core_specs()
+        old = self._net
+        net = _core.Network(self.input_dim, specs, self.seed)
+        if old is not None:  # rebuilt after compile changed the output folding: keep the state
+            net.params_array()[:] = old.params_array()
+            net.buffers_array()[:] = old.buffers_array()
+            net.step = old.step
+            net.params_changed()
+        self._net, self._stripped = net, stripped
+        self._configure_net()
+        return self
+
+    def _configure_net(self):
+        net = self._net
+        net.set_output_transform(_OUTPUT_TRANSFORM.get(self.loss or "", "linear"))
+        if self.loss is not None:
+            net.set_loss(self.loss, self.huber_delta)
+        if self.optimizer is not None:
+            self.optimizer._attach(self)
+
+    def _ensure_built(self, X: np.ndarray):
+        if self._net is None:
+            self.build(X.shape[1])
+
+    def _check_X(self, X, name="X"):
+        X = check_X(X, n_features=self.input_dim, name=name)
+        self._ensure_built(X)
+        if self._params_exposed:
+            self._net.params_changed()
+        return X
+
+    def compile(
+        self, optimizer="adam", loss: str = "mse", metrics=None, *, huber_delta: float = 1.0
+    ) -> Sequential:
+        """Choose the optimizer, the loss and the metrics reported by fit/evaluate.
+
+        Parameters
+        ----------
+        optimizer : str or nncore.optim optimizer
+            ``"sgd"``, ``"adam"``, ... (PyTorch defaults) or an instance such as
+            ``nncore.optim.Adam(lr=1e-3)``.
+        loss : str
+            ``mse``, ``mae``, ``huber``, ``cross_entropy`` (integer labels or one-hot rows; the model
+            outputs logits, ``predict`` returns softmax probabilities) or ``binary_cross_entropy``
+            (on logits; ``predict`` returns sigmoid probabilities).
+        metrics : list of str or callables
+            E.g. ``["accuracy"]``; see :mod:`nncore.metrics`.
+        """
+        from . import optim as _optim
+
+        if not isinstance(loss, str):
+            raise ValueError(f"loss must be a string, got {loss!r}")
+        name = _LOSS_ALIASES.get(loss, loss)
+        if name not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}: expected one of {', '.join(LOSSES)}")
+        if not (isinstance(huber_delta, (int, float)) and huber_delta > 0):
+            raise ValueError(f"huber_delta must be > 0, got {huber_delta!r}")
+        metric_list = (
+            []
+            if metrics is None
+            else list(metrics if isinstance(metrics, (list, tuple)) else [metrics])
+        )
+        for m in metric_list:
+            _metrics.get(m)
+        opt = _optim.get(optimizer)
+        old_loss = self.loss
+        self.loss, self.huber_delta, self.metrics, self.optimizer = (
+            name,
+            float(huber_delta),
+            metric_list,
+            opt,
+        )
+        try:
+            self._core_specs()
+        except ValueError:
+            self.loss = old_loss
+            raise
+        if self._net is not None:
+            if self._core_specs()[1] != self._stripped:
+                self.build()
+            else:
+                self._configure_net()
+        elif self.input_dim is not None:
+            self.build()
+        return self
+
+    def _require_compiled(self):
+        if self.loss is None or self.optimizer is None:
+            raise RuntimeError(
+                "the model is not compiled: call model.compile(optimizer=..., loss=...) first"
+            )
+
+    # ------------------------------------------------------------------------------ targets
+    def _check_y(self, y, n: int, name: str = "y"):
+        k = self._net.output_dim
+        if self.loss == "cross_entropy":
+            arr = np.asarray(y)
+            if arr.ndim == 2 and arr.shape[1] == k and k > 1 and arr.dtype.kind == "f":
+                t = check_targets(arr, n, k, name)
+                if (t < 0).any():
+                    raise ValueError(f"{name}: class probabilities must be >= 0")
+                return t
+            if k < 2:
+                raise ValueError(
+                    "cross_entropy needs at least 2 outputs (use binary_cross_entropy for one)"
+                )
+            return check_labels(arr, n, k, name)
+        t = check_targets(y, n, k, name)
+        if self.loss == "binary_cross_entropy" and ((t < 0) | (t > 1)).any():
+            raise ValueError(f"{name}: binary_cross_entropy targets must lie in [0, 1]")
+        return t
+
+    def _class_weights(self, y, class_weight, sample_weight):
+        if class_weight is None:
+            return sample_weight
+        if self.loss != "cross_entropy" or y.ndim != 1:
+            raise ValueError("class_weight needs cross_entropy with integer labels")
+        k = self._net.output_dim
+        if class_weight == "balanced":
+            counts = np.bincount(y, minlength=k).astype(np.float64)
+            cw = np.where(counts > 0, len(y) / (k * np.maximum(counts, 1)), 0.0)
+        elif isinstance(class_weight, dict):
+            cw = np.ones(k)
+            for c, w in class_weight.items():
+                if not 0 <= int(c) < k:
+                    raise ValueError(f"class_weight: class {c!r} is out of range for {k} outputs")
+                cw[int(c)] = float(w)
+        else:
+            raise ValueError("class_weight must be a dict {class: weight} or 'balanced'")
+        w = cw[y].astype(np.float32)
+        return w if sample_weight is None else (w * sample_weight).astype(np.float32)
+
+    # ------------------------------------------------------------------------------ training
+    def fit(
+        self,
+        X,
+        y,
+        *,
+        epochs: int = 1,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+        validation_split: float = 0.0,
+        validation_data=None,
+        callbacks=None,
+        schedulers=None,
+        verbose: int = 0,
+        sample_weight=None,
+        class_weight=None,
+        diagnostics: bool = False,
+    ) -> History:
+        """Train for ``epochs`` passes over (X, y); returns the :class:`History`.
+
+        Each epoch shuffles the rows (seeded by ``seed``, default the model seed, and the epoch
+        number, so a run is reproducible and resumable), runs all batches in C++ and records the mean
+        data loss (``loss``), the regularization term (``reg_loss``), the learning rate, the epoch time
+        and, with validation data, ``val_loss`` and ``val_<metric>``. ``validation_split`` holds out a
+        shuffled (and for classification stratified) fraction of the rows — unlike Keras, which takes
+        the last rows. With BatchNorm, a final batch of one row is dropped. ``schedulers`` are
+        ``nncore.lr_scheduler`` objects, stepped per batch or per epoch by their ``interval``.
+        Ctrl-C stops at a batch boundary; the history so far is kept in ``model.history``.
+        """
+        self._require_compiled()
+        X = self._check_X(X)
+        n = X.shape[0]
+        y = self._check_y(y, n)
+        sw = check_sample_weight(sample_weight, n)
+        sw = self._class_weights(y, class_weight, sw)
+        epochs = check_positive_int(epochs, "epochs", minimum=0)
+        batch_size = check_positive_int(batch_size, "batch_size")
+        if seed is None:
+            seed = self.seed
+        if validation_data is not None and validation_split:
+            raise ValueError("give either validation_split or validation_data, not both")
+        val = None
+        if validation_split:
+            if not 0.0 < validation_split < 1.0:
+                raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
+            from ._split import holdout_indices
+
+            strat = y if (self.loss == "cross_entropy" and y.ndim == 1) else None
+            tr, va = holdout_indices(n, validation_split, seed, stratify=strat)
+            val = (X[va], y[va], None if sw is None else sw[va])
+            X, y, sw = X[tr], y[tr], (None if sw is None else sw[tr])
+            n = X.shape[0]
+        elif validation_data is not None:
+            if len(validation_data) not in (2, 3):
+                raise ValueError(
+                    "validation_data must be (X_val, y_val) or (X_val, y_val, sample_weight)"
+                )
+            Xv = self._check_X(validation_data[0], "validation_data X")
+            yv = self._check_y(validation_data[1], Xv.shape[0], "validation_data y")
+            wv = (
+                check_sample_weight(validation_data[2], Xv.shape[0])
+                if len(validation_data) == 3
+                else None
+            )
+            val = (Xv, yv, wv)
+
+        history = History()
+        self.history = history
+        cbs = list(callbacks or [])
+        for c in cbs:
+            if not isinstance(c, Callback):
+                raise TypeError(f"callbacks must be nncore.callbacks.Callback instances, got {c!r}")
+        # Order matters: diagnostics add to the epoch logs before History records them, and the
+        # progress display prints them.
+        chain = []
+        if diagnostics:
+            from .diagnostics import DiagnosticsRecorder
+
+            chain.append(DiagnosticsRecorder(X, y))
+        chain.append(history)
+        if verbose:
+            from .progress import ProgressLogger
+
+            chain.append(ProgressLogger(verbose=verbose, epochs=epochs))
+        cb = CallbackList([*chain, *cbs], self)
+        scheds = (
+            []
+            if schedulers is None
+            else list(schedulers if isinstance(schedulers, (list, tuple)) else [schedulers])
+        )
+        batch_scheds = [s for s in scheds if getattr(s, "interval", "epoch") == "batch"]
+        epoch_scheds = [s for s in scheds if getattr(s, "interval", "epoch") != "batch"]
+
+        net = self._net
+        nbatches = -(-n // batch_size)
+        self.stop_training = False
+        cb.on_train_begin({"epochs": epochs, "batches": nbatches, "samples": n})
+        for epoch in range(self.epochs_done, self.epochs_done + epochs):
+            cb.on_epoch_begin(epoch, {})
+            t0 = time.perf_counter()
+            order = None
+            if shuffle:
+                order = np.random.default_rng([int(seed), epoch]).permutation(n).astype(np.int64)
+            lrs = None
+            if batch_scheds:
+                lrs = np.empty(nbatches, np.float32)
+                for b in range(nbatches):
+                    lrs[b] = self.optimizer.lr
+                    for s in batch_scheds:
+                        s.step()
+            totals = {
+                "loss_sum": 0.0,
+                "penalty_sum": 0.0,
+                "rows": 0,
+                "correct": 0,
+                "skipped_nonfinite": 0,
+            }
+            grad_norm = -1.0
+            b = 0
+            chunk = 1 if cb.wants_batches else max(1, min(nbatches, 4))
+            while b < nbatches:
+                end = min(nbatches, b + chunk)
+                t1 = time.perf_counter()
+                st = net.train_epoch(X, y, sw, batch_size, order, b, end, lrs)
+                dt = time.perf_counter() - t1
+                for key in totals:
+                    totals[key] += st.get(key, 0)
+                grad_norm = st["grad_norm"]
+                b = end
+                rows = max(totals["rows"], 1)
+                logs = {"batch": b - 1, "batches": nbatches, "loss": totals["loss_sum"] / rows}
+                if self._has_accuracy():
+                    logs["accuracy"] = totals["correct"] / rows
+                cb.on_batch_end(b - 1, logs)
+                if self.stop_training:
+                    break
+                if not cb.wants_batches:  # aim for ~_CHUNK_SECONDS per call
+                    per_batch = dt / max(st["batches"], 1)
+                    chunk = nbatches if per_batch <= 0 else int(_CHUNK_SECONDS / per_batch)
+                    chunk = max(1, min(nbatches, chunk))
+            rows = max(totals["rows"], 1)
+            logs = {"loss": totals["loss_sum"] / rows, "reg_loss": totals["penalty_sum"] / rows}
+            if self._has_accuracy():
+                logs["accuracy"] = totals["correct"] / rows
+            if val is not None:
+                for k, v in self.evaluate(*val[:2], sample_weight=val[2]).items():
+                    logs["val_" + k] = v
+            logs["lr"] = float(self.optimizer.lr)
+            logs["time"] = time.perf_counter() - t0
+            if grad_norm >= 0:
+                logs["grad_norm"] = grad_norm
+            if totals["skipped_nonfinite"]:
+                logs["nonfinite_steps"] = int(totals["skipped_nonfinite"])
+            self.epochs_done = epoch + 1
+            for s in epoch_scheds:
+                if type(s).__name__ == "ReduceLROnPlateau":
+                    s.step(logs.get("val_loss", logs["loss"]))
+                else:
+                    s.step()
+            cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cb.on_train_end({})
+        return history
+
+    def _has_accuracy(self):
+        return self.loss == "cross_entropy" and any(m in ("accuracy", "acc") for m in self.metrics)
+
+    # ----------------------------------------------------------------------------- inference
+    def predict(self, X, *, fold_batchnorm: bool = False) -> np.ndarray:
+        """Outputs for X in evaluation mode: softmax probabilities for cross_entropy, sigmoid
+        probabilities for binary_cross_entropy, the raw outputs otherwise. Shape (n, outputs).
+
+        ``fold_batchnorm=True`` runs a folded plan: each evaluation-mode BatchNorm is folded into the
+        preceding Dense's weights and bias, activations into the GEMM epilogue and Dropout is
+        skipped, so each Dense is one GEMM (faster for small batches; equal up to rounding)."""
+        X = self._check_X(X)
+        return self._net.predict(X, fold_batchnorm)
+
+    def _outputs_and_loss(self, X, y, sw, chunk: int = 4096):
+        """Raw outputs (evaluation mode) and the mean data loss, in chunks to bound memory."""
+        n = X.shape[0]
+        outs, total = [], 0.0
+        for i in range(0, n, chunk):
+            out = self._net.forward(X[i : i + chunk], False)
+            loss, _ = self._net.loss(
+                out, y[i : i + chunk], None if sw is None else sw[i : i + chunk]
+            )
+            total += loss * out.shape[0]
+            outs.append(out)
+        return np.concatenate(outs), total / n
+
+    def evaluate(self, X, y, *, sample_weight=None) -> dict:
+        """Mean data loss (without the l1/l2 term) and each compiled metric, in evaluation mode."""
+        if self.loss is None:
+            raise RuntimeError("the model is not compiled: call model.compile(...) first")
+        X = self._check_X(X)
+        y = self._check_y(y, X.shape[0])
+        sw = check_sample_weight(sample_weight, X.shape[0])
+        out, loss = self._outputs_and_loss(X, y, sw)
+        result = {"loss": float(loss)}
+        if self.metrics:
+            pred = self._transform(out)
+            for m in self.metrics:
+                fn = _metrics.get(m)
+                result[m if isinstance(m, str) else fn.__name__] = float(fn(y, pred))
+        return result
+
+    def _transform(self, out):
+        if self.loss == "cross_entropy":
+            return _softmax(out.astype(np.float64))
+        if self.loss == "binary_cross_entropy":
+            return 1.0 / (1.0 + np.exp(-out.astype(np.float64)))
+        return out
+
+    # ----------------------------------------------------------------------- user-written loops
+    def train_step(self, x, y, *, sample_weight=None) -> float:
+        """One forward + backward + optimizer update on a batch (one C++ call); returns the data
+        loss. ``model.last_step`` holds the regularization term, the gradient norm and whether
+        the gradient was finite."""
+        self._require_compiled()
+        x = self._check_X(x)
+        y = self._check_y(y, x.shape[0])
+        sw = check_sample_weight(sample_weight, x.shape[0])
+        info = self._net.train_step(x, y, sw)
+        self.last_step = info
+        return float(info["loss"])
+
+    def forward(self, x, *, training: bool = False) -> np.ndarray:
+        """Network output for x (logits when the loss folds in a softmax/sigmoid). With
+        ``training=True`` batchnorm uses batch statistics and dropout is active; call
+        :meth:`backward` next."""
+        x = self._check_X(x)
+        return self._net.forward(x, bool(training))
+
+    __call__ = forward
+
+    def loss_fn(self, output, y, *, sample_weight=None):
+        """(loss, d loss / d output) for an output of :meth:`forward`."""
+        if self.loss is None:
+            raise RuntimeError("the model is not compiled: call model.compile(...) first")
+        out = check_X(output, n_features=self._net.output_dim, name="output")
+        y = self._check_y(y, out.shape[0])
+        sw = check_sample_weight(sample_weight, out.shape[0])
+        loss, grad = self._net.loss(out, y, sw)
+        return float(loss), grad
+
+    def backward(self, grad) -> np.ndarray:
+        """Accumulates parameter gradients (+=) for the last :meth:`forward`; returns d loss / d x.
+        The l1/l2 term is not included (see :meth:`penalty`)."""
+        if self._net is None:
+            raise RuntimeError("call forward() before backward()")
+        g = check_X(grad, n_features=self._net.output_dim, name="grad")
+        return self._net.backward(g)
+
+    def zero_grad(self) -> None:
+        if self._net is not None:
+            self._net.zero_grad()
+
+    def penalty(self) -> float:
+        """The l1/l2 regularization term of the current weights."""
+        return float(self._net.penalty()) if self._net is not None else 0.0
+
+    # ----------------------------------------------------------------------------- parameters
+    def _views(self, arena, entries) -> dict:
+        out = {}
+        for name, shape, offset, _layer in entries:
+            size = int(np.prod(shape))
+            out[name] = arena[offset : offset + size].reshape(shape)
+        return out
+
+    def parameters(self) -> Parameters:
+        """Name -> writable float32 view of each parameter (``"0.weight"`` is (out, in) as in
+        PyTorch). Writes take effect in the next forward."""
+        if self._net is None:
+            raise RuntimeError(
+                "the model is not built yet: give input_dim or call build()/fit() first"
+            )
+        self._params_exposed = True
+        p = Parameters(self._views(self._net.params_array(), self._net.param_views()))
+        p.model = self
+        return p
+
+    def gradients(self) -> dict:
+        """Name -> view of each parameter's gradient (accumulated by backward/train_step)."""
+        return self._views(self._net.grads_array(), self._net.param_views())
+
+    def buffers(self) -> dict:
+        """Name -> view of non-trained state (batchnorm running statistics)."""
+        return self._views(self._net.buffers_array(), self._net.buffer_views())
+
+    def _attach_optimizer(self, opt):
+        self.optimizer = opt
+        if self._net is not None:
+            opt._attach(self)
+
+    def get_weights(self) -> list:
+        """Copies of all parameters and buffers, in layer order (Keras style)."""
+        return [v.copy() for v in {**self.parameters(), **self.buffers()}.values()]
+
+    def set_weights(self, weights) -> None:
+        views = list({**self.parameters(), **self.buffers()}.items())
+        if len(weights) != len(views):
+            raise ValueError(f"expected {len(views)} arrays, got {len(weights)}")
+        for (name, v), w in zip(views, weights):
+            w = np.asarray(w, dtype=np.float32)
+            if w.shape != v.shape:
+                raise ValueError(f"{name}: expected shape {v.shape}, got {w.shape}")
+            v[...] = w
+        self._net.params_changed()
+
+    @property
+    def num_params(self) -> int:
+        return 0 if self._net is None else int(self._net.num_params)
+
+    # --------------------------------------------------------------------------- description
+    def summary(self, print_fn=print) -> str:
+        """A table of layers, output shapes and parameter counts."""
+        if self._net is None:
+            raise RuntimeError(
+                "the model is not built yet: give input_dim or call build()/fit() first"
+            )
+        counts = {}
+        for _name, shape, _off, layer in self._net.param_views():
+            counts[layer] = counts.get(layer, 0) + int(np.prod(shape))
+        rows = [("#", "layer", "output", "params")]
+        for i, (layer, (_kind, _din, dout)) in enumerate(zip(self.layers, self._net.layer_info())):
+            rows.append((str(i), repr(layer), f"(None, {dout})", f"{counts.get(i, 0):,}"))
+        widths = [max(len(r[c]) for r in rows) for c in range(4)]
+        line = "  ".join("-" * w for w in widths)
+        text = [f"Sequential(input_dim={self.input_dim}, seed={self.seed})", line]
+        for j, r in enumerate(rows):
+            text.append("  ".join(r[c].ljust(widths[c]) for c in range(4)))
+            if j == 0:
+                text.append(line)
+        text += [line, f"total parameters: {self.num_params:,}"]
+        if self.loss:
+            text.append(f"loss: {self.loss}, optimizer: {self.optimizer!r}")
+        s = "\n".join(text)
+        if print_fn is not None:
+            print_fn(s)
+        return s
+
+    def get_config(self) -> dict:
+        cfg = {
+            "layers": [layer.get_config() for layer in self.layers],
+            "input_dim": self.input_dim,
+            "seed": self.seed,
+        }
+        if self.loss is not None:
+            cfg["compile"] = {
+                "loss": self.loss,
+                "huber_delta": self.huber_delta,
+                "metrics": [m for m in self.metrics if isinstance(m, str)],
+            }
+        return cfg
+
+    @classmethod
+    def from_config(cls, config: dict) -> Sequential:
+        model = cls(
+            [layer_from_config(c) for c in config["layers"]],
+            input_dim=config.get("input_dim"),
+            seed=config.get("seed", 0),
+        )
+        return model
+
+    def save(self, path) -> None:
+        """Write the model (architecture, weights, buffers, optimizer state) to ``path``
+        atomically, in nncore's checksummed format (see :mod:`nncore.io`)."""
+        from .io import save
+
+        save(self, path)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{inner}], input_dim={self.input_dim}, seed={self.seed})"

@@ -1,0 +1,163 @@
+"""Regularization in the model: l1/l2 gradients, weight shrinkage, max-norm, the overfitting
+demonstration from the study notes, dropout's zero mask storage, BatchNorm in fit and in the
+folded inference plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nncore as nc
+import reference as ref
+
+
+def test_l1_l2_gradients_match_finite_differences(rng):
+    layers = [(6, "tanh"), (3, "linear")]
+    model = nc.Sequential(
+        [nc.Dense(6, "tanh", l1=0.01, l2=0.02), nc.Dense(3, l2=0.05)], input_dim=4, seed=1
+    )
+    model.compile(optimizer=nc.optim.SGD(lr=0.1), loss="mse")
+    x = rng.normal(size=(8, 4)).astype(np.float32)
+    y = rng.normal(size=(8, 3))
+    p = {k: v.astype(np.float64) for k, v in model.parameters().items()}
+    coef = {"0.weight": (0.01, 0.02), "1.weight": (0.0, 0.05)}
+
+    def f():
+        data = ref.loss("mse", ref.mlp_forward(x.astype(np.float64), p, layers), y)
+        pen = sum(l1 * np.abs(p[k]).sum() + l2 * (p[k] ** 2).sum() for k, (l1, l2) in coef.items())
+        return data + pen
+
+    out = model.forward(x, training=True)
+    data_loss, g = model.loss_fn(out, y.astype(np.float32))
+    model.zero_grad()
+    model.backward(g)
+    assert data_loss + model.penalty() == pytest.approx(f(), rel=1e-5)
+    grads = {k: v.copy() for k, v in model.gradients().items()}
+    # backward leaves the penalty out; train_step adds it: compare with the penalty's gradient added
+    for k, (l1, l2) in coef.items():
+        grads[k] += l1 * np.sign(model.parameters()[k]) + 2 * l2 * model.parameters()[k]
+    for k in p:
+        assert ref.rel_err(grads[k], ref.numeric_grad(f, p[k])) < 1e-3, k
+
+
+def _train(l2, seed=0, epochs=30):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(200, 10)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    m = nc.Sequential([nc.Dense(64, "relu", l2=l2), nc.Dense(2, l2=l2)], input_dim=10, seed=seed)
+    m.compile(optimizer=nc.optim.SGD(lr=0.05), loss="cross_entropy")
+    h = m.fit(X, y, epochs=epochs, batch_size=20)
+    return m, h
+
+
+def test_l2_shrinks_weights_and_history_reports_the_term_separately():
+    plain, h0 = _train(0.0)
+    reg, h1 = _train(1e-2)
+    norm = lambda m: sum(float((v**2).sum()) for k, v in m.parameters().items() if "weight" in k)  # noqa: E731
+    assert norm(reg) < 0.8 * norm(plain)
+    assert all(v == 0 for v in h0["reg_loss"])
+    assert all(v > 0 for v in h1["reg_loss"])
+    assert h1["reg_loss"][-1] == pytest.approx(reg.penalty(), rel=0.2)
+
+
+def test_max_norm_constraint_holds_after_updates():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 5)).astype(np.float32) * 10
+    y = rng.normal(size=(64, 1)).astype(np.float32) * 10
+    m = nc.Sequential([nc.Dense(16, "relu", max_norm=0.5), nc.Dense(1)], input_dim=5)
+    m.compile(optimizer=nc.optim.SGD(lr=0.1), loss="mse")
+    m.fit(X, y, epochs=3, batch_size=8)
+    norms = np.linalg.norm(m.parameters()["0.weight"], axis=1)
+    assert norms.max() <= 0.5 * (1 + 1e-6)
+
+
+def _noisy_task(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(240, 20)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+    flip = rng.random(240) < 0.25  # label noise: memorising it is overfitting
+    y[flip] = 1 - y[flip]
+    return X[:120], y[:120], X[120:], y[120:]
+
+
+def _gap(regularized, seed):
+    Xtr, ytr, Xva, yva = _noisy_task(seed)
+    if regularized:
+        layers = [
+            nc.Dense(256, l2=3e-3),
+            nc.BatchNorm(),
+            nc.Activation("relu"),
+            nc.Dropout(0.5),
+            nc.Dense(256, l2=3e-3),
+            nc.BatchNorm(),
+            nc.Activation("relu"),
+            nc.Dropout(0.5),
+            nc.Dense(2),
+        ]
+    else:
+        layers = [nc.Dense(256, "relu"), nc.Dense(256, "relu"), nc.Dense(2)]
+    m = nc.Sequential(layers, input_dim=20, seed=seed)
+    m.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+    m.fit(Xtr, ytr, epochs=150, batch_size=30)
+    return m.evaluate(Xtr, ytr)["accuracy"] - m.evaluate(Xva, yva)["accuracy"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_overfitting_gap_shrinks_with_dropout_l2_batchnorm(seed):
+    plain = _gap(False, seed)
+    reg = _gap(True, seed)
+    assert plain > 0.2  # memorises the noisy labels: train accuracy far above validation
+    assert reg < plain - 0.1
+
+
+def test_dropout_stores_no_mask():
+    x = np.ones((256, 300), np.float32)
+    with_do = nc.Sequential([nc.Dense(300), nc.Dropout(0.5), nc.Dense(2)], input_dim=300)
+    without = nc.Sequential([nc.Dense(300), nc.Activation("linear"), nc.Dense(2)], input_dim=300)
+    for m in (with_do, without):
+        m.forward(x, training=True)
+    # the dropout layer holds its output rows like any layer, and nothing per element besides
+    assert with_do._net.workspace_bytes == without._net.workspace_bytes
+
+
+def test_batchnorm_model_trains_with_a_last_batch_of_one_row():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(33, 4)).astype(np.float32)  # 33 = 2 × 16 + 1
+    y = rng.integers(0, 2, 33)
+    m = nc.Sequential(
+        [nc.Dense(8), nc.BatchNorm(), nc.Activation("relu"), nc.Dense(2)], input_dim=4
+    )
+    m.compile(optimizer="adam", loss="cross_entropy")
+    m.fit(X, y, epochs=2, batch_size=16)
+    with pytest.raises(ValueError, match="batch of 1"):
+        m.train_step(X[:1], y[:1])
+    fb = nc.Sequential([nc.Dense(8), nc.BatchNorm(batch1_fallback=True), nc.Dense(2)], input_dim=4)
+    fb.compile(optimizer="adam", loss="cross_entropy")
+    fb.train_step(X[:1], y[:1])
+
+
+def test_folded_inference_equals_layer_by_layer():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 12)).astype(np.float32)
+    y = rng.integers(0, 3, 300)
+    m = nc.Sequential(
+        [
+            nc.Dense(32),
+            nc.BatchNorm(),
+            nc.Activation("relu"),
+            nc.Dropout(0.2),
+            nc.Dense(16, "tanh"),
+            nc.Dense(3),
+        ],
+        input_dim=12,
+        seed=3,
+    )
+    m.compile(optimizer="adam", loss="cross_entropy")
+    m.fit(X, y, epochs=3, batch_size=32)
+    assert m._net.can_fold
+    a, b = m.predict(X), m.predict(X, fold_batchnorm=True)
+    np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+    m.fit(X, y, epochs=1, batch_size=32)  # the plan is rebuilt after training
+    np.testing.assert_allclose(
+        m.predict(X, fold_batchnorm=True), m.predict(X), rtol=1e-4, atol=1e-6
+    )
