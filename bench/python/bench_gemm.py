@@ -17,6 +17,7 @@ import argparse
 import os
 import statistics
 import sys
+import time
 
 _FORCED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 if any(v in os.environ for v in _FORCED) and not os.environ.get("_NNCORE_BENCH_REEXEC"):
@@ -107,6 +108,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--sample-ms", type=float, default=20.0)
+    ap.add_argument("--settle-ms", type=float, default=250.0,
+                    help="pause before each multi-threaded sample so other pools stop spinning")
     ap.add_argument("--shapes", default="all", help="comma-separated name prefixes, or all")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
@@ -136,6 +139,10 @@ def main():
                 set_threads(nt)
                 for _ in range(args.rounds):
                     for l in libs:
+                        if nt > 1:
+                            # Idle worker threads of the previous library (OpenBLAS, torch's
+                            # OpenMP) spin for up to ~0.1 s and would steal the second core.
+                            time.sleep(args.settle_ms / 1e3)
                         times[l].append(sample(calls[l], args.sample_ms / 1e3))
             med = {l: statistics.median(v) for l, v in times.items()}
             gf = 2.0 * M * N * K / med["nncore"] / 1e9
