@@ -241,6 +241,8 @@ def r2_score(y_true, y_pred) -> float:
     return float(np.mean(out))
 
 
+mse, mae = mean_squared_error, mean_absolute_error
+
 _METRICS = {
     "accuracy": accuracy, "acc": accuracy,
     "balanced_accuracy": balanced_accuracy,

@@ -103,7 +103,7 @@ class StratifiedKFold:
         classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
         small = counts < self.n_splits
         if small.any():
-            c = classes[np.argmax(small)]
+            c = classes[np.argmax(small)].item()
             raise ValueError(
                 f"class {c!r} has only {counts[np.argmax(small)]} member(s), fewer than "
                 f"n_splits={self.n_splits}"
@@ -217,7 +217,7 @@ def train_test_split(
             raise ValueError(f"stratify has {len(y)} rows but the arrays have {n}")
         classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
         if (counts < 2).any():
-            c = classes[np.argmax(counts < 2)]
+            c = classes[np.argmax(counts < 2)].item()
             raise ValueError(f"class {c!r} has only 1 member; stratified splitting needs at least 2")
         if n_test < len(classes) or n_train < len(classes):
             raise ValueError(
