@@ -148,6 +148,8 @@ def load_data(args):
         names = [f"pixel{j}" for j in range(X.shape[1])]
         return (X, np.asarray(y, np.int32), "classification", [str(i) for i in range(10)],
                 names, "digit", "digits")
+    if args.target is None and not args.data.endswith(".npz") and os.path.exists(args.data):
+        raise CLIError(f"{args.data}: which column is the target? pass --target COLUMN")
     X, y, names, target = read_table(args.data, args.target)
     if y is None:
         raise CLIError(f"{args.data}: no target: pass --target COLUMN" if not args.data.endswith(".npz")
