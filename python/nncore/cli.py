@@ -251,6 +251,12 @@ def cmd_cv(args) -> int:
     factory = _factory(args, X, task, classes)
     splitter = cv_splitter(task, args.folds, args.seed)
     scoring = ["accuracy"] if task == "classification" else ["r2", "mse"]
+    if task == "classification":
+        counts = np.bincount(y, minlength=len(classes))
+        if counts.min() < args.folds:
+            j = int(np.argmin(counts))
+            raise CLIError(f"class {classes[j]!r} has only {counts[j]} member(s), fewer than "
+                           f"n_splits={args.folds} (use fewer --folds)")
     try:
         folds = list(splitter.split(X, y))
     except ValueError as e:
