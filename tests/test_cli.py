@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 import nncore as nc
 
@@ -26,8 +25,14 @@ OPT_ARGS = _optimizer_args()
 
 def run(*args, cwd=None):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    return subprocess.run([sys.executable, "-m", "nncore", *map(str, args)], capture_output=True,
-                          text=True, env=env, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "nncore", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def write_csv(path, n=90, seed=0, labels=("setosa", "versicolor", "virginica")):
@@ -56,13 +61,39 @@ def test_no_arguments_runs_digits_cv():
 def test_cv_train_predict_roundtrip(tmp_path):
     data = tmp_path / "iris.csv"
     X, labels = write_csv(data)
-    r = run("cv", data, "--target", "species", "--hidden", "16,8", "--epochs", "10",
-            "--folds", "3", "--batch-size", "16", "--seed", "1", *OPT_ARGS)
+    r = run(
+        "cv",
+        data,
+        "--target",
+        "species",
+        "--hidden",
+        "16,8",
+        "--epochs",
+        "10",
+        "--folds",
+        "3",
+        "--batch-size",
+        "16",
+        "--seed",
+        "1",
+        *OPT_ARGS,
+    )
     assert r.returncode == 0, r.stderr
     assert sum(ln.startswith("fold ") for ln in r.stdout.splitlines()) == 3
     model = tmp_path / "m.nnc"
-    r = run("train", data, "--target", "species", "--hidden", "16", "--epochs", "20",
-            "--out", model, *OPT_ARGS)
+    r = run(
+        "train",
+        data,
+        "--target",
+        "species",
+        "--hidden",
+        "16",
+        "--epochs",
+        "20",
+        "--out",
+        model,
+        *OPT_ARGS,
+    )
     assert r.returncode == 0, r.stderr
     meta = json.loads((tmp_path / "m.nnc.json").read_text())
     assert meta["classes"] == ["setosa", "versicolor", "virginica"]
@@ -84,8 +115,7 @@ def test_npz_and_regression(tmp_path):
     X = rng.normal(size=(60, 4))
     y = X @ np.array([1.0, -1.0, 0.5, 2.0])
     np.savez(tmp_path / "r.npz", X=X, y=y)
-    r = run("cv", tmp_path / "r.npz", "--folds", "3", "--epochs", "30", "--hidden", "16",
-            *OPT_ARGS)
+    r = run("cv", tmp_path / "r.npz", "--folds", "3", "--epochs", "30", "--hidden", "16", *OPT_ARGS)
     assert r.returncode == 0, r.stderr
     assert "mean r2:" in r.stdout and "regression" in r.stdout
     r = run("train", tmp_path / "r.npz", "--out", tmp_path / "r.nnc", "--epochs", "2", *OPT_ARGS)
@@ -107,8 +137,9 @@ def _assert_clean_error(r, *fragments):
 def test_bad_input(tmp_path):
     data = tmp_path / "d.csv"
     write_csv(data)
-    _assert_clean_error(run("cv", tmp_path / "missing.csv", "--target", "x"), "missing.csv",
-                        "no such file")
+    _assert_clean_error(
+        run("cv", tmp_path / "missing.csv", "--target", "x"), "missing.csv", "no such file"
+    )
     _assert_clean_error(run("cv", data, "--target", "kind"), "no target column 'kind'")
     _assert_clean_error(run("cv", data), "--target")
     bad = tmp_path / "bad.csv"

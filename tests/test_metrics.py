@@ -65,8 +65,12 @@ def test_probability_inputs(n, k, seed):
     P = _probs(rng, n, k)
     labels = P.argmax(1)
     assert metrics.accuracy(t, P) == pytest.approx(skm.accuracy_score(t, labels))
-    assert metrics.f1(t, P) == pytest.approx(skm.f1_score(t, labels, average="macro", zero_division=0))
-    assert metrics.log_loss(t, P) == pytest.approx(skm.log_loss(t, P, labels=list(range(k))), rel=1e-9)
+    assert metrics.f1(t, P) == pytest.approx(
+        skm.f1_score(t, labels, average="macro", zero_division=0)
+    )
+    assert metrics.log_loss(t, P) == pytest.approx(
+        skm.log_loss(t, P, labels=list(range(k))), rel=1e-9
+    )
     if k == 2:
         assert metrics.roc_auc(t, P[:, 1]) == pytest.approx(skm.roc_auc_score(t, P[:, 1]))
         assert metrics.roc_auc(t, P) == pytest.approx(skm.roc_auc_score(t, P[:, 1]))
@@ -92,7 +96,9 @@ def test_edge_cases():
         assert metrics.precision(t, p, avg) == pytest.approx(
             skm.precision_score(t, p, average=avg, zero_division=0)
         )
-        assert metrics.f1(t, p, avg) == pytest.approx(skm.f1_score(t, p, average=avg, zero_division=0))
+        assert metrics.f1(t, p, avg) == pytest.approx(
+            skm.f1_score(t, p, average=avg, zero_division=0)
+        )
     # Non-contiguous and string labels for label metrics.
     t, p = np.array([3, 7, 7, 10]), np.array([3, 7, 10, 10])
     np.testing.assert_array_equal(metrics.confusion_matrix(t, p), skm.confusion_matrix(t, p))
@@ -128,9 +134,23 @@ def test_regression_metrics():
 
 
 def test_get_names():
-    for name in ["accuracy", "acc", "balanced_accuracy", "precision", "recall", "f1",
-                 "f1_weighted", "log_loss", "roc_auc", "mse", "mae", "mean_squared_error",
-                 "mean_absolute_error", "r2", "r2_score"]:
+    for name in [
+        "accuracy",
+        "acc",
+        "balanced_accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "f1_weighted",
+        "log_loss",
+        "roc_auc",
+        "mse",
+        "mae",
+        "mean_squared_error",
+        "mean_absolute_error",
+        "r2",
+        "r2_score",
+    ]:
         assert callable(metrics.get(name))
     assert metrics.get(len) is len
     with pytest.raises(ValueError, match="unknown metric 'nope'"):

@@ -84,7 +84,9 @@ def test_splitters_deterministic_and_seeded():
     assert len(rep) == ms.RepeatedStratifiedKFold(3, 2).get_n_splits() == 6
     assert [t.tolist() for _, t in rep[:3]] != [t.tolist() for _, t in rep[3:]]
     for r in range(2):  # each repeat partitions the rows
-        assert sorted(np.concatenate([t for _, t in rep[3 * r : 3 * r + 3]]).tolist()) == list(range(60))
+        assert sorted(np.concatenate([t for _, t in rep[3 * r : 3 * r + 3]]).tolist()) == list(
+            range(60)
+        )
 
 
 def test_kfold_partition():
@@ -115,7 +117,7 @@ def test_train_test_split():
     a = ms.train_test_split(X, y, test_size=0.3, stratify=y, seed=4)
     b = ms.train_test_split(X, y, test_size=0.3, stratify=y, seed=4)
     assert all(np.array_equal(u, v) for u, v in zip(a, b))
-    ytr, yte = a[2], a[3]
+    yte = a[3]
     assert len(yte) == 31
     for c in range(3):
         assert abs(np.sum(yte == c) - 31 * np.mean(y == c)) <= 1
@@ -158,12 +160,26 @@ def test_cross_validate_basics():
         built.append(m)
         return m
 
-    res = ms.cross_validate(fn, X, y, cv=3, fit_params=FIT, scoring=["accuracy", "log_loss"],
-                            return_models=True, standardize=True)
+    res = ms.cross_validate(
+        fn,
+        X,
+        y,
+        cv=3,
+        fit_params=FIT,
+        scoring=["accuracy", "log_loss"],
+        return_models=True,
+        standardize=True,
+    )
     # one probe (to tell classification from regression) + one fresh model per fold
     assert len(built) == 4 and len({id(m) for m in res["models"]}) == 3
-    for key in ["test_accuracy", "train_accuracy", "test_log_loss", "train_log_loss", "fit_time",
-                "score_time"]:
+    for key in [
+        "test_accuracy",
+        "train_accuracy",
+        "test_log_loss",
+        "train_log_loss",
+        "fit_time",
+        "score_time",
+    ]:
         assert res[key].shape == (3,)
     assert len(res["history"]) == 3 and len(res["history"][0]["loss"]) == 5
     assert res["test_accuracy"].mean() > 0.8
@@ -177,8 +193,14 @@ def test_cross_validate_callable_scoring_and_regression():
     y = X @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.1 * rng.normal(size=80)
     res = ms.cross_validate(reg_fn, X, y, cv=4, fit_params={"epochs": 20, "batch_size": 8})
     assert set(res) >= {"test_r2", "train_r2"}  # r2 is the regression default
-    res = ms.cross_validate(reg_fn, X, y, cv=4, fit_params={"epochs": 2},
-                            scoring={"neg_max": lambda t, p: -np.max(np.abs(t - p.ravel()))})
+    res = ms.cross_validate(
+        reg_fn,
+        X,
+        y,
+        cv=4,
+        fit_params={"epochs": 2},
+        scoring={"neg_max": lambda t, p: -np.max(np.abs(t - p.ravel()))},
+    )
     assert (res["test_neg_max"] <= 0).all()
 
 
@@ -191,8 +213,9 @@ def test_standardize_uses_training_rows_only():
         seen.append((Xtr.mean(0), Xte.mean(0)))
         return Xtr, Xte
 
-    ms.cross_validate(clf_fn, X, y, cv=3, fit_params={"epochs": 1}, standardize=True,
-                      preprocess=prep)
+    ms.cross_validate(
+        clf_fn, X, y, cv=3, fit_params={"epochs": 1}, standardize=True, preprocess=prep
+    )
     for mtr, mte in seen:
         np.testing.assert_allclose(mtr, 0, atol=1e-4)  # fitted on the training part
         assert np.abs(mte).max() > 1e-3  # the held-out part is only transformed
@@ -201,10 +224,28 @@ def test_standardize_uses_training_rows_only():
 def test_cross_validate_parallel_matches_serial():
     pytest.importorskip("joblib")
     X, y = blobs(90)
-    a = ms.cross_validate(clf_fn, X, y, cv=3, fit_params=FIT, standardize=True, n_jobs=1,
-                          scoring=["accuracy", "log_loss"], return_models=True)
-    b = ms.cross_validate(clf_fn, X, y, cv=3, fit_params=FIT, standardize=True, n_jobs=2,
-                          scoring=["accuracy", "log_loss"], return_models=True)
+    a = ms.cross_validate(
+        clf_fn,
+        X,
+        y,
+        cv=3,
+        fit_params=FIT,
+        standardize=True,
+        n_jobs=1,
+        scoring=["accuracy", "log_loss"],
+        return_models=True,
+    )
+    b = ms.cross_validate(
+        clf_fn,
+        X,
+        y,
+        cv=3,
+        fit_params=FIT,
+        standardize=True,
+        n_jobs=2,
+        scoring=["accuracy", "log_loss"],
+        return_models=True,
+    )
     for key in ["test_accuracy", "train_accuracy", "test_log_loss", "train_log_loss"]:
         np.testing.assert_array_equal(a[key], b[key])  # bitwise: training is thread-count-free
     for ha, hb in zip(a["history"], b["history"]):
@@ -248,9 +289,14 @@ def test_cross_validate_bad_input():
 
 def test_grid_search_refits_best():
     X, y = blobs(90)
-    gs = ms.GridSearch(clf_fn, {"hidden": [2, 16], "fit__epochs": [1, 6]}, cv=3,
-                       fit_params={"batch_size": 16}, standardize=True,
-                       scoring=["accuracy", "log_loss"])
+    gs = ms.GridSearch(
+        clf_fn,
+        {"hidden": [2, 16], "fit__epochs": [1, 6]},
+        cv=3,
+        fit_params={"batch_size": 16},
+        standardize=True,
+        scoring=["accuracy", "log_loss"],
+    )
     gs.fit(X, y)
     assert len(gs.cv_results_) == 4
     ranks = sorted(r["rank_test_accuracy"] for r in gs.cv_results_)
@@ -273,12 +319,26 @@ def test_grid_search_refits_best():
 
 def test_random_search():
     X, y = blobs(60)
-    rs = ms.RandomSearch(clf_fn, {"hidden": [4, 8, 16], "seed": lambda rng: int(rng.integers(100))},
-                         n_iter=3, seed=1, cv=3, fit_params=FIT, refit=False)
+    rs = ms.RandomSearch(
+        clf_fn,
+        {"hidden": [4, 8, 16], "seed": lambda rng: int(rng.integers(100))},
+        n_iter=3,
+        seed=1,
+        cv=3,
+        fit_params=FIT,
+        refit=False,
+    )
     rs.fit(X, y)
     assert len(rs.cv_results_) == 3 and not hasattr(rs, "best_model_")
-    rs2 = ms.RandomSearch(clf_fn, {"hidden": [4, 8, 16], "seed": lambda rng: int(rng.integers(100))},
-                          n_iter=3, seed=1, cv=3, fit_params=FIT, refit=False).fit(X, y)
+    rs2 = ms.RandomSearch(
+        clf_fn,
+        {"hidden": [4, 8, 16], "seed": lambda rng: int(rng.integers(100))},
+        n_iter=3,
+        seed=1,
+        cv=3,
+        fit_params=FIT,
+        refit=False,
+    ).fit(X, y)
     assert [r["params"] for r in rs.cv_results_] == [r["params"] for r in rs2.cv_results_]
     with pytest.raises(ValueError, match="empty"):
         ms.GridSearch(clf_fn, [], cv=3).fit(X, y)
@@ -288,7 +348,8 @@ def test_learning_and_validation_curves():
     X, y = blobs(90)
     sizes, tr, te = ms.learning_curve(clf_fn, X, y, train_sizes=[0.2, 1.0], cv=3, fit_params=FIT)
     assert sizes.tolist() == [12, 60] and tr.shape == te.shape == (2, 3)
-    train, test = ms.validation_curve(clf_fn, X, y, "fit__epochs", [1, 4], cv=3,
-                                      fit_params={"batch_size": 16})
+    train, test = ms.validation_curve(
+        clf_fn, X, y, "fit__epochs", [1, 4], cv=3, fit_params={"batch_size": 16}
+    )
     assert train.shape == test.shape == (2, 3)
     assert test[1].mean() >= test[0].mean() - 0.05

@@ -80,8 +80,9 @@ def test_labels_any_type_and_proba():
 
 def test_fit_is_reproducible_for_any_thread_count():
     X, y = _blobs()
-    kw = dict(hidden_layer_sizes=(32, 16), max_iter=10, optimizer=OPT, learning_rate=LR,
-              random_state=3)
+    kw = dict(
+        hidden_layer_sizes=(32, 16), max_iter=10, optimizer=OPT, learning_rate=LR, random_state=3
+    )
     a = MLPClassifier(n_threads=1, **kw).fit(X, y).predict_proba(X)
     b = MLPClassifier(n_threads=2, **kw).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(a, b)
@@ -89,8 +90,9 @@ def test_fit_is_reproducible_for_any_thread_count():
 
 def test_pickle_clone_and_weights():
     X, y = _blobs()
-    clf = MLPClassifier((8,), max_iter=5, optimizer=OPT, learning_rate=LR, random_state=1,
-                        class_weight="balanced").fit(X, y, sample_weight=np.linspace(0.5, 2, len(y)))
+    clf = MLPClassifier(
+        (8,), max_iter=5, optimizer=OPT, learning_rate=LR, random_state=1, class_weight="balanced"
+    ).fit(X, y, sample_weight=np.linspace(0.5, 2, len(y)))
     clf2 = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(clf.predict_proba(X), clf2.predict_proba(X))
     assert clf2.loss_curve_ == clf.loss_curve_
@@ -107,8 +109,16 @@ def test_pickle_clone_and_weights():
 
 def test_early_stopping_restores_best():
     X, y = _blobs(300)
-    clf = MLPClassifier((16,), max_iter=200, optimizer=OPT, learning_rate=LR, random_state=0,
-                        early_stopping=True, validation_fraction=0.2, n_iter_no_change=3)
+    clf = MLPClassifier(
+        (16,),
+        max_iter=200,
+        optimizer=OPT,
+        learning_rate=LR,
+        random_state=0,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=3,
+    )
     clf.fit(X, y)
     assert clf.n_iter_ < 200
     assert clf.best_loss_ == min(clf.validation_loss_curve_)
@@ -122,8 +132,14 @@ def test_pipeline_gridsearch_breast_cancer():
     X, y = load_breast_cancer(return_X_y=True)
     pipe = make_pipeline(
         StandardScaler(),
-        MLPClassifier((32,), max_iter=30, optimizer=OPT, random_state=0, batch_size=32,
-                      learning_rate=1e-3 if OPT == "adam" else 0.1),
+        MLPClassifier(
+            (32,),
+            max_iter=30,
+            optimizer=OPT,
+            random_state=0,
+            batch_size=32,
+            learning_rate=1e-3 if OPT == "adam" else 0.1,
+        ),
     )
     gs = GridSearchCV(pipe, {"mlpclassifier__l2": [0.0, 1e-3]}, cv=3)
     gs.fit(X, y)

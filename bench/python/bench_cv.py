@@ -36,8 +36,15 @@ def folds_and_data(seed, n_folds):
 def run_nncore(X, y, folds, a):
     factory = ModelFactory(X.shape[1], 10, "classification", a.hidden, lr=a.lr, seed=a.seed)
     t0 = time.perf_counter()
-    res = cross_validate(factory, X, y, folds, standardize=True, return_train_score=False,
-                         fit_params={"epochs": a.epochs, "batch_size": a.batch_size})
+    res = cross_validate(
+        factory,
+        X,
+        y,
+        folds,
+        standardize=True,
+        return_train_score=False,
+        fit_params={"epochs": a.epochs, "batch_size": a.batch_size},
+    )
     return time.perf_counter() - t0, float(res["test_accuracy"].mean())
 
 
@@ -49,10 +56,19 @@ def run_sklearn(X, y, folds, a):
     accs = []
     for tr, te in folds:
         s = Standardizer().fit(X[tr])
-        clf = MLPClassifier(tuple(a.hidden), activation="relu", solver="adam", alpha=0.0,
-                            batch_size=a.batch_size, learning_rate_init=a.lr, max_iter=a.epochs,
-                            tol=0.0, n_iter_no_change=a.epochs + 1, shuffle=True,
-                            random_state=a.seed)
+        clf = MLPClassifier(
+            tuple(a.hidden),
+            activation="relu",
+            solver="adam",
+            alpha=0.0,
+            batch_size=a.batch_size,
+            learning_rate_init=a.lr,
+            max_iter=a.epochs,
+            tol=0.0,
+            n_iter_no_change=a.epochs + 1,
+            shuffle=True,
+            random_state=a.seed,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(s.transform(X[tr]).astype(np.float64), y[tr])
@@ -139,11 +155,14 @@ def main():
     ]
     for k in runners:
         med = statistics.median(times[k])
-        lines.append(f"| {k} | {med:.3f} | {min(times[k]):.3f} | {accs[k]:.4f} | "
-                     f"{med / base:.1f}x |")
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-               f"nncore ISA {cfg['isa']}, {nc.get_num_threads()} threads, Python "
-               f"{platform.python_version()}")
+        lines.append(
+            f"| {k} | {med:.3f} | {min(times[k]):.3f} | {accs[k]:.4f} | {med / base:.1f}x |"
+        )
+    machine = (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"nncore ISA {cfg['isa']}, {nc.get_num_threads()} threads, Python "
+        f"{platform.python_version()}"
+    )
     text = "\n".join(lines)
     print(machine)
     print(text)

@@ -51,7 +51,9 @@ def read_table(path: str, target: str | None):
         try:
             with np.load(path, allow_pickle=False) as z:
                 if "X" not in z:
-                    raise CLIError(f"{path}: the .npz file has no array 'X' (found: {', '.join(z.files)})")
+                    raise CLIError(
+                        f"{path}: the .npz file has no array 'X' (found: {', '.join(z.files)})"
+                    )
                 X = np.asarray(z["X"])
                 y = np.asarray(z["y"]) if "y" in z else None
         except CLIError:
@@ -146,14 +148,24 @@ def load_data(args):
         X, y = nc.datasets.load_digits(return_X_y=True)
         X = np.asarray(X, np.float64)
         names = [f"pixel{j}" for j in range(X.shape[1])]
-        return (X, np.asarray(y, np.int32), "classification", [str(i) for i in range(10)],
-                names, "digit", "digits")
+        return (
+            X,
+            np.asarray(y, np.int32),
+            "classification",
+            [str(i) for i in range(10)],
+            names,
+            "digit",
+            "digits",
+        )
     if args.target is None and not args.data.endswith(".npz") and os.path.exists(args.data):
         raise CLIError(f"{args.data}: which column is the target? pass --target COLUMN")
     X, y, names, target = read_table(args.data, args.target)
     if y is None:
-        raise CLIError(f"{args.data}: no target: pass --target COLUMN" if not args.data.endswith(".npz")
-                       else f"{args.data}: the .npz file has no array 'y'")
+        raise CLIError(
+            f"{args.data}: no target: pass --target COLUMN"
+            if not args.data.endswith(".npz")
+            else f"{args.data}: the .npz file has no array 'y'"
+        )
     task, y_enc, classes = encode_target(y, args.task)
     return X, y_enc, task, classes, names, target, os.path.basename(args.data)
 
@@ -164,8 +176,20 @@ def load_data(args):
 class ModelFactory:
     """Builds a fresh compiled MLP (picklable, for parallel folds)."""
 
-    def __init__(self, n_in, n_out, task, hidden, activation="relu", dropout=0.0,
-                 batchnorm=False, optimizer="adam", lr=1e-3, l2=0.0, seed=0):
+    def __init__(
+        self,
+        n_in,
+        n_out,
+        task,
+        hidden,
+        activation="relu",
+        dropout=0.0,
+        batchnorm=False,
+        optimizer="adam",
+        lr=1e-3,
+        l2=0.0,
+        seed=0,
+    ):
         self.__dict__.update(locals())
         del self.__dict__["self"]
 
@@ -191,7 +215,9 @@ class ModelFactory:
 
     def describe(self) -> str:
         arch = "-".join(str(v) for v in [self.n_in, *self.hidden, self.n_out])
-        extra = (" batchnorm" if self.batchnorm else "") + (f" dropout {self.dropout}" if self.dropout else "")
+        extra = (" batchnorm" if self.batchnorm else "") + (
+            f" dropout {self.dropout}" if self.dropout else ""
+        )
         return f"MLP {arch} {self.activation}{extra}, {self.optimizer} lr={self.lr:g}"
 
 
@@ -199,7 +225,9 @@ def _hidden(text: str):
     try:
         h = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise CLIError(f"--hidden: expected comma-separated widths such as 128,64, got {text!r}") from None
+        raise CLIError(
+            f"--hidden: expected comma-separated widths such as 128,64, got {text!r}"
+        ) from None
     if any(v < 1 for v in h):
         raise CLIError(f"--hidden: widths must be positive, got {text!r}")
     return h
@@ -207,8 +235,17 @@ def _hidden(text: str):
 
 def _factory(args, X, task, classes):
     return ModelFactory(
-        X.shape[1], len(classes) if task == "classification" else 1, task, _hidden(args.hidden),
-        args.activation, args.dropout, args.batchnorm, args.optimizer, args.lr, args.l2, args.seed,
+        X.shape[1],
+        len(classes) if task == "classification" else 1,
+        task,
+        _hidden(args.hidden),
+        args.activation,
+        args.dropout,
+        args.batchnorm,
+        args.optimizer,
+        args.lr,
+        args.l2,
+        args.seed,
     )
 
 
@@ -242,6 +279,7 @@ def cv_splitter(task, folds, seed):
 
 def cmd_cv(args) -> int:
     import nncore as nc
+
     from .model_selection import cross_validate
 
     _check_common(args)
@@ -255,26 +293,40 @@ def cmd_cv(args) -> int:
         counts = np.bincount(y, minlength=len(classes))
         if counts.min() < args.folds:
             j = int(np.argmin(counts))
-            raise CLIError(f"class {classes[j]!r} has only {counts[j]} member(s), fewer than "
-                           f"n_splits={args.folds} (use fewer --folds)")
+            raise CLIError(
+                f"class {classes[j]!r} has only {counts[j]} member(s), fewer than "
+                f"n_splits={args.folds} (use fewer --folds)"
+            )
     try:
         folds = list(splitter.split(X, y))
     except ValueError as e:
         raise CLIError(str(e)) from None
     what = f"{len(classes)} classes" if classes else "regression"
-    print(f"{desc}: {X.shape[0]} rows, {X.shape[1]} features, {what}; {factory.describe()}, "
-          f"{args.epochs} epochs, batch {args.batch_size}, {args.folds}-fold "
-          f"{'stratified ' if task == 'classification' else ''}CV")
+    print(
+        f"{desc}: {X.shape[0]} rows, {X.shape[1]} features, {what}; {factory.describe()}, "
+        f"{args.epochs} epochs, batch {args.batch_size}, {args.folds}-fold "
+        f"{'stratified ' if task == 'classification' else ''}CV"
+    )
     t0 = time.perf_counter()
-    res = cross_validate(factory, X, y, folds, scoring=scoring, standardize=True,
-                         fit_params={"epochs": args.epochs, "batch_size": args.batch_size},
-                         return_train_score=False, n_jobs=args.jobs)
+    res = cross_validate(
+        factory,
+        X,
+        y,
+        folds,
+        scoring=scoring,
+        standardize=True,
+        fit_params={"epochs": args.epochs, "batch_size": args.batch_size},
+        return_train_score=False,
+        n_jobs=args.jobs,
+    )
     total = time.perf_counter() - t0
     main = scoring[0]
     for i in range(len(folds)):
         extra = "".join(f"  {m} {res['test_' + m][i]:.4f}" for m in scoring[1:])
-        print(f"fold {i + 1}: {main} {res['test_' + main][i]:.4f}{extra}  "
-              f"({res['fit_time'][i] + res['score_time'][i]:.3f} s)")
+        print(
+            f"fold {i + 1}: {main} {res['test_' + main][i]:.4f}{extra}  "
+            f"({res['fit_time'][i] + res['score_time'][i]:.3f} s)"
+        )
     s = res["test_" + main]
     print(f"mean {main}: {s.mean():.4f} ± {s.std():.4f}")
     print(f"total time: {total:.3f} s ({nc.config()['isa']}, {nc.get_num_threads()} threads)")
@@ -299,8 +351,13 @@ def cmd_train(args) -> int:
     out = args.out
     model.save(out)
     meta = {
-        "format": SIDECAR_FORMAT, "task": task, "target": target, "classes": classes,
-        "features": names, "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(),
+        "format": SIDECAR_FORMAT,
+        "task": task,
+        "target": target,
+        "classes": classes,
+        "features": names,
+        "mean": scaler.mean_.tolist(),
+        "scale": scaler.scale_.tolist(),
     }
     tmp = sidecar_path(out) + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -308,8 +365,10 @@ def cmd_train(args) -> int:
     os.replace(tmp, sidecar_path(out))
     ev = model.evaluate(scaler.transform(X), y)
     score = ", ".join(f"{k} {v:.4f}" for k, v in ev.items())
-    print(f"{desc}: trained {factory.describe()} on {X.shape[0]} rows in {elapsed:.3f} s "
-          f"(training {score}); wrote {out} and {sidecar_path(out)}")
+    print(
+        f"{desc}: trained {factory.describe()} on {X.shape[0]} rows in {elapsed:.3f} s "
+        f"(training {score}); wrote {out} and {sidecar_path(out)}"
+    )
     return 0
 
 
@@ -332,10 +391,14 @@ def cmd_predict(args) -> int:
     if args.data.endswith(".npz"):
         X, _, _, _ = read_table(args.data, None)
     else:
-        X, _, names, _ = read_table(args.data, meta["target"] if _has_column(args.data, meta["target"]) else None)
+        X, _, names, _ = read_table(
+            args.data, meta["target"] if _has_column(args.data, meta["target"]) else None
+        )
         missing = [c for c in features if c not in names]
         if missing:
-            raise CLIError(f"{args.data}: missing feature column(s) {', '.join(map(repr, missing))}")
+            raise CLIError(
+                f"{args.data}: missing feature column(s) {', '.join(map(repr, missing))}"
+            )
         X = X[:, [names.index(c) for c in features]]
     if X.shape[1] != len(features):
         raise CLIError(f"{args.data}: expected {len(features)} features, got {X.shape[1]}")

@@ -244,19 +244,26 @@ def r2_score(y_true, y_pred) -> float:
 mse, mae = mean_squared_error, mean_absolute_error
 
 _METRICS = {
-    "accuracy": accuracy, "acc": accuracy,
+    "accuracy": accuracy,
+    "acc": accuracy,
     "balanced_accuracy": balanced_accuracy,
-    "precision": precision, "recall": recall, "f1": f1,
+    "precision": precision,
+    "recall": recall,
+    "f1": f1,
     "precision_weighted": lambda t, p: precision(t, p, "weighted"),
     "recall_weighted": lambda t, p: recall(t, p, "weighted"),
     "f1_weighted": lambda t, p: f1(t, p, "weighted"),
     "precision_binary": lambda t, p: precision(t, p, "binary"),
     "recall_binary": lambda t, p: recall(t, p, "binary"),
     "f1_binary": lambda t, p: f1(t, p, "binary"),
-    "log_loss": log_loss, "roc_auc": roc_auc,
-    "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
-    "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
-    "r2": r2_score, "r2_score": r2_score,
+    "log_loss": log_loss,
+    "roc_auc": roc_auc,
+    "mse": mean_squared_error,
+    "mean_squared_error": mean_squared_error,
+    "mae": mean_absolute_error,
+    "mean_absolute_error": mean_absolute_error,
+    "r2": r2_score,
+    "r2_score": r2_score,
 }
 _SMALLER_IS_BETTER = {"log_loss", "mse", "mean_squared_error", "mae", "mean_absolute_error"}
 
@@ -266,7 +273,9 @@ def get(metric):
     if callable(metric):
         return metric
     if metric not in _METRICS:
-        raise ValueError(f"unknown metric {metric!r}: expected one of {', '.join(sorted(_METRICS))}")
+        raise ValueError(
+            f"unknown metric {metric!r}: expected one of {', '.join(sorted(_METRICS))}"
+        )
     return _METRICS[metric]
 
 

@@ -129,7 +129,9 @@ class StratifiedKFold:
             yield np.flatnonzero(fold != f), np.flatnonzero(fold == f)
 
     def __repr__(self):
-        return f"StratifiedKFold(n_splits={self.n_splits}, shuffle={self.shuffle}, seed={self.seed})"
+        return (
+            f"StratifiedKFold(n_splits={self.n_splits}, shuffle={self.shuffle}, seed={self.seed})"
+        )
 
 
 class RepeatedStratifiedKFold:
@@ -138,7 +140,11 @@ class RepeatedStratifiedKFold:
 
     def __init__(self, n_splits: int = 5, n_repeats: int = 10, seed=None):
         _check_n_splits(n_splits)
-        if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
+        if (
+            isinstance(n_repeats, bool)
+            or not isinstance(n_repeats, (int, np.integer))
+            or n_repeats < 1
+        ):
             raise ValueError(f"n_repeats must be an integer >= 1, got {n_repeats!r}")
         self.n_splits, self.n_repeats, self.seed = int(n_splits), int(n_repeats), seed
 
@@ -218,7 +224,9 @@ def train_test_split(
         classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
         if (counts < 2).any():
             c = classes[np.argmax(counts < 2)].item()
-            raise ValueError(f"class {c!r} has only 1 member; stratified splitting needs at least 2")
+            raise ValueError(
+                f"class {c!r} has only 1 member; stratified splitting needs at least 2"
+            )
         if n_test < len(classes) or n_train < len(classes):
             raise ValueError(
                 f"test ({n_test}) and train ({n_train}) sizes must be at least the number of "
@@ -280,7 +288,9 @@ def _resolve_cv(cv, classifier: bool):
         return cv
     if isinstance(cv, (list, tuple)):  # an explicit list of (train, test) pairs
         return _FixedSplits(cv)
-    raise ValueError(f"cv must be an int, a splitter with split(X, y), or (train, test) pairs; got {cv!r}")
+    raise ValueError(
+        f"cv must be an int, a splitter with split(X, y), or (train, test) pairs; got {cv!r}"
+    )
 
 
 class _FixedSplits:
@@ -365,8 +375,22 @@ def _num_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _fit_and_score(model_fn, params, X, y, train, test, fit_params, scorers, standardize,
-                   preprocess, return_train_score, threads, return_model, serialize):
+def _fit_and_score(
+    model_fn,
+    params,
+    X,
+    y,
+    train,
+    test,
+    fit_params,
+    scorers,
+    standardize,
+    preprocess,
+    return_train_score,
+    threads,
+    return_model,
+    serialize,
+):
     """One fold: build, fit, score. Runs in the caller or in a joblib worker."""
     if threads:
         from ._config import set_num_threads
@@ -412,8 +436,21 @@ def _as_arrays(X, y):
     return X, y
 
 
-def _run_folds(model_fn, X, y, jobs, *, fit_params, scorers, standardize, preprocess,
-               return_train_score, n_jobs, return_models, backend=None):
+def _run_folds(
+    model_fn,
+    X,
+    y,
+    jobs,
+    *,
+    fit_params,
+    scorers,
+    standardize,
+    preprocess,
+    return_train_score,
+    n_jobs,
+    return_models,
+    backend=None,
+):
     """``jobs``: list of (params, train, test). Returns the per-job result dicts in order."""
     if n_jobs is None:
         n_jobs = 1
@@ -437,8 +474,9 @@ def _run_folds(model_fn, X, y, jobs, *, fit_params, scorers, standardize, prepro
     # training is bitwise identical for any thread count, so the scores match n_jobs=1 exactly.
     threads = max(1, _num_cores() // n_jobs)
     out = joblib.Parallel(n_jobs=n_jobs, backend=backend)(
-        joblib.delayed(_fit_and_score)(model_fn, p, X, y, tr, te, *common, threads,
-                                       return_models, True)
+        joblib.delayed(_fit_and_score)(
+            model_fn, p, X, y, tr, te, *common, threads, return_models, True
+        )
         for p, tr, te in jobs
     )
     from .callbacks import History
@@ -499,9 +537,18 @@ def cross_validate(
     scorers = _resolve_scoring(scoring, classifier)
     jobs = [({}, np.asarray(tr), np.asarray(te)) for tr, te in cvs.split(X, y)]
     res = _run_folds(
-        _NoArgs(model_fn), X, y, jobs, fit_params=fit_params, scorers=scorers,
-        standardize=standardize, preprocess=preprocess, return_train_score=return_train_score,
-        n_jobs=n_jobs, return_models=return_models, backend=backend,
+        _NoArgs(model_fn),
+        X,
+        y,
+        jobs,
+        fit_params=fit_params,
+        scorers=scorers,
+        standardize=standardize,
+        preprocess=preprocess,
+        return_train_score=return_train_score,
+        n_jobs=n_jobs,
+        return_models=return_models,
+        backend=backend,
     )
     return _collect(res, scorers, return_train_score, return_models)
 
@@ -530,14 +577,33 @@ def _collect(res, scorers, return_train_score, return_models):
     return out
 
 
-def cross_val_score(model_fn, X, y, cv=5, *, scoring=None, fit_params=None, n_jobs=1,
-                    standardize: bool = False, preprocess=None) -> np.ndarray:
+def cross_val_score(
+    model_fn,
+    X,
+    y,
+    cv=5,
+    *,
+    scoring=None,
+    fit_params=None,
+    n_jobs=1,
+    standardize: bool = False,
+    preprocess=None,
+) -> np.ndarray:
     """The per-fold test scores of :func:`cross_validate` for one metric."""
     if isinstance(scoring, (list, tuple, dict)):
         raise ValueError("cross_val_score takes one metric; use cross_validate for several")
-    res = cross_validate(model_fn, X, y, cv, fit_params=fit_params, scoring=scoring,
-                         n_jobs=n_jobs, return_train_score=False, standardize=standardize,
-                         preprocess=preprocess)
+    res = cross_validate(
+        model_fn,
+        X,
+        y,
+        cv,
+        fit_params=fit_params,
+        scoring=scoring,
+        n_jobs=n_jobs,
+        return_train_score=False,
+        standardize=standardize,
+        preprocess=preprocess,
+    )
     return next(v for k, v in res.items() if k.startswith("test_"))
 
 
@@ -566,8 +632,18 @@ class _Build:
 
 
 class _BaseSearch:
-    def __init__(self, model_fn, *, cv=5, scoring=None, fit_params=None, refit=True, n_jobs=1,
-                 standardize=False, preprocess=None):
+    def __init__(
+        self,
+        model_fn,
+        *,
+        cv=5,
+        scoring=None,
+        fit_params=None,
+        refit=True,
+        n_jobs=1,
+        standardize=False,
+        preprocess=None,
+    ):
         self.model_fn, self.cv, self.scoring = model_fn, cv, scoring
         self.fit_params, self.refit, self.n_jobs = fit_params, refit, n_jobs
         self.standardize, self.preprocess = standardize, preprocess
@@ -586,16 +662,25 @@ class _BaseSearch:
         classifier = _is_classifier(probe)
         del probe
         scorers = _resolve_scoring(self.scoring, classifier)
-        folds = [(np.asarray(a), np.asarray(b)) for a, b in _resolve_cv(self.cv, classifier).split(X, y)]
+        folds = [
+            (np.asarray(a), np.asarray(b)) for a, b in _resolve_cv(self.cv, classifier).split(X, y)
+        ]
         nf = len(folds)
         results = []
         for c in cands:  # fit params may differ per candidate: folds run in parallel
             build, fit = _split_params(c)
             results += _run_folds(
-                _Build(self.model_fn), X, y, [(build, tr, te) for tr, te in folds],
-                fit_params={**(self.fit_params or {}), **fit}, scorers=scorers,
-                standardize=self.standardize, preprocess=self.preprocess,
-                return_train_score=True, n_jobs=self.n_jobs, return_models=False,
+                _Build(self.model_fn),
+                X,
+                y,
+                [(build, tr, te) for tr, te in folds],
+                fit_params={**(self.fit_params or {}), **fit},
+                scorers=scorers,
+                standardize=self.standardize,
+                preprocess=self.preprocess,
+                return_train_score=True,
+                n_jobs=self.n_jobs,
+                return_models=False,
             )
         table = []
         for i, c in enumerate(cands):
@@ -648,8 +733,11 @@ class _BaseSearch:
         return self.best_model_.predict(X)
 
     def score(self, X, y):
-        f = _metrics.get(self.scoring if isinstance(self.scoring, str) else
-                         ("accuracy" if _is_classifier(self.best_model_) else "r2"))
+        f = _metrics.get(
+            self.scoring
+            if isinstance(self.scoring, str)
+            else ("accuracy" if _is_classifier(self.best_model_) else "r2")
+        )
         return float(f(y, self.predict(X)))
 
     def results_table(self) -> str:
@@ -658,8 +746,10 @@ class _BaseSearch:
         rows = sorted(self.cv_results_, key=lambda r: r[f"rank_test_{k}"])
         lines = [f"{'rank':>4}  {'mean ' + k:>14}  {'std':>8}  params"]
         for r in rows:
-            lines.append(f"{r[f'rank_test_{k}']:>4}  {r[f'mean_test_{k}']:>14.4f}  "
-                         f"{r[f'std_test_{k}']:>8.4f}  {r['params']}")
+            lines.append(
+                f"{r[f'rank_test_{k}']:>4}  {r[f'mean_test_{k}']:>14.4f}  "
+                f"{r[f'std_test_{k}']:>8.4f}  {r['params']}"
+            )
         return "\n".join(lines)
 
 
@@ -673,10 +763,29 @@ class GridSearch(_BaseSearch):
     ``best_score_``, ``best_index_`` and, with ``refit``, ``best_model_`` trained on all the data.
     """
 
-    def __init__(self, model_fn, param_grid, *, cv=5, scoring=None, fit_params=None, refit=True,
-                 n_jobs=1, standardize=False, preprocess=None):
-        super().__init__(model_fn, cv=cv, scoring=scoring, fit_params=fit_params, refit=refit,
-                         n_jobs=n_jobs, standardize=standardize, preprocess=preprocess)
+    def __init__(
+        self,
+        model_fn,
+        param_grid,
+        *,
+        cv=5,
+        scoring=None,
+        fit_params=None,
+        refit=True,
+        n_jobs=1,
+        standardize=False,
+        preprocess=None,
+    ):
+        super().__init__(
+            model_fn,
+            cv=cv,
+            scoring=scoring,
+            fit_params=fit_params,
+            refit=refit,
+            n_jobs=n_jobs,
+            standardize=standardize,
+            preprocess=preprocess,
+        )
         self.param_grid = param_grid
 
     def _candidates(self):
@@ -698,10 +807,31 @@ class RandomSearch(_BaseSearch):
     sampled, a callable gets a numpy Generator). Same ``fit__`` convention and results as
     :class:`GridSearch`; ``seed`` makes the draws reproducible."""
 
-    def __init__(self, model_fn, param_distributions, n_iter=10, *, seed=None, cv=5, scoring=None,
-                 fit_params=None, refit=True, n_jobs=1, standardize=False, preprocess=None):
-        super().__init__(model_fn, cv=cv, scoring=scoring, fit_params=fit_params, refit=refit,
-                         n_jobs=n_jobs, standardize=standardize, preprocess=preprocess)
+    def __init__(
+        self,
+        model_fn,
+        param_distributions,
+        n_iter=10,
+        *,
+        seed=None,
+        cv=5,
+        scoring=None,
+        fit_params=None,
+        refit=True,
+        n_jobs=1,
+        standardize=False,
+        preprocess=None,
+    ):
+        super().__init__(
+            model_fn,
+            cv=cv,
+            scoring=scoring,
+            fit_params=fit_params,
+            refit=refit,
+            n_jobs=n_jobs,
+            standardize=standardize,
+            preprocess=preprocess,
+        )
         self.param_distributions, self.n_iter, self.seed = param_distributions, n_iter, seed
 
     def _candidates(self):
@@ -726,8 +856,18 @@ class RandomSearch(_BaseSearch):
 # ------------------------------------------------------------------------------------- curves
 
 
-def learning_curve(model_fn, X, y, train_sizes=(0.1, 0.325, 0.55, 0.775, 1.0), cv=5, *,
-                   scoring=None, fit_params=None, n_jobs=1, standardize=False):
+def learning_curve(
+    model_fn,
+    X,
+    y,
+    train_sizes=(0.1, 0.325, 0.55, 0.775, 1.0),
+    cv=5,
+    *,
+    scoring=None,
+    fit_params=None,
+    n_jobs=1,
+    standardize=False,
+):
     """Scores against the number of training rows: each fold's model trains on the first
     ``size`` rows of the fold's training part. Returns ``(sizes, train_scores, test_scores)``,
     the scores of shape (len(sizes), n_folds)."""
@@ -742,30 +882,70 @@ def learning_curve(model_fn, X, y, train_sizes=(0.1, 0.325, 0.55, 0.775, 1.0), c
     n_train = min(len(tr) for tr, _ in folds)
     sizes = []
     for s in np.asarray(train_sizes).ravel():
-        v = int(np.floor(s * n_train)) if isinstance(s, (float, np.floating)) and s <= 1.0 else int(s)
+        v = (
+            int(np.floor(s * n_train))
+            if isinstance(s, (float, np.floating)) and s <= 1.0
+            else int(s)
+        )
         if not 1 <= v <= n_train:
             raise ValueError(f"train size {s} gives {v} rows; must lie in [1, {n_train}]")
         sizes.append(v)
     sizes = np.unique(sizes)
     jobs = [({}, tr[:s], te) for s in sizes for tr, te in folds]
-    res = _run_folds(_NoArgs(model_fn), X, y, jobs, fit_params=fit_params, scorers=scorers,
-                     standardize=standardize, preprocess=None, return_train_score=True,
-                     n_jobs=n_jobs, return_models=False)
+    res = _run_folds(
+        _NoArgs(model_fn),
+        X,
+        y,
+        jobs,
+        fit_params=fit_params,
+        scorers=scorers,
+        standardize=standardize,
+        preprocess=None,
+        return_train_score=True,
+        n_jobs=n_jobs,
+        return_models=False,
+    )
     k = next(iter(scorers))
     shape = (len(sizes), len(folds))
-    return (sizes, np.array([r["train"][k] for r in res]).reshape(shape),
-            np.array([r["test"][k] for r in res]).reshape(shape))
+    return (
+        sizes,
+        np.array([r["train"][k] for r in res]).reshape(shape),
+        np.array([r["test"][k] for r in res]).reshape(shape),
+    )
 
 
-def validation_curve(model_fn, X, y, param_name, param_range, cv=5, *, scoring=None,
-                     fit_params=None, n_jobs=1, standardize=False):
+def validation_curve(
+    model_fn,
+    X,
+    y,
+    param_name,
+    param_range,
+    cv=5,
+    *,
+    scoring=None,
+    fit_params=None,
+    n_jobs=1,
+    standardize=False,
+):
     """Train and test scores, shape (len(param_range), n_folds), for each value of one parameter
     (``model_fn(param_name=value)``, or a fit argument when named ``fit__<name>``)."""
-    search = GridSearch(model_fn, {param_name: list(param_range)}, cv=cv, scoring=scoring,
-                        fit_params=fit_params, refit=False, n_jobs=n_jobs, standardize=standardize)
+    search = GridSearch(
+        model_fn,
+        {param_name: list(param_range)},
+        cv=cv,
+        scoring=scoring,
+        fit_params=fit_params,
+        refit=False,
+        n_jobs=n_jobs,
+        standardize=standardize,
+    )
     search.fit(X, y)
     k = search.scorer_
-    n_folds = sum(1 for key in search.cv_results_[0] if key.startswith("split") and key.endswith(f"_test_{k}"))
+    n_folds = sum(
+        1 for key in search.cv_results_[0] if key.startswith("split") and key.endswith(f"_test_{k}")
+    )
     test = np.array([[r[f"split{j}_test_{k}"] for j in range(n_folds)] for r in search.cv_results_])
-    train = np.array([[r[f"split{j}_train_{k}"] for j in range(n_folds)] for r in search.cv_results_])
+    train = np.array(
+        [[r[f"split{j}_train_{k}"] for j in range(n_folds)] for r in search.cv_results_]
+    )
     return train, test

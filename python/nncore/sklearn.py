@@ -115,15 +115,21 @@ class _BaseMLP(BaseEstimator):
         hls = tuple(hls)
         for h in hls:
             if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1:
-                raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
+                raise ValueError(
+                    f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}"
+                )
         if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
             raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.early_stopping and not 0.0 < float(self.validation_fraction) < 1.0:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+            raise ValueError(
+                f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+            )
         if not isinstance(self.n_iter_no_change, (int, np.integer)) or self.n_iter_no_change < 1:
-            raise ValueError(f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}")
+            raise ValueError(
+                f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}"
+            )
         if float(self.learning_rate) <= 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
         return hls
@@ -137,8 +143,11 @@ class _BaseMLP(BaseEstimator):
         layers = []
         for h in self._check_params():
             if self.batchnorm:
-                layers += [nc.Dense(int(h), l1=float(self.l1), l2=float(self.l2)), nc.BatchNorm(),
-                           nc.Activation(act)]
+                layers += [
+                    nc.Dense(int(h), l1=float(self.l1), l2=float(self.l2)),
+                    nc.BatchNorm(),
+                    nc.Activation(act),
+                ]
             else:
                 layers.append(nc.Dense(int(h), act, l1=float(self.l1), l2=float(self.l2)))
             if self.dropout:
@@ -152,15 +161,23 @@ class _BaseMLP(BaseEstimator):
         return model
 
     def _seed(self):
-        if isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool):
+        if isinstance(self.random_state, (int, np.integer)) and not isinstance(
+            self.random_state, bool
+        ):
             return int(self.random_state) & 0x7FFFFFFF
         return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
 
     def _batch_size(self, n):
         if self.batch_size == "auto":
             return min(200, n)
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}")
+        if (
+            isinstance(self.batch_size, bool)
+            or not isinstance(self.batch_size, (int, np.integer))
+            or self.batch_size < 1
+        ):
+            raise ValueError(
+                f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}"
+            )
         return min(int(self.batch_size), n)
 
     def _fit_model(self, X, y_enc, n_out, loss, sample_weight, class_weight):
@@ -187,18 +204,32 @@ class _BaseMLP(BaseEstimator):
             if len(va) == 0 or len(tr) == 0:
                 use_val = False
             else:
-                val = {"validation_data": (X[va], y_enc[va]) if sw is None else
-                       (X[va], y_enc[va], sw[va])}
+                val = {
+                    "validation_data": (X[va], y_enc[va])
+                    if sw is None
+                    else (X[va], y_enc[va], sw[va])
+                }
                 X, y_enc = X[tr], y_enc[tr]
                 sw = None if sw is None else sw[tr]
-        stopper = _Stopper("val_loss" if use_val else "loss", int(self.n_iter_no_change),
-                           float(self.tol), keep_best=use_val)
+        stopper = _Stopper(
+            "val_loss" if use_val else "loss",
+            int(self.n_iter_no_change),
+            float(self.tol),
+            keep_best=use_val,
+        )
         ctx = nc.num_threads(int(self.n_threads)) if self.n_threads else _nullcontext()
         with ctx:
             hist = model.fit(
-                X, y_enc, epochs=int(self.max_iter), batch_size=self._batch_size(X.shape[0]),
-                seed=seed, callbacks=[stopper], verbose=int(self.verbose), sample_weight=sw,
-                class_weight=class_weight, **val,
+                X,
+                y_enc,
+                epochs=int(self.max_iter),
+                batch_size=self._batch_size(X.shape[0]),
+                seed=seed,
+                callbacks=[stopper],
+                verbose=int(self.verbose),
+                sample_weight=sw,
+                class_weight=class_weight,
+                **val,
             )
         if use_val and stopper.best_weights is not None:
             model.set_weights(stopper.best_weights)
@@ -306,8 +337,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     is ignored (it exists so both estimators share parameters)."""
 
     def fit(self, X, y, sample_weight=None):
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True,
-                             multi_output=True)
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], y_numeric=True, multi_output=True
+        )
         y = np.asarray(y, dtype=np.float64)
         self._y_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
