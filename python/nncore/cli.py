@@ -26,7 +26,9 @@ import time
 import numpy as np
 
 SIDECAR_FORMAT = 1
-DEFAULTS = {"hidden": "64", "epochs": 40, "batch_size": 32, "lr": 1e-3, "folds": 5}
+# Tuned on digits for >= 0.975 mean 5-fold accuracy at the least time (every seed 0-5 tried
+# scores >= 0.977 with 96 units, Adam lr 3e-3, 30 epochs; 64 units need ~50 epochs for that).
+DEFAULTS = {"hidden": "96", "epochs": 30, "batch_size": 32, "lr": 3e-3, "folds": 5}
 
 
 class CLIError(Exception):
