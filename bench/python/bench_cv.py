@@ -79,6 +79,7 @@ def run_sklearn(X, y, folds, a):
 def run_torch(X, y, folds, a):
     import torch
 
+    torch.set_num_threads(a.torch_threads)
     torch.manual_seed(a.seed)
     t0 = time.perf_counter()
     accs = []
@@ -116,6 +117,12 @@ def main():
     p.add_argument("--hidden", default=DEFAULTS["hidden"])
     p.add_argument("--folds", type=int, default=DEFAULTS["folds"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="PyTorch intra-op threads (1: its fastest at batch 32; 2 spins badly on a busy machine)",
+    )
     p.add_argument("--markdown", default=None, help="write the table to this file")
     a = p.parse_args()
     a.hidden = [int(v) for v in a.hidden.split(",")]
@@ -130,7 +137,7 @@ def main():
     try:
         import torch
 
-        runners[f"PyTorch {torch.__version__} eager"] = run_torch
+        runners[f"PyTorch {torch.__version__} eager ({a.torch_threads} thread)"] = run_torch
     except ImportError:
         pass
     for f in runners.values():  # warm-up (imports, first allocations)
