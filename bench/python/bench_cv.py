@@ -34,6 +34,9 @@ def folds_and_data(seed, n_folds):
 
 
 def run_nncore(X, y, folds, a):
+    nc.set_num_threads(
+        a.threads
+    )  # explicit: torch.set_num_threads changes the shared OpenMP default
     factory = ModelFactory(X.shape[1], 10, "classification", a.hidden, lr=a.lr, seed=a.seed)
     t0 = time.perf_counter()
     res = cross_validate(
@@ -117,6 +120,7 @@ def main():
     p.add_argument("--hidden", default=DEFAULTS["hidden"])
     p.add_argument("--folds", type=int, default=DEFAULTS["folds"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=os.cpu_count(), help="nncore threads")
     p.add_argument(
         "--torch-threads",
         type=int,
@@ -167,7 +171,7 @@ def main():
         )
     machine = (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"nncore ISA {cfg['isa']}, {nc.get_num_threads()} threads, Python "
+        f"nncore ISA {cfg['isa']}, {a.threads} threads, Python "
         f"{platform.python_version()}"
     )
     text = "\n".join(lines)
