@@ -80,6 +80,26 @@ def test_cv_train_predict_roundtrip(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert sum(ln.startswith("fold ") for ln in r.stdout.splitlines()) == 3
+    r = run(
+        "cv",
+        data,
+        "--target",
+        "species",
+        "--hidden",
+        "8",
+        "--epochs",
+        "3",
+        "--folds",
+        "3",
+        "--batchnorm",
+        "--dropout",
+        "0.2",
+        "--threads",
+        "1",
+        *OPT_ARGS,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "batchnorm dropout 0.2" in r.stdout
     model = tmp_path / "m.nnc"
     r = run(
         "train",

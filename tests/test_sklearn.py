@@ -107,6 +107,26 @@ def test_pickle_clone_and_weights():
         MLPClassifier(class_weight={"nope": 2.0}, max_iter=1).fit(X, y)
 
 
+def test_batchnorm_dropout_options():
+    X, y = _blobs()
+    clf = MLPClassifier(
+        (16, 8),
+        batchnorm=True,
+        dropout=0.1,
+        l1=1e-5,
+        max_iter=20,
+        optimizer=OPT,
+        learning_rate=LR,
+        random_state=0,
+        batch_size="auto",
+    ).fit(X, y)
+    kinds = [type(layer).__name__ for layer in clf.model_.layers]
+    assert kinds.count("BatchNorm") == 2 and kinds.count("Dropout") == 2
+    assert clf.score(X, y) > 0.8
+    clf2 = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(clf.predict_proba(X), clf2.predict_proba(X))
+
+
 def test_early_stopping_restores_best():
     X, y = _blobs(300)
     clf = MLPClassifier(
