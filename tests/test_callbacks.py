@@ -85,8 +85,11 @@ def test_early_stopping_patience_and_modes():
 
 def test_missing_monitor_raises_with_available_keys():
     X, y = _data()
-    for c in (cb.EarlyStopping(), cb.ReduceLROnPlateau(),
-              cb.ModelCheckpoint("unused.nnc", save_best_only=True)):
+    for c in (
+        cb.EarlyStopping(),
+        cb.ReduceLROnPlateau(),
+        cb.ModelCheckpoint("unused.nnc", save_best_only=True),
+    ):
         with pytest.raises(ValueError, match=r"val_loss.*available: loss.*validation"):
             _model().fit(X, y, epochs=2, callbacks=[c])
     with pytest.raises(ValueError, match="patience"):

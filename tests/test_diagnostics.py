@@ -55,8 +55,9 @@ def test_diagnostics_do_not_change_training(arch, isa, threads):
 
 def test_recorded_series():
     X, y = _xor_like(0)
-    m = nc.Sequential([nc.Dense(32, "tanh"), nc.Dense(16, "relu"), nc.Dense(2, "softmax")],
-                      input_dim=10, seed=0)
+    m = nc.Sequential(
+        [nc.Dense(32, "tanh"), nc.Dense(16, "relu"), nc.Dense(2, "softmax")], input_dim=10, seed=0
+    )
     m.compile(optimizer=nc.optim.SGD(lr=0.1), loss="cross_entropy")
     w0 = m.parameters()["1.weight"].astype(np.float64)
     h = m.fit(X, y, epochs=4, diagnostics=True)
@@ -76,12 +77,14 @@ def test_recorded_series():
     _, g = m.loss_fn(m.forward(X[idx], training=True), y[idx])
     m.backward(g)
     assert h["grad_norm/2"][-1] == pytest.approx(
-        np.linalg.norm(m.gradients()["2.weight"].astype(np.float64)), rel=1e-5)
+        np.linalg.norm(m.gradients()["2.weight"].astype(np.float64)), rel=1e-5
+    )
 
 
 def _deep(act, seed, depth=8, width=32, naive=False):
-    m = nc.Sequential([nc.Dense(width, act) for _ in range(depth)] + [nc.Dense(2)],
-                      input_dim=10, seed=seed)
+    m = nc.Sequential(
+        [nc.Dense(width, act) for _ in range(depth)] + [nc.Dense(2)], input_dim=10, seed=seed
+    )
     m.compile(optimizer=nc.optim.SGD(lr=0.1), loss="cross_entropy")
     if naive:  # the "small random numbers" initialization
         r = np.random.default_rng(seed)
@@ -111,8 +114,9 @@ def test_relu_units_die_with_large_learning_rate(seed):
     X, y = _xor_like(seed)
     dead = {}
     for lr in (0.01, 3.0):
-        m = nc.Sequential([nc.Dense(64, "relu"), nc.Dense(64, "relu"), nc.Dense(2)],
-                          input_dim=10, seed=seed)
+        m = nc.Sequential(
+            [nc.Dense(64, "relu"), nc.Dense(64, "relu"), nc.Dense(2)], input_dim=10, seed=seed
+        )
         m.compile(optimizer=nc.optim.SGD(lr=lr), loss="cross_entropy")
         at_init = [r["dead"] for r in D.report(m, X, y, print_fn=None) if "dead" in r]
         h = m.fit(X, y, epochs=6, diagnostics=True)
@@ -145,8 +149,9 @@ def test_report_table_and_exploding_flag():
 
 def test_gradient_check(isa):
     X, y = _xor_like(0, n=64)
-    m = nc.Sequential([nc.Dense(16, "tanh"), nc.Dense(8, "sigmoid"), nc.Dense(2)],
-                      input_dim=10, seed=0)
+    m = nc.Sequential(
+        [nc.Dense(16, "tanh"), nc.Dense(8, "sigmoid"), nc.Dense(2)], input_dim=10, seed=0
+    )
     m.compile(optimizer="sgd", loss="cross_entropy")
     before = [w.copy() for w in m.get_weights()]
     err, details = D.gradient_check(m, X, y, n_checks=5, return_details=True)

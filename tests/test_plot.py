@@ -62,11 +62,16 @@ def test_gradient_norms(tmp_path):
 
 
 def test_cv_scores(tmp_path):
-    scores = {"test_accuracy": [0.9, 0.92, 0.88, 0.91], "train_accuracy": [0.97, 0.98, 0.96, 0.97],
-              "fit_time": [0.1, 0.1, 0.1, 0.1]}
+    scores = {
+        "test_accuracy": [0.9, 0.92, 0.88, 0.91],
+        "train_accuracy": [0.97, 0.98, 0.96, 0.97],
+        "fit_time": [0.1, 0.1, 0.1, 0.1],
+    }
     fig = plot.cv_scores(scores)
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["test_accuracy",
-                                                                     "train_accuracy"]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
+        "test_accuracy",
+        "train_accuracy",
+    ]
     _png(fig, tmp_path, "cv_box")
     _png(plot.cv_scores(scores, kind="bar"), tmp_path, "cv_bar")
     _png(plot.cv_scores([0.8, 0.85, 0.83]), tmp_path, "cv_list")

@@ -53,8 +53,9 @@ def _drive(logger, batches=40, epochs=2):
         for b in range(0, batches, 7):
             logger._last_draw = -1e9  # draw every call (it is rate-limited in real use)
             logger.on_batch_end(b, {"batch": b, "batches": batches, "loss": 0.5, "accuracy": 0.75})
-        logger.on_epoch_end(e, {"loss": 0.5, "accuracy": 0.75, "val_loss": 0.6, "lr": 0.01,
-                                "time": 1.5})
+        logger.on_epoch_end(
+            e, {"loss": 0.5, "accuracy": 0.75, "val_loss": 0.6, "lr": 0.01, "time": 1.5}
+        )
     logger.on_train_end({})
 
 

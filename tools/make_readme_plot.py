@@ -19,8 +19,9 @@ from nncore import plot  # noqa: E402
 
 def main(out: str) -> None:
     X, y = nc.datasets.load_digits(return_X_y=True, scale=True)
-    model = nc.Sequential([nc.Dense(128, "relu"), nc.Dense(64, "relu"), nc.Dense(10)],
-                          input_dim=64, seed=0)
+    model = nc.Sequential(
+        [nc.Dense(128, "relu"), nc.Dense(64, "relu"), nc.Dense(10)], input_dim=64, seed=0
+    )
     # Adam once the optimizer family is in; plain SGD until then.
     opt = nc.optim.Adam(lr=1e-3) if hasattr(nc.optim, "Adam") else nc.optim.SGD(lr=0.1)
     model.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])
@@ -34,5 +35,8 @@ def main(out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).parents[1] / "docs" /
-                                                       "learning_curve.png"))
+    main(
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else str(Path(__file__).parents[1] / "docs" / "learning_curve.png")
+    )

@@ -132,8 +132,8 @@ class _Monitor:
         self.reset()
 
     def reset(self, baseline=None):
-        self.best = baseline if baseline is not None else (
-            math.inf if self.mode == "min" else -math.inf
+        self.best = (
+            baseline if baseline is not None else (math.inf if self.mode == "min" else -math.inf)
         )
 
     def improved(self, value: float) -> bool:
@@ -188,7 +188,11 @@ class EarlyStopping(Callback):
         who = "EarlyStopping"
         if not isinstance(monitor, str):
             raise ValueError(f"{who}: monitor must be a string, got {monitor!r}")
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+        if (
+            isinstance(patience, bool)
+            or not isinstance(patience, (int, np.integer))
+            or patience < 0
+        ):
             raise ValueError(f"{who}: patience must be an integer >= 0, got {patience!r}")
         _check_nonneg(min_delta, "min_delta", who)
         self.monitor = monitor
@@ -357,7 +361,9 @@ class ModelCheckpoint(Callback):
 
     def _format(self, epoch, logs):
         try:
-            return self.path.format(epoch=epoch + 1, **{k: v for k, v in logs.items() if k != "epoch"})
+            return self.path.format(
+                epoch=epoch + 1, **{k: v for k, v in logs.items() if k != "epoch"}
+            )
         except (KeyError, IndexError) as e:
             avail = ", ".join(["epoch", *(k for k in logs if "/" not in k)])
             raise ValueError(

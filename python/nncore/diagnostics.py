@@ -173,9 +173,18 @@ def _prepare(model, X, y, rows, seed):
     return np.ascontiguousarray(X[idx]), y[idx]
 
 
-def report(model, X, y, *, print_fn=print, rows: int = DIAG_ROWS, seed: int = DIAG_SEED,
-           vanishing_ratio: float = 1e-3, exploding_ratio: float = 1e3,
-           exploding_norm: float = 1e3) -> DiagnosticsReport:
+def report(
+    model,
+    X,
+    y,
+    *,
+    print_fn=print,
+    rows: int = DIAG_ROWS,
+    seed: int = DIAG_SEED,
+    vanishing_ratio: float = 1e-3,
+    exploding_ratio: float = 1e3,
+    exploding_norm: float = 1e3,
+) -> DiagnosticsReport:
     """Print a per-layer table for one batch of (X, y) and flag gradient problems.
 
     Columns: layer, type/activation, units, weight-gradient norm, weight norm, their ratio,
@@ -243,10 +252,19 @@ def report(model, X, y, *, print_fn=print, rows: int = DIAG_ROWS, seed: int = DI
     def f(v):
         return "" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
 
-    cols = [("layer", "#"), ("type", "type"), ("activation", "act"), ("units", "units"),
-            ("grad_norm", "grad norm"), ("weight_norm", "weight norm"),
-            ("grad_to_weight", "grad/weight"), ("act_mean", "act mean"),
-            ("act_std", "act std"), ("dead", "dead"), ("saturated", "saturated")]
+    cols = [
+        ("layer", "#"),
+        ("type", "type"),
+        ("activation", "act"),
+        ("units", "units"),
+        ("grad_norm", "grad norm"),
+        ("weight_norm", "weight norm"),
+        ("grad_to_weight", "grad/weight"),
+        ("act_mean", "act mean"),
+        ("act_std", "act std"),
+        ("dead", "dead"),
+        ("saturated", "saturated"),
+    ]
     table = [[h for _, h in cols]] + [[f(r.get(k)) for k, _ in cols] for r in rows_out]
     widths = [max(len(row[c]) for row in table) for c in range(len(cols))]
     lines = ["  ".join(row[c].rjust(widths[c]) for c in range(len(cols))) for row in table]
@@ -259,8 +277,17 @@ def report(model, X, y, *, print_fn=print, rows: int = DIAG_ROWS, seed: int = DI
     return rows_out
 
 
-def gradient_check(model, X, y, *, eps: float = 1e-3, n_checks: int = 10, seed: int = 0,
-                   rows: int = 64, return_details: bool = False):
+def gradient_check(
+    model,
+    X,
+    y,
+    *,
+    eps: float = 1e-3,
+    n_checks: int = 10,
+    seed: int = 0,
+    rows: int = 64,
+    return_details: bool = False,
+):
     """Compare backward's parameter gradients with central finite differences of the data loss.
 
     For ``n_checks`` random coordinates of each parameter tensor, the numeric gradient is

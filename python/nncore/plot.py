@@ -56,8 +56,7 @@ def learning_curve(history, metric: str = "loss", *, ax=None, log: bool = False)
     for key, style, label in ((metric, "-", "train"), ("val_" + metric, "--", "validation")):
         if key in h:
             vals = np.asarray(h[key], dtype=float)
-            ax.plot(_epochs(history, len(vals)), vals, style, marker="o", markersize=3,
-                    label=label)
+            ax.plot(_epochs(history, len(vals)), vals, style, marker="o", markersize=3, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
     if log:
@@ -107,8 +106,7 @@ def gradient_norms(history, *, series: str = "grad_norm", ax=None, log: bool = T
         )
     fig, ax = _axes(ax)
     for layer, vals in data.items():
-        ax.plot(_epochs(history, len(vals)), vals, marker="o", markersize=3,
-                label=f"layer {layer}")
+        ax.plot(_epochs(history, len(vals)), vals, marker="o", markersize=3, label=f"layer {layer}")
     ax.set_xlabel("epoch")
     ax.set_ylabel(series)
     if log and series in ("grad_norm", "weight_norm", "update_ratio"):
@@ -158,8 +156,9 @@ def cv_scores(scores, *, kind: str = "box", ax=None, keys=None):
     return fig
 
 
-def decision_boundary(model, X, y=None, *, ax=None, resolution: int = 200, padding: float = 0.5,
-                      cmap: str = "RdBu"):
+def decision_boundary(
+    model, X, y=None, *, ax=None, resolution: int = 200, padding: float = 0.5, cmap: str = "RdBu"
+):
     """Decision regions of a model on 2-D inputs (toy data, as in TensorFlow Playground): the
     predicted class (several outputs) or the predicted value/probability (one output) over a
     grid covering X, with the data points on top coloured by y."""
@@ -170,8 +169,9 @@ def decision_boundary(model, X, y=None, *, ax=None, resolution: int = 200, paddi
         raise ValueError("resolution must be >= 2")
     fig, ax = _axes(ax, figsize=(5, 5))
     lo, hi = X.min(axis=0) - padding, X.max(axis=0) + padding
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
-                         np.linspace(lo[1], hi[1], resolution))
+    gx, gy = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
     grid = np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32)
     out = np.asarray(model.predict(grid))
     if out.ndim == 2 and out.shape[1] > 1:

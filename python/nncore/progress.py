@@ -86,8 +86,16 @@ class ProgressLogger(Callback):
         Seconds between plain progress lines in non-terminal mode (verbose=1).
     """
 
-    def __init__(self, verbose: int = 1, epochs: int = 0, stream=None, *, use_tqdm=None,
-                 interval: float = 30.0, bar_width: int = 30):
+    def __init__(
+        self,
+        verbose: int = 1,
+        epochs: int = 0,
+        stream=None,
+        *,
+        use_tqdm=None,
+        interval: float = 30.0,
+        bar_width: int = 30,
+    ):
         self.verbose = int(verbose)
         self.epochs = epochs
         self._stream = stream
@@ -166,8 +174,11 @@ class ProgressLogger(Callback):
             self._drawn = True
         elif now - self._last_line >= self.interval and done < total:
             self._last_line = now
-            print(f"{self._label}: {self._plain_text(done, total, elapsed, logs)}",
-                  file=self.stream, flush=True)
+            print(
+                f"{self._label}: {self._plain_text(done, total, elapsed, logs)}",
+                file=self.stream,
+                flush=True,
+            )
 
     def _eta(self, done, total, elapsed):
         if done <= 0 or not total:
@@ -190,8 +201,10 @@ class ProgressLogger(Callback):
 
     def _plain_text(self, done, total, elapsed, logs):
         rate = done / elapsed if elapsed > 0 else 0.0
-        text = (f"batch {done}/{total} - {_fmt_rate(rate)} - "
-                f"ETA {_fmt_time(self._eta(done, total, elapsed))}")
+        text = (
+            f"batch {done}/{total} - {_fmt_rate(rate)} - "
+            f"ETA {_fmt_time(self._eta(done, total, elapsed))}"
+        )
         m = _metrics_text(logs)
         return f"{text} - {m}" if m else text
 
