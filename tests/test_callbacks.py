@@ -206,3 +206,17 @@ def test_stop_training_and_lambda():
     _model().fit(X, y, epochs=1, batch_size=50, callbacks=[every])
     assert seen == [0, 1, 2, 3]
     assert "loss" in h and list(h.keys())[0] == "loss"
+
+
+def test_terminate_on_nonfinite_steps_in_logs():
+    class FakeModel:
+        stop_training = False
+
+    t = cb.TerminateOnNaN()
+    t.set_model(FakeModel())
+    t.on_train_begin({})
+    t.on_epoch_begin(2, {})
+    t.on_batch_end(5, {"loss": 0.3})
+    assert not t.model.stop_training
+    t.on_batch_end(9, {"loss": 0.3, "nonfinite_steps": 1})
+    assert t.model.stop_training and (t.terminated_epoch, t.terminated_batch) == (2, 9)
