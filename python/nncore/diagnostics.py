@@ -21,11 +21,15 @@ Definitions (key names as recorded in the History, ``i`` the layer index as in `
     of the epoch's total update. Healthy training typically shows 1e-3..1e-1 per epoch.
 ``dead/i``
     For a layer whose output goes through ReLU: the fraction of its units that output exactly 0
-    for every row of the diagnostic batch (evaluation mode).
+    for every row of the diagnostic batch.
 ``saturated/i``
     For a sigmoid or tanh output: the fraction of (row, unit) activations in the flat part,
-    |tanh| > 0.99, or sigmoid < 0.01 or > 0.99 (evaluation mode). A final sigmoid/softmax that
-    the loss folds in is not measured (its input is the logits).
+    |tanh| > 0.99, or sigmoid < 0.01 or > 0.99. A final sigmoid/softmax that the loss folds in
+    is not measured (its input is the logits).
+
+Gradients and activations come from the same training-mode forward (one forward and one backward
+per epoch): batchnorm uses the batch's statistics and dropout its mask for the current step (a
+Dropout layer is separate, so a Dense layer's ReLU output is measured before any dropout).
 """
 
 from __future__ import annotations
@@ -68,8 +72,22 @@ def _dense_weights(model) -> dict:
     return out
 
 
-def _grad_norms(model, x, y) -> dict:
-    """Per-Dense-layer weight-gradient norms on (x, y) without changing the network's state."""
+def _activation_stats(act, a) -> dict:
+    s = {"act_mean": float(a.mean()), "act_std": float(a.std())}
+    if act == "relu":
+        s["dead"] = float(np.mean(~(a != 0).any(axis=0)))
+    elif act == "tanh":
+        s["saturated"] = float(np.mean(np.abs(a) > SATURATION["tanh"]))
+    elif act == "sigmoid":
+        lo = SATURATION["sigmoid"]
+        s["saturated"] = float(np.mean((a < lo) | (a > 1 - lo)))
+    return s
+
+
+def _measure(model, x, y):
+    """One training-mode forward (every layer's output) + loss + backward on (x, y), without
+    changing the network's state. Returns ({Dense layer: weight-gradient norm},
+    {layer: activation stats})."""
     net = model._net
     buffers = net.buffers_array()
     grads = net.grads_array()
@@ -77,8 +95,8 @@ def _grad_norms(model, x, y) -> dict:
     saved_grads = grads.copy()
     try:
         net.zero_grad()
-        out = net.forward(x, True)
-        _, dout = net.loss(out, y, None)
+        outs = net.forward_all(x, True)
+        _, dout = net.loss(outs[-1], y, None)
         net.backward(dout)
         g = net.grads_array()
         norms = {
@@ -90,24 +108,10 @@ def _grad_norms(model, x, y) -> dict:
         if buffers.size:
             buffers[:] = saved_buffers
             net.params_changed()  # running statistics were put back: drop cached plans
-    return norms
-
-
-def _activation_stats(model, x) -> dict:
-    """Per layer with a relu/sigmoid/tanh output: dead / saturated fractions, mean, std."""
-    outs = model._net.forward_all(x, False)
-    stats = {}
-    for i, (act, a) in enumerate(zip(_layer_acts(model), outs)):
-        s = {"act_mean": float(a.mean()), "act_std": float(a.std())}
-        if act == "relu":
-            s["dead"] = float(np.mean(~(a != 0).any(axis=0)))
-        elif act == "tanh":
-            s["saturated"] = float(np.mean(np.abs(a) > SATURATION["tanh"]))
-        elif act == "sigmoid":
-            lo = SATURATION["sigmoid"]
-            s["saturated"] = float(np.mean((a < lo) | (a > 1 - lo)))
-        stats[i] = s
-    return stats
+    stats = {
+        i: _activation_stats(act, a) for i, (act, a) in enumerate(zip(_layer_acts(model), outs))
+    }
+    return norms, stats
 
 
 class DiagnosticsRecorder(Callback):
@@ -131,7 +135,8 @@ class DiagnosticsRecorder(Callback):
             return
         model = self.model
         p = model._net.params_array()
-        for i, gn in _grad_norms(model, self.x, self.y).items():
+        norms, stats = _measure(model, self.x, self.y)
+        for i, gn in norms.items():
             logs[f"grad_norm/{i}"] = gn
         for i, (off, size) in _dense_weights(model).items():
             w = p[off : off + size].astype(np.float64)
@@ -143,7 +148,7 @@ class DiagnosticsRecorder(Callback):
                 logs[f"update_ratio/{i}"] = (
                     float(np.linalg.norm(w - w0)) / n0 if n0 > 0 else math.inf
                 )
-        for i, s in _activation_stats(model, self.x).items():
+        for i, s in stats.items():
             for key in ("dead", "saturated"):
                 if key in s:
                     logs[f"{key}/{i}"] = s[key]
@@ -196,8 +201,7 @@ def report(
     Returns the rows as a list of dicts (with ``.flags`` and ``.text``).
     """
     x, yb = _prepare(model, X, y, rows, seed)
-    grads = _grad_norms(model, x, yb)
-    acts = _activation_stats(model, x)
+    grads, acts = _measure(model, x, yb)
     p = model._net.params_array()
     dense = _dense_weights(model)
     info = model._net.layer_info()
