@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,21 +33,31 @@ inline void check_numeric(const py::array& a, const char* name) {
                          std::string(py::str(a.dtype())));
 }
 
-// Physical memory in bytes (0 when unknown).
-inline double physical_memory_bytes() {
+// Memory available now (MemAvailable from /proc/meminfo), else physical memory, else 0.
+inline double available_memory_bytes() {
+  if (FILE* f = std::fopen("/proc/meminfo", "r")) {
+    char line[256];
+    long long kb = -1;
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "MemAvailable: %lld kB", &kb) == 1) break;
+    std::fclose(f);
+    if (kb > 0) return double(kb) * 1024.0;
+  }
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   return pages > 0 && page > 0 ? double(pages) * double(page) : 0.0;
 }
 
-// Raises MemoryError before an allocation of `bytes` that cannot fit in this machine's memory
+// Raises MemoryError before an allocation of `bytes` that cannot fit in the memory available
 // (with overcommit, the allocation itself would succeed and the process be killed later).
+// Requests under 1 GiB are not checked: reading /proc/meminfo on every small call costs time.
 inline void check_alloc(double bytes, const std::string& what) {
-  const double mem = physical_memory_bytes();
+  if (bytes < double(1 << 30)) return;
+  const double mem = available_memory_bytes();
   if (mem > 0 && bytes > mem) {
     PyErr_SetString(PyExc_MemoryError,
                     (what + " would need " + std::to_string((long long)(bytes / (1 << 20))) +
-                     " MiB, more than this machine's " + std::to_string((long long)(mem / (1 << 20))) +
-                     " MiB of memory")
+                     " MiB, more than the " + std::to_string((long long)(mem / (1 << 20))) +
+                     " MiB of memory available")
                         .c_str());
     throw py::error_already_set();
   }

@@ -72,7 +72,7 @@ void check_specs(long long input_dim, const std::vector<nncore::LayerSpec>& spec
     }
   }
   check_alloc(params * sizeof(float) * 4,
-              "a network with " + std::to_string((long long)params) + " parameters");
+              "layers: a network with " + std::to_string((long long)params) + " parameters");
 }
 
 // hardening: a call on n rows needs n x (widest layer) within int indexing, and its workspace

@@ -27,10 +27,14 @@ argument.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 _MAX_INT32 = 2**31 - 1
 _MAX_FLOAT32 = float(np.finfo(np.float32).max)
+_BLOCK = 1 << 22  # elements per block of the NaN scan
+_CHECK_MEMORY_ABOVE = 1 << 30  # bytes; smaller requests are not worth reading /proc/meminfo
 
 
 def _as_numeric(a, name: str) -> np.ndarray:
@@ -54,21 +58,55 @@ def _where(bad, ndim: int) -> str:
     return idx
 
 
-def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise ValueError naming the first NaN/inf cell (and values beyond float32's range)."""
-    if arr.dtype.kind != "f":
+def available_memory() -> int:
+    """Bytes of memory available now (MemAvailable), or physical memory, or 0 when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def check_memory(nbytes: int, name: str, what: str) -> None:
+    """MemoryError before an allocation that cannot fit (checked only for big requests)."""
+    if nbytes < _CHECK_MEMORY_ABOVE:
         return
-    with np.errstate(all="ignore"):
-        ok = np.isfinite(arr)
-        if arr.dtype.itemsize > 4:
-            # float64 values beyond float32's range would become inf silently in the cast.
-            ok &= np.abs(arr) <= _MAX_FLOAT32
-    if not ok.all():
-        bad = np.argwhere(~ok)[0]
-        value = arr[tuple(bad)]
-        what = "NaN and inf are not allowed" if not np.isfinite(value) else (
-            "values must fit in float32 (|x| <= 3.4e38)")
-        raise ValueError(f"{name}: contains {value} at {_where(bad, arr.ndim)}; {what}")
+    avail = available_memory()
+    if avail and nbytes > avail:
+        raise MemoryError(
+            f"{name}: {what} would need {nbytes / 2**30:.1f} GiB, more than the "
+            f"{avail / 2**30:.1f} GiB of memory available"
+        )
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise ValueError naming the first NaN/inf cell (and values beyond float32's range).
+    Big arrays are scanned in row blocks, so the check itself needs little memory."""
+    if arr.dtype.kind != "f" or arr.size == 0:
+        return
+    rows = arr.shape[0] if arr.ndim else 1
+    step = max(1, _BLOCK // max(1, arr.size // rows)) if arr.ndim else 1
+    for r0 in range(0, rows, step):
+        block = arr[r0 : r0 + step] if arr.ndim else arr
+        with np.errstate(all="ignore"):
+            ok = np.isfinite(block)
+            if arr.dtype.itemsize > 4:
+                # float64 values beyond float32's range would become inf silently in the cast.
+                ok &= np.abs(block) <= _MAX_FLOAT32
+        if not ok.all():
+            bad = np.argwhere(~ok)[0]
+            value = block[tuple(bad)]
+            if arr.ndim:
+                bad[0] += r0
+            what = "NaN and inf are not allowed" if not np.isfinite(value) else (
+                "values must fit in float32 (|x| <= 3.4e38)")
+            raise ValueError(f"{name}: contains {value} at {_where(bad, arr.ndim)}; {what}")
 
 
 def check_X(X, *, n_features: int | None = None, name: str = "X") -> np.ndarray:
@@ -90,6 +128,8 @@ def check_X(X, *, n_features: int | None = None, name: str = "X") -> np.ndarray:
         )
     if n_features is not None and d != n_features:
         raise ValueError(f"{name}: expected {n_features} features (columns), got {d}")
+    if not (arr.dtype == np.float32 and arr.flags.c_contiguous):
+        check_memory(n * d * 4, name, f"a float32 copy of shape {arr.shape}")
     check_finite(arr, name)
     return np.ascontiguousarray(arr, dtype=np.float32)
 
@@ -156,3 +196,21 @@ def check_positive_int(value, name: str, minimum: int = 1, maximum: int = _MAX_I
     ):
         raise ValueError(f"{name} must be an integer in [{minimum}, {maximum}], got {value!r}")
     return int(value)
+
+
+def check_weights(weights, expected) -> list:
+    """set_weights: a sequence of arrays matching ``expected`` [(name, shape)], each numeric and
+    finite; returns float32 copies (nothing is written before everything is checked)."""
+    if isinstance(weights, (str, bytes, np.ndarray)) or not hasattr(weights, "__len__"):
+        raise TypeError(f"weights: expected a list of {len(expected)} arrays, got {type(weights).__name__}")
+    if len(weights) != len(expected):
+        raise ValueError(f"weights: expected {len(expected)} arrays, got {len(weights)}")
+    out = []
+    for i, ((name, shape), w) in enumerate(zip(expected, weights)):
+        label = f"weights[{i}] ({name})"
+        arr = _as_numeric(w, label)
+        if arr.shape != tuple(shape):
+            raise ValueError(f"{label}: expected shape {tuple(shape)}, got {arr.shape}")
+        check_finite(arr, label)
+        out.append(np.asarray(arr, dtype=np.float32))
+    return out

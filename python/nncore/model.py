@@ -19,6 +19,7 @@ from ._validation import (
     check_positive_int,
     check_sample_weight,
     check_targets,
+    check_weights,
     check_X,
 )
 from .callbacks import Callback, CallbackList, History
@@ -569,12 +570,9 @@ class Sequential:
 
     def set_weights(self, weights) -> None:
         views = list({**self.parameters(), **self.buffers()}.items())
-        if len(weights) != len(views):
-            raise ValueError(f"expected {len(views)} arrays, got {len(weights)}")
+        # all arrays are checked before any is written (hardening: _validation.check_weights)
+        weights = check_weights(weights, [(name, v.shape) for name, v in views])
         for (name, v), w in zip(views, weights):
-            w = np.asarray(w, dtype=np.float32)
-            if w.shape != v.shape:
-                raise ValueError(f"{name}: expected shape {v.shape}, got {w.shape}")
             v[...] = w
         self._net.params_changed()
 
