@@ -200,6 +200,10 @@ class Sequential:
         for m in metric_list:
             _metrics.get(m)
         opt = _optim.get(optimizer)
+        if not hasattr(opt, "_attach"):  # hardening: not an nncore optimizer (e.g. 5, None)
+            raise TypeError(
+                f"optimizer must be a name such as 'adam' or an nncore.optim optimizer, got {optimizer!r}"
+            )
         old_loss = self.loss
         self.loss, self.huber_delta, self.metrics, self.optimizer = (
             name,
