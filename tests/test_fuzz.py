@@ -51,7 +51,7 @@ def _layout(arr, layout):
         arr = arr.copy()
         arr.setflags(write=False)
         return arr
-    if layout == "list":
+    if layout == "list" and arr.dtype.kind in "fiub":  # a list of an object array is numeric
         return arr.tolist()
     return arr
 
@@ -276,6 +276,17 @@ if __name__ != "__main__":
     import pytest
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
+
+    import warnings
+
+    # hypothesis imports this module (and libcst, which warns) only when reporting a failure,
+    # where pytest's filterwarnings=error would turn the report itself into an INTERNALERROR.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            import hypothesis.extra._patching  # noqa: F401
+        except Exception:  # noqa: BLE001 - optional
+            pass
 
     PROFILE = os.environ.get("NNCORE_FUZZ_PROFILE", "quick")
     # No shrinking: the failing case is printed as is, and a crash would restart the worker per step.

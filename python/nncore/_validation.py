@@ -214,3 +214,20 @@ def check_weights(weights, expected) -> list:
         check_finite(arr, label)
         out.append(np.asarray(arr, dtype=np.float32))
     return out
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """An integer seed in [0, 2**64)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**64:
+        raise ValueError(f"{name} must be an integer in [0, 2**64), got {value!r}")
+    return int(value)
+
+
+def check_fraction(value, name: str) -> float:
+    """0 (off) or a fraction strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number in [0, 1), got {value!r}")
+    value = float(value)
+    if value != 0.0 and not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must be in (0, 1) (or 0 for none), got {value!r}")
+    return value

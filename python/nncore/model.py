@@ -18,6 +18,8 @@ from ._validation import (
     check_labels,
     check_positive_int,
     check_sample_weight,
+    check_fraction,
+    check_seed,
     check_targets,
     check_weights,
     check_X,
@@ -311,6 +313,8 @@ class Sequential:
         batch_size = check_positive_int(batch_size, "batch_size")
         if seed is None:
             seed = self.seed
+        seed = check_seed(seed, "seed")  # hardening
+        validation_split = check_fraction(validation_split, "validation_split")  # hardening
         if validation_data is not None and validation_split:
             raise ValueError("give either validation_split or validation_data, not both")
         val = None
