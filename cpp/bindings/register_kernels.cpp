@@ -1,10 +1,18 @@
-// Raw kernels for tests against references: activations, losses.
+// Raw kernels for tests against references: activations, losses, batch norm, dropout, Philox.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
 
 #include "arrays.h"
 #include "nncore/activations.h"
 #include "nncore/losses.h"
+#include "nncore/batchnorm.h"
+#include "nncore/dropout.h"
+#include "nncore/rng.h"
 
 namespace py = pybind11;
 using namespace nncore_py;
@@ -41,10 +49,12 @@ void register_kernels(py::module_& m) {
     if (!weights.is_none()) w = vector(py::cast<py::array>(weights), "sample_weight", n);
     double v;
     if (py::isinstance<py::array_t<std::int32_t>>(target) || py::isinstance<py::array_t<std::int64_t>>(target)) {
-      iarray lab = iarray::ensure(target);
-      if (lab.ndim() != 1 || lab.shape(0) != n) throw py::value_error("labels: expected shape (n,)");
+      i64array lab64 = i64array::ensure(target);
+      if (lab64.ndim() != 1 || lab64.shape(0) != n) throw py::value_error("labels: expected shape (n,)");
       for (int i = 0; i < n; ++i)
-        if (lab.data()[i] < 0 || lab.data()[i] >= k) throw py::value_error("labels out of range");
+        if (lab64.data()[i] < INT32_MIN || lab64.data()[i] > INT32_MAX)
+          throw py::value_error("labels: label at row " + std::to_string(i) + " is out of range");
+      iarray lab = iarray::ensure(target);
       v = nncore::loss_forward_backward(l, p.data(), nullptr, lab.data(), w ? w.data() : nullptr,
                                         d.mutable_data(), n, k, delta);
     } else {
@@ -56,4 +66,77 @@ void register_kernels(py::module_& m) {
     return py::make_tuple(v, d);
   }, py::arg("name"), py::arg("pred"), py::arg("target"), py::arg("sample_weight") = py::none(),
      py::arg("delta") = 1.0f);
+
+  // Batch norm: x (n, c); gamma/beta None = no affine.
+  auto opt = [](const py::object& o, const char* name, long c) {
+    return o.is_none() ? farray() : vector(py::cast<py::array>(o), name, c);
+  };
+  m.def("bn_forward_train", [opt](const py::array& x, py::object gamma, py::object beta, float eps,
+                                  float momentum, const py::array& rmean, const py::array& rvar) {
+    farray xx = matrix(x, "x");
+    int n = int(xx.shape(0)), c = int(xx.shape(1));
+    farray g = opt(gamma, "gamma", c), b = opt(beta, "beta", c);
+    farray rm = vector(rmean, "running_mean", c), rv = vector(rvar, "running_var", c);
+    farray rm2({c}), rv2({c}), y({n, c}), mean({c}), invstd({c});
+    std::copy(rm.data(), rm.data() + c, rm2.mutable_data());
+    std::copy(rv.data(), rv.data() + c, rv2.mutable_data());
+    nncore::bn_forward_train(y.mutable_data(), mean.mutable_data(), invstd.mutable_data(),
+                             xx.data(), g ? g.data() : nullptr, b ? b.data() : nullptr, n, c, eps,
+                             momentum, rm2.mutable_data(), rv2.mutable_data());
+    return py::make_tuple(y, mean, invstd, rm2, rv2);
+  });
+  m.def("bn_forward_eval", [opt](const py::array& x, py::object gamma, py::object beta,
+                                 const py::array& rmean, const py::array& rvar, float eps) {
+    farray xx = matrix(x, "x");
+    int n = int(xx.shape(0)), c = int(xx.shape(1));
+    farray g = opt(gamma, "gamma", c), b = opt(beta, "beta", c);
+    farray rm = vector(rmean, "running_mean", c), rv = vector(rvar, "running_var", c);
+    farray y({n, c}), invstd({c});
+    nncore::bn_forward_eval(y.mutable_data(), invstd.mutable_data(), xx.data(),
+                            g ? g.data() : nullptr, b ? b.data() : nullptr, rm.data(), rv.data(),
+                            n, c, eps);
+    return py::make_tuple(y, invstd);
+  });
+  m.def("bn_backward", [opt](const py::array& dy, const py::array& x, const py::array& mean,
+                             const py::array& invstd, py::object gamma, bool training) {
+    farray xx = matrix(x, "x");
+    int n = int(xx.shape(0)), c = int(xx.shape(1));
+    farray g = matrix(dy, "dy", c);
+    if (g.shape(0) != n) throw py::value_error("dy: wrong number of rows");
+    farray mu = vector(mean, "mean", c), is = vector(invstd, "invstd", c), ga = opt(gamma, "gamma", c);
+    farray dx({n, c}), dgamma({c}), dbeta({c});
+    std::fill(dgamma.mutable_data(), dgamma.mutable_data() + c, 0.f);
+    std::fill(dbeta.mutable_data(), dbeta.mutable_data() + c, 0.f);
+    nncore::bn_backward(dx.mutable_data(), dgamma.mutable_data(), dbeta.mutable_data(), g.data(),
+                        xx.data(), mu.data(), is.data(), ga ? ga.data() : nullptr, n, c, training);
+    return py::make_tuple(dx, dgamma, dbeta);
+  });
+  // Dropout: forward and backward are the same masked scaling of their input.
+  auto drop = [](const py::array& x, float rate, std::uint64_t seed, std::uint64_t step,
+                 std::uint32_t layer) {
+    farray xx = farray::ensure(x);
+    if (!xx) throw py::value_error("x: expected a numeric array");
+    farray y(std::vector<py::ssize_t>(xx.shape(), xx.shape() + xx.ndim()));
+    nncore::dropout_apply(y.mutable_data(), xx.data(), xx.size(), rate, seed, step, layer);
+    return y;
+  };
+  m.def("dropout_forward", drop, py::arg("x"), py::arg("rate"), py::arg("seed"), py::arg("step"),
+        py::arg("layer"));
+  m.def("dropout_backward", drop, py::arg("dy"), py::arg("rate"), py::arg("seed"), py::arg("step"),
+        py::arg("layer"));
+  m.def("dropout_mask", [](std::size_t n, float rate, std::uint64_t seed, std::uint64_t step,
+                           std::uint32_t layer) {
+    py::array_t<std::uint8_t> keep(n);
+    nncore::dropout_mask(keep.mutable_data(), n, rate, seed, step, layer);
+    return keep;
+  }, py::arg("n"), py::arg("rate"), py::arg("seed"), py::arg("step"), py::arg("layer"));
+  m.def("philox4x32_10", [](std::array<std::uint32_t, 4> ctr, std::array<std::uint32_t, 2> key) {
+    return nncore::philox4x32_10(ctr, key);
+  });
+  m.def("philox4x32_10_batch", [](std::size_t nblocks, std::uint64_t block, std::uint32_t c2,
+                                  std::uint32_t c3, std::array<std::uint32_t, 2> key) {
+    py::array_t<std::uint32_t> out(4 * nblocks);
+    nncore::philox4x32_10_batch(out.mutable_data(), nblocks, block, c2, c3, key);
+    return out;
+  });
 }

@@ -1,6 +1,8 @@
 // Philox4x32-10 and the sequential Rng (see rng.h).
 #include "nncore/rng.h"
 
+#include <cstring>
+
 namespace nncore {
 
 std::array<std::uint32_t, 4> philox4x32_10(std::array<std::uint32_t, 4> c,
@@ -17,6 +19,20 @@ std::array<std::uint32_t, 4> philox4x32_10(std::array<std::uint32_t, 4> c,
     k[1] += W1;
   }
   return c;
+}
+
+namespace rng_detail {
+#include "kernels/philox_batch.inc"
+}  // namespace rng_detail
+
+void philox4x32_10_batch(std::uint32_t* out, std::size_t nblocks, std::uint64_t block,
+                         std::uint32_t c2, std::uint32_t c3, std::array<std::uint32_t, 2> key) {
+  std::uint32_t tmp[64];
+  for (std::size_t b = 0; b < nblocks; b += 16) {
+    rng_detail::philox_batch16(tmp, block + b, c2, c3, key[0], key[1]);
+    const std::size_t m = nblocks - b < 16 ? nblocks - b : 16;
+    std::memcpy(out + 4 * b, tmp, sizeof(std::uint32_t) * 4 * m);
+  }
 }
 
 std::uint64_t splitmix64(std::uint64_t& x) {

@@ -7,12 +7,17 @@
 #pragma once
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 namespace nncore {
 
 std::array<std::uint32_t, 4> philox4x32_10(std::array<std::uint32_t, 4> ctr,
                                            std::array<std::uint32_t, 2> key);
+// Batched Philox4x32-10 over nblocks consecutive counters {block + b (low, high), c2, c3}:
+// out[4·b + r] = word r of block b (out holds 4·nblocks words). Same bits as philox4x32_10.
+void philox4x32_10_batch(std::uint32_t* out, std::size_t nblocks, std::uint64_t block,
+                         std::uint32_t c2, std::uint32_t c3, std::array<std::uint32_t, 2> key);
 
 class Rng {
  public:

@@ -1,14 +1,26 @@
-// PLACEHOLDER sgemm: forwards to the naive twin until the blocked framework lands.
+// BLIS-style SGEMM framework: cache blocking (jc/pc/ic), packing of A and B slivers (transposes
+// handled in packing, so one micro-kernel per ISA serves every layout), macro-kernel loops, the
+// fused epilogue, OpenMP over output blocks (K is never split), and the pre-packed B operand.
+// Leaves out: the micro-kernels themselves (sgemm_ukr_<isa>.cpp) and the ISA table (gemm_kernels_*.cpp).
+#include <algorithm>
 #include <cstring>
-#include <vector>
 
-#include "nncore/gemm.h"
+#include "gemm/gemm_internal.h"
+#include "nncore/common.h"
+#include "nncore/threading.h"
+#if NNCORE_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 namespace nncore {
 
+using gemm::KernelSet;
+
 struct PackedB::Impl {
   int K = 0, N = 0;
-  std::vector<float> b;  // K×N row-major copy
+  int npad = 0;                   // N rounded up to the kernel's NR
+  const KernelSet* ks = nullptr;  // the kernel the layout was packed for
+  fvec data;                      // K blocks one after another; block at p0 holds kc×npad floats
 };
 
 PackedB::PackedB() : impl_(new Impl) {}
@@ -17,26 +29,221 @@ PackedB::PackedB(PackedB&&) noexcept = default;
 PackedB& PackedB::operator=(PackedB&&) noexcept = default;
 int PackedB::K() const { return impl_->K; }
 int PackedB::N() const { return impl_->N; }
-bool PackedB::empty() const { return impl_->b.empty(); }
+bool PackedB::empty() const { return impl_->ks == nullptr; }
+
+namespace {
+
+// Below this many multiply-adds a call stays on one thread (a fork costs a few µs).
+constexpr double kParallelMacs = 1 << 18;
+
+struct ThreadBuffers {
+  fvec a, b;
+};
+float* grow(fvec& v, std::size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+ThreadBuffers& thread_buffers() {
+  thread_local ThreadBuffers buf;
+  return buf;
+}
+
+struct Problem {
+  const KernelSet* ks;
+  Trans ta, tb;
+  int M, N, K;
+  float alpha, beta;
+  const float* A;
+  std::ptrdiff_t lda;
+  const float* B;  // unpacked B, or null when pb is set
+  std::ptrdiff_t ldb;
+  const PackedB::Impl* pb;
+  float* C;
+  std::ptrdiff_t ldc;
+  const Epilogue* ep;
+};
+
+// Rows [m0, m1) × columns [n0, n1) of C, all of K; m0 a multiple of MR, n0 of NR.
+void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
+  const KernelSet& ks = *p.ks;
+  const int mr = ks.mr, nr = ks.nr;
+  const int nb = gemm::kc_blocks(p.K);
+  ThreadBuffers& tb = thread_buffers();
+  const Epilogue* ep = p.ep;
+  const bool act = ep && ep->act != Act::linear;
+  for (int jc = n0; jc < n1; jc += ks.nc) {
+    const int nc = std::min(ks.nc, n1 - jc);
+    for (int blk = 0; blk < nb; ++blk) {
+      const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
+      if (p0 >= p1) break;
+      const int kc = p1 - p0;
+      const bool last = p1 >= p.K;
+      const float* bp;
+      if (p.pb) {
+        bp = p.pb->data.data() + (std::ptrdiff_t)p0 * p.pb->npad + (std::ptrdiff_t)jc * kc;
+      } else {
+        float* buf = grow(tb.b, (std::size_t)kc * ((nc + nr - 1) / nr * nr));
+        ks.pack_b(p.tb, p.B, p.ldb, p0, kc, jc, nc, nr, buf);
+        bp = buf;
+      }
+      gemm::UkrEpi e;
+      e.alpha = p.alpha;
+      e.beta = blk == 0 ? p.beta : 1.f;
+      e.ldp = p.ldc;
+      for (int ic = m0; ic < m1; ic += ks.mc) {
+        const int mc = std::min(ks.mc, m1 - ic);
+        float* ap = grow(tb.a, (std::size_t)kc * ((mc + mr - 1) / mr * mr));
+        ks.pack_a(p.ta, p.A, p.lda, ic, mc, p0, kc, mr, ap);
+        for (int ir = 0; ir < mc; ir += mr) {
+          const int m = std::min(mr, mc - ir);
+          float* crow = p.C + (std::ptrdiff_t)(ic + ir) * p.ldc;
+          for (int jr = 0; jr < nc; jr += nr) {
+            const int n = std::min(nr, nc - jr);
+            const int col = jc + jr;
+            e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;
+            e.preact = last && ep && ep->preact
+                           ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
+                           : nullptr;
+            ks.ukr(m, n, kc, ap + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * kc,
+                   crow + col, p.ldc, e);
+          }
+          // The activation runs over the MR×NC strip just written, while it is still in L1.
+          if (last && act)
+            for (int i = 0; i < m; ++i)
+              act_forward(ep->act, ep->alpha, crow + (std::ptrdiff_t)i * p.ldc + jc,
+                          crow + (std::ptrdiff_t)i * p.ldc + jc, (std::size_t)nc);
+        }
+      }
+    }
+  }
+}
+
+// Splits the output over a tm×tn grid of threads, minimising the busiest thread's work
+// (padded tile FLOPs + the packing it does; duplicated packing is what splitting costs).
+void choose_grid(const Problem& p, int nt, int& tm, int& tn) {
+  const KernelSet& ks = *p.ks;
+  const long ms = (p.M + ks.mr - 1) / ks.mr, ns = (p.N + ks.nr - 1) / ks.nr;
+  double best = -1;
+  tm = tn = 1;
+  for (int a = 1; a <= nt; ++a) {
+    if (nt % a) continue;
+    const int b = nt / a;
+    if (a > ms || b > ns) continue;
+    const double rows = double((ms + a - 1) / a) * ks.mr, cols = double((ns + b - 1) / b) * ks.nr;
+    const double fma_cycles = rows * cols * p.K / 16.0;
+    const double pack = (rows * p.K + (p.pb ? 0.0 : cols * p.K)) * 0.5;
+    const double cost = fma_cycles + pack;
+    if (best < 0 || cost < best) best = cost, tm = a, tn = b;
+  }
+}
+
+// Splits `units` slivers into `parts` near-equal contiguous ranges; returns range `i` in elements.
+void split(int units, int parts, int i, int unit, int total, int& lo, int& hi) {
+  const int q = units / parts, r = units % parts;
+  const int s = i * q + std::min(i, r), e = s + q + (i < r ? 1 : 0);
+  lo = std::min(total, s * unit);
+  hi = std::min(total, e * unit);
+}
+
+void apply_k0(const Problem& p) {
+  // K == 0: C = beta·C (+ epilogue); beta == 0 still never reads C.
+  for (int i = 0; i < p.M; ++i) {
+    float* row = p.C + (std::ptrdiff_t)i * p.ldc;
+    for (int j = 0; j < p.N; ++j) row[j] = p.beta == 0.f ? 0.f : (p.beta == 1.f ? row[j] : p.beta * row[j]);
+    if (p.ep) {
+      if (p.ep->bias)
+        for (int j = 0; j < p.N; ++j) row[j] = row[j] + p.ep->bias[j];
+      if (p.ep->preact) std::memcpy(p.ep->preact + (std::ptrdiff_t)i * p.ldc, row, sizeof(float) * p.N);
+      if (p.ep->act != Act::linear) act_forward(p.ep->act, p.ep->alpha, row, row, (std::size_t)p.N);
+    }
+  }
+}
+
+void run(const Problem& p) {
+  if (p.M <= 0 || p.N <= 0) return;
+  check(!(p.ep && p.ep->act == Act::softmax),
+        "sgemm: the epilogue takes elementwise activations only (not softmax)");
+  if (p.K <= 0) {
+    apply_k0(p);
+    return;
+  }
+  const KernelSet& ks = *p.ks;
+  const double macs = double(p.M) * p.N * p.K;
+  const long tiles = long((p.M + ks.mr - 1) / ks.mr) * ((p.N + ks.nr - 1) / ks.nr);
+  int nt = macs < kParallelMacs ? 1 : (int)std::min<long>(num_threads(), tiles);
+  if (nt <= 1) {
+    run_block(p, 0, p.M, 0, p.N);
+    return;
+  }
+#if NNCORE_HAVE_OPENMP
+#pragma omp parallel num_threads(nt)
+  {
+    const int team = omp_get_num_threads(), t = omp_get_thread_num();
+    int tm, tn;
+    choose_grid(p, team, tm, tn);
+    if (t < tm * tn) {
+      const int ti = t / tn, tj = t % tn;
+      int m0, m1, n0, n1;
+      split((p.M + ks.mr - 1) / ks.mr, tm, ti, ks.mr, p.M, m0, m1);
+      split((p.N + ks.nr - 1) / ks.nr, tn, tj, ks.nr, p.N, n0, n1);
+      if (m0 < m1 && n0 < n1) run_block(p, m0, m1, n0, n1);
+    }
+  }
+#else
+  run_block(p, 0, p.M, 0, p.N);
+#endif
+}
+
+void check_dims(int M, int N, int K) {
+  check(M >= 0 && N >= 0 && K >= 0, "sgemm: negative dimension");
+}
+
+}  // namespace
 
 void PackedB::pack(Trans tb, int K, int N, const float* B, int ldb) {
-  impl_->K = K;
-  impl_->N = N;
-  impl_->b.resize((size_t)K * N);
-  for (int k = 0; k < K; ++k)
-    for (int j = 0; j < N; ++j)
-      impl_->b[(size_t)k * N + j] = tb == Trans::N ? B[(size_t)k * ldb + j] : B[(size_t)j * ldb + k];
+  check(K >= 0 && N >= 0, "PackedB::pack: negative dimension");
+  Impl& im = *impl_;
+  im.ks = &gemm::kernel_set(active_isa());
+  const KernelSet& ks = *im.ks;
+  im.K = K;
+  im.N = N;
+  const int np = (N + ks.nr - 1) / ks.nr;
+  im.npad = np * ks.nr;
+  const std::size_t need = (std::size_t)K * im.npad;
+  if (im.data.size() != need) im.data.assign(need, 0.f);
+  const int nb = gemm::kc_blocks(K);
+  const long tasks = (long)nb * np;
+  const int nt = double(K) * N >= (1 << 17) ? num_threads() : 1;
+  float* data = im.data.data();
+  // One task = one NR sliver of one K block; tasks write disjoint memory.
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (long t = 0; t < tasks; ++t) {
+    const int blk = int(t / np), s = int(t % np);
+    const int p0 = gemm::kc_start(K, nb, blk), p1 = gemm::kc_start(K, nb, blk + 1);
+    if (p0 >= p1) continue;
+    const int kc = p1 - p0, j0 = s * ks.nr;
+    ks.pack_b(tb, B, ldb, p0, kc, j0, std::min(ks.nr, N - j0), ks.nr,
+              data + (std::ptrdiff_t)p0 * im.npad + (std::ptrdiff_t)j0 * kc);
+  }
 }
 
 void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc, const Epilogue* ep) {
-  sgemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep);
+  check_dims(M, N, K);
+  Problem p{&gemm::kernel_set(active_isa()), ta, tb, M, N, K, alpha, beta, A, lda, B, ldb,
+            nullptr, C, ldc, ep};
+  run(p);
 }
 
+// Uses the kernel the weights were packed for (the active ISA at pack() time).
 void sgemm_packed(Trans ta, int M, float alpha, const float* A, int lda, const PackedB& B,
                   float beta, float* C, int ldc, const Epilogue* ep) {
-  sgemm_naive(ta, Trans::N, M, B.N(), B.K(), alpha, A, lda, B.impl()->b.data(), B.N(), beta, C,
-              ldc, ep);
+  check(!B.empty(), "sgemm_packed: B was never packed");
+  const PackedB::Impl* im = B.impl();
+  check_dims(M, im->N, im->K);
+  Problem p{im->ks, ta, Trans::N, M, im->N, im->K, alpha, beta, A, lda, nullptr, 0, im,
+            C, ldc, ep};
+  run(p);
 }
 
 }  // namespace nncore

@@ -1,28 +1,66 @@
-// PLACEHOLDER scalar activations (to be replaced by the per-ISA SIMD kernels).
+// Activation dispatcher: names, the per-ISA kernel table and the threading. Large arrays are cut
+// into fixed chunks (elementwise, so results never depend on the thread count); short spans (GEMM
+// epilogue rows) go straight to the kernel with no OpenMP region.
 #include "nncore/activations.h"
 
-#include <cmath>
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
+#include "activations_isa.h"
+#include "nncore/common.h"
+#include "nncore/cpu.h"
+#include "nncore/threading.h"
+
 namespace nncore {
 
+namespace {
+const char* const kNames[] = {"linear", "relu", "leaky_relu", "elu", "selu", "gelu",
+                              "sigmoid", "tanh", "softplus", "silu", "softmax"};
+
+struct ActKernels {
+  decltype(&act_scalar::forward_span) forward;
+  decltype(&act_scalar::backward_span) backward;
+  decltype(&act_scalar::softmax_rows) softmax;
+  decltype(&act_scalar::softmax_backward_rows) softmax_backward;
+};
+
+const ActKernels& kernels() {
+  static const ActKernels scalar{act_scalar::forward_span, act_scalar::backward_span,
+                                 act_scalar::softmax_rows, act_scalar::softmax_backward_rows};
+#if NNCORE_HAVE_AVX2
+  static const ActKernels avx2{act_avx2::forward_span, act_avx2::backward_span,
+                               act_avx2::softmax_rows, act_avx2::softmax_backward_rows};
+#endif
+#if NNCORE_HAVE_AVX512
+  static const ActKernels avx512{act_avx512::forward_span, act_avx512::backward_span,
+                                 act_avx512::softmax_rows, act_avx512::softmax_backward_rows};
+#endif
+  switch (active_isa()) {
+#if NNCORE_HAVE_AVX512
+    case Isa::avx512: return avx512;
+#endif
+#if NNCORE_HAVE_AVX2
+    case Isa::avx2: return avx2;
+#endif
+    default: return scalar;
+  }
+}
+
+constexpr std::size_t kChunk = 1 << 14;      // elements per task
+constexpr std::size_t kParallelMin = 1 << 16;  // below this one thread is faster
+}  // namespace
+
 Act parse_act(const std::string& name) {
-  static const char* names[] = {"linear", "relu", "leaky_relu", "elu", "selu", "gelu",
-                                "sigmoid", "tanh", "softplus", "silu", "softmax"};
   if (name == "none" || name.empty()) return Act::linear;
   for (int i = 0; i < 11; ++i)
-    if (name == names[i]) return static_cast<Act>(i);
+    if (name == kNames[i]) return static_cast<Act>(i);
   throw std::invalid_argument("unknown activation '" + name +
                               "': expected one of linear, relu, leaky_relu, elu, selu, gelu, "
                               "sigmoid, tanh, softplus, silu, softmax");
 }
 
-const char* act_name(Act a) {
-  static const char* names[] = {"linear", "relu", "leaky_relu", "elu", "selu", "gelu",
-                                "sigmoid", "tanh", "softplus", "silu", "softmax"};
-  return names[static_cast<int>(a)];
-}
+const char* act_name(Act a) { return kNames[static_cast<int>(a)]; }
 
 float act_default_alpha(Act a) {
   if (a == Act::leaky_relu) return 0.01f;
@@ -32,77 +70,56 @@ float act_default_alpha(Act a) {
 
 bool act_backward_needs_z(Act a) { return a == Act::gelu || a == Act::softplus || a == Act::silu; }
 
-static const double kSeluAlpha = 1.6732632423543772, kSeluScale = 1.0507009873554805;
-
 void act_forward(Act a, float alpha, const float* z, float* y, std::size_t n, std::size_t cols) {
+  if (n == 0) return;
+  const ActKernels& k = kernels();
   if (a == Act::softmax) {
-    for (std::size_t r = 0; r < n / cols; ++r) {
-      const float* zr = z + r * cols;
-      float* yr = y + r * cols;
-      float m = zr[0];
-      for (std::size_t j = 1; j < cols; ++j) m = std::max(m, zr[j]);
-      double s = 0;
-      for (std::size_t j = 0; j < cols; ++j) s += (yr[j] = std::exp(zr[j] - m));
-      for (std::size_t j = 0; j < cols; ++j) yr[j] = float(yr[j] / s);
+    check(cols > 0 && n % cols == 0, "softmax: n must be a multiple of cols");
+    const std::size_t rows = n / cols;
+    if (n < kParallelMin) return k.softmax(z, y, rows, cols);
+    const std::size_t rb = (kChunk + cols - 1) / cols;  // rows per task
+    const long tasks = long((rows + rb - 1) / rb);
+#pragma omp parallel for num_threads(num_threads()) schedule(static)
+    for (long t = 0; t < tasks; ++t) {
+      const std::size_t r0 = std::size_t(t) * rb, r1 = std::min(rows, r0 + rb);
+      k.softmax(z + r0 * cols, y + r0 * cols, r1 - r0, cols);
     }
     return;
   }
-  for (std::size_t i = 0; i < n; ++i) {
-    double x = z[i], r = x;
-    switch (a) {
-      case Act::linear: break;
-      case Act::relu: r = x > 0 ? x : 0; break;
-      case Act::leaky_relu: r = x > 0 ? x : alpha * x; break;
-      case Act::elu: r = x > 0 ? x : alpha * (std::exp(x) - 1); break;
-      case Act::selu: r = kSeluScale * (x > 0 ? x : kSeluAlpha * (std::exp(x) - 1)); break;
-      case Act::gelu: r = 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); break;
-      case Act::sigmoid: r = 1 / (1 + std::exp(-x)); break;
-      case Act::tanh: r = std::tanh(x); break;
-      case Act::softplus: r = x > 20 ? x : std::log1p(std::exp(x)); break;
-      case Act::silu: r = x / (1 + std::exp(-x)); break;
-      default: break;
-    }
-    y[i] = float(r);
+  if (n < kParallelMin) return k.forward(a, alpha, z, y, n);
+  const long tasks = long((n + kChunk - 1) / kChunk);
+#pragma omp parallel for num_threads(num_threads()) schedule(static)
+  for (long t = 0; t < tasks; ++t) {
+    const std::size_t i0 = std::size_t(t) * kChunk, len = std::min(kChunk, n - i0);
+    k.forward(a, alpha, z + i0, y + i0, len);
   }
 }
 
 void act_backward(Act a, float alpha, const float* z, const float* y, const float* dy, float* dz,
                   std::size_t n, std::size_t cols) {
+  if (n == 0) return;
+  const ActKernels& k = kernels();
+  if (act_backward_needs_z(a)) check(z != nullptr, "act_backward: this activation needs z");
+  else if (a != Act::linear) check(y != nullptr, "act_backward: this activation needs y");
   if (a == Act::softmax) {
-    for (std::size_t r = 0; r < n / cols; ++r) {
-      const float* yr = y + r * cols;
-      const float* gr = dy + r * cols;
-      float* dr = dz + r * cols;
-      double dot = 0;
-      for (std::size_t j = 0; j < cols; ++j) dot += double(gr[j]) * yr[j];
-      for (std::size_t j = 0; j < cols; ++j) dr[j] = float(yr[j] * (gr[j] - dot));
+    check(cols > 0 && n % cols == 0, "softmax: n must be a multiple of cols");
+    const std::size_t rows = n / cols;
+    if (n < kParallelMin) return k.softmax_backward(y, dy, dz, rows, cols);
+    const std::size_t rb = (kChunk + cols - 1) / cols;
+    const long tasks = long((rows + rb - 1) / rb);
+#pragma omp parallel for num_threads(num_threads()) schedule(static)
+    for (long t = 0; t < tasks; ++t) {
+      const std::size_t r0 = std::size_t(t) * rb, r1 = std::min(rows, r0 + rb);
+      k.softmax_backward(y + r0 * cols, dy + r0 * cols, dz + r0 * cols, r1 - r0, cols);
     }
     return;
   }
-  for (std::size_t i = 0; i < n; ++i) {
-    double d = 1, g = dy[i];
-    switch (a) {
-      case Act::linear: break;
-      case Act::relu: d = y[i] > 0; break;
-      case Act::leaky_relu: d = y[i] > 0 ? 1 : alpha; break;
-      case Act::elu: d = y[i] > 0 ? 1 : y[i] + alpha; break;
-      case Act::selu: d = y[i] > 0 ? kSeluScale : y[i] + kSeluScale * kSeluAlpha; break;
-      case Act::gelu: {
-        double x = z[i];
-        d = 0.5 * (1 + std::erf(x / std::sqrt(2.0))) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
-        break;
-      }
-      case Act::sigmoid: d = y[i] * (1.0 - y[i]); break;
-      case Act::tanh: d = 1.0 - double(y[i]) * y[i]; break;
-      case Act::softplus: d = z[i] > 20 ? 1 : 1 / (1 + std::exp(-double(z[i]))); break;
-      case Act::silu: {
-        double s = 1 / (1 + std::exp(-double(z[i])));
-        d = s * (1 + z[i] * (1 - s));
-        break;
-      }
-      default: break;
-    }
-    dz[i] = float(g * d);
+  if (n < kParallelMin) return k.backward(a, alpha, z, y, dy, dz, n);
+  const long tasks = long((n + kChunk - 1) / kChunk);
+#pragma omp parallel for num_threads(num_threads()) schedule(static)
+  for (long t = 0; t < tasks; ++t) {
+    const std::size_t i0 = std::size_t(t) * kChunk, len = std::min(kChunk, n - i0);
+    k.backward(a, alpha, z ? z + i0 : nullptr, y ? y + i0 : nullptr, dy + i0, dz + i0, len);
   }
 }
 

@@ -1,8 +1,101 @@
-// PLACEHOLDER until the batchnorm layer lands.
+// BatchNorm layer over features of a (n, c) batch, as torch.nn.BatchNorm1d (kernels and the
+// spec keys are documented in nncore/batchnorm.h). Saved workspace: mean (c) and invstd (c) of
+// the statistics forward used; backward picks batch or fixed-statistics maths from the mode
+// forward ran in.
+#include <cmath>
+#include <cstring>
+
+#include "nncore/batchnorm.h"
 #include "nncore/layer.h"
 
 namespace nncore {
-std::unique_ptr<Layer> make_batchnorm_layer(const LayerSpec&, int) {
-  fail("batchnorm is not implemented yet");
+
+namespace {
+
+class BatchNorm final : public Layer {
+ public:
+  BatchNorm(const LayerSpec& s, int in_dim) {
+    in_dim_ = out_dim_ = in_dim;
+    const double momentum = s.get("momentum", 0.1), eps = s.get("eps", 1e-5);
+    const double affine = s.get("affine", 1), batch1 = s.get("batch1", 0);
+    check(std::isfinite(momentum) && momentum >= 0 && momentum <= 1,
+          "BatchNorm: momentum must be in [0, 1], got " + std::to_string(momentum));
+    check(std::isfinite(eps) && eps > 0, "BatchNorm: eps must be a finite number > 0, got " +
+                                             std::to_string(eps));
+    check(affine == 0 || affine == 1, "BatchNorm: affine must be 0 or 1");
+    check(batch1 == 0 || batch1 == 1,
+          "BatchNorm: batch1 must be 0 (error) or 1 (use running statistics)");
+    momentum_ = float(momentum);
+    eps_ = float(eps);
+    affine_ = affine != 0;
+    batch1_fallback_ = batch1 != 0;
+  }
+  std::string type() const override { return "batchnorm"; }
+  std::vector<TensorInfo> params() const override {
+    if (!affine_) return {};
+    return {{"weight", {in_dim_}}, {"bias", {in_dim_}}};
+  }
+  std::vector<TensorInfo> buffers() const override {
+    return {{"running_mean", {in_dim_}}, {"running_var", {in_dim_}}};
+  }
+  void bind(float* p, float* g, float* b) override {
+    if (affine_) {
+      gamma_ = p;
+      beta_ = p + in_dim_;
+      dgamma_ = g;
+      dbeta_ = g + in_dim_;
+    }
+    rmean_ = b;
+    rvar_ = b + in_dim_;
+  }
+  void init(Rng&) override {
+    for (int j = 0; j < in_dim_; ++j) {
+      if (affine_) {
+        gamma_[j] = 1.f;
+        beta_[j] = 0.f;
+      }
+      rmean_[j] = 0.f;
+      rvar_[j] = 1.f;
+    }
+  }
+  std::size_t saved_fixed() const override { return 2 * std::size_t(in_dim_); }
+  bool needs_batch_statistics() const override { return !batch1_fallback_; }
+
+  void forward(const float* x, float* y, int n, float* saved, const StepContext& ctx) override {
+    // x (n, c) -> y (n, c); saved = [mean (c), invstd (c)]
+    float* mean = saved;
+    float* invstd = saved + in_dim_;
+    batch_stats_ = ctx.training && n > 1;
+    if (ctx.training && n == 1)
+      check(batch1_fallback_,
+            "BatchNorm: a training batch of one row has no variance (set batch1=1 to use the "
+            "running statistics for such batches)");
+    if (batch_stats_) {
+      bn_forward_train(y, mean, invstd, x, gamma_, beta_, n, in_dim_, eps_, momentum_, rmean_,
+                       rvar_);
+    } else {
+      std::memcpy(mean, rmean_, sizeof(float) * in_dim_);
+      bn_forward_eval(y, invstd, x, gamma_, beta_, rmean_, rvar_, n, in_dim_, eps_);
+    }
+  }
+
+  void backward(const float* x, const float*, float* dy, float* dx, int n, float* saved,
+                const StepContext&) override {
+    bn_backward(dx, dgamma_, dbeta_, dy, x, saved, saved + in_dim_, gamma_, n, in_dim_,
+                batch_stats_);
+  }
+
+ private:
+  float momentum_ = 0.1f, eps_ = 1e-5f;
+  bool affine_ = true, batch1_fallback_ = false, batch_stats_ = false;
+  float *gamma_ = nullptr, *beta_ = nullptr, *dgamma_ = nullptr, *dbeta_ = nullptr;
+  float *rmean_ = nullptr, *rvar_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_batchnorm_layer(const LayerSpec& s, int in_dim) {
+  return std::make_unique<BatchNorm>(s, in_dim);
 }
+
 }  // namespace nncore

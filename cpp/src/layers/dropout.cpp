@@ -1,8 +1,55 @@
-// PLACEHOLDER until the dropout layer lands.
+// Dropout layer: inverted dropout in training, identity in evaluation. The mask is regenerated
+// in backward from (seed, step, layer, element) (see nncore/dropout.h): nothing is saved.
+#include <cmath>
+#include <cstring>
+
+#include "nncore/dropout.h"
 #include "nncore/layer.h"
 
 namespace nncore {
-std::unique_ptr<Layer> make_dropout_layer(const LayerSpec&, int) {
-  fail("dropout is not implemented yet");
+
+namespace {
+
+class Dropout final : public Layer {
+ public:
+  Dropout(const LayerSpec& s, int in_dim) {
+    in_dim_ = out_dim_ = in_dim;
+    const double rate = s.get("rate", 0.5);
+    check(std::isfinite(rate) && rate >= 0 && rate < 1,
+          "Dropout: rate must be in [0, 1), got " + std::to_string(rate));
+    rate_ = float(rate);
+    check(rate_ < 1.f, "Dropout: rate must be in [0, 1) (it rounds to 1 in float32)");
+  }
+  std::string type() const override { return "dropout"; }
+
+  void forward(const float* x, float* y, int n, float*, const StepContext& ctx) override {
+    // x (n, c) -> y (n, c)
+    const std::size_t total = std::size_t(n) * in_dim_;
+    if (!ctx.training || rate_ == 0.f) {
+      if (x != y) std::memcpy(y, x, sizeof(float) * total);
+      return;
+    }
+    dropout_apply(y, x, total, rate_, ctx.seed, ctx.step, std::uint32_t(ctx.layer_index));
+  }
+  void backward(const float*, const float*, float* dy, float* dx, int n, float*,
+                const StepContext& ctx) override {
+    if (!dx) return;
+    const std::size_t total = std::size_t(n) * in_dim_;
+    if (!ctx.training || rate_ == 0.f) {
+      std::memcpy(dx, dy, sizeof(float) * total);
+      return;
+    }
+    dropout_apply(dx, dy, total, rate_, ctx.seed, ctx.step, std::uint32_t(ctx.layer_index));
+  }
+
+ private:
+  float rate_ = 0.5f;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_dropout_layer(const LayerSpec& s, int in_dim) {
+  return std::make_unique<Dropout>(s, in_dim);
 }
+
 }  // namespace nncore

@@ -1,0 +1,94 @@
+// Internal contract between the SGEMM framework (gemm.cpp) and the per-ISA micro-kernels.
+// Not installed; ISA files include it for the types only (no inline code lives here, so nothing
+// compiled with AVX-512 flags can leak into baseline callers through the linker).
+#pragma once
+#include <cstddef>
+
+#include "nncore/cpu.h"
+#include "nncore/gemm.h"
+
+namespace nncore::gemm {
+
+// Packed panels (all offsets in floats):
+//   A sliver: MR rows × kc, element (r, k) at a[k*MR + r]. Only the first m rows are read.
+//   B sliver: kc × NR columns, element (k, c) at b[k*NR + c]. Columns c >= n are zero.
+// Successive A slivers are kc*MR apart, successive B slivers kc*NR apart.
+//
+// Tile finalisation, per element (i < m, j < n), identical in every kernel so all ISAs give the
+// same bits (each op below is one IEEE-rounded float op; acc is the FMA chain
+// acc = fma(a[k], b[k], acc) over k = 0..kc-1 starting from 0):
+//   r = (alpha == 1 ? acc : alpha*acc)
+//   if beta != 0: r = r + (beta == 1 ? C : beta*C)      (beta == 0 never reads C)
+//   if bias:      r = r + bias[j]
+//   if preact:    preact[i*ldp + j] = r
+//   C[i*ldc + j] = r
+// Edge tiles (m < MR or n < NR) compute exactly the same chain per element; the kernel only
+// stores the m×n corner. The activation is applied by the framework after the tile is stored.
+struct UkrEpi {
+  float alpha = 1.f;
+  float beta = 0.f;
+  const float* bias = nullptr;  // bias of the tile's column 0, or null
+  float* preact = nullptr;      // preact of the tile's (0, 0), or null
+  std::ptrdiff_t ldp = 0;
+};
+
+using UkrFn = void (*)(int m, int n, int kc, const float* a, const float* b, float* c,
+                       std::ptrdiff_t ldc, const UkrEpi& e);
+
+// Packs the m×kc block of op(A) starting at (i0, p0) into ceil(m/MR) slivers.
+using PackAFn = void (*)(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0,
+                         int kc, int mr, float* dst);
+// Packs the kc×n block of op(B) starting at (p0, j0) into ceil(n/NR) zero-padded slivers.
+using PackBFn = void (*)(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0,
+                         int n, int nr, float* dst);
+
+struct KernelSet {
+  Isa isa;
+  const char* name;  // e.g. "avx512 8x48"
+  int mr, nr;
+  int mc, nc;        // cache blocks (KC is shared by all ISAs: see kc_block())
+  UkrFn ukr;
+  PackAFn pack_a;
+  PackBFn pack_b;
+};
+
+// The K blocking. It depends on K only (not on the ISA, M, N or the thread count), so every
+// path and every M gives the same rounding.
+constexpr int kKcMax = 256;
+inline int kc_blocks(int K) { return K <= 0 ? 0 : (K + kKcMax - 1) / kKcMax; }
+// Start of block b of nb over K: blocks are near-equal, multiples of 8 except the last.
+inline int kc_start(int K, int nb, int b) {
+  if (b >= nb) return K;
+  int base = ((K + nb - 1) / nb + 7) / 8 * 8;
+  int s = b * base;
+  return s < K ? s : K;
+}
+
+// Baseline (portable) packing, used by every kernel set unless it brings its own.
+void pack_a_generic(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0, int kc,
+                    int mr, float* dst);
+void pack_b_generic(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0, int n,
+                    int nr, float* dst);
+
+// Per-ISA registration (one table per architecture: gemm_kernels_x86.cpp / _arm.cpp).
+const KernelSet& kernel_set(Isa isa);
+
+}  // namespace nncore::gemm
+
+namespace nncore::ref {
+void sgemm_ukr_ref(int m, int n, int kc, const float* a, const float* b, float* c,
+                   std::ptrdiff_t ldc, const gemm::UkrEpi& e);
+constexpr int kMR = 4, kNR = 16;
+}  // namespace nncore::ref
+namespace nncore::avx2 {
+void sgemm_ukr_avx2(int m, int n, int kc, const float* a, const float* b, float* c,
+                    std::ptrdiff_t ldc, const gemm::UkrEpi& e);
+void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0,
+                       int n, int nr, float* dst);
+constexpr int kMR = 6, kNR = 16;
+}  // namespace nncore::avx2
+namespace nncore::avx512 {
+void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, float* c,
+                      std::ptrdiff_t ldc, const gemm::UkrEpi& e);
+constexpr int kMR = 8, kNR = 48;
+}  // namespace nncore::avx512

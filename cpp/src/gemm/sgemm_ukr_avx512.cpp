@@ -1,0 +1,73 @@
+// AVX-512 SGEMM micro-kernel, 8×48 tile (24 zmm accumulators), masked edge tiles.
+// Instantiated for every (rows 1..8, 16-column vectors 1..3), so edge tiles and the small-M
+// (GEMV-like, M = 1..5) path run only the FMAs they need with the same per-element FMA chain.
+#include <immintrin.h>
+
+#include "gemm/gemm_internal.h"
+
+namespace nncore::avx512 {
+namespace {
+
+template <int M, int NV>
+void tile(int n, int kc, const float* __restrict a, const float* __restrict b, float* c,
+          std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
+  __m512 acc[M][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < M; ++i)
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int k = 0; k < kc; ++k) {
+    __m512 bv[NV];
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + k * kNR + 16 * v);
+#pragma GCC unroll 8
+    for (int i = 0; i < M; ++i) {
+      const __m512 av = _mm512_set1_ps(a[k * kMR + i]);
+#pragma GCC unroll 3
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+    }
+  }
+  const int tail = n - 16 * (NV - 1);
+  const __mmask16 last = tail >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << tail) - 1);
+  const __m512 valpha = _mm512_set1_ps(e.alpha), vbeta = _mm512_set1_ps(e.beta);
+  const bool scale = e.alpha != 1.f, read_c = e.beta != 0.f, scale_c = e.beta != 1.f;
+#pragma GCC unroll 3
+  for (int v = 0; v < NV; ++v) {
+    const __mmask16 mk = v == NV - 1 ? last : (__mmask16)0xFFFF;
+    const __m512 bias = e.bias ? _mm512_maskz_loadu_ps(mk, e.bias + 16 * v) : _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int i = 0; i < M; ++i) {
+      __m512 r = acc[i][v];
+      if (scale) r = _mm512_mul_ps(valpha, r);
+      float* cp = c + i * ldc + 16 * v;
+      if (read_c) {
+        __m512 cv = _mm512_maskz_loadu_ps(mk, cp);
+        if (scale_c) cv = _mm512_mul_ps(vbeta, cv);
+        r = _mm512_add_ps(r, cv);
+      }
+      if (e.bias) r = _mm512_add_ps(r, bias);
+      if (e.preact) _mm512_mask_storeu_ps(e.preact + i * e.ldp + 16 * v, mk, r);
+      _mm512_mask_storeu_ps(cp, mk, r);
+    }
+  }
+}
+
+using TileFn = void (*)(int, int, const float*, const float*, float*, std::ptrdiff_t,
+                        const gemm::UkrEpi&);
+const TileFn kTiles[kMR][3] = {
+    {tile<1, 1>, tile<1, 2>, tile<1, 3>}, {tile<2, 1>, tile<2, 2>, tile<2, 3>},
+    {tile<3, 1>, tile<3, 2>, tile<3, 3>}, {tile<4, 1>, tile<4, 2>, tile<4, 3>},
+    {tile<5, 1>, tile<5, 2>, tile<5, 3>}, {tile<6, 1>, tile<6, 2>, tile<6, 3>},
+    {tile<7, 1>, tile<7, 2>, tile<7, 3>}, {tile<8, 1>, tile<8, 2>, tile<8, 3>},
+};
+
+}  // namespace
+
+// c (m×n, ldc) <- finalise(a_sliver (kc×8) · b_sliver (kc×48)), 1 <= m <= 8, 1 <= n <= 48
+void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, float* c,
+                      std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
+  kTiles[m - 1][(n + 15) / 16 - 1](n, kc, a, b, c, ldc, e);
+}
+
+}  // namespace nncore::avx512
