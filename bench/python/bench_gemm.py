@@ -22,7 +22,9 @@ import time
 _FORCED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 if any(v in os.environ for v in _FORCED) and not os.environ.get("_NNCORE_BENCH_REEXEC"):
     env = {k: v for k, v in os.environ.items() if k not in _FORCED}
-    env["_NNCORE_BENCH_REEXEC"] = ",".join(f"{k}={os.environ[k]}" for k in _FORCED if k in os.environ)
+    env["_NNCORE_BENCH_REEXEC"] = ",".join(
+        f"{k}={os.environ[k]}" for k in _FORCED if k in os.environ
+    )
     os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 import numpy as np  # noqa: E402
@@ -114,27 +116,47 @@ def main():
     ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--sample-ms", type=float, default=20.0)
-    ap.add_argument("--settle-ms", type=float, default=250.0,
-                    help="pause before each multi-threaded sample so other pools stop spinning")
+    ap.add_argument(
+        "--settle-ms",
+        type=float,
+        default=250.0,
+        help="pause before each multi-threaded sample so other pools stop spinning",
+    )
     ap.add_argument("--shapes", default="all", help="comma-separated name prefixes, or all")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
-    shapes = SHAPES if args.shapes == "all" else [
-        s for s in SHAPES if any(s[0].startswith(p) for p in args.shapes.split(","))]
+    shapes = (
+        SHAPES
+        if args.shapes == "all"
+        else [s for s in SHAPES if any(s[0].startswith(p) for p in args.shapes.split(","))]
+    )
 
     blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-    print(f"# bench_gemm.py: nncore {_core.gemm_kernel()['name']} (isa {_core.isa()}), "
-          f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}")
+    print(
+        f"# bench_gemm.py: nncore {_core.gemm_kernel()['name']} (isa {_core.isa()}), "
+        f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}"
+    )
     for i in blas:
-        print(f"# numpy BLAS: {i.get('internal_api')} {i.get('version')} kernel={i.get('architecture')} "
-              f"threading={i.get('threading_layer')} file={os.path.basename(i.get('filepath', ''))}")
+        print(
+            f"# numpy BLAS: {i.get('internal_api')} {i.get('version')} kernel={i.get('architecture')} "
+            f"threading={i.get('threading_layer')} file={os.path.basename(i.get('filepath', ''))}"
+        )
     reexec = os.environ.get("_NNCORE_BENCH_REEXEC")
-    print(f"# {'re-executed with ' + reexec + ' unset' if reexec else 'OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE not set'}")
-    print(f"# rounds={args.rounds}, sample >= {args.sample_ms} ms, medians of per-call times; "
-          "ratio = peer time / nncore time (> 1: nncore faster)\n")
+    print(
+        f"# {'re-executed with ' + reexec + ' unset' if reexec else 'OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE not set'}"
+    )
+    print(
+        f"# rounds={args.rounds}, sample >= {args.sample_ms} ms, medians of per-call times; "
+        "ratio = peer time / nncore time (> 1: nncore faster)\n"
+    )
     libs = ["nncore", "numpy"] + (["torch"] if torch else [])
-    head = "| shape | threads | " + " | ".join(f"{l} µs (med)" for l in libs) + " | nncore GFLOP/s | " + \
-        " | ".join(f"vs {l}" for l in libs[1:]) + " |"
+    head = (
+        "| shape | threads | "
+        + " | ".join(f"{l} µs (med)" for l in libs)
+        + " | nncore GFLOP/s | "
+        + " | ".join(f"vs {l}" for l in libs[1:])
+        + " |"
+    )
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for nt in [int(t) for t in args.threads.split(",")]:
@@ -152,8 +174,13 @@ def main():
                         times[l].append(sample(calls[l], args.sample_ms / 1e3))
             med = {l: statistics.median(v) for l, v in times.items()}
             gf = 2.0 * M * N * K / med["nncore"] / 1e9
-            row = f"| {name} | {nt} | " + " | ".join(f"{med[l] * 1e6:.1f}" for l in libs) + \
-                f" | {gf:.1f} | " + " | ".join(f"{med[l] / med['nncore']:.2f}x" for l in libs[1:]) + " |"
+            row = (
+                f"| {name} | {nt} | "
+                + " | ".join(f"{med[l] * 1e6:.1f}" for l in libs)
+                + f" | {gf:.1f} | "
+                + " | ".join(f"{med[l] / med['nncore']:.2f}x" for l in libs[1:])
+                + " |"
+            )
             print(row, flush=True)
     set_threads(0)
 

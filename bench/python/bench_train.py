@@ -124,18 +124,28 @@ def set_threads(n, have_torch):
         torch.set_num_threads(n)
 
 
+def _per_call(fn, reps, inner):
+    """Median over `reps` of the mean time of `inner` back-to-back calls (this VM's clock can
+    step in 4 ms increments, so single short calls cannot be timed one by one)."""
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        times.append((time.perf_counter() - t) / inner)
+    return statistics.median(times)
+
+
 def predict_latency(rows, reps, have_torch):
     out = {}
     X, _ = make_data(max(rows, 1024), seed=1)
     xb = X[:rows]
+    inner = 2000 if rows == 1 else 20
     m = nncore_model()
     m.predict(xb)
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        m.predict(xb)
-        times.append(time.perf_counter() - t)
-    out["nncore"] = statistics.median(times)
+    out["nncore"] = _per_call(lambda: m.predict(xb), reps, inner)
+    m.predict(xb, fold_batchnorm=True)
+    out["nncore_folded"] = _per_call(lambda: m.predict(xb, fold_batchnorm=True), reps, inner)
     if have_torch:
         import torch
 
@@ -144,25 +154,32 @@ def predict_latency(rows, reps, have_torch):
         xt = torch.from_numpy(xb)
         with torch.no_grad():
             tm(xt)
-            times = []
-            for _ in range(reps):
-                t = time.perf_counter()
-                tm(xt)
-                times.append(time.perf_counter() - t)
-        out["torch"] = statistics.median(times)
+            out["torch"] = _per_call(lambda: tm(xt), reps, inner // 4 or 1)
     return out
 
 
 def memory_child(lib: str, rows: int, bs: int):
-    """Runs in a fresh process: peak RSS added by one epoch (MiB)."""
-    import resource
+    """Runs in a fresh process: peak RSS added by one epoch (MiB): the peak (VmHWM, reset just
+    before the epoch through /proc/self/clear_refs) minus the resident size before it."""
+
+    def status(key):
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1])  # kB
+        return 0
+
+    def reset_peak():
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
 
     X, y = make_data(rows)
     if lib == "nncore":
         nc.set_num_threads(1)
         m = nncore_model()
         m.predict(X[:2])
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        reset_peak()
+        before = status("VmRSS:")
         nncore_epoch(m, X, y, bs)
     else:
         import torch
@@ -172,9 +189,10 @@ def memory_child(lib: str, rows: int, bs: int):
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
         with torch.no_grad():
             mo[0](Xt[:2])
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        reset_peak()
+        before = status("VmRSS:")
         torch_epoch(mo, Xt, yt, bs)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = status("VmHWM:")
     print(json.dumps({"lib": lib, "added_mib": (after - before) / 1024}))
 
 
@@ -259,8 +277,11 @@ def main():
         print(f"  sklearn {statistics.median(ts):.3f} s  ({statistics.median(ts) / a:.2f}x)")
 
     for rows in (1, 1024):
-        lat = predict_latency(rows, 200 if rows == 1 else 20, have_torch)
-        s = f"predict batch {rows}: nncore {lat['nncore'] * 1e6:.1f} us"
+        lat = predict_latency(rows, 7, have_torch)
+        s = (
+            f"predict batch {rows} (1 thread): nncore {lat['nncore'] * 1e6:.1f} us, "
+            f"folded BN {lat['nncore_folded'] * 1e6:.1f} us"
+        )
         if "torch" in lat:
             s += f", torch {lat['torch'] * 1e6:.1f} us ({lat['torch'] / lat['nncore']:.2f}x)"
         print(s)
