@@ -4,6 +4,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "arrays.h"
 #include "nncore/network.h"
 
@@ -26,13 +29,69 @@ nncore::LayerSpec to_spec(const py::dict& d) {
       s.str[key] = py::str(v);
     } else if (py::isinstance<py::bool_>(v) || py::isinstance<py::int_>(v) ||
                py::isinstance<py::float_>(v)) {
-      s.num[key] = py::cast<double>(v);
+      // hardening: huge ints and non-finite numbers are refused here, naming the key.
+      double x = PyFloat_AsDouble(v.ptr());
+      if (x == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        throw py::value_error("layer spec '" + key + "': number out of range");
+      }
+      if (!std::isfinite(x) || std::fabs(x) > 3.0e38)
+        throw py::value_error("layer spec '" + key + "': expected a finite number, got " +
+                              std::string(py::str(v)));
+      s.num[key] = x;
     } else {
       throw py::value_error("layer spec '" + key + "': expected a number or a string");
     }
   }
   if (s.type.empty()) throw py::value_error("layer spec without a 'type'");
   return s;
+}
+
+// hardening: sizes checked before the core allocates anything. Every Dense weight matrix must stay
+// within the core's int indexing, and parameters, gradients and (up to) two optimizer states
+// must fit in memory.
+void check_specs(long long input_dim, const std::vector<nncore::LayerSpec>& specs) {
+  if (input_dim < 1 || input_dim > kMaxIndex)
+    throw py::value_error("input_dim must be an integer in [1, 2**31-1], got " +
+                          std::to_string(input_dim));
+  double dim = double(input_dim), params = 0;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const auto& s = specs[i];
+    if (s.type == "dense") {
+      double units = s.get("units", 0);
+      if (!(units >= 1 && units <= double(kMaxIndex))) continue;  // the core says why
+      if (units * dim > double(kMaxIndex))
+        throw py::value_error("layer " + std::to_string(i) + " (Dense): units " +
+                              std::to_string((long long)units) + " x inputs " +
+                              std::to_string((long long)dim) +
+                              " exceeds the core's limit of 2**31-1 weights per layer");
+      params += units * (dim + 1);
+      dim = units;
+    } else if (s.type == "batchnorm") {
+      params += 4 * dim;
+    }
+  }
+  check_alloc(params * sizeof(float) * 4,
+              "layers: a network with " + std::to_string((long long)params) + " parameters");
+}
+
+// hardening: a call on n rows needs n x (widest layer) within int indexing, and its workspace
+// (every layer's output and saved values, two gradient buffers, the batch copies) must fit.
+void check_batch(const Network& net, long long n, const char* name) {
+  long long widest = net.input_dim();
+  double per_row = double(net.input_dim()) + 3.0 * net.output_dim() + 2;
+  for (std::size_t i = 0; i < net.num_layers(); ++i) {
+    const auto& L = net.layer(i);
+    widest = std::max<long long>(widest, L.out_dim());
+    per_row += double(L.out_dim()) + double(L.saved_per_row());
+  }
+  per_row += 2.0 * double(widest);
+  if (double(n) * double(widest) > double(kMaxIndex))
+    throw py::value_error(std::string(name) + ": " + std::to_string(n) + " rows x widest layer " +
+                          std::to_string(widest) +
+                          " exceeds the core's limit of 2**31-1 elements per call; use smaller batches");
+  check_alloc(double(n) * per_row * sizeof(float), std::string(name) + ": a batch of " +
+                                                       std::to_string(n) + " rows");
 }
 
 // Holds the arrays a Targets struct points into, for the duration of a call.
@@ -45,15 +104,18 @@ struct HeldTargets {
 HeldTargets targets(const py::array& y, const py::object& w, long n, long k) {
   HeldTargets h;
   if (y.dtype().kind() == 'i' || y.dtype().kind() == 'u') {
-    h.labels = iarray::ensure(y);
-    if (h.labels.ndim() != 1 || h.labels.shape(0) != n)
+    if (y.ndim() != 1 || y.shape(0) != n)
       throw py::value_error("y: expected integer labels of shape (" + std::to_string(n) + ",)");
-    const std::int32_t* p = h.labels.data();
+    // hardening: range-check at 64 bits before narrowing, so 2**32 + 1 cannot wrap to 1.
+    i64array wide = i64array::ensure(y);
+    if (!wide) throw py::value_error("y: expected integer labels");
+    const std::int64_t* q = wide.data();
     for (long i = 0; i < n; ++i)
-      if (p[i] < 0 || p[i] >= k)
-        throw py::value_error("y: label " + std::to_string(p[i]) + " at row " + std::to_string(i) +
+      if (q[i] < 0 || q[i] >= k)
+        throw py::value_error("y: label " + std::to_string(q[i]) + " at row " + std::to_string(i) +
                               " is outside [0, " + std::to_string(k) + ")");
-    h.t.labels = p;
+    h.labels = iarray::ensure(wide);
+    h.t.labels = h.labels.data();
   } else {
     py::array yy = y;
     if (y.ndim() == 1 && k == 1) yy = py::array(y).reshape({n, 1L});
@@ -64,7 +126,7 @@ HeldTargets targets(const py::array& y, const py::object& w, long n, long k) {
     h.t.values = h.values.data();
   }
   if (!w.is_none()) {
-    h.weights = vector(py::cast<py::array>(w), "sample_weight", n);
+    h.weights = vector(py::array::ensure(w), "sample_weight", n);
     h.t.weights = h.weights.data();
   }
   return h;
@@ -85,6 +147,7 @@ void register_network(py::module_& m) {
       .def(py::init([](int input_dim, const py::list& specs, std::uint64_t seed) {
              std::vector<nncore::LayerSpec> s;
              for (auto d : specs) s.push_back(to_spec(py::cast<py::dict>(d)));
+             check_specs(input_dim, s);
              return std::make_unique<Network>(input_dim, s, seed);
            }),
            py::arg("input_dim"), py::arg("layers"), py::arg("seed") = 0)
@@ -147,6 +210,7 @@ void register_network(py::module_& m) {
       .def_property_readonly("optimizer", &Network::optimizer)
       .def("forward", [](Network& net, const py::array& x, bool training) {
         farray xx = matrix(x, "x", net.input_dim());
+        check_batch(net, xx.shape(0), "x");
         int n = int(xx.shape(0));
         farray out({n, net.output_dim()});
         {
@@ -159,6 +223,7 @@ void register_network(py::module_& m) {
       // Forward, then copies of every layer's output (diagnostics: dead units, saturation).
       .def("forward_all", [](Network& net, const py::array& x, bool training) {
         farray xx = matrix(x, "x", net.input_dim());
+        check_batch(net, xx.shape(0), "x");
         int n = int(xx.shape(0));
         {
           py::gil_scoped_release nogil;
@@ -176,6 +241,7 @@ void register_network(py::module_& m) {
       }, py::arg("x"), py::arg("training") = false)
       .def("backward", [](Network& net, const py::array& dout) {
         farray d = matrix(dout, "grad", net.output_dim());
+        check_batch(net, d.shape(0), "grad");
         int n = int(d.shape(0));
         farray dx({n, net.input_dim()});
         {
@@ -188,6 +254,7 @@ void register_network(py::module_& m) {
       .def("loss", [](Network& net, const py::array& out, const py::array& y, py::object w) {
         farray o = matrix(out, "output", net.output_dim());
         long n = o.shape(0);
+        check_alloc(double(n) * net.output_dim() * sizeof(float), "output gradient");
         HeldTargets h = targets(y, w, n, net.output_dim());
         farray d({n, (long)net.output_dim()});
         double v;
@@ -209,6 +276,7 @@ void register_network(py::module_& m) {
       .def("train_step", [](Network& net, const py::array& x, const py::array& y, py::object w) {
         farray xx = matrix(x, "x", net.input_dim());
         long n = xx.shape(0);
+        check_batch(net, n, "x");
         HeldTargets h = targets(y, w, n, net.output_dim());
         double loss, pen = 0;
         nncore::StepInfo s;
@@ -227,9 +295,17 @@ void register_network(py::module_& m) {
         farray xx = matrix(X, "X", net.input_dim());
         long N = xx.shape(0);
         HeldTargets h = targets(y, w, N, net.output_dim());
+        // hardening: a negative batch range would index before X and order.
+        if (batch_size < 1) throw py::value_error("batch_size must be a positive integer");
+        if (begin < 0 || end < begin)
+          throw py::value_error("batch_begin/batch_end: expected 0 <= begin <= end, got " +
+                                std::to_string(begin) + ", " + std::to_string(end));
+        check_batch(net, std::min<long>(batch_size, N), "batch_size");
         i64array ord;
         const std::int64_t* ord_ptr = nullptr;
         if (!order.is_none()) {
+          if (!py::isinstance<py::array>(order)) throw py::type_error("order: expected an integer array");
+          check_numeric(py::cast<py::array>(order), "order");
           ord = i64array::ensure(order);
           if (!ord || ord.ndim() != 1 || ord.shape(0) != N)
             throw py::value_error("order: expected a permutation of length " + std::to_string(N));
@@ -242,7 +318,7 @@ void register_network(py::module_& m) {
         const float* lr_ptr = nullptr;
         if (!lrs.is_none()) {
           long nb = (N + batch_size - 1) / std::max(batch_size, 1);
-          lr = vector(py::cast<py::array>(lrs), "lr_per_batch", nb);
+          lr = vector(py::array::ensure(lrs), "lr_per_batch", nb);
           lr_ptr = lr.data();
         }
         nncore::EpochStats st;
@@ -264,6 +340,8 @@ void register_network(py::module_& m) {
       .def("predict", [](Network& net, const py::array& x, bool fold_batchnorm) {
         farray xx = matrix(x, "x", net.input_dim());
         long n = xx.shape(0);
+        check_batch(net, std::min<long>(n, 1024), "x");  // predict runs in chunks of rows
+        check_alloc(double(n) * net.output_dim() * sizeof(float), "predict output");
         farray out({n, (long)net.output_dim()});
         {
           py::gil_scoped_release nogil;

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import struct
 import tempfile
@@ -121,11 +122,38 @@ def _json_default(o):
     raise TypeError(f"not JSON serializable: {type(o).__name__}")
 
 
+_MAX_HEADER = 64 << 20  # bytes of JSON; a real header is a few KiB
+_MAX_NDIM = 8
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def _int(v, what: str, name: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ModelFileError(f"{name}: {what} must be a non-negative integer, got {v!r}")
+    return v
+
+
 def read(path):
-    """Validate a model file and return (header dict, {name: array})."""
-    with open(path, "rb") as f:
-        data = f.read()
+    """Validate a model file and return (header dict, {name: array}).
+
+    Everything is checked before it is used: the size of the file against memory, the magic,
+    version and checksum, the JSON header (its length, nesting and types) and each array's dtype,
+    shape and bounds. Nothing is unpickled and no code from the file runs."""
     name = os.fspath(path)
+    if os.path.isdir(name):
+        raise ModelFileError(f"{name}: is a directory, not an nncore model file")
+    with open(name, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        mem = _physical_memory()
+        if mem and size > mem:
+            raise ModelFileError(f"{name}: {size} bytes is larger than this machine's memory")
+        data = f.read()
     if len(data) < len(MAGIC) + 12 + 32:
         raise ModelFileError(f"{name}: too short to be an nncore model file ({len(data)} bytes)")
     if data[: len(MAGIC)] != MAGIC:
@@ -139,80 +167,82 @@ def read(path):
     if hashlib.sha256(body).digest() != digest:
         raise ModelFileError(f"{name}: checksum mismatch (the file is truncated or corrupted)")
     start = len(MAGIC) + 12
-    if start + hlen > len(body):
-        raise ModelFileError(f"{name}: header length exceeds the file size")
+    if hlen > _MAX_HEADER or start + hlen > len(body):
+        raise ModelFileError(f"{name}: header length {hlen} exceeds the file size or the limit")
     try:
         header = json.loads(body[start : start + hlen].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelFileError(f"{name}: unreadable header ({e})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
+        raise ModelFileError(f"{name}: unreadable header ({type(e).__name__}: {e})") from None
     if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
         raise ModelFileError(f"{name}: header lacks the array table")
     section = memoryview(body)[start + hlen :]
     arrays = {}
     for e in header["arrays"]:
-        try:
-            dt = _ALLOWED_DTYPES[e["dtype"]]
-            shape = tuple(int(s) for s in e["shape"])
-            off, nbytes = int(e["offset"]), int(e["nbytes"])
-        except (KeyError, TypeError, ValueError):
-            raise ModelFileError(f"{name}: malformed array entry {e!r}") from None
-        if (
-            off < 0
-            or nbytes < 0
-            or off + nbytes > len(section)
-            or any(s < 0 for s in shape)
-            or int(np.prod(shape)) * np.dtype(dt).itemsize != nbytes
-        ):
-            raise ModelFileError(
-                f"{name}: array {e.get('name')!r} is out of bounds or inconsistent"
-            )
-        arrays[str(e["name"])] = (
-            np.frombuffer(section[off : off + nbytes], dtype=dt).reshape(shape).copy()
-        )
+        if not isinstance(e, dict) or not isinstance(e.get("name"), str) \
+                or e.get("dtype") not in _ALLOWED_DTYPES or not isinstance(e.get("shape"), list) \
+                or len(e["shape"]) > _MAX_NDIM:
+            raise ModelFileError(f"{name}: malformed array entry {str(e)[:200]}")
+        dt = _ALLOWED_DTYPES[e["dtype"]]
+        shape = tuple(_int(d, "an array dimension", name) for d in e["shape"])
+        off = _int(e.get("offset"), "an array offset", name)
+        nbytes = _int(e.get("nbytes"), "an array size", name)
+        # Python integers: an absurd shape cannot overflow into a small, plausible size.
+        if off + nbytes > len(section) or math.prod(shape) * np.dtype(dt).itemsize != nbytes:
+            raise ModelFileError(f"{name}: array {e['name']!r} is out of bounds or inconsistent")
+        arrays[e["name"]] = np.frombuffer(section[off : off + nbytes], dtype=dt).reshape(shape).copy()
     return header, arrays
 
 
 def load(path):
     """Load a model saved with :meth:`Sequential.save` (weights, buffers, compile settings and
-    optimizer state, so training resumes exactly where it stopped)."""
-    from . import optim as _optim
-    from .model import Sequential
+    optimizer state, so training resumes exactly where it stopped).
 
+    Raises ModelFileError (a ValueError) for anything that is not a valid model file, OSError when
+    the file cannot be opened and MemoryError when the model it describes cannot fit in memory."""
     header, arrays = read(path)
     name = os.fspath(path)
     try:
-        model = Sequential.from_config(header["config"])
-        comp = header["config"].get("compile")
-        optd = header.get("optimizer")
-        if comp is not None:
-            opt = "sgd"
-            if optd is not None:
-                opt = _optim.get(optd["name"], **optd.get("hparams", {}))
-            model.compile(
-                optimizer=opt,
-                loss=comp["loss"],
-                metrics=comp.get("metrics"),
-                huber_delta=comp.get("huber_delta", 1.0),
-            )
-        model.build()
-    except (KeyError, TypeError) as e:
-        raise ModelFileError(f"{name}: invalid model configuration ({e})") from None
+        return _build(header, arrays, name)
+    except ModelFileError:
+        raise
+    except MemoryError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, OverflowError,
+            RecursionError, RuntimeError) as e:
+        raise ModelFileError(
+            f"{name}: invalid model description ({type(e).__name__}: {str(e)[:300]})"
+        ) from None
+
+
+def _build(header, arrays, name):
+    from . import optim as _optim
+    from .model import Sequential
+
+    config = header.get("config")
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ModelFileError(f"{name}: header lacks the model configuration")
+    model = Sequential.from_config(config)
+    comp = config.get("compile")
+    optd = header.get("optimizer")
+    if comp is not None:
+        opt = "sgd"
+        if optd is not None:
+            opt = _optim.get(optd["name"], **optd.get("hparams", {}))
+        model.compile(optimizer=opt, loss=comp["loss"], metrics=comp.get("metrics"),
+                      huber_delta=comp.get("huber_delta", 1.0))
+    model.build()
     net = model._net
     for key, target in (("params", net.params_array()), ("buffers", net.buffers_array())):
         a = arrays.get(key)
-        if a is None or a.shape != target.shape:
+        if a is None or a.shape != target.shape or a.dtype != np.float32:
             raise ModelFileError(f"{name}: array {key!r} does not match the architecture")
         if not np.isfinite(a).all() and key == "buffers":
             raise ModelFileError(f"{name}: array {key!r} holds non-finite values")
         target[:] = a
     net.params_changed()
-    net.step = int(header.get("step", 0))
-    model.epochs_done = int(header.get("epochs_done", 0))
-    if (
-        optd is not None
-        and model.optimizer is not None
-        and hasattr(model.optimizer, "load_state_dict")
-    ):
-        state = {k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")}
+    net.step = _int(header.get("step", 0), "step", name)
+    model.epochs_done = _int(header.get("epochs_done", 0), "epochs_done", name)
+    if optd is not None and model.optimizer is not None and hasattr(model.optimizer, "load_state_dict"):
+        state = {k[len("optimizer."):]: v for k, v in arrays.items() if k.startswith("optimizer.")}
         model.optimizer.load_state_dict(dict(optd, state=state))
     return model

@@ -18,7 +18,10 @@ from ._validation import (
     check_labels,
     check_positive_int,
     check_sample_weight,
+    check_fraction,
+    check_seed,
     check_targets,
+    check_weights,
     check_X,
 )
 from .callbacks import Callback, CallbackList, History
@@ -199,6 +202,10 @@ class Sequential:
         for m in metric_list:
             _metrics.get(m)
         opt = _optim.get(optimizer)
+        if not hasattr(opt, "_attach"):  # hardening: not an nncore optimizer (e.g. 5, None)
+            raise TypeError(
+                f"optimizer must be a name such as 'adam' or an nncore.optim optimizer, got {optimizer!r}"
+            )
         old_loss = self.loss
         self.loss, self.huber_delta, self.metrics, self.optimizer = (
             name,
@@ -306,6 +313,8 @@ class Sequential:
         batch_size = check_positive_int(batch_size, "batch_size")
         if seed is None:
             seed = self.seed
+        seed = check_seed(seed, "seed")  # hardening
+        validation_split = check_fraction(validation_split, "validation_split")  # hardening
         if validation_data is not None and validation_split:
             raise ValueError("give either validation_split or validation_data, not both")
         val = None
@@ -571,12 +580,9 @@ class Sequential:
 
     def set_weights(self, weights) -> None:
         views = list({**self.parameters(), **self.buffers()}.items())
-        if len(weights) != len(views):
-            raise ValueError(f"expected {len(views)} arrays, got {len(weights)}")
+        # all arrays are checked before any is written (hardening: _validation.check_weights)
+        weights = check_weights(weights, [(name, v.shape) for name, v in views])
         for (name, v), w in zip(views, weights):
-            w = np.asarray(w, dtype=np.float32)
-            if w.shape != v.shape:
-                raise ValueError(f"{name}: expected shape {v.shape}, got {w.shape}")
             v[...] = w
         self._net.params_changed()
 

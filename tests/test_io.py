@@ -1,0 +1,293 @@
+"""Model files (issue: Hardening): atomic save, and load refusing truncated, corrupted,
+wrong-version, foreign and crafted files with a clear ModelFileError — never a crash, never
+pickle, never unbounded memory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+import nncore as nc
+from nncore import io as nio
+
+
+def _model(seed=0):
+    m = nc.Sequential([nc.Dense(6, "relu"), nc.Dense(3)], input_dim=4, seed=seed)
+    m.compile(optimizer=nc.optim.SGD(lr=0.1), loss="cross_entropy", metrics=["accuracy"])
+    X = np.random.default_rng(seed).normal(size=(30, 4)).astype(np.float32)
+    y = np.arange(30) % 3
+    m.fit(X, y, epochs=2, batch_size=8)
+    return m, X
+
+
+@pytest.fixture
+def saved(tmp_path):
+    m, X = _model()
+    p = tmp_path / "m.nnc"
+    m.save(p)
+    return m, X, p
+
+
+def _parts(data: bytes):
+    """(version, header dict, data section) of a valid file."""
+    version, hlen = struct.unpack_from("<IQ", data, 8)
+    start = 8 + 12
+    header = json.loads(data[start : start + hlen])
+    return version, header, data[start + hlen : -32]
+
+
+def _craft(version: int, header, section: bytes, *, raw_header: bytes | None = None) -> bytes:
+    """A file with a valid checksum around whatever header/section we want."""
+    hbytes = raw_header if raw_header is not None else json.dumps(header).encode()
+    body = nio.MAGIC + struct.pack("<IQ", version, len(hbytes)) + hbytes + section
+    return body + hashlib.sha256(body).digest()
+
+
+def test_round_trip_is_exact(saved):
+    m, X, p = saved
+    m2 = nc.load(p)
+    np.testing.assert_array_equal(m.predict(X), m2.predict(X))
+    assert m2.epochs_done == m.epochs_done and m2._net.step == m._net.step
+
+
+@pytest.mark.parametrize("keep", [0, 1, 7, 8, 19, 20, 100, -33, -32, -1])
+def test_truncated_file(saved, keep):
+    _, _, p = saved
+    data = p.read_bytes()
+    p.write_bytes(data[:keep] if keep >= 0 else data[:keep])
+    with pytest.raises(nio.ModelFileError):
+        nc.load(p)
+
+
+def test_bit_flip_anywhere_is_detected(saved):
+    _, _, p = saved
+    data = p.read_bytes()
+    rng = np.random.default_rng(0)
+    # Every byte of the fixed head, then a sample of positions across the whole file.
+    positions = sorted(set(range(0, 40)) | set(rng.integers(0, len(data), 300).tolist())
+                       | {len(data) - 1, len(data) - 32})
+    for pos in positions:
+        bad = bytearray(data)
+        bad[pos] ^= 1 << int(rng.integers(0, 8))
+        p.write_bytes(bytes(bad))
+        with pytest.raises(nio.ModelFileError):
+            nc.load(p)
+
+
+def test_wrong_version(saved):
+    _, _, p = saved
+    version, header, section = _parts(p.read_bytes())
+    p.write_bytes(_craft(version + 1, header, section))
+    with pytest.raises(nio.ModelFileError, match="version 2 is not supported"):
+        nc.load(p)
+
+
+def _png() -> bytes:
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+
+
+class _Boom:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /dev/null",))
+
+
+@pytest.mark.parametrize("kind", ["empty", "png", "npy", "npz", "pickle", "text", "zeros"])
+def test_foreign_files(tmp_path, kind, monkeypatch):
+    p = tmp_path / f"foreign.{kind}"
+    if kind == "empty":
+        p.write_bytes(b"")
+    elif kind == "png":
+        p.write_bytes(_png())
+    elif kind == "npy":
+        np.save(p, np.arange(100, dtype=np.float32))
+    elif kind == "npz":
+        np.savez(p, a=np.arange(10))
+    elif kind == "pickle":
+        p.write_bytes(pickle.dumps(_Boom()))
+    elif kind == "text":
+        p.write_text('{"config": {}}\n' * 10)
+    else:
+        p.write_bytes(b"\x00" * 4096)
+
+    def no_pickle(*a, **k):
+        raise AssertionError("load must never unpickle")
+
+    monkeypatch.setattr(pickle, "loads", no_pickle)
+    monkeypatch.setattr(pickle, "load", no_pickle)
+    with pytest.raises(nio.ModelFileError):
+        nc.load(p)
+
+
+def test_directory_and_missing_paths(tmp_path):
+    with pytest.raises(nio.ModelFileError, match="directory"):
+        nc.load(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        nc.load(tmp_path / "missing.nnc")
+    assert issubclass(nio.ModelFileError, ValueError)
+
+
+def _mutations(header):
+    """Crafted headers with a valid checksum: absurd shapes, offsets, types, configs."""
+    a0 = header["arrays"][0]
+
+    def arr(**kw):
+        h = json.loads(json.dumps(header))
+        h["arrays"][0].update(kw)
+        return h
+
+    def cfg(fn):
+        h = json.loads(json.dumps(header))
+        fn(h)
+        return h
+
+    yield "huge shape", arr(shape=[2**40, 2**40])
+    yield "overflowing shape", arr(shape=[2**32, 2**32, 2**32], nbytes=0)  # int64 prod would wrap
+    yield "negative dim", arr(shape=[-1, a0["shape"][0]])
+    yield "many dims", arr(shape=[1] * 1000)
+    yield "float dim", arr(shape=[1.5])
+    yield "bool dim", arr(shape=[True])
+    yield "huge offset", arr(offset=2**62)
+    yield "negative offset", arr(offset=-64)
+    yield "huge nbytes", arr(nbytes=2**63)
+    yield "string offset", arr(offset="0")
+    yield "object dtype", arr(dtype="|O")
+    yield "pickle dtype", arr(dtype="O")
+    yield "big-endian dtype", arr(dtype=">f4")
+    yield "name not str", arr(name=["params"])
+    yield "arrays not list", cfg(lambda h: h.update(arrays={"a": 1}))
+    yield "entry not dict", cfg(lambda h: h.update(arrays=[1, 2]))
+    yield "no params", cfg(lambda h: h.update(arrays=h["arrays"][1:]))
+    yield "config list", cfg(lambda h: h.update(config=[1, 2]))
+    yield "no layers", cfg(lambda h: h["config"].update(layers=[]))
+    yield "layers not list", cfg(lambda h: h["config"].update(layers="dense"))
+    yield "unknown layer", cfg(lambda h: h["config"]["layers"].__setitem__(0, {"type": "conv"}))
+    yield "bad units", cfg(lambda h: h["config"]["layers"][0].update(units=-3))
+    yield "huge units", cfg(lambda h: h["config"]["layers"][0].update(units=2**29))
+    yield "huge input_dim", cfg(lambda h: h["config"].update(input_dim=2**31 - 1))
+    yield "giant input_dim", cfg(lambda h: h["config"].update(input_dim=10**30))
+    yield "layer not dict", cfg(lambda h: h["config"]["layers"].__setitem__(0, 5))
+    yield "unknown kwarg", cfg(lambda h: h["config"]["layers"][0].update(evil="x"))
+    yield "bad loss", cfg(lambda h: h["config"]["compile"].update(loss="__import__('os')"))
+    yield "bad optimizer", cfg(lambda h: h.update(optimizer={"name": "os.system"}))
+    yield "optimizer not dict", cfg(lambda h: h.update(optimizer=[1]))
+    yield "bad step", cfg(lambda h: h.update(step=-1))
+    yield "string step", cfg(lambda h: h.update(step="many"))
+    yield "huge step", cfg(lambda h: h.update(step=2**70))
+    yield "header list", [1, 2, 3]
+    yield "header null", None
+
+
+def test_crafted_headers_with_valid_checksum(saved):
+    _, _, p = saved
+    version, header, section = _parts(p.read_bytes())
+    for what, h in _mutations(header):
+        p.write_bytes(_craft(version, h, section))
+        with pytest.raises((nio.ModelFileError, MemoryError)) as info:
+            nc.load(p)
+        assert str(p) in str(info.value) or isinstance(info.value, MemoryError), what
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 200_000 + b"]" * 200_000,  # nesting deeper than the recursion limit
+        b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+        b"\xff\xfe not utf-8",
+        b'{"arrays": [], "config": ',
+        b"NaN",
+    ],
+)
+def test_malicious_json(saved, raw):
+    _, _, p = saved
+    version, _, section = _parts(p.read_bytes())
+    p.write_bytes(_craft(version, None, section, raw_header=raw))
+    with pytest.raises(nio.ModelFileError):
+        nc.load(p)
+
+
+def test_header_length_beyond_file(saved):
+    _, _, p = saved
+    data = bytearray(p.read_bytes())
+    body = bytes(data[:-32])
+    body = body[:8] + struct.pack("<IQ", 1, 2**63) + body[20:]
+    p.write_bytes(body + hashlib.sha256(body).digest())
+    with pytest.raises(nio.ModelFileError, match="header length"):
+        nc.load(p)
+
+
+def test_crafted_finite_weights_with_valid_checksum_load(saved):
+    m, X, p = saved
+    version, header, section = _parts(p.read_bytes())
+    # The params array is first, at offset 0: flip its first value to a different finite value.
+    sec = bytearray(section)
+    sec[0:4] = struct.pack("<f", 123.5)
+    p.write_bytes(_craft(version, header, bytes(sec)))
+    assert nc.load(p).parameters()["0.weight"][0, 0] == 123.5
+
+
+def test_crash_mid_save_keeps_previous_file(saved, monkeypatch):
+    m, X, p = saved
+    before = p.read_bytes()
+    m.fit(X, np.arange(30) % 3, epochs=1)  # the model now differs from the file
+
+    def crash(*a, **k):
+        raise OSError("simulated crash during rename")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="simulated"):
+        m.save(p)
+    monkeypatch.undo()
+    assert p.read_bytes() == before
+    assert sorted(os.listdir(p.parent)) == ["m.nnc"]  # no temporary file left behind
+    nc.load(p)
+
+
+def test_crash_while_writing_keeps_previous_file(saved, monkeypatch):
+    m, X, p = saved
+    before = p.read_bytes()
+
+    def crash(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(KeyboardInterrupt):
+        m.save(p)
+    monkeypatch.undo()
+    assert p.read_bytes() == before
+    assert sorted(os.listdir(p.parent)) == ["m.nnc"]
+
+
+def test_save_is_atomic_rename_with_fsync(tmp_path, monkeypatch):
+    m, _ = _model()
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
+    m.save(tmp_path / "x.nnc")
+    assert calls == ["fsync", "replace"]
+
+
+def test_load_never_executes_code(tmp_path):
+    # A valid file whose strings look like code: they are only ever compared, never evaluated.
+    m, _ = _model()
+    p = tmp_path / "m.nnc"
+    m.save(p)
+    version, header, section = _parts(p.read_bytes())
+    marker = tmp_path / "executed"
+    header["config"]["layers"][0]["activation"] = f"__import__('os').mkdir({str(marker)!r})"
+    p.write_bytes(_craft(version, header, section))
+    with pytest.raises(nio.ModelFileError):
+        nc.load(p)
+    assert not marker.exists()

@@ -1,0 +1,173 @@
+"""Thread safety (issue: Hardening): models trained concurrently from Python threads give the
+same results as trained one after the other (the GIL is released during the work), and one model
+used from two threads at once raises a clear RuntimeError instead of corrupting memory."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import nncore as nc
+
+
+def _data(seed=0, n=600, d=16, k=4):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    y = (X[:, :k].argmax(axis=1)).astype(np.int64)
+    return X, y
+
+
+def _model(seed, d=16, k=4, width=32):
+    m = nc.Sequential([nc.Dense(width, "relu"), nc.Dense(width, "tanh"), nc.Dense(k)],
+                      input_dim=d, seed=seed)
+    m.compile(optimizer=nc.optim.SGD(lr=0.05), loss="cross_entropy")
+    return m
+
+
+def _weights(m):
+    return [w.copy() for w in m.get_weights()]
+
+
+def _run_threads(fns):
+    errors = []
+
+    def wrap(fn):
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - reported to the main thread
+            errors.append(e)
+
+    ts = [threading.Thread(target=wrap, args=(fn,)) for fn in fns]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+        assert not t.is_alive(), "a thread hung"
+    return errors
+
+
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_two_models_in_two_threads_equal_sequential(nthreads):
+    X, y = _data()
+    with nc.num_threads(nthreads):
+        seq = []
+        for seed in (1, 2):
+            m = _model(seed)
+            m.fit(X, y, epochs=3, batch_size=16)
+            seq.append((_weights(m), m.predict(X)))
+
+        models = [_model(1), _model(2)]
+        errors = _run_threads([lambda m=m: m.fit(X, y, epochs=3, batch_size=16) for m in models])
+        assert not errors, errors
+    for m, (w_ref, p_ref) in zip(models, seq):
+        for a, b in zip(_weights(m), w_ref):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(m.predict(X), p_ref)
+
+
+def test_many_threads_many_models_predict_and_train_step():
+    X, y = _data(n=200)
+    models = [_model(s) for s in range(4)]
+    ref = []
+    for s in range(4):
+        m = _model(s)
+        for i in range(0, 200, 20):
+            m.train_step(X[i:i + 20], y[i:i + 20])
+        ref.append(m.predict(X))
+
+    def work(m):
+        for i in range(0, 200, 20):
+            m.train_step(X[i:i + 20], y[i:i + 20])
+            m.predict(X[:7])
+
+    errors = _run_threads([lambda m=m: work(m) for m in models])
+    assert not errors, errors
+    for m, r in zip(models, ref):
+        np.testing.assert_array_equal(m.predict(X), r)
+
+
+class _StopWhen(nc.callbacks.Callback):
+    def __init__(self, event):
+        self.event = event
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.event.is_set():
+            self.model.stop_training = True
+
+
+def test_gil_is_released_and_a_busy_model_refuses_a_second_thread():
+    """Thread A trains; thread B calls predict on the same model. B can only run while A is
+    inside C++ if A released the GIL, and it must then get the core's clear RuntimeError.
+    Between A's chunks B's calls succeed. A's training is unaffected (bitwise)."""
+    X, y = _data(n=2000, d=32)
+    m = _model(3, d=32, width=128)
+    saw_busy = threading.Event()
+    done = threading.Event()
+    messages, ok_calls = [], [0]
+
+    trainer_refused = []
+
+    def trainer():
+        try:
+            m.fit(X, y, epochs=200, batch_size=16, callbacks=[_StopWhen(saw_busy)])
+        except RuntimeError as e:  # B was inside predict (GIL released) when A's next chunk began
+            trainer_refused.append(str(e))
+            saw_busy.set()
+        finally:
+            done.set()
+
+    def intruder():
+        while not done.is_set():
+            try:
+                out = m.predict(X[:5])
+                assert np.isfinite(out).all()
+                ok_calls[0] += 1
+            except RuntimeError as e:
+                messages.append(str(e))
+                saw_busy.set()
+
+    errors = _run_threads([trainer, intruder])
+    assert not errors, errors
+    assert saw_busy.is_set(), "B never ran while A was in C++: the GIL is not released"
+    assert all("already running a call in another thread" in s for s in messages + trainer_refused)
+    assert np.isfinite(m.predict(X)).all()
+    if trainer_refused:
+        return
+    # predict writes only the workspace, which train_epoch refills per batch: A's result is exact.
+    ref = _model(3, d=32, width=128)
+    ref.fit(X, y, epochs=m.epochs_done, batch_size=16)
+    for a, b in zip(_weights(m), _weights(ref)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_same_model_fit_from_two_threads_never_corrupts():
+    X, y = _data(n=800)
+    m = _model(5)
+    errors = _run_threads([lambda: m.fit(X, y, epochs=3, batch_size=8) for _ in range(2)])
+    for e in errors:
+        assert isinstance(e, RuntimeError) and "already running" in str(e), repr(e)
+    out = m.predict(X)
+    assert np.isfinite(out).all()
+    assert m.evaluate(X, y)["loss"] < 10
+
+
+def test_forward_backward_from_two_threads():
+    X, _ = _data(n=64)
+    m = _model(6)
+    errors = []
+
+    def loop():
+        for _ in range(50):
+            try:
+                out = m.forward(X[:8], training=True)
+                m.backward(np.ones_like(out))
+            except (RuntimeError, ValueError) as e:
+                # busy model, or a backward whose forward was replaced by the other thread's
+                errors.append(e)
+
+    assert not _run_threads([loop, loop])
+    for e in errors:
+        assert "already running" in str(e) or "backward" in str(e), repr(e)
+    assert all(np.isfinite(g).all() for g in m.gradients().values())
