@@ -22,8 +22,7 @@ def main(out: str) -> None:
     model = nc.Sequential(
         [nc.Dense(128, "relu"), nc.Dense(64, "relu"), nc.Dense(10)], input_dim=64, seed=0
     )
-    # Adam once the optimizer family is in; plain SGD until then.
-    opt = nc.optim.Adam(lr=1e-3) if hasattr(nc.optim, "Adam") else nc.optim.SGD(lr=0.1)
+    opt = nc.optim.Adam(lr=1e-3)
     model.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])
     history = model.fit(X, y, epochs=40, batch_size=32, validation_split=0.2, seed=0)
     fig = plot.learning_curves(history, figsize=(9, 3.6))

@@ -116,7 +116,11 @@ def _measure(model, x, y):
 
 class DiagnosticsRecorder(Callback):
     """Adds the per-layer series described in the module docstring to each epoch's logs (fit
-    puts it before the History, which records them). Created by ``fit(diagnostics=True)``."""
+    puts it before the History, which records them). Created by ``fit(diagnostics=True)``.
+
+    Cost per epoch: one forward and one backward on the diagnostic batch plus a copy of the Dense
+    weights, e.g. about 0.5 ms for a 64-128-64-10 MLP and 16 ms for 784-512-512-10 (1 thread,
+    Zen 4): some 16% of a digits epoch (1,797 rows) and 3% of a 10k-row epoch."""
 
     def __init__(self, X, y, rows: int = DIAG_ROWS, seed: int = DIAG_SEED):
         idx = _batch_indices(len(X), rows, seed)
