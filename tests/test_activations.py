@@ -124,7 +124,6 @@ def test_alpha(name, alpha):
     x = np.linspace(-5, 5, 101).astype(np.float32)
     np.testing.assert_allclose(core.act_forward(name, x, alpha), ref_forward(name, x, alpha),
                                rtol=1e-5, atol=1e-6)
-    dy = np.ones_like(x)
     x2 = x[np.abs(x) > 1e-3]
     np.testing.assert_allclose(core.act_backward(name, x2, np.ones_like(x2), alpha),
                                numeric_grad(name, x2.astype(np.float64), alpha), rtol=1e-5, atol=1e-6)
@@ -135,7 +134,6 @@ def test_every_isa_and_thread_count_bitwise_equal(n, restore):
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(n) * 10).astype(np.float32)
     dy = rng.standard_normal(n).astype(np.float32)
-    cols = 7 if n % 7 == 0 else 1
     sm = x[: (n // 33) * 33].reshape(-1, 33) if n >= 33 else x.reshape(1, -1)
     results = {}
     for isa in core.supported_isas():

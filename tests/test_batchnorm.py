@@ -91,7 +91,7 @@ def test_network_matches_torch_over_ten_steps(affine):
         with torch.no_grad():
             tbn.weight.copy_(torch.tensor(w))
             tbn.bias.copy_(torch.tensor(b))
-    for step in range(10):
+    for _step in range(10):
         x = (rng.standard_normal((n, c)) * 3 + 5).astype(np.float32)
         g = rng.standard_normal((n, c)).astype(np.float32)
         net.zero_grad()

@@ -273,11 +273,11 @@ def check_case(case, bad_names):
 
 # --------------------------------------------------------------------------- strategies
 if __name__ != "__main__":
+    import warnings
+
     import pytest
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
-
-    import warnings
 
     # hypothesis imports this module (and libcst, which warns) only when reporting a failure,
     # where pytest's filterwarnings=error would turn the report itself into an INTERNALERROR.

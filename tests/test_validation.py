@@ -108,7 +108,7 @@ def test_empty_inputs(Xy):
 
 def test_sample_weight_checks(Xy):
     X, y = Xy
-    for w, msg in ((-np.ones(24), ">= 0"), (np.ones(23), "shape"), (np.full(24, np.nan), "nan")):
+    for w, _msg in ((-np.ones(24), ">= 0"), (np.ones(23), "shape"), (np.full(24, np.nan), "nan")):
         with pytest.raises(ValueError, match="sample_weight"):
             _model().fit(X, y, sample_weight=w)
 

@@ -15,10 +15,10 @@ import numpy as np
 from . import _core
 from . import metrics as _metrics
 from ._validation import (
+    check_fraction,
     check_labels,
     check_positive_int,
     check_sample_weight,
-    check_fraction,
     check_seed,
     check_targets,
     check_weights,
@@ -582,7 +582,7 @@ class Sequential:
         views = list({**self.parameters(), **self.buffers()}.items())
         # all arrays are checked before any is written (hardening: _validation.check_weights)
         weights = check_weights(weights, [(name, v.shape) for name, v in views])
-        for (name, v), w in zip(views, weights):
+        for (_name, v), w in zip(views, weights):
             v[...] = w
         self._net.params_changed()
 
