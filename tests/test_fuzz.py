@@ -439,7 +439,7 @@ if __name__ != "__main__":
             X = X.astype(np.complex64)
         elif c == "ragged":
             X = [list(r) for r in X.tolist()]
-            X[0] = X[0] + [1.0]
+            X.append([1.0, 2.0] * (d + 1))  # a row of another length, whatever n and d are
         elif c == "none":
             X = None
         elif c == "datetime":
