@@ -233,9 +233,11 @@ class Worker:
             self.stop()
             raise Crash(f"hang: no answer within {CASE_TIMEOUT} s")
         if len(head) < 8:
-            err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None \
-                else ""
-            code = self.proc.wait()
+            try:
+                code = self.proc.wait(timeout=30)
+                err = self.proc.stderr.read().decode(errors="replace")
+            except subprocess.TimeoutExpired:
+                code, err = None, "(the worker closed its output but did not exit)"
             self.stop()
             STATS["crashes"] += 1
             raise Crash(f"worker crashed (exit code {code}):\n{err[-4000:]}")
