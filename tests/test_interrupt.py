@@ -62,7 +62,10 @@ def test_sigint_stops_fit_at_a_batch_boundary(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     proc = subprocess.Popen(
         [sys.executable, str(script), str(tmp_path / "m.nnc")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     watchdog = threading.Timer(300, proc.kill)  # a hung child fails the test instead of hanging it
     watchdog.start()
