@@ -4,8 +4,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <x86intrin.h>
+#define NNCORE_BENCH_TSC 1
+#endif
 
 #include "arrays.h"
 #include "gemm/gemm_internal.h"
@@ -65,6 +70,25 @@ py::object result(farray c, EpArgs& e, bool return_preact) {
 }
 
 nncore::Trans tr(bool t) { return t ? nncore::Trans::T : nncore::Trans::N; }
+
+// Seconds from the TSC (calibrated once over 0.2 s against steady_clock): on some VMs the
+// monotonic clock advances in 4 ms steps under load, which ruins µs-scale benchmarks.
+double bench_clock() {
+  using clk = std::chrono::steady_clock;
+#ifdef NNCORE_BENCH_TSC
+  static const double hz = [] {
+    auto a = clk::now();
+    unsigned long long t0 = __rdtsc();
+    while (std::chrono::duration<double>(clk::now() - a).count() < 0.2) {
+    }
+    unsigned long long t1 = __rdtsc();
+    return double(t1 - t0) / std::chrono::duration<double>(clk::now() - a).count();
+  }();
+  return double(__rdtsc()) / hz;
+#else
+  return std::chrono::duration<double>(clk::now().time_since_epoch()).count();
+#endif
+}
 
 }  // namespace
 
@@ -151,6 +175,7 @@ void register_gemm(py::module_& m) {
         py::arg("beta") = 0.0f, py::arg("C") = py::none(), py::arg("bias") = py::none(),
         py::arg("activation") = "linear", py::arg("act_alpha") = py::none(),
         py::arg("return_preact") = false);
+  m.def("bench_clock", &bench_clock, "Seconds from a fine-grained clock (TSC on x86), for benchmarks.");
   m.def("gemm_kernel",
         [](py::object isa) {
           nncore::Isa i = isa.is_none() ? nncore::active_isa()

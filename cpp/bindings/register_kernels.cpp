@@ -55,12 +55,12 @@ void register_kernels(py::module_& m) {
         if (lab64.data()[i] < INT32_MIN || lab64.data()[i] > INT32_MAX)
           throw py::value_error("labels: label at row " + std::to_string(i) + " is out of range");
       iarray lab = iarray::ensure(target);
-      v = nncore::loss_forward_backward(l, p.data(), nullptr, lab.data(), w ? w.data() : nullptr,
+      v = nncore::loss_forward_backward(l, p.data(), nullptr, lab.data(), weights.is_none() ? nullptr : w.data(),
                                         d.mutable_data(), n, k, delta);
     } else {
       farray t = matrix(target, "target", k);
       if (t.shape(0) != n) throw py::value_error("target: wrong number of rows");
-      v = nncore::loss_forward_backward(l, p.data(), t.data(), nullptr, w ? w.data() : nullptr,
+      v = nncore::loss_forward_backward(l, p.data(), t.data(), nullptr, weights.is_none() ? nullptr : w.data(),
                                         d.mutable_data(), n, k, delta);
     }
     return py::make_tuple(v, d);
@@ -81,7 +81,7 @@ void register_kernels(py::module_& m) {
     std::copy(rm.data(), rm.data() + c, rm2.mutable_data());
     std::copy(rv.data(), rv.data() + c, rv2.mutable_data());
     nncore::bn_forward_train(y.mutable_data(), mean.mutable_data(), invstd.mutable_data(),
-                             xx.data(), g ? g.data() : nullptr, b ? b.data() : nullptr, n, c, eps,
+                             xx.data(), gamma.is_none() ? nullptr : g.data(), beta.is_none() ? nullptr : b.data(), n, c, eps,
                              momentum, rm2.mutable_data(), rv2.mutable_data());
     return py::make_tuple(y, mean, invstd, rm2, rv2);
   });
@@ -93,7 +93,7 @@ void register_kernels(py::module_& m) {
     farray rm = vector(rmean, "running_mean", c), rv = vector(rvar, "running_var", c);
     farray y({n, c}), invstd({c});
     nncore::bn_forward_eval(y.mutable_data(), invstd.mutable_data(), xx.data(),
-                            g ? g.data() : nullptr, b ? b.data() : nullptr, rm.data(), rv.data(),
+                            gamma.is_none() ? nullptr : g.data(), beta.is_none() ? nullptr : b.data(), rm.data(), rv.data(),
                             n, c, eps);
     return py::make_tuple(y, invstd);
   });
@@ -108,11 +108,11 @@ void register_kernels(py::module_& m) {
     std::fill(dgamma.mutable_data(), dgamma.mutable_data() + c, 0.f);
     std::fill(dbeta.mutable_data(), dbeta.mutable_data() + c, 0.f);
     nncore::bn_backward(dx.mutable_data(), dgamma.mutable_data(), dbeta.mutable_data(), g.data(),
-                        xx.data(), mu.data(), is.data(), ga ? ga.data() : nullptr, n, c, training);
+                        xx.data(), mu.data(), is.data(), gamma.is_none() ? nullptr : ga.data(), n, c, training);
     return py::make_tuple(dx, dgamma, dbeta);
   });
   // Dropout: forward and backward are the same masked scaling of their input.
-  auto drop = [](const py::array& x, float rate, std::uint64_t seed, std::uint64_t step,
+  auto drop = [](const py::array& x, double rate, std::uint64_t seed, std::uint64_t step,
                  std::uint32_t layer) {
     farray xx = farray::ensure(x);
     if (!xx) throw py::value_error("x: expected a numeric array");
@@ -124,7 +124,7 @@ void register_kernels(py::module_& m) {
         py::arg("layer"));
   m.def("dropout_backward", drop, py::arg("dy"), py::arg("rate"), py::arg("seed"), py::arg("step"),
         py::arg("layer"));
-  m.def("dropout_mask", [](std::size_t n, float rate, std::uint64_t seed, std::uint64_t step,
+  m.def("dropout_mask", [](std::size_t n, double rate, std::uint64_t seed, std::uint64_t step,
                            std::uint32_t layer) {
     py::array_t<std::uint8_t> keep(n);
     nncore::dropout_mask(keep.mutable_data(), n, rate, seed, step, layer);

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <map>
+
 #include "arrays.h"
 #include "nncore/network.h"
 
@@ -18,6 +20,12 @@ namespace {
 
 nncore::LayerSpec to_spec(const py::dict& d) {
   nncore::LayerSpec s;
+  // The type first, so every message below can name the layer ("Dropout: rate ...").
+  std::string kind = d.contains("type") ? std::string(py::str(d["type"])) : std::string("layer");
+  static const std::map<std::string, std::string> pretty = {
+      {"dense", "Dense"}, {"batchnorm", "BatchNorm"}, {"dropout", "Dropout"},
+      {"activation", "Activation"}};
+  if (pretty.count(kind)) kind = pretty.at(kind);
   for (auto item : d) {
     std::string key = py::str(item.first);
     py::handle v = item.second;
@@ -33,10 +41,10 @@ nncore::LayerSpec to_spec(const py::dict& d) {
       double x = PyFloat_AsDouble(v.ptr());
       if (x == -1.0 && PyErr_Occurred()) {
         PyErr_Clear();
-        throw py::value_error("layer spec '" + key + "': number out of range");
+        throw py::value_error(kind + ": " + key + " is out of range");
       }
       if (!std::isfinite(x) || std::fabs(x) > 3.0e38)
-        throw py::value_error("layer spec '" + key + "': expected a finite number, got " +
+        throw py::value_error(kind + ": " + key + " must be a finite number, got " +
                               std::string(py::str(v)));
       s.num[key] = x;
     } else {

@@ -1,11 +1,24 @@
 """Training callbacks and the History that ``fit`` returns.
 
 A callback subclasses :class:`Callback` and overrides any of the hooks. ``fit`` calls
-``on_batch_end`` between chunks of batches run in C++ (not after every batch when no callback asks
-for it), with ``logs["batch"]`` the index of the last batch done.
+``on_batch_end`` between chunks of batches run in C++ (about every 50 ms, not after every batch
+unless a callback sets ``wants_batches = True``), with ``logs["batch"]`` the index of the last batch
+done and ``logs["loss"]`` the running mean loss of the epoch so far. To stop training, a callback
+sets ``self.model.stop_training = True``; fit stops at the next chunk boundary.
+
+Included: EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, TerminateOnNaN,
+LearningRateScheduler, CSVLogger, LambdaCallback (Keras semantics, with differences noted in each
+docstring). Not included: TensorBoard, remote monitors, per-batch checkpointing.
 """
 
 from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+
+import numpy as np
 
 
 class Callback:
@@ -22,13 +35,14 @@ class Callback:
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
 
-    # True when the callback needs on_batch_end at (near) every batch.
+    # True when the callback needs on_batch_end at (near) every batch (slows training down).
     wants_batches = False
 
 
 class History(Callback):
     """Per-epoch records: ``history.history["loss"]``, ``["val_loss"]``, ``["lr"]``, ... and
-    ``history.epoch`` (epoch indices)."""
+    ``history.epoch`` (epoch indices). With ``fit(diagnostics=True)`` it also holds per-layer
+    series such as ``"grad_norm/0"`` (see :mod:`nncore.diagnostics`)."""
 
     def __init__(self):
         self.history: dict[str, list] = {}
@@ -41,6 +55,12 @@ class History(Callback):
 
     def __getitem__(self, key):
         return self.history[key]
+
+    def __contains__(self, key):
+        return key in self.history
+
+    def keys(self):
+        return self.history.keys()
 
     def __repr__(self):
         keys = ", ".join(self.history)
@@ -68,3 +88,465 @@ class CallbackList:
                 getattr(c, hook)(*args, **kwargs)
 
         return call
+
+
+# --------------------------------------------------------------------------------- helpers
+_MAX_HINTS = ("acc", "auc", "f1", "precision", "recall", "r2", "score")
+
+
+def _resolve_mode(mode: str, monitor: str, who: str) -> str:
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        name = monitor.lower()
+        return "max" if any(h in name for h in _MAX_HINTS) else "min"
+    return mode
+
+
+def _monitored(logs, monitor: str, who: str) -> float:
+    logs = logs or {}
+    if monitor not in logs:
+        avail = ", ".join(k for k in logs if "/" not in k) or "none"
+        hint = (
+            "; pass validation_data= or validation_split= to fit, or monitor a training key"
+            if monitor.startswith("val_")
+            else ""
+        )
+        raise ValueError(
+            f"{who}: monitor {monitor!r} is not in the epoch logs (available: {avail}){hint}"
+        )
+    return float(logs[monitor])
+
+
+def _check_nonneg(value, name, who):
+    if not (isinstance(value, (int, float, np.integer, np.floating)) and value >= 0):
+        raise ValueError(f"{who}: {name} must be a number >= 0, got {value!r}")
+
+
+class _Monitor:
+    """Tracks the best value of a monitored quantity (min or max, with a min_delta margin)."""
+
+    def __init__(self, mode: str, min_delta: float):
+        self.mode = mode
+        self.min_delta = abs(float(min_delta))
+        self.reset()
+
+    def reset(self, baseline=None):
+        self.best = (
+            baseline if baseline is not None else (math.inf if self.mode == "min" else -math.inf)
+        )
+
+    def improved(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+# ------------------------------------------------------------------------------ callbacks
+class EarlyStopping(Callback):
+    """Stop training when a monitored quantity stops improving.
+
+    Parameters
+    ----------
+    monitor : str
+        An epoch-log key, e.g. ``"val_loss"`` (needs validation data), ``"loss"``,
+        ``"val_accuracy"``.
+    mode : {"auto", "min", "max"}
+        ``auto`` maximizes keys that look like scores (accuracy, auc, f1, r2, ...) and minimizes
+        the rest.
+    patience : int
+        Epochs without improvement after which training stops (0: stop at the first one).
+    min_delta : float
+        The smallest change that counts as an improvement.
+    restore_best : bool
+        At the end of training, put back the weights (and batchnorm statistics) of the best epoch.
+        Unlike Keras this also happens when training ran to the last epoch without stopping
+        early. The optimizer state is not rolled back. ``restore_best_weights`` is an alias.
+    baseline : float, optional
+        Training stops if the monitored value does not beat this within ``patience`` epochs.
+    start_from_epoch : int
+        Epochs to wait before monitoring starts.
+
+    Attributes: ``best``, ``best_epoch``, ``stopped_epoch`` (-1 when it did not stop training).
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        patience: int = 0,
+        min_delta: float = 0.0,
+        restore_best: bool = False,
+        baseline: float | None = None,
+        *,
+        restore_best_weights: bool | None = None,
+        start_from_epoch: int = 0,
+        verbose: int = 0,
+    ):
+        who = "EarlyStopping"
+        if not isinstance(monitor, str):
+            raise ValueError(f"{who}: monitor must be a string, got {monitor!r}")
+        if (
+            isinstance(patience, bool)
+            or not isinstance(patience, (int, np.integer))
+            or patience < 0
+        ):
+            raise ValueError(f"{who}: patience must be an integer >= 0, got {patience!r}")
+        _check_nonneg(min_delta, "min_delta", who)
+        self.monitor = monitor
+        self.mode = _resolve_mode(mode, monitor, who)
+        self.patience = int(patience)
+        self.min_delta = float(min_delta)
+        self.restore_best = bool(restore_best or restore_best_weights)
+        self.baseline = None if baseline is None else float(baseline)
+        self.start_from_epoch = int(start_from_epoch)
+        self.verbose = verbose
+        self._tracker = _Monitor(self.mode, self.min_delta)
+
+    def on_train_begin(self, logs=None):
+        self._tracker.reset(self.baseline)
+        self.wait = 0
+        self.stopped_epoch = -1
+        self.best_epoch = -1
+        self.best_weights = None
+
+    @property
+    def best(self):
+        return self._tracker.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = _monitored(logs, self.monitor, "EarlyStopping")
+        if epoch < self.start_from_epoch:
+            return
+        if self._tracker.improved(value):
+            self._tracker.best = value
+            self.best_epoch = epoch
+            self.wait = 0
+            if self.restore_best:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait >= max(self.patience, 1):
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.verbose:
+                print(
+                    f"EarlyStopping: stopped at epoch {epoch + 1}; best {self.monitor}="
+                    f"{self.best:.6g} at epoch {self.best_epoch + 1}",
+                    file=sys.stdout,
+                )
+
+    def on_train_end(self, logs=None):
+        if self.restore_best and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved for
+    ``patience`` epochs (Keras semantics). Acts on ``model.optimizer.lr``; the new rate applies
+    from the next epoch.
+
+    Parameters
+    ----------
+    monitor, mode, min_delta : as in :class:`EarlyStopping` (min_delta default 1e-4).
+    factor : float in (0, 1)
+    patience : int
+    cooldown : int
+        Epochs to wait after a reduction before counting again.
+    min_lr : float
+        Lower bound for the learning rate.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        verbose: int = 0,
+    ):
+        who = "ReduceLROnPlateau"
+        if not (isinstance(factor, (int, float)) and 0.0 < factor < 1.0):
+            raise ValueError(f"{who}: factor must be in (0, 1), got {factor!r}")
+        for name, v in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"{who}: {name} must be an integer >= 0, got {v!r}")
+        _check_nonneg(min_delta, "min_delta", who)
+        _check_nonneg(min_lr, "min_lr", who)
+        self.monitor = monitor
+        self.factor = float(factor)
+        self.patience = int(patience)
+        self.mode = _resolve_mode(mode, monitor, who)
+        self.min_delta = float(min_delta)
+        self.cooldown = int(cooldown)
+        self.min_lr = float(min_lr)
+        self.verbose = verbose
+        self._tracker = _Monitor(self.mode, self.min_delta)
+
+    def on_train_begin(self, logs=None):
+        self._tracker.reset()
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    @property
+    def best(self):
+        return self._tracker.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._tracker.improved(value):
+            self._tracker.best = value
+            self.wait = 0
+            return
+        if self.cooldown_counter > 0:
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            opt = self.model.optimizer
+            old = float(opt.lr)
+            if old > self.min_lr:
+                new = max(old * self.factor, self.min_lr)
+                opt.lr = new
+                if self.verbose:
+                    print(f"ReduceLROnPlateau: epoch {epoch + 1}: lr {old:.4g} -> {new:.4g}")
+            self.cooldown_counter = self.cooldown
+            self.wait = 0
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (``model.save``: atomic, checksummed) at the end of epochs.
+
+    Parameters
+    ----------
+    path : str or path-like
+        May contain format fields: ``{epoch}`` (1-based, as in Keras) and any epoch-log key, e.g.
+        ``"ckpt/model-{epoch:03d}-{val_loss:.3f}.nnc"``. Missing parent folders are created.
+    monitor, mode : as in :class:`EarlyStopping`; used with ``save_best_only``.
+    save_best_only : bool
+        Save only when ``monitor`` improved (a fixed path then always holds the best model).
+
+    ``last_path`` holds the last file written, ``best`` the best monitored value.
+    """
+
+    def __init__(
+        self,
+        path,
+        monitor: str = "val_loss",
+        save_best_only: bool = False,
+        mode: str = "auto",
+        verbose: int = 0,
+    ):
+        self.path = os.fspath(path)
+        self.monitor = monitor
+        self.save_best_only = bool(save_best_only)
+        self.mode = _resolve_mode(mode, monitor, "ModelCheckpoint")
+        self.verbose = verbose
+        self._tracker = _Monitor(self.mode, 0.0)
+        self.last_path = None
+
+    def on_train_begin(self, logs=None):
+        self._tracker.reset()
+
+    @property
+    def best(self):
+        return self._tracker.best
+
+    def _format(self, epoch, logs):
+        try:
+            return self.path.format(
+                epoch=epoch + 1, **{k: v for k, v in logs.items() if k != "epoch"}
+            )
+        except (KeyError, IndexError) as e:
+            avail = ", ".join(["epoch", *(k for k in logs if "/" not in k)])
+            raise ValueError(
+                f"ModelCheckpoint: path {self.path!r} uses a field that is not available "
+                f"({e}); available: {avail}"
+            ) from None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            value = _monitored(logs, self.monitor, "ModelCheckpoint")
+            if not self._tracker.improved(value):
+                return
+            self._tracker.best = value
+        path = self._format(epoch, logs)
+        parent = os.path.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        self.model.save(path)
+        self.last_path = path
+        if self.verbose:
+            print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}")
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as the loss is NaN or infinite, or a step had a non-finite gradient.
+
+    It checks the running loss that fit reports between chunks of batches (about every 50 ms), so
+    it stops within one chunk without slowing training down; pass ``every_batch=True`` to check
+    after each batch (fit then returns to Python after every batch, which is slower).
+    ``terminated_epoch`` / ``terminated_batch`` say where it stopped (-1 when it did not).
+    """
+
+    def __init__(self, every_batch: bool = False):
+        self.wants_batches = bool(every_batch)
+
+    def on_train_begin(self, logs=None):
+        self.terminated_epoch = -1
+        self.terminated_batch = -1
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    @staticmethod
+    def _bad(logs):
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            return True
+        return bool(logs.get("nonfinite_steps", 0))
+
+    def _stop(self, batch):
+        self.terminated_epoch = self._epoch
+        self.terminated_batch = batch
+        self.model.stop_training = True
+
+    def on_batch_end(self, batch, logs=None):
+        if self.terminated_epoch < 0 and self._bad(logs or {}):
+            self._stop(batch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.terminated_epoch < 0 and self._bad(logs or {}):
+            self._epoch = epoch
+            self._stop(-1)
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)`` (epoch is
+    0-based, lr the current rate), as in Keras. For per-batch schedules use
+    ``fit(schedulers=...)`` with :mod:`nncore.lr_scheduler`."""
+
+    def __init__(self, schedule, verbose: int = 0):
+        if not callable(schedule):
+            raise TypeError(f"LearningRateScheduler: schedule must be callable, got {schedule!r}")
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        opt = self.model.optimizer
+        lr = self.schedule(epoch, float(opt.lr))
+        try:
+            lr = float(lr)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"LearningRateScheduler: schedule returned {lr!r}, expected a number"
+            ) from None
+        if not (math.isfinite(lr) and lr >= 0):
+            raise ValueError(
+                f"LearningRateScheduler: schedule returned {lr!r} at epoch {epoch}; "
+                "expected a finite number >= 0"
+            )
+        opt.lr = lr
+        if self.verbose:
+            print(f"LearningRateScheduler: epoch {epoch + 1}: lr = {lr:.4g}")
+
+
+class CSVLogger(Callback):
+    """Write one CSV row per epoch: ``epoch`` and every scalar epoch-log key (columns fixed by
+    the first epoch; later missing values are written as ``NA``).
+
+    With ``append=True`` rows are added to an existing file, keeping its header's column order.
+    The file is opened for each row and closed again, so it is complete even when training is
+    interrupted.
+    """
+
+    def __init__(self, path, separator: str = ",", append: bool = False):
+        self.path = os.fspath(path)
+        self.separator = separator
+        self.append = bool(append)
+        self._keys = None
+        self._started = False
+
+    def on_train_begin(self, logs=None):
+        self._keys = None
+        self._started = True
+        parent = os.path.dirname(self.path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        if self.append and os.path.exists(self.path) and os.path.getsize(self.path) > 0:
+            with open(self.path, newline="") as f:
+                header = f.readline().rstrip("\r\n")
+            if header:
+                self._keys = header.split(self.separator)
+        elif not self.append or not os.path.exists(self.path):
+            open(self.path, "w").close()
+
+    @staticmethod
+    def _cell(v):
+        if isinstance(v, (float, np.floating)):
+            return repr(float(v))
+        return v
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._started:  # used outside fit
+            self.on_train_begin()
+        logs = logs or {}
+        rows = []
+        if self._keys is None:
+            self._keys = ["epoch", *(k for k, v in logs.items() if np.ndim(v) == 0)]
+            rows.append(self._keys)
+        rows.append([epoch if k == "epoch" else self._cell(logs.get(k, "NA")) for k in self._keys])
+        with open(self.path, "a", newline="") as f:
+            csv.writer(f, delimiter=self.separator, lineterminator="\n").writerows(rows)
+
+    def on_train_end(self, logs=None):
+        self._started = False
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions, e.g.
+    ``LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))``."""
+
+    def __init__(
+        self,
+        on_epoch_begin=None,
+        on_epoch_end=None,
+        on_batch_end=None,
+        on_train_begin=None,
+        on_train_end=None,
+        wants_batches: bool = False,
+    ):
+        if on_epoch_begin is not None:
+            self.on_epoch_begin = on_epoch_begin
+        if on_epoch_end is not None:
+            self.on_epoch_end = on_epoch_end
+        if on_batch_end is not None:
+            self.on_batch_end = on_batch_end
+        if on_train_begin is not None:
+            self.on_train_begin = on_train_begin
+        if on_train_end is not None:
+            self.on_train_end = on_train_end
+        self.wants_batches = bool(wants_batches)
+
+
+__all__ = [
+    "CSVLogger",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+]

@@ -1,37 +1,499 @@
-"""The command line. With no arguments: train a small MLP on the embedded digits data with a
-stratified train/test split and print the test accuracy and the time."""
+"""The ``nncore`` command line.
+
+    nncore                                 5-fold stratified CV on the embedded digits data
+    nncore cv DATA --target COL [options]  k-fold cross-validation, per-fold scores, mean ± std
+    nncore train DATA --target COL --out model.nnc [options]
+    nncore predict model.nnc DATA [--out preds.csv]
+
+DATA is a CSV file with a header row (every column but the target must be numeric) or an .npz
+file with arrays ``X`` and ``y``. A target that is not numeric, or holds few distinct integers, is
+a classification target (``--task`` overrides). Features are standardized inside each fold with
+statistics of the training part only. ``train`` writes the model file plus a sidecar
+``<out>.json`` holding what ``predict`` needs besides the network: the task, the class names (so
+predictions print the original labels), the feature columns and the standardization (mean,
+scale). Bad input prints one line to stderr and exits with status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
+import os
 import sys
 import time
 
+import numpy as np
 
-def _demo(args) -> int:
+SIDECAR_FORMAT = 1
+# Tuned on digits for >= 0.975 mean 5-fold accuracy at the least time (every seed 0-5 tried
+# scores >= 0.977 with 96 units, Adam lr 3e-3, 30 epochs; 64 units need ~50 epochs for that).
+DEFAULTS = {"hidden": "96", "epochs": 30, "batch_size": 32, "lr": 3e-3, "folds": 5}
+
+
+class CLIError(Exception):
+    """A user-facing problem: printed as one line, exit status 2."""
+
+
+# ---------------------------------------------------------------------------------- data input
+
+
+def _parse_float(s: str):
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def read_table(path: str, target: str | None):
+    """(X float64 (n, d), y raw labels/values (n,) or None, feature names, target name)."""
+    if not os.path.exists(path):
+        raise CLIError(f"{path}: no such file")
+    if path.endswith(".npz"):
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "X" not in z:
+                    raise CLIError(
+                        f"{path}: the .npz file has no array 'X' (found: {', '.join(z.files)})"
+                    )
+                X = np.asarray(z["X"])
+                y = np.asarray(z["y"]) if "y" in z else None
+        except CLIError:
+            raise
+        except Exception as e:
+            raise CLIError(f"{path}: cannot read .npz file ({e})") from None
+        if X.ndim != 2:
+            raise CLIError(f"{path}: X must be 2-D, got shape {X.shape}")
+        if X.dtype.kind not in "fiub":
+            raise CLIError(f"{path}: X must be numeric, got dtype {X.dtype}")
+        X = X.astype(np.float64)
+        if not np.isfinite(X).all():
+            i, j = np.argwhere(~np.isfinite(X))[0]
+            raise CLIError(f"{path}: X has a non-finite value at row {i}, column {j}")
+        if y is not None and len(y) != len(X):
+            raise CLIError(f"{path}: X has {len(X)} rows but y has {len(y)}")
+        return X, y, [f"x{j}" for j in range(X.shape[1])], target or "y"
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise CLIError(f"{path}: cannot read CSV ({e})") from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if len(rows) < 2:
+        raise CLIError(f"{path}: expected a header row and at least one data row")
+    header = [h.strip() for h in rows[0]]
+    for i, r in enumerate(rows[1:], start=2):
+        if len(r) != len(header):
+            raise CLIError(f"{path}: line {i} has {len(r)} fields, the header has {len(header)}")
+    ti = None
+    if target is not None:
+        if target not in header:
+            raise CLIError(f"{path}: no target column {target!r} (columns: {', '.join(header)})")
+        ti = header.index(target)
+    names = [h for j, h in enumerate(header) if j != ti]
+    if not names:
+        raise CLIError(f"{path}: no feature columns besides the target")
+    X = np.empty((len(rows) - 1, len(names)), np.float64)
+    for i, r in enumerate(rows[1:]):
+        k = 0
+        for j, cell in enumerate(r):
+            if j == ti:
+                continue
+            v = _parse_float(cell.strip())
+            if v is None or not np.isfinite(v):
+                raise CLIError(
+                    f"{path}: non-numeric feature value {cell!r} in column {header[j]!r}, line {i + 2}"
+                )
+            X[i, k] = v
+            k += 1
+    y = None if ti is None else np.array([r[ti].strip() for r in rows[1:]])
+    return X, y, names, target
+
+
+def encode_target(y, task: str):
+    """(task, encoded y, class names or None). Classification targets become 0..k-1."""
+    vals = None
+    if y.dtype.kind in "fiub":
+        vals = y.astype(np.float64)
+    else:
+        parsed = [_parse_float(s) for s in y]
+        if all(p is not None for p in parsed):
+            vals = np.array(parsed, dtype=np.float64)
+    if task == "auto":
+        if vals is None:
+            task = "classification"
+        else:
+            integral = np.all(vals == np.round(vals))
+            task = "classification" if integral and len(np.unique(vals)) <= 50 else "regression"
+    if task == "regression":
+        if vals is None:
+            raise CLIError("the target column is not numeric: use --task classification")
+        if not np.isfinite(vals).all():
+            raise CLIError("the target column has non-finite values")
+        return task, vals.astype(np.float32), None
+    if vals is not None and np.all(vals == np.round(vals)):
+        classes, enc = np.unique(vals.astype(np.int64), return_inverse=True)
+        names = [str(int(c)) for c in classes]
+    else:
+        classes, enc = np.unique(y.astype(str), return_inverse=True)
+        names = [str(c) for c in classes]
+    if len(names) < 2:
+        raise CLIError(f"the target has a single class ({names[0]!r}); nothing to classify")
+    return task, enc.astype(np.int32), names
+
+
+def load_data(args):
+    """(X, y encoded, task, class names, feature names, target name, description)."""
+    if args.data is None:
+        import nncore as nc
+
+        X, y = nc.datasets.load_digits(return_X_y=True)
+        X = np.asarray(X, np.float64)
+        names = [f"pixel{j}" for j in range(X.shape[1])]
+        return (
+            X,
+            np.asarray(y, np.int32),
+            "classification",
+            [str(i) for i in range(10)],
+            names,
+            "digit",
+            "digits",
+        )
+    if args.target is None and not args.data.endswith(".npz") and os.path.exists(args.data):
+        raise CLIError(f"{args.data}: which column is the target? pass --target COLUMN")
+    X, y, names, target = read_table(args.data, args.target)
+    if y is None:
+        raise CLIError(
+            f"{args.data}: no target: pass --target COLUMN"
+            if not args.data.endswith(".npz")
+            else f"{args.data}: the .npz file has no array 'y'"
+        )
+    task, y_enc, classes = encode_target(y, args.task)
+    return X, y_enc, task, classes, names, target, os.path.basename(args.data)
+
+
+# ------------------------------------------------------------------------------------ the model
+
+
+class ModelFactory:
+    """Builds a fresh compiled MLP (picklable, for parallel folds)."""
+
+    def __init__(
+        self,
+        n_in,
+        n_out,
+        task,
+        hidden,
+        activation="relu",
+        dropout=0.0,
+        batchnorm=False,
+        optimizer="adam",
+        lr=1e-3,
+        l2=0.0,
+        seed=0,
+    ):
+        self.__dict__.update(locals())
+        del self.__dict__["self"]
+
+    def __call__(self):
+        import nncore as nc
+
+        layers = []
+        for h in self.hidden:
+            if self.batchnorm:
+                layers += [nc.Dense(h, l2=self.l2), nc.BatchNorm(), nc.Activation(self.activation)]
+            else:
+                layers.append(nc.Dense(h, self.activation, l2=self.l2))
+            if self.dropout:
+                layers.append(nc.Dropout(self.dropout))
+        layers.append(nc.Dense(self.n_out, l2=self.l2))
+        model = nc.Sequential(layers, input_dim=self.n_in, seed=self.seed)
+        opt = nc.optim.get(self.optimizer, lr=self.lr)
+        if self.task == "classification":
+            model.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])
+        else:
+            model.compile(optimizer=opt, loss="mse")
+        return model
+
+    def describe(self) -> str:
+        arch = "-".join(str(v) for v in [self.n_in, *self.hidden, self.n_out])
+        extra = (" batchnorm" if self.batchnorm else "") + (
+            f" dropout {self.dropout}" if self.dropout else ""
+        )
+        return f"MLP {arch} {self.activation}{extra}, {self.optimizer} lr={self.lr:g}"
+
+
+def _hidden(text: str):
+    try:
+        h = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise CLIError(
+            f"--hidden: expected comma-separated widths such as 128,64, got {text!r}"
+        ) from None
+    if any(v < 1 for v in h):
+        raise CLIError(f"--hidden: widths must be positive, got {text!r}")
+    return h
+
+
+def _factory(args, X, task, classes):
+    return ModelFactory(
+        X.shape[1],
+        len(classes) if task == "classification" else 1,
+        task,
+        _hidden(args.hidden),
+        args.activation,
+        args.dropout,
+        args.batchnorm,
+        args.optimizer,
+        args.lr,
+        args.l2,
+        args.seed,
+    )
+
+
+def _check_common(args):
+    if args.epochs < 1:
+        raise CLIError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.batch_size < 1:
+        raise CLIError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if not 0.0 <= args.dropout < 1.0:
+        raise CLIError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.lr <= 0:
+        raise CLIError(f"--lr must be > 0, got {args.lr}")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise CLIError(f"--threads must be >= 1, got {args.threads}")
+        import nncore as nc
+
+        nc.set_num_threads(args.threads)
+
+
+# ------------------------------------------------------------------------------------ commands
+
+
+def cv_splitter(task, folds, seed):
+    from .model_selection import KFold, StratifiedKFold
+
+    if task == "classification":
+        return StratifiedKFold(folds, shuffle=True, seed=seed)
+    return KFold(folds, shuffle=True, seed=seed)
+
+
+def cmd_cv(args) -> int:
     import nncore as nc
-    from nncore._split import holdout_indices
 
-    X, y = nc.datasets.load_digits(return_X_y=True, scale=True)
-    tr, te = holdout_indices(len(y), 0.2, args.seed, stratify=y)
-    model = nc.Sequential([nc.Dense(128, "relu"), nc.Dense(10)], input_dim=64, seed=args.seed)
-    model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+    from .model_selection import cross_validate
+
+    _check_common(args)
+    if args.folds < 2:
+        raise CLIError(f"--folds must be >= 2, got {args.folds}")
+    X, y, task, classes, _, _, desc = load_data(args)
+    factory = _factory(args, X, task, classes)
+    splitter = cv_splitter(task, args.folds, args.seed)
+    scoring = ["accuracy"] if task == "classification" else ["r2", "mse"]
+    if task == "classification":
+        counts = np.bincount(y, minlength=len(classes))
+        if counts.min() < args.folds:
+            j = int(np.argmin(counts))
+            raise CLIError(
+                f"class {classes[j]!r} has only {counts[j]} member(s), fewer than "
+                f"n_splits={args.folds} (use fewer --folds)"
+            )
+    try:
+        folds = list(splitter.split(X, y))
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    what = f"{len(classes)} classes" if classes else "regression"
+    print(
+        f"{desc}: {X.shape[0]} rows, {X.shape[1]} features, {what}; {factory.describe()}, "
+        f"{args.epochs} epochs, batch {args.batch_size}, {args.folds}-fold "
+        f"{'stratified ' if task == 'classification' else ''}CV"
+    )
     t0 = time.perf_counter()
-    model.fit(X[tr], y[tr], epochs=args.epochs, batch_size=32, verbose=0)
-    elapsed = time.perf_counter() - t0
-    acc = model.evaluate(X[te], y[te])["accuracy"]
-    print(f"digits: {len(tr)} train / {len(te)} test rows, MLP 64-128-10, {args.epochs} epochs")
-    print(f"test accuracy: {acc:.4f}")
-    print(f"training time: {elapsed:.3f} s ({nc.config()['isa']}, {nc.get_num_threads()} threads)")
+    res = cross_validate(
+        factory,
+        X,
+        y,
+        folds,
+        scoring=scoring,
+        standardize=True,
+        fit_params={"epochs": args.epochs, "batch_size": args.batch_size},
+        return_train_score=False,
+        n_jobs=args.jobs,
+    )
+    total = time.perf_counter() - t0
+    main = scoring[0]
+    for i in range(len(folds)):
+        extra = "".join(f"  {m} {res['test_' + m][i]:.4f}" for m in scoring[1:])
+        print(
+            f"fold {i + 1}: {main} {res['test_' + main][i]:.4f}{extra}  "
+            f"({res['fit_time'][i] + res['score_time'][i]:.3f} s)"
+        )
+    s = res["test_" + main]
+    print(f"mean {main}: {s.mean():.4f} ± {s.std():.4f}")
+    print(f"total time: {total:.3f} s ({nc.config()['isa']}, {nc.get_num_threads()} threads)")
     return 0
 
 
+def sidecar_path(model_path: str) -> str:
+    return os.fspath(model_path) + ".json"
+
+
+def cmd_train(args) -> int:
+    from .model_selection import Standardizer
+
+    _check_common(args)
+    X, y, task, classes, names, target, desc = load_data(args)
+    factory = _factory(args, X, task, classes)
+    scaler = Standardizer().fit(X)
+    model = factory()
+    t0 = time.perf_counter()
+    model.fit(scaler.transform(X), y, epochs=args.epochs, batch_size=args.batch_size)
+    elapsed = time.perf_counter() - t0
+    out = args.out
+    model.save(out)
+    meta = {
+        "format": SIDECAR_FORMAT,
+        "task": task,
+        "target": target,
+        "classes": classes,
+        "features": names,
+        "mean": scaler.mean_.tolist(),
+        "scale": scaler.scale_.tolist(),
+    }
+    tmp = sidecar_path(out) + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=1)
+    os.replace(tmp, sidecar_path(out))
+    ev = model.evaluate(scaler.transform(X), y)
+    score = ", ".join(f"{k} {v:.4f}" for k, v in ev.items())
+    print(
+        f"{desc}: trained {factory.describe()} on {X.shape[0]} rows in {elapsed:.3f} s "
+        f"(training {score}); wrote {out} and {sidecar_path(out)}"
+    )
+    return 0
+
+
+def cmd_predict(args) -> int:
+    import nncore as nc
+
+    if not os.path.exists(args.model):
+        raise CLIError(f"{args.model}: no such file")
+    side = sidecar_path(args.model)
+    if not os.path.exists(side):
+        raise CLIError(f"{side}: missing (the sidecar written by 'nncore train' with the model)")
+    try:
+        with open(side, encoding="utf-8") as f:
+            meta = json.load(f)
+        mean, scale = np.asarray(meta["mean"]), np.asarray(meta["scale"])
+        features, task = meta["features"], meta["task"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CLIError(f"{side}: unreadable sidecar ({e})") from None
+    model = nc.load(args.model)
+    if args.data.endswith(".npz"):
+        X, _, _, _ = read_table(args.data, None)
+    else:
+        X, _, names, _ = read_table(
+            args.data, meta["target"] if _has_column(args.data, meta["target"]) else None
+        )
+        missing = [c for c in features if c not in names]
+        if missing:
+            raise CLIError(
+                f"{args.data}: missing feature column(s) {', '.join(map(repr, missing))}"
+            )
+        X = X[:, [names.index(c) for c in features]]
+    if X.shape[1] != len(features):
+        raise CLIError(f"{args.data}: expected {len(features)} features, got {X.shape[1]}")
+    out = model.predict(((X - mean) / scale).astype(np.float32))
+    if task == "classification":
+        classes = np.asarray(meta["classes"])
+        preds = classes[np.argmax(out, axis=1)]
+    else:
+        preds = np.array([f"{v:.6g}" for v in out[:, 0]])
+    lines = [meta["target"], *preds.tolist()]
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _has_column(path, name) -> bool:
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, UnicodeDecodeError):
+        return False
+    return name in [h.strip() for h in header]
+
+
+# --------------------------------------------------------------------------------------- parser
+
+
+def _model_options(p):
+    p.add_argument("--target", help="the target column (CSV)")
+    p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
+    p.add_argument("--hidden", default=DEFAULTS["hidden"], help="hidden widths, e.g. 128,64")
+    p.add_argument("--activation", default="relu")
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--batchnorm", action="store_true")
+    p.add_argument("--l2", type=float, default=0.0)
+    p.add_argument("--optimizer", default="adam")
+    p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, status 2, no usage dump
+        raise CLIError(message)
+
+
+def build_parser():
+    parser = _Parser(prog="nncore", description="Train and evaluate MLPs with nncore.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    p = sub.add_parser("cv", help="k-fold cross-validation")
+    p.add_argument("data", nargs="?", default=None, help="CSV or NPZ (default: embedded digits)")
+    _model_options(p)
+    p.add_argument("--folds", type=int, default=DEFAULTS["folds"])
+    p.add_argument("--jobs", type=int, default=1, help="folds in parallel (needs joblib)")
+    p.set_defaults(func=cmd_cv)
+    p = sub.add_parser("train", help="train on all rows and save the model")
+    p.add_argument("data")
+    _model_options(p)
+    p.add_argument("--out", required=True, help="model file to write (plus <out>.json)")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("predict", help="predict with a saved model")
+    p.add_argument("model")
+    p.add_argument("data")
+    p.add_argument("--out", default=None, help="CSV to write (default: stdout)")
+    p.set_defaults(func=cmd_predict)
+    return parser
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="nncore", description=__doc__)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    return _demo(args)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["cv", *argv]  # no command: CV on the embedded digits data
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except CLIError as e:
+        print(f"nncore: error: {e}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, OSError, ImportError) as e:
+        from .io import ModelFileError
+
+        kind = "" if isinstance(e, (ValueError, ModelFileError)) else f"{type(e).__name__}: "
+        print(f"nncore: error: {kind}{e}".splitlines()[0], file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nncore: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,7 +1,12 @@
-"""Metrics over numpy arrays. ``get(name)`` maps the names accepted by ``compile(metrics=...)``.
+"""Metrics over numpy arrays. ``get(name)`` maps the names accepted by ``compile(metrics=...)``,
+``cross_validate(scoring=...)`` and the searches.
 
-Classification metrics take integer labels and either labels or class scores (n, k) as
-predictions; scores are turned into labels by argmax (or > 0.5 for one column).
+Classification metrics take true class labels and, as predictions, either labels (1-D) or class
+scores/probabilities (n, k) as returned by ``predict`` (a column j stands for label j); label
+metrics turn scores into labels by argmax (or > 0.5 for one column). ``log_loss`` and ``roc_auc``
+need scores. Precision/recall/F1 of a class with no predicted (or no true) rows count as 0, like
+scikit-learn's ``zero_division=0`` (without its warning). Loss-type metrics (``mse``, ``mae``,
+``log_loss``) are smaller-is-better; :func:`greater_is_better` says which way a name points.
 """
 
 from __future__ import annotations
@@ -18,32 +23,249 @@ def _labels(pred: np.ndarray) -> np.ndarray:
     return pred
 
 
-def accuracy(y_true, y_pred) -> float:
-    """Fraction of exact label matches (scores are argmax-ed first)."""
+def _true_labels(y_true) -> np.ndarray:
     y_true = np.asarray(y_true)
     if y_true.ndim == 2 and y_true.shape[1] > 1:
-        y_true = np.argmax(y_true, axis=1)
-    return float(np.mean(y_true.ravel() == _labels(y_pred).ravel()))
+        return np.argmax(y_true, axis=1)
+    return y_true.ravel()
+
+
+def _pair(y_true, y_pred):
+    t = _true_labels(y_true)
+    p = _labels(y_pred).ravel()
+    if t.shape[0] != p.shape[0]:
+        raise ValueError(f"y_true has {t.shape[0]} rows but y_pred has {p.shape[0]}")
+    if t.shape[0] == 0:
+        raise ValueError("empty y_true")
+    return t, p
+
+
+def accuracy(y_true, y_pred) -> float:
+    """Fraction of exact label matches (scores are argmax-ed first)."""
+    t, p = _pair(y_true, y_pred)
+    return float(np.mean(t == p))
+
+
+accuracy_score = accuracy
+
+
+def confusion_matrix(y_true, y_pred, labels=None) -> np.ndarray:
+    """C[i, j] = number of rows of true class labels[i] predicted as labels[j]; ``labels``
+    defaults to the sorted union of the labels seen."""
+    t, p = _pair(y_true, y_pred)
+    labels = np.union1d(t, p) if labels is None else np.asarray(labels)
+    k = len(labels)
+    ti = np.searchsorted(labels, t) if k else t
+    pi = np.searchsorted(labels, p) if k else p
+    ok = (ti < k) & (pi < k)
+    ok[ok] &= (labels[ti[ok]] == t[ok]) & (labels[pi[ok]] == p[ok])
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (ti[ok], pi[ok]), 1)
+    return cm
+
+
+def balanced_accuracy(y_true, y_pred) -> float:
+    """Mean recall over the classes present in y_true."""
+    t, p = _pair(y_true, y_pred)
+    classes = np.unique(t)
+    return float(np.mean([np.mean(p[t == c] == c) for c in classes]))
+
+
+def _prf(y_true, y_pred, average, pos_label):
+    t, p = _pair(y_true, y_pred)
+    if average == "binary":
+        labels = np.union1d(t, p)
+        if len(labels) > 2:
+            raise ValueError(
+                f"average='binary' needs two classes, got {len(labels)}; use 'macro' or 'weighted'"
+            )
+        labels = np.array([pos_label])
+    elif average in ("macro", "weighted", "micro", None):
+        labels = np.union1d(t, p)
+    else:
+        raise ValueError(
+            f"average must be 'binary', 'macro', 'weighted', 'micro' or None, got {average!r}"
+        )
+    tp = np.array([np.sum((t == c) & (p == c)) for c in labels], dtype=np.float64)
+    npred = np.array([np.sum(p == c) for c in labels], dtype=np.float64)
+    ntrue = np.array([np.sum(t == c) for c in labels], dtype=np.float64)
+    if average == "micro":
+        tp, npred, ntrue = tp.sum(keepdims=True), npred.sum(keepdims=True), ntrue.sum(keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prec = np.where(npred > 0, tp / np.maximum(npred, 1), 0.0)
+        rec = np.where(ntrue > 0, tp / np.maximum(ntrue, 1), 0.0)
+        denom = prec + rec
+        f1 = np.where(denom > 0, 2 * prec * rec / np.where(denom > 0, denom, 1), 0.0)
+    return prec, rec, f1, ntrue, average
+
+
+def _average(values, support, average):
+    if average is None:
+        return values
+    if average == "weighted":
+        s = support.sum()
+        return float(np.sum(values * support) / s) if s > 0 else 0.0
+    return float(np.mean(values))
+
+
+def precision(y_true, y_pred, average: str = "macro", pos_label=1):
+    """Precision tp / (tp + fp); ``average``: 'macro', 'weighted', 'micro', 'binary' (the class
+    ``pos_label``) or None (per class, sorted labels)."""
+    prec, _, _, sup, avg = _prf(y_true, y_pred, average, pos_label)
+    return _average(prec, sup, avg)
+
+
+def recall(y_true, y_pred, average: str = "macro", pos_label=1):
+    """Recall tp / (tp + fn); ``average`` as for :func:`precision`."""
+    _, rec, _, sup, avg = _prf(y_true, y_pred, average, pos_label)
+    return _average(rec, sup, avg)
+
+
+def f1(y_true, y_pred, average: str = "macro", pos_label=1):
+    """F1 = 2·P·R / (P + R) per class, then averaged; ``average`` as for :func:`precision`."""
+    _, _, f, sup, avg = _prf(y_true, y_pred, average, pos_label)
+    return _average(f, sup, avg)
+
+
+precision_score, recall_score, f1_score = precision, recall, f1
+
+
+def _proba(y_true, y_score):
+    t = _true_labels(y_true)
+    s = np.asarray(y_score, dtype=np.float64)
+    if s.ndim == 1:
+        s = s.reshape(-1, 1)
+    if s.ndim != 2 or s.shape[0] != t.shape[0]:
+        raise ValueError(f"y_score: expected shape ({t.shape[0]}, k), got {np.shape(y_score)}")
+    if s.shape[1] == 1:  # probability of class 1
+        s = np.hstack([1.0 - s, s])
+    if t.dtype.kind == "f" and not np.all(t == np.round(t)):
+        raise ValueError("y_true: class labels must be integers")
+    t = t.astype(np.int64)
+    if t.size and (t.min() < 0 or t.max() >= s.shape[1]):
+        raise ValueError(f"y_true: labels must lie in [0, {s.shape[1]}) to index the score columns")
+    return t, s
+
+
+def log_loss(y_true, y_pred, eps: float | None = None) -> float:
+    """Mean negative log-likelihood of integer labels under probabilities (n, k) (or the
+    probability of class 1 as (n,) / (n, 1)); rows are clipped to [eps, 1 - eps] and
+    renormalized."""
+    t, s = _proba(y_true, y_pred)
+    eps = np.finfo(np.float64).eps if eps is None else eps
+    s = np.clip(s, eps, 1 - eps)
+    s = s / s.sum(axis=1, keepdims=True)
+    return float(-np.mean(np.log(s[np.arange(len(t)), t])))
+
+
+def _binary_auc(pos: np.ndarray, score: np.ndarray) -> float:
+    n_pos = int(pos.sum())
+    n_neg = len(pos) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("roc_auc is undefined when y_true holds only one class")
+    order = np.argsort(score, kind="mergesort")
+    s = score[order]
+    ranks = np.empty(len(s), dtype=np.float64)
+    # Average ranks over ties (Mann-Whitney U).
+    bounds = np.flatnonzero(np.diff(s)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(s)]])
+    for a, b in zip(starts, ends):
+        ranks[a:b] = 0.5 * (a + b - 1) + 1.0
+    r = np.empty_like(ranks)
+    r[order] = ranks
+    return float((r[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def roc_auc(y_true, y_score) -> float:
+    """Area under the ROC curve. Binary: y_score is the score of class 1 ((n,), (n, 1)) or
+    (n, 2) probabilities. More classes: one-vs-rest per class, macro average."""
+    t = _true_labels(y_true)
+    s = np.asarray(y_score, dtype=np.float64)
+    if s.ndim == 2 and s.shape[1] > 2:
+        t, s = _proba(t, s)
+        present = np.unique(t)
+        if len(present) < s.shape[1]:
+            raise ValueError(
+                f"roc_auc (one-vs-rest) needs every class in y_true; missing "
+                f"{sorted(set(range(s.shape[1])) - set(present.tolist()))}"
+            )
+        return float(np.mean([_binary_auc(t == c, s[:, c]) for c in range(s.shape[1])]))
+    if s.ndim == 2:
+        s = s[:, -1]
+    if s.shape[0] != t.shape[0]:
+        raise ValueError(f"y_true has {t.shape[0]} rows but y_score has {s.shape[0]}")
+    classes = np.unique(t)
+    if len(classes) > 2:
+        raise ValueError("roc_auc with one score column needs binary labels")
+    return _binary_auc(t == classes[-1], s)  # the larger label is the positive class
+
+
+roc_auc_score = roc_auc
+
+
+def _reg(y_true, y_pred):
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    if t.size != p.size:
+        raise ValueError(f"y_true has {t.size} values but y_pred has {p.size}")
+    if t.size == 0:
+        raise ValueError("empty y_true")
+    return t, p.reshape(t.shape)
 
 
 def mean_squared_error(y_true, y_pred) -> float:
-    d = np.asarray(y_pred, dtype=np.float64).reshape(np.shape(y_true)) - np.asarray(y_true)
+    t, p = _reg(y_true, y_pred)
+    d = p - t
     return float(np.mean(d * d))
 
 
 def mean_absolute_error(y_true, y_pred) -> float:
-    d = np.asarray(y_pred, dtype=np.float64).reshape(np.shape(y_true)) - np.asarray(y_true)
-    return float(np.mean(np.abs(d)))
+    t, p = _reg(y_true, y_pred)
+    return float(np.mean(np.abs(p - t)))
 
+
+def r2_score(y_true, y_pred) -> float:
+    """Coefficient of determination 1 - SS_res / SS_tot, averaged over outputs. A constant
+    y_true scores 1.0 when predicted exactly, else 0.0 (scikit-learn's force_finite)."""
+    t, p = _reg(y_true, y_pred)
+    if t.ndim == 1:
+        t, p = t.reshape(-1, 1), p.reshape(-1, 1)
+    ss_res = np.sum((t - p) ** 2, axis=0)
+    ss_tot = np.sum((t - t.mean(axis=0)) ** 2, axis=0)
+    out = np.where(
+        ss_tot > 0,
+        1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0),
+        np.where(ss_res == 0, 1.0, 0.0),
+    )
+    return float(np.mean(out))
+
+
+mse, mae = mean_squared_error, mean_absolute_error
 
 _METRICS = {
     "accuracy": accuracy,
     "acc": accuracy,
+    "balanced_accuracy": balanced_accuracy,
+    "precision": precision,
+    "recall": recall,
+    "f1": f1,
+    "precision_weighted": lambda t, p: precision(t, p, "weighted"),
+    "recall_weighted": lambda t, p: recall(t, p, "weighted"),
+    "f1_weighted": lambda t, p: f1(t, p, "weighted"),
+    "precision_binary": lambda t, p: precision(t, p, "binary"),
+    "recall_binary": lambda t, p: recall(t, p, "binary"),
+    "f1_binary": lambda t, p: f1(t, p, "binary"),
+    "log_loss": log_loss,
+    "roc_auc": roc_auc,
     "mse": mean_squared_error,
     "mean_squared_error": mean_squared_error,
     "mae": mean_absolute_error,
     "mean_absolute_error": mean_absolute_error,
+    "r2": r2_score,
+    "r2_score": r2_score,
 }
+_SMALLER_IS_BETTER = {"log_loss", "mse", "mean_squared_error", "mae", "mean_absolute_error"}
 
 
 def get(metric):
@@ -55,3 +277,12 @@ def get(metric):
             f"unknown metric {metric!r}: expected one of {', '.join(sorted(_METRICS))}"
         )
     return _METRICS[metric]
+
+
+def greater_is_better(metric) -> bool:
+    """False for the loss-type names (mse, mae, log_loss); True otherwise (callables included)."""
+    return not (isinstance(metric, str) and metric in _SMALLER_IS_BETTER)
+
+
+def names() -> list:
+    return sorted(_METRICS)

@@ -409,6 +409,8 @@ class Sequential:
                 logs = {"batch": b - 1, "batches": nbatches, "loss": totals["loss_sum"] / rows}
                 if self._has_accuracy():
                     logs["accuracy"] = totals["correct"] / rows
+                if totals["skipped_nonfinite"]:  # TerminateOnNaN stops on it
+                    logs["nonfinite_steps"] = int(totals["skipped_nonfinite"])
                 cb.on_batch_end(b - 1, logs)
                 if self.stop_training:
                     break

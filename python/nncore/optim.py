@@ -1,52 +1,520 @@
-"""PLACEHOLDER (replaced by the optimizer family): plain SGD only."""
+"""Optimizers with torch.optim's formulas, names and defaults, run by the C++ core in one fused
+pass over all parameters per step; gradient clipping (global norm / value) and a non-finite
+gradient check as options. Learning-rate schedules live in :mod:`nncore.lr_scheduler`.
+
+Differences from torch.optim: one parameter group (the whole model); ``SGD``'s default lr is
+0.01 (torch's is 1e-3); ``clipnorm`` / ``clipvalue`` / ``skip_nonfinite`` are optimizer options.
+With ``skip_nonfinite=True`` (default) a step whose gradients hold a NaN or inf is skipped
+entirely: parameters, state and the step count stay as they were (like torch's GradScaler).
+The step reports ``{"grad_norm", "finite", "skipped"}`` (the norm is the pre-clip global L2
+norm, accumulated in float64 deterministically). ``clipnorm`` / ``clipvalue`` are applied on the
+fly inside the update: the gradient arena itself is left unscaled (use :func:`clip_grad_norm_`
+to clip it in place). With ``skip_nonfinite=False`` and no ``clipnorm`` the norm and the
+non-finite check are fused into the single update pass (28 B/param for Adam instead of 32).
+"""
 
 from __future__ import annotations
 
-from . import _core
+import math
+import numbers
+
+import numpy as np
+
+from . import (
+    _core,
+    lr_scheduler,  # noqa: F401  (also reachable as nncore.optim.lr_scheduler)
+)
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "NAdam",
+    "get",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "lr_scheduler",
+]
+
+_COMMON = (("clipnorm", None), ("clipvalue", None), ("skip_nonfinite", True), ("maximize", False))
 
 
-class SGD:
-    def __init__(self, params=None, lr=0.01):
-        self.lr_init = lr
+def _real(name, v):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {v!r}")
+    v = float(v)
+    if math.isnan(v):
+        raise ValueError(f"{name} must be a number, got nan")
+    return v
+
+
+def _check(name, kind, v):
+    """Validates one hyper-parameter (Python names, as in torch.optim); returns it normalised."""
+    if kind == "bool":
+        if isinstance(v, (bool, np.bool_)) or v in (0, 1):
+            return bool(v)
+        raise ValueError(f"{name} must be True or False, got {v!r}")
+    if kind == "betas":
+        if not isinstance(v, (tuple, list)) or len(v) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {v!r}")
+        out = []
+        for i, b in enumerate(v):
+            b = _real(f"betas[{i}]", b)
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"betas[{i}] (beta{i + 1}) must be in [0, 1), got {b!r}")
+            out.append(b)
+        return tuple(out)
+    if kind == "clip":
+        if v is None:
+            return None
+        v = _real(name, v)
+        if not (v > 0 and math.isfinite(v)):
+            raise ValueError(f"{name} must be None or a finite number > 0, got {v!r}")
+        return v
+    v = _real(name, v)
+    if kind == "ge0" and not (v >= 0 and math.isfinite(v)):
+        raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+    if kind == "gt0" and not (v > 0 and math.isfinite(v)):
+        raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    if kind == "finite" and not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {v!r}")
+    return v
+
+
+class Optimizer:
+    """Base class: holds the hyper-parameters, the core optimizer and the model it updates."""
+
+    name = ""
+    _spec: tuple = ()  # ((python name, default, kind), ...) after params
+
+    def __init__(self, params, config):
+        kinds = dict((k, kind) for k, _, kind in self._spec)
+        kinds.update(
+            lr="ge0", clipnorm="clip", clipvalue="clip", skip_nonfinite="bool", maximize="bool"
+        )
+        self._config = {k: _check(k, kinds[k], v) for k, v in config.items()}
+        self._extra_checks()
         self._core = None
         self._model = None
+        self._core_optimizer()  # validates the combination in the core as well
+        if params is not None:
+            model = None
+            if hasattr(params, "_attach_optimizer"):
+                model = params
+            elif getattr(params, "model", None) is not None:
+                model = params.model
+            if model is None:
+                raise ValueError(
+                    "params must be a model or model.parameters() (one parameter group: the "
+                    f"whole model), got {type(params).__name__}"
+                )
+            model._attach_optimizer(self)
+
+    def _extra_checks(self):
+        pass
+
+    # -- core object ------------------------------------------------------------------------
+    def _core_hparams(self) -> dict:
+        hp = {}
+        for k, v in self._config.items():
+            if k == "betas":
+                hp["beta1"], hp["beta2"] = float(v[0]), float(v[1])
+            elif k in ("clipnorm", "clipvalue"):
+                hp[k] = 0.0 if v is None else float(v)
+            else:
+                hp[k] = float(v)
+        return hp
 
     def _core_optimizer(self):
+        """The nncore._core.Optimizer (created once)."""
         if self._core is None:
-            self._core = _core.make_optimizer("sgd", {"lr": self.lr_init})
+            self._core = _core.make_optimizer(self.name, self._core_hparams())
         return self._core
 
     def _attach(self, model):
+        """Called by ``model.compile``: the model's network steps this optimizer."""
         self._model = model
         model._net.set_optimizer(self._core_optimizer())
 
+    def _net(self):
+        if self._model is None or getattr(self._model, "_net", None) is None:
+            raise RuntimeError(
+                "the optimizer is not attached to a built model: pass it to model.compile() "
+                "(or construct it with model.parameters())"
+            )
+        return self._model._net
+
+    # -- torch-like API ---------------------------------------------------------------------
     @property
-    def lr(self):
+    def lr(self) -> float:
         return self._core_optimizer().lr
 
     @lr.setter
-    def lr(self, v):
-        self._core_optimizer().lr = v
+    def lr(self, value):
+        self._core_optimizer().lr = _check("lr", "ge0", value)
+        self._config["lr"] = float(value)
 
-    def step(self):
-        return self._model._net.optimizer_step()
+    def _set_hparam(self, name, value):
+        """Changes one hyper-parameter between steps (used by OneCycleLR to cycle beta1 /
+        momentum); "beta1"/"beta2" address the betas pair."""
+        value = float(value)
+        self._core_optimizer().set_hparam(name, value)
+        if name in ("beta1", "beta2"):
+            b = list(self._config["betas"])
+            b[0 if name == "beta1" else 1] = value
+            self._config["betas"] = tuple(b)
+        else:
+            self._config[name] = value
 
-    def zero_grad(self):
-        self._model._net.zero_grad()
+    def _get_hparam(self, name):
+        return float(self._core_optimizer().hparams()[name])
 
-    def get_config(self):
-        return {"name": "sgd", "lr": self.lr}
+    @property
+    def steps(self) -> int:
+        """Number of updates done (skipped non-finite steps do not count)."""
+        return self._core_optimizer().steps
 
-    def state_dict(self):
-        return {"name": "sgd", "hparams": {"lr": self.lr}, "steps": 0, "lr": self.lr, "state": {}}
+    def step(self) -> dict:
+        """One update of the attached model from its gradients; returns
+        ``{"grad_norm", "finite", "skipped"}``."""
+        return self._net().optimizer_step()
 
-    def load_state_dict(self, d):
-        self.lr = d["lr"]
+    def zero_grad(self) -> None:
+        self._net().zero_grad()
+
+    def get_config(self) -> dict:
+        cfg = {"name": self.name}
+        cfg.update(self._config)
+        cfg["lr"] = self.lr
+        if "betas" in cfg:
+            cfg["betas"] = list(cfg["betas"])
+        return cfg
+
+    def __repr__(self):
+        cfg = self.get_config()
+        cfg.pop("name")
+        if "betas" in cfg:
+            cfg["betas"] = tuple(cfg["betas"])
+        defaults = dict(_COMMON)
+        parts = [f"{k}={v!r}" for k, v in cfg.items() if not (k in defaults and v == defaults[k])]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def state_dict(self) -> dict:
+        """{name, hparams, steps, lr, state: {name: float32 array}}: everything needed to resume
+        bitwise identically."""
+        core = self._core_optimizer()
+        hp = self.get_config()
+        hp.pop("name")
+        return {
+            "name": self.name,
+            "hparams": hp,
+            "steps": int(core.steps),
+            "lr": float(core.lr),
+            "state": {k: np.asarray(core.get_state(k)) for k in core.state_names()},
+        }
+
+    def load_state_dict(self, d) -> None:
+        """Restores hyper-parameters, lr, step count and state saved by :meth:`state_dict`."""
+        if not isinstance(d, dict):
+            raise ValueError(f"state_dict must be a dict, got {type(d).__name__}")
+        missing = [k for k in ("name", "steps", "lr", "state") if k not in d]
+        if missing:
+            raise ValueError(f"optimizer state_dict lacks {missing}")
+        if str(d["name"]).lower() != self.name:
+            raise ValueError(
+                f"optimizer state_dict is for {d['name']!r}, this optimizer is {self.name!r}"
+            )
+        hp = dict(d.get("hparams") or {})
+        if hp:
+            fresh = type(self)(**hp)  # validates
+            same = {k: v for k, v in fresh._config.items() if k != "lr"} == {
+                k: v for k, v in self._config.items() if k != "lr"
+            }
+            if not same:
+                self._config = fresh._config
+                self._core = None
+                if self._model is not None and getattr(self._model, "_net", None) is not None:
+                    self._attach(self._model)
+        core = self._core_optimizer()
+        state = d["state"]
+        if not isinstance(state, dict):
+            raise ValueError("optimizer state_dict['state'] must be a dict of arrays")
+        names = list(core.state_names())
+        nonempty = {k: v for k, v in state.items() if np.size(v) > 0}
+        if set(state) - set(names) or (nonempty and set(nonempty) != set(names)):
+            raise ValueError(
+                f"optimizer state holds {sorted(state)}, {self.name} with these hyper-parameters "
+                f"needs {names}"
+            )
+        arrays = {}
+        for k, v in nonempty.items():
+            a = np.asarray(v, dtype=np.float32)
+            if a.ndim != 1:
+                raise ValueError(f"optimizer state {k!r} must be 1-D, got shape {a.shape}")
+            arrays[k] = a
+        sizes = {a.size for k, a in arrays.items() if k != "mu_product"}
+        if len(sizes) > 1:
+            raise ValueError(f"optimizer state arrays differ in length: {sorted(sizes)}")
+        if sizes and self._model is not None and getattr(self._model, "_net", None) is not None:
+            n = self._model._net.params_array().size
+            if sizes != {n}:
+                raise ValueError(
+                    f"optimizer state has {sizes.pop()} values per array, the model has {n} "
+                    "parameters"
+                )
+        steps = int(d["steps"])
+        if steps < 0:
+            raise ValueError(f"steps must be >= 0, got {steps}")
+        core.lr = _check("lr", "ge0", d["lr"])
+        self._config["lr"] = float(d["lr"])
+        for k in names:
+            core.set_state(k, arrays.get(k, np.zeros(0, np.float32)))
+        core.steps = steps
 
 
-def get(opt, **kwargs):
-    if isinstance(opt, str):
-        if opt.lower() != "sgd":
-            raise ValueError(f"unknown optimizer {opt!r}")
-        return SGD(**kwargs)
-    return opt
+def _init(self, params, lr, local, clipnorm, clipvalue, skip_nonfinite, maximize):
+    cfg = {"lr": lr}
+    for k, _, _ in self._spec:
+        cfg[k] = local[k]
+    cfg.update(
+        clipnorm=clipnorm, clipvalue=clipvalue, skip_nonfinite=skip_nonfinite, maximize=maximize
+    )
+    Optimizer.__init__(self, params, cfg)
+
+
+class SGD(Optimizer):
+    """torch.optim.SGD (momentum, dampening, Nesterov, weight decay); default lr 0.01."""
+
+    name = "sgd"
+    _spec = (
+        ("momentum", 0.0, "ge0"),
+        ("dampening", 0.0, "finite"),
+        ("weight_decay", 0.0, "ge0"),
+        ("nesterov", False, "bool"),
+    )
+
+    def __init__(
+        self,
+        params=None,
+        lr=0.01,
+        momentum=0.0,
+        dampening=0.0,
+        weight_decay=0.0,
+        nesterov=False,
+        *,
+        maximize=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
+        _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
+
+    def _extra_checks(self):
+        c = self._config
+        if c["nesterov"] and (c["momentum"] <= 0 or c["dampening"] != 0):
+            raise ValueError("nesterov requires momentum > 0 and dampening = 0")
+
+
+class Adagrad(Optimizer):
+    """torch.optim.Adagrad."""
+
+    name = "adagrad"
+    _spec = (
+        ("lr_decay", 0.0, "ge0"),
+        ("weight_decay", 0.0, "ge0"),
+        ("initial_accumulator_value", 0.0, "ge0"),
+        ("eps", 1e-10, "gt0"),
+    )
+
+    def __init__(
+        self,
+        params=None,
+        lr=0.01,
+        lr_decay=0.0,
+        weight_decay=0.0,
+        initial_accumulator_value=0.0,
+        eps=1e-10,
+        *,
+        maximize=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
+        _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
+
+
+class RMSprop(Optimizer):
+    """torch.optim.RMSprop (centered, momentum)."""
+
+    name = "rmsprop"
+    _spec = (
+        ("alpha", 0.99, "ge0"),
+        ("eps", 1e-8, "gt0"),
+        ("weight_decay", 0.0, "ge0"),
+        ("momentum", 0.0, "ge0"),
+        ("centered", False, "bool"),
+    )
+
+    def __init__(
+        self,
+        params=None,
+        lr=0.01,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum=0.0,
+        centered=False,
+        *,
+        maximize=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
+        _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
+
+
+class Adam(Optimizer):
+    """torch.optim.Adam (L2 weight decay added to the gradient, amsgrad,
+    decoupled_weight_decay)."""
+
+    name = "adam"
+    _spec = (
+        ("betas", (0.9, 0.999), "betas"),
+        ("eps", 1e-8, "gt0"),
+        ("weight_decay", 0.0, "ge0"),
+        ("amsgrad", False, "bool"),
+        ("decoupled_weight_decay", False, "bool"),
+    )
+
+    def __init__(
+        self,
+        params=None,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        amsgrad=False,
+        *,
+        maximize=False,
+        decoupled_weight_decay=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
+        _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
+
+
+class AdamW(Optimizer):
+    """torch.optim.AdamW (decoupled weight decay, default 1e-2)."""
+
+    name = "adamw"
+    _spec = (
+        ("betas", (0.9, 0.999), "betas"),
+        ("eps", 1e-8, "gt0"),
+        ("weight_decay", 1e-2, "ge0"),
+        ("amsgrad", False, "bool"),
+    )
+
+    def __init__(
+        self,
+        params=None,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=1e-2,
+        amsgrad=False,
+        *,
+        maximize=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
+        _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
+
+
+class NAdam(Optimizer):
+    """torch.optim.NAdam (momentum_decay schedule with mu_product, decoupled_weight_decay)."""
+
+    name = "nadam"
+    _spec = (
+        ("betas", (0.9, 0.999), "betas"),
+        ("eps", 1e-8, "gt0"),
+        ("weight_decay", 0.0, "ge0"),
+        ("momentum_decay", 4e-3, "ge0"),
+        ("decoupled_weight_decay", False, "bool"),
+    )
+
+    def __init__(
+        self,
+        params=None,
+        lr=2e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum_decay=4e-3,
+        *,
+        decoupled_weight_decay=False,
+        maximize=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
+        _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
+
+
+_BY_NAME = {c.name: c for c in (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam)}
+
+
+def get(optimizer, **kwargs) -> Optimizer:
+    """An optimizer from a name ("sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam",
+    case-insensitive; keyword arguments are its hyper-parameters), a config dict from
+    ``get_config()``, or an optimizer object (returned as is)."""
+    if isinstance(optimizer, Optimizer):
+        if kwargs:
+            raise ValueError("hyper-parameters can only be given with an optimizer name")
+        return optimizer
+    if isinstance(optimizer, dict):
+        cfg = dict(optimizer)
+        name = cfg.pop("name", None)
+        if name is None:
+            raise ValueError("an optimizer config dict needs a 'name'")
+        cfg.update(kwargs)
+        return get(name, **cfg)
+    if isinstance(optimizer, str):
+        cls = _BY_NAME.get(optimizer.lower())
+        if cls is None:
+            raise ValueError(f"unknown optimizer {optimizer!r}; choose from {', '.join(_BY_NAME)}")
+        return cls(**kwargs)
+    raise TypeError(
+        f"optimizer must be a name, a config dict or an nncore.optim optimizer, got "
+        f"{type(optimizer).__name__}"
+    )
+
+
+def _grads(model_or_grads):
+    if isinstance(model_or_grads, np.ndarray):
+        return model_or_grads
+    net = getattr(model_or_grads, "_net", None)
+    if net is None:
+        raise ValueError("expected a built nncore model (or a float32 gradient array)")
+    return net.grads_array()
+
+
+def clip_grad_norm_(model, max_norm) -> float:
+    """Rescales the model's gradients in place so that their global L2 norm is at most
+    ``max_norm`` (torch.nn.utils.clip_grad_norm_); returns the norm before clipping."""
+    max_norm = _check("max_norm", "ge0", max_norm)
+    return _core.clip_grad_norm(_grads(model), max_norm)
+
+
+def clip_grad_value_(model, clip_value) -> float:
+    """Clamps the model's gradients to [-clip_value, clip_value] in place
+    (torch.nn.utils.clip_grad_value_); returns the global norm before clipping."""
+    clip_value = _check("clip_value", "ge0", clip_value)
+    g = _grads(model)
+    norm = _core.grad_norm(g)
+    _core.clip_grad_value(g, clip_value)
+    return norm

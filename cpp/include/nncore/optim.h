@@ -31,14 +31,32 @@ class Optimizer {
   virtual std::vector<std::string> state_names() const = 0;  // e.g. {"exp_avg", "exp_avg_sq"}
   virtual std::vector<float>& state(const std::string& name) = 0;
   void set_steps(std::int64_t s) { steps_ = s; }
+  // Changes one hyper-parameter between steps (schedules: OneCycleLR cycles beta1 / momentum).
+  // Only values that keep the state layout may change (not amsgrad, centered, nesterov, or
+  // momentum to/from 0); the new value is validated like at construction.
+  virtual void set_hparam(const std::string& name, double value);
 
  protected:
   double lr_ = 1e-3;
   std::int64_t steps_ = 0;
 };
 
+// Global L2 norm of g (sum of squares in double over fixed 16384-element chunks, each with a fixed
+// 32-lane order, chunk sums added in index order: the same bits for any thread count and ISA).
+double grad_norm(const float* g, std::size_t n);
+// torch.nn.utils.clip_grad_norm_: scales g in place by min(1, max_norm / (norm + 1e-6)); returns
+// the pre-clip norm. max_norm must be >= 0.
+double clip_grad_norm(float* g, std::size_t n, double max_norm);
+// torch.nn.utils.clip_grad_value_: clamps g to [-clip_value, clip_value] in place (NaN stays NaN).
+void clip_grad_value(float* g, std::size_t n, double clip_value);
+
 // name: sgd | adagrad | rmsprop | adam | adamw | nadam. Unknown names and hyper-parameters,
-// and out-of-range values, throw std::invalid_argument naming them.
+// and out-of-range values, throw std::invalid_argument naming them. Every optimizer also takes
+// clipnorm (0 = off), clipvalue (0 = off), skip_nonfinite (default 1) and maximize (default 0).
+// Boolean hyper-parameters are 0/1. Non-finite gradients with skip_nonfinite=1: the step is skipped
+// entirely (params, state and steps() untouched, like torch's GradScaler skipping
+// optimizer.step()) and StepInfo.skipped is set. The gradient arena is never modified by step():
+// clipping is applied on the fly inside the fused update.
 std::shared_ptr<Optimizer> make_optimizer(const std::string& name,
                                           const std::map<std::string, double>& hparams);
 

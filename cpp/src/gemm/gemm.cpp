@@ -14,6 +14,16 @@
 
 namespace nncore {
 
+namespace gemm {
+int kc_blocks(int K) { return K <= 0 ? 0 : (K + kKcMax - 1) / kKcMax; }
+int kc_start(int K, int nb, int b) {
+  if (b >= nb) return K;
+  const int base = ((K + nb - 1) / nb + 7) / 8 * 8;
+  const long s = (long)b * base;
+  return s < K ? (int)s : K;
+}
+}  // namespace gemm
+
 using gemm::KernelSet;
 
 struct PackedB::Impl {

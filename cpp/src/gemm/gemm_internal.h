@@ -46,7 +46,7 @@ struct KernelSet {
   Isa isa;
   const char* name;  // e.g. "avx512 8x48"
   int mr, nr;
-  int mc, nc;        // cache blocks (KC is shared by all ISAs: see kc_block())
+  int mc, nc;        // cache blocks (KC is shared by all ISAs: see kc_blocks())
   UkrFn ukr;
   PackAFn pack_a;
   PackBFn pack_b;
@@ -55,14 +55,10 @@ struct KernelSet {
 // The K blocking. It depends on K only (not on the ISA, M, N or the thread count), so every
 // path and every M gives the same rounding.
 constexpr int kKcMax = 256;
-inline int kc_blocks(int K) { return K <= 0 ? 0 : (K + kKcMax - 1) / kKcMax; }
-// Start of block b of nb over K: blocks are near-equal, multiples of 8 except the last.
-inline int kc_start(int K, int nb, int b) {
-  if (b >= nb) return K;
-  int base = ((K + nb - 1) / nb + 7) / 8 * 8;
-  int s = b * base;
-  return s < K ? s : K;
-}
+int kc_blocks(int K);
+// Start of block b of nb over K: blocks are near-equal, multiples of 8 except the last
+// (returns K for b >= nb; a block may be empty only for huge K).
+int kc_start(int K, int nb, int b);
 
 // Baseline (portable) packing, used by every kernel set unless it brings its own.
 void pack_a_generic(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0, int kc,

@@ -46,16 +46,16 @@ ApplyFn apply_kernel() {
 }
 }  // namespace
 
-std::uint32_t dropout_threshold(float rate) {
-  check(rate >= 0.f && rate < 1.f, "Dropout: rate must be in [0, 1)");
-  const double t = std::floor(double(rate) * 4294967296.0);
+std::uint32_t dropout_threshold(double rate) {
+  check(rate >= 0.0 && rate < 1.0, "Dropout: rate must be in [0, 1)");
+  const double t = std::floor(rate * 4294967296.0);
   return std::uint32_t(std::min(t, 4294967295.0));
 }
 
-void dropout_apply(float* y, const float* x, std::size_t n, float rate, std::uint64_t seed,
+void dropout_apply(float* y, const float* x, std::size_t n, double rate, std::uint64_t seed,
                    std::uint64_t step, std::uint32_t layer) {
   const std::uint32_t thr = dropout_threshold(rate);
-  const float scale = float(1.0 / (1.0 - double(rate)));
+  const float scale = float(1.0 / (1.0 - rate));
   const std::uint32_t c2 = std::uint32_t(step), c3 = layer;
   const std::uint32_t k0 = std::uint32_t(seed), k1 = std::uint32_t(seed >> 32);
   ApplyFn f = apply_kernel();
@@ -68,7 +68,7 @@ void dropout_apply(float* y, const float* x, std::size_t n, float rate, std::uin
   }
 }
 
-void dropout_mask(std::uint8_t* keep, std::size_t n, float rate, std::uint64_t seed,
+void dropout_mask(std::uint8_t* keep, std::size_t n, double rate, std::uint64_t seed,
                   std::uint64_t step, std::uint32_t layer) {
   dropout_scalar::mask_span(keep, 0, n, dropout_threshold(rate), std::uint32_t(step), layer,
                             std::uint32_t(seed), std::uint32_t(seed >> 32));

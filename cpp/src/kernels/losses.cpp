@@ -14,6 +14,11 @@
 #include "nncore/common.h"
 #include "nncore/threading.h"
 
+// Lets GCC if-convert the selects without AVX-512 masking; changes no rounding.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 namespace nncore {
 
 namespace loss_detail {

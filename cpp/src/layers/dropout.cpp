@@ -17,15 +17,14 @@ class Dropout final : public Layer {
     const double rate = s.get("rate", 0.5);
     check(std::isfinite(rate) && rate >= 0 && rate < 1,
           "Dropout: rate must be in [0, 1), got " + std::to_string(rate));
-    rate_ = float(rate);
-    check(rate_ < 1.f, "Dropout: rate must be in [0, 1) (it rounds to 1 in float32)");
+    rate_ = rate;
   }
   std::string type() const override { return "dropout"; }
 
   void forward(const float* x, float* y, int n, float*, const StepContext& ctx) override {
     // x (n, c) -> y (n, c)
     const std::size_t total = std::size_t(n) * in_dim_;
-    if (!ctx.training || rate_ == 0.f) {
+    if (!ctx.training || rate_ == 0.0) {
       if (x != y) std::memcpy(y, x, sizeof(float) * total);
       return;
     }
@@ -35,7 +34,7 @@ class Dropout final : public Layer {
                 const StepContext& ctx) override {
     if (!dx) return;
     const std::size_t total = std::size_t(n) * in_dim_;
-    if (!ctx.training || rate_ == 0.f) {
+    if (!ctx.training || rate_ == 0.0) {
       std::memcpy(dx, dy, sizeof(float) * total);
       return;
     }
@@ -43,7 +42,7 @@ class Dropout final : public Layer {
   }
 
  private:
-  float rate_ = 0.5f;
+  double rate_ = 0.5;
 };
 
 }  // namespace

@@ -1,0 +1,162 @@
+"""nncore's SGEMM against numpy (OpenBLAS) and PyTorch, same run, interleaved, 1 and 2 threads.
+
+    PYTHONPATH=python python bench/python/bench_gemm.py [--rounds 15] [--threads 1,2] [--shapes all]
+
+Each sample runs a call repeatedly for >= --sample-ms (timed with _core.bench_clock, the TSC:
+this VM's monotonic clock sometimes steps in 4 ms), rounds interleave nncore / numpy / torch, and the table reports per-call
+medians (and bests) with ratios nncore-vs-peer (> 1 means nncore is faster). Forward shapes use
+nncore's packed weight (the Dense layout: W (out, in) packed once as Wᵀ); numpy and torch get
+X @ W.T. Some machines set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which slow OpenBLAS: the script
+re-executes itself with both unset so numpy runs with its own kernel choice, and prints that
+choice (threadpoolctl).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+_FORCED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+if any(v in os.environ for v in _FORCED) and not os.environ.get("_NNCORE_BENCH_REEXEC"):
+    env = {k: v for k, v in os.environ.items() if k not in _FORCED}
+    env["_NNCORE_BENCH_REEXEC"] = ",".join(f"{k}={os.environ[k]}" for k in _FORCED if k in os.environ)
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+
+from nncore import _core  # noqa: E402
+
+try:
+    import torch  # noqa: E402
+except ImportError:  # pragma: no cover
+    torch = None
+
+# name, M, K, N, kind: fwd (X·Wᵀ, W packed), nn (A·B), dx (dY·W), dw (dYᵀ·X accumulated)
+SHAPES = [
+    ("fwd 32x784x512", 32, 784, 512, "fwd"),
+    ("fwd 128x784x512", 128, 784, 512, "fwd"),
+    ("fwd 128x512x512", 128, 512, 512, "fwd"),
+    ("fwd 512x512x512", 512, 512, 512, "fwd"),
+    ("fwd 1024x784x512", 1024, 784, 512, "fwd"),
+    ("nn 2048^3", 2048, 2048, 2048, "nn"),
+    ("bwd dX 128x512x784", 128, 512, 784, "dx"),
+    ("bwd dW 512x128x784", 512, 128, 784, "dw"),
+    ("batch-1 1x784x512", 1, 784, 512, "fwd"),
+    ("batch-4 4x784x512", 4, 784, 512, "fwd"),
+]
+
+
+def make_calls(M, K, N, kind, rng):
+    f32 = np.float32
+    if kind == "fwd":
+        X = rng.standard_normal((M, K)).astype(f32)
+        W = rng.standard_normal((N, K)).astype(f32)
+        P = _core.PackedB(W, trans_b=True)
+        C = np.empty((M, N), f32)
+        nc = lambda: _core.sgemm_packed(X, P, C=C)  # noqa: E731
+        npf = lambda: np.matmul(X, W.T)  # noqa: E731
+        tX, tW = (torch.from_numpy(X), torch.from_numpy(W)) if torch else (None, None)
+        tf = (lambda: torch.matmul(tX, tW.T)) if torch else None
+    elif kind in ("nn", "dx"):
+        A = rng.standard_normal((M, K)).astype(f32)
+        B = rng.standard_normal((K, N)).astype(f32)
+        C = np.empty((M, N), f32)
+        nc = lambda: _core.sgemm(A, B, C=C)  # noqa: E731
+        npf = lambda: np.matmul(A, B)  # noqa: E731
+        tA, tB = (torch.from_numpy(A), torch.from_numpy(B)) if torch else (None, None)
+        tf = (lambda: torch.matmul(tA, tB)) if torch else None
+    else:  # dw: dW (M=out, N=in) += dYᵀ (out × batch) · X (batch × in), K = batch
+        dY = rng.standard_normal((K, M)).astype(f32)
+        X = rng.standard_normal((K, N)).astype(f32)
+        G = np.zeros((M, N), f32)
+        nc = lambda: _core.sgemm(dY, X, trans_a=True, beta=1.0, C=G)  # noqa: E731
+        npf = lambda: np.matmul(dY.T, X)  # noqa: E731
+        tY, tX = (torch.from_numpy(dY), torch.from_numpy(X)) if torch else (None, None)
+        tG = torch.zeros((M, N)) if torch else None
+        tf = (lambda: tG.addmm_(tY.T, tX)) if torch else None
+    return {"nncore": nc, "numpy": npf, "torch": tf}
+
+
+def sample(fn, min_s):
+    """Per-call seconds of one sample: the call repeated until min_s has passed.
+
+    The loop is bounded by time.perf_counter (monotonic, but it may step in 4 ms here); the
+    duration comes from the TSC clock when the two agree, else from perf_counter (a TSC read on
+    another vCPU after a migration can be skewed)."""
+    clock = _core.bench_clock
+    fn()
+    n, t0, p0 = 0, clock(), time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        dp = time.perf_counter() - p0
+        if dp >= min_s or n >= 100000:
+            dt = clock() - t0
+            ok = dt > 0 and abs(dt - dp) <= 0.005 + 0.2 * dp
+            return (dt if ok else dp) / n
+
+
+TORCH_THREADS = torch.get_num_threads() if torch else 0
+
+
+def set_threads(n):
+    _core.set_num_threads(n)
+    if torch:
+        torch.set_num_threads(n if n > 0 else TORCH_THREADS)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=11)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--sample-ms", type=float, default=20.0)
+    ap.add_argument("--settle-ms", type=float, default=250.0,
+                    help="pause before each multi-threaded sample so other pools stop spinning")
+    ap.add_argument("--shapes", default="all", help="comma-separated name prefixes, or all")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    shapes = SHAPES if args.shapes == "all" else [
+        s for s in SHAPES if any(s[0].startswith(p) for p in args.shapes.split(","))]
+
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    print(f"# bench_gemm.py: nncore {_core.gemm_kernel()['name']} (isa {_core.isa()}), "
+          f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}")
+    for i in blas:
+        print(f"# numpy BLAS: {i.get('internal_api')} {i.get('version')} kernel={i.get('architecture')} "
+              f"threading={i.get('threading_layer')} file={os.path.basename(i.get('filepath', ''))}")
+    reexec = os.environ.get("_NNCORE_BENCH_REEXEC")
+    print(f"# {'re-executed with ' + reexec + ' unset' if reexec else 'OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE not set'}")
+    print(f"# rounds={args.rounds}, sample >= {args.sample_ms} ms, medians of per-call times; "
+          "ratio = peer time / nncore time (> 1: nncore faster)\n")
+    libs = ["nncore", "numpy"] + (["torch"] if torch else [])
+    head = "| shape | threads | " + " | ".join(f"{l} µs (med)" for l in libs) + " | nncore GFLOP/s | " + \
+        " | ".join(f"vs {l}" for l in libs[1:]) + " |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for nt in [int(t) for t in args.threads.split(",")]:
+        for name, M, K, N, kind in shapes:
+            calls = make_calls(M, K, N, kind, rng)
+            times = {l: [] for l in libs}
+            with threadpool_limits(limits=nt, user_api="blas"):
+                set_threads(nt)
+                for _ in range(args.rounds):
+                    for l in libs:
+                        if nt > 1:
+                            # Idle worker threads of the previous library (OpenBLAS, torch's
+                            # OpenMP) spin for up to ~0.1 s and would steal the second core.
+                            time.sleep(args.settle_ms / 1e3)
+                        times[l].append(sample(calls[l], args.sample_ms / 1e3))
+            med = {l: statistics.median(v) for l, v in times.items()}
+            gf = 2.0 * M * N * K / med["nncore"] / 1e9
+            row = f"| {name} | {nt} | " + " | ".join(f"{med[l] * 1e6:.1f}" for l in libs) + \
+                f" | {gf:.1f} | " + " | ".join(f"{med[l] / med['nncore']:.2f}x" for l in libs[1:]) + " |"
+            print(row, flush=True)
+    set_threads(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+// Optimizer chunk kernels compiled for the scalar path (bodies in kernels_body.inc).
+// Only instruction selection differs between paths; the arithmetic per element is identical.
+#include <cmath>
+#include <cstddef>
+
+#include "optim_kernels.h"
+
+namespace nncore::optim_detail::scalar {
+#include "kernels_body.inc"
+}  // namespace nncore::optim_detail::scalar

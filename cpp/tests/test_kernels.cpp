@@ -1,0 +1,110 @@
+// Kernel tests without Python: Philox known answers (Random123 kat_vectors), batched Philox,
+// activation ISA bitwise agreement and a few values, loss label validation, BN and dropout basics.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "nncore/activations.h"
+#include "nncore/batchnorm.h"
+#include "nncore/cpu.h"
+#include "nncore/dropout.h"
+#include "nncore/losses.h"
+#include "nncore/rng.h"
+#include "testing.h"
+
+using namespace nncore;
+
+TEST(philox_known_answers) {
+  auto a = philox4x32_10({0, 0, 0, 0}, {0, 0});
+  CHECK(a[0] == 0x6627e8d5u && a[1] == 0xe169c58du && a[2] == 0xbc57ac4cu && a[3] == 0x9b00dbd8u);
+  auto b = philox4x32_10({0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu},
+                         {0xffffffffu, 0xffffffffu});
+  CHECK(b[0] == 0x408f276du && b[1] == 0x41c83b0eu && b[2] == 0xa20bc7c6u && b[3] == 0x6d5451fdu);
+  auto c = philox4x32_10({0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u},
+                         {0xa4093822u, 0x299f31d0u});
+  CHECK(c[0] == 0xd16cfe09u && c[1] == 0x94fdccebu && c[2] == 0x5001e420u && c[3] == 0x24126ea1u);
+}
+
+TEST(philox_batch_matches_scalar) {
+  std::vector<std::uint32_t> out(4 * 21);
+  const std::uint64_t start = 0xfffffff0ull;
+  philox4x32_10_batch(out.data(), 21, start, 3, 4, {5, 6});
+  for (int b = 0; b < 21; ++b) {
+    const std::uint64_t ctr = start + b;
+    auto r = philox4x32_10({std::uint32_t(ctr), std::uint32_t(ctr >> 32), 3, 4}, {5, 6});
+    for (int w = 0; w < 4; ++w) CHECK(out[4 * b + w] == r[w]);
+  }
+}
+
+TEST(activations_values_and_isa_bitwise) {
+  const Isa saved = active_isa();
+  std::vector<float> z(1003);
+  for (std::size_t i = 0; i < z.size(); ++i) z[i] = -100.f + 0.2f * float(i);
+  std::vector<float> base(z.size()), y(z.size()), dz(z.size()), dbase(z.size());
+  for (int a = 0; a <= int(Act::silu); ++a) {
+    const Act act = Act(a);
+    set_active_isa(Isa::scalar);
+    act_forward(act, act_default_alpha(act), z.data(), base.data(), z.size());
+    act_backward(act, act_default_alpha(act), z.data(), base.data(), z.data(), dbase.data(), z.size());
+    for (float v : base) CHECK(std::isfinite(v));
+    for (Isa isa : {Isa::avx2, Isa::avx512}) {
+      if (!isa_supported(isa)) continue;
+      set_active_isa(isa);
+      act_forward(act, act_default_alpha(act), z.data(), y.data(), z.size());
+      act_backward(act, act_default_alpha(act), z.data(), y.data(), z.data(), dz.data(), z.size());
+      CHECK(std::memcmp(y.data(), base.data(), sizeof(float) * y.size()) == 0);
+      CHECK(std::memcmp(dz.data(), dbase.data(), sizeof(float) * y.size()) == 0);
+    }
+  }
+  set_active_isa(saved);
+  float x[4] = {-100.f, 0.f, 1.f, 100.f}, r[4];
+  act_forward(Act::sigmoid, 0, x, r, 4);
+  CHECK(r[0] >= 0 && r[0] < 1e-40f && r[1] == 0.5f && r[3] == 1.f);
+  CHECK_NEAR(r[2], 0.7310585786300049, 1e-7);
+  act_forward(Act::tanh, 0, x, r, 4);
+  CHECK(r[0] == -1.f && r[1] == 0.f && r[3] == 1.f);
+  CHECK_NEAR(r[2], 0.7615941559557649, 1e-7);
+  act_forward(Act::gelu, 0, x, r, 4);
+  CHECK_NEAR(r[2], 0.8413447460685429, 1e-7);
+  act_forward(Act::softplus, 0, x, r, 4);
+  CHECK(r[3] == 100.f);
+  CHECK_NEAR(r[1], 0.6931471805599453, 1e-7);
+}
+
+TEST(softmax_rows_sum_to_one) {
+  float z[6] = {1000.f, 0.f, -1000.f, 1.f, 2.f, 3.f}, y[6];
+  act_forward(Act::softmax, 0, z, y, 6, 3);
+  CHECK(y[0] == 1.f && y[1] == 0.f);
+  CHECK_NEAR(y[3] + y[4] + y[5], 1.0, 1e-6);
+}
+
+TEST(loss_rejects_bad_labels) {
+  float p[6] = {0, 0, 0, 0, 0, 0}, d[6];
+  std::int32_t good[2] = {0, 2}, bad[2] = {0, 3};
+  CHECK_NEAR(loss_forward_backward(Loss::cross_entropy, p, nullptr, good, nullptr, d, 2, 3),
+             std::log(3.0), 1e-6);
+  CHECK_THROWS(loss_forward_backward(Loss::cross_entropy, p, nullptr, bad, nullptr, d, 2, 3));
+  CHECK_THROWS(parse_loss("nope"));
+}
+
+TEST(batchnorm_normalises_columns) {
+  float x[8] = {1, 10, 2, 20, 3, 30, 4, 40}, y[8], mean[2], invstd[2], rm[2] = {0, 0},
+        rv[2] = {1, 1};
+  bn_forward_train(y, mean, invstd, x, nullptr, nullptr, 4, 2, 1e-5f, 0.1f, rm, rv);
+  CHECK_NEAR(mean[0], 2.5, 1e-6);
+  CHECK_NEAR(mean[1], 25, 1e-5);
+  CHECK_NEAR(y[0] + y[2] + y[4] + y[6], 0, 1e-6);
+  CHECK_NEAR(rv[0], 0.9 + 0.1 * (5.0 / 3.0), 1e-6);
+}
+
+TEST(dropout_mask_is_stateless) {
+  std::vector<float> x(1000, 1.f), y1(1000), y2(1000);
+  dropout_apply(y1.data(), x.data(), x.size(), 0.5, 7, 1, 2);
+  dropout_apply(y2.data(), x.data(), x.size(), 0.5, 7, 1, 2);
+  CHECK(y1 == y2);
+  int kept = 0;
+  for (float v : y1) kept += v != 0.f;
+  CHECK(kept > 400 && kept < 600);
+  CHECK_THROWS(dropout_threshold(1.0));
+}

@@ -1,0 +1,363 @@
+"""Gradient-health diagnostics: per-layer gradient and weight norms, update sizes, dead ReLU units
+and saturated sigmoid/tanh units, recorded per epoch by ``fit(diagnostics=True)``; a one-shot
+:func:`report`; and :func:`gradient_check` against finite differences.
+
+Everything is measured on a fixed diagnostic batch (up to 256 rows of the training data, chosen
+with a fixed seed), so epochs are comparable. The measurements do not change training: the
+batchnorm running statistics and the gradient arena are saved and restored around them, the
+step counter (which keys dropout masks) is untouched, so a fit with diagnostics ends with bitwise
+the same weights as one without. Not covered: per-batch diagnostics, Hessian/curvature measures.
+
+Definitions (key names as recorded in the History, ``i`` the layer index as in ``"i.weight"``):
+
+``grad_norm/i``
+    Frobenius norm of d(mean data loss)/dW of Dense layer i on the diagnostic batch, after the
+    epoch (training-mode forward, so dropout and batch statistics are as in training; no l1/l2
+    term). Biases are left out.
+``weight_norm/i``
+    Frobenius norm of W at the end of the epoch.
+``update_ratio/i``
+    ||W_end - W_start|| / ||W_start|| over the whole epoch (not the last step): the relative size
+    of the epoch's total update. Healthy training typically shows 1e-3..1e-1 per epoch.
+``dead/i``
+    For a layer whose output goes through ReLU: the fraction of its units that output exactly 0
+    for every row of the diagnostic batch.
+``saturated/i``
+    For a sigmoid or tanh output: the fraction of (row, unit) activations in the flat part,
+    |tanh| > 0.99, or sigmoid < 0.01 or > 0.99. A final sigmoid/softmax that the loss folds in
+    is not measured (its input is the logits).
+
+Gradients and activations come from the same training-mode forward (one forward and one backward
+per epoch): batchnorm uses the batch's statistics and dropout its mask for the current step (a
+Dropout layer is separate, so a Dense layer's ReLU output is measured before any dropout).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .callbacks import Callback
+
+DIAG_ROWS = 256
+DIAG_SEED = 0
+SATURATION = {"tanh": 0.99, "sigmoid": 0.01}
+SERIES = ("grad_norm", "weight_norm", "update_ratio", "dead", "saturated")
+
+
+def _batch_indices(n: int, rows: int = DIAG_ROWS, seed: int = DIAG_SEED) -> np.ndarray:
+    if n <= rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, rows, replace=False))
+
+
+def _layer_acts(model) -> list:
+    """Per layer: the activation applied to its output ('relu', 'tanh', ...) or None."""
+    acts = []
+    for i, layer in enumerate(model.layers):
+        act = getattr(layer, "activation", None)
+        if i == model._stripped:
+            act = None  # folded into the loss: the layer outputs logits
+        acts.append(act)
+    return acts
+
+
+def _dense_weights(model) -> dict:
+    """layer index -> (name of its weight, offset, shape) for every Dense layer."""
+    out = {}
+    for name, shape, offset, layer in model._net.param_views():
+        if name.endswith(".weight") and len(shape) == 2:
+            out[int(layer)] = (offset, int(np.prod(shape)))
+    return out
+
+
+def _activation_stats(act, a) -> dict:
+    s = {"act_mean": float(a.mean()), "act_std": float(a.std())}
+    if act == "relu":
+        s["dead"] = float(np.mean(~(a != 0).any(axis=0)))
+    elif act == "tanh":
+        s["saturated"] = float(np.mean(np.abs(a) > SATURATION["tanh"]))
+    elif act == "sigmoid":
+        lo = SATURATION["sigmoid"]
+        s["saturated"] = float(np.mean((a < lo) | (a > 1 - lo)))
+    return s
+
+
+def _measure(model, x, y):
+    """One training-mode forward (every layer's output) + loss + backward on (x, y), without
+    changing the network's state. Returns ({Dense layer: weight-gradient norm},
+    {layer: activation stats})."""
+    net = model._net
+    buffers = net.buffers_array()
+    grads = net.grads_array()
+    saved_buffers = buffers.copy()
+    saved_grads = grads.copy()
+    try:
+        net.zero_grad()
+        outs = net.forward_all(x, True)
+        _, dout = net.loss(outs[-1], y, None)
+        net.backward(dout)
+        g = net.grads_array()
+        norms = {
+            i: float(np.linalg.norm(g[off : off + size].astype(np.float64)))
+            for i, (off, size) in _dense_weights(model).items()
+        }
+    finally:
+        grads[:] = saved_grads
+        if buffers.size:
+            buffers[:] = saved_buffers
+            net.params_changed()  # running statistics were put back: drop cached plans
+    stats = {
+        i: _activation_stats(act, a) for i, (act, a) in enumerate(zip(_layer_acts(model), outs))
+    }
+    return norms, stats
+
+
+class DiagnosticsRecorder(Callback):
+    """Adds the per-layer series described in the module docstring to each epoch's logs (fit
+    puts it before the History, which records them). Created by ``fit(diagnostics=True)``."""
+
+    def __init__(self, X, y, rows: int = DIAG_ROWS, seed: int = DIAG_SEED):
+        idx = _batch_indices(len(X), rows, seed)
+        self.x = np.ascontiguousarray(X[idx], dtype=np.float32)
+        self.y = y[idx]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        p = self.model._net.params_array()
+        self._start = {
+            i: p[off : off + size].astype(np.float64)
+            for i, (off, size) in _dense_weights(self.model).items()
+        }
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        model = self.model
+        p = model._net.params_array()
+        norms, stats = _measure(model, self.x, self.y)
+        for i, gn in norms.items():
+            logs[f"grad_norm/{i}"] = gn
+        for i, (off, size) in _dense_weights(model).items():
+            w = p[off : off + size].astype(np.float64)
+            wn = float(np.linalg.norm(w))
+            logs[f"weight_norm/{i}"] = wn
+            w0 = self._start.get(i)
+            if w0 is not None:
+                n0 = float(np.linalg.norm(w0))
+                logs[f"update_ratio/{i}"] = (
+                    float(np.linalg.norm(w - w0)) / n0 if n0 > 0 else math.inf
+                )
+        for i, s in stats.items():
+            for key in ("dead", "saturated"):
+                if key in s:
+                    logs[f"{key}/{i}"] = s[key]
+
+
+def series(history, name: str = "grad_norm") -> dict:
+    """``{layer index: [value per epoch]}`` for one diagnostics series of a History (or its
+    ``.history`` dict), e.g. ``series(h, "dead")``."""
+    h = getattr(history, "history", history)
+    prefix = name + "/"
+    out = {int(k[len(prefix) :]): list(v) for k, v in h.items() if k.startswith(prefix)}
+    return dict(sorted(out.items()))
+
+
+class DiagnosticsReport(list):
+    """A list of per-layer dicts, with ``flags`` (warnings as text) and ``text`` (the table)."""
+
+    flags: list
+    text: str
+
+
+def _prepare(model, X, y, rows, seed):
+    model._require_compiled()
+    X = model._check_X(X)
+    y = model._check_y(y, X.shape[0])
+    idx = _batch_indices(X.shape[0], rows, seed)
+    return np.ascontiguousarray(X[idx]), y[idx]
+
+
+def report(
+    model,
+    X,
+    y,
+    *,
+    print_fn=print,
+    rows: int = DIAG_ROWS,
+    seed: int = DIAG_SEED,
+    vanishing_ratio: float = 1e-3,
+    exploding_ratio: float = 1e3,
+    exploding_norm: float = 1e3,
+) -> DiagnosticsReport:
+    """Print a per-layer table for one batch of (X, y) and flag gradient problems.
+
+    Columns: layer, type/activation, units, weight-gradient norm, weight norm, their ratio,
+    activation mean/std, dead ReLU fraction and saturated fraction (definitions in the module
+    docstring). Flags: *vanishing* when the first Dense layer's gradient norm is below
+    ``vanishing_ratio`` times the last one's; *exploding* when it is above ``exploding_ratio``
+    times the last one's, or any gradient norm exceeds ``exploding_norm`` or is not finite; *dead
+    ReLUs* / *saturation* when more than half of a layer's units are dead / saturated.
+    Returns the rows as a list of dicts (with ``.flags`` and ``.text``).
+    """
+    x, yb = _prepare(model, X, y, rows, seed)
+    grads, acts = _measure(model, x, yb)
+    p = model._net.params_array()
+    dense = _dense_weights(model)
+    info = model._net.layer_info()
+    acts_of = _layer_acts(model)
+    rows_out = DiagnosticsReport()
+    for i, (kind, _din, dout) in enumerate(info):
+        r = {"layer": i, "type": kind, "activation": acts_of[i] or "linear", "units": int(dout)}
+        if i in dense:
+            off, size = dense[i]
+            wn = float(np.linalg.norm(p[off : off + size].astype(np.float64)))
+            r["grad_norm"] = grads[i]
+            r["weight_norm"] = wn
+            r["grad_to_weight"] = grads[i] / wn if wn > 0 else math.inf
+        r.update(acts.get(i, {}))
+        rows_out.append(r)
+
+    flags = []
+    norms = [grads[i] for i in sorted(grads)]
+    if norms:
+        if not all(math.isfinite(g) for g in norms):
+            flags.append("exploding gradients: a gradient norm is NaN or infinite")
+        else:
+            first, last = norms[0], norms[-1]
+            if len(norms) > 1 and last > 0:
+                ratio = first / last
+                if ratio < vanishing_ratio:
+                    flags.append(
+                        f"vanishing gradients: the first layer's gradient norm is {ratio:.1e} "
+                        "times the last layer's (try ReLU-family activations with He init, "
+                        "batchnorm, or a shallower network)"
+                    )
+                elif ratio > exploding_ratio:
+                    flags.append(
+                        f"exploding gradients: the first layer's gradient norm is {ratio:.1e} "
+                        "times the last layer's"
+                    )
+            big = max(norms)
+            if big > exploding_norm:
+                flags.append(
+                    f"exploding gradients: gradient norm {big:.3g} (try a smaller learning rate, "
+                    "gradient clipping or normalized inputs)"
+                )
+    for r in rows_out:
+        if r.get("dead", 0) > 0.5:
+            flags.append(f"dead ReLUs: {r['dead']:.0%} of layer {r['layer']}'s units never fire")
+        if r.get("saturated", 0) > 0.5:
+            flags.append(
+                f"saturation: {r['saturated']:.0%} of layer {r['layer']}'s activations are "
+                "saturated"
+            )
+
+    def f(v):
+        return "" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
+
+    cols = [
+        ("layer", "#"),
+        ("type", "type"),
+        ("activation", "act"),
+        ("units", "units"),
+        ("grad_norm", "grad norm"),
+        ("weight_norm", "weight norm"),
+        ("grad_to_weight", "grad/weight"),
+        ("act_mean", "act mean"),
+        ("act_std", "act std"),
+        ("dead", "dead"),
+        ("saturated", "saturated"),
+    ]
+    table = [[h for _, h in cols]] + [[f(r.get(k)) for k, _ in cols] for r in rows_out]
+    widths = [max(len(row[c]) for row in table) for c in range(len(cols))]
+    lines = ["  ".join(row[c].rjust(widths[c]) for c in range(len(cols))) for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines += [f"WARNING: {fl}" for fl in flags] or ["no gradient problems flagged"]
+    rows_out.flags = flags
+    rows_out.text = "\n".join(lines)
+    if print_fn is not None:
+        print_fn(rows_out.text)
+    return rows_out
+
+
+def gradient_check(
+    model,
+    X,
+    y,
+    *,
+    eps: float = 1e-3,
+    n_checks: int = 10,
+    seed: int = 0,
+    rows: int = 64,
+    return_details: bool = False,
+):
+    """Compare backward's parameter gradients with central finite differences of the data loss.
+
+    For ``n_checks`` random coordinates of each parameter tensor, the numeric gradient is
+    ``(L(w + eps) - L(w - eps)) / (2 eps)`` on up to ``rows`` rows of (X, y). The forward runs in
+    training mode with the current step counter, so dropout masks and batch statistics are the same
+    in every evaluation (a deterministic function of the weights); batchnorm running statistics,
+    weights and gradients are restored afterwards. Returns the max relative error
+    ``|a - n| / max(|a|, |n|, 1e-4)`` (the floor keeps coordinates with a near-zero gradient from
+    dominating). The core computes in float32, so expect about 1e-3..1e-2 for a correct gradient
+    with eps=1e-3; ReLU kinks crossed by ±eps can give isolated larger errors.
+    With ``return_details=True`` returns ``(max_error, [(name, index, analytic, numeric), ...])``.
+    """
+    if not (isinstance(eps, (int, float)) and eps > 0):
+        raise ValueError(f"eps must be > 0, got {eps!r}")
+    x, yb = _prepare(model, X, y, rows, seed)
+    net = model._net
+    params = net.params_array()
+    buffers = net.buffers_array()
+    grads = net.grads_array()
+    saved_buffers, saved_grads = buffers.copy(), grads.copy()
+    rng = np.random.default_rng(seed)
+    details = []
+
+    def loss_at():
+        out = net.forward(x, True)
+        if buffers.size:
+            buffers[:] = saved_buffers
+        return net.loss(out, yb, None)[0]
+
+    try:
+        net.zero_grad()
+        out = net.forward(x, True)
+        _, dout = net.loss(out, yb, None)
+        net.backward(dout)
+        analytic = net.grads_array().copy()
+        if buffers.size:
+            buffers[:] = saved_buffers
+        for name, shape, offset, _layer in net.param_views():
+            size = int(np.prod(shape))
+            picks = rng.choice(size, min(n_checks, size), replace=False)
+            for j in picks:
+                k = offset + int(j)
+                orig = params[k]
+                params[k] = orig + np.float32(eps)
+                net.params_changed()
+                lp = loss_at()
+                params[k] = orig - np.float32(eps)
+                net.params_changed()
+                lm = loss_at()
+                params[k] = orig
+                net.params_changed()
+                # The actual step sizes after float32 rounding.
+                h = float(np.float32(orig + np.float32(eps))) - float(
+                    np.float32(orig - np.float32(eps))
+                )
+                num = (lp - lm) / h
+                details.append((name, np.unravel_index(int(j), shape), float(analytic[k]), num))
+    finally:
+        grads[:] = saved_grads
+        if buffers.size:
+            buffers[:] = saved_buffers
+        net.params_changed()
+    err = 0.0
+    for _, _, a, n in details:
+        err = max(err, abs(a - n) / max(abs(a), abs(n), 1e-4))
+    return (err, details) if return_details else err
+
+
+__all__ = ["DiagnosticsRecorder", "gradient_check", "report", "series"]
