@@ -15,10 +15,10 @@ import numpy as np
 from . import _core
 from . import metrics as _metrics
 from ._validation import (
+    check_fraction,
     check_labels,
     check_positive_int,
     check_sample_weight,
-    check_fraction,
     check_seed,
     check_targets,
     check_weights,
