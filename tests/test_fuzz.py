@@ -264,7 +264,9 @@ class Worker:
                 code, err = None, "(the worker closed its output but did not exit)"
             self.stop()
             STATS["crashes"] += 1
-            raise Crash(f"worker crashed (exit code {code}):\n{err[-4000:]}")
+            # the head of a sanitizer report names the error; the tail is the Python stack
+            text = err if len(err) < 6000 else err[:4000] + "\n...\n" + err[-2000:]
+            raise Crash(f"worker crashed (exit code {code}):\n{text}")
         body = self._read(struct.unpack("<Q", head)[0], deadline)
         return pickle.loads(body)
 

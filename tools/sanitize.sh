@@ -45,7 +45,8 @@ LD_PRELOAD="$asan_lib:$ubsan_lib" PYTHONPATH="$pkg" NNCORE_SANITIZED=1 \
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 end=$(date +%s)
-reports=$(grep -cE "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|SUMMARY: UndefinedBehaviorSanitizer" "$log")
+# (a fuzz worker that died counts too: its report is quoted in the failure message)
+reports=$(grep -cE "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|SUMMARY: UndefinedBehaviorSanitizer|worker crashed" "$log")
 echo "sanitizer reports: $reports; build $((built - start)) s, tests $((end - built)) s (log: $log)"
 [ "$reports" -eq 0 ] || status=1
 exit $status
