@@ -1,4 +1,5 @@
 """Activation kernels: float64 references, finite differences, torch, ISA and thread bitwise."""
+
 import math
 
 import numpy as np
@@ -6,8 +7,18 @@ import pytest
 
 from nncore import _core as core
 
-ACTS = ["linear", "relu", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh", "softplus",
-        "silu"]
+ACTS = [
+    "linear",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "silu",
+]
 SELU_A, SELU_S = 1.6732632423543772, 1.0507009873554805
 _erfc = np.vectorize(math.erfc)
 
@@ -49,10 +60,15 @@ def restore():
 
 
 def wide_inputs():
-    return np.concatenate([
-        np.linspace(-120, 120, 4001), np.linspace(-4, 4, 4001),
-        np.geomspace(1e-8, 60, 500), -np.geomspace(1e-8, 60, 500), [0.0, -0.0, 20.0, 20.5, 88.8, -88.8],
-    ]).astype(np.float32)
+    return np.concatenate(
+        [
+            np.linspace(-120, 120, 4001),
+            np.linspace(-4, 4, 4001),
+            np.geomspace(1e-8, 60, 500),
+            -np.geomspace(1e-8, 60, 500),
+            [0.0, -0.0, 20.0, 20.5, 88.8, -88.8],
+        ]
+    ).astype(np.float32)
 
 
 @pytest.mark.parametrize("name", ACTS)
@@ -115,18 +131,25 @@ def test_softmax_forward_backward(rows, cols):
     for j in range(cols):
         e = np.zeros_like(zd)
         e[:, j] = h
-        num[:, j] = ((ref_forward("softmax", zd + e) - ref_forward("softmax", zd - e)) * dy).sum(1) / (2 * h)
+        num[:, j] = ((ref_forward("softmax", zd + e) - ref_forward("softmax", zd - e)) * dy).sum(
+            1
+        ) / (2 * h)
     np.testing.assert_allclose(dz, num, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("name,alpha", [("leaky_relu", 0.2), ("elu", 0.5)])
 def test_alpha(name, alpha):
     x = np.linspace(-5, 5, 101).astype(np.float32)
-    np.testing.assert_allclose(core.act_forward(name, x, alpha), ref_forward(name, x, alpha),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        core.act_forward(name, x, alpha), ref_forward(name, x, alpha), rtol=1e-5, atol=1e-6
+    )
     x2 = x[np.abs(x) > 1e-3]
-    np.testing.assert_allclose(core.act_backward(name, x2, np.ones_like(x2), alpha),
-                               numeric_grad(name, x2.astype(np.float64), alpha), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        core.act_backward(name, x2, np.ones_like(x2), alpha),
+        numeric_grad(name, x2.astype(np.float64), alpha),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("n", [1, 7, 33, 1000, 200_003])
@@ -140,8 +163,13 @@ def test_every_isa_and_thread_count_bitwise_equal(n, restore):
         core.set_isa(isa)
         for threads in (1, 2):
             core.set_num_threads(threads)
-            out = [core.act_forward(a, x) for a in ACTS] + [core.act_backward(a, x, dy) for a in ACTS]
-            out += [core.act_forward("softmax", sm), core.act_backward("softmax", sm, sm[::-1].copy())]
+            out = [core.act_forward(a, x) for a in ACTS] + [
+                core.act_backward(a, x, dy) for a in ACTS
+            ]
+            out += [
+                core.act_forward("softmax", sm),
+                core.act_backward("softmax", sm, sm[::-1].copy()),
+            ]
             results[(isa, threads)] = out
     base = results[("scalar", 1)]
     for key, out in results.items():
@@ -153,25 +181,39 @@ def test_against_torch():
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
     x = np.concatenate([np.linspace(-30, 30, 2001), np.linspace(-3, 3, 601)]).astype(np.float32)
-    mods = {"relu": F.relu, "leaky_relu": lambda t: F.leaky_relu(t, 0.01), "elu": F.elu,
-            "selu": F.selu, "gelu": F.gelu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-            "softplus": F.softplus, "silu": F.silu}
+    mods = {
+        "relu": F.relu,
+        "leaky_relu": lambda t: F.leaky_relu(t, 0.01),
+        "elu": F.elu,
+        "selu": F.selu,
+        "gelu": F.gelu,
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "softplus": F.softplus,
+        "silu": F.silu,
+    }
     dy = np.random.default_rng(1).standard_normal(x.size).astype(np.float32)
     for name, f in mods.items():
         t = torch.tensor(x, requires_grad=True)
         y = f(t)
         y.backward(torch.tensor(dy))
-        np.testing.assert_allclose(core.act_forward(name, x), y.detach().numpy(), rtol=1e-5,
-                                   atol=1e-6, err_msg=name)
-        np.testing.assert_allclose(core.act_backward(name, x, dy), t.grad.numpy(), rtol=1e-5,
-                                   atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(
+            core.act_forward(name, x), y.detach().numpy(), rtol=1e-5, atol=1e-6, err_msg=name
+        )
+        np.testing.assert_allclose(
+            core.act_backward(name, x, dy), t.grad.numpy(), rtol=1e-5, atol=1e-6, err_msg=name
+        )
     z = np.random.default_rng(2).standard_normal((64, 10)).astype(np.float32) * 4
     g = np.random.default_rng(3).standard_normal((64, 10)).astype(np.float32)
     t = torch.tensor(z, requires_grad=True)
     y = torch.softmax(t, dim=1)
     y.backward(torch.tensor(g))
-    np.testing.assert_allclose(core.act_forward("softmax", z), y.detach().numpy(), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(core.act_backward("softmax", z, g), t.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        core.act_forward("softmax", z), y.detach().numpy(), rtol=1e-5, atol=1e-7
+    )
+    np.testing.assert_allclose(
+        core.act_backward("softmax", z, g), t.grad.numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_unknown_name_errors():

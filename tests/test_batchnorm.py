@@ -1,4 +1,5 @@
 """BatchNorm: kernels and the layer through nncore._core.Network, against float64 numpy and torch."""
+
 import numpy as np
 import pytest
 
@@ -42,7 +43,9 @@ def test_kernel_gradients_match_finite_differences(n, c):
     beta = rng.standard_normal(c).astype(np.float32)
     g = rng.standard_normal((n, c)).astype(np.float32)
     eps = 1e-3
-    y, mean, invstd, rm, rv = core.bn_forward_train(x, gamma, beta, eps, 0.1, np.zeros(c), np.ones(c))
+    y, mean, invstd, rm, rv = core.bn_forward_train(
+        x, gamma, beta, eps, 0.1, np.zeros(c), np.ones(c)
+    )
     ry, rmu, rvar = ref_train(x, gamma, beta, eps)
     np.testing.assert_allclose(y, ry, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(mean, rmu, rtol=1e-6, atol=1e-6)
@@ -51,15 +54,24 @@ def test_kernel_gradients_match_finite_differences(n, c):
     np.testing.assert_allclose(rv, 0.9 + 0.1 * rvar * n / (n - 1), rtol=1e-6)
     dx, dgamma, dbeta = core.bn_backward(g, x, mean, invstd, gamma, True)
     xd, gd, bd = x.astype(np.float64), gamma.astype(np.float64), beta.astype(np.float64)
-    np.testing.assert_allclose(dx, numeric(lambda a: ref_loss(a, gd, bd, eps, g), xd), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(dgamma, numeric(lambda a: ref_loss(xd, a, bd, eps, g), gd), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(dbeta, numeric(lambda a: ref_loss(xd, gd, a, eps, g), bd), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        dx, numeric(lambda a: ref_loss(a, gd, bd, eps, g), xd), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        dgamma, numeric(lambda a: ref_loss(xd, a, bd, eps, g), gd), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        dbeta, numeric(lambda a: ref_loss(xd, gd, a, eps, g), bd), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_eval_kernel_gradient():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((9, 4)).astype(np.float32)
-    gamma, beta = rng.standard_normal(4).astype(np.float32), rng.standard_normal(4).astype(np.float32)
+    gamma, beta = (
+        rng.standard_normal(4).astype(np.float32),
+        rng.standard_normal(4).astype(np.float32),
+    )
     rm, rv = rng.standard_normal(4).astype(np.float32), (rng.random(4) + 0.5).astype(np.float32)
     y, invstd = core.bn_forward_eval(x, gamma, beta, rm, rv, 1e-5)
     ref = (x - rm.astype(np.float64)) / np.sqrt(rv.astype(np.float64) + 1e-5) * gamma + beta
@@ -68,7 +80,9 @@ def test_eval_kernel_gradient():
     dx, dgamma, dbeta = core.bn_backward(g, x, rm, invstd, gamma, False)
     np.testing.assert_allclose(dx, g * gamma / np.sqrt(rv.astype(np.float64) + 1e-5), rtol=1e-5)
     np.testing.assert_allclose(dbeta, g.sum(0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(dgamma, (g * (x - rm) / np.sqrt(rv + 1e-5)).sum(0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        dgamma, (g * (x - rm) / np.sqrt(rv + 1e-5)).sum(0), rtol=1e-4, atol=1e-5
+    )
 
 
 def bn_net(c, **spec):
@@ -145,9 +159,17 @@ def test_affine_off_has_no_params():
     np.testing.assert_array_equal(net2.buffers_array(), [0, 0, 0, 0, 1, 1, 1, 1])
 
 
-@pytest.mark.parametrize("spec,param", [({"momentum": 1.5}, "momentum"), ({"momentum": -0.1}, "momentum"),
-                                        ({"eps": 0.0}, "eps"), ({"eps": -1.0}, "eps"),
-                                        ({"affine": 2}, "affine"), ({"batch1": 3}, "batch1")])
+@pytest.mark.parametrize(
+    "spec,param",
+    [
+        ({"momentum": 1.5}, "momentum"),
+        ({"momentum": -0.1}, "momentum"),
+        ({"eps": 0.0}, "eps"),
+        ({"eps": -1.0}, "eps"),
+        ({"affine": 2}, "affine"),
+        ({"batch1": 3}, "batch1"),
+    ],
+)
 def test_bad_hyper_parameters(spec, param):
     with pytest.raises(ValueError, match=f"BatchNorm.*{param}"):
         bn_net(3, **spec)

@@ -48,8 +48,9 @@ print("BOTH_OK", nc.get_num_threads(), torch.get_num_threads())
 
 def _run(code: str):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 @pytest.mark.slow
@@ -94,7 +95,8 @@ def test_set_num_threads_pins_against_threadpoolctl():
 def test_threadpoolctl_limits_in_a_fresh_process():
     """The usual anti-oversubscription recipe, in a clean process."""
     pytest.importorskip("threadpoolctl")
-    r = _run(textwrap.dedent("""
+    r = _run(
+        textwrap.dedent("""
         import numpy as np, nncore as nc
         from threadpoolctl import threadpool_info, threadpool_limits
         libs = {i["internal_api"] for i in threadpool_info()}
@@ -103,6 +105,7 @@ def test_threadpoolctl_limits_in_a_fresh_process():
             assert nc.get_num_threads() == 1
             np.ones((200, 200)) @ np.ones((200, 200))
         print("LIMITS_OK")
-    """))
+    """)
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "LIMITS_OK" in r.stdout

@@ -1,4 +1,5 @@
 """Dropout: stateless Philox mask, inverted scaling, determinism across ISAs and threads."""
+
 import numpy as np
 import pytest
 
@@ -15,10 +16,21 @@ def restore():
 
 def test_philox_known_answers():
     # Random123 kat_vectors (Salmon et al., SC'11), philox4x32 with 10 rounds
-    assert core.philox4x32_10([0, 0, 0, 0], [0, 0]) == [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]
-    assert core.philox4x32_10([0xFFFFFFFF] * 4, [0xFFFFFFFF] * 2) == [0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD]
-    assert core.philox4x32_10([0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344], [0xA4093822, 0x299F31D0]) == \
-        [0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1]
+    assert core.philox4x32_10([0, 0, 0, 0], [0, 0]) == [
+        0x6627E8D5,
+        0xE169C58D,
+        0xBC57AC4C,
+        0x9B00DBD8,
+    ]
+    assert core.philox4x32_10([0xFFFFFFFF] * 4, [0xFFFFFFFF] * 2) == [
+        0x408F276D,
+        0x41C83B0E,
+        0xA20BC7C6,
+        0x6D5451FD,
+    ]
+    assert core.philox4x32_10(
+        [0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344], [0xA4093822, 0x299F31D0]
+    ) == [0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1]
 
 
 def test_batched_philox_equals_scalar():
@@ -26,7 +38,9 @@ def test_batched_philox_equals_scalar():
     out = core.philox4x32_10_batch(37, start, 11, 12, [13, 14])
     for b in range(37):
         c = start + b
-        assert list(out[4 * b:4 * b + 4]) == core.philox4x32_10([c & 0xFFFFFFFF, c >> 32, 11, 12], [13, 14])
+        assert list(out[4 * b : 4 * b + 4]) == core.philox4x32_10(
+            [c & 0xFFFFFFFF, c >> 32, 11, 12], [13, 14]
+        )
 
 
 def mask_ref(n, rate, seed, step, layer):
@@ -61,8 +75,11 @@ def test_backward_uses_forward_mask():
 def test_masks_differ_between_steps_layers_seeds():
     n = 4096
     base = core.dropout_mask(n, 0.5, 1, 0, 0)
-    for other in [core.dropout_mask(n, 0.5, 1, 1, 0), core.dropout_mask(n, 0.5, 1, 0, 1),
-                  core.dropout_mask(n, 0.5, 2, 0, 0)]:
+    for other in [
+        core.dropout_mask(n, 0.5, 1, 1, 0),
+        core.dropout_mask(n, 0.5, 1, 0, 1),
+        core.dropout_mask(n, 0.5, 2, 0, 0),
+    ]:
         assert 0.4 < (base != other).mean() < 0.6
 
 

@@ -82,9 +82,14 @@ def _run_case(case):
         return None
     layers = []
     for t, kw in case["layers"]:
-        layers.append({"dense": nc.Dense, "activation": nc.Activation,
-                       "dropout": getattr(nc, "Dropout", None),
-                       "batchnorm": getattr(nc, "BatchNorm", None)}[t](**kw))
+        layers.append(
+            {
+                "dense": nc.Dense,
+                "activation": nc.Activation,
+                "dropout": getattr(nc, "Dropout", None),
+                "batchnorm": getattr(nc, "BatchNorm", None),
+            }[t](**kw)
+        )
     m = nc.Sequential(layers, input_dim=case["input_dim"], seed=case["seed"])
     m.compile(optimizer=case["optimizer"], loss=case["loss"], **case["compile_kw"])
     X = _materialize(case["X"])
@@ -118,10 +123,12 @@ def _run_case(case):
         if isinstance(w, tuple) and w[0] == "__weights_like__":
             w = [np.asarray(a, np.float64) for a in good]
         elif isinstance(w, tuple) and w[0] == "__weights_bad__":
-            w = {"count": good[:-1], "shape": [a.reshape(-1)[:-1] if a.size > 1 else
-                                               np.zeros((2, 2)) for a in good],
-                 "obj": [np.full(a.shape, None) for a in good],
-                 "str": [np.full(a.shape, "a") for a in good]}[w[1]]
+            w = {
+                "count": good[:-1],
+                "shape": [a.reshape(-1)[:-1] if a.size > 1 else np.zeros((2, 2)) for a in good],
+                "obj": [np.full(a.shape, None) for a in good],
+                "str": [np.full(a.shape, "a") for a in good],
+            }[w[1]]
         m.set_weights(w)
         m.predict(X)
         return None
@@ -142,8 +149,16 @@ def _run_core(case, _core):
         net.set_optimizer(_core.make_optimizer("sgd", {"lr": 0.01}))
         net.set_loss("mse")
         if "X" in a:
-            net.train_epoch(a["X"], a["y"], a.get("w"), a["batch_size"], a.get("order"),
-                            a["begin"], a["end"], a.get("lrs"))
+            net.train_epoch(
+                a["X"],
+                a["y"],
+                a.get("w"),
+                a["batch_size"],
+                a.get("order"),
+                a["begin"],
+                a["end"],
+                a.get("lrs"),
+            )
             net.predict(a["X"])
         return None
     if op == "sgemm":
@@ -168,13 +183,19 @@ def _worker():
             _run_case(case)
             result = ("ok", "", "")
         except BaseException as e:  # noqa: BLE001 - classified by the parent
-            result = ("error", type(e).__name__, str(e)[:2000], [c.__name__ for c in type(e).__mro__])
+            result = (
+                "error",
+                type(e).__name__,
+                str(e)[:2000],
+                [c.__name__ for c in type(e).__mro__],
+            )
         data = pickle.dumps(result)
         out.write(struct.pack("<Q", len(data)) + data)
         out.flush()
 
 
 # ============================================================================ parent side
+
 
 class Crash(AssertionError):
     pass
@@ -190,7 +211,10 @@ class Worker:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self.proc = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         )
 
     def stop(self):
@@ -233,12 +257,16 @@ class Worker:
             self.stop()
             raise Crash(f"hang: no answer within {CASE_TIMEOUT} s")
         if len(head) < 8:
-            err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None \
-                else ""
-            code = self.proc.wait()
+            try:
+                code = self.proc.wait(timeout=30)
+                err = self.proc.stderr.read().decode(errors="replace")
+            except subprocess.TimeoutExpired:
+                code, err = None, "(the worker closed its output but did not exit)"
             self.stop()
             STATS["crashes"] += 1
-            raise Crash(f"worker crashed (exit code {code}):\n{err[-4000:]}")
+            # the head of a sanitizer report names the error; the tail is the Python stack
+            text = err if len(err) < 6000 else err[:4000] + "\n...\n" + err[-2000:]
+            raise Crash(f"worker crashed (exit code {code}):\n{text}")
         body = self._read(struct.unpack("<Q", head)[0], deadline)
         return pickle.loads(body)
 
@@ -260,9 +288,18 @@ def check_case(case, bad_names):
     _, tname, msg, mro = result
     if not any(c in mro for c in ("ValueError", "TypeError", "RuntimeError", "MemoryError")):
         raise AssertionError(f"unclean exception {tname}: {msg}")
-    if tname in ("AssertionError", "SystemError", "KeyError", "IndexError", "AttributeError",
-                 "ZeroDivisionError", "OverflowError", "FloatingPointError", "RecursionError",
-                 "NotImplementedError"):
+    if tname in (
+        "AssertionError",
+        "SystemError",
+        "KeyError",
+        "IndexError",
+        "AttributeError",
+        "ZeroDivisionError",
+        "OverflowError",
+        "FloatingPointError",
+        "RecursionError",
+        "NotImplementedError",
+    ):
         raise AssertionError(f"unclean exception {tname}: {msg}")
     if not bad_names:
         raise AssertionError(f"valid input raised {tname}: {msg}")
@@ -290,8 +327,13 @@ if __name__ != "__main__":
 
     PROFILE = os.environ.get("NNCORE_FUZZ_PROFILE", "quick")
     # No shrinking: the failing case is printed as is, and a crash would restart the worker per step.
-    _common = dict(deadline=None, print_blob=False, phases=[Phase.explicit, Phase.generate],
-                   suppress_health_check=list(HealthCheck), database=None)
+    _common = dict(
+        deadline=None,
+        print_blob=False,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
     settings.register_profile("nncore_quick", derandomize=True, **_common)
     settings.register_profile("nncore_full", **_common)
     # share of the profile's cases per test (the API test gets most)
@@ -328,13 +370,32 @@ if __name__ != "__main__":
         nhidden = draw(st.integers(0, 2))
         layers = []
         for _ in range(nhidden):
-            layers.append(("dense", {"units": draw(st.integers(1, 24)),
-                                     "activation": draw(st.sampled_from(ACTS))}))
+            layers.append(
+                (
+                    "dense",
+                    {"units": draw(st.integers(1, 24)), "activation": draw(st.sampled_from(ACTS))},
+                )
+            )
             if draw(st.booleans()):
                 layers.append(("activation", {"activation": draw(st.sampled_from(ACTS))}))
-        layers.append(("dense", {"units": k, "activation": draw(st.sampled_from(
-            ["linear", "linear", "softmax" if loss == "cross_entropy" else "linear",
-             "sigmoid" if loss == "binary_cross_entropy" else "linear"]))}))
+        layers.append(
+            (
+                "dense",
+                {
+                    "units": k,
+                    "activation": draw(
+                        st.sampled_from(
+                            [
+                                "linear",
+                                "linear",
+                                "softmax" if loss == "cross_entropy" else "linear",
+                                "sigmoid" if loss == "binary_cross_entropy" else "linear",
+                            ]
+                        )
+                    ),
+                },
+            )
+        )
         input_dim = draw(st.sampled_from([None, d]))
         seed = draw(st.integers(0, 2**64 - 1))
         X = draw(values((n, d)))
@@ -366,14 +427,30 @@ if __name__ != "__main__":
             y = draw(values((n, k)))
             if k == 1 and draw(st.booleans()):
                 y = y[:, 0]
-        op = draw(st.sampled_from(["fit", "fit", "fit", "predict", "evaluate", "train_step",
-                                   "forward_backward", "set_weights", "save_load"]))
+        op = draw(
+            st.sampled_from(
+                [
+                    "fit",
+                    "fit",
+                    "fit",
+                    "predict",
+                    "evaluate",
+                    "train_step",
+                    "forward_backward",
+                    "set_weights",
+                    "save_load",
+                ]
+            )
+        )
         kw = {}
         optimizer = "sgd"
         compile_kw = {}
         if op == "fit":
-            kw = {"epochs": draw(st.integers(0, 3)), "batch_size": draw(st.integers(1, 64)),
-                  "shuffle": draw(st.booleans())}
+            kw = {
+                "epochs": draw(st.integers(0, 3)),
+                "batch_size": draw(st.integers(1, 64)),
+                "shuffle": draw(st.booleans()),
+            }
             if n >= 4 and draw(st.booleans()):
                 kw["validation_split"] = draw(st.floats(0.1, 0.5))
             if draw(st.booleans()):
@@ -391,9 +468,19 @@ if __name__ != "__main__":
         if len(opgroup) > 1:  # one change of the call itself at a time
             perturbations.remove(opgroup[1])
         may_pass = False
-        case = {"kind": "api", "layers": layers, "input_dim": input_dim, "seed": seed,
-                "loss": loss, "optimizer": optimizer, "compile_kw": compile_kw,
-                "X": X, "y": y, "kw": kw, "op": op}
+        case = {
+            "kind": "api",
+            "layers": layers,
+            "input_dim": input_dim,
+            "seed": seed,
+            "loss": loss,
+            "optimizer": optimizer,
+            "compile_kw": compile_kw,
+            "X": X,
+            "y": y,
+            "kw": kw,
+            "op": op,
+        }
         for p in perturbations:
             names, mp = p(draw, case, n, d, k)
             bad += names
@@ -410,8 +497,9 @@ if __name__ != "__main__":
     # Each perturbation edits the case and returns (names an error may use, may it pass?).
     def _x_special(draw, case, n, d, k):
         X = np.array(case["X"], dtype=np.float64 if draw(st.booleans()) else np.float32)
-        X[draw(st.integers(0, n - 1)), draw(st.integers(0, d - 1))] = draw(st.sampled_from(
-            SPECIAL + [1e300]))
+        X[draw(st.integers(0, n - 1)), draw(st.integers(0, d - 1))] = draw(
+            st.sampled_from(SPECIAL + [1e300])
+        )
         case["X"] = X
         return ["X"], False
 
@@ -419,15 +507,23 @@ if __name__ != "__main__":
         X = np.asarray(case["X"])
         c = draw(st.sampled_from(["1d", "3d", "cols", "empty_rows", "empty_cols", "scalar"]))
         case["input_dim"] = d  # so a wrong column count is detectable
-        case["X"] = {"1d": X.reshape(-1), "3d": X.reshape(n, d, 1), "cols":
-                     np.concatenate([X, X[:, :1]], axis=1), "empty_rows": X[:0],
-                     "empty_cols": X[:, :0], "scalar": np.float32(1.0)}[c]
+        case["X"] = {
+            "1d": X.reshape(-1),
+            "3d": X.reshape(n, d, 1),
+            "cols": np.concatenate([X, X[:, :1]], axis=1),
+            "empty_rows": X[:0],
+            "empty_cols": X[:, :0],
+            "scalar": np.float32(1.0),
+        }[c]
         return ["X"], False
 
     def _x_dtype(draw, case, n, d, k):
         X = np.asarray(case["X"])
-        c = draw(st.sampled_from(["object", "str", "complex", "ragged", "none", "datetime",
-                                  "struct", "objnum"]))
+        c = draw(
+            st.sampled_from(
+                ["object", "str", "complex", "ragged", "none", "datetime", "struct", "objnum"]
+            )
+        )
         if c == "object":
             X = X.astype(object)
             X[0, 0] = "a"
@@ -439,7 +535,7 @@ if __name__ != "__main__":
             X = X.astype(np.complex64)
         elif c == "ragged":
             X = [list(r) for r in X.tolist()]
-            X[0] = X[0] + [1.0]
+            X.append([1.0, 2.0] * (d + 1))  # a row of another length, whatever n and d are
         elif c == "none":
             X = None
         elif c == "datetime":
@@ -455,8 +551,11 @@ if __name__ != "__main__":
             case["op"] = "train_step"
             case["kw"] = {k: v for k, v in case["kw"].items() if k == "sample_weight"}
         y = np.asarray(case["y"])
-        c = draw(st.sampled_from(["rows", "nan", "object", "2d", "neg", "big", "frac",
-                                  "huge_int", "str"]))
+        c = draw(
+            st.sampled_from(
+                ["rows", "nan", "object", "2d", "neg", "big", "frac", "huge_int", "str"]
+            )
+        )
         if c == "rows":
             y = np.concatenate([y, y[:1]])
         elif c == "nan":
@@ -469,11 +568,18 @@ if __name__ != "__main__":
             y = np.zeros((n, k + 2, 2))
         elif c == "str":
             y = y.astype(str)
-        elif loss == "cross_entropy" and y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1
-                                                          and loss == "cross_entropy"):
+        elif (
+            loss == "cross_entropy"
+            and y.ndim == 1
+            or (y.ndim == 2 and y.shape[1] == 1 and loss == "cross_entropy")
+        ):
             y = y.reshape(-1).astype(np.int64)
-            y[draw(st.integers(0, n - 1))] = {"neg": -1, "big": k, "frac": 0, "huge_int":
-                                               2**32 + 1}[c]
+            y[draw(st.integers(0, n - 1))] = {
+                "neg": -1,
+                "big": k,
+                "frac": 0,
+                "huge_int": 2**32 + 1,
+            }[c]
             if c == "frac":
                 y = y.astype(np.float64)
                 y[0] = 0.5
@@ -504,8 +610,11 @@ if __name__ != "__main__":
         return ["sample_weight"], False
 
     def _hyper(draw, case, n, d, k):
-        c = draw(st.sampled_from(["epochs", "batch_size", "validation_split", "class_weight",
-                                  "shuffle_seed"]))
+        c = draw(
+            st.sampled_from(
+                ["epochs", "batch_size", "validation_split", "class_weight", "shuffle_seed"]
+            )
+        )
         if case["op"] != "fit":
             case["op"] = "fit"
             case["kw"] = {}
@@ -516,8 +625,9 @@ if __name__ != "__main__":
             case["kw"]["batch_size"] = draw(st.sampled_from([0, -5, 2.0, 2**31, 2**63, None, "8"]))
             return ["batch_size"], False
         if c == "validation_split":
-            case["kw"]["validation_split"] = draw(st.sampled_from([1.0, 1.5, -0.2, float("nan"),
-                                                                   "0.1"]))
+            case["kw"]["validation_split"] = draw(
+                st.sampled_from([1.0, 1.5, -0.2, float("nan"), "0.1"])
+            )
             return ["validation_split"], False
         if c == "class_weight":
             case["kw"]["class_weight"] = draw(st.sampled_from([{99: 1.0}, {-1: 1.0}, "x", 5]))
@@ -526,17 +636,39 @@ if __name__ != "__main__":
         return ["seed"], False
 
     def _model_bad(draw, case, n, d, k):
-        c = draw(st.sampled_from(["units", "units_huge", "input_dim", "seed", "loss", "optimizer",
-                                  "activation", "huber", "l2", "no_layers", "layer_obj"]))
+        c = draw(
+            st.sampled_from(
+                [
+                    "units",
+                    "units_huge",
+                    "input_dim",
+                    "seed",
+                    "loss",
+                    "optimizer",
+                    "activation",
+                    "huber",
+                    "l2",
+                    "no_layers",
+                    "layer_obj",
+                ]
+            )
+        )
         L = case["layers"]
         if c == "units":
-            L[0] = ("dense", dict(L[0][1], units=draw(st.sampled_from([0, -1, 2.5, None, "8",
-                                                                     True]))))
+            L[0] = (
+                "dense",
+                dict(L[0][1], units=draw(st.sampled_from([0, -1, 2.5, None, "8", True]))),
+            )
             return ["units"], False
         if c == "units_huge":
             # a hidden layer so big that building must refuse before allocating
-            case["layers"] = [("dense", {"units": draw(st.sampled_from(
-                [10**9, 2**29, 2**30, 2**31, 2**40, 10**30]))}), *L]
+            case["layers"] = [
+                (
+                    "dense",
+                    {"units": draw(st.sampled_from([10**9, 2**29, 2**30, 2**31, 2**40, 10**30]))},
+                ),
+                *L,
+            ]
             case["input_dim"] = d
             return ["units", "layer", "dense"], False
         if c == "input_dim":
@@ -555,12 +687,15 @@ if __name__ != "__main__":
             L[0] = ("dense", dict(L[0][1], activation=draw(st.sampled_from(["foo", 3, "ReLu2"]))))
             return ["activation"], False
         if c == "huber":
-            case["compile_kw"]["huber_delta"] = draw(st.sampled_from([-1.0, 0.0, float("nan"),
-                                                                      "1"]))
+            case["compile_kw"]["huber_delta"] = draw(
+                st.sampled_from([-1.0, 0.0, float("nan"), "1"])
+            )
             return ["huber_delta"], False
         if c == "l2":
-            L[0] = ("dense", dict(L[0][1], l2=draw(st.sampled_from([-1.0, float("nan"),
-                                                                   float("inf")]))))
+            L[0] = (
+                "dense",
+                dict(L[0][1], l2=draw(st.sampled_from([-1.0, float("nan"), float("inf")]))),
+            )
             return ["l2"], False
         if c == "no_layers":
             case["layers"] = []
@@ -584,8 +719,12 @@ if __name__ != "__main__":
         if case["op"] != "forward_backward":
             return [], False
         c = draw(st.sampled_from(["rows", "cols", "nan", "obj"]))
-        g = {"rows": np.ones((n + 1, k)), "cols": np.ones((n, k + 1)),
-             "nan": np.full((n, k), np.nan), "obj": np.full((n, k), None)}[c]
+        g = {
+            "rows": np.ones((n + 1, k)),
+            "cols": np.ones((n, k + 1)),
+            "nan": np.full((n, k), np.nan),
+            "obj": np.full((n, k), None),
+        }[c]
         case["kw"]["grad"] = g
         return ["grad", "backward"], False
 
@@ -597,8 +736,18 @@ if __name__ != "__main__":
 
     _X_GROUP = (_x_special, _x_shape, _x_dtype, _big_batch)
     _OP_GROUP = (_hyper, _weights_bad, _grad_bad, _big_batch, _y_bad)
-    _PERTURB = [_x_special, _x_shape, _x_dtype, _y_bad, _sample_weight, _hyper, _model_bad,
-                _big_batch, _grad_bad, _weights_bad]
+    _PERTURB = [
+        _x_special,
+        _x_shape,
+        _x_dtype,
+        _y_bad,
+        _sample_weight,
+        _hyper,
+        _model_bad,
+        _big_batch,
+        _grad_bad,
+        _weights_bad,
+    ]
 
     @pytest.fixture(scope="module", autouse=True)
     def _worker_lifetime():
@@ -608,9 +757,11 @@ if __name__ != "__main__":
 
     def _report():
         dt = time.monotonic() - STATS["start"]
-        line = (f"nncore fuzz ({PROFILE}): {STATS['cases']} cases, {STATS['ok']} ok, "
-                f"{STATS['errors']} clean errors, {STATS['crashes']} crashes, "
-                f"{STATS['hangs']} hangs, {dt:.1f} s")
+        line = (
+            f"nncore fuzz ({PROFILE}): {STATS['cases']} cases, {STATS['ok']} ok, "
+            f"{STATS['errors']} clean errors, {STATS['crashes']} crashes, "
+            f"{STATS['hangs']} hangs, {dt:.1f} s"
+        )
         path = os.environ.get("NNCORE_FUZZ_REPORT")
         if path:
             with open(path, "a") as f:
@@ -629,31 +780,58 @@ if __name__ != "__main__":
         bad = []
         if draw(st.booleans()):
             d = draw(st.integers(1, 8))
-            specs = [{"type": "dense", "units": draw(st.integers(1, 16)), "activation": "relu"},
-                     {"type": "dense", "units": 2}]
+            specs = [
+                {"type": "dense", "units": draw(st.integers(1, 16)), "activation": "relu"},
+                {"type": "dense", "units": 2},
+            ]
             n = draw(st.integers(1, 30))
-            args = {"input_dim": d, "specs": specs, "X": np.ones((n, d), np.float32),
-                    "y": np.zeros((n, 2), np.float32), "batch_size": draw(st.integers(1, 40)),
-                    "begin": 0, "end": 10**6}
-            c = draw(st.sampled_from(["none", "begin", "order", "order_dtype", "lrs", "spec_nan",
-                                      "spec_type", "spec_str", "labels_big", "w", "bs", "units"]))
+            args = {
+                "input_dim": d,
+                "specs": specs,
+                "X": np.ones((n, d), np.float32),
+                "y": np.zeros((n, 2), np.float32),
+                "batch_size": draw(st.integers(1, 40)),
+                "begin": 0,
+                "end": 10**6,
+            }
+            c = draw(
+                st.sampled_from(
+                    [
+                        "none",
+                        "begin",
+                        "order",
+                        "order_dtype",
+                        "lrs",
+                        "spec_nan",
+                        "spec_type",
+                        "spec_str",
+                        "labels_big",
+                        "w",
+                        "bs",
+                        "units",
+                    ]
+                )
+            )
             if c == "begin":
-                args["begin"] = draw(st.sampled_from([-1, -10**6]))
+                args["begin"] = draw(st.sampled_from([-1, -(10**6)]))
                 bad = ["batch_begin"]
             elif c == "order":
                 args["order"] = np.full(n, draw(st.sampled_from([-1, n, 2**40])), np.int64)
                 bad = ["order"]
             elif c == "order_dtype":
-                args["order"] = draw(st.sampled_from([np.zeros(n, complex), "abc",
-                                                      np.zeros(n + 1, np.int64)]))
+                args["order"] = draw(
+                    st.sampled_from([np.zeros(n, complex), "abc", np.zeros(n + 1, np.int64)])
+                )
                 bad = ["order"]
             elif c == "lrs":
-                args["lrs"] = draw(st.sampled_from([np.ones(10**4, np.float32), "x",
-                                                    np.ones((2, 2))]))
+                args["lrs"] = draw(
+                    st.sampled_from([np.ones(10**4, np.float32), "x", np.ones((2, 2))])
+                )
                 bad = ["lr_per_batch"]
             elif c == "spec_nan":
-                specs[0]["alpha"] = draw(st.sampled_from([float("nan"), float("inf"), 1e39,
-                                                          10**400]))
+                specs[0]["alpha"] = draw(
+                    st.sampled_from([float("nan"), float("inf"), 1e39, 10**400])
+                )
                 bad = ["alpha"]
             elif c == "spec_type":
                 specs[0]["type"] = draw(st.sampled_from(["conv", "", "dense\x00"]))
@@ -662,8 +840,9 @@ if __name__ != "__main__":
                 specs[0]["units"] = draw(st.sampled_from([[1], {"a": 1}]))
                 bad = ["units"]
             elif c == "labels_big":
-                args["y"] = np.full(n, draw(st.sampled_from([2**32 + 1, -1, 2, 2**63 - 1])),
-                                    np.int64)
+                args["y"] = np.full(
+                    n, draw(st.sampled_from([2**32 + 1, -1, 2, 2**63 - 1])), np.int64
+                )
                 bad = ["y", "label"]
             elif c == "w":
                 args["w"] = draw(st.sampled_from([np.ones(n + 1), np.ones((n, 1)), "w"]))
@@ -672,16 +851,23 @@ if __name__ != "__main__":
                 args["batch_size"] = draw(st.sampled_from([0, -1]))
                 bad = ["batch_size"]
             elif c == "units":
-                specs[0]["units"] = draw(st.sampled_from([2**29, 2**30 - 1, 1e9, 2**31 + 5,
-                                                          -1, 0.5]))
+                specs[0]["units"] = draw(
+                    st.sampled_from([2**29, 2**30 - 1, 1e9, 2**31 + 5, -1, 0.5])
+                )
                 bad = ["units", "layer", "dense"]
             return {"kind": "core", "op": "network", "args": args}, bad
         ta, tb = draw(st.booleans()), draw(st.booleans())
         m, k, n = (draw(st.integers(0, 9)) for _ in range(3))
         A = np.ones((k, m) if ta else (m, k), np.float32)
         B = np.ones((n, k) if tb else (k, n), np.float32)
-        args = {"A": ("__layout__", (A, draw(st.sampled_from(LAYOUTS[:-1])))),
-                "B": B, "ta": ta, "tb": tb, "alpha": 1.0, "beta": 0.0}
+        args = {
+            "A": ("__layout__", (A, draw(st.sampled_from(LAYOUTS[:-1])))),
+            "B": B,
+            "ta": ta,
+            "tb": tb,
+            "alpha": 1.0,
+            "beta": 0.0,
+        }
         c = draw(st.sampled_from(["none", "inner", "C", "C_bad", "beta", "dtype", "dim"]))
         if c == "inner":
             args["B"] = np.ones((B.shape[0] + 1, B.shape[1] + 1), np.float32)

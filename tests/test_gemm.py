@@ -11,7 +11,18 @@ import pytest
 from nncore import _core
 
 LAYOUTS = list(itertools.product([False, True], [False, True]))
-ACTS = ["linear", "relu", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh", "softplus", "silu"]
+ACTS = [
+    "linear",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "silu",
+]
 
 
 def operands(rng, M, N, K, ta, tb):
@@ -34,9 +45,20 @@ def check_close(C, A, B, ta, tb, alpha=1.0, beta=0.0, C0=None, tol=1e-5):
     assert err.max() <= 0, f"max relative error {np.max(np.abs(C - ref) / (scale + 1e-30)):.3g}"
 
 
-@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 7, 7), (33, 33, 33), (100, 100, 100),
-                                   (1000, 7, 33), (7, 1000, 130), (5, 9, 1000), (13, 50, 300),
-                                   (40, 60, 515)])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (1, 1, 1),
+        (7, 7, 7),
+        (33, 33, 33),
+        (100, 100, 100),
+        (1000, 7, 33),
+        (7, 1000, 130),
+        (5, 9, 1000),
+        (13, 50, 300),
+        (40, 60, 515),
+    ],
+)
 @pytest.mark.parametrize("ta,tb", LAYOUTS)
 def test_matches_reference(isa, rng, shape, ta, tb):
     M, N, K = shape
@@ -65,7 +87,9 @@ def test_edge_shapes(isa, rng):
     """Every M mod MR and N mod NR, K = 1, odd K and K crossing the K block; outputs fully written."""
     kern = _core.gemm_kernel(isa)
     mr, nr = kern["mr"], kern["nr"]
-    for M, N in [(m, nr + 3) for m in range(1, 2 * mr + 2)] + [(mr + 1, n) for n in range(1, 2 * nr + 2)]:
+    for M, N in [(m, nr + 3) for m in range(1, 2 * mr + 2)] + [
+        (mr + 1, n) for n in range(1, 2 * nr + 2)
+    ]:
         for K in (1, 3, 257):
             ta, tb = (M + N) % 2 == 1, (M + K) % 2 == 0
             A, B = operands(rng, M, N, K, ta, tb)
@@ -168,11 +192,12 @@ def test_row_independent_of_M(isa, threads, rng, ta, tb):
     full = _core.sgemm(A, B, ta, tb, bias=bias, activation="tanh")
     Pb = _core.PackedB(B, trans_b=tb)
     for i, m in [(0, 1), (17, 1), (299, 1), (5, 2), (40, 3), (100, 4), (200, 5), (291, 9)]:
-        rows = A[:, i:i + m].copy() if ta else A[i:i + m].copy()
+        rows = A[:, i : i + m].copy() if ta else A[i : i + m].copy()
         part = _core.sgemm(rows, B, ta, tb, bias=bias, activation="tanh")
-        np.testing.assert_array_equal(part, full[i:i + m])
+        np.testing.assert_array_equal(part, full[i : i + m])
         np.testing.assert_array_equal(
-            _core.sgemm_packed(rows, Pb, ta, bias=bias, activation="tanh"), full[i:i + m])
+            _core.sgemm_packed(rows, Pb, ta, bias=bias, activation="tanh"), full[i : i + m]
+        )
 
 
 def test_isas_bitwise_equal(rng):
@@ -184,7 +209,9 @@ def test_isas_bitwise_equal(rng):
     try:
         for isa in _core.supported_isas():
             _core.set_isa(isa)
-            out.append(_core.sgemm(A, B, False, True, 0.7, 1.3, C0.copy(), bias=C0[0], activation="gelu"))
+            out.append(
+                _core.sgemm(A, B, False, True, 0.7, 1.3, C0.copy(), bias=C0[0], activation="gelu")
+            )
     finally:
         _core.set_isa(before)
     for o in out[1:]:

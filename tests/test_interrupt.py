@@ -9,20 +9,25 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
 
 SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     import numpy as np
+
+    # A shell that starts jobs in the background (CI, `cmd &`) leaves SIGINT ignored, and Python
+    # then keeps ignoring it: install the default Ctrl-C handler explicitly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import nncore as nc
 
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(3000, 32)).astype(np.float32)
+    X = rng.normal(size=(1000, 32)).astype(np.float32)
     y = (X[:, :5].argmax(axis=1)).astype(np.int64)
-    m = nc.Sequential([nc.Dense(64, "relu"), nc.Dense(64, "relu"), nc.Dense(5)],
+    m = nc.Sequential([nc.Dense(32, "relu"), nc.Dense(32, "relu"), nc.Dense(5)],
                       input_dim=32, seed=0)
     m.compile(optimizer=nc.optim.SGD(lr=0.01), loss="cross_entropy", metrics=["accuracy"])
 
@@ -57,8 +62,13 @@ def test_sigint_stops_fit_at_a_batch_boundary(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     proc = subprocess.Popen(
         [sys.executable, str(script), str(tmp_path / "m.nnc")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
+    watchdog = threading.Timer(300, proc.kill)  # a hung child fails the test instead of hanging it
+    watchdog.start()
     try:
         line = proc.stdout.readline()
         assert line.strip() == "EPOCHS_DONE", (line, proc.stderr.read() if proc.poll() else "")
@@ -68,6 +78,7 @@ def test_sigint_stops_fit_at_a_batch_boundary(tmp_path):
         latency = time.monotonic() - t0
         rest, err = proc.communicate(timeout=60)
     finally:
+        watchdog.cancel()
         if proc.poll() is None:
             proc.kill()
             proc.wait()

@@ -71,8 +71,11 @@ def test_bit_flip_anywhere_is_detected(saved):
     data = p.read_bytes()
     rng = np.random.default_rng(0)
     # Every byte of the fixed head, then a sample of positions across the whole file.
-    positions = sorted(set(range(0, 40)) | set(rng.integers(0, len(data), 300).tolist())
-                       | {len(data) - 1, len(data) - 32})
+    positions = sorted(
+        set(range(0, 40))
+        | set(rng.integers(0, len(data), 300).tolist())
+        | {len(data) - 1, len(data) - 32}
+    )
     for pos in positions:
         bad = bytearray(data)
         bad[pos] ^= 1 << int(rng.integers(0, 8))
@@ -94,8 +97,12 @@ def _png() -> bytes:
         return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
 
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 class _Boom:
@@ -274,7 +281,9 @@ def test_save_is_atomic_rename_with_fsync(tmp_path, monkeypatch):
     calls = []
     real_fsync, real_replace = os.fsync, os.replace
     monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
-    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
+    monkeypatch.setattr(
+        os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1]
+    )
     m.save(tmp_path / "x.nnc")
     assert calls == ["fsync", "replace"]
 

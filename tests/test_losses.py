@@ -1,4 +1,5 @@
 """Loss kernels: float64 references, finite differences, torch, errors, ISA/thread bitwise."""
+
 import numpy as np
 import pytest
 
@@ -77,7 +78,10 @@ def test_value_and_gradient(name, kind, n, weighted):
     h = 1e-6
     for flat in idx:
         i, j = divmod(int(flat), k)
-        if name in ("mae", "huber") and min(abs(pd[i, j] - t[i, j]), abs(abs(pd[i, j] - t[i, j]) - 1)) < 1e-4:
+        if (
+            name in ("mae", "huber")
+            and min(abs(pd[i, j] - t[i, j]), abs(abs(pd[i, j] - t[i, j]) - 1)) < 1e-4
+        ):
             continue
         e = np.zeros_like(pd)
         e[i, j] = h
@@ -138,7 +142,9 @@ def test_weighted_against_torch_reduction_none():
     p, y = make("cross_entropy", 50, 10, rng, "labels")
     w = rng.random(50).astype(np.float32)
     tp = torch.tensor(p, requires_grad=True)
-    l = (torch.nn.functional.cross_entropy(tp, torch.tensor(y), reduction="none") * torch.tensor(w)).sum() / 50
+    l = (
+        torch.nn.functional.cross_entropy(tp, torch.tensor(y), reduction="none") * torch.tensor(w)
+    ).sum() / 50
     l.backward()
     v, g = core.loss("cross_entropy", p, y, w)
     assert v == pytest.approx(l.item(), rel=1e-5)

@@ -85,7 +85,12 @@ def _gap(regularized, seed):
     if regularized:
         layers = []
         for _ in range(2):
-            layers += [nc.Dense(128, l2=1e-2), nc.BatchNorm(), nc.Activation("relu"), nc.Dropout(0.7)]
+            layers += [
+                nc.Dense(128, l2=1e-2),
+                nc.BatchNorm(),
+                nc.Activation("relu"),
+                nc.Dropout(0.7),
+            ]
         layers.append(nc.Dense(2, l2=1e-2))
     else:
         layers = [nc.Dense(128, "relu"), nc.Dense(128, "relu"), nc.Dense(2)]

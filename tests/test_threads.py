@@ -20,8 +20,9 @@ def _data(seed=0, n=600, d=16, k=4):
 
 
 def _model(seed, d=16, k=4, width=32):
-    m = nc.Sequential([nc.Dense(width, "relu"), nc.Dense(width, "tanh"), nc.Dense(k)],
-                      input_dim=d, seed=seed)
+    m = nc.Sequential(
+        [nc.Dense(width, "relu"), nc.Dense(width, "tanh"), nc.Dense(k)], input_dim=d, seed=seed
+    )
     m.compile(optimizer=nc.optim.SGD(lr=0.05), loss="cross_entropy")
     return m
 
@@ -74,12 +75,12 @@ def test_many_threads_many_models_predict_and_train_step():
     for s in range(4):
         m = _model(s)
         for i in range(0, 200, 20):
-            m.train_step(X[i:i + 20], y[i:i + 20])
+            m.train_step(X[i : i + 20], y[i : i + 20])
         ref.append(m.predict(X))
 
     def work(m):
         for i in range(0, 200, 20):
-            m.train_step(X[i:i + 20], y[i:i + 20])
+            m.train_step(X[i : i + 20], y[i : i + 20])
             m.predict(X[:7])
 
     errors = _run_threads([lambda m=m: work(m) for m in models])

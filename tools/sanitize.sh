@@ -26,8 +26,12 @@ cp -r "$root/python/nncore" "$pkg/"
 rm -f "$pkg"/nncore/_core*.so
 cp -f "$bdir"/_core*.so "$pkg/nncore/"
 
-export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_init_order=1:check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# Reports go to files as well: pytest captures stderr, and a process that a sanitizer stops takes
+# its captured output with it.
+reports_dir="$bdir/reports"
+rm -rf "$reports_dir" && mkdir -p "$reports_dir"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_init_order=1:check_initialization_order=1:log_path=$reports_dir/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports_dir/ubsan"
 asan_lib="$(gcc -print-file-name=libasan.so)"
 ubsan_lib="$(gcc -print-file-name=libubsan.so)"
 
@@ -45,7 +49,9 @@ LD_PRELOAD="$asan_lib:$ubsan_lib" PYTHONPATH="$pkg" NNCORE_SANITIZED=1 \
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 end=$(date +%s)
-reports=$(grep -cE "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|SUMMARY: UndefinedBehaviorSanitizer" "$log")
+# (a fuzz worker that died counts too: its report is quoted in the failure message)
+cat "$reports_dir"/* >> "$log" 2>/dev/null
+reports=$(grep -cE "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|SUMMARY: UndefinedBehaviorSanitizer|worker crashed" "$log")
 echo "sanitizer reports: $reports; build $((built - start)) s, tests $((end - built)) s (log: $log)"
 [ "$reports" -eq 0 ] || status=1
 exit $status

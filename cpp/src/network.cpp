@@ -58,7 +58,10 @@ Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64
 
 Network::~Network() = default;
 
-void Network::zero_grad() { std::memset(grads_.data(), 0, grads_.size() * sizeof(float)); }
+void Network::zero_grad() {
+  // memset(nullptr, 0, 0) is undefined: a network without parameters has an empty arena.
+  if (!grads_.empty()) std::memset(grads_.data(), 0, grads_.size() * sizeof(float));
+}
 
 void Network::params_changed() {
   for (auto& L : layers_) L->params_changed();

@@ -104,8 +104,11 @@ def check_finite(arr: np.ndarray, name: str) -> None:
             value = block[tuple(bad)]
             if arr.ndim:
                 bad[0] += r0
-            what = "NaN and inf are not allowed" if not np.isfinite(value) else (
-                "values must fit in float32 (|x| <= 3.4e38)")
+            what = (
+                "NaN and inf are not allowed"
+                if not np.isfinite(value)
+                else ("values must fit in float32 (|x| <= 3.4e38)")
+            )
             raise ValueError(f"{name}: contains {value} at {_where(bad, arr.ndim)}; {what}")
 
 
@@ -202,7 +205,9 @@ def check_weights(weights, expected) -> list:
     """set_weights: a sequence of arrays matching ``expected`` [(name, shape)], each numeric and
     finite; returns float32 copies (nothing is written before everything is checked)."""
     if isinstance(weights, (str, bytes, np.ndarray)) or not hasattr(weights, "__len__"):
-        raise TypeError(f"weights: expected a list of {len(expected)} arrays, got {type(weights).__name__}")
+        raise TypeError(
+            f"weights: expected a list of {len(expected)} arrays, got {type(weights).__name__}"
+        )
     if len(weights) != len(expected):
         raise ValueError(f"weights: expected {len(expected)} arrays, got {len(weights)}")
     out = []
@@ -218,7 +223,11 @@ def check_weights(weights, expected) -> list:
 
 def check_seed(value, name: str = "seed") -> int:
     """An integer seed in [0, 2**64)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**64:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not 0 <= value < 2**64
+    ):
         raise ValueError(f"{name} must be an integer in [0, 2**64), got {value!r}")
     return int(value)
 

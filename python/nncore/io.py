@@ -178,9 +178,13 @@ def read(path):
     section = memoryview(body)[start + hlen :]
     arrays = {}
     for e in header["arrays"]:
-        if not isinstance(e, dict) or not isinstance(e.get("name"), str) \
-                or e.get("dtype") not in _ALLOWED_DTYPES or not isinstance(e.get("shape"), list) \
-                or len(e["shape"]) > _MAX_NDIM:
+        if (
+            not isinstance(e, dict)
+            or not isinstance(e.get("name"), str)
+            or e.get("dtype") not in _ALLOWED_DTYPES
+            or not isinstance(e.get("shape"), list)
+            or len(e["shape"]) > _MAX_NDIM
+        ):
             raise ModelFileError(f"{name}: malformed array entry {str(e)[:200]}")
         dt = _ALLOWED_DTYPES[e["dtype"]]
         shape = tuple(_int(d, "an array dimension", name) for d in e["shape"])
@@ -189,7 +193,9 @@ def read(path):
         # Python integers: an absurd shape cannot overflow into a small, plausible size.
         if off + nbytes > len(section) or math.prod(shape) * np.dtype(dt).itemsize != nbytes:
             raise ModelFileError(f"{name}: array {e['name']!r} is out of bounds or inconsistent")
-        arrays[e["name"]] = np.frombuffer(section[off : off + nbytes], dtype=dt).reshape(shape).copy()
+        arrays[e["name"]] = (
+            np.frombuffer(section[off : off + nbytes], dtype=dt).reshape(shape).copy()
+        )
     return header, arrays
 
 
@@ -207,8 +213,16 @@ def load(path):
         raise
     except MemoryError:
         raise
-    except (KeyError, TypeError, AttributeError, ValueError, IndexError, OverflowError,
-            RecursionError, RuntimeError) as e:
+    except (
+        KeyError,
+        TypeError,
+        AttributeError,
+        ValueError,
+        IndexError,
+        OverflowError,
+        RecursionError,
+        RuntimeError,
+    ) as e:
         raise ModelFileError(
             f"{name}: invalid model description ({type(e).__name__}: {str(e)[:300]})"
         ) from None
@@ -228,8 +242,12 @@ def _build(header, arrays, name):
         opt = "sgd"
         if optd is not None:
             opt = _optim.get(optd["name"], **optd.get("hparams", {}))
-        model.compile(optimizer=opt, loss=comp["loss"], metrics=comp.get("metrics"),
-                      huber_delta=comp.get("huber_delta", 1.0))
+        model.compile(
+            optimizer=opt,
+            loss=comp["loss"],
+            metrics=comp.get("metrics"),
+            huber_delta=comp.get("huber_delta", 1.0),
+        )
     model.build()
     net = model._net
     for key, target in (("params", net.params_array()), ("buffers", net.buffers_array())):
@@ -242,7 +260,11 @@ def _build(header, arrays, name):
     net.params_changed()
     net.step = _int(header.get("step", 0), "step", name)
     model.epochs_done = _int(header.get("epochs_done", 0), "epochs_done", name)
-    if optd is not None and model.optimizer is not None and hasattr(model.optimizer, "load_state_dict"):
-        state = {k[len("optimizer."):]: v for k, v in arrays.items() if k.startswith("optimizer.")}
+    if (
+        optd is not None
+        and model.optimizer is not None
+        and hasattr(model.optimizer, "load_state_dict")
+    ):
+        state = {k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")}
         model.optimizer.load_state_dict(dict(optd, state=state))
     return model
