@@ -128,13 +128,8 @@ def test_empty_inputs(Xy):
 
 def test_sample_weight_checks(Xy):
     X, y = Xy
-<<<<<<< HEAD
-    for w, _msg in ((-np.ones(24), ">= 0"), (np.ones(23), "shape"), (np.full(24, np.nan), "nan")):
-        with pytest.raises(ValueError, match="sample_weight"):
-=======
     for w, msg in ((-np.ones(24), ">= 0"), (np.ones(23), "shape"), (np.full(24, np.nan), "nan")):
         with pytest.raises(ValueError, match=f"sample_weight.*{msg}"):
->>>>>>> hardening
             _model().fit(X, y, sample_weight=w)
 
 
