@@ -24,6 +24,7 @@ void register_config(py::module_& m) {
   m.def("num_threads", &nncore::num_threads);
   m.def("set_num_threads", &nncore::set_num_threads);
   m.def("num_cores", &nncore::num_cores);
+  m.def("num_threads_setting", &nncore::num_threads_setting);
   m.def("have_openmp", &nncore::have_openmp);
   m.attr("compiler") = NNCORE_COMPILER;
   m.attr("build_type") = NNCORE_BUILD_TYPE;

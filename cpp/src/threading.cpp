@@ -25,6 +25,8 @@ int num_threads() {
 
 void set_num_threads(int n) { g_threads.store(n > 0 ? n : 0, std::memory_order_relaxed); }
 
+int num_threads_setting() { return g_threads.load(std::memory_order_relaxed); }
+
 int num_cores() {
 #if NNCORE_HAVE_OPENMP
   return omp_get_num_procs();

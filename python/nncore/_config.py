@@ -13,6 +13,8 @@ def set_num_threads(n: int) -> None:
     ``OMP_NUM_THREADS`` or all cores, and follows threadpoolctl limits)."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise ValueError(f"number of threads must be an integer, got {n!r}")
+    if n > 4096:
+        raise ValueError(f"number of threads must be <= 4096, got {n}")
     _core.set_num_threads(n)
 
 
@@ -24,7 +26,7 @@ def get_num_threads() -> int:
 @contextlib.contextmanager
 def num_threads(n: int):
     """Context manager: ``with nncore.num_threads(1): ...``."""
-    before = _core.num_threads()
+    before = _core.num_threads_setting()  # 0 keeps following OMP_NUM_THREADS / threadpoolctl
     set_num_threads(n)
     try:
         yield
