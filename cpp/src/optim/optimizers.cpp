@@ -59,7 +59,7 @@ std::size_t num_chunks(std::size_t n) { return (n + kChunk - 1) / kChunk; }
 // Partial sums of squares per chunk (fixed chunks, each in a fixed lane order).
 void chunk_sumsq(const Kernels& K, const float* g, std::size_t n, double* partial) {
   const std::int64_t nc = std::int64_t(num_chunks(n));
-#pragma omp parallel for schedule(dynamic, 2) num_threads(num_threads()) if (n >= kParallelMin)
+#pragma omp parallel for schedule(static) num_threads(num_threads()) if (n >= kParallelMin)
   for (std::int64_t c = 0; c < nc; ++c) {
     std::size_t off = std::size_t(c) * kChunk;
     partial[c] = K.sumsq(g + off, std::min(kChunk, n - off));
@@ -214,10 +214,11 @@ class Fused : public Optimizer {
     bool first = ensure_state(n);
     ++steps_;
     prepare(q, first);
-    // Chunks are handed out dynamically: the result does not depend on which thread runs a
-    // chunk, and a thread preempted on a busy machine does not hold up the step. (One region
-    // per pass: merging the passes into one region adds a barrier and measured no better.)
-#pragma omp parallel for schedule(dynamic, 2) num_threads(num_threads()) if (n >= kParallelMin)
+    // Static chunk-to-thread assignment: each thread updates the same parameters, moments and
+    // gradients every step, so they stay in its core's caches. Dynamic scheduling moved chunks
+    // between cores each step and made a 2-thread bs-32 epoch 2.8x slower than this (6.7 s vs
+    // 2.4 s, bench_train model). The result never depends on which thread runs a chunk.
+#pragma omp parallel for schedule(static) num_threads(num_threads()) if (n >= kParallelMin)
     for (std::int64_t c = 0; c < nci; ++c) {
       std::size_t off = std::size_t(c) * kChunk, len = std::min(kChunk, n - off);
       if (!pre) partial_[c] = K.sumsq(g + off, len);
@@ -501,7 +502,7 @@ double clip_grad_norm(float* g, std::size_t n, double max_norm) {
   if (!(coef >= 1.0)) {  // NaN norm: like torch, the gradients become NaN
     const float s = float(coef);
     const std::int64_t nc = std::int64_t(num_chunks(n));
-#pragma omp parallel for schedule(dynamic, 2) num_threads(num_threads()) if (n >= kParallelMin)
+#pragma omp parallel for schedule(static) num_threads(num_threads()) if (n >= kParallelMin)
     for (std::int64_t c = 0; c < nc; ++c) {
       std::size_t off = std::size_t(c) * kChunk;
       K.scale(g + off, std::min(kChunk, n - off), s);
@@ -516,7 +517,7 @@ void clip_grad_value(float* g, std::size_t n, double clip_value) {
   const Kernels& K = kernels(active_isa());
   const float cv = float(clip_value);
   const std::int64_t nc = std::int64_t(num_chunks(n));
-#pragma omp parallel for schedule(dynamic, 2) num_threads(num_threads()) if (n >= kParallelMin)
+#pragma omp parallel for schedule(static) num_threads(num_threads()) if (n >= kParallelMin)
   for (std::int64_t c = 0; c < nc; ++c) {
     std::size_t off = std::size_t(c) * kChunk;
     K.clamp(g + off, std::min(kChunk, n - off), cv);
