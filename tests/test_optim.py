@@ -2,10 +2,10 @@
 
 import math
 
-import nncore._core as core
 import numpy as np
 import pytest
 
+import nncore._core as core
 import nncore.optim as optim
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import nncore as nc
+
 import reference as ref
 
 

@@ -16,8 +16,9 @@ import platform
 import statistics
 import time
 
-import nncore._core as core
 import numpy as np
+
+import nncore._core as core
 
 
 def main():

@@ -16,9 +16,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-import bench_train as bt  # noqa: E402
-
 import nncore as nc  # noqa: E402
+
+import bench_train as bt  # noqa: E402
 
 
 def best_of(fn, reps):
