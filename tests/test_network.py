@@ -10,20 +10,8 @@ import nncore as nc
 
 import reference as ref
 
-ACTS = [
-    "linear",
-    "relu",
-    "leaky_relu",
-    "elu",
-    "selu",
-    "gelu",
-    "sigmoid",
-    "tanh",
-    "softplus",
-    "silu",
-    "softmax",
-]
-LOSSES = ["mse", "mae", "huber", "cross_entropy", "binary_cross_entropy"]
+ACTS = list(nc.layers.ACTIVATIONS)
+LOSSES = list(nc.model.LOSSES)
 
 
 def _model(layers, input_dim, loss="mse", seed=0):

@@ -136,13 +136,22 @@ const float* Network::run_forward(const float* x, int n, bool training) {
   return in;
 }
 
+bool Network::needs_batch_statistics() const {
+  for (const auto& L : layers_)
+    if (L->needs_batch_statistics()) return true;
+  return false;
+}
+
+void Network::check_not_single_row() const {
+  if (needs_batch_statistics())
+    fail("batchnorm in training mode needs more than one row per batch (the variance of one "
+         "sample is undefined), got a batch of 1");
+}
+
 const float* Network::forward(const float* x, int n, bool training) {
   Busy busy(*this);
   ensure_workspace(n);
-  for (auto& L : layers_)
-    if (training && n == 1 && L->needs_batch_statistics())
-      fail("batchnorm in training mode needs more than one row per batch (the variance of one "
-           "sample is undefined), got a batch of 1");
+  if (training && n == 1) check_not_single_row();
   if (x != batch_x_.data())
     std::memcpy(batch_x_.data(), x, sizeof(float) * (std::size_t)n * input_dim_);
   last_rows_ = n;
@@ -244,10 +253,7 @@ double Network::train_step(const float* x, const Targets& t, int n, double* pena
                            StepInfo* info) {
   Busy busy(*this);
   ensure_workspace(n);
-  for (auto& L : layers_)
-    if (n == 1 && L->needs_batch_statistics())
-      fail("batchnorm in training mode needs more than one row per batch (the variance of one "
-           "sample is undefined), got a batch of 1");
+  if (n == 1) check_not_single_row();
   std::memcpy(batch_x_.data(), x, sizeof(float) * (std::size_t)n * input_dim_);
   return step_impl(n, t, penalty_out, info);
 }
@@ -277,8 +283,7 @@ EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N
   check(optimizer_ != nullptr, "no optimizer: compile the model first");
   const std::int64_t nbatches = (N + batch_size - 1) / batch_size;
   batch_end = std::min(batch_end, nbatches);
-  bool needs_stats = false;
-  for (auto& L : layers_) needs_stats = needs_stats || L->needs_batch_statistics();
+  const bool needs_stats = needs_batch_statistics();
   ensure_workspace(int(std::min<std::int64_t>(batch_size, N)));
   EpochStats st;
   for (std::int64_t b = batch_begin; b < batch_end; ++b) {
