@@ -2,7 +2,6 @@
 #include "nncore/network.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -104,20 +103,23 @@ std::size_t Network::workspace_bytes() const {
   return f * sizeof(float);
 }
 
-namespace {
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-}  // namespace
-
-void Network::add_time(const std::string& key, double s) {
+void Network::add_ticks(const std::string& key, std::uint64_t since) {
+  const std::uint64_t d = cycle_ticks() - since;
+  if (d > (std::uint64_t(1) << 50)) return;  // the counter stepped back (a VM moved the thread)
+  double s = double(d);
   for (auto& kv : profile_)
     if (kv.first == key) {
       kv.second += s;
       return;
     }
   profile_.emplace_back(key, s);
+}
+
+std::vector<std::pair<std::string, double>> Network::profile() const {
+  double scale = profile_window_.seconds_per_tick();
+  auto out = profile_;
+  for (auto& kv : out) kv.second *= scale;
+  return out;
 }
 
 // Runs the layers on x (n rows) into the workspace; returns the last layer's output.
@@ -127,10 +129,10 @@ const float* Network::run_forward(const float* x, int n, bool training) {
   const float* in = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     ctx.layer_index = int(i);
-    auto t0 = profiling_ ? Clock::now() : Clock::time_point{};
+    std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
     layers_[i]->forward(in, acts_[i].data(), n, saved_[i].data(), ctx);
     if (profiling_)
-      add_time(std::to_string(i) + "." + layers_[i]->type() + ".forward", seconds_since(t0));
+      add_ticks(std::to_string(i) + "." + layers_[i]->type() + ".forward", t0);
     in = acts_[i].data();
   }
   return in;
@@ -170,10 +172,10 @@ const float* Network::backward_impl(const float* dout, int n, bool need_dx) {
     ctx.layer_index = int(i);
     const float* x = i == 0 ? batch_x_.data() : acts_[i - 1].data();
     float* dx = (i == 0 && !need_dx) ? nullptr : other;
-    auto t0 = profiling_ ? Clock::now() : Clock::time_point{};
+    std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
     layers_[i]->backward(x, acts_[i].data(), cur, dx, n, saved_[i].data(), ctx);
     if (profiling_)
-      add_time(std::to_string(i) + "." + layers_[i]->type() + ".backward", seconds_since(t0));
+      add_ticks(std::to_string(i) + "." + layers_[i]->type() + ".backward", t0);
     std::swap(cur, other);
   }
   return need_dx ? cur : nullptr;
@@ -199,11 +201,11 @@ double Network::penalty() const {
 
 StepInfo Network::update() {
   check(optimizer_ != nullptr, "no optimizer: compile the model first");
-  auto t0 = profiling_ ? Clock::now() : Clock::time_point{};
+  std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
   StepInfo info = optimizer_->step(params_.data(), grads_.data(), params_.size());
   for (auto& L : layers_) L->after_update();
   ++version_;
-  if (profiling_) add_time("optimizer", seconds_since(t0));
+  if (profiling_) add_ticks("optimizer", t0);
   ++step_;
   return info;
 }
@@ -232,11 +234,11 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   last_rows_ = n;
   last_training_ = true;
   const float* out = run_forward(batch_x_.data(), n, true);
-  auto t0 = profiling_ ? Clock::now() : Clock::time_point{};
+  std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
   double loss = loss_value(out, t, n, dout_.data());
   if (correct && t.labels) *correct += count_correct(out, t.labels, n, output_dim_);
   zero_grad();
-  if (profiling_) add_time("loss+zero_grad", seconds_since(t0));
+  if (profiling_) add_ticks("loss+zero_grad", t0);
   backward_impl(dout_.data(), n, false);
   double pen = 0;
   for (auto& L : layers_) {
@@ -291,9 +293,9 @@ EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N
     const int rows = int(std::min<std::int64_t>(batch_size, N - begin));
     if (rows == 1 && needs_stats) continue;  // documented: a last batch of one row is dropped
     Targets batch;
-    auto t0 = profiling_ ? Clock::now() : Clock::time_point{};
+    std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
     gather(X, t, order, begin, rows, batch);
-    if (profiling_) add_time("gather", seconds_since(t0));
+    if (profiling_) add_ticks("gather", t0);
     if (lr_per_batch) optimizer_->set_lr(lr_per_batch[b]);
     double pen = 0;
     StepInfo info;

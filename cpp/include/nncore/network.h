@@ -11,6 +11,7 @@
 
 #include "nncore/activations.h"
 #include "nncore/common.h"
+#include "nncore/cycle_clock.h"
 #include "nncore/layer.h"
 #include "nncore/losses.h"
 #include "nncore/optim.h"
@@ -116,9 +117,17 @@ class Network {
 
   // Optional per-phase timing (seconds, accumulated): "<i>.<type>.forward", "<i>.<type>.backward",
   // "loss", "optimizer", "gather". Off by default; when off it costs one branch per layer.
-  void set_profiling(bool on) { profiling_ = on; }
-  const std::vector<std::pair<std::string, double>>& profile() const { return profile_; }
-  void reset_profile() { profile_.clear(); }
+  // Phases are timed in CPU cycles and converted with the wall-clock rate measured over the whole
+  // window since profiling was switched on or reset.
+  void set_profiling(bool on) {
+    if (on && !profiling_) profile_window_ = CycleWindow{};
+    profiling_ = on;
+  }
+  std::vector<std::pair<std::string, double>> profile() const;
+  void reset_profile() {
+    profile_.clear();
+    profile_window_ = CycleWindow{};
+  }
 
   // Workspace bytes currently held (for memory reports).
   std::size_t workspace_bytes() const;
@@ -152,7 +161,7 @@ class Network {
   fvec grad_a_, grad_b_;     // ping-pong gradient buffers (n, max dim)
   fvec batch_x_, batch_yf_, batch_w_, dout_;
   std::vector<std::int32_t> batch_yi_;
-  void add_time(const std::string& key, double seconds);
+  void add_ticks(const std::string& key, std::uint64_t since);
   struct InferencePlan;
   bool build_plan();  // (re)builds plan_ for the current version_; false if not expressible
   const float* run_plan(const float* x, int n);
@@ -161,7 +170,8 @@ class Network {
   std::unique_ptr<InferencePlan> plan_;
   const float* run_forward(const float* x, int n, bool training);
   bool profiling_ = false;
-  std::vector<std::pair<std::string, double>> profile_;
+  std::vector<std::pair<std::string, double>> profile_;  // ticks per phase
+  CycleWindow profile_window_;
   int last_rows_ = 0;
   bool last_training_ = false;
   std::atomic<bool> busy_{false};

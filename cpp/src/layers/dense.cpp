@@ -1,6 +1,6 @@
 // Dense layer: y = act(x·Wᵀ + b), W (out, in) as in PyTorch. Bias and elementwise activation
-// run in the GEMM epilogue; the weight is kept packed for the GEMM micro-kernel and re-packed
-// lazily after it changes. l1/l2 penalties and the max-norm constraint live here too.
+// run in the GEMM epilogue; for inference the weight is kept packed for the GEMM micro-kernel
+// and re-packed lazily after it changes. l1/l2 penalties and the max-norm constraint live here too.
 #include <cmath>
 #include <cstring>
 
@@ -76,19 +76,28 @@ class Dense final : public Layer {
     return act_backward_needs_z(act_) ? (std::size_t)out_dim_ : 0;
   }
 
-  void forward(const float* x, float* y, int n, float* saved, const StepContext&) override {
+  void forward(const float* x, float* y, int n, float* saved, const StepContext& ctx) override {
     // x (n, in), W (out, in), b (out) -> y (n, out)
-    if (stale_) {
-      packed_.pack(Trans::T, in_dim_, out_dim_, w_, in_dim_);
-      stale_ = false;
-    }
     Epilogue ep;
     ep.bias = b_;
     const bool fused = act_ != Act::softmax;
     ep.act = fused ? act_ : Act::linear;
     ep.alpha = alpha_;
     ep.preact = act_backward_needs_z(act_) ? saved : nullptr;
-    sgemm_packed(Trans::N, n, 1.f, x, in_dim_, packed_, 0.f, y, out_dim_, &ep);
+    if (ctx.training) {
+      // Training changes W after every step, so a packed copy would be rebuilt for each forward:
+      // its 4 B/weight destination then cycles through L3 or memory. Packing one K block at a
+      // time into a buffer that stays in L2 does the same work 15–25 % faster (bench_train).
+      // Same kernel and K blocking as the packed path, so the same bits.
+      sgemm(Trans::N, Trans::T, n, out_dim_, in_dim_, 1.f, x, in_dim_, w_, in_dim_, 0.f, y,
+            out_dim_, &ep);
+    } else {
+      if (stale_) {
+        packed_.pack(Trans::T, in_dim_, out_dim_, w_, in_dim_);
+        stale_ = false;
+      }
+      sgemm_packed(Trans::N, n, 1.f, x, in_dim_, packed_, 0.f, y, out_dim_, &ep);
+    }
     if (!fused) act_forward(act_, alpha_, y, y, (std::size_t)n * out_dim_, out_dim_);
   }
 
