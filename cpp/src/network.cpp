@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "inference_plan.h"
+#include "nncore/gemm.h"
+#include "nncore/owned_chunks.h"
 #include "nncore/threading.h"
 
 namespace nncore {
@@ -59,7 +61,47 @@ Network::~Network() = default;
 
 void Network::zero_grad() {
   // memset(nullptr, 0, 0) is undefined: a network without parameters has an empty arena.
-  if (!grads_.empty()) std::memset(grads_.data(), 0, grads_.size() * sizeof(float));
+  if (grads_.empty()) return;
+  const std::size_t n = grads_.size();
+  float* g = grads_.data();
+  for_owned_chunks(arena_chunks(n), chunk_owners_, n >= 4 * kArenaChunk, [&](std::int64_t c) {
+    const std::size_t off = std::size_t(c) * kArenaChunk;
+    std::memset(g + off, 0, sizeof(float) * std::min(kArenaChunk, n - off));
+  });
+}
+
+// Gives each chunk of the arenas to the thread whose weight-gradient GEMM writes it for batches
+// of `rows`, so zeroing, the gradient GEMM and the optimizer touch it on one core.
+void Network::assign_chunk_owners(int rows) {
+  const int nt = num_threads();
+  if (nt == owners_threads_ && rows == owners_rows_ && optimizer_.get() == owners_optimizer_ &&
+      std::size_t(arena_chunks(params_.size())) == chunk_owners_.size())
+    return;
+  owners_threads_ = nt;
+  owners_rows_ = rows;
+  owners_optimizer_ = optimizer_.get();
+  const std::size_t n = params_.size();
+  chunk_owners_.assign(std::size_t(arena_chunks(n)), 0);
+  for (std::size_t c = 0; c < chunk_owners_.size(); ++c) {
+    const std::size_t off = c * kArenaChunk, mid = off + std::min(kArenaChunk, n - off) / 2;
+    for (const auto& v : param_views_) {
+      std::size_t size = 1;
+      for (int d : v.shape) size *= std::size_t(d);
+      if (mid < v.offset || mid >= v.offset + size) continue;
+      const std::size_t rel = mid - v.offset;
+      const bool dense_weight = specs_.at(std::size_t(v.layer)).type == "dense" &&
+                                v.shape.size() == 2 && v.name.size() > 7 &&
+                                v.name.compare(v.name.size() - 7, 7, ".weight") == 0;
+      if (dense_weight)
+        chunk_owners_[c] = sgemm_thread_of(v.shape[0], v.shape[1], rows, nt,
+                                           int(rel / std::size_t(v.shape[1])),
+                                           int(rel % std::size_t(v.shape[1])));
+      else
+        chunk_owners_[c] = int(double(nt) * double(rel) / double(size));
+      break;
+    }
+  }
+  if (optimizer_) optimizer_->set_chunk_owners(chunk_owners_);
 }
 
 void Network::params_changed() {
@@ -233,6 +275,7 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   check(optimizer_ != nullptr, "no optimizer: compile the model first");
   last_rows_ = n;
   last_training_ = true;
+  assign_chunk_owners(n);
   const float* out = run_forward(batch_x_.data(), n, true);
   std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
   double loss = loss_value(out, t, n, dout_.data());

@@ -186,3 +186,34 @@ TEST(gemm_determinism_threads_rows_isas) {
     CHECK(ref == first);  // every ISA: the same bits
   }
 }
+
+TEST(gemm_thread_of_matches_the_split) {
+  IsaGuard g;
+  for (Isa isa : isas()) {
+    set_active_isa(isa);
+    CHECK(sgemm_thread_of(16, 16, 16, 2, 3, 5) == 0);  // below the parallel threshold
+    CHECK(sgemm_thread_of(512, 784, 128, 1, 300, 5) == 0);
+    for (int nt : {2, 3, 4, 16}) {
+      std::vector<int> seen(nt, 0);
+      for (int i = 0; i < 512; i += 7)
+        for (int j = 0; j < 784; j += 13) {
+          int t = sgemm_thread_of(512, 784, 128, nt, i, j);
+          CHECK(t >= 0 && t < nt);
+          if (t >= 0 && t < nt) seen[t] = 1;
+        }
+      for (int t = 0; t < nt; ++t) CHECK(seen[t] == 1);  // every thread gets a block
+    }
+  }
+  // A weight gradient (out=512, in=784) on 2 threads is split by rows, near halves: the optimizer
+  // and gradient zeroing rely on this to stay on the core that wrote each part.
+  for (Isa isa : isas()) {
+    set_active_isa(isa);
+    int boundary = -1;
+    for (int i = 0; i < 512; ++i) {
+      const int t = sgemm_thread_of(512, 784, 128, 2, i, 0);
+      for (int j : {1, 400, 783}) CHECK(sgemm_thread_of(512, 784, 128, 2, i, j) == t);
+      if (t == 1 && boundary < 0) boundary = i;
+    }
+    CHECK(boundary >= 240 && boundary <= 272);
+  }
+}

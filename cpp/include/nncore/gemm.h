@@ -28,6 +28,11 @@ struct Epilogue {
 void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc, const Epilogue* ep = nullptr);
 
+// The thread (0..threads-1) that computes C(i, j) when sgemm with an unpacked B runs these
+// sizes on `threads` threads (0 when it stays on one thread). Lets callers that touch C again
+// elementwise (the optimizer reading a weight gradient) do it on the core that wrote it.
+int sgemm_thread_of(int M, int N, int K, int threads, int i, int j);
+
 // The naive twin: same semantics, triple loop, accumulates in double. Test oracle.
 void sgemm_naive(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
                  const float* B, int ldb, float beta, float* C, int ldc,

@@ -141,6 +141,7 @@ class Network {
                    std::int64_t* correct = nullptr);
   StepInfo update();  // optimizer step + constraints + step counter
   void ensure_workspace(int n);
+  void assign_chunk_owners(int rows);
   void gather(const float* X, const Targets& t, const std::int64_t* order, std::int64_t begin,
               int n, Targets& batch);
 
@@ -172,6 +173,9 @@ class Network {
   bool profiling_ = false;
   std::vector<std::pair<std::string, double>> profile_;  // ticks per phase
   CycleWindow profile_window_;
+  std::vector<int> chunk_owners_;  // owning thread per kArenaChunk chunk (owned_chunks.h)
+  int owners_threads_ = 0, owners_rows_ = 0;
+  const Optimizer* owners_optimizer_ = nullptr;
   int last_rows_ = 0;
   bool last_training_ = false;
   std::atomic<bool> busy_{false};

@@ -35,10 +35,14 @@ class Optimizer {
   // Only values that keep the state layout may change (not amsgrad, centered, nesterov, or
   // momentum to/from 0); the new value is validated like at construction.
   virtual void set_hparam(const std::string& name, double value);
+  // Optional owning thread per kArenaChunk-float chunk of the arenas (owned_chunks.h); empty or
+  // of the wrong length means even ranges. Placement only: results do not depend on it.
+  void set_chunk_owners(std::vector<int> owners) { owners_ = std::move(owners); }
 
  protected:
   double lr_ = 1e-3;
   std::int64_t steps_ = 0;
+  std::vector<int> owners_;
 };
 
 // Global L2 norm of g (sum of squares in double over fixed 16384-element chunks, each with a fixed

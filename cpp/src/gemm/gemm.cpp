@@ -169,6 +169,14 @@ void apply_k0(const Problem& p) {
   }
 }
 
+// Threads run() uses for p (1 when the call stays on one thread).
+int threads_for(const Problem& p, int requested) {
+  const KernelSet& ks = *p.ks;
+  const double macs = double(p.M) * p.N * p.K;
+  const long tiles = long((p.M + ks.mr - 1) / ks.mr) * ((p.N + ks.nr - 1) / ks.nr);
+  return macs < kParallelMacs ? 1 : (int)std::min<long>(requested, tiles);
+}
+
 void run(const Problem& p) {
   if (p.M <= 0 || p.N <= 0) return;
   check(!(p.ep && p.ep->act == Act::softmax),
@@ -178,9 +186,7 @@ void run(const Problem& p) {
     return;
   }
   const KernelSet& ks = *p.ks;
-  const double macs = double(p.M) * p.N * p.K;
-  const long tiles = long((p.M + ks.mr - 1) / ks.mr) * ((p.N + ks.nr - 1) / ks.nr);
-  int nt = macs < kParallelMacs ? 1 : (int)std::min<long>(num_threads(), tiles);
+  const int nt = threads_for(p, num_threads());
   if (nt <= 1) {
     run_block(p, 0, p.M, 0, p.N);
     return;
@@ -235,6 +241,27 @@ void PackedB::pack(Trans tb, int K, int N, const float* B, int ldb) {
     ks.pack_b(tb, B, ldb, p0, kc, j0, std::min(ks.nr, N - j0), ks.nr,
               data + (std::ptrdiff_t)p0 * im.npad + (std::ptrdiff_t)j0 * kc);
   }
+}
+
+int sgemm_thread_of(int M, int N, int K, int threads, int i, int j) {
+  if (M <= 0 || N <= 0 || K <= 0 || i < 0 || i >= M || j < 0 || j >= N) return 0;
+  Problem p{&gemm::kernel_set(active_isa()), Trans::N, Trans::N, M, N, K, 1.f, 0.f, nullptr, 0,
+            nullptr, 0, nullptr, nullptr, 0, nullptr};
+  const KernelSet& ks = *p.ks;
+  const int nt = threads_for(p, threads);
+  if (nt <= 1) return 0;
+  int tm, tn;
+  choose_grid(p, nt, tm, tn);
+  int ti = 0, tj = 0, lo, hi;
+  for (int a = 0; a < tm; ++a) {
+    split((M + ks.mr - 1) / ks.mr, tm, a, ks.mr, M, lo, hi);
+    if (i >= lo && i < hi) ti = a;
+  }
+  for (int b = 0; b < tn; ++b) {
+    split((N + ks.nr - 1) / ks.nr, tn, b, ks.nr, N, lo, hi);
+    if (j >= lo && j < hi) tj = b;
+  }
+  return ti * tn + tj;
 }
 
 void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,

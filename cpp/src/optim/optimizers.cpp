@@ -11,6 +11,7 @@
 #include "nncore/common.h"
 #include "nncore/cpu.h"
 #include "nncore/optim.h"
+#include "nncore/owned_chunks.h"
 #include "nncore/threading.h"
 #include "optim_kernels.h"
 
@@ -51,19 +52,18 @@ void Optimizer::set_hparam(const std::string& name, double value) {
 
 namespace {
 
-constexpr std::size_t kChunk = 16384;          // 64 KiB of floats: a chunk's grads stay in L2
+constexpr std::size_t kChunk = kArenaChunk;       // 64 KiB of floats: a chunk's grads stay in L2
 constexpr std::size_t kParallelMin = 4 * kChunk;  // below this, threads cost more than they give
 
 std::size_t num_chunks(std::size_t n) { return (n + kChunk - 1) / kChunk; }
 
 // Partial sums of squares per chunk (fixed chunks, each in a fixed lane order).
-void chunk_sumsq(const Kernels& K, const float* g, std::size_t n, double* partial) {
-  const std::int64_t nc = std::int64_t(num_chunks(n));
-#pragma omp parallel for schedule(static) num_threads(num_threads()) if (n >= kParallelMin)
-  for (std::int64_t c = 0; c < nc; ++c) {
+void chunk_sumsq(const Kernels& K, const float* g, std::size_t n, double* partial,
+                 const std::vector<int>& owners = {}) {
+  for_owned_chunks(arena_chunks(n), owners, n >= kParallelMin, [&](std::int64_t c) {
     std::size_t off = std::size_t(c) * kChunk;
     partial[c] = K.sumsq(g + off, std::min(kChunk, n - off));
-  }
+  });
 }
 
 double combine(const std::vector<double>& partial) {
@@ -194,7 +194,7 @@ class Fused : public Optimizer {
     const bool pre = skip_ || clipnorm_ > 0;
     double norm = 0;
     if (pre) {
-      chunk_sumsq(K, g, n, partial_.data());
+      chunk_sumsq(K, g, n, partial_.data(), owners_);
       double ss = combine(partial_);
       norm = std::sqrt(ss);
       info.grad_norm = norm;
@@ -214,16 +214,15 @@ class Fused : public Optimizer {
     bool first = ensure_state(n);
     ++steps_;
     prepare(q, first);
-    // Static chunk-to-thread assignment: each thread updates the same parameters, moments and
-    // gradients every step, so they stay in its core's caches. Dynamic scheduling moved chunks
-    // between cores each step and made a 2-thread bs-32 epoch 2.8x slower than this (6.7 s vs
-    // 2.4 s, bench_train model). The result never depends on which thread runs a chunk.
-#pragma omp parallel for schedule(static) num_threads(num_threads()) if (n >= kParallelMin)
-    for (std::int64_t c = 0; c < nci; ++c) {
+    // Fixed chunk-to-thread assignment (the owners the network set, else even ranges): each
+    // thread updates the same parameters, moments and gradients every step, so they stay in its
+    // core's caches. Dynamic scheduling moved chunks between cores each step and made a 2-thread
+    // bs-32 epoch 2.8x slower (6.7 s vs 2.4 s, bench_train model).
+    for_owned_chunks(nci, owners_, n >= kParallelMin, [&](std::int64_t c) {
       std::size_t off = std::size_t(c) * kChunk, len = std::min(kChunk, n - off);
       if (!pre) partial_[c] = K.sumsq(g + off, len);
       update(K, p + off, g + off, off, len);
-    }
+    });
     if (!pre) {
       double ss = combine(partial_);
       info.grad_norm = std::sqrt(ss);
