@@ -16,7 +16,9 @@ namespace nncore {
   namespace ns {                                                                              \
   void apply_span(float* y, const float* x, std::size_t i0, std::size_t len, std::uint32_t thr, \
                   float scale, std::uint32_t c2, std::uint32_t c3, std::uint32_t k0,          \
-                  std::uint32_t k1);                                                          \
+                  std::uint32_t k1, std::uint32_t* bits);                                     \
+  void apply_bits_span(float* y, const float* x, std::size_t len, float scale,                \
+                       const std::uint32_t* bits);                                            \
   void mask_span(std::uint8_t* keep, std::size_t i0, std::size_t len, std::uint32_t thr,      \
                  std::uint32_t c2, std::uint32_t c3, std::uint32_t k0, std::uint32_t k1);     \
   }
@@ -44,6 +46,18 @@ ApplyFn apply_kernel() {
     default: return dropout_scalar::apply_span;
   }
 }
+using BitsFn = decltype(&dropout_scalar::apply_bits_span);
+BitsFn bits_kernel() {
+  switch (active_isa()) {
+#if NNCORE_HAVE_AVX512
+    case Isa::avx512: return dropout_avx512::apply_bits_span;
+#endif
+#if NNCORE_HAVE_AVX2
+    case Isa::avx2: return dropout_avx2::apply_bits_span;
+#endif
+    default: return dropout_scalar::apply_bits_span;
+  }
+}
 }  // namespace
 
 std::uint32_t dropout_threshold(double rate) {
@@ -52,19 +66,34 @@ std::uint32_t dropout_threshold(double rate) {
   return std::uint32_t(std::min(t, 4294967295.0));
 }
 
+float dropout_scale(double rate) { return float(1.0 / (1.0 - rate)); }
+
 void dropout_apply(float* y, const float* x, std::size_t n, double rate, std::uint64_t seed,
-                   std::uint64_t step, std::uint32_t layer) {
+                   std::uint64_t step, std::uint32_t layer, std::uint32_t* bits) {
   const std::uint32_t thr = dropout_threshold(rate);
-  const float scale = float(1.0 / (1.0 - rate));
+  const float scale = dropout_scale(rate);
   const std::uint32_t c2 = std::uint32_t(step), c3 = layer;
   const std::uint32_t k0 = std::uint32_t(seed), k1 = std::uint32_t(seed >> 32);
   ApplyFn f = apply_kernel();
-  if (n < kParallelMin) return f(y, x, 0, n, thr, scale, c2, c3, k0, k1);
+  if (n < kParallelMin) return f(y, x, 0, n, thr, scale, c2, c3, k0, k1, bits);
   const long tasks = long((n + kChunk - 1) / kChunk);
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
   for (long t = 0; t < tasks; ++t) {
     const std::size_t i0 = std::size_t(t) * kChunk, len = std::min(kChunk, n - i0);
-    f(y + i0, x + i0, i0, len, thr, scale, c2, c3, k0, k1);
+    f(y + i0, x + i0, i0, len, thr, scale, c2, c3, k0, k1, bits ? bits + i0 / 32 : nullptr);
+  }
+}
+
+void dropout_apply_bits(float* y, const float* x, std::size_t n, double rate,
+                        const std::uint32_t* bits) {
+  const float scale = dropout_scale(rate);
+  BitsFn f = bits_kernel();
+  if (n < kParallelMin) return f(y, x, n, scale, bits);
+  const long tasks = long((n + kChunk - 1) / kChunk);
+#pragma omp parallel for num_threads(num_threads()) schedule(static)
+  for (long t = 0; t < tasks; ++t) {
+    const std::size_t i0 = std::size_t(t) * kChunk, len = std::min(kChunk, n - i0);
+    f(y + i0, x + i0, len, scale, bits + i0 / 32);
   }
 }
 
