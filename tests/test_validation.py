@@ -246,3 +246,27 @@ def test_binding_rejects_non_numeric(bad):
 def test_binding_layer_spec_numbers(value):
     with pytest.raises(ValueError, match="alpha"):
         _core.Network(3, [{"type": "dense", "units": 4, "alpha": value}], 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 7, 4095, 4096, 4097, 10001])
+def test_nonfinite_scan_finds_the_first_bad_cell(dtype, n):
+    # The C++ scan works in 4096-element blocks: place bad values on both sides of a boundary.
+    from nncore._validation import check_finite
+
+    x = np.ones(n, dtype)
+    assert _core.find_nonfinite(x) == -1
+    for pos in sorted({0, n // 2, n - 1, min(n - 1, 4096)}):
+        y = x.copy()
+        y[pos] = np.nan
+        if pos + 1 < n:
+            y[-1] = np.inf  # a later bad value must not be reported first
+        assert _core.find_nonfinite(y) == pos
+        with pytest.raises(ValueError, match=rf"index \({pos}\)"):
+            check_finite(y, "X")
+    if dtype == np.float64:
+        y = x.copy()
+        y[n - 1] = 1e39  # finite, but not a float32
+        assert _core.find_nonfinite(y) == n - 1
+    assert _core.find_nonfinite(x[::2]) == (-2 if n > 1 else -1)  # strided: numpy fallback
+    assert _core.find_nonfinite(x.astype(np.float16)) == -2

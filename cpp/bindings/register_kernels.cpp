@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <cstdint>
 
@@ -139,4 +140,27 @@ void register_kernels(py::module_& m) {
     nncore::philox4x32_10_batch(out.mutable_data(), nblocks, block, c2, c3, key);
     return out;
   });
+
+  // Input validation: flat index of the first NaN/inf (for float64 also of the first value beyond
+  // float32's range), -1 when there is none, -2 when a is not a C-contiguous float32/float64
+  // array (the caller falls back to numpy). Scans blocks without branching per element.
+  m.def("find_nonfinite", [](const py::array& a) -> std::int64_t {
+    const bool f32 = py::isinstance<py::array_t<float>>(a), f64 = py::isinstance<py::array_t<double>>(a);
+    if (!(f32 || f64) || !(a.flags() & py::array::c_style)) return -2;
+    const std::int64_t n = std::int64_t(a.size());
+    auto scan = [n](const auto* p) -> std::int64_t {
+      constexpr double lim = 3.4028234663852886e38;  // FLT_MAX
+      for (std::int64_t b = 0; b < n; b += 4096) {
+        const std::int64_t e = std::min<std::int64_t>(n, b + 4096);
+        bool bad = false;
+        for (std::int64_t i = b; i < e; ++i) bad |= !(std::abs(double(p[i])) <= lim);
+        if (bad)
+          for (std::int64_t i = b; i < e; ++i)
+            if (!(std::abs(double(p[i])) <= lim)) return i;
+      }
+      return -1;
+    };
+    py::gil_scoped_release nogil;
+    return f32 ? scan(static_cast<const float*>(a.data())) : scan(static_cast<const double*>(a.data()));
+  }, py::arg("a"));
 }

@@ -31,6 +31,8 @@ import os
 
 import numpy as np
 
+from . import _core
+
 _MAX_INT32 = 2**31 - 1
 _MAX_FLOAT32 = float(np.finfo(np.float32).max)
 _BLOCK = 1 << 22  # elements per block of the NaN scan
@@ -90,6 +92,14 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     Big arrays are scanned in row blocks, so the check itself needs little memory."""
     if arr.dtype.kind != "f" or arr.size == 0:
         return
+    # contiguous float32/float64 arrays are scanned in C++ (-2: anything else, numpy below)
+    first = _core.find_nonfinite(arr) if isinstance(arr, np.ndarray) else -2
+    if first == -1:
+        return
+    if first >= 0:
+        bad = np.array(np.unravel_index(first, arr.shape)) if arr.ndim else np.zeros(0, int)
+        value = arr[tuple(bad)]
+        _raise_nonfinite(name, value, bad, arr.ndim)
     rows = arr.shape[0] if arr.ndim else 1
     step = max(1, _BLOCK // max(1, arr.size // rows)) if arr.ndim else 1
     for r0 in range(0, rows, step):
@@ -104,12 +114,16 @@ def check_finite(arr: np.ndarray, name: str) -> None:
             value = block[tuple(bad)]
             if arr.ndim:
                 bad[0] += r0
-            what = (
-                "NaN and inf are not allowed"
-                if not np.isfinite(value)
-                else ("values must fit in float32 (|x| <= 3.4e38)")
-            )
-            raise ValueError(f"{name}: contains {value} at {_where(bad, arr.ndim)}; {what}")
+            _raise_nonfinite(name, value, bad, arr.ndim)
+
+
+def _raise_nonfinite(name, value, bad, ndim):
+    what = (
+        "NaN and inf are not allowed"
+        if not np.isfinite(value)
+        else ("values must fit in float32 (|x| <= 3.4e38)")
+    )
+    raise ValueError(f"{name}: contains {value} at {_where(bad, ndim)}; {what}")
 
 
 def check_X(X, *, n_features: int | None = None, name: str = "X") -> np.ndarray:
