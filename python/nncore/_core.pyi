@@ -227,6 +227,7 @@ def dropout_mask(
     step: typing.SupportsInt | typing.SupportsIndex,
     layer: typing.SupportsInt | typing.SupportsIndex,
 ) -> numpy.typing.NDArray[numpy.uint8]: ...
+def find_nonfinite(a: numpy.ndarray) -> int: ...
 def gemm_kernel(isa: typing.Any = None) -> dict:
     """
     The SGEMM micro-kernel and blocking used for an ISA.
