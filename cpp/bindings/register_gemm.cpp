@@ -108,9 +108,13 @@ void register_gemm(py::module_& m) {
     float* cp = c.mutable_data();
     {
       py::gil_scoped_release nogil;
-      auto f = naive ? nncore::sgemm_naive : nncore::sgemm;
-      f(tr(ta), tr(tb), int(M), int(N), int(K), alpha, a.data(), int(a.shape(1)), b.data(),
-        int(b.shape(1)), beta, cp, int(N), e.used ? &e.ep : nullptr);
+      if (naive)
+        nncore::sgemm_naive(tr(ta), tr(tb), int(M), int(N), int(K), alpha, a.data(),
+                            int(a.shape(1)), b.data(), int(b.shape(1)), beta, cp, int(N),
+                            e.used ? &e.ep : nullptr);
+      else
+        nncore::sgemm(tr(ta), tr(tb), int(M), int(N), int(K), alpha, a.data(), int(a.shape(1)),
+                      b.data(), int(b.shape(1)), beta, cp, int(N), e.used ? &e.ep : nullptr);
     }
     return result(c, e, return_preact);
   };

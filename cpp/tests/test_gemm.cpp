@@ -172,6 +172,10 @@ TEST(gemm_determinism_threads_rows_isas) {
       sgemm(Trans::N, Trans::T, M, N, K, 1.f, A.data(), K, W.data(), K, 0.f, C.data(), N, &ep);
       sgemm_packed(Trans::N, M, 1.f, A.data(), K, P, 0.f, Cp.data(), N, &ep);
       CHECK(C == Cp);
+      std::vector<float> Cc(M * N);
+      sgemm(Trans::N, Trans::T, M, N, K, 1.f, A.data(), K, W.data(), K, 0.f, Cc.data(), N, &ep,
+            GemmSplit::columns);
+      CHECK(C == Cc);  // the split is placement only
       if (ref.empty()) ref = C;
       CHECK(C == ref);  // 1 vs 2 threads
       for (int i0 : {0, 1, 77, 149})

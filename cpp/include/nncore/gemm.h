@@ -25,8 +25,14 @@ struct Epilogue {
   float* preact = nullptr;      // if set, C + bias before the activation is stored here (ld = ldc)
 };
 
+// How threads share the output. auto_ minimises the busiest thread's work; columns gives each
+// thread whole columns of C (a Dense forward: whole output units, i.e. only its own rows of W,
+// the rows the same core wrote in the optimizer step). Placement only: the bits never change.
+enum class GemmSplit : int { auto_ = 0, columns = 1 };
+
 void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
-           const float* B, int ldb, float beta, float* C, int ldc, const Epilogue* ep = nullptr);
+           const float* B, int ldb, float beta, float* C, int ldc, const Epilogue* ep = nullptr,
+           GemmSplit split = GemmSplit::auto_);
 
 // The thread (0..threads-1) that computes C(i, j) when sgemm with an unpacked B runs these
 // sizes on `threads` threads (0 when it stays on one thread). Lets callers that touch C again

@@ -71,6 +71,7 @@ struct Problem {
   float* C;
   std::ptrdiff_t ldc;
   const Epilogue* ep;
+  GemmSplit split = GemmSplit::auto_;
 };
 
 // Rows [m0, m1) × columns [n0, n1) of C, all of K; m0 a multiple of MR, n0 of NR.
@@ -197,6 +198,7 @@ void run(const Problem& p) {
     const int team = omp_get_num_threads(), t = omp_get_thread_num();
     int tm, tn;
     choose_grid(p, team, tm, tn);
+    if (p.split == GemmSplit::columns && team <= (p.N + ks.nr - 1) / ks.nr) tm = 1, tn = team;
     if (t < tm * tn) {
       const int ti = t / tn, tj = t % tn;
       int m0, m1, n0, n1;
@@ -265,10 +267,11 @@ int sgemm_thread_of(int M, int N, int K, int threads, int i, int j) {
 }
 
 void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
-           const float* B, int ldb, float beta, float* C, int ldc, const Epilogue* ep) {
+           const float* B, int ldb, float beta, float* C, int ldc, const Epilogue* ep,
+           GemmSplit split) {
   check_dims(M, N, K);
   Problem p{&gemm::kernel_set(active_isa()), ta, tb, M, N, K, alpha, beta, A, lda, B, ldb,
-            nullptr, C, ldc, ep};
+            nullptr, C, ldc, ep, split};
   run(p);
 }
 
