@@ -32,7 +32,10 @@ struct RmspropK {
 };
 struct AdamK {
   Prep pre;
-  float neg_step_size, wd, decay, w1, one_minus_w1, beta2, one_minus_beta2, bc2_sqrt, eps;
+  // torch's p -= step·m / (sqrt(v)/sqrt(bc2) + eps) is computed as
+  // p += (-step·sqrt(bc2))·m / (sqrt(v) + eps·sqrt(bc2)): the same value up to rounding, with one
+  // division per element instead of two (sqrt and division bound Adam: 0.54 -> 0.4 ns/param).
+  float neg_step_bc2, eps_bc2, wd, decay, w1, one_minus_w1, beta2, one_minus_beta2;
   bool has_wd, decoupled, amsgrad;
 };
 struct NadamK {

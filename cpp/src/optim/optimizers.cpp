@@ -414,15 +414,15 @@ class Adam : public Fused {
     const double step = double(steps_), b1 = h("beta1"), b2 = h("beta2"), wd = h("weight_decay");
     const double bc1 = 1 - std::pow(b1, step), bc2 = 1 - std::pow(b2, step);
     k_.pre = q;
-    k_.neg_step_size = float(-(lr_ / bc1));
+    const double bc2_sqrt = std::sqrt(bc2);
+    k_.neg_step_bc2 = float(-(lr_ / bc1) * bc2_sqrt);
+    k_.eps_bc2 = float(h("eps") * bc2_sqrt);
     k_.wd = float(wd);
     k_.decay = float(1 - lr_ * wd);
     k_.w1 = float(1 - b1);
     k_.one_minus_w1 = 1.0f - k_.w1;
     k_.beta2 = float(b2);
     k_.one_minus_beta2 = float(1 - b2);
-    k_.bc2_sqrt = float(std::pow(bc2, 0.5));
-    k_.eps = float(h("eps"));
     k_.has_wd = wd != 0;
     k_.decoupled = decoupled_;
     k_.amsgrad = h("amsgrad") != 0;
