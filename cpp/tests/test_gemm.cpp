@@ -82,8 +82,11 @@ void one_case(Trans ta, Trans tb, int M, int N, int K, float alpha, float beta, 
 
 TEST(gemm_matches_reference_all_isas_layouts_threads) {
   IsaGuard g;
-  const int shapes[][3] = {{1, 1, 1}, {7, 7, 7}, {33, 33, 33}, {100, 100, 100}, {9, 97, 300},
-                           {70, 5, 513}, {1, 130, 64}};
+  // The last two run the C-resident loop order (several row blocks and K blocks; the second
+  // also two column chunks).
+  const int shapes[][3] = {{1, 1, 1},    {7, 7, 7},   {33, 33, 33},  {100, 100, 100},
+                           {9, 97, 300}, {70, 5, 513}, {1, 130, 64}, {300, 100, 600},
+                           {150, 530, 300}};
   for (Isa isa : isas()) {
     set_active_isa(isa);
     for (int nt : {1, 2}) {

@@ -74,57 +74,89 @@ struct Problem {
   GemmSplit split = GemmSplit::auto_;
 };
 
-// Rows [m0, m1) × columns [n0, n1) of C, all of K; m0 a multiple of MR, n0 of NR.
-void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
+// One (ic, K block) step of the macro-kernel: packs rows [ic, ic + mc) × K block [p0, p0 + kc) of
+// A and multiplies it by the packed B block bp (kc × nc, columns from jc) into C.
+void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p0, int kc,
+                const float* bp, float* abuf) {
   const KernelSet& ks = *p.ks;
   const int mr = ks.mr, nr = ks.nr;
-  const int nb = gemm::kc_blocks(p.K);
-  ThreadBuffers& tb = thread_buffers();
   const Epilogue* ep = p.ep;
   const bool act = ep && ep->act != Act::linear;
+  const bool last = p0 + kc >= p.K;
+  gemm::UkrEpi e;
+  e.alpha = p.alpha;
+  e.beta = blk == 0 ? p.beta : 1.f;
+  e.ldp = p.ldc;
+  ks.pack_a(p.ta, p.A, p.lda, ic, mc, p0, kc, mr, abuf);
+  for (int ir = 0; ir < mc; ir += mr) {
+    const int m = std::min(mr, mc - ir);
+    float* crow = p.C + (std::ptrdiff_t)(ic + ir) * p.ldc;
+    for (int jr = 0; jr < nc; jr += nr) {
+      const int n = std::min(nr, nc - jr);
+      const int col = jc + jr;
+      e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;
+      e.preact = last && ep && ep->preact
+                     ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
+                     : nullptr;
+      ks.ukr(m, n, kc, abuf + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * kc, crow + col,
+             p.ldc, e);
+    }
+    // The activation runs over the MR×NC strip just written, while it is still in L1.
+    if (last && act)
+      for (int i = 0; i < m; ++i)
+        act_forward(ep->act, ep->alpha, crow + (std::ptrdiff_t)i * p.ldc + jc,
+                    crow + (std::ptrdiff_t)i * p.ldc + jc, (std::size_t)nc);
+  }
+}
+
+// Rows [m0, m1) × columns [n0, n1) of C, all of K; m0 a multiple of MR, n0 of NR.
+// With one row block or one K block, the BLIS order (jc, K block, ic): each packed B block is
+// used by every row block while it sits in L2. With several of both, the C block would be read
+// and written once per K block, from L3 or memory once C outgrows L2 (bs-2048 layers: 4 MB);
+// then the order is (jc, ic, K block): C stays in L2 and the B blocks of the column chunk, packed
+// once, are re-read instead (read-only, from L3). Both orders give the same bits.
+void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
+  const KernelSet& ks = *p.ks;
+  const int nr = ks.nr;
+  const int nb = gemm::kc_blocks(p.K);
+  ThreadBuffers& tb = thread_buffers();
+  const int row_blocks = (m1 - m0 + ks.mc - 1) / ks.mc;
+  // The packed B panel of a column chunk must stay small enough to be re-read from L3.
+  const std::size_t panel_bytes = sizeof(float) * (std::size_t)p.K * ks.nc;
+  const bool c_resident = row_blocks > 1 && nb > 1 && panel_bytes <= (2u << 20);
+  float* abuf = grow(tb.a, (std::size_t)std::min(p.K, gemm::kKcMax + 8) * ks.mc);
   for (int jc = n0; jc < n1; jc += ks.nc) {
     const int nc = std::min(ks.nc, n1 - jc);
-    for (int blk = 0; blk < nb; ++blk) {
-      const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
-      if (p0 >= p1) break;
-      const int kc = p1 - p0;
-      const bool last = p1 >= p.K;
-      const float* bp;
-      if (p.pb) {
-        bp = p.pb->data.data() + (std::ptrdiff_t)p0 * p.pb->npad + (std::ptrdiff_t)jc * kc;
-      } else {
-        float* buf = grow(tb.b, (std::size_t)kc * ((nc + nr - 1) / nr * nr));
-        ks.pack_b(p.tb, p.B, p.ldb, p0, kc, jc, nc, nr, buf);
-        bp = buf;
+    const std::size_t ncpad = (std::size_t)(nc + nr - 1) / nr * nr;
+    // B block of K block blk for this column chunk: pre-packed, or packed here.
+    auto b_block = [&](int p0, int kc, float* buf) -> const float* {
+      if (p.pb) return p.pb->data.data() + (std::ptrdiff_t)p0 * p.pb->npad + (std::ptrdiff_t)jc * kc;
+      ks.pack_b(p.tb, p.B, p.ldb, p0, kc, jc, nc, nr, buf);
+      return buf;
+    };
+    if (!c_resident) {
+      for (int blk = 0; blk < nb; ++blk) {
+        const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
+        if (p0 >= p1) break;
+        const int kc = p1 - p0;
+        const float* bp = b_block(p0, kc, p.pb ? nullptr : grow(tb.b, (std::size_t)kc * ncpad));
+        for (int ic = m0; ic < m1; ic += ks.mc)
+          macro_step(p, ic, std::min(ks.mc, m1 - ic), jc, nc, blk, p0, kc, bp, abuf);
       }
-      gemm::UkrEpi e;
-      e.alpha = p.alpha;
-      e.beta = blk == 0 ? p.beta : 1.f;
-      e.ldp = p.ldc;
-      for (int ic = m0; ic < m1; ic += ks.mc) {
-        const int mc = std::min(ks.mc, m1 - ic);
-        float* ap = grow(tb.a, (std::size_t)kc * ((mc + mr - 1) / mr * mr));
-        ks.pack_a(p.ta, p.A, p.lda, ic, mc, p0, kc, mr, ap);
-        for (int ir = 0; ir < mc; ir += mr) {
-          const int m = std::min(mr, mc - ir);
-          float* crow = p.C + (std::ptrdiff_t)(ic + ir) * p.ldc;
-          for (int jr = 0; jr < nc; jr += nr) {
-            const int n = std::min(nr, nc - jr);
-            const int col = jc + jr;
-            e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;
-            e.preact = last && ep && ep->preact
-                           ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
-                           : nullptr;
-            ks.ukr(m, n, kc, ap + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * kc,
-                   crow + col, p.ldc, e);
-          }
-          // The activation runs over the MR×NC strip just written, while it is still in L1.
-          if (last && act)
-            for (int i = 0; i < m; ++i)
-              act_forward(ep->act, ep->alpha, crow + (std::ptrdiff_t)i * p.ldc + jc,
-                          crow + (std::ptrdiff_t)i * p.ldc + jc, (std::size_t)nc);
+    } else {
+      float* all = p.pb ? nullptr : grow(tb.b, (std::size_t)p.K * ncpad);
+      if (!p.pb)
+        for (int blk = 0; blk < nb; ++blk) {
+          const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
+          if (p0 < p1) b_block(p0, p1 - p0, all + (std::size_t)p0 * ncpad);
         }
-      }
+      for (int ic = m0; ic < m1; ic += ks.mc)
+        for (int blk = 0; blk < nb; ++blk) {
+          const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
+          if (p0 >= p1) break;
+          const float* bp = p.pb ? b_block(p0, p1 - p0, nullptr) : all + (std::size_t)p0 * ncpad;
+          macro_step(p, ic, std::min(ks.mc, m1 - ic), jc, nc, blk, p0, p1 - p0, bp, abuf);
+        }
     }
   }
 }

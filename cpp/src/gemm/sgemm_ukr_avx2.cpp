@@ -19,6 +19,13 @@ template <int M, int NV>
 void tile(int n, int kc, const float* __restrict a, const float* __restrict b, float* c,
           std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
   __m256 acc[M][NV];
+  // Fetch the C tile now so it arrives during the K loop (see sgemm_ukr_avx512.cpp).
+#pragma GCC unroll 6
+  for (int i = 0; i < M; ++i) {
+    const char* row = reinterpret_cast<const char*>(c + i * ldc);
+    _mm_prefetch(row, _MM_HINT_T0);
+    _mm_prefetch(row + 4 * (n - 1), _MM_HINT_T0);
+  }
 #pragma GCC unroll 6
   for (int i = 0; i < M; ++i)
 #pragma GCC unroll 2
