@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -71,18 +72,25 @@ py::object result(farray c, EpArgs& e, bool return_preact) {
 
 nncore::Trans tr(bool t) { return t ? nncore::Trans::T : nncore::Trans::N; }
 
-// Seconds from the TSC (calibrated once over 0.2 s against steady_clock): on some VMs the
-// monotonic clock advances in 4 ms steps under load, which ruins µs-scale benchmarks.
+// Seconds from the TSC: on some VMs the monotonic clock advances in steps of 4–36 ms at times,
+// which ruins µs-scale benchmarks. The TSC rate is calibrated once (first call, 1 s) against
+// steady_clock as the median of five 0.2 s windows, so one clock step during calibration cannot
+// skew every later reading (a single 0.2 s window was once off by 70 %).
 double bench_clock() {
   using clk = std::chrono::steady_clock;
 #ifdef NNCORE_BENCH_TSC
   static const double hz = [] {
-    auto a = clk::now();
-    unsigned long long t0 = __rdtsc();
-    while (std::chrono::duration<double>(clk::now() - a).count() < 0.2) {
+    double r[5];
+    for (double& x : r) {
+      auto a = clk::now();
+      unsigned long long t0 = __rdtsc();
+      while (std::chrono::duration<double>(clk::now() - a).count() < 0.2) {
+      }
+      unsigned long long t1 = __rdtsc();
+      x = double(t1 - t0) / std::chrono::duration<double>(clk::now() - a).count();
     }
-    unsigned long long t1 = __rdtsc();
-    return double(t1 - t0) / std::chrono::duration<double>(clk::now() - a).count();
+    std::sort(r, r + 5);
+    return r[2];
   }();
   return double(__rdtsc()) / hz;
 #else
