@@ -198,7 +198,8 @@ class BatchNorm(Layer):
 class Dropout(Layer):
     """Inverted dropout: in training, zero each value with probability ``rate`` and scale the rest
     by 1/(1 - rate); identity in evaluation. The mask is a pure function of (seed, step, layer,
-    element), so it is regenerated in backward and never stored."""
+    element), so it does not depend on threads or batch splits; forward keeps it as 1 bit per
+    element for backward."""
 
     def __init__(self, rate: float):
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:

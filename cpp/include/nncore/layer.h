@@ -75,7 +75,7 @@ class Layer {
   // Regularisation term this layer adds to the loss (l1/l2), and its gradient (added to grads).
   virtual double penalty() const { return 0.0; }
   virtual void add_penalty_grad() {}
-  // Called after every optimizer step: constraints (max-norm), re-packing of weights.
+  // After every optimizer step: constraints (max-norm); packed inference weights go stale.
   virtual void after_update() {}
   // Called after parameters were changed from outside (load, user writes).
   virtual void params_changed() { after_update(); }
