@@ -4,8 +4,8 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <cstdint>
 
 #include "arrays.h"
@@ -145,7 +145,8 @@ void register_kernels(py::module_& m) {
   // float32's range), -1 when there is none, -2 when a is not a C-contiguous float32/float64
   // array (the caller falls back to numpy). Scans blocks without branching per element.
   m.def("find_nonfinite", [](const py::array& a) -> std::int64_t {
-    const bool f32 = py::isinstance<py::array_t<float>>(a), f64 = py::isinstance<py::array_t<double>>(a);
+    const bool f32 = py::isinstance<py::array_t<float>>(a);
+    const bool f64 = py::isinstance<py::array_t<double>>(a);
     if (!(f32 || f64) || !(a.flags() & py::array::c_style)) return -2;
     const std::int64_t n = std::int64_t(a.size());
     auto scan = [n](const auto* p) -> std::int64_t {
@@ -161,6 +162,7 @@ void register_kernels(py::module_& m) {
       return -1;
     };
     py::gil_scoped_release nogil;
-    return f32 ? scan(static_cast<const float*>(a.data())) : scan(static_cast<const double*>(a.data()));
+    return f32 ? scan(static_cast<const float*>(a.data()))
+               : scan(static_cast<const double*>(a.data()));
   }, py::arg("a"));
 }

@@ -89,10 +89,8 @@ void Network::assign_chunk_owners(int rows) {
       for (int d : v.shape) size *= std::size_t(d);
       if (mid < v.offset || mid >= v.offset + size) continue;
       const std::size_t rel = mid - v.offset;
-      const bool dense_weight = specs_.at(std::size_t(v.layer)).type == "dense" &&
-                                v.shape.size() == 2 && v.name.size() > 7 &&
-                                v.name.compare(v.name.size() - 7, 7, ".weight") == 0;
-      if (dense_weight)
+      // A Dense layer's one 2-D parameter is its weight (out, in): its gradient is a GEMM output.
+      if (specs_.at(std::size_t(v.layer)).type == "dense" && v.shape.size() == 2)
         chunk_owners_[c] = sgemm_thread_of(v.shape[0], v.shape[1], rows, nt,
                                            int(rel / std::size_t(v.shape[1])),
                                            int(rel % std::size_t(v.shape[1])));

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "nncore/activations.h"
@@ -210,22 +211,21 @@ TEST(dropout_philox_counter_carries_into_the_high_word) {
   std::vector<std::uint32_t> bs(n / 32), bv(n / 32);
   const std::uint32_t thr = dropout_threshold(0.5);
   dropout_scalar::apply_span(ys.data(), x.data(), i0, n, thr, 2.f, 9, 4, 123, 456, bs.data());
-  int checked = 0;
+  using SpanFn = decltype(&dropout_scalar::apply_span);
+  std::vector<std::pair<Isa, SpanFn>> simd;
 #if NNCORE_HAVE_AVX2
-  if (isa_supported(Isa::avx2)) {
-    dropout_avx2::apply_span(yv.data(), x.data(), i0, n, thr, 2.f, 9, 4, 123, 456, bv.data());
-    CHECK(ys == yv);
-    CHECK(bs == bv);
-    ++checked;
-  }
+  simd.push_back({Isa::avx2, dropout_avx2::apply_span});
 #endif
 #if NNCORE_HAVE_AVX512
-  if (isa_supported(Isa::avx512)) {
-    dropout_avx512::apply_span(yv.data(), x.data(), i0, n, thr, 2.f, 9, 4, 123, 456, bv.data());
+  simd.push_back({Isa::avx512, dropout_avx512::apply_span});
+#endif
+  int checked = 0;
+  for (const auto& [isa, span] : simd) {
+    if (!isa_supported(isa)) continue;
+    span(yv.data(), x.data(), i0, n, thr, 2.f, 9, 4, 123, 456, bv.data());
     CHECK(ys == yv);
     CHECK(bs == bv);
     ++checked;
   }
-#endif
   if (!checked) std::printf("  (skipped: no SIMD dropout kernel on this machine)\n");
 }

@@ -8,7 +8,6 @@
 namespace nncore::avx512 {
 namespace {
 
-
 template <int M, int NV>
 void tile(int n, int kc, const float* __restrict a, const float* __restrict b, float* c,
           std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
@@ -16,12 +15,12 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
   // Fetch the C tile now so it arrives during the K loop: for large products C lives in L3 or
   // memory (bs-2048 forward: 3 % faster).
 #pragma GCC unroll 8
-    for (int i = 0; i < M; ++i) {
-      const char* row = reinterpret_cast<const char*>(c + i * ldc);
+  for (int i = 0; i < M; ++i) {
+    const char* row = reinterpret_cast<const char*>(c + i * ldc);
 #pragma GCC unroll 3
-      for (int v = 0; v < NV; ++v) _mm_prefetch(row + 64 * v, _MM_HINT_T0);
-      _mm_prefetch(row + 4 * (n - 1), _MM_HINT_T0);
-    }
+    for (int v = 0; v < NV; ++v) _mm_prefetch(row + 64 * v, _MM_HINT_T0);
+    _mm_prefetch(row + 4 * (n - 1), _MM_HINT_T0);
+  }
 #pragma GCC unroll 8
   for (int i = 0; i < M; ++i)
 #pragma GCC unroll 3

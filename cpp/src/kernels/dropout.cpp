@@ -58,6 +58,8 @@ BitsFn bits_kernel() {
     default: return dropout_scalar::apply_bits_span;
   }
 }
+
+float dropout_scale(double rate) { return float(1.0 / (1.0 - rate)); }
 }  // namespace
 
 std::uint32_t dropout_threshold(double rate) {
@@ -65,8 +67,6 @@ std::uint32_t dropout_threshold(double rate) {
   const double t = std::floor(rate * 4294967296.0);
   return std::uint32_t(std::min(t, 4294967295.0));
 }
-
-float dropout_scale(double rate) { return float(1.0 / (1.0 - rate)); }
 
 void dropout_apply(float* y, const float* x, std::size_t n, double rate, std::uint64_t seed,
                    std::uint64_t step, std::uint32_t layer, std::uint32_t* bits) {
