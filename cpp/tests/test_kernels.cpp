@@ -183,24 +183,18 @@ TEST(batchnorm_same_bits_on_every_isa) {
 }
 
 // The per-ISA span kernels, declared here to reach a counter the public API needs 16 G elements for.
-namespace nncore::dropout_scalar {
-void apply_span(float* y, const float* x, std::size_t i0, std::size_t len, std::uint32_t thr,
-                float scale, std::uint32_t c2, std::uint32_t c3, std::uint32_t k0,
-                std::uint32_t k1, std::uint32_t* bits);
-}
+#define NNC_TEST_DECLARE_SPAN(ns)                                                               \
+  namespace nncore::ns {                                                                        \
+  void apply_span(float* y, const float* x, std::size_t i0, std::size_t len, std::uint32_t thr, \
+                  float scale, std::uint32_t c2, std::uint32_t c3, std::uint32_t k0,            \
+                  std::uint32_t k1, std::uint32_t* bits);                                       \
+  }
+NNC_TEST_DECLARE_SPAN(dropout_scalar)
 #if NNCORE_HAVE_AVX2
-namespace nncore::dropout_avx2 {
-void apply_span(float* y, const float* x, std::size_t i0, std::size_t len, std::uint32_t thr,
-                float scale, std::uint32_t c2, std::uint32_t c3, std::uint32_t k0,
-                std::uint32_t k1, std::uint32_t* bits);
-}
+NNC_TEST_DECLARE_SPAN(dropout_avx2)
 #endif
 #if NNCORE_HAVE_AVX512
-namespace nncore::dropout_avx512 {
-void apply_span(float* y, const float* x, std::size_t i0, std::size_t len, std::uint32_t thr,
-                float scale, std::uint32_t c2, std::uint32_t c3, std::uint32_t k0,
-                std::uint32_t k1, std::uint32_t* bits);
-}
+NNC_TEST_DECLARE_SPAN(dropout_avx512)
 #endif
 
 TEST(dropout_philox_counter_carries_into_the_high_word) {
