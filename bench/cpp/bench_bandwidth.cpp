@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     std::vector<std::uint64_t> t;
     volatile float sink = 0;
     for (int r = 0; r < reps; ++r) {
+      asm volatile("" ::: "memory");  // the buffer may have changed: no hoisting of the read
       const std::uint64_t a = nncore::cycle_ticks();
       sink = sink + (wide ? read_avx512(v.data(), n) : read_plain(v.data(), n));
       t.push_back(nncore::cycle_ticks() - a);
