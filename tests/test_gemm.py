@@ -185,13 +185,14 @@ def test_threads_bitwise(isa, rng):
 
 @pytest.mark.parametrize("ta,tb", LAYOUTS)
 def test_row_independent_of_M(isa, threads, rng, ta, tb):
-    """Row i of a 300-row product equals the same row computed in 1..9-row products."""
-    M, N, K = 300, 100, 300
+    """Row i of an 1100-row product equals the same row computed in 1..9-row products (the
+    big product packs a plain B, the small ones read it in place)."""
+    M, N, K = 1100, 100, 300
     A, B = operands(rng, M, N, K, ta, tb)
     bias = rng.standard_normal(N).astype(np.float32)
     full = _core.sgemm(A, B, ta, tb, bias=bias, activation="tanh")
     Pb = _core.PackedB(B, trans_b=tb)
-    for i, m in [(0, 1), (17, 1), (299, 1), (5, 2), (40, 3), (100, 4), (200, 5), (291, 9)]:
+    for i, m in [(0, 1), (17, 1), (1099, 1), (5, 2), (40, 3), (600, 4), (200, 5), (1091, 9)]:
         rows = A[:, i : i + m].copy() if ta else A[i : i + m].copy()
         part = _core.sgemm(rows, B, ta, tb, bias=bias, activation="tanh")
         np.testing.assert_array_equal(part, full[i : i + m])

@@ -1,5 +1,8 @@
 // SGEMM against its naive twin: every ISA path, layouts, edge shapes, threads, epilogue,
 // packed B, and the determinism contract (thread count, M, ISA). Small sizes: runs in < 1 s.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -82,11 +85,12 @@ void one_case(Trans ta, Trans tb, int M, int N, int K, float alpha, float beta, 
 
 TEST(gemm_matches_reference_all_isas_layouts_threads) {
   IsaGuard g;
-  // The last two run the C-resident loop order (several row blocks and K blocks; the second
-  // also two column chunks).
+  // {300,100,600} and {150,530,300} run the C-resident loop order (several row blocks and K
+  // blocks; the second also two column chunks); {600,70,40} packs a plain B (more rows than
+  // the in-place limit) where the others read it in place.
   const int shapes[][3] = {{1, 1, 1},    {7, 7, 7},   {33, 33, 33},  {100, 100, 100},
                            {9, 97, 300}, {70, 5, 513}, {1, 130, 64}, {300, 100, 600},
-                           {150, 530, 300}};
+                           {150, 530, 300}, {600, 70, 40}};
   for (Isa isa : isas()) {
     set_active_isa(isa);
     for (int nt : {1, 2}) {
@@ -110,6 +114,33 @@ TEST(gemm_edge_tiles_every_remainder) {
     const auto& ks = gemm::kernel_set(isa);
     for (int m = 1; m <= ks.mr + 1; ++m) one_case(Trans::N, Trans::T, m, ks.nr + 5, 3, 1.f, 0.f, m);
     for (int n = 1; n <= ks.nr + 1; ++n) one_case(Trans::T, Trans::N, ks.mr + 3, n, 1, 1.f, 0.f, n);
+  }
+}
+
+// A plain B read in place must not be read past its last column: put B's last element at the
+// end of a page followed by an inaccessible page, for every column remainder of every kernel.
+TEST(gemm_in_place_b_stays_inside_its_rows) {
+  IsaGuard g;
+  const long page = sysconf(_SC_PAGESIZE);
+  const int M = 9, K = 5;
+  for (Isa isa : isas()) {
+    set_active_isa(isa);
+    for (int N : {1, 7, 15, 17, 33, 47, 49, 50, 95, 100}) {
+      const std::size_t bytes = sizeof(float) * K * N, pages = (bytes + page - 1) / page + 1;
+      void* mem = mmap(nullptr, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      CHECK(mem != MAP_FAILED);
+      if (mem == MAP_FAILED) continue;
+      char* guard = static_cast<char*>(mem) + (pages - 1) * page;
+      CHECK(mprotect(guard, page, PROT_NONE) == 0);
+      float* B = reinterpret_cast<float*>(guard - bytes);
+      auto Bv = randn((std::size_t)K * N, N), A = randn((std::size_t)M * K, 7);
+      std::memcpy(B, Bv.data(), bytes);
+      std::vector<float> C((std::size_t)M * N, std::numeric_limits<float>::quiet_NaN());
+      std::vector<float> C0 = C;
+      sgemm(Trans::N, Trans::N, M, N, K, 1.f, A.data(), K, B, N, 0.f, C.data(), N);
+      CHECK(rel_err(Trans::N, Trans::N, M, N, K, 1.f, A, K, Bv, N, 0.f, C0, C) <= 1e-5);
+      munmap(mem, pages * page);
+    }
   }
 }
 

@@ -12,6 +12,8 @@ namespace nncore::gemm {
 // Packed panels (all offsets in floats):
 //   A sliver: MR rows × kc, element (r, k) at a[k*MR + r]. Only the first m rows are read.
 //   B sliver: kc × NR columns, element (k, c) at b[k*NR + c]. Columns c >= n are zero.
+//   Or, when UkrEpi::bstride != 0, B read in place: element (k, c) at b[k*bstride + c], and
+//   columns c >= n are never read (they may lie outside the array).
 // Successive A slivers are kc*MR apart, successive B slivers kc*NR apart.
 //
 // Tile finalisation, per element (i < m, j < n), identical in every kernel so all ISAs give the
@@ -30,6 +32,7 @@ struct UkrEpi {
   const float* bias = nullptr;  // bias of the tile's column 0, or null
   float* preact = nullptr;      // preact of the tile's (0, 0), or null
   std::ptrdiff_t ldp = 0;
+  std::ptrdiff_t bstride = 0;   // 0: b is a packed sliver; else the row stride of B read in place
 };
 
 using UkrFn = void (*)(int m, int n, int kc, const float* a, const float* b, float* c,
@@ -81,6 +84,8 @@ void sgemm_ukr_avx2(int m, int n, int kc, const float* a, const float* b, float*
                     std::ptrdiff_t ldc, const gemm::UkrEpi& e);
 void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0,
                        int n, int nr, float* dst);
+void sgemm_pack_a_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0,
+                       int kc, int mr, float* dst);
 constexpr int kMR = 6, kNR = 16;
 }  // namespace nncore::avx2
 namespace nncore::avx512 {

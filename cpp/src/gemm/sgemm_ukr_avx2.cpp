@@ -30,11 +30,18 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
   for (int i = 0; i < M; ++i)
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_setzero_ps();
+  const int tail = n - 8 * (NV - 1);
+  const __m256i full = _mm256_set1_epi32(-1), last = lane_mask(tail);
+  // B read in place must not be read past column n (packed slivers are zero-padded instead).
+  const bool mask_b = e.bstride != 0 && tail != 8;
+  const std::ptrdiff_t sb = e.bstride ? e.bstride : kNR;
 #pragma GCC unroll 2
   for (int k = 0; k < kc; ++k) {
     __m256 bv[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + k * kNR + 8 * v);
+    for (int v = 0; v < NV; ++v)
+      bv[v] = v == NV - 1 && mask_b ? _mm256_maskload_ps(b + k * sb + 8 * v, last)
+                                    : _mm256_loadu_ps(b + k * sb + 8 * v);
 #pragma GCC unroll 6
     for (int i = 0; i < M; ++i) {
       const __m256 av = _mm256_broadcast_ss(a + k * kMR + i);
@@ -42,8 +49,6 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
     }
   }
-  const int tail = n - 8 * (NV - 1);
-  const __m256i full = _mm256_set1_epi32(-1), last = lane_mask(tail);
   const __m256 valpha = _mm256_set1_ps(e.alpha), vbeta = _mm256_set1_ps(e.beta);
   const bool scale = e.alpha != 1.f, read_c = e.beta != 0.f, scale_c = e.beta != 1.f;
 #pragma GCC unroll 2
@@ -131,6 +136,44 @@ void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int
       for (int k = 0; k < kc; ++k)
         std::memset(d + (std::ptrdiff_t)k * nr + cols, 0, sizeof(float) * (nr - cols));
   }
+}
+
+// Same contract as gemm::pack_a_generic, for 8-row slivers (the AVX-512 kernel): plain A
+// (activations, rows × K) through 8×8 register transposes, transposed A (dYᵀ in dW) through
+// one 8-float copy per k. Other sliver heights and partial slivers go to the generic packing.
+void sgemm_pack_a_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0,
+                       int kc, int mr, float* dst) {
+  if (mr != 8) {
+    gemm::pack_a_generic(ta, A, lda, i0, m, p0, kc, mr, dst);
+    return;
+  }
+  const int full = m / 8 * 8;
+  if (ta == Trans::T) {
+    // 8 rows of A (8 values of k) at a time across every sliver: walking one sliver down all of
+    // K instead reads 32 bytes per row at a stride of lda, which for lda a multiple of 512
+    // floats lands every row in the same two L1 sets (dW at bs 128: pack 2× slower).
+    for (int k0 = 0; k0 < kc; k0 += 8) {
+      const int k1 = std::min(kc, k0 + 8);
+      for (int s = 0; s < full; s += 8) {
+        const float* src = A + (std::ptrdiff_t)p0 * lda + i0 + s;
+        float* d = dst + (std::ptrdiff_t)s * kc;
+        for (int k = k0; k < k1; ++k)
+          _mm256_storeu_ps(d + (std::ptrdiff_t)k * 8, _mm256_loadu_ps(src + (std::ptrdiff_t)k * lda));
+      }
+    }
+  }
+  for (int s = 0; s < full && ta == Trans::N; s += 8) {
+    float* d = dst + (std::ptrdiff_t)s * kc;
+    {
+      const float* src = A + (std::ptrdiff_t)(i0 + s) * lda + p0;
+      const int k8 = kc / 8 * 8;
+      for (int k = 0; k < k8; k += 8) transpose8(src + k, lda, d + (std::ptrdiff_t)k * 8, 8);
+      for (int k = k8; k < kc; ++k)
+        for (int r = 0; r < 8; ++r) d[(std::ptrdiff_t)k * 8 + r] = src[(std::ptrdiff_t)r * lda + k];
+    }
+  }
+  if (full < m)
+    gemm::pack_a_generic(ta, A, lda, i0 + full, m - full, p0, kc, mr, dst + (std::ptrdiff_t)full * kc);
 }
 
 }  // namespace nncore::avx2

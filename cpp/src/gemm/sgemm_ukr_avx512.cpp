@@ -25,11 +25,18 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
   for (int i = 0; i < M; ++i)
 #pragma GCC unroll 3
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  const int tail = n - 16 * (NV - 1);
+  const __mmask16 last = tail >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << tail) - 1);
+  // B read in place must not be read past column n (packed slivers are zero-padded instead).
+  const __mmask16 bmask = e.bstride ? last : (__mmask16)0xFFFF;
+  const std::ptrdiff_t sb = e.bstride ? e.bstride : kNR;
 #pragma GCC unroll 2
   for (int k = 0; k < kc; ++k) {
     __m512 bv[NV];
 #pragma GCC unroll 3
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + k * kNR + 16 * v);
+    for (int v = 0; v < NV; ++v)
+      bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(bmask, b + k * sb + 16 * v)
+                          : _mm512_loadu_ps(b + k * sb + 16 * v);
 #pragma GCC unroll 8
     for (int i = 0; i < M; ++i) {
       const __m512 av = _mm512_set1_ps(a[k * kMR + i]);
@@ -37,8 +44,6 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
     }
   }
-  const int tail = n - 16 * (NV - 1);
-  const __mmask16 last = tail >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << tail) - 1);
   const __m512 valpha = _mm512_set1_ps(e.alpha), vbeta = _mm512_set1_ps(e.beta);
   const bool scale = e.alpha != 1.f, read_c = e.beta != 0.f, scale_c = e.beta != 1.f;
 #pragma GCC unroll 3
