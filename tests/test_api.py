@@ -161,6 +161,44 @@ def test_user_loop_matches_train_step(data):
         assert np.array_equal(v, b.parameters()[k]), k
 
 
+def test_train_step_gradients_equal_a_zeroed_user_loop(rng):
+    """train_step writes each step's gradients without a zeroing pass; they must equal the
+    zero_grad + backward (+=) gradients of a user loop, step after step, for every layer type
+    with parameters (Dense with and without bias, BatchNorm), with stale gradients present."""
+    X = rng.standard_normal((33, 7)).astype(np.float32)
+    y = rng.integers(0, 3, 33)
+
+    def model():
+        m = nc.Sequential(
+            [
+                nc.Dense(9),
+                nc.BatchNorm(),
+                nc.Activation("relu"),
+                nc.Dropout(0.3),
+                nc.Dense(5, "tanh", use_bias=False),
+                nc.Dense(3),
+            ],
+            input_dim=7,
+            seed=3,
+        )
+        m.compile(optimizer=nc.optim.Adam(lr=0.01), loss="cross_entropy")
+        return m
+
+    a, b = model(), model()
+    for step in range(4):
+        if step == 2:  # leave stale accumulated gradients behind before a fused step
+            a.backward(a.loss_fn(a.forward(X, training=True), y)[1])
+        a.train_step(X, y)
+        out = b.forward(X, training=True)
+        b.zero_grad()
+        b.backward(b.loss_fn(out, y)[1])
+        b.optimizer.step()
+        for k, g in a.gradients().items():
+            assert np.array_equal(g, b.gradients()[k]), (step, k)
+        for k, v in a.parameters().items():
+            assert np.array_equal(v, b.parameters()[k]), (step, k)
+
+
 def test_summary_and_config():
     m = _clf()
     text = m.summary(print_fn=None)

@@ -202,12 +202,12 @@ const float* Network::forward(const float* x, int n, bool training) {
 }
 
 // Backward over the layers from dout (copied into grad_a_). Returns dX, or null if !need_dx.
-const float* Network::backward_impl(const float* dout, int n, bool need_dx) {
+const float* Network::backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads) {
   float* cur = grad_a_.data();
   float* other = grad_b_.data();
   if (dout != cur)
     std::memcpy(cur, dout, sizeof(float) * (std::size_t)n * output_dim_);
-  StepContext ctx{last_training_, seed_, step_, 0};
+  StepContext ctx{last_training_, seed_, step_, 0, overwrite_grads};
   for (std::size_t i = layers_.size(); i-- > 0;) {
     ctx.layer_index = int(i);
     const float* x = i == 0 ? batch_x_.data() : acts_[i - 1].data();
@@ -278,9 +278,13 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
   double loss = loss_value(out, t, n, dout_.data());
   if (correct && t.labels) *correct += count_correct(out, t.labels, n, output_dim_);
-  zero_grad();
+  // Every layer writing all its gradients replaces the zeroing pass (and the weight-gradient
+  // GEMMs then skip reading the old gradients): bs-128 step 3 % faster.
+  bool overwrite = true;
+  for (const auto& L : layers_) overwrite = overwrite && L->writes_all_grads();
+  if (!overwrite) zero_grad();
   if (profiling_) add_ticks("loss+zero_grad", t0);
-  backward_impl(dout_.data(), n, false);
+  backward_impl(dout_.data(), n, false, overwrite);
   double pen = 0;
   for (auto& L : layers_) {
     pen += L->penalty();

@@ -45,6 +45,9 @@ struct StepContext {
   std::uint64_t seed = 0;  // the network's seed (keys dropout masks)
   std::uint64_t step = 0;  // optimizer steps taken so far (part of the dropout counter)
   int layer_index = 0;     // position in the network (part of the dropout counter)
+  // Parameter gradients are written (=) instead of accumulated (+=): the fused training step
+  // then needs no zeroing pass, and the weight-gradient GEMM does not read the old gradient.
+  bool overwrite_grads = false;
 };
 
 class Layer {
@@ -67,10 +70,15 @@ class Layer {
 
   // x (n, in) -> y (n, out). saved is this layer's workspace (see above).
   virtual void forward(const float* x, float* y, int n, float* saved, const StepContext& ctx) = 0;
-  // Given dy (n, out) — which the layer may overwrite — accumulates parameter gradients (+=)
-  // and writes dx (n, in) unless dx is null (first layer). x, y are forward's input and output.
+  // Given dy (n, out) — which the layer may overwrite — accumulates parameter gradients (+=),
+  // or writes every one of them when ctx.overwrite_grads (only asked of layers whose
+  // writes_all_grads() is true), and writes dx (n, in) unless dx is null (first layer).
+  // x, y are forward's input and output.
   virtual void backward(const float* x, const float* y, float* dy, float* dx, int n, float* saved,
                         const StepContext& ctx) = 0;
+
+  // True when backward honours ctx.overwrite_grads (trivially true without parameters).
+  virtual bool writes_all_grads() const { return params().empty(); }
 
   // Regularisation term this layer adds to the loss (l1/l2), and its gradient (added to grads).
   virtual double penalty() const { return 0.0; }

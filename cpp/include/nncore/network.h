@@ -136,7 +136,7 @@ class Network {
   struct Busy;  // RAII guard for busy_
   bool needs_batch_statistics() const;  // a layer cannot train on a batch of one row
   void check_not_single_row() const;    // throws when such a layer is present
-  const float* backward_impl(const float* dout, int n, bool need_dx);
+  const float* backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads = false);
   double step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info,
                    std::int64_t* correct = nullptr);
   StepInfo update();  // optimizer step + constraints + step counter

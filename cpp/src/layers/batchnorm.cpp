@@ -79,8 +79,13 @@ class BatchNorm final : public Layer {
     }
   }
 
+  bool writes_all_grads() const override { return true; }
   void backward(const float* x, const float*, float* dy, float* dx, int n, float* saved,
-                const StepContext&) override {
+                const StepContext& ctx) override {
+    if (ctx.overwrite_grads && dgamma_) {  // a few hundred floats: zero them, then accumulate
+      std::memset(dgamma_, 0, sizeof(float) * in_dim_);
+      std::memset(dbeta_, 0, sizeof(float) * in_dim_);
+    }
     bn_backward(dx, dgamma_, dbeta_, dy, x, saved, saved + in_dim_, gamma_, n, in_dim_,
                 batch_stats_);
   }

@@ -103,13 +103,16 @@ class Dense final : public Layer {
     if (!fused) act_forward(act_, alpha_, y, y, (std::size_t)n * out_dim_, out_dim_);
   }
 
+  bool writes_all_grads() const override { return true; }
   void backward(const float* x, const float* y, float* dy, float* dx, int n, float* saved,
-                const StepContext&) override {
-    // dz = dy ⊙ act'(z), in place; dW += dzᵀ·x; db += Σ rows dz; dx = dz·W
+                const StepContext& ctx) override {
+    // dz = dy ⊙ act'(z), in place; dW += dzᵀ·x (or =); db += Σ rows dz; dx = dz·W
     const std::size_t total = (std::size_t)n * out_dim_;
     if (act_ != Act::linear) act_backward(act_, alpha_, saved, y, dy, dy, total, out_dim_);
-    sgemm(Trans::T, Trans::N, out_dim_, in_dim_, n, 1.f, dy, out_dim_, x, in_dim_, 1.f, gw_,
+    const float beta = ctx.overwrite_grads ? 0.f : 1.f;
+    sgemm(Trans::T, Trans::N, out_dim_, in_dim_, n, 1.f, dy, out_dim_, x, in_dim_, beta, gw_,
           in_dim_);
+    if (gb_ && ctx.overwrite_grads) std::memset(gb_, 0, sizeof(float) * out_dim_);
     if (gb_) add_column_sums(gb_, dy, n, out_dim_);
     if (dx)
       sgemm(Trans::N, Trans::N, n, in_dim_, out_dim_, 1.f, dy, out_dim_, w_, in_dim_, 0.f, dx,
