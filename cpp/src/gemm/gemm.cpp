@@ -124,16 +124,15 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
 //
 // A plain (Trans::N) B is read in place, unpacked, when the thread's rows are few: packing B
 // then costs a separate pass over memory that is reused by only a few A slivers, while the
-// micro-kernel's in-place reads overlap with its FMAs (NN 128×784×512 and bwd dX at bs 128: 87 → 92 % of peak). Both
-// give the same bits (the FMA chain per element is the same).
+// micro-kernel's in-place reads overlap with its FMAs (NN 128×784×512 and bwd dX at bs 128:
+// 87 → 92 % of peak). Both give the same bits (the FMA chain per element is the same).
 void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
   const KernelSet& ks = *p.ks;
   const int nr = ks.nr;
   const int nb = gemm::kc_blocks(p.K);
   ThreadBuffers& tb = thread_buffers();
   const int row_blocks = (m1 - m0 + ks.mc - 1) / ks.mc;
-  static const int direct_rows = std::getenv("NNCORE_DIRECT_ROWS") ? std::atoi(std::getenv("NNCORE_DIRECT_ROWS")) : 512;
-  const bool direct = !p.pb && p.tb == Trans::N && m1 - m0 <= direct_rows;
+  const bool direct = !p.pb && p.tb == Trans::N && m1 - m0 <= kDirectBMaxRows;
   const std::ptrdiff_t bstride = direct ? p.ldb : 0;
   // The packed B panel of a column chunk must stay small enough to be re-read from L3.
   const std::size_t panel_bytes = sizeof(float) * (std::size_t)p.K * ks.nc;
