@@ -118,7 +118,8 @@ TEST(gemm_edge_tiles_every_remainder) {
 }
 
 // A plain B read in place must not be read past its last column: put B's last element at the
-// end of a page followed by an inaccessible page, for every column remainder of every kernel.
+// end of a page followed by an inaccessible page, for every column remainder of every kernel
+// (kernel sets without in_place_b pack B here: the case still holds for them).
 TEST(gemm_in_place_b_stays_inside_its_rows) {
   IsaGuard g;
   const long page = sysconf(_SC_PAGESIZE);

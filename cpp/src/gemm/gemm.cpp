@@ -132,7 +132,7 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
   const int nb = gemm::kc_blocks(p.K);
   ThreadBuffers& tb = thread_buffers();
   const int row_blocks = (m1 - m0 + ks.mc - 1) / ks.mc;
-  const bool direct = !p.pb && p.tb == Trans::N && m1 - m0 <= kDirectBMaxRows;
+  const bool direct = ks.in_place_b && !p.pb && p.tb == Trans::N && m1 - m0 <= kDirectBMaxRows;
   const std::ptrdiff_t bstride = direct ? p.ldb : 0;
   // The packed B panel of a column chunk must stay small enough to be re-read from L3.
   const std::size_t panel_bytes = sizeof(float) * (std::size_t)p.K * ks.nc;

@@ -12,8 +12,9 @@ namespace nncore::gemm {
 // Packed panels (all offsets in floats):
 //   A sliver: MR rows × kc, element (r, k) at a[k*MR + r]. Only the first m rows are read.
 //   B sliver: kc × NR columns, element (k, c) at b[k*NR + c]. Columns c >= n are zero.
-//   Or, when UkrEpi::bstride != 0, B read in place: element (k, c) at b[k*bstride + c], and
-//   columns c >= n are never read (they may lie outside the array).
+//   Or, when UkrEpi::bstride != 0 (only for kernel sets with in_place_b), B read in place:
+//   element (k, c) at b[k*bstride + c], and columns c >= n are never read (they may lie
+//   outside the array).
 // Successive A slivers are kc*MR apart, successive B slivers kc*NR apart.
 //
 // Tile finalisation, per element (i < m, j < n), identical in every kernel so all ISAs give the
@@ -53,6 +54,9 @@ struct KernelSet {
   UkrFn ukr;
   PackAFn pack_a;
   PackBFn pack_b;
+  // Whether a plain B may be read in place (see run_block in gemm.cpp): pays with wide B
+  // slivers (3 lines per row); 1-line slivers at a power-of-two row stride thrash L1 sets.
+  bool in_place_b = false;
 };
 
 // The K blocking. It depends on K only (not on the ISA, M, N or the thread count), so every

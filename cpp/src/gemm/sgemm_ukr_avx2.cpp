@@ -30,18 +30,11 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
   for (int i = 0; i < M; ++i)
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_setzero_ps();
-  const int tail = n - 8 * (NV - 1);
-  const __m256i full = _mm256_set1_epi32(-1), last = lane_mask(tail);
-  // B read in place must not be read past column n (packed slivers are zero-padded instead).
-  const bool mask_b = e.bstride != 0 && tail != 8;
-  const std::ptrdiff_t sb = e.bstride ? e.bstride : kNR;
 #pragma GCC unroll 2
   for (int k = 0; k < kc; ++k) {
     __m256 bv[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v)
-      bv[v] = v == NV - 1 && mask_b ? _mm256_maskload_ps(b + k * sb + 8 * v, last)
-                                    : _mm256_loadu_ps(b + k * sb + 8 * v);
+    for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + k * kNR + 8 * v);
 #pragma GCC unroll 6
     for (int i = 0; i < M; ++i) {
       const __m256 av = _mm256_broadcast_ss(a + k * kMR + i);
@@ -49,6 +42,8 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
     }
   }
+  const int tail = n - 8 * (NV - 1);
+  const __m256i full = _mm256_set1_epi32(-1), last = lane_mask(tail);
   const __m256 valpha = _mm256_set1_ps(e.alpha), vbeta = _mm256_set1_ps(e.beta);
   const bool scale = e.alpha != 1.f, read_c = e.beta != 0.f, scale_c = e.beta != 1.f;
 #pragma GCC unroll 2

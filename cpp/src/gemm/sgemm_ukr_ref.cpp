@@ -11,11 +11,10 @@ namespace nncore::ref {
 void sgemm_ukr_ref(int m, int n, int kc, const float* a, const float* b, float* c,
                    std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
   float acc[kMR][kNR] = {};
-  const std::ptrdiff_t sb = e.bstride ? e.bstride : kNR;
   for (int k = 0; k < kc; ++k)
     for (int i = 0; i < m; ++i) {
       const float av = a[k * kMR + i];
-      for (int j = 0; j < n; ++j) acc[i][j] = std::fma(av, b[k * sb + j], acc[i][j]);
+      for (int j = 0; j < n; ++j) acc[i][j] = std::fma(av, b[k * kNR + j], acc[i][j]);
     }
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
