@@ -9,6 +9,9 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace nncore {
 
@@ -19,7 +22,10 @@ inline void check(bool ok, const std::string& msg) {
   if (!ok) fail(msg);
 }
 
-// 64-byte aligned allocator: one AVX-512 register / one cache line.
+// 64-byte aligned allocator: one AVX-512 register / one cache line. Buffers of 1 MiB or more
+// (weights, gradients, optimizer moments, big activations) are 2 MiB-aligned, rounded up to
+// 2 MiB and offered transparent huge pages: every training step streams them, and with 4 KiB
+// pages each 4 KiB of a stream costs a TLB walk.
 template <class T>
 struct AlignedAllocator {
   using value_type = T;
@@ -27,8 +33,18 @@ struct AlignedAllocator {
   template <class U>
   AlignedAllocator(const AlignedAllocator<U>&) {}
   T* allocate(std::size_t n) {
+    constexpr std::size_t kHuge = std::size_t(2) << 20;
     std::size_t bytes = ((n * sizeof(T) + 63) / 64) * 64;
-    void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
+    void* p = nullptr;
+    if (bytes >= kHuge / 2) {
+      bytes = (bytes + kHuge - 1) / kHuge * kHuge;
+      p = std::aligned_alloc(kHuge, bytes);
+#ifdef MADV_HUGEPAGE
+      if (p) madvise(p, bytes, MADV_HUGEPAGE);  // advice only: failure is harmless
+#endif
+    } else {
+      p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
+    }
     if (!p) throw std::bad_alloc();
     return static_cast<T*>(p);
   }
