@@ -205,3 +205,68 @@ def test_bitwise_isas_and_threads(restore):
     for key, out in res.items():
         for a, b in zip(base, out):
             assert np.array_equal(a.view(np.uint32), b.view(np.uint32)), key
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_relu_matches_the_layer_by_layer_network(threads, restore):
+    """BatchNorm → ReLU runs as one fused layer by default; with fusion off every layer runs on
+    its own. Same seed, same data: the same bits for the loss, the parameters and gradients
+    after every step, the outputs in both modes, user-loop gradients and predictions — for a
+    pair in the middle (followed by dropout), a pair at the end, and a ReLU after a Dense
+    (not fused)."""
+    import nncore as nc
+
+    core.set_num_threads(threads)
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((300, 9)).astype(np.float32)  # 300 rows: the big-batch backward
+    y = rng.integers(0, 4, 300)
+
+    def model(fusion):
+        m = nc.Sequential(
+            [
+                nc.Dense(20),
+                nc.BatchNorm(),
+                nc.Activation("relu"),
+                nc.Dropout(0.25),
+                nc.Dense(12),
+                nc.Activation("relu"),
+                nc.Dense(8),
+                nc.BatchNorm(),
+                nc.Activation("relu"),
+                nc.Dense(4),
+                nc.BatchNorm(),
+                nc.Activation("relu"),
+            ],
+            input_dim=9,
+            seed=2,
+        )
+        m.compile(optimizer=nc.optim.Adam(lr=0.02), loss="cross_entropy")
+        m._net.fusion = fusion
+        return m
+
+    a, b = model(True), model(False)
+    assert a._net.fusion and not b._net.fusion
+    a._net.set_profiling(True)
+    b._net.set_profiling(True)
+    for step in range(5):
+        rows = slice(step * 16, step * 16 + 17) if step < 4 else slice(None)
+        la, lb = a.train_step(X[rows], y[rows]), b.train_step(X[rows], y[rows])
+        assert la == lb, step
+        for k, v in a.parameters().items():
+            assert np.array_equal(v, b.parameters()[k]), (step, k)
+            assert np.array_equal(a.gradients()[k], b.gradients()[k]), (step, k)
+    for training in (False, True):
+        oa, ob = a.forward(X, training=training), b.forward(X, training=training)
+        assert np.array_equal(oa, ob), training
+        ga, gb = a.backward(np.ones_like(oa)), b.backward(np.ones_like(ob))
+        assert np.array_equal(ga, gb), training
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    fused = sorted(k for k in a._net.profile() if "+relu" in k)
+    assert fused == [f"{i}.batchnorm+relu.{d}" for i in (1, 10, 7) for d in ("backward", "forward")]
+    assert "2.activation.forward" not in a._net.profile()
+    assert not [k for k in b._net.profile() if "+relu" in k]
+    assert "5.activation.forward" in a._net.profile()  # a ReLU after a Dense is not fused
+    # forward_all still shows every layer's own output: the BatchNorm's, before its ReLU
+    outs = a._net.forward_all(X, True)
+    assert (outs[1] < 0).any() and np.array_equal(outs[2], np.maximum(outs[1], 0))
+    assert a._net.fusion

@@ -228,6 +228,8 @@ void register_network(py::module_& m) {
         }
         return out;
       }, py::arg("x"), py::arg("training") = false)
+      // BatchNorm + ReLU fusion (on by default; same bits either way): for tests and benchmarks.
+      .def_property("fusion", &Network::fusion, &Network::set_fusion)
       // Forward, then copies of every layer's output (diagnostics: dead units, saturation).
       .def("forward_all", [](Network& net, const py::array& x, bool training) {
         farray xx = matrix(x, "x", net.input_dim());
@@ -235,7 +237,7 @@ void register_network(py::module_& m) {
         int n = int(xx.shape(0));
         {
           py::gil_scoped_release nogil;
-          net.forward(xx.data(), n, training);
+          net.forward(xx.data(), n, training, /*every_output=*/true);
         }
         py::list outs;
         for (size_t i = 0; i < net.num_layers(); ++i) {

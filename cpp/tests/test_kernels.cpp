@@ -182,6 +182,60 @@ TEST(batchnorm_same_bits_on_every_isa) {
   set_active_isa(before);
 }
 
+// BatchNorm with a fused ReLU gives the bits of BatchNorm then the ReLU activation kernel, both
+// ways, every ISA, 1 and 2 threads, full and partial feature blocks.
+TEST(batchnorm_fused_relu_equals_bn_then_relu) {
+  const Isa before = active_isa();
+  for (int n : {2, 7, 33, 300}) {
+    for (int c : {1, 7, 64, 65, 130}) {
+      std::vector<float> x(std::size_t(n) * c), dy(x.size()), gamma(c), beta(c);
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        x[i] = float(std::sin(0.7 * double(i)) * 3.0 + 1.0);
+        dy[i] = float(std::cos(1.3 * double(i)));
+      }
+      for (int j = 0; j < c; ++j) gamma[j] = 0.5f + 0.01f * j, beta[j] = 0.1f * j - 0.3f;
+      for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+        if (!isa_supported(isa)) continue;
+        set_active_isa(isa);
+        for (int nt : {1, 2}) {
+          set_num_threads(nt);
+          const std::size_t sz = x.size();
+          std::vector<float> y(sz), r(sz), yf(sz), mean(c), invstd(c), rm(c, 0.f), rv(c, 1.f),
+              m2(c), i2(c), rm2(c, 0.f), rv2(c, 1.f);
+          bn_forward_train(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(),
+                           beta.data(), n, c, 1e-5f, 0.1f, rm.data(), rv.data());
+          act_forward(Act::relu, 0.f, y.data(), r.data(), sz, c);
+          bn_forward_train(yf.data(), m2.data(), i2.data(), x.data(), gamma.data(), beta.data(),
+                           n, c, 1e-5f, 0.1f, rm2.data(), rv2.data(), /*relu=*/true);
+          CHECK(std::memcmp(r.data(), yf.data(), sizeof(float) * sz) == 0);
+          CHECK(std::memcmp(rm.data(), rm2.data(), sizeof(float) * c) == 0);
+          std::vector<float> ye(sz), re(sz), yef(sz), ie(c);
+          bn_forward_eval(ye.data(), ie.data(), x.data(), gamma.data(), beta.data(), rm.data(),
+                          rv.data(), n, c, 1e-5f);
+          act_forward(Act::relu, 0.f, ye.data(), re.data(), sz, c);
+          bn_forward_eval(yef.data(), ie.data(), x.data(), gamma.data(), beta.data(), rm.data(),
+                          rv.data(), n, c, 1e-5f, /*relu=*/true);
+          CHECK(std::memcmp(re.data(), yef.data(), sizeof(float) * sz) == 0);
+          for (bool training : {true, false}) {
+            std::vector<float> dz(sz), dx(sz), dxf(sz), dg(c, 0.f), db(c, 0.f), dgf(c, 0.f),
+                dbf(c, 0.f);
+            act_backward(Act::relu, 0.f, nullptr, r.data(), dy.data(), dz.data(), sz, c);
+            bn_backward(dx.data(), dg.data(), db.data(), dz.data(), x.data(), mean.data(),
+                        invstd.data(), gamma.data(), n, c, training);
+            bn_backward(dxf.data(), dgf.data(), dbf.data(), dy.data(), x.data(), mean.data(),
+                        invstd.data(), gamma.data(), n, c, training, r.data());
+            CHECK(std::memcmp(dx.data(), dxf.data(), sizeof(float) * sz) == 0);
+            CHECK(std::memcmp(dg.data(), dgf.data(), sizeof(float) * c) == 0);
+            CHECK(std::memcmp(db.data(), dbf.data(), sizeof(float) * c) == 0);
+          }
+        }
+      }
+    }
+  }
+  set_num_threads(0);
+  set_active_isa(before);
+}
+
 // The per-ISA span kernels, declared here to reach a counter the public API needs 16 G elements for.
 #define NNC_TEST_DECLARE_SPAN(ns)                                                               \
   namespace nncore::ns {                                                                        \

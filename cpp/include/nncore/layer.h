@@ -48,6 +48,10 @@ struct StepContext {
   // Parameter gradients are written (=) instead of accumulated (+=): the fused training step
   // then needs no zeroing pass, and the weight-gradient GEMM does not read the old gradient.
   bool overwrite_grads = false;
+  // The following ReLU layer is fused into this one (only for layers whose fuses_relu() is
+  // true): forward writes relu(output) — to the ReLU layer's output buffer — and backward gets
+  // that ReLU's output as y and the gradient of it as dy.
+  bool relu_fused = false;
 };
 
 class Layer {
@@ -79,6 +83,10 @@ class Layer {
 
   // True when backward honours ctx.overwrite_grads (trivially true without parameters).
   virtual bool writes_all_grads() const { return params().empty(); }
+  // True when forward/backward honour ctx.relu_fused; true for an Activation layer that is a
+  // plain ReLU (the network may then skip it, see Network::run_forward).
+  virtual bool fuses_relu() const { return false; }
+  virtual bool is_relu() const { return false; }
 
   // Regularisation term this layer adds to the loss (l1/l2), and its gradient (added to grads).
   virtual double penalty() const { return 0.0; }

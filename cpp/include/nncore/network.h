@@ -78,8 +78,14 @@ class Network {
   void set_step(std::uint64_t s) { step_ = s; }
 
   // x (n, input_dim) -> the network output (n, output_dim), before the output transform.
-  // Returns a pointer into the workspace, valid until the next call.
-  const float* forward(const float* x, int n, bool training);
+  // Returns a pointer into the workspace, valid until the next call. every_output: run each
+  // layer on its own so that layer_output(i) holds every layer's output (no fused pairs).
+  const float* forward(const float* x, int n, bool training, bool every_output = false);
+
+  // Fusing a BatchNorm with the ReLU layer after it (one pass each way instead of two; same
+  // bits): on by default, switchable for tests and comparisons.
+  void set_fusion(bool on) { fusion_ = on; }
+  bool fusion() const { return fusion_; }
   // After forward(training=...): dout (n, output_dim) -> parameter gradients (+=). Returns dX
   // (n, input_dim) in the workspace.
   const float* backward(const float* dout, int n);
@@ -111,7 +117,8 @@ class Network {
   // True when predict(..., fold_batchnorm=true) uses a folded plan for this network.
   bool can_fold() const;
 
-  // Output of layer i from the last forward (rows of the last forward × layer(i).out_dim()).
+  // Output of layer i from the last forward (rows of the last forward × layer(i).out_dim());
+  // a BatchNorm fused with its ReLU leaves its own output unwritten (see forward).
   const float* layer_output(std::size_t i) const { return acts_.at(i).data(); }
   int last_rows() const { return last_rows_; }
 
@@ -169,7 +176,9 @@ class Network {
   std::vector<LayerSpec> specs_;
   std::uint64_t version_ = 1;  // bumped whenever parameters or running statistics may change
   std::unique_ptr<InferencePlan> plan_;
-  const float* run_forward(const float* x, int n, bool training);
+  const float* run_forward(const float* x, int n, bool training, bool fuse = true);
+  bool fused_at(std::size_t i) const;  // layer i + 1 (a ReLU) runs inside layer i
+  bool fusion_ = true, last_fused_ = false;
   bool profiling_ = false;
   std::vector<std::pair<std::string, double>> profile_;  // ticks per phase
   CycleWindow profile_window_;

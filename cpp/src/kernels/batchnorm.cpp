@@ -16,13 +16,14 @@ namespace nncore {
   void forward_train_cols(float* y, float* mean, float* invstd, const float* x,                \
                           const float* gamma, const float* beta, int n, int c, float eps,      \
                           float momentum, float* running_mean, float* running_var, int j0,     \
-                          int w);                                                              \
+                          int w, bool relu);                                                   \
   void forward_eval_cols(float* y, float* invstd, const float* x, const float* gamma,          \
                          const float* beta, const float* running_mean,                         \
-                         const float* running_var, int n, int c, float eps, int j0, int w);    \
-  void backward_cols(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,  \
-                     const float* mean, const float* invstd, const float* gamma, int n, int c, \
-                     bool training, int j0, int w);                                            \
+                         const float* running_var, int n, int c, float eps, int j0, int w,     \
+                         bool relu);                                                           \
+  void backward_cols(float* dx, float* dgamma, float* dbeta, const float* dy, const float* ry,  \
+                     const float* x, const float* mean, const float* invstd,                   \
+                     const float* gamma, int n, int c, bool training, int j0, int w);          \
   }
 NNCORE_BN_DECLARE(bn_scalar)
 #if NNCORE_HAVE_AVX2
@@ -64,38 +65,39 @@ BnKernels kernels() {
 
 void bn_forward_train(float* y, float* mean, float* invstd, const float* x, const float* gamma,
                       const float* beta, int n, int c, float eps, float momentum,
-                      float* running_mean, float* running_var) {
+                      float* running_mean, float* running_var, bool relu) {
   const auto f = kernels().train;
   const int nb = nblocks(c);
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
   for (int b = 0; b < nb; ++b) {
     const int j0 = b * kBlock;
     f(y, mean, invstd, x, gamma, beta, n, c, eps, momentum, running_mean, running_var, j0,
-      std::min(c, j0 + kBlock) - j0);
+      std::min(c, j0 + kBlock) - j0, relu);
   }
 }
 
 void bn_forward_eval(float* y, float* invstd, const float* x, const float* gamma, const float* beta,
-                     const float* running_mean, const float* running_var, int n, int c, float eps) {
+                     const float* running_mean, const float* running_var, int n, int c, float eps,
+                     bool relu) {
   const auto f = kernels().eval;
   const int nb = nblocks(c);
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
   for (int b = 0; b < nb; ++b) {
     const int j0 = b * kBlock;
     f(y, invstd, x, gamma, beta, running_mean, running_var, n, c, eps, j0,
-      std::min(c, j0 + kBlock) - j0);
+      std::min(c, j0 + kBlock) - j0, relu);
   }
 }
 
 void bn_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                  const float* mean, const float* invstd, const float* gamma, int n, int c,
-                 bool training) {
+                 bool training, const float* relu_y) {
   const auto f = kernels().backward;
   const int nb = nblocks(c);
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
   for (int b = 0; b < nb; ++b) {
     const int j0 = b * kBlock;
-    f(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, training, j0,
+    f(dx, dgamma, dbeta, dy, relu_y, x, mean, invstd, gamma, n, c, training, j0,
       std::min(c, j0 + kBlock) - j0);
   }
 }

@@ -15,6 +15,7 @@ class Activation final : public Layer {
     alpha_ = float(s.get("alpha", act_default_alpha(act_)));
   }
   std::string type() const override { return "activation"; }
+  bool is_relu() const override { return act_ == Act::relu; }
   void forward(const float* x, float* y, int n, float*, const StepContext&) override {
     act_forward(act_, alpha_, x, y, (std::size_t)n * in_dim_, in_dim_);
   }
