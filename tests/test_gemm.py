@@ -186,8 +186,9 @@ def test_threads_bitwise(isa, rng):
 @pytest.mark.parametrize("ta,tb", LAYOUTS)
 def test_row_independent_of_M(isa, threads, rng, ta, tb):
     """Row i of an 1100-row product equals the same row computed in 1..9-row products (the
-    big product packs a plain B, the small ones read it in place)."""
-    M, N, K = 1100, 100, 300
+    big product packs a plain B, the small ones read it in place; N = 300 takes 1-row products
+    through the several-slivers row kernel)."""
+    M, N, K = 1100, 300, 300
     A, B = operands(rng, M, N, K, ta, tb)
     bias = rng.standard_normal(N).astype(np.float32)
     full = _core.sgemm(A, B, ta, tb, bias=bias, activation="tanh")

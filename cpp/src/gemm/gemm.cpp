@@ -97,6 +97,8 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
   for (int ir = 0; ir < mc; ir += mr) {
     const int m = std::min(mr, mc - ir);
     float* crow = p.C + (std::ptrdiff_t)(ic + ir) * p.ldc;
+    // A single row (batch-1 predict) takes several packed slivers at a time when the kernel can.
+    const int rs = m == 1 && ks.ukr_row && !bstride ? ks.row_slivers : 0;
     for (int jr = 0; jr < nc; jr += nr) {
       const int n = std::min(nr, nc - jr);
       const int col = jc + jr;
@@ -104,6 +106,11 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
       e.preact = last && ep && ep->preact
                      ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
                      : nullptr;
+      if (rs && jr + rs * nr <= nc) {
+        ks.ukr_row(kc, abuf + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * kc, crow + col, e);
+        jr += (rs - 1) * nr;
+        continue;
+      }
       ks.ukr(m, n, kc, abuf + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * b_sliver, crow + col,
              p.ldc, e);
     }

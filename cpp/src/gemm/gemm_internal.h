@@ -57,6 +57,10 @@ struct KernelSet {
   // Whether a plain B may be read in place (see run_block in gemm.cpp): pays with wide B
   // slivers (3 lines per row); 1-line slivers at a power-of-two row stride thrash L1 sets.
   bool in_place_b = false;
+  // Optional: one row against row_slivers full packed slivers (row_slivers·NR columns, c and
+  // the epilogue's bias/preact contiguous), the same bits as ukr (the batch-1 path).
+  int row_slivers = 0;
+  void (*ukr_row)(int kc, const float* a, const float* b, float* c, const UkrEpi& e) = nullptr;
 };
 
 // The K blocking. It depends on K only (not on the ISA, M, N or the thread count), so every
@@ -95,5 +99,7 @@ constexpr int kMR = 6, kNR = 16;
 namespace nncore::avx512 {
 void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, float* c,
                       std::ptrdiff_t ldc, const gemm::UkrEpi& e);
-constexpr int kMR = 8, kNR = 48;
+void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c,
+                          const gemm::UkrEpi& e);
+constexpr int kMR = 8, kNR = 48, kRowSlivers = 3;
 }  // namespace nncore::avx512

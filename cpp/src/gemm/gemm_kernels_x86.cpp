@@ -11,7 +11,8 @@ const KernelSet& kernel_set(Isa isa) {
 #if NNCORE_HAVE_AVX512
   static const KernelSet kAvx512{Isa::avx512, "avx512 8x48", avx512::kMR, avx512::kNR, 128, 528,
                                  avx512::sgemm_ukr_avx512, avx2::sgemm_pack_a_avx2,
-                                 avx2::sgemm_pack_b_avx2, true};  // AVX-512 implies AVX2
+                                 avx2::sgemm_pack_b_avx2, true,  // AVX-512 implies AVX2
+                                 avx512::kRowSlivers, avx512::sgemm_ukr_avx512_row};
   if (isa == Isa::avx512) return kAvx512;
 #endif
 #if NNCORE_HAVE_AVX2
