@@ -111,8 +111,8 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
         jr += (rs - 1) * nr;
         continue;
       }
-      ks.ukr(m, n, kc, abuf + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * b_sliver, crow + col,
-             p.ldc, e);
+      ks.ukr(m, n, kc, abuf + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * b_sliver,
+             crow + col, p.ldc, e);
     }
     // The activation runs over the MR×NC strip just written, while it is still in L1.
     if (last && act)
@@ -177,7 +177,8 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
           const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
           if (p0 >= p1) break;
           const float* bp = all ? all + (std::size_t)p0 * ncpad : b_block(p0, p1 - p0, nullptr);
-          macro_step(p, ic, std::min(ks.mc, m1 - ic), jc, nc, blk, p0, p1 - p0, bp, bstride, abuf);
+          macro_step(p, ic, std::min(ks.mc, m1 - ic), jc, nc, blk, p0, p1 - p0, bp, bstride,
+                     abuf);
         }
     }
   }

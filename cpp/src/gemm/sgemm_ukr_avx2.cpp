@@ -153,7 +153,8 @@ void sgemm_pack_a_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int
         const float* src = A + (std::ptrdiff_t)p0 * lda + i0 + s;
         float* d = dst + (std::ptrdiff_t)s * kc;
         for (int k = k0; k < k1; ++k)
-          _mm256_storeu_ps(d + (std::ptrdiff_t)k * 8, _mm256_loadu_ps(src + (std::ptrdiff_t)k * lda));
+          _mm256_storeu_ps(d + (std::ptrdiff_t)k * 8,
+                           _mm256_loadu_ps(src + (std::ptrdiff_t)k * lda));
       }
     }
   }
