@@ -202,6 +202,21 @@ def test_row_independent_of_M(isa, threads, rng, ta, tb):
         )
 
 
+@pytest.mark.parametrize("threads_", [1, 2])
+def test_packed_and_in_place_b_same_bits(rng, threads_):
+    """A plain B is packed for many rows with a 4 KB row stride and read in place otherwise:
+    rows of the 600-row product equal the same rows computed alone."""
+    _core.set_num_threads(threads_)
+    try:
+        A, B = operands(rng, 600, 1024, 40, False, False)
+        full = _core.sgemm(A, B)
+        for i in (0, 7, 333, 599):
+            np.testing.assert_array_equal(_core.sgemm(A[i : i + 1].copy(), B), full[i : i + 1])
+        check_close(full, A, B, False, False)
+    finally:
+        _core.set_num_threads(0)
+
+
 def test_isas_bitwise_equal(rng):
     """Every kernel runs the same per-element FMA chain and K blocking: identical bits."""
     A, B = operands(rng, 37, 101, 600, False, True)

@@ -86,11 +86,11 @@ void one_case(Trans ta, Trans tb, int M, int N, int K, float alpha, float beta, 
 TEST(gemm_matches_reference_all_isas_layouts_threads) {
   IsaGuard g;
   // {300,100,600} and {150,530,300} run the C-resident loop order (several row blocks and K
-  // blocks; the second also two column chunks); {600,70,40} packs a plain B (more rows than
-  // the in-place limit) where the others read it in place.
+  // blocks; the second also two column chunks); {520,1024,8} packs a plain B (more rows than
+  // the in-place limit and a 4 KB row stride) where the others read it in place.
   const int shapes[][3] = {{1, 1, 1},    {7, 7, 7},   {33, 33, 33},  {100, 100, 100},
                            {9, 97, 300}, {70, 5, 513}, {1, 130, 64}, {300, 100, 600},
-                           {150, 530, 300}, {600, 70, 40}};
+                           {150, 530, 300}, {600, 70, 40}, {520, 1024, 8}};
   for (Isa isa : isas()) {
     set_active_isa(isa);
     for (int nt : {1, 2}) {

@@ -45,9 +45,14 @@ namespace {
 
 // Below this many multiply-adds a call stays on one thread (a fork costs a few µs).
 constexpr double kParallelMacs = 1 << 18;
-// Up to this many rows per thread a plain B is read in place (see run_block). Past it packing
-// pays: 2048³ with in-place B runs 8 % slower (its 8 KB row stride thrashes L2 sets).
+// Up to this many rows per thread a plain B is read in place (see run_block); past it only when
+// B's row stride is not a multiple of 4 KB. 2048³ in place ran 8 % slower (its 8 KB stride puts a
+// K block's rows on 1/16 of L2's sets), while the bs-2048 dX (2 KB stride) ran 3–5 % faster.
 constexpr int kDirectBMaxRows = 512;
+bool in_place_b_pays(std::ptrdiff_t ldb, int rows) {
+  const std::ptrdiff_t stride = ldb * (std::ptrdiff_t)sizeof(float);
+  return rows <= kDirectBMaxRows || stride < 4096 || stride % 4096 != 0;
+}
 
 struct ThreadBuffers {
   fvec a, b;
@@ -139,7 +144,7 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
   const int nb = gemm::kc_blocks(p.K);
   ThreadBuffers& tb = thread_buffers();
   const int row_blocks = (m1 - m0 + ks.mc - 1) / ks.mc;
-  const bool direct = ks.in_place_b && !p.pb && p.tb == Trans::N && m1 - m0 <= kDirectBMaxRows;
+  const bool direct = ks.in_place_b && !p.pb && p.tb == Trans::N && in_place_b_pays(p.ldb, m1 - m0);
   const std::ptrdiff_t bstride = direct ? p.ldb : 0;
   // The packed B panel of a column chunk must stay small enough to be re-read from L3.
   const std::size_t panel_bytes = sizeof(float) * (std::size_t)p.K * ks.nc;
