@@ -163,6 +163,11 @@ std::vector<std::pair<std::string, double>> Network::profile() const {
 }
 
 // Runs the layers on x (n rows) into the workspace; returns the last layer's output.
+// "<i>.<type>[+relu].<pass>": the profile key of layer i's forward or backward.
+std::string Network::phase_name(std::size_t i, bool relu_fused, const char* pass) const {
+  return std::to_string(i) + "." + layers_[i]->type() + (relu_fused ? "+relu." : ".") + pass;
+}
+
 bool Network::fused_at(std::size_t i) const {
   return i + 1 < layers_.size() && layers_[i]->fuses_relu() && layers_[i + 1]->is_relu();
 }
@@ -183,9 +188,7 @@ const float* Network::run_forward(const float* x, int n, bool training, bool fus
     std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
     layers_[i]->forward(in, out, n, saved_[i].data(), ctx);
     if (profiling_)
-      add_ticks(std::to_string(i) + "." + layers_[i]->type() + (ctx.relu_fused ? "+relu" : "") +
-                    ".forward",
-                t0);
+      add_ticks(phase_name(i, ctx.relu_fused, "forward"), t0);
     in = out;
     if (ctx.relu_fused) ++i;
   }
@@ -233,9 +236,7 @@ const float* Network::backward_impl(const float* dout, int n, bool need_dx, bool
     std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
     layers_[i]->backward(x, y, cur, dx, n, saved_[i].data(), ctx);
     if (profiling_)
-      add_ticks(std::to_string(i) + "." + layers_[i]->type() + (ctx.relu_fused ? "+relu" : "") +
-                    ".backward",
-                t0);
+      add_ticks(phase_name(i, ctx.relu_fused, "backward"), t0);
     std::swap(cur, other);
   }
   return need_dx ? cur : nullptr;

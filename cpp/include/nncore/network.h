@@ -178,6 +178,7 @@ class Network {
   std::unique_ptr<InferencePlan> plan_;
   const float* run_forward(const float* x, int n, bool training, bool fuse = true);
   bool fused_at(std::size_t i) const;  // layer i + 1 (a ReLU) runs inside layer i
+  std::string phase_name(std::size_t i, bool relu_fused, const char* pass) const;
   bool fusion_ = true, last_fused_ = false;
   bool profiling_ = false;
   std::vector<std::pair<std::string, double>> profile_;  // ticks per phase

@@ -157,19 +157,19 @@ void sgemm_pack_a_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int
                            _mm256_loadu_ps(src + (std::ptrdiff_t)k * lda));
       }
     }
-  }
-  for (int s = 0; s < full && ta == Trans::N; s += 8) {
-    float* d = dst + (std::ptrdiff_t)s * kc;
-    {
+  } else {
+    const int k8 = kc / 8 * 8;
+    for (int s = 0; s < full; s += 8) {
       const float* src = A + (std::ptrdiff_t)(i0 + s) * lda + p0;
-      const int k8 = kc / 8 * 8;
+      float* d = dst + (std::ptrdiff_t)s * kc;
       for (int k = 0; k < k8; k += 8) transpose8(src + k, lda, d + (std::ptrdiff_t)k * 8, 8);
       for (int k = k8; k < kc; ++k)
         for (int r = 0; r < 8; ++r) d[(std::ptrdiff_t)k * 8 + r] = src[(std::ptrdiff_t)r * lda + k];
     }
   }
   if (full < m)
-    gemm::pack_a_generic(ta, A, lda, i0 + full, m - full, p0, kc, mr, dst + (std::ptrdiff_t)full * kc);
+    gemm::pack_a_generic(ta, A, lda, i0 + full, m - full, p0, kc, mr,
+                         dst + (std::ptrdiff_t)full * kc);
 }
 
 }  // namespace nncore::avx2

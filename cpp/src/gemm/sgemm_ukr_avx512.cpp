@@ -8,6 +8,28 @@
 namespace nncore::avx512 {
 namespace {
 
+// The contract's tile finalisation (gemm_internal.h) for one 16-column vector of one row, the
+// lanes of mk only: every kernel here stores through it, so they all give the same bits.
+struct Finaliser {
+  __m512 valpha, vbeta;
+  bool scale, read_c, scale_c;
+  explicit Finaliser(const gemm::UkrEpi& e)
+      : valpha(_mm512_set1_ps(e.alpha)), vbeta(_mm512_set1_ps(e.beta)), scale(e.alpha != 1.f),
+        read_c(e.beta != 0.f), scale_c(e.beta != 1.f) {}
+  // bias: the vector's bias (loaded once per column vector by the caller), or null for none.
+  void store(__m512 r, float* cp, const __m512* bias, float* preact, __mmask16 mk) const {
+    if (scale) r = _mm512_mul_ps(valpha, r);
+    if (read_c) {
+      __m512 cv = _mm512_maskz_loadu_ps(mk, cp);
+      if (scale_c) cv = _mm512_mul_ps(vbeta, cv);
+      r = _mm512_add_ps(r, cv);
+    }
+    if (bias) r = _mm512_add_ps(r, *bias);
+    if (preact) _mm512_mask_storeu_ps(preact, mk, r);
+    _mm512_mask_storeu_ps(cp, mk, r);
+  }
+};
+
 template <int M, int NV>
 void tile(int n, int kc, const float* __restrict a, const float* __restrict b, float* c,
           std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
@@ -44,26 +66,15 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
     }
   }
-  const __m512 valpha = _mm512_set1_ps(e.alpha), vbeta = _mm512_set1_ps(e.beta);
-  const bool scale = e.alpha != 1.f, read_c = e.beta != 0.f, scale_c = e.beta != 1.f;
+  const Finaliser fin(e);
 #pragma GCC unroll 3
   for (int v = 0; v < NV; ++v) {
     const __mmask16 mk = v == NV - 1 ? last : (__mmask16)0xFFFF;
     const __m512 bias = e.bias ? _mm512_maskz_loadu_ps(mk, e.bias + 16 * v) : _mm512_setzero_ps();
 #pragma GCC unroll 8
-    for (int i = 0; i < M; ++i) {
-      __m512 r = acc[i][v];
-      if (scale) r = _mm512_mul_ps(valpha, r);
-      float* cp = c + i * ldc + 16 * v;
-      if (read_c) {
-        __m512 cv = _mm512_maskz_loadu_ps(mk, cp);
-        if (scale_c) cv = _mm512_mul_ps(vbeta, cv);
-        r = _mm512_add_ps(r, cv);
-      }
-      if (e.bias) r = _mm512_add_ps(r, bias);
-      if (e.preact) _mm512_mask_storeu_ps(e.preact + i * e.ldp + 16 * v, mk, r);
-      _mm512_mask_storeu_ps(cp, mk, r);
-    }
+    for (int i = 0; i < M; ++i)
+      fin.store(acc[i][v], c + i * ldc + 16 * v, e.bias ? &bias : nullptr,
+                e.preact ? e.preact + i * e.ldp + 16 * v : nullptr, mk);
   }
 }
 
@@ -76,9 +87,6 @@ const TileFn kTiles[kMR][3] = {
     {tile<7, 1>, tile<7, 2>, tile<7, 3>}, {tile<8, 1>, tile<8, 2>, tile<8, 3>},
 };
 
-// One row against two full packed slivers (96 columns): six FMA chains instead of three, so a
-// batch-1 product is not bound by the FMA latency. Each element's chain and finalisation are
-// those of tile<1, 3>, so the bits are the same.
 // One row against NS full packed slivers (NS·48 columns): 3·NS FMA chains instead of three, so
 // a batch-1 product is not bound by the FMA latency (3 slivers: 1x784x512 19.9 -> 18.6 µs).
 // Each element's chain and finalisation are those of tile<1, 3>: the same bits.
@@ -96,23 +104,16 @@ void row_slivers(int kc, const float* __restrict a, const float* __restrict b, f
 #pragma GCC unroll 3
       for (int v = 0; v < 3; ++v)
         acc[3 * s + v] = _mm512_fmadd_ps(
-            av, _mm512_loadu_ps(b + (std::ptrdiff_t)s * kc * kNR + k * kNR + 16 * v), acc[3 * s + v]);
+            av, _mm512_loadu_ps(b + (std::ptrdiff_t)s * kc * kNR + k * kNR + 16 * v),
+            acc[3 * s + v]);
   }
-  const __m512 valpha = _mm512_set1_ps(e.alpha), vbeta = _mm512_set1_ps(e.beta);
-  const bool scale = e.alpha != 1.f, read_c = e.beta != 0.f, scale_c = e.beta != 1.f;
+  const Finaliser fin(e);
+  const __mmask16 all = 0xFFFF;
 #pragma GCC unroll 12
   for (int v = 0; v < 3 * NS; ++v) {
-    __m512 r = acc[v];
-    if (scale) r = _mm512_mul_ps(valpha, r);
-    float* cp = c + 16 * v;
-    if (read_c) {
-      __m512 cv = _mm512_loadu_ps(cp);
-      if (scale_c) cv = _mm512_mul_ps(vbeta, cv);
-      r = _mm512_add_ps(r, cv);
-    }
-    if (e.bias) r = _mm512_add_ps(r, _mm512_loadu_ps(e.bias + 16 * v));
-    if (e.preact) _mm512_storeu_ps(e.preact + 16 * v, r);
-    _mm512_storeu_ps(cp, r);
+    const __m512 bias = e.bias ? _mm512_loadu_ps(e.bias + 16 * v) : _mm512_setzero_ps();
+    fin.store(acc[v], c + 16 * v, e.bias ? &bias : nullptr,
+              e.preact ? e.preact + 16 * v : nullptr, all);
   }
 }
 
