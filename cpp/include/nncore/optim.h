@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "nncore/common.h"
+
 namespace nncore {
 
 struct StepInfo {
@@ -29,7 +31,7 @@ class Optimizer {
   // Hyper-parameters as given (names as in torch.optim) and the state for save/load.
   virtual std::map<std::string, double> hparams() const = 0;
   virtual std::vector<std::string> state_names() const = 0;  // e.g. {"exp_avg", "exp_avg_sq"}
-  virtual std::vector<float>& state(const std::string& name) = 0;
+  virtual fvec& state(const std::string& name) = 0;
   void set_steps(std::int64_t s) { steps_ = s; }
   // Changes one hyper-parameter between steps (schedules: OneCycleLR cycles beta1 / momentum).
   // Only values that keep the state layout may change (not amsgrad, centered, nesterov, or

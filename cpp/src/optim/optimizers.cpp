@@ -171,7 +171,7 @@ class Fused : public Optimizer {
     return h;
   }
   std::vector<std::string> state_names() const override { return names_; }
-  std::vector<float>& state(const std::string& name) override {
+  fvec& state(const std::string& name) override {
     auto it = states_.find(name);
     if (it == states_.end()) {
       std::string valid;
@@ -275,7 +275,7 @@ class Fused : public Optimizer {
   std::vector<HSpec> specs_;
   std::map<std::string, double> hp_;
   std::vector<std::string> names_;
-  std::map<std::string, std::vector<float>> states_;
+  std::map<std::string, fvec> states_;
   std::map<std::string, std::pair<float, bool>> init_;
   std::vector<double> partial_;
   double clipnorm_ = 0, clipvalue_ = 0;
