@@ -236,6 +236,56 @@ TEST(batchnorm_fused_relu_equals_bn_then_relu) {
   set_active_isa(before);
 }
 
+// The row sweep (large batches) and the 64-feature column blocks give the same bits: forward
+// (with and without the fused ReLU), backward (batch and fixed statistics, with and without the
+// ReLU mask), every ISA, 1 and 2 threads, several 512-feature ranges and partial blocks.
+TEST(batchnorm_row_sweep_equals_column_blocks) {
+  const Isa before = active_isa();
+  const int sweep_before = bn_set_row_sweep_rows(1 << 30);
+  for (int n : {2, 37, 1031}) {
+    for (int c : {7, 64, 130, 600}) {
+      const std::size_t sz = std::size_t(n) * c;
+      std::vector<float> x(sz), dy(sz), gamma(c), beta(c);
+      for (std::size_t i = 0; i < sz; ++i) {
+        x[i] = float(std::sin(0.7 * double(i)) * 3.0 + 1.0);
+        dy[i] = float(std::cos(1.3 * double(i)));
+      }
+      for (int j = 0; j < c; ++j) gamma[j] = 0.5f + 0.01f * j, beta[j] = 0.1f * j - 0.3f;
+      for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+        if (!isa_supported(isa)) continue;
+        set_active_isa(isa);
+        for (int nt : {1, 2}) {
+          set_num_threads(nt);
+          std::vector<float> out[2];
+          for (int sweep = 0; sweep < 2; ++sweep) {
+            bn_set_row_sweep_rows(sweep ? 1 : 1 << 30);
+            std::vector<float>& all = out[sweep];
+            for (bool relu : {false, true}) {
+              std::vector<float> y(sz), mean(c), invstd(c), rm(c, 0.f), rv(c, 1.f);
+              bn_forward_train(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(),
+                               beta.data(), n, c, 1e-5f, 0.1f, rm.data(), rv.data(), relu);
+              for (const auto* v : {&y, &mean, &invstd, &rm, &rv})
+                all.insert(all.end(), v->begin(), v->end());
+              for (bool training : {true, false}) {
+                std::vector<float> dx(sz), dg(c, 0.f), db(c, 0.f);
+                bn_backward(dx.data(), dg.data(), db.data(), dy.data(), x.data(), mean.data(),
+                            invstd.data(), gamma.data(), n, c, training,
+                            relu ? y.data() : nullptr);
+                for (const auto* v : {&dx, &dg, &db}) all.insert(all.end(), v->begin(), v->end());
+              }
+            }
+          }
+          CHECK(out[0].size() == out[1].size());
+          CHECK(std::memcmp(out[0].data(), out[1].data(), sizeof(float) * out[0].size()) == 0);
+        }
+      }
+    }
+  }
+  bn_set_row_sweep_rows(sweep_before);
+  set_num_threads(0);
+  set_active_isa(before);
+}
+
 // The per-ISA span kernels, declared here to reach a counter the public API needs 16 G elements for.
 #define NNC_TEST_DECLARE_SPAN(ns)                                                               \
   namespace nncore::ns {                                                                        \

@@ -23,6 +23,10 @@ void bn_forward_train(float* y, float* mean, float* invstd, const float* x, cons
 void bn_forward_eval(float* y, float* invstd, const float* x, const float* gamma, const float* beta,
                      const float* running_mean, const float* running_var, int n, int c, float eps,
                      bool relu = false);
+// From how many rows the training forward and the backward sweep whole rows instead of
+// 64-feature column blocks (default 1024; the same bits either way: a tuning and testing knob).
+// Returns the previous value.
+int bn_set_row_sweep_rows(int rows);
 // Backward. dx (n, c) may be null; dgamma/dbeta (c) are accumulated (+=) when non-null.
 // training: standard batch-statistics backward; otherwise the statistics are constants.
 // relu_y: when non-null, dy is the gradient of a fused ReLU whose output was relu_y (n, c);

@@ -5,8 +5,10 @@
 #include "nncore/batchnorm.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "nncore/cpu.h"
+#include "nncore/common.h"
 #include "nncore/threading.h"
 
 namespace nncore {
@@ -16,14 +18,15 @@ namespace nncore {
   void forward_train_cols(float* y, float* mean, float* invstd, const float* x,                \
                           const float* gamma, const float* beta, int n, int c, float eps,      \
                           float momentum, float* running_mean, float* running_var, int j0,     \
-                          int w, bool relu);                                                   \
+                          int w, bool relu, bool wide);                                        \
   void forward_eval_cols(float* y, float* invstd, const float* x, const float* gamma,          \
                          const float* beta, const float* running_mean,                         \
                          const float* running_var, int n, int c, float eps, int j0, int w,     \
                          bool relu);                                                           \
   void backward_cols(float* dx, float* dgamma, float* dbeta, const float* dy, const float* ry,  \
                      const float* x, const float* mean, const float* invstd,                   \
-                     const float* gamma, int n, int c, bool training, int j0, int w);          \
+                     const float* gamma, int n, int c, bool training, int j0, int w,           \
+                     bool wide);                                                               \
   }
 NNCORE_BN_DECLARE(bn_scalar)
 #if NNCORE_HAVE_AVX2
@@ -36,8 +39,22 @@ NNCORE_BN_DECLARE(bn_avx512)
 namespace {
 constexpr int kBlock = 64;
 
+constexpr int kWide = 512;
 inline bool parallel_ok(int n, int c) { return (long)n * c > (1L << 15) && c > kBlock; }
 inline int nblocks(int c) { return (c + kBlock - 1) / kBlock; }
+
+// From this many rows the training kernels sweep whole rows of up to 512 features instead of
+// 64-feature column blocks. A block reads 256 B per row at the row stride; at n = 2048, c = 512
+// that is 512 KB per array at a 2 KB stride, which maps onto 1/8 of L2's sets, so every pass after
+// the first re-reads the block from L3 (n = 2048, data in L3: forward 1.07 -> 0.52 ms, backward
+// 2.0 -> 0.95 ms; equal at 512 rows). Each column is reduced in row order with the same
+// operations either way, so the bits do not change with the choice.
+std::atomic<int> g_row_sweep_rows{1024};
+// Column ranges of the row sweep: 64-multiples of at most 512 features, at least one per thread.
+inline int wide_width(int c) {
+  const int per = (nblocks(c) + num_threads() - 1) / num_threads();
+  return std::min(kWide, std::max(1, per) * kBlock);
+}
 
 struct BnKernels {
   decltype(&bn_scalar::forward_train_cols) train;
@@ -63,16 +80,22 @@ BnKernels kernels() {
 }
 }  // namespace
 
+int bn_set_row_sweep_rows(int rows) {
+  check(rows >= 1, "bn_set_row_sweep_rows: rows must be >= 1");
+  return g_row_sweep_rows.exchange(rows);
+}
+
 void bn_forward_train(float* y, float* mean, float* invstd, const float* x, const float* gamma,
                       const float* beta, int n, int c, float eps, float momentum,
                       float* running_mean, float* running_var, bool relu) {
   const auto f = kernels().train;
-  const int nb = nblocks(c);
+  const bool wide = n >= g_row_sweep_rows.load(std::memory_order_relaxed);
+  const int bw = wide ? wide_width(c) : kBlock, nb = (c + bw - 1) / bw;
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
   for (int b = 0; b < nb; ++b) {
-    const int j0 = b * kBlock;
+    const int j0 = b * bw;
     f(y, mean, invstd, x, gamma, beta, n, c, eps, momentum, running_mean, running_var, j0,
-      std::min(c, j0 + kBlock) - j0, relu);
+      std::min(c, j0 + bw) - j0, relu, wide);
   }
 }
 
@@ -93,12 +116,13 @@ void bn_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const 
                  const float* mean, const float* invstd, const float* gamma, int n, int c,
                  bool training, const float* relu_y) {
   const auto f = kernels().backward;
-  const int nb = nblocks(c);
+  const bool wide = n >= g_row_sweep_rows.load(std::memory_order_relaxed);
+  const int bw = wide ? wide_width(c) : kBlock, nb = (c + bw - 1) / bw;
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
   for (int b = 0; b < nb; ++b) {
-    const int j0 = b * kBlock;
+    const int j0 = b * bw;
     f(dx, dgamma, dbeta, dy, relu_y, x, mean, invstd, gamma, n, c, training, j0,
-      std::min(c, j0 + kBlock) - j0);
+      std::min(c, j0 + bw) - j0, wide);
   }
 }
 
