@@ -177,6 +177,10 @@ int main(int argc, char** argv) {
       {"NN 2048^3", Trans::N, Trans::N, 2048, 2048, 2048, 0.f, false},
       {"bwd dX 128x512x784 = dY.W (NN)", Trans::N, Trans::N, 128, 784, 512, 0.f, false},
       {"bwd dW 512x128x784 += dY^T.X (TN)", Trans::T, Trans::N, 512, 784, 128, 1.f, false},
+      // The bs-2048 training step's big products (the first layer's, and the 512x512 dX).
+      {"bs2048 fwd 2048x784x512 (packed W)", Trans::N, Trans::T, 2048, 512, 784, 0.f, true},
+      {"bs2048 dW 512x2048x784 = dY^T.X (TN)", Trans::T, Trans::N, 512, 784, 2048, 0.f, false},
+      {"bs2048 dX 2048x512x512 = dY.W (NN)", Trans::N, Trans::N, 2048, 512, 512, 0.f, false},
       {"batch-1 1x784x512 (packed W)", Trans::N, Trans::T, 1, 512, 784, 0.f, true},
       {"batch-4 4x784x512 (packed W)", Trans::N, Trans::T, 4, 512, 784, 0.f, true},
   };
