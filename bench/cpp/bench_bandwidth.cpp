@@ -1,7 +1,10 @@
 // Read bandwidth of one core for buffers of 0.5–8 MB, read over and over (as a batch-1 predict
 // reads the 2.7 MB of weights of the 784-512-512-10 model): the floor for memory-bound kernels.
 //   ./build/dev/bench_bandwidth [reps]
+#if defined(__x86_64__)
 #include <immintrin.h>
+#define NNCORE_BENCH_AVX512 1
+#endif
 
 #include <algorithm>
 #include <cstdio>
@@ -13,6 +16,7 @@
 
 namespace {
 
+#if NNCORE_BENCH_AVX512
 __attribute__((target("avx512f"))) float read_avx512(const float* p, std::size_t n) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   for (std::size_t i = 0; i + 64 <= n; i += 64) {
@@ -27,6 +31,9 @@ __attribute__((target("avx512f"))) float read_avx512(const float* p, std::size_t
   for (float v : lanes) s += v;
   return s;
 }
+#else
+float read_avx512(const float* p, std::size_t n) { return 0.f; }  // never called off x86
+#endif
 
 float read_plain(const float* p, std::size_t n) {
   float a[16] = {};

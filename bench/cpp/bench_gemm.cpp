@@ -1,9 +1,12 @@
 // SGEMM benchmark: measures this machine's FMA peak per ISA (independent FMA chains), then for
 // each MLP shape and each ISA path prints best/median time, GFLOP/s, % of peak and the max
 // relative difference from the double-accumulating naive twin (C·t vs A·(B·t) for 2048³).
-//   bench_gemm [threads=1,2] [isas=avx512,avx2] [min_seconds_per_case=0.25] [shape filter]
+//   bench_gemm [threads=1,2] [isas=avx512,avx2,neon] [min_seconds_per_case=0.25] [shape filter]
+#if defined(__x86_64__)
 #include <immintrin.h>
-#include <x86intrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -16,6 +19,7 @@
 
 #include "gemm/gemm_internal.h"
 #include "nncore/cpu.h"
+#include "nncore/cycle_clock.h"
 #include "nncore/gemm.h"
 #include "nncore/threading.h"
 
@@ -25,22 +29,23 @@ using clk = std::chrono::steady_clock;
 namespace {
 
 // This VM's CLOCK_MONOTONIC sometimes advances in 4 ms steps; the TSC (constant rate) does not.
-// It is calibrated once against steady_clock over 0.3 s.
+// It is calibrated once against steady_clock over 0.3 s (elsewhere cycle_ticks() is in ns).
 double tsc_hz() {
   static const double hz = [] {
     auto a = clk::now();
-    unsigned long long t0 = __rdtsc();
+    const std::uint64_t t0 = cycle_ticks();
     while (std::chrono::duration<double>(clk::now() - a).count() < 0.3) {
     }
     auto b = clk::now();
-    unsigned long long t1 = __rdtsc();
+    const std::uint64_t t1 = cycle_ticks();
     return double(t1 - t0) / std::chrono::duration<double>(b - a).count();
   }();
   return hz;
 }
-double now() { return double(__rdtsc()) / tsc_hz(); }
+double now() { return double(cycle_ticks()) / tsc_hz(); }
 
 // 12 independent accumulators hide the FMA latency; the result is kept live via the return.
+#if defined(__x86_64__)
 __attribute__((target("avx512f"))) float peak_loop_avx512(long iters) {
   __m512 acc[12];
   for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(0.01f * i);
@@ -63,6 +68,18 @@ __attribute__((target("avx2,fma"))) float peak_loop_avx2(long iters) {
   _mm256_storeu_ps(out, s);
   return out[0] + out[7];
 }
+#elif defined(__aarch64__)
+float peak_loop_neon(long iters) {
+  float32x4_t acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = vdupq_n_f32(0.01f * i);
+  const float32x4_t a = vdupq_n_f32(0.999f), b = vdupq_n_f32(0.001f);
+  for (long it = 0; it < iters; ++it)
+    for (int i = 0; i < 12; ++i) acc[i] = vfmaq_f32(b, acc[i], a);
+  float32x4_t s = acc[0];
+  for (int i = 1; i < 12; ++i) s = vaddq_f32(s, acc[i]);
+  return vaddvq_f32(s);
+}
+#endif
 
 // Peak single-thread GFLOP/s of one ISA: best of 300 short (~1-2 ms) runs, so a run that other
 // processes pre-empt does not count.
@@ -72,13 +89,20 @@ double measure_peak(Isa isa) {
   volatile float sink = 0;
   for (int r = 0; r < 300; ++r) {
     double t = now();
+#if defined(__x86_64__)
     if (isa == Isa::avx512) sink = sink + peak_loop_avx512(iters);
     else if (isa == Isa::avx2) sink = sink + peak_loop_avx2(iters);
     else return 0;
+#elif defined(__aarch64__)
+    if (isa == Isa::neon) sink = sink + peak_loop_neon(iters);
+    else return 0;
+#else
+    return 0;
+#endif
     const double dt = now() - t;
     if (dt > 0) best = std::min(best, dt);  // a migration between vCPUs can skew the TSC
   }
-  const double lanes = isa == Isa::avx512 ? 16 : 8;
+  const double lanes = isa == Isa::avx512 ? 16 : isa == Isa::avx2 ? 8 : 4;
   return iters * 12.0 * lanes * 2.0 / best / 1e9;
 }
 
@@ -162,7 +186,7 @@ int main(int argc, char** argv) {
   std::vector<int> threads;
   for (auto& s : split_csv(argc > 1 ? argv[1] : "1,2")) threads.push_back(std::atoi(s.c_str()));
   std::vector<Isa> isas;
-  for (auto& s : split_csv(argc > 2 ? argv[2] : "avx512,avx2"))
+  for (auto& s : split_csv(argc > 2 ? argv[2] : "avx512,avx2,neon"))
     if (isa_supported(parse_isa(s))) isas.push_back(parse_isa(s));
   const double min_s = argc > 3 ? std::atof(argv[3]) : 0.25;
   const std::string filter = argc > 4 ? argv[4] : "";

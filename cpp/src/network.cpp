@@ -93,7 +93,7 @@ void Network::assign_chunk_owners(int rows) {
       if (specs_.at(std::size_t(v.layer)).type == "dense" && v.shape.size() == 2)
         chunk_owners_[c] = sgemm_thread_of(v.shape[0], v.shape[1], rows, nt,
                                            int(rel / std::size_t(v.shape[1])),
-                                           int(rel % std::size_t(v.shape[1])));
+                                           int(rel % std::size_t(v.shape[1])), GemmSplit::rows);
       else
         chunk_owners_[c] = int(double(nt) * double(rel) / double(size));
       break;

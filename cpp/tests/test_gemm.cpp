@@ -244,15 +244,23 @@ TEST(gemm_thread_of_matches_the_split) {
     }
   }
   // A weight gradient (out=512, in=784) on 2 threads is split by rows, near halves: the optimizer
-  // and gradient zeroing rely on this to stay on the core that wrote each part.
+  // and gradient zeroing rely on this to stay on the core that wrote each part. The automatic
+  // grid does the same on the x86 kernels; GemmSplit::rows (what Dense asks for) on every ISA.
   for (Isa isa : isas()) {
     set_active_isa(isa);
-    int boundary = -1;
-    for (int i = 0; i < 512; ++i) {
-      const int t = sgemm_thread_of(512, 784, 128, 2, i, 0);
-      for (int j : {1, 400, 783}) CHECK(sgemm_thread_of(512, 784, 128, 2, i, j) == t);
-      if (t == 1 && boundary < 0) boundary = i;
+    for (GemmSplit how : {GemmSplit::auto_, GemmSplit::rows}) {
+      if (how == GemmSplit::auto_ && isa == Isa::neon) continue;  // 12-wide tiles split columns
+      int boundary = -1;
+      for (int i = 0; i < 512; ++i) {
+        const int t = sgemm_thread_of(512, 784, 128, 2, i, 0, how);
+        for (int j : {1, 400, 783}) CHECK(sgemm_thread_of(512, 784, 128, 2, i, j, how) == t);
+        if (t == 1 && boundary < 0) boundary = i;
+      }
+      CHECK(boundary >= 240 && boundary <= 272);
     }
-    CHECK(boundary >= 240 && boundary <= 272);
+    // Too few row slivers for whole rows per thread: rows falls back to the automatic grid.
+    for (int j : {0, 100, 511})
+      CHECK(sgemm_thread_of(10, 512, 512, 2, 3, j, GemmSplit::rows) ==
+            sgemm_thread_of(10, 512, 512, 2, 3, j));
   }
 }

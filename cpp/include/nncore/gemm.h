@@ -27,8 +27,10 @@ struct Epilogue {
 
 // How threads share the output. auto_ minimises the busiest thread's work; columns gives each
 // thread whole columns of C (a Dense forward: whole output units, i.e. only its own rows of W,
-// the rows the same core wrote in the optimizer step). Placement only: the bits never change.
-enum class GemmSplit : int { auto_ = 0, columns = 1 };
+// the rows the same core wrote in the optimizer step); rows gives each thread whole rows of C
+// when there are at least 4 row slivers per thread, else auto_ (a weight gradient: each core
+// then updates the rows of W it computed). Placement only: the bits never change.
+enum class GemmSplit : int { auto_ = 0, columns = 1, rows = 2 };
 
 void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc, const Epilogue* ep = nullptr,
@@ -37,7 +39,8 @@ void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A,
 // The thread (0..threads-1) that computes C(i, j) when sgemm with an unpacked B runs these
 // sizes on `threads` threads (0 when it stays on one thread). Lets callers that touch C again
 // elementwise (the optimizer reading a weight gradient) do it on the core that wrote it.
-int sgemm_thread_of(int M, int N, int K, int threads, int i, int j);
+int sgemm_thread_of(int M, int N, int K, int threads, int i, int j,
+                    GemmSplit split = GemmSplit::auto_);
 
 // The naive twin: same semantics, triple loop, accumulates in double. Test oracle.
 void sgemm_naive(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,

@@ -208,6 +208,19 @@ void choose_grid(const Problem& p, int nt, int& tm, int& tn) {
   }
 }
 
+// The grid run() uses: choose_grid, unless the caller asked for whole columns or rows.
+void thread_grid(const Problem& p, int nt, int& tm, int& tn) {
+  const KernelSet& ks = *p.ks;
+  const int ms = (p.M + ks.mr - 1) / ks.mr, ns = (p.N + ks.nr - 1) / ks.nr;
+  if (p.split == GemmSplit::columns && nt <= ns) {
+    tm = 1, tn = nt;
+  } else if (p.split == GemmSplit::rows && ms >= 4 * nt) {
+    tm = nt, tn = 1;
+  } else {
+    choose_grid(p, nt, tm, tn);
+  }
+}
+
 // Splits `units` slivers into `parts` near-equal contiguous ranges; returns range `i` in elements.
 void split(int units, int parts, int i, int unit, int total, int& lo, int& hi) {
   const int q = units / parts, r = units % parts;
@@ -257,8 +270,7 @@ void run(const Problem& p) {
   {
     const int team = omp_get_num_threads(), t = omp_get_thread_num();
     int tm, tn;
-    choose_grid(p, team, tm, tn);
-    if (p.split == GemmSplit::columns && team <= (p.N + ks.nr - 1) / ks.nr) tm = 1, tn = team;
+    thread_grid(p, team, tm, tn);
     if (t < tm * tn) {
       const int ti = t / tn, tj = t % tn;
       int m0, m1, n0, n1;
@@ -305,15 +317,15 @@ void PackedB::pack(Trans tb, int K, int N, const float* B, int ldb) {
   }
 }
 
-int sgemm_thread_of(int M, int N, int K, int threads, int i, int j) {
+int sgemm_thread_of(int M, int N, int K, int threads, int i, int j, GemmSplit how) {
   if (M <= 0 || N <= 0 || K <= 0 || i < 0 || i >= M || j < 0 || j >= N) return 0;
   Problem p{&gemm::kernel_set(active_isa()), Trans::N, Trans::N, M, N, K, 1.f, 0.f, nullptr, 0,
-            nullptr, 0, nullptr, nullptr, 0, nullptr};
+            nullptr, 0, nullptr, nullptr, 0, nullptr, how};
   const KernelSet& ks = *p.ks;
   const int nt = threads_for(p, threads);
   if (nt <= 1) return 0;
   int tm, tn;
-  choose_grid(p, nt, tm, tn);
+  thread_grid(p, nt, tm, tn);
   int ti = 0, tj = 0, lo, hi;
   for (int a = 0; a < tm; ++a) {
     split((M + ks.mr - 1) / ks.mr, tm, a, ks.mr, M, lo, hi);

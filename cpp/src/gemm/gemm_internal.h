@@ -77,7 +77,7 @@ void pack_a_generic(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m,
 void pack_b_generic(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0, int n,
                     int nr, float* dst);
 
-// Per-ISA registration (one table per architecture: gemm_kernels_x86.cpp / _arm.cpp).
+// Per-ISA registration (gemm_kernels.cpp: the table of the architecture being built).
 const KernelSet& kernel_set(Isa isa);
 
 }  // namespace nncore::gemm
@@ -103,3 +103,8 @@ void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c,
                           const gemm::UkrEpi& e);
 constexpr int kMR = 8, kNR = 48, kRowSlivers = 3;
 }  // namespace nncore::avx512
+namespace nncore::neon {
+void sgemm_ukr_neon(int m, int n, int kc, const float* a, const float* b, float* c,
+                    std::ptrdiff_t ldc, const gemm::UkrEpi& e);
+constexpr int kMR = 8, kNR = 12;
+}  // namespace nncore::neon

@@ -110,8 +110,10 @@ class Dense final : public Layer {
     const std::size_t total = (std::size_t)n * out_dim_;
     if (act_ != Act::linear) act_backward(act_, alpha_, saved, y, dy, dy, total, out_dim_);
     const float beta = ctx.overwrite_grads ? 0.f : 1.f;
+    // Split by rows: each core's optimizer chunks are the rows of W it computed here
+    // (Network::assign_chunk_owners asks sgemm_thread_of with the same split).
     sgemm(Trans::T, Trans::N, out_dim_, in_dim_, n, 1.f, dy, out_dim_, x, in_dim_, beta, gw_,
-          in_dim_);
+          in_dim_, nullptr, GemmSplit::rows);
     if (gb_ && ctx.overwrite_grads) std::memset(gb_, 0, sizeof(float) * out_dim_);
     if (gb_) add_column_sums(gb_, dy, n, out_dim_);
     if (dx)

@@ -1,5 +1,6 @@
-// The x86 registration table: which micro-kernel, tile and cache blocks each ISA uses.
-// (An aarch64 build would add a NEON table; until then it falls back to the reference kernel.)
+// The registration table: which micro-kernel, tile and cache blocks each ISA uses. Each
+// architecture's build defines its own NNCORE_HAVE_* (cmake/NncoreIsa.cmake): AVX-512 and AVX2
+// on x86-64, NEON on aarch64; the reference kernel is always there.
 #include "gemm/gemm_internal.h"
 
 namespace nncore::gemm {
@@ -19,6 +20,12 @@ const KernelSet& kernel_set(Isa isa) {
   static const KernelSet kAvx2{Isa::avx2, "avx2 6x16", avx2::kMR, avx2::kNR, 120, 512,
                                avx2::sgemm_ukr_avx2, pack_a_generic, avx2::sgemm_pack_b_avx2};
   if (isa == Isa::avx2) return kAvx2;
+#endif
+#if NNCORE_HAVE_NEON
+  // 8×12: 24 accumulators + 2 A + 3 B of the 32 q registers; NC a multiple of 12.
+  static const KernelSet kNeon{Isa::neon, "neon 8x12", neon::kMR, neon::kNR, 128, 516,
+                               neon::sgemm_ukr_neon, pack_a_generic, pack_b_generic};
+  if (isa == Isa::neon) return kNeon;
 #endif
   return kRef;
 }
