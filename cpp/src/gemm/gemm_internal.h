@@ -83,6 +83,8 @@ const KernelSet& kernel_set(Isa isa);
 }  // namespace nncore::gemm
 
 namespace nncore::ref {
+void finalise_tile(int m, int n, const float* t, int ldt, float* c, std::ptrdiff_t ldc,
+                   const gemm::UkrEpi& e);
 void sgemm_ukr_ref(int m, int n, int kc, const float* a, const float* b, float* c,
                    std::ptrdiff_t ldc, const gemm::UkrEpi& e);
 constexpr int kMR = 4, kNR = 16;

@@ -12,21 +12,7 @@ namespace nncore::neon {
 
 namespace {
 
-// Finalisation of the m×n corner of the tile held in t (row-major 8×12), scalar: edge tiles.
-void finalise_edge(int m, int n, const float (&t)[kMR][kNR], float* c, std::ptrdiff_t ldc,
-                   const gemm::UkrEpi& e) {
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) {
-      float r = e.alpha == 1.f ? t[i][j] : e.alpha * t[i][j];
-      float* cp = c + i * ldc + j;
-      if (e.beta != 0.f) r = r + (e.beta == 1.f ? *cp : e.beta * *cp);
-      if (e.bias) r = r + e.bias[j];
-      if (e.preact) e.preact[i * e.ldp + j] = r;
-      *cp = r;
-    }
-}
-
-// One 4-column group of a full row, vectorised with the same operations as finalise_edge.
+// One 4-column group of a full row, vectorised with the same operations as ref::finalise_tile.
 inline void finalise4(float32x4_t acc, float* cp, const float* bias, float* pp,
                       const gemm::UkrEpi& e) {
   float32x4_t r = e.alpha == 1.f ? acc : vmulq_n_f32(acc, e.alpha);
@@ -91,7 +77,7 @@ void sgemm_ukr_neon(int m, int n, int kc, const float* a, const float* b, float*
   float t[kMR][kNR];
   for (int i = 0; i < kMR; ++i)
     for (int q = 0; q < 3; ++q) vst1q_f32(&t[i][4 * q], rows[i][q]);
-  finalise_edge(m, n, t, c, ldc, e);
+  ref::finalise_tile(m, n, &t[0][0], kNR, c, ldc, e);
 }
 
 }  // namespace nncore::neon
