@@ -182,18 +182,30 @@ TEST(batchnorm_same_bits_on_every_isa) {
   set_active_isa(before);
 }
 
+// Inputs of the BatchNorm bit-equality tests: n×c values and gradients of both signs, and an
+// affine transform that sends some features below zero (so a fused ReLU masks something).
+struct BnInputs {
+  std::vector<float> x, dy, gamma, beta;
+};
+BnInputs bn_inputs(int n, int c) {
+  BnInputs in{std::vector<float>(std::size_t(n) * c), std::vector<float>(std::size_t(n) * c),
+              std::vector<float>(c), std::vector<float>(c)};
+  for (std::size_t i = 0; i < in.x.size(); ++i) {
+    in.x[i] = float(std::sin(0.7 * double(i)) * 3.0 + 1.0);
+    in.dy[i] = float(std::cos(1.3 * double(i)));
+  }
+  for (int j = 0; j < c; ++j) in.gamma[j] = 0.5f + 0.01f * j, in.beta[j] = 0.1f * j - 0.3f;
+  return in;
+}
+
 // BatchNorm with a fused ReLU gives the bits of BatchNorm then the ReLU activation kernel, both
 // ways, every ISA, 1 and 2 threads, full and partial feature blocks.
 TEST(batchnorm_fused_relu_equals_bn_then_relu) {
   const Isa before = active_isa();
   for (int n : {2, 7, 33, 300}) {
     for (int c : {1, 7, 64, 65, 130}) {
-      std::vector<float> x(std::size_t(n) * c), dy(x.size()), gamma(c), beta(c);
-      for (std::size_t i = 0; i < x.size(); ++i) {
-        x[i] = float(std::sin(0.7 * double(i)) * 3.0 + 1.0);
-        dy[i] = float(std::cos(1.3 * double(i)));
-      }
-      for (int j = 0; j < c; ++j) gamma[j] = 0.5f + 0.01f * j, beta[j] = 0.1f * j - 0.3f;
+      const BnInputs in = bn_inputs(n, c);
+      const std::vector<float>&x = in.x, &dy = in.dy, &gamma = in.gamma, &beta = in.beta;
       for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
         if (!isa_supported(isa)) continue;
         set_active_isa(isa);
@@ -245,12 +257,8 @@ TEST(batchnorm_row_sweep_equals_column_blocks) {
   for (int n : {2, 37, 1031}) {
     for (int c : {7, 64, 130, 600}) {
       const std::size_t sz = std::size_t(n) * c;
-      std::vector<float> x(sz), dy(sz), gamma(c), beta(c);
-      for (std::size_t i = 0; i < sz; ++i) {
-        x[i] = float(std::sin(0.7 * double(i)) * 3.0 + 1.0);
-        dy[i] = float(std::cos(1.3 * double(i)));
-      }
-      for (int j = 0; j < c; ++j) gamma[j] = 0.5f + 0.01f * j, beta[j] = 0.1f * j - 0.3f;
+      const BnInputs in = bn_inputs(n, c);
+      const std::vector<float>&x = in.x, &dy = in.dy, &gamma = in.gamma, &beta = in.beta;
       for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
         if (!isa_supported(isa)) continue;
         set_active_isa(isa);
