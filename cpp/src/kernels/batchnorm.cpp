@@ -37,8 +37,9 @@ NNCORE_BN_DECLARE(bn_avx512)
 #endif
 
 namespace {
+// Column block and widest row-sweep range: the kernels' stack arrays are sized by the same two
+// constants in batchnorm_impl.inc (keep them equal).
 constexpr int kBlock = 64;
-
 constexpr int kWide = 512;
 inline bool parallel_ok(int n, int c) { return (long)n * c > (1L << 15) && c > kBlock; }
 inline int nblocks(int c) { return (c + kBlock - 1) / kBlock; }
