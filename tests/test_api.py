@@ -205,6 +205,12 @@ def test_summary_and_config():
     assert "total parameters: 67" in text
     cfg = nc.config()
     assert cfg["isa"] in cfg["isa_available"] and cfg["threads"] >= 1
+    assert cfg["gemm_kernel"].startswith(cfg["isa"])  # e.g. "avx512 8x48", "scalar 4x16 (...)"
+    try:
+        nc._core.set_isa("scalar")
+        assert nc.config()["gemm_kernel"].startswith("scalar")
+    finally:
+        nc._core.set_isa(cfg["isa"])
     assert isinstance(cfg["openmp"], bool) and cfg["compiler"]
 
 

@@ -2,6 +2,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "gemm/gemm_internal.h"
 #include "nncore/cpu.h"
 #include "nncore/threading.h"
 
@@ -20,6 +21,8 @@ void register_config(py::module_& m) {
       if (nncore::isa_supported(isa)) out.push_back(nncore::isa_name(isa));
     return out;
   });
+  m.def("gemm_kernel", [] { return std::string(nncore::gemm::kernel_set(nncore::active_isa()).name); },
+        "The GEMM micro-kernel of the ISA in use, e.g. 'avx512 8x48'.");
   m.def("best_isa", [] { return std::string(nncore::isa_name(nncore::best_isa())); });
   m.def("num_threads", &nncore::num_threads);
   m.def("set_num_threads", &nncore::set_num_threads);

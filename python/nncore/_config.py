@@ -35,8 +35,8 @@ def num_threads(n: int):
 
 
 def config() -> dict:
-    """What this nncore runs with: ISA in use (and the ones available), threads, OpenMP, compiler,
-    build type."""
+    """What this nncore runs with: ISA in use (and the ones available), its GEMM micro-kernel,
+    threads, OpenMP, compiler, build type."""
     from . import __version__
 
     return {
@@ -44,6 +44,7 @@ def config() -> dict:
         "isa": _core.isa(),
         "isa_available": list(_core.supported_isas()),
         "isa_forced_by_env": os.environ.get("NNCORE_ISA") or None,
+        "gemm_kernel": _core.gemm_kernel(),
         "threads": _core.num_threads(),
         "cores": _core.num_cores(),
         "openmp": bool(_core.have_openmp()),
