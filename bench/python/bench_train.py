@@ -98,9 +98,16 @@ def torch_epoch(model_opt, Xt, yt, bs, seed=0):
     return _clock() - t
 
 
-def sklearn_epoch(X, y, bs):
+def sklearn_epoch(X, y, bs, threads=1):
+    """One epoch of MLPClassifier with its BLAS (OpenBLAS through numpy) on `threads` threads,
+    like the other libraries of the row (unlimited, OpenBLAS uses every core)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        threadpool_limits = None
 
     clf = MLPClassifier(
         hidden_layer_sizes=(H, H),
@@ -112,11 +119,16 @@ def sklearn_epoch(X, y, bs):
         random_state=0,
         alpha=0.0,
     )
-    t = _clock()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-    return _clock() - t
+    limiter = threadpool_limits(limits=threads, user_api="blas") if threadpool_limits else None
+    try:
+        t = _clock()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        return _clock() - t
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
 
 
 def set_threads(n, have_torch):
@@ -269,7 +281,7 @@ def main():
         if have_torch:
             tt.append(torch_epoch(mo, Xt, yt, 128))
         if have_sklearn:
-            ts.append(sklearn_epoch(X, y, 128))
+            ts.append(sklearn_epoch(X, y, 128, threads=1))
     a = statistics.median(tn)
     print("\nplain MLP 784-512-512-10, bs 128, 1 thread")
     print(f"  nncore {a:.3f} s")
