@@ -2,6 +2,9 @@
 // each MLP shape and each ISA path prints best/median time, GFLOP/s, % of peak and the max
 // relative difference from the double-accumulating naive twin (C·t vs A·(B·t) for 2048³).
 //   bench_gemm [threads=1,2] [isas=avx512,avx2,neon] [min_seconds_per_case=0.25] [shape filter]
+//              [pages=4k|huge]
+// pages: the operands are plain std::vectors (4 KiB pages, as most callers' arrays) by default;
+// huge puts them in nncore's 2 MiB-aligned, MADV_HUGEPAGE buffers, as the training step's are.
 #if defined(__x86_64__)
 #include <immintrin.h>
 #elif defined(__aarch64__)
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "gemm/gemm_internal.h"
+#include "nncore/common.h"
 #include "nncore/cpu.h"
 #include "nncore/cycle_clock.h"
 #include "nncore/gemm.h"
@@ -106,6 +110,25 @@ double measure_peak(Isa isa) {
   return iters * 12.0 * lanes * 2.0 / best / 1e9;
 }
 
+// Operand storage: 4 KiB pages, or nncore's huge-page buffers (see the header comment).
+struct Operand {
+  std::vector<float> small;
+  fvec huge;
+  bool use_huge = false;
+  float* data() { return use_huge ? huge.data() : small.data(); }
+  const float* data() const { return use_huge ? huge.data() : small.data(); }
+  float& operator[](std::size_t i) { return data()[i]; }
+  float operator[](std::size_t i) const { return data()[i]; }
+};
+
+Operand operand(bool huge, const std::vector<float>& values) {
+  Operand o;
+  o.use_huge = huge;
+  if (huge) o.huge.assign(values.begin(), values.end());
+  else o.small = values;
+  return o;
+}
+
 std::vector<float> randv(std::size_t n, unsigned seed) {
   std::vector<float> v(n);
   unsigned s = seed * 747796405u + 1u;
@@ -144,8 +167,8 @@ Stats time_it(F&& f, double min_seconds) {
 }
 
 // max |C - ref| / (|A|·|B| scale) against the naive twin, or via a random vector when huge.
-double max_rel_diff(const Case& c, const std::vector<float>& A, int lda, const std::vector<float>& B,
-                    int ldb, const std::vector<float>& C) {
+double max_rel_diff(const Case& c, const Operand& A, int lda, const Operand& B, int ldb,
+                    const Operand& C) {
   const int M = c.M, N = c.N, K = c.K;
   auto opA = [&](int i, int k) { return double(c.ta == Trans::N ? A[(size_t)i * lda + k] : A[(size_t)k * lda + i]); };
   auto opB = [&](int k, int j) { return double(c.tb == Trans::N ? B[(size_t)k * ldb + j] : B[(size_t)j * ldb + k]); };
@@ -190,6 +213,7 @@ int main(int argc, char** argv) {
     if (isa_supported(parse_isa(s))) isas.push_back(parse_isa(s));
   const double min_s = argc > 3 ? std::atof(argv[3]) : 0.25;
   const std::string filter = argc > 4 ? argv[4] : "";
+  const bool huge = argc > 5 && std::string(argv[5]) == "huge";
 
   const std::vector<Case> cases = {
       {"fwd 32x784x512 (packed W)", Trans::N, Trans::T, 32, 512, 784, 0.f, true},
@@ -209,8 +233,9 @@ int main(int argc, char** argv) {
       {"batch-4 4x784x512 (packed W)", Trans::N, Trans::T, 4, 512, 784, 0.f, true},
   };
 
-  std::printf("# bench_gemm: %s, %d cores, TSC %.3f GHz; shapes are M x K x N\n", NNCORE_COMPILER,
-              num_cores(), tsc_hz() / 1e9);
+  std::printf("# bench_gemm: %s, %d cores, TSC %.3f GHz; shapes are M x K x N; operands on %s\n",
+              NNCORE_COMPILER, num_cores(), tsc_hz() / 1e9,
+              huge ? "2 MiB (huge) pages" : "4 KiB pages");
   for (Isa isa : isas) {
     const double peak = measure_peak(isa);
     std::printf("\n## %s (%s): measured FMA peak %.1f GFLOP/s per core\n\n", isa_name(isa),
@@ -221,8 +246,9 @@ int main(int argc, char** argv) {
     for (const Case& c : cases) {
       if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
       const int lda = c.ta == Trans::N ? c.K : c.M, ldb = c.tb == Trans::N ? c.N : c.K;
-      auto A = randv((size_t)c.M * c.K, 1), B = randv((size_t)c.K * c.N, 2);
-      std::vector<float> C((size_t)c.M * c.N, 0.f);
+      Operand A = operand(huge, randv((size_t)c.M * c.K, 1));
+      Operand B = operand(huge, randv((size_t)c.K * c.N, 2));
+      Operand C = operand(huge, std::vector<float>((size_t)c.M * c.N, 0.f));
       PackedB P;
       if (c.packed) P.pack(c.tb, c.K, c.N, B.data(), ldb);
       double diff = -1;
@@ -234,7 +260,7 @@ int main(int argc, char** argv) {
         };
         Stats s = time_it(run, min_s);
         if (diff < 0) {
-          std::fill(C.begin(), C.end(), 0.f);
+          std::fill(C.data(), C.data() + (size_t)c.M * c.N, 0.f);
           if (c.packed) sgemm_packed(c.ta, c.M, 1.f, A.data(), lda, P, 0.f, C.data(), c.N);
           else sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.f, A.data(), lda, B.data(), ldb, 0.f, C.data(), c.N);
           diff = max_rel_diff(c, A, lda, B, ldb, C);
