@@ -117,7 +117,6 @@ struct Operand {
   bool use_huge = false;
   float* data() { return use_huge ? huge.data() : small.data(); }
   const float* data() const { return use_huge ? huge.data() : small.data(); }
-  float& operator[](std::size_t i) { return data()[i]; }
   float operator[](std::size_t i) const { return data()[i]; }
 };
 

@@ -103,11 +103,7 @@ def sklearn_epoch(X, y, bs, threads=1):
     like the other libraries of the row (unlimited, OpenBLAS uses every core)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
-
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        threadpool_limits = None
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
     clf = MLPClassifier(
         hidden_layer_sizes=(H, H),
@@ -119,16 +115,11 @@ def sklearn_epoch(X, y, bs, threads=1):
         random_state=0,
         alpha=0.0,
     )
-    limiter = threadpool_limits(limits=threads, user_api="blas") if threadpool_limits else None
-    try:
+    with threadpool_limits(limits=threads, user_api="blas"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
         t = _clock()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            clf.fit(X, y)
+        clf.fit(X, y)
         return _clock() - t
-    finally:
-        if limiter is not None:
-            limiter.restore_original_limits()
 
 
 def set_threads(n, have_torch):

@@ -198,100 +198,100 @@ BnInputs bn_inputs(int n, int c) {
   return in;
 }
 
-// BatchNorm with a fused ReLU gives the bits of BatchNorm then the ReLU activation kernel, both
-// ways, every ISA, 1 and 2 threads, full and partial feature blocks.
-TEST(batchnorm_fused_relu_equals_bn_then_relu) {
+// Runs f on every ISA this machine has, on 1 and 2 threads; restores the ISA and threads after.
+template <class F>
+void on_every_isa_and_thread_count(F f) {
   const Isa before = active_isa();
-  for (int n : {2, 7, 33, 300}) {
-    for (int c : {1, 7, 64, 65, 130}) {
-      const BnInputs in = bn_inputs(n, c);
-      const std::vector<float>&x = in.x, &dy = in.dy, &gamma = in.gamma, &beta = in.beta;
-      for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-        if (!isa_supported(isa)) continue;
-        set_active_isa(isa);
-        for (int nt : {1, 2}) {
-          set_num_threads(nt);
-          const std::size_t sz = x.size();
-          std::vector<float> y(sz), r(sz), yf(sz), mean(c), invstd(c), rm(c, 0.f), rv(c, 1.f),
-              m2(c), i2(c), rm2(c, 0.f), rv2(c, 1.f);
-          bn_forward_train(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(),
-                           beta.data(), n, c, 1e-5f, 0.1f, rm.data(), rv.data());
-          act_forward(Act::relu, 0.f, y.data(), r.data(), sz, c);
-          bn_forward_train(yf.data(), m2.data(), i2.data(), x.data(), gamma.data(), beta.data(),
-                           n, c, 1e-5f, 0.1f, rm2.data(), rv2.data(), /*relu=*/true);
-          CHECK(std::memcmp(r.data(), yf.data(), sizeof(float) * sz) == 0);
-          CHECK(std::memcmp(rm.data(), rm2.data(), sizeof(float) * c) == 0);
-          std::vector<float> ye(sz), re(sz), yef(sz), ie(c);
-          bn_forward_eval(ye.data(), ie.data(), x.data(), gamma.data(), beta.data(), rm.data(),
-                          rv.data(), n, c, 1e-5f);
-          act_forward(Act::relu, 0.f, ye.data(), re.data(), sz, c);
-          bn_forward_eval(yef.data(), ie.data(), x.data(), gamma.data(), beta.data(), rm.data(),
-                          rv.data(), n, c, 1e-5f, /*relu=*/true);
-          CHECK(std::memcmp(re.data(), yef.data(), sizeof(float) * sz) == 0);
-          for (bool training : {true, false}) {
-            std::vector<float> dz(sz), dx(sz), dxf(sz), dg(c, 0.f), db(c, 0.f), dgf(c, 0.f),
-                dbf(c, 0.f);
-            act_backward(Act::relu, 0.f, nullptr, r.data(), dy.data(), dz.data(), sz, c);
-            bn_backward(dx.data(), dg.data(), db.data(), dz.data(), x.data(), mean.data(),
-                        invstd.data(), gamma.data(), n, c, training);
-            bn_backward(dxf.data(), dgf.data(), dbf.data(), dy.data(), x.data(), mean.data(),
-                        invstd.data(), gamma.data(), n, c, training, r.data());
-            CHECK(std::memcmp(dx.data(), dxf.data(), sizeof(float) * sz) == 0);
-            CHECK(std::memcmp(dg.data(), dgf.data(), sizeof(float) * c) == 0);
-            CHECK(std::memcmp(db.data(), dbf.data(), sizeof(float) * c) == 0);
-          }
-        }
-      }
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    if (!isa_supported(isa)) continue;
+    set_active_isa(isa);
+    for (int nt : {1, 2}) {
+      set_num_threads(nt);
+      f();
     }
   }
   set_num_threads(0);
   set_active_isa(before);
 }
 
+// BatchNorm with a fused ReLU gives the bits of BatchNorm then the ReLU activation kernel, both
+// ways, every ISA, 1 and 2 threads, full and partial feature blocks.
+TEST(batchnorm_fused_relu_equals_bn_then_relu) {
+  for (int n : {2, 7, 33, 300}) {
+    for (int c : {1, 7, 64, 65, 130}) {
+      const BnInputs in = bn_inputs(n, c);
+      const std::vector<float>&x = in.x, &dy = in.dy, &gamma = in.gamma, &beta = in.beta;
+      on_every_isa_and_thread_count([&] {
+        const std::size_t sz = x.size();
+        std::vector<float> y(sz), r(sz), yf(sz), mean(c), invstd(c), rm(c, 0.f), rv(c, 1.f),
+            m2(c), i2(c), rm2(c, 0.f), rv2(c, 1.f);
+        bn_forward_train(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(),
+                         beta.data(), n, c, 1e-5f, 0.1f, rm.data(), rv.data());
+        act_forward(Act::relu, 0.f, y.data(), r.data(), sz, c);
+        bn_forward_train(yf.data(), m2.data(), i2.data(), x.data(), gamma.data(), beta.data(),
+                         n, c, 1e-5f, 0.1f, rm2.data(), rv2.data(), /*relu=*/true);
+        CHECK(std::memcmp(r.data(), yf.data(), sizeof(float) * sz) == 0);
+        CHECK(std::memcmp(rm.data(), rm2.data(), sizeof(float) * c) == 0);
+        std::vector<float> ye(sz), re(sz), yef(sz), ie(c);
+        bn_forward_eval(ye.data(), ie.data(), x.data(), gamma.data(), beta.data(), rm.data(),
+                        rv.data(), n, c, 1e-5f);
+        act_forward(Act::relu, 0.f, ye.data(), re.data(), sz, c);
+        bn_forward_eval(yef.data(), ie.data(), x.data(), gamma.data(), beta.data(), rm.data(),
+                        rv.data(), n, c, 1e-5f, /*relu=*/true);
+        CHECK(std::memcmp(re.data(), yef.data(), sizeof(float) * sz) == 0);
+        for (bool training : {true, false}) {
+          std::vector<float> dz(sz), dx(sz), dxf(sz), dg(c, 0.f), db(c, 0.f), dgf(c, 0.f),
+              dbf(c, 0.f);
+          act_backward(Act::relu, 0.f, nullptr, r.data(), dy.data(), dz.data(), sz, c);
+          bn_backward(dx.data(), dg.data(), db.data(), dz.data(), x.data(), mean.data(),
+                      invstd.data(), gamma.data(), n, c, training);
+          bn_backward(dxf.data(), dgf.data(), dbf.data(), dy.data(), x.data(), mean.data(),
+                      invstd.data(), gamma.data(), n, c, training, r.data());
+          CHECK(std::memcmp(dx.data(), dxf.data(), sizeof(float) * sz) == 0);
+          CHECK(std::memcmp(dg.data(), dgf.data(), sizeof(float) * c) == 0);
+          CHECK(std::memcmp(db.data(), dbf.data(), sizeof(float) * c) == 0);
+        }
+      });
+    }
+  }
+}
+
 // The row sweep (large batches) and the 64-feature column blocks give the same bits: forward
 // (with and without the fused ReLU), backward (batch and fixed statistics, with and without the
 // ReLU mask), every ISA, 1 and 2 threads, several 512-feature ranges and partial blocks.
 TEST(batchnorm_row_sweep_equals_column_blocks) {
-  const Isa before = active_isa();
   const int sweep_before = bn_set_row_sweep_rows(1 << 30);
   for (int n : {2, 37, 1031}) {
     for (int c : {7, 64, 130, 600}) {
       const std::size_t sz = std::size_t(n) * c;
       const BnInputs in = bn_inputs(n, c);
       const std::vector<float>&x = in.x, &dy = in.dy, &gamma = in.gamma, &beta = in.beta;
-      for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-        if (!isa_supported(isa)) continue;
-        set_active_isa(isa);
-        for (int nt : {1, 2}) {
-          set_num_threads(nt);
-          std::vector<float> out[2];
-          for (int sweep = 0; sweep < 2; ++sweep) {
-            bn_set_row_sweep_rows(sweep ? 1 : 1 << 30);
-            std::vector<float>& all = out[sweep];
-            for (bool relu : {false, true}) {
-              std::vector<float> y(sz), mean(c), invstd(c), rm(c, 0.f), rv(c, 1.f);
-              bn_forward_train(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(),
-                               beta.data(), n, c, 1e-5f, 0.1f, rm.data(), rv.data(), relu);
-              for (const auto* v : {&y, &mean, &invstd, &rm, &rv})
-                all.insert(all.end(), v->begin(), v->end());
-              for (bool training : {true, false}) {
-                std::vector<float> dx(sz), dg(c, 0.f), db(c, 0.f);
-                bn_backward(dx.data(), dg.data(), db.data(), dy.data(), x.data(), mean.data(),
-                            invstd.data(), gamma.data(), n, c, training,
-                            relu ? y.data() : nullptr);
-                for (const auto* v : {&dx, &dg, &db}) all.insert(all.end(), v->begin(), v->end());
-              }
+      on_every_isa_and_thread_count([&] {
+        std::vector<float> out[2];
+        for (int sweep = 0; sweep < 2; ++sweep) {
+          bn_set_row_sweep_rows(sweep ? 1 : 1 << 30);
+          std::vector<float>& all = out[sweep];
+          for (bool relu : {false, true}) {
+            std::vector<float> y(sz), mean(c), invstd(c), rm(c, 0.f), rv(c, 1.f);
+            bn_forward_train(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(),
+                             beta.data(), n, c, 1e-5f, 0.1f, rm.data(), rv.data(), relu);
+            for (const auto* v : {&y, &mean, &invstd, &rm, &rv})
+              all.insert(all.end(), v->begin(), v->end());
+            for (bool training : {true, false}) {
+              std::vector<float> dx(sz), dg(c, 0.f), db(c, 0.f);
+              bn_backward(dx.data(), dg.data(), db.data(), dy.data(), x.data(), mean.data(),
+                          invstd.data(), gamma.data(), n, c, training,
+                          relu ? y.data() : nullptr);
+              for (const auto* v : {&dx, &dg, &db}) all.insert(all.end(), v->begin(), v->end());
             }
           }
-          CHECK(out[0].size() == out[1].size());
-          CHECK(std::memcmp(out[0].data(), out[1].data(), sizeof(float) * out[0].size()) == 0);
         }
-      }
+        CHECK(out[0].size() == out[1].size());
+        CHECK(std::memcmp(out[0].data(), out[1].data(), sizeof(float) * out[0].size()) == 0);
+      });
     }
   }
   bn_set_row_sweep_rows(sweep_before);
-  set_num_threads(0);
-  set_active_isa(before);
 }
 
 // The per-ISA span kernels, declared here to reach a counter the public API needs 16 G elements for.

@@ -51,10 +51,19 @@ inline int nblocks(int c) { return (c + kBlock - 1) / kBlock; }
 // 2.0 -> 0.95 ms; equal at 512 rows). Each column is reduced in row order with the same
 // operations either way, so the bits do not change with the choice.
 std::atomic<int> g_row_sweep_rows{1024};
-// Column ranges of the row sweep: 64-multiples of at most 512 features, at least one per thread.
-inline int wide_width(int c) {
+
+// How the training kernels split the features: width ranges of width columns (the last may be
+// narrower). Column blocks of 64, or for the row sweep 64-multiples of at most 512 features,
+// at least one range per thread.
+struct ColumnRanges {
+  bool wide;
+  int width, count;
+};
+ColumnRanges train_ranges(int n, int c) {
+  const bool wide = n >= g_row_sweep_rows.load(std::memory_order_relaxed);
   const int per = (nblocks(c) + num_threads() - 1) / num_threads();
-  return std::min(kWide, std::max(1, per) * kBlock);
+  const int width = wide ? std::min(kWide, std::max(1, per) * kBlock) : kBlock;
+  return {wide, width, (c + width - 1) / width};
 }
 
 struct BnKernels {
@@ -90,13 +99,12 @@ void bn_forward_train(float* y, float* mean, float* invstd, const float* x, cons
                       const float* beta, int n, int c, float eps, float momentum,
                       float* running_mean, float* running_var, bool relu) {
   const auto f = kernels().train;
-  const bool wide = n >= g_row_sweep_rows.load(std::memory_order_relaxed);
-  const int bw = wide ? wide_width(c) : kBlock, nb = (c + bw - 1) / bw;
+  const ColumnRanges r = train_ranges(n, c);
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
-  for (int b = 0; b < nb; ++b) {
-    const int j0 = b * bw;
+  for (int b = 0; b < r.count; ++b) {
+    const int j0 = b * r.width;
     f(y, mean, invstd, x, gamma, beta, n, c, eps, momentum, running_mean, running_var, j0,
-      std::min(c, j0 + bw) - j0, relu, wide);
+      std::min(c, j0 + r.width) - j0, relu, r.wide);
   }
 }
 
@@ -117,13 +125,12 @@ void bn_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const 
                  const float* mean, const float* invstd, const float* gamma, int n, int c,
                  bool training, const float* relu_y) {
   const auto f = kernels().backward;
-  const bool wide = n >= g_row_sweep_rows.load(std::memory_order_relaxed);
-  const int bw = wide ? wide_width(c) : kBlock, nb = (c + bw - 1) / bw;
+  const ColumnRanges r = train_ranges(n, c);
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
-  for (int b = 0; b < nb; ++b) {
-    const int j0 = b * bw;
+  for (int b = 0; b < r.count; ++b) {
+    const int j0 = b * r.width;
     f(dx, dgamma, dbeta, dy, relu_y, x, mean, invstd, gamma, n, c, training, j0,
-      std::min(c, j0 + bw) - j0, wide);
+      std::min(c, j0 + r.width) - j0, r.wide);
   }
 }
 
