@@ -6,9 +6,8 @@ Each sample runs a call repeatedly for >= --sample-ms (timed with _core.bench_cl
 this VM's monotonic clock sometimes steps in 4 ms), rounds interleave nncore / numpy / torch, and the table reports per-call
 medians (and bests) with ratios nncore-vs-peer (> 1 means nncore is faster). Forward shapes use
 nncore's packed weight (the Dense layout: W (out, in) packed once as Wᵀ); numpy and torch get
-X @ W.T. Some machines set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which slow OpenBLAS: the script
-re-executes itself with both unset so numpy runs with its own kernel choice, and prints that
-choice (threadpoolctl).
+X @ W.T. `--isa native|avx2|avx512` forces nncore's kernel family and gives OpenBLAS and PyTorch the
+same one (bench/python/isa_env.py); numpy's kernel choice is printed (threadpoolctl).
 """
 
 from __future__ import annotations
@@ -19,13 +18,10 @@ import statistics
 import sys
 import time
 
-_FORCED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-if any(v in os.environ for v in _FORCED) and not os.environ.get("_NNCORE_BENCH_REEXEC"):
-    env = {k: v for k, v in os.environ.items() if k not in _FORCED}
-    env["_NNCORE_BENCH_REEXEC"] = ",".join(
-        f"{k}={os.environ[k]}" for k in _FORCED if k in os.environ
-    )
-    os.execve(sys.executable, [sys.executable, *sys.argv], env)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from isa_env import apply_isa_environment, describe_environment  # noqa: E402
+
+apply_isa_environment()
 
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
@@ -123,6 +119,7 @@ def main():
         help="pause before each multi-threaded sample so other pools stop spinning",
     )
     ap.add_argument("--shapes", default="all", help="comma-separated name prefixes, or all")
+    ap.add_argument("--isa", default="native", help="native, avx2 or avx512 (peers too)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     shapes = (
@@ -133,7 +130,7 @@ def main():
 
     blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
     print(
-        f"# bench_gemm.py: nncore {_core.gemm_kernel()['name']} (isa {_core.isa()}), "
+        f"# bench_gemm.py: nncore {_core.gemm_kernel(_core.isa())['name']} (isa {_core.isa()}), "
         f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}"
     )
     for i in blas:
@@ -141,10 +138,7 @@ def main():
             f"# numpy BLAS: {i.get('internal_api')} {i.get('version')} kernel={i.get('architecture')} "
             f"threading={i.get('threading_layer')} file={os.path.basename(i.get('filepath', ''))}"
         )
-    reexec = os.environ.get("_NNCORE_BENCH_REEXEC")
-    print(
-        f"# {'re-executed with ' + reexec + ' unset' if reexec else 'OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE not set'}"
-    )
+    print(f"# {describe_environment()}")
     print(
         f"# rounds={args.rounds}, sample >= {args.sample_ms} ms, medians of per-call times; "
         "ratio = peer time / nncore time (> 1: nncore faster)\n"

@@ -9,6 +9,7 @@ epoch adds (each library in a fresh process).
 
     python bench/python/bench_train.py                    # the full run (several minutes)
     python bench/python/bench_train.py --quick            # a smoke run
+    python bench/python/bench_train.py --isa avx2         # AVX2 path; OpenBLAS/ATen on AVX2 too
 """
 
 from __future__ import annotations
@@ -21,9 +22,15 @@ import subprocess
 import sys
 import warnings
 
-import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from isa_env import apply_isa_environment, describe_environment  # noqa: E402
 
-import nncore as nc
+if __name__ == "__main__":
+    apply_isa_environment()
+
+import numpy as np  # noqa: E402
+
+import nncore as nc  # noqa: E402
 
 D, H, K = 784, 512, 10
 
@@ -210,6 +217,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="6,000 rows, one rep")
     ap.add_argument("--skip-sklearn", action="store_true")
     ap.add_argument("--memory-child", nargs=3, metavar=("LIB", "ROWS", "BS"))
+    ap.add_argument("--isa", default="native", help="native, avx2 or avx512 (peers too)")
     args = ap.parse_args()
     if args.memory_child:
         lib, rows, bs = args.memory_child
@@ -239,6 +247,7 @@ def main():
         f"# nncore {nc.__version__} {nc.config()['isa']}; torch "
         f"{torch.__version__ if have_torch else 'absent'}; {args.rows} rows, {args.reps} reps"
     )
+    print(f"# {describe_environment()}")
     rows_out = []
     for nt in threads:
         set_threads(nt, have_torch)

@@ -1,0 +1,60 @@
+"""`--isa` for the Python benchmarks: force nncore's kernel family and give the peers the same one.
+
+The environment must be set before numpy (OpenBLAS) and torch (ATen) are imported, so the option is
+read from sys.argv and the script re-executes itself once with the new environment:
+
+    --isa native   nncore picks; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset so OpenBLAS picks too
+    --isa avx2     NNCORE_ISA=avx2, OPENBLAS_CORETYPE=Haswell, ATEN_CPU_CAPABILITY=avx2
+    --isa avx512   NNCORE_ISA=avx512, OPENBLAS_CORETYPE=SkylakeX, ATEN_CPU_CAPABILITY=avx512
+
+Some machines set OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds; they slow a current
+one, so every choice starts from an environment without them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_PEERS = {
+    "native": {},
+    "avx2": {"NNCORE_ISA": "avx2", "OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2"},
+    "avx512": {
+        "NNCORE_ISA": "avx512",
+        "OPENBLAS_CORETYPE": "SkylakeX",
+        "ATEN_CPU_CAPABILITY": "avx512",
+    },
+}
+_CLEARED = ("NNCORE_ISA", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "ATEN_CPU_CAPABILITY")
+_MARK = "_NNCORE_BENCH_ISA"
+
+
+def requested_isa(argv: list[str]) -> str:
+    for i, a in enumerate(argv):
+        if a == "--isa" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--isa="):
+            return a.split("=", 1)[1]
+    return "native"
+
+
+def apply_isa_environment() -> str:
+    """Re-executes the running script once with the environment for `--isa`; returns the ISA."""
+    isa = requested_isa(sys.argv)
+    if isa not in _PEERS:
+        sys.exit(f"--isa must be one of {', '.join(_PEERS)}, not {isa!r}")
+    if os.environ.get(_MARK) != isa:
+        was = ",".join(f"{k}={os.environ[k]}" for k in _CLEARED if k in os.environ)
+        env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
+        env.update(_PEERS[isa])
+        env[_MARK] = isa
+        env["_NNCORE_BENCH_WAS"] = was
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    return isa
+
+
+def describe_environment() -> str:
+    """One line for the benchmark header: what was forced and what the caller had set."""
+    forced = ", ".join(f"{k}={os.environ[k]}" for k in _CLEARED if k in os.environ) or "nothing"
+    was = os.environ.get("_NNCORE_BENCH_WAS") or "nothing"
+    return f"--isa {os.environ.get(_MARK, 'native')}: forced {forced} (the caller had set {was})"
