@@ -129,6 +129,34 @@ def sklearn_epoch(X, y, bs, threads=1):
         return _clock() - t
 
 
+def jax_epoch(threads: int, bs: int, rows: int, reps: int) -> float:
+    """Median epoch time of JAX/XLA (the faster of jit-per-step and lax.scan), in a child process
+    pinned to `threads` cores (bench/python/jax_peer.py); nan when the child fails."""
+    r = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(os.path.dirname(os.path.abspath(__file__)), "jax_peer.py"),
+            "--threads",
+            str(threads),
+            "--bs",
+            str(bs),
+            "--rows",
+            str(rows),
+            "--reps",
+            str(reps),
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        return float(out["time"])
+    except (IndexError, KeyError, json.JSONDecodeError):
+        print(f"jax child failed: {r.stderr[-500:]}", file=sys.stderr)
+        return float("nan")
+
+
 def set_threads(n, have_torch):
     nc.set_num_threads(n)
     if have_torch:
@@ -216,6 +244,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="6,000 rows, one rep")
     ap.add_argument("--skip-sklearn", action="store_true")
+    ap.add_argument("--skip-jax", action="store_true")
     ap.add_argument("--memory-child", nargs=3, metavar=("LIB", "ROWS", "BS"))
     ap.add_argument("--isa", default="native", help="native, avx2 or avx512 (peers too)")
     args = ap.parse_args()
@@ -238,6 +267,9 @@ def main():
     except ImportError:
         have_sklearn = False
 
+    import importlib.util
+
+    have_jax = not args.skip_jax and importlib.util.find_spec("jax") is not None
     X, y = make_data(args.rows)
     if have_torch:
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
@@ -261,15 +293,21 @@ def main():
                     tt.append(torch_epoch(mo, Xt, yt, bs))
             a = statistics.median(tn)
             b = statistics.median(tt) if tt else float("nan")
-            rows_out.append((nt, bs, a, b))
+            # JAX runs in its own pinned process after this row's interleaved reps.
+            j = jax_epoch(nt, bs, args.rows, args.reps) if have_jax else float("nan")
+            rows_out.append((nt, bs, a, b, j))
             print(
-                f"threads={nt} bs={bs:5d}  nncore {a:7.3f} s  torch {b:7.3f} s  ratio {b / a:5.2f}x",
+                f"threads={nt} bs={bs:5d}  nncore {a:7.3f} s  torch {b:7.3f} s  ratio {b / a:5.2f}x"
+                f"  jax {j:7.3f} s  ratio {j / a:5.2f}x",
                 flush=True,
             )
-    print("\n| threads | batch | nncore epoch (s) | PyTorch epoch (s) | PyTorch / nncore |")
-    print("|---|---|---|---|---|")
-    for nt, bs, a, b in rows_out:
-        print(f"| {nt} | {bs} | {a:.3f} | {b:.3f} | {b / a:.2f}× |")
+    print(
+        "\n| threads | batch | nncore epoch (s) | PyTorch epoch (s) | PyTorch / nncore "
+        "| JAX jit/scan (s) | JAX / nncore |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for nt, bs, a, b, j in rows_out:
+        print(f"| {nt} | {bs} | {a:.3f} | {b:.3f} | {b / a:.2f}× | {j:.3f} | {j / a:.2f}× |")
 
     # Plain MLP at bs 128 against scikit-learn (and torch), 1 thread.
     set_threads(1, have_torch)
