@@ -2,9 +2,11 @@
 sequences (the same recursive or closed forms, so the values agree to rounding).
 
 They drive any object with a settable ``lr`` (an :mod:`nncore.optim` optimizer); one parameter
-group, so ``get_last_lr()`` returns a one-element list as in torch. ``interval`` tells
-``Sequential.fit`` when to call ``step()``: "epoch" (default) or "batch" (OneCycleLR).
-ReduceLROnPlateau's ``step(metric)`` takes the monitored value (fit passes val_loss, else loss).
+group, so ``get_last_lr()`` returns a one-element list as in torch. ``Sequential.fit`` drives
+every scheduler through one protocol: ``step_batch()`` before each batch and ``step_epoch(logs)``
+after each epoch; ``interval`` ("epoch", the default, or "batch" for OneCycleLR) says which of the
+two calls ``step()``. ReduceLROnPlateau's ``step(metric)`` takes the monitored value; its
+``step_epoch`` passes val_loss, else loss.
 OneCycleLR cycles beta1 (Adam family) or momentum (SGD/RMSprop built with momentum > 0) like torch;
 an SGD/RMSprop without momentum needs ``cycle_momentum=False``.
 """
@@ -99,6 +101,17 @@ class LRScheduler:
     def step(self) -> None:
         self._step_count += 1
         self._update_lr()
+
+    def step_batch(self) -> None:
+        """Called by ``fit`` before each batch: a per-batch schedule steps here."""
+        if self.interval == "batch":
+            self.step()
+
+    def step_epoch(self, logs: dict) -> None:
+        """Called by ``fit`` after each epoch with the epoch's logs: a per-epoch schedule steps
+        here."""
+        if self.interval == "epoch":
+            self.step()
 
     def _update_lr(self, epoch=None):
         if epoch is None:
@@ -611,6 +624,10 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [float(self.optimizer.lr)]
+
+    def step_epoch(self, logs: dict) -> None:
+        """Steps on the epoch's validation loss, or its training loss without validation data."""
+        self.step(logs.get("val_loss", logs["loss"]))
 
     def _reduce_lr(self):
         old_lr = float(self.optimizer.lr)
