@@ -27,7 +27,16 @@ from .layers import Activation, BatchNorm, Dense, Dropout
 from .model import Sequential
 
 # Heavier or optional parts load on first use, so `import nncore` stays fast.
-_LAZY = {"metrics", "model_selection", "sklearn", "plot", "diagnostics", "lr_scheduler", "io"}
+_LAZY = {
+    "metrics",
+    "model_selection",
+    "preprocessing",
+    "sklearn",
+    "plot",
+    "diagnostics",
+    "lr_scheduler",
+    "io",
+}
 
 
 def __getattr__(name):

@@ -340,7 +340,7 @@ def sidecar_path(model_path: str) -> str:
 
 
 def cmd_train(args) -> int:
-    from .model_selection import Standardizer
+    from .preprocessing import Standardizer
 
     _check_common(args)
     X, y, task, classes, names, target, desc = load_data(args)

@@ -1,0 +1,24 @@
+"""Feature preprocessing fitted on training rows only: :class:`Standardizer`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Standardizer"]
+
+
+class Standardizer:
+    """Per-feature (x - mean) / std fitted on training rows (a constant feature keeps scale 1)."""
+
+    def fit(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        self.mean_ = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.scale_ = np.where(std > 0, std, 1.0)
+        return self
+
+    def transform(self, X):
+        return ((np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_).astype(np.float32)
+
+    def fit_transform(self, X):
+        return self.fit(X).transform(X)
