@@ -198,22 +198,22 @@ class ModelFactory:
     def __call__(self):
         import nncore as nc
 
-        layers = []
-        for h in self.hidden:
-            if self.batchnorm:
-                layers += [nc.Dense(h, l2=self.l2), nc.BatchNorm(), nc.Activation(self.activation)]
-            else:
-                layers.append(nc.Dense(h, self.activation, l2=self.l2))
-            if self.dropout:
-                layers.append(nc.Dropout(self.dropout))
-        layers.append(nc.Dense(self.n_out, l2=self.l2))
-        model = nc.Sequential(layers, input_dim=self.n_in, seed=self.seed)
-        opt = nc.optim.get(self.optimizer, lr=self.lr)
-        if self.task == "classification":
-            model.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])
-        else:
-            model.compile(optimizer=opt, loss="mse")
-        return model
+        from ._mlp import build_mlp
+
+        classify = self.task == "classification"
+        return build_mlp(
+            self.n_in,
+            self.n_out,
+            self.hidden,
+            self.activation,
+            batchnorm=self.batchnorm,
+            dropout=self.dropout,
+            l2=self.l2,
+            seed=self.seed,
+            optimizer=nc.optim.get(self.optimizer, lr=self.lr),
+            loss="cross_entropy" if classify else "mse",
+            metrics=["accuracy"] if classify else None,
+        )
 
     def describe(self) -> str:
         arch = "-".join(str(v) for v in [self.n_in, *self.hidden, self.n_out])

@@ -34,33 +34,21 @@ except ImportError as e:  # pragma: no cover - exercised by a subprocess test
         "nncore.sklearn needs scikit-learn (>= 1.6): pip install nncore[sklearn]"
     ) from e
 
-from .callbacks import Callback
+from .callbacks import EarlyStopping
 
 _ACTIVATIONS = {"logistic": "sigmoid", "identity": "linear"}
 
 
-class _Stopper(Callback):
-    """Stops when ``key`` has not improved by ``tol`` for ``patience`` epochs; optionally keeps
-    the best weights."""
+class _Stopper(EarlyStopping):
+    """Early stopping by scikit-learn's MLP rule: stops when ``key`` has not improved by ``tol``
+    for ``patience`` epochs; the best value (and, with ``keep_best``, the weights restored at the
+    end) follows every decrease."""
+
+    _best_follows_any_gain = True
+    _skip_nonfinite = True
 
     def __init__(self, key, patience, tol, keep_best):
-        self.key, self.patience, self.tol, self.keep_best = key, patience, tol, keep_best
-        self.best, self.wait, self.best_weights = np.inf, 0, None
-
-    def on_epoch_end(self, epoch, logs=None):
-        v = (logs or {}).get(self.key)
-        if v is None or not np.isfinite(v):
-            return
-        if v < self.best - self.tol:
-            self.wait = 0
-        else:
-            self.wait += 1
-        if v < self.best:
-            self.best = v
-            if self.keep_best:
-                self.best_weights = [w.copy() for w in self.model.get_weights()]
-        if self.wait >= self.patience:
-            self.model.stop_training = True
+        super().__init__(key, "min", patience, tol, restore_best=keep_best)
 
 
 class _BaseMLP(BaseEstimator):
@@ -130,35 +118,33 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(
                 f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}"
             )
+        if not float(self.tol) >= 0:
+            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
         if float(self.learning_rate) <= 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
         return hls
 
     def _build(self, n_in, n_out, loss, seed):
-        import nncore as nc
-
         from . import optim as _optim
+        from ._mlp import build_mlp
 
-        act = _ACTIVATIONS.get(self.activation, self.activation)
-        layers = []
-        for h in self._check_params():
-            if self.batchnorm:
-                layers += [
-                    nc.Dense(int(h), l1=float(self.l1), l2=float(self.l2)),
-                    nc.BatchNorm(),
-                    nc.Activation(act),
-                ]
-            else:
-                layers.append(nc.Dense(int(h), act, l1=float(self.l1), l2=float(self.l2)))
-            if self.dropout:
-                layers.append(nc.Dropout(float(self.dropout)))
-        layers.append(nc.Dense(int(n_out), l1=float(self.l1), l2=float(self.l2)))
-        model = nc.Sequential(layers, input_dim=int(n_in), seed=int(seed))
+        hidden = self._check_params()
         opt = self.optimizer
         if isinstance(opt, str):
             opt = _optim.get(opt, lr=float(self.learning_rate), **(self.optimizer_kwargs or {}))
-        model.compile(optimizer=opt, loss=loss)
-        return model
+        return build_mlp(
+            n_in,
+            n_out,
+            hidden,
+            _ACTIVATIONS.get(self.activation, self.activation),
+            batchnorm=bool(self.batchnorm),
+            dropout=float(self.dropout),
+            l1=float(self.l1),
+            l2=float(self.l2),
+            seed=seed,
+            optimizer=opt,
+            loss=loss,
+        )
 
     def _seed(self):
         if isinstance(self.random_state, (int, np.integer)) and not isinstance(
@@ -231,8 +217,6 @@ class _BaseMLP(BaseEstimator):
                 class_weight=class_weight,
                 **val,
             )
-        if use_val and stopper.best_weights is not None:
-            model.set_weights(stopper.best_weights)
         self.model_ = model
         self.history_ = dict(hist.history)
         self.loss_curve_ = list(hist.history.get("loss", []))
