@@ -340,6 +340,7 @@ def sidecar_path(model_path: str) -> str:
 
 
 def cmd_train(args) -> int:
+    from .io import write_atomic
     from .preprocessing import Standardizer
 
     _check_common(args)
@@ -361,10 +362,7 @@ def cmd_train(args) -> int:
         "mean": scaler.mean_.tolist(),
         "scale": scaler.scale_.tolist(),
     }
-    tmp = sidecar_path(out) + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=1)
-    os.replace(tmp, sidecar_path(out))
+    write_atomic(sidecar_path(out), [json.dumps(meta, indent=1).encode("utf-8")])
     ev = model.evaluate(scaler.transform(X), y)
     score = ", ".join(f"{k} {v:.4f}" for k, v in ev.items())
     print(

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from . import _core
+from . import _core, _format
 from . import metrics as _metrics
 from ._split import holdout_indices
 from ._validation import (
@@ -39,6 +39,7 @@ _LOSS_ALIASES = {
 # The output transform that predict() applies for each loss (the core trains on logits).
 _OUTPUT_TRANSFORM = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
 _CHUNK_SECONDS = 0.05  # fit returns to Python about this often (Ctrl-C, progress, callbacks)
+_MAX_COUNT = 2**63 - 1  # step and epoch counters are 64-bit in the core
 # Statistics that train_epoch returns per call and fit sums over an epoch.
 _EPOCH_SUMS = ("loss_sum", "penalty_sum", "rows", "correct", "skipped_nonfinite")
 
@@ -610,6 +611,53 @@ class Sequential:
     def num_params(self) -> int:
         return 0 if self._net is None else int(self._net.num_params)
 
+    # ------------------------------------------------ internal hooks for optim and diagnostics
+    # The rest of the package reaches the core network only through these, so model.py alone
+    # knows its interface.
+    def _arena(self, which: str) -> np.ndarray:
+        """The flat, writable float32 arena ``which``: "params", "grads" or "buffers"."""
+        if self._net is None:
+            raise RuntimeError("the model is not built yet")
+        if which == "params":
+            return self._net.params_array()
+        if which == "grads":
+            return self._net.grads_array()
+        if which == "buffers":
+            return self._net.buffers_array()
+        raise ValueError(f"unknown arena {which!r}")
+
+    def _param_entries(self) -> list:
+        """(name, shape, offset in the arena, layer index) of every parameter."""
+        return list(self._net.param_views())
+
+    def _layer_info(self) -> list:
+        """(kind, input width, output width) of every layer."""
+        return list(self._net.layer_info())
+
+    def _params_changed(self) -> None:
+        """Tell the core that parameters or buffers were written (drops cached plans)."""
+        self._net.params_changed()
+
+    def _set_core_optimizer(self, core) -> None:
+        self._net.set_optimizer(core)
+
+    def _optimizer_step(self) -> dict:
+        return self._net.optimizer_step()
+
+    def _forward_unchecked(self, x: np.ndarray, training: bool, *, every_layer: bool = False):
+        """The network's output (or every layer's, with ``every_layer``) for an already checked
+        float32 batch."""
+        if every_layer:
+            return self._net.forward_all(x, training)
+        return self._net.forward(x, training)
+
+    def _loss_unchecked(self, out: np.ndarray, y) -> tuple:
+        """(loss, d loss / d out) for already checked outputs and targets, without weights."""
+        return self._net.loss(out, y, None)
+
+    def _backward_unchecked(self, dout: np.ndarray) -> np.ndarray:
+        return self._net.backward(dout)
+
     # --------------------------------------------------------------------------- description
     def summary(self, print_fn=print) -> str:
         """A table of layers, output shapes and parameter counts."""
@@ -661,12 +709,76 @@ class Sequential:
         )
         return model
 
+    # ---------------------------------------------------------------------------------- state
+    def state(self) -> dict:
+        """Everything needed to rebuild the model exactly, as plain data: ``{"config",
+        "optimizer", "step", "epochs_done", "arrays"}``. ``arrays`` holds copies of the flat
+        ``params`` and ``buffers`` arenas and the optimizer's state as ``optimizer.<name>``;
+        ``optimizer`` its name and hyper-parameters. :func:`nncore.io.dumps` writes this."""
+        if self._net is None:
+            raise RuntimeError("cannot save a model that is not built yet")
+        arrays = {
+            "params": np.array(self._net.params_array()),
+            "buffers": np.array(self._net.buffers_array()),
+        }
+        optimizer = None
+        if self.optimizer is not None:
+            sd = self.optimizer.state_dict()
+            for k, v in sd["state"].items():
+                arrays["optimizer." + k] = np.asarray(v, dtype=np.float32)
+            optimizer = {k: v for k, v in sd.items() if k != "state"}
+        return {
+            "config": self.get_config(),
+            "optimizer": optimizer,
+            "step": int(self._net.step),
+            "epochs_done": int(self.epochs_done),
+            "arrays": arrays,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> Sequential:
+        """The model :meth:`state` described: architecture, compile settings, weights, buffers,
+        step counts and optimizer state, so training resumes bitwise where it stopped. A state
+        that does not fit together raises ValueError (or TypeError/KeyError for wrong types)."""
+        from . import optim as _optim
+
+        config = state.get("config")
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError("the state lacks the model configuration")
+        model = cls.from_config(config)
+        comp = config.get("compile")
+        optd = state.get("optimizer")
+        if comp is not None:
+            opt = "sgd" if optd is None else _optim.get(optd["name"], **optd.get("hparams", {}))
+            model.compile(
+                optimizer=opt,
+                loss=comp["loss"],
+                metrics=comp.get("metrics"),
+                huber_delta=comp.get("huber_delta", 1.0),
+            )
+        model.build()
+        net = model._net
+        arrays = state["arrays"]
+        for key, target in (("params", net.params_array()), ("buffers", net.buffers_array())):
+            a = arrays.get(key)
+            if a is None or np.shape(a) != target.shape or np.asarray(a).dtype != np.float32:
+                raise ValueError(f"array {key!r} does not match the architecture")
+            if key == "buffers" and not np.isfinite(a).all():
+                raise ValueError(f"array {key!r} holds non-finite values")
+            target[:] = a
+        net.params_changed()
+        net.step = check_positive_int(state.get("step", 0), "step", 0, _MAX_COUNT)
+        model.epochs_done = check_positive_int(state.get("epochs_done", 0), "epochs_done", 0, _MAX_COUNT)
+        if optd is not None and model.optimizer is not None:
+            prefix = "optimizer."
+            opt_state = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+            model.optimizer.load_state_dict(dict(optd, state=opt_state))
+        return model
+
     def save(self, path) -> None:
         """Write the model (architecture, weights, buffers, optimizer state) to ``path``
         atomically, in nncore's checksummed format (see :mod:`nncore.io`)."""
-        from .io import save
-
-        save(self, path)
+        _format.write_atomic(path, _format.encode(self.state()))
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
