@@ -84,11 +84,21 @@ def _check(name, kind, v):
     return v
 
 
+_BY_NAME: dict = {}  # name -> class; filled by Optimizer.__init_subclass__
+
+
 class Optimizer:
-    """Base class: holds the hyper-parameters, the core optimizer and the model it updates."""
+    """Base class: holds the hyper-parameters, the core optimizer and the model it updates.
+    A subclass that sets its own ``name`` is registered under it for :func:`get`."""
 
     name = ""
     _spec: tuple = ()  # ((python name, default, kind), ...) after params
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Only a class naming itself registers: a user's subclass of Adam must not replace "adam".
+        if cls.__dict__.get("name"):
+            _BY_NAME[cls.name] = cls
 
     def __init__(self, params, config):
         kinds = dict((k, kind) for k, _, kind in self._spec)
@@ -465,11 +475,8 @@ class NAdam(Optimizer):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
 
-_BY_NAME = {c.name: c for c in (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam)}
-
-
 def get(optimizer, **kwargs) -> Optimizer:
-    """An optimizer from a name ("sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam",
+    """An optimizer from a registered name ("sgd", "adam", ... as the classes' ``name``,
     case-insensitive; keyword arguments are its hyper-parameters), a config dict from
     ``get_config()``, or an optimizer object (returned as is)."""
     if isinstance(optimizer, Optimizer):
