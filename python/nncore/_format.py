@@ -10,6 +10,8 @@ import math
 import os
 import struct
 import tempfile
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +27,7 @@ class ModelFileError(ValueError):
     """A file that is not a valid nncore model (truncated, corrupted, foreign, wrong version)."""
 
 
-def encode(state: dict) -> list:
+def encode(state: dict[str, Any]) -> list[bytes]:
     """The file's bytes, as chunks (header, arrays, checksum), for a state dict
     ``{"config", "optimizer", "step", "epochs_done", "arrays": {name: array}}``."""
     entries, blobs, offset = [], [], 0
@@ -53,7 +55,7 @@ def encode(state: dict) -> list:
     return [head, *blobs, digest.digest()]
 
 
-def _json_default(o):
+def _json_default(o: object) -> Any:
     if isinstance(o, np.integer):
         return int(o)
     if isinstance(o, np.floating):
@@ -65,14 +67,14 @@ def _json_default(o):
     raise TypeError(f"not JSON serializable: {type(o).__name__}")
 
 
-def check_count(v, what: str, name: str) -> int:
+def check_count(v: object, what: str, name: str) -> int:
     """A non-negative integer field of the header, or ModelFileError."""
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         raise ModelFileError(f"{name}: {what} must be a non-negative integer, got {v!r}")
     return v
 
 
-def decode(data: bytes, name: str):
+def decode(data: bytes, name: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Validate a model file's bytes and return (header dict, {array name: array}).
 
     Everything is checked before it is used: the magic, version and checksum, the JSON header
@@ -101,29 +103,31 @@ def decode(data: bytes, name: str):
         raise ModelFileError(f"{name}: header lacks the array table")
     section = memoryview(body)[start + hlen :]
     arrays = {}
-    for e in header["arrays"]:
+    for entry in header["arrays"]:
         if (
-            not isinstance(e, dict)
-            or not isinstance(e.get("name"), str)
-            or e.get("dtype") not in _ALLOWED_DTYPES
-            or not isinstance(e.get("shape"), list)
-            or len(e["shape"]) > _MAX_NDIM
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("name"), str)
+            or entry.get("dtype") not in _ALLOWED_DTYPES
+            or not isinstance(entry.get("shape"), list)
+            or len(entry["shape"]) > _MAX_NDIM
         ):
-            raise ModelFileError(f"{name}: malformed array entry {str(e)[:200]}")
-        dt = _ALLOWED_DTYPES[e["dtype"]]
-        shape = tuple(check_count(d, "an array dimension", name) for d in e["shape"])
-        off = check_count(e.get("offset"), "an array offset", name)
-        nbytes = check_count(e.get("nbytes"), "an array size", name)
+            raise ModelFileError(f"{name}: malformed array entry {str(entry)[:200]}")
+        dt = _ALLOWED_DTYPES[entry["dtype"]]
+        shape = tuple(check_count(d, "an array dimension", name) for d in entry["shape"])
+        off = check_count(entry.get("offset"), "an array offset", name)
+        nbytes = check_count(entry.get("nbytes"), "an array size", name)
         # Python integers: an absurd shape cannot overflow into a small, plausible size.
         if off + nbytes > len(section) or math.prod(shape) * np.dtype(dt).itemsize != nbytes:
-            raise ModelFileError(f"{name}: array {e['name']!r} is out of bounds or inconsistent")
-        arrays[e["name"]] = (
+            raise ModelFileError(
+                f"{name}: array {entry['name']!r} is out of bounds or inconsistent"
+            )
+        arrays[entry["name"]] = (
             np.frombuffer(section[off : off + nbytes], dtype=dt).reshape(shape).copy()
         )
     return header, arrays
 
 
-def write_atomic(path, chunks) -> None:
+def write_atomic(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
     """Write byte chunks to ``path`` atomically (temporary file + fsync + rename)."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))

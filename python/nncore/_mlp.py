@@ -4,12 +4,15 @@ Dropout) and a linear output layer that the loss reads as logits."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from .layers import Activation, BatchNorm, Dense, Dropout, Layer
 from .model import Sequential
 
 
 def mlp_layers(
-    hidden,
+    hidden: Iterable[int],
     n_out: int,
     activation: str = "relu",
     *,
@@ -36,7 +39,7 @@ def mlp_layers(
 def build_mlp(
     n_in: int,
     n_out: int,
-    hidden,
+    hidden: Iterable[int],
     activation: str = "relu",
     *,
     batchnorm: bool = False,
@@ -44,9 +47,9 @@ def build_mlp(
     l1: float = 0.0,
     l2: float = 0.0,
     seed: int = 0,
-    optimizer="adam",
+    optimizer: Any = "adam",
     loss: str = "mse",
-    metrics=None,
+    metrics: Any = None,
 ) -> Sequential:
     """A compiled :class:`Sequential` MLP (see :func:`mlp_layers`)."""
     layers = mlp_layers(

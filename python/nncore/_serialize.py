@@ -3,15 +3,20 @@ fold models between joblib workers without pickling the C++ network (see :mod:`n
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def to_bytes(model) -> bytes:
+if TYPE_CHECKING:
+    from .model import Sequential
+
+
+def to_bytes(model: Sequential) -> bytes:
     """The bytes :meth:`Sequential.save` would write (checksummed nncore format)."""
     from .io import dumps
 
     return dumps(model)
 
 
-def from_bytes(data: bytes):
+def from_bytes(data: bytes) -> Sequential:
     """The model that :func:`to_bytes` serialized (weights, buffers, compile settings and
     optimizer state)."""
     from .io import loads

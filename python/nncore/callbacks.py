@@ -540,16 +540,16 @@ class LambdaCallback(Callback):
         on_train_end=None,
         wants_batches: bool = False,
     ):
-        if on_epoch_begin is not None:
-            self.on_epoch_begin = on_epoch_begin
-        if on_epoch_end is not None:
-            self.on_epoch_end = on_epoch_end
-        if on_batch_end is not None:
-            self.on_batch_end = on_batch_end
-        if on_train_begin is not None:
-            self.on_train_begin = on_train_begin
-        if on_train_end is not None:
-            self.on_train_end = on_train_end
+        hooks = {
+            "on_epoch_begin": on_epoch_begin,
+            "on_epoch_end": on_epoch_end,
+            "on_batch_end": on_batch_end,
+            "on_train_begin": on_train_begin,
+            "on_train_end": on_train_end,
+        }
+        for hook, fn in hooks.items():
+            if fn is not None:  # the instance attribute shadows the no-op method
+                setattr(self, hook, fn)
         self.wants_batches = bool(wants_batches)
 
 

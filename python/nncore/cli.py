@@ -192,8 +192,9 @@ class ModelFactory:
         l2=0.0,
         seed=0,
     ):
-        self.__dict__.update(locals())
-        del self.__dict__["self"]
+        self.n_in, self.n_out, self.task, self.hidden = n_in, n_out, task, hidden
+        self.activation, self.dropout, self.batchnorm = activation, dropout, batchnorm
+        self.optimizer, self.lr, self.l2, self.seed = optimizer, lr, l2, seed
 
     def __call__(self):
         import nncore as nc

@@ -21,6 +21,9 @@ checksum, JSON and every array's dtype/shape/bounds before building the model. T
 from __future__ import annotations
 
 import os
+from typing import Any
+
+import numpy as np
 
 from . import _format
 from ._format import MAGIC, VERSION, ModelFileError, write_atomic
@@ -50,7 +53,7 @@ def loads(data: bytes) -> Sequential:
     return _build(*_format.decode(bytes(data), "<bytes>"), "<bytes>")
 
 
-def save(model: Sequential, path) -> None:
+def save(model: Sequential, path: str | os.PathLike[str]) -> None:
     """Save ``model`` (built) to ``path`` atomically; see the module docstring for the format."""
     model.save(path)
 
@@ -62,7 +65,7 @@ def _physical_memory() -> int:
         return 0
 
 
-def read(path):
+def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Validate a model file and return (header dict, {name: array}).
 
     Everything is checked before it is used: the size of the file against memory, the magic,
@@ -80,7 +83,7 @@ def read(path):
     return _format.decode(data, name)
 
 
-def load(path) -> Sequential:
+def load(path: str | os.PathLike[str]) -> Sequential:
     """Load a model saved with :meth:`Sequential.save` (weights, buffers, compile settings and
     optimizer state, so training resumes exactly where it stopped).
 
@@ -89,7 +92,7 @@ def load(path) -> Sequential:
     return _build(*read(path), os.fspath(path))
 
 
-def _build(header: dict, arrays: dict, name: str) -> Sequential:
+def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], name: str) -> Sequential:
     """The model a validated header and its arrays describe; any inconsistency between them is a
     ModelFileError naming the file."""
     try:

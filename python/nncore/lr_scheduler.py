@@ -594,8 +594,8 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
         if isinstance(cooldown, bool) or not isinstance(cooldown, numbers.Integral) or cooldown < 0:
             raise ValueError(f"cooldown must be an integer >= 0, got {cooldown!r}")
-        self.patience = int(patience)
-        self.cooldown = int(cooldown)
+        self.patience: int = int(patience)
+        self.cooldown: int = int(cooldown)
         self.eps = _number("eps", eps, lo=0.0)
         self.last_epoch = 0
         self._last_lr = [float(optimizer.lr)]

@@ -9,6 +9,7 @@ progress and Ctrl-C.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ _EPOCH_SUMS = ("loss_sum", "penalty_sum", "rows", "correct", "skipped_nonfinite"
 class Parameters(dict):
     """Parameter name -> writable numpy view into the model's arena (e.g. ``"0.weight"``)."""
 
-    model = None
+    model: Sequential | None = None
 
 
 def _rows(arrays, idx):
@@ -110,11 +111,11 @@ class Sequential:
         self.loss: str | None = None
         self.huber_delta = 1.0
         self.metrics: list = []
-        self.optimizer = None
+        self.optimizer: Any = None  # an nncore.optim.Optimizer once compiled
         self.history: History | None = None
         self.stop_training = False
         self.epochs_done = 0
-        self._net = None
+        self._net: Any = None  # the _core.Network, once built
         self._stripped = None  # index of the final activation folded into the loss, if any
         self._params_exposed = False
         if input_dim is not None and self.layers:
@@ -332,7 +333,7 @@ class Sequential:
         batch_size = check_positive_int(batch_size, "batch_size")
         seed = check_seed(self.seed if seed is None else seed, "seed")  # hardening
         (X, y, sw), val = self._validation_rows(X, y, sw, seed, validation_split, validation_data)
-        cb = self._fit_callbacks(callbacks, X, y, epochs, verbose, diagnostics)
+        history, cb = self._fit_callbacks(callbacks, X, y, epochs, verbose, diagnostics)
         scheds = _schedulers(schedulers)
         n = X.shape[0]
         nbatches = -(-n // batch_size)
@@ -353,7 +354,7 @@ class Sequential:
             if self.stop_training:
                 break
         cb.on_train_end({})
-        return self.history
+        return history
 
     def _fit_inputs(self, X, y, sample_weight, class_weight):
         """fit's (X, y, sample weights) checked, with class weights folded into the weights."""
@@ -384,8 +385,9 @@ class Sequential:
             wv = check_sample_weight(validation_data[2], Xv.shape[0])
         return (X, y, sw), (Xv, yv, wv)
 
-    def _fit_callbacks(self, callbacks, X, y, epochs, verbose, diagnostics) -> CallbackList:
-        """A fresh History (also ``self.history``) and the user's callbacks, in calling order."""
+    def _fit_callbacks(self, callbacks, X, y, epochs, verbose, diagnostics):
+        """(History, callbacks): a fresh History (also ``self.history``) and every callback in
+        calling order."""
         history = History()
         self.history = history
         cbs = list(callbacks or [])
@@ -404,7 +406,7 @@ class Sequential:
             from .progress import ProgressLogger
 
             chain.append(ProgressLogger(verbose=verbose, epochs=epochs))
-        return CallbackList([*chain, *cbs], self)
+        return history, CallbackList([*chain, *cbs], self)
 
     def _run_epoch(self, X, y, sw, batch_size, order, scheds, cb) -> dict:
         """One pass over the rows in ``order``, handed to C++ in chunks of batches; returns the
@@ -419,7 +421,7 @@ class Sequential:
                 lrs[b] = self.optimizer.lr
                 for s in scheds:
                     s.step_batch()
-        totals = dict.fromkeys(_EPOCH_SUMS, 0)
+        totals: dict[str, float] = dict.fromkeys(_EPOCH_SUMS, 0)
         totals["grad_norm"] = -1.0
         b = 0
         chunk = 1 if cb.wants_batches else max(1, min(nbatches, 4))
@@ -665,7 +667,7 @@ class Sequential:
             raise RuntimeError(
                 "the model is not built yet: give input_dim or call build()/fit() first"
             )
-        counts = {}
+        counts: dict[int, int] = {}
         for _name, shape, _off, layer in self._net.param_views():
             counts[layer] = counts.get(layer, 0) + int(np.prod(shape))
         rows = [("#", "layer", "output", "params")]
@@ -687,7 +689,7 @@ class Sequential:
         return s
 
     def get_config(self) -> dict:
-        cfg = {
+        cfg: dict[str, Any] = {
             "layers": [layer.get_config() for layer in self.layers],
             "input_dim": self.input_dim,
             "seed": self.seed,
@@ -721,7 +723,7 @@ class Sequential:
             "params": np.array(self._net.params_array()),
             "buffers": np.array(self._net.buffers_array()),
         }
-        optimizer = None
+        optimizer: dict | None = None
         if self.optimizer is not None:
             sd = self.optimizer.state_dict()
             for k, v in sd["state"].items():

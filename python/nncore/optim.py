@@ -196,7 +196,7 @@ class Optimizer:
         self._built_model().zero_grad()
 
     def get_config(self) -> dict:
-        cfg = {"name": self.name}
+        cfg: dict = {"name": self.name}
         cfg.update(self._config)
         cfg["lr"] = self.lr
         if "betas" in cfg:

@@ -39,7 +39,7 @@ def _results_table(cands, results, scorers, n_folds) -> list:
     table = []
     for i, c in enumerate(cands):
         rs = results[i * n_folds : (i + 1) * n_folds]
-        row = {"params": dict(c)}
+        row: dict = {"params": dict(c)}
         for k in scorers:
             te = np.array([r["test"][k] for r in rs])
             tr = np.array([r["train"][k] for r in rs])

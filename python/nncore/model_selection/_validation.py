@@ -263,7 +263,7 @@ def cross_validate(
     ``fit_time``, ``score_time``, ``history`` (each fold's History) and ``models`` if asked.
     """
     X, y, scorers, folds = _setup(model_fn, {}, X, y, cv, scoring)
-    jobs = [({}, tr, te) for tr, te in folds]
+    jobs: list = [({}, tr, te) for tr, te in folds]
     res = _run_folds(
         _NoArgs(model_fn),
         X,
