@@ -205,12 +205,26 @@ def report(
     """
     x, yb = _prepare(model, X, y, rows, seed)
     grads, acts = _measure(model, x, yb)
+    rows_out = DiagnosticsReport(_layer_rows(model, grads, acts))
+    flags = _gradient_flags(grads, vanishing_ratio, exploding_ratio, exploding_norm)
+    flags += _unit_flags(rows_out)
+    rows_out.flags = flags
+    rows_out.text = "\n".join(
+        _table(rows_out) + ([f"WARNING: {fl}" for fl in flags] or ["no gradient problems flagged"])
+    )
+    if print_fn is not None:
+        print_fn(rows_out.text)
+    return rows_out
+
+
+def _layer_rows(model, grads, acts) -> list:
+    """One dict per layer: type, activation, units and, for a Dense layer, its weight-gradient
+    and weight norms; then its activation statistics."""
     p = model._arena("params")
     dense = _dense_weights(model)
-    info = model._layer_info()
     acts_of = _layer_acts(model)
-    rows_out = DiagnosticsReport()
-    for i, (kind, _din, dout) in enumerate(info):
+    out = []
+    for i, (kind, _din, dout) in enumerate(model._layer_info()):
         r = {"layer": i, "type": kind, "activation": acts_of[i] or "linear", "units": int(dout)}
         if i in dense:
             off, size = dense[i]
@@ -219,35 +233,45 @@ def report(
             r["weight_norm"] = wn
             r["grad_to_weight"] = grads[i] / wn if wn > 0 else math.inf
         r.update(acts.get(i, {}))
-        rows_out.append(r)
+        out.append(r)
+    return out
 
-    flags = []
+
+def _gradient_flags(grads, vanishing_ratio, exploding_ratio, exploding_norm) -> list:
+    """Warnings about vanishing or exploding gradients (the rules in :func:`report`)."""
+    flags: list = []
     norms = [grads[i] for i in sorted(grads)]
-    if norms:
-        if not all(math.isfinite(g) for g in norms):
-            flags.append("exploding gradients: a gradient norm is NaN or infinite")
-        else:
-            first, last = norms[0], norms[-1]
-            if len(norms) > 1 and last > 0:
-                ratio = first / last
-                if ratio < vanishing_ratio:
-                    flags.append(
-                        f"vanishing gradients: the first layer's gradient norm is {ratio:.1e} "
-                        "times the last layer's (try ReLU-family activations with He init, "
-                        "batchnorm, or a shallower network)"
-                    )
-                elif ratio > exploding_ratio:
-                    flags.append(
-                        f"exploding gradients: the first layer's gradient norm is {ratio:.1e} "
-                        "times the last layer's"
-                    )
-            big = max(norms)
-            if big > exploding_norm:
-                flags.append(
-                    f"exploding gradients: gradient norm {big:.3g} (try a smaller learning rate, "
-                    "gradient clipping or normalized inputs)"
-                )
-    for r in rows_out:
+    if not norms:
+        return flags
+    if not all(math.isfinite(g) for g in norms):
+        return ["exploding gradients: a gradient norm is NaN or infinite"]
+    first, last = norms[0], norms[-1]
+    if len(norms) > 1 and last > 0:
+        ratio = first / last
+        if ratio < vanishing_ratio:
+            flags.append(
+                f"vanishing gradients: the first layer's gradient norm is {ratio:.1e} "
+                "times the last layer's (try ReLU-family activations with He init, "
+                "batchnorm, or a shallower network)"
+            )
+        elif ratio > exploding_ratio:
+            flags.append(
+                f"exploding gradients: the first layer's gradient norm is {ratio:.1e} "
+                "times the last layer's"
+            )
+    big = max(norms)
+    if big > exploding_norm:
+        flags.append(
+            f"exploding gradients: gradient norm {big:.3g} (try a smaller learning rate, "
+            "gradient clipping or normalized inputs)"
+        )
+    return flags
+
+
+def _unit_flags(rows) -> list:
+    """Warnings about layers whose units are mostly dead or saturated."""
+    flags = []
+    for r in rows:
         if r.get("dead", 0) > 0.5:
             flags.append(f"dead ReLUs: {r['dead']:.0%} of layer {r['layer']}'s units never fire")
         if r.get("saturated", 0) > 0.5:
@@ -255,33 +279,35 @@ def report(
                 f"saturation: {r['saturated']:.0%} of layer {r['layer']}'s activations are "
                 "saturated"
             )
+    return flags
+
+
+_COLUMNS = [
+    ("layer", "#"),
+    ("type", "type"),
+    ("activation", "act"),
+    ("units", "units"),
+    ("grad_norm", "grad norm"),
+    ("weight_norm", "weight norm"),
+    ("grad_to_weight", "grad/weight"),
+    ("act_mean", "act mean"),
+    ("act_std", "act std"),
+    ("dead", "dead"),
+    ("saturated", "saturated"),
+]
+
+
+def _table(rows) -> list:
+    """The rows as right-aligned text lines under a header and a rule."""
 
     def f(v):
         return "" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
 
-    cols = [
-        ("layer", "#"),
-        ("type", "type"),
-        ("activation", "act"),
-        ("units", "units"),
-        ("grad_norm", "grad norm"),
-        ("weight_norm", "weight norm"),
-        ("grad_to_weight", "grad/weight"),
-        ("act_mean", "act mean"),
-        ("act_std", "act std"),
-        ("dead", "dead"),
-        ("saturated", "saturated"),
-    ]
-    table = [[h for _, h in cols]] + [[f(r.get(k)) for k, _ in cols] for r in rows_out]
-    widths = [max(len(row[c]) for row in table) for c in range(len(cols))]
-    lines = ["  ".join(row[c].rjust(widths[c]) for c in range(len(cols))) for row in table]
+    table = [[h for _, h in _COLUMNS]] + [[f(r.get(k)) for k, _ in _COLUMNS] for r in rows]
+    widths = [max(len(row[c]) for row in table) for c in range(len(_COLUMNS))]
+    lines = ["  ".join(row[c].rjust(widths[c]) for c in range(len(_COLUMNS))) for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines += [f"WARNING: {fl}" for fl in flags] or ["no gradient problems flagged"]
-    rows_out.flags = flags
-    rows_out.text = "\n".join(lines)
-    if print_fn is not None:
-        print_fn(rows_out.text)
-    return rows_out
+    return lines
 
 
 def gradient_check(
