@@ -21,6 +21,9 @@ Needs scikit-learn: ``pip install nncore[sklearn]``.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from typing import Any
+
 import numpy as np
 
 try:
@@ -171,39 +174,22 @@ class _BaseMLP(BaseEstimator):
 
         seed = self._seed()
         model = self._build(X.shape[1], n_out, loss, seed)
-        n = X.shape[0]
         sw = None
         if sample_weight is not None:
             sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
             if np.all(sw == 1.0):  # unit weights are no weights (bitwise the same fit)
                 sw = None
-        val = {}
-        use_val = bool(self.early_stopping)
-        if use_val:
-            from ._split import holdout_indices
-
-            strat = y_enc if loss == "cross_entropy" else None
-            try:
-                tr, va = holdout_indices(n, float(self.validation_fraction), seed, stratify=strat)
-            except ValueError:
-                tr, va = holdout_indices(n, float(self.validation_fraction), seed)
-            if len(va) == 0 or len(tr) == 0:
-                use_val = False
-            else:
-                val = {
-                    "validation_data": (X[va], y_enc[va])
-                    if sw is None
-                    else (X[va], y_enc[va], sw[va])
-                }
-                X, y_enc = X[tr], y_enc[tr]
-                sw = None if sw is None else sw[tr]
+        val = None
+        if self.early_stopping:
+            X, y_enc, sw, val = self._validation_split(X, y_enc, sw, loss, seed)
+        use_val = val is not None
         stopper = _Stopper(
             "val_loss" if use_val else "loss",
             int(self.n_iter_no_change),
             float(self.tol),
             keep_best=use_val,
         )
-        ctx = nc.num_threads(int(self.n_threads)) if self.n_threads else _nullcontext()
+        ctx = nc.num_threads(int(self.n_threads)) if self.n_threads else nullcontext()
         with ctx:
             hist = model.fit(
                 X,
@@ -215,7 +201,7 @@ class _BaseMLP(BaseEstimator):
                 verbose=int(self.verbose),
                 sample_weight=sw,
                 class_weight=class_weight,
-                **val,
+                validation_data=val,
             )
         self.model_ = model
         self.history_ = dict(hist.history)
@@ -227,10 +213,27 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = len(self.loss_curve_)
         return self
 
+    def _validation_split(self, X, y_enc, sw, loss, seed):
+        """(X, y, sw) to train on and the held-out validation_data for early stopping (None
+        when the split leaves either part empty). Stratified for classifiers when every class
+        allows it."""
+        from ._split import holdout_indices
+
+        n, frac = X.shape[0], float(self.validation_fraction)
+        strat = y_enc if loss == "cross_entropy" else None
+        try:
+            tr, va = holdout_indices(n, frac, seed, stratify=strat)
+        except ValueError:
+            tr, va = holdout_indices(n, frac, seed)
+        if len(va) == 0 or len(tr) == 0:
+            return X, y_enc, sw, None
+        val = (X[va], y_enc[va]) if sw is None else (X[va], y_enc[va], sw[va])
+        return X[tr], y_enc[tr], None if sw is None else sw[tr], val
+
     def _predict_raw(self, X):
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        ctx = _nullcontext()
+        ctx: Any = nullcontext()
         if self.n_threads:
             import nncore as nc
 
@@ -261,14 +264,6 @@ class _BaseMLP(BaseEstimator):
 class _Serialized:
     def __init__(self, data: bytes):
         self.data = data
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
