@@ -205,3 +205,32 @@ def test_fit_steps_schedulers():
     sched = lrs.OneCycleLR(opt2, max_lr=0.1, epochs=2, steps_per_epoch=4)
     m2.fit(X, y, epochs=2, batch_size=16, schedulers=sched)
     assert sched.last_epoch == 8
+
+
+def test_fit_drives_schedulers_through_step_epoch():
+    """fit steps ReduceLROnPlateau on val_loss when there is validation data (loss otherwise) and
+    refuses objects without the scheduler protocol."""
+    import numpy as np
+
+    import nncore as nc
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((64, 4)).astype(np.float32)
+    y = X[:, :1].copy()
+    m = nc.Sequential([nc.Dense(8, "relu"), nc.Dense(1)], input_dim=4, seed=0)
+    opt = optim.Adam(lr=0.01)
+    m.compile(optimizer=opt, loss="mse")
+    seen = []
+
+    class Recording(lrs.ReduceLROnPlateau):
+        def step(self, metrics):
+            seen.append(metrics)
+            super().step(metrics)
+
+    h = m.fit(X, y, epochs=2, batch_size=16, validation_split=0.25, schedulers=Recording(opt))
+    assert seen == h.history["val_loss"]
+    seen.clear()
+    h = m.fit(X, y, epochs=2, batch_size=16, schedulers=Recording(opt))
+    assert seen == h.history["loss"]
+    with pytest.raises(TypeError, match="schedulers must be"):
+        m.fit(X, y, epochs=1, schedulers=[object()])

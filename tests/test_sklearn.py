@@ -181,3 +181,31 @@ def test_import_without_sklearn_names_the_extra():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert r.returncode != 0
     assert "pip install nncore[sklearn]" in r.stderr
+
+
+def test_stopper_follows_scikit_learns_rule():
+    """The estimators' early stopping: the best value follows every decrease, only a gain beyond
+    tol resets the wait, non-finite losses are skipped (scikit-learn's MLP rule, unlike
+    EarlyStopping's, where the best moves only by more than min_delta)."""
+    from nncore.sklearn import _Stopper
+
+    class Model:
+        stop_training = False
+
+        def get_weights(self):
+            return [np.zeros(1)]
+
+    s = _Stopper("loss", patience=2, tol=0.1, keep_best=False)
+    s.set_model(Model())
+    s.on_train_begin()
+    stops = []
+    for epoch, loss in enumerate([1.0, 0.95, float("nan"), 0.93]):
+        s.on_epoch_end(epoch, {"loss": loss})
+        stops.append(s.model.stop_training)
+    assert stops == [False, False, False, True] and s.best == 0.93
+    keras = nc.callbacks.EarlyStopping("loss", patience=2, min_delta=0.1)
+    keras.set_model(Model())
+    keras.on_train_begin()
+    for epoch, loss in enumerate([1.0, 0.95, 0.93]):
+        keras.on_epoch_end(epoch, {"loss": loss})
+    assert keras.model.stop_training and keras.best == 1.0

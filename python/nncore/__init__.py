@@ -12,6 +12,7 @@ Sequential(...)
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -27,10 +28,19 @@ from .layers import Activation, BatchNorm, Dense, Dropout
 from .model import Sequential
 
 # Heavier or optional parts load on first use, so `import nncore` stays fast.
-_LAZY = {"metrics", "model_selection", "sklearn", "plot", "diagnostics", "lr_scheduler", "io"}
+_LAZY = {
+    "metrics",
+    "model_selection",
+    "preprocessing",
+    "sklearn",
+    "plot",
+    "diagnostics",
+    "lr_scheduler",
+    "io",
+}
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'nncore' has no attribute {name!r}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
+from typing import Any
 
 from . import _core
 
@@ -24,7 +26,7 @@ def get_num_threads() -> int:
 
 
 @contextlib.contextmanager
-def num_threads(n: int):
+def num_threads(n: int) -> Iterator[None]:
     """Context manager: ``with nncore.num_threads(1): ...``."""
     before = _core.num_threads_setting()  # 0 keeps following OMP_NUM_THREADS / threadpoolctl
     set_num_threads(n)
@@ -34,7 +36,7 @@ def num_threads(n: int):
         _core.set_num_threads(before)
 
 
-def config() -> dict:
+def config() -> dict[str, Any]:
     """What this nncore runs with: ISA in use (and the ones available), its GEMM micro-kernel,
     threads, OpenMP, compiler, build type."""
     from . import __version__

@@ -28,6 +28,7 @@ __all__: list[str] = [
     "dropout_backward",
     "dropout_forward",
     "dropout_mask",
+    "find_nonfinite",
     "gemm_kernel",
     "grad_norm",
     "have_openmp",
@@ -78,6 +79,7 @@ class Optimizer:
     def steps(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None: ...
 
 class Network:
+    fusion: bool
     def __init__(
         self,
         input_dim: typing.SupportsInt | typing.SupportsIndex,
@@ -91,7 +93,6 @@ class Network:
         self, x: numpy.ndarray, training: bool = False
     ) -> numpy.typing.NDArray[numpy.float32]: ...
     def forward_all(self, x: numpy.ndarray, training: bool = False) -> list: ...
-    fusion: bool
     def grads_array(self) -> numpy.typing.NDArray[numpy.float32]: ...
     def layer_info(self) -> list: ...
     def loss(
@@ -229,6 +230,13 @@ def dropout_mask(
     layer: typing.SupportsInt | typing.SupportsIndex,
 ) -> numpy.typing.NDArray[numpy.uint8]: ...
 def find_nonfinite(a: numpy.ndarray) -> int: ...
+@typing.overload
+def gemm_kernel() -> str:
+    """
+    The GEMM micro-kernel of the ISA in use, e.g. 'avx512 8x48'.
+    """
+
+@typing.overload
 def gemm_kernel(isa: typing.Any = None) -> dict:
     """
     The SGEMM micro-kernel and blocking used for an ISA.

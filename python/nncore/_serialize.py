@@ -1,35 +1,24 @@
-"""Models to and from bytes in nncore's own file format (nncore.io), for pickling estimators and
-shipping fold models between joblib workers without pickling the C++ network."""
+"""Models to and from bytes in nncore's own file format, for pickling estimators and shipping
+fold models between joblib workers without pickling the C++ network (see :mod:`nncore.io`)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import Sequential
 
 
-def to_bytes(model) -> bytes:
+def to_bytes(model: Sequential) -> bytes:
     """The bytes :meth:`Sequential.save` would write (checksummed nncore format)."""
-    from .io import save
+    from .io import dumps
 
-    fd, path = tempfile.mkstemp(suffix=".nnc")
-    os.close(fd)
-    try:
-        save(model, path)
-        with open(path, "rb") as f:
-            return f.read()
-    finally:
-        os.unlink(path)
+    return dumps(model)
 
 
-def from_bytes(data: bytes):
+def from_bytes(data: bytes) -> Sequential:
     """The model that :func:`to_bytes` serialized (weights, buffers, compile settings and
     optimizer state)."""
-    from .io import load
+    from .io import loads
 
-    fd, path = tempfile.mkstemp(suffix=".nnc")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        return load(path)
-    finally:
-        os.unlink(path)
+    return loads(data)

@@ -136,12 +136,14 @@ class _Monitor:
             baseline if baseline is not None else (math.inf if self.mode == "min" else -math.inf)
         )
 
-    def improved(self, value: float) -> bool:
+    def improved(self, value: float, margin: float | None = None) -> bool:
+        """Whether ``value`` beats the best by more than ``margin`` (default min_delta)."""
         if math.isnan(value):
             return False
+        margin = self.min_delta if margin is None else margin
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            return value < self.best - margin
+        return value > self.best + margin
 
 
 # ------------------------------------------------------------------------------ callbacks
@@ -216,16 +218,29 @@ class EarlyStopping(Callback):
     def best(self):
         return self._tracker.best
 
+    # scikit-learn's MLP rule (nncore.sklearn sets both): the best value follows every decrease
+    # while only a gain beyond min_delta resets the wait, and missing or non-finite values are
+    # skipped instead of counting as epochs without improvement.
+    _best_follows_any_gain = False
+    _skip_nonfinite = False
+
     def on_epoch_end(self, epoch, logs=None):
-        value = _monitored(logs, self.monitor, "EarlyStopping")
+        if self._skip_nonfinite:
+            value = (logs or {}).get(self.monitor)
+            if value is None or not math.isfinite(value):
+                return
+        else:
+            value = _monitored(logs, self.monitor, "EarlyStopping")
         if epoch < self.start_from_epoch:
             return
-        if self._tracker.improved(value):
+        improved = self._tracker.improved(value)
+        if improved or (self._best_follows_any_gain and self._tracker.improved(value, margin=0.0)):
             self._tracker.best = value
             self.best_epoch = epoch
-            self.wait = 0
             if self.restore_best:
                 self.best_weights = self.model.get_weights()
+        if improved:
+            self.wait = 0
             return
         self.wait += 1
         if self.wait >= max(self.patience, 1):
@@ -525,16 +540,16 @@ class LambdaCallback(Callback):
         on_train_end=None,
         wants_batches: bool = False,
     ):
-        if on_epoch_begin is not None:
-            self.on_epoch_begin = on_epoch_begin
-        if on_epoch_end is not None:
-            self.on_epoch_end = on_epoch_end
-        if on_batch_end is not None:
-            self.on_batch_end = on_batch_end
-        if on_train_begin is not None:
-            self.on_train_begin = on_train_begin
-        if on_train_end is not None:
-            self.on_train_end = on_train_end
+        hooks = {
+            "on_epoch_begin": on_epoch_begin,
+            "on_epoch_end": on_epoch_end,
+            "on_batch_end": on_batch_end,
+            "on_train_begin": on_train_begin,
+            "on_train_end": on_train_end,
+        }
+        for hook, fn in hooks.items():
+            if fn is not None:  # the instance attribute shadows the no-op method
+                setattr(self, hook, fn)
         self.wants_batches = bool(wants_batches)
 
 

@@ -192,28 +192,29 @@ class ModelFactory:
         l2=0.0,
         seed=0,
     ):
-        self.__dict__.update(locals())
-        del self.__dict__["self"]
+        self.n_in, self.n_out, self.task, self.hidden = n_in, n_out, task, hidden
+        self.activation, self.dropout, self.batchnorm = activation, dropout, batchnorm
+        self.optimizer, self.lr, self.l2, self.seed = optimizer, lr, l2, seed
 
     def __call__(self):
         import nncore as nc
 
-        layers = []
-        for h in self.hidden:
-            if self.batchnorm:
-                layers += [nc.Dense(h, l2=self.l2), nc.BatchNorm(), nc.Activation(self.activation)]
-            else:
-                layers.append(nc.Dense(h, self.activation, l2=self.l2))
-            if self.dropout:
-                layers.append(nc.Dropout(self.dropout))
-        layers.append(nc.Dense(self.n_out, l2=self.l2))
-        model = nc.Sequential(layers, input_dim=self.n_in, seed=self.seed)
-        opt = nc.optim.get(self.optimizer, lr=self.lr)
-        if self.task == "classification":
-            model.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])
-        else:
-            model.compile(optimizer=opt, loss="mse")
-        return model
+        from ._mlp import build_mlp
+
+        classify = self.task == "classification"
+        return build_mlp(
+            self.n_in,
+            self.n_out,
+            self.hidden,
+            self.activation,
+            batchnorm=self.batchnorm,
+            dropout=self.dropout,
+            l2=self.l2,
+            seed=self.seed,
+            optimizer=nc.optim.get(self.optimizer, lr=self.lr),
+            loss="cross_entropy" if classify else "mse",
+            metrics=["accuracy"] if classify else None,
+        )
 
     def describe(self) -> str:
         arch = "-".join(str(v) for v in [self.n_in, *self.hidden, self.n_out])
@@ -340,7 +341,8 @@ def sidecar_path(model_path: str) -> str:
 
 
 def cmd_train(args) -> int:
-    from .model_selection import Standardizer
+    from .io import write_atomic
+    from .preprocessing import Standardizer
 
     _check_common(args)
     X, y, task, classes, names, target, desc = load_data(args)
@@ -361,10 +363,7 @@ def cmd_train(args) -> int:
         "mean": scaler.mean_.tolist(),
         "scale": scaler.scale_.tolist(),
     }
-    tmp = sidecar_path(out) + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=1)
-    os.replace(tmp, sidecar_path(out))
+    write_atomic(sidecar_path(out), [json.dumps(meta, indent=1).encode("utf-8")])
     ev = model.evaluate(scaler.transform(X), y)
     score = ", ".join(f"{k} {v:.4f}" for k, v in ev.items())
     print(

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 
 from ._validation import check_positive_int
 
 
 def batches(
-    X, y=None, *, batch_size: int = 32, shuffle: bool = True, seed: int = 0, drop_last: bool = False
-):
+    X: Any,
+    y: Any = None,
+    *,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int = 0,
+    drop_last: bool = False,
+) -> Iterator[Any]:
     """Yield ``(xb, yb)`` (or ``xb`` when y is None) mini-batches of the rows of X.
 
     Examples

@@ -66,7 +66,7 @@ def _layer_acts(model) -> list:
 def _dense_weights(model) -> dict:
     """layer index -> (name of its weight, offset, shape) for every Dense layer."""
     out = {}
-    for name, shape, offset, layer in model._net.param_views():
+    for name, shape, offset, layer in model._param_entries():
         if name.endswith(".weight") and len(shape) == 2:
             out[int(layer)] = (offset, int(np.prod(shape)))
     return out
@@ -88,17 +88,16 @@ def _measure(model, x, y):
     """One training-mode forward (every layer's output) + loss + backward on (x, y), without
     changing the network's state. Returns ({Dense layer: weight-gradient norm},
     {layer: activation stats})."""
-    net = model._net
-    buffers = net.buffers_array()
-    grads = net.grads_array()
+    buffers = model._arena("buffers")
+    grads = model._arena("grads")
     saved_buffers = buffers.copy()
     saved_grads = grads.copy()
     try:
-        net.zero_grad()
-        outs = net.forward_all(x, True)
-        _, dout = net.loss(outs[-1], y, None)
-        net.backward(dout)
-        g = net.grads_array()
+        model.zero_grad()
+        outs = model._forward_unchecked(x, True, every_layer=True)
+        _, dout = model._loss_unchecked(outs[-1], y)
+        model._backward_unchecked(dout)
+        g = model._arena("grads")
         norms = {
             i: float(np.linalg.norm(g[off : off + size].astype(np.float64)))
             for i, (off, size) in _dense_weights(model).items()
@@ -107,7 +106,7 @@ def _measure(model, x, y):
         grads[:] = saved_grads
         if buffers.size:
             buffers[:] = saved_buffers
-            net.params_changed()  # running statistics were put back: drop cached plans
+            model._params_changed()  # running statistics were put back: drop cached plans
     stats = {
         i: _activation_stats(act, a) for i, (act, a) in enumerate(zip(_layer_acts(model), outs))
     }
@@ -128,7 +127,7 @@ class DiagnosticsRecorder(Callback):
         self.y = y[idx]
 
     def on_epoch_begin(self, epoch, logs=None):
-        p = self.model._net.params_array()
+        p = self.model._arena("params")
         self._start = {
             i: p[off : off + size].astype(np.float64)
             for i, (off, size) in _dense_weights(self.model).items()
@@ -138,7 +137,7 @@ class DiagnosticsRecorder(Callback):
         if logs is None:
             return
         model = self.model
-        p = model._net.params_array()
+        p = model._arena("params")
         norms, stats = _measure(model, self.x, self.y)
         for i, gn in norms.items():
             logs[f"grad_norm/{i}"] = gn
@@ -206,12 +205,26 @@ def report(
     """
     x, yb = _prepare(model, X, y, rows, seed)
     grads, acts = _measure(model, x, yb)
-    p = model._net.params_array()
+    rows_out = DiagnosticsReport(_layer_rows(model, grads, acts))
+    flags = _gradient_flags(grads, vanishing_ratio, exploding_ratio, exploding_norm)
+    flags += _unit_flags(rows_out)
+    rows_out.flags = flags
+    rows_out.text = "\n".join(
+        _table(rows_out) + ([f"WARNING: {fl}" for fl in flags] or ["no gradient problems flagged"])
+    )
+    if print_fn is not None:
+        print_fn(rows_out.text)
+    return rows_out
+
+
+def _layer_rows(model, grads, acts) -> list:
+    """One dict per layer: type, activation, units and, for a Dense layer, its weight-gradient
+    and weight norms; then its activation statistics."""
+    p = model._arena("params")
     dense = _dense_weights(model)
-    info = model._net.layer_info()
     acts_of = _layer_acts(model)
-    rows_out = DiagnosticsReport()
-    for i, (kind, _din, dout) in enumerate(info):
+    out = []
+    for i, (kind, _din, dout) in enumerate(model._layer_info()):
         r = {"layer": i, "type": kind, "activation": acts_of[i] or "linear", "units": int(dout)}
         if i in dense:
             off, size = dense[i]
@@ -220,35 +233,45 @@ def report(
             r["weight_norm"] = wn
             r["grad_to_weight"] = grads[i] / wn if wn > 0 else math.inf
         r.update(acts.get(i, {}))
-        rows_out.append(r)
+        out.append(r)
+    return out
 
-    flags = []
+
+def _gradient_flags(grads, vanishing_ratio, exploding_ratio, exploding_norm) -> list:
+    """Warnings about vanishing or exploding gradients (the rules in :func:`report`)."""
+    flags: list = []
     norms = [grads[i] for i in sorted(grads)]
-    if norms:
-        if not all(math.isfinite(g) for g in norms):
-            flags.append("exploding gradients: a gradient norm is NaN or infinite")
-        else:
-            first, last = norms[0], norms[-1]
-            if len(norms) > 1 and last > 0:
-                ratio = first / last
-                if ratio < vanishing_ratio:
-                    flags.append(
-                        f"vanishing gradients: the first layer's gradient norm is {ratio:.1e} "
-                        "times the last layer's (try ReLU-family activations with He init, "
-                        "batchnorm, or a shallower network)"
-                    )
-                elif ratio > exploding_ratio:
-                    flags.append(
-                        f"exploding gradients: the first layer's gradient norm is {ratio:.1e} "
-                        "times the last layer's"
-                    )
-            big = max(norms)
-            if big > exploding_norm:
-                flags.append(
-                    f"exploding gradients: gradient norm {big:.3g} (try a smaller learning rate, "
-                    "gradient clipping or normalized inputs)"
-                )
-    for r in rows_out:
+    if not norms:
+        return flags
+    if not all(math.isfinite(g) for g in norms):
+        return ["exploding gradients: a gradient norm is NaN or infinite"]
+    first, last = norms[0], norms[-1]
+    if len(norms) > 1 and last > 0:
+        ratio = first / last
+        if ratio < vanishing_ratio:
+            flags.append(
+                f"vanishing gradients: the first layer's gradient norm is {ratio:.1e} "
+                "times the last layer's (try ReLU-family activations with He init, "
+                "batchnorm, or a shallower network)"
+            )
+        elif ratio > exploding_ratio:
+            flags.append(
+                f"exploding gradients: the first layer's gradient norm is {ratio:.1e} "
+                "times the last layer's"
+            )
+    big = max(norms)
+    if big > exploding_norm:
+        flags.append(
+            f"exploding gradients: gradient norm {big:.3g} (try a smaller learning rate, "
+            "gradient clipping or normalized inputs)"
+        )
+    return flags
+
+
+def _unit_flags(rows) -> list:
+    """Warnings about layers whose units are mostly dead or saturated."""
+    flags = []
+    for r in rows:
         if r.get("dead", 0) > 0.5:
             flags.append(f"dead ReLUs: {r['dead']:.0%} of layer {r['layer']}'s units never fire")
         if r.get("saturated", 0) > 0.5:
@@ -256,33 +279,35 @@ def report(
                 f"saturation: {r['saturated']:.0%} of layer {r['layer']}'s activations are "
                 "saturated"
             )
+    return flags
+
+
+_COLUMNS = [
+    ("layer", "#"),
+    ("type", "type"),
+    ("activation", "act"),
+    ("units", "units"),
+    ("grad_norm", "grad norm"),
+    ("weight_norm", "weight norm"),
+    ("grad_to_weight", "grad/weight"),
+    ("act_mean", "act mean"),
+    ("act_std", "act std"),
+    ("dead", "dead"),
+    ("saturated", "saturated"),
+]
+
+
+def _table(rows) -> list:
+    """The rows as right-aligned text lines under a header and a rule."""
 
     def f(v):
         return "" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
 
-    cols = [
-        ("layer", "#"),
-        ("type", "type"),
-        ("activation", "act"),
-        ("units", "units"),
-        ("grad_norm", "grad norm"),
-        ("weight_norm", "weight norm"),
-        ("grad_to_weight", "grad/weight"),
-        ("act_mean", "act mean"),
-        ("act_std", "act std"),
-        ("dead", "dead"),
-        ("saturated", "saturated"),
-    ]
-    table = [[h for _, h in cols]] + [[f(r.get(k)) for k, _ in cols] for r in rows_out]
-    widths = [max(len(row[c]) for row in table) for c in range(len(cols))]
-    lines = ["  ".join(row[c].rjust(widths[c]) for c in range(len(cols))) for row in table]
+    table = [[h for _, h in _COLUMNS]] + [[f(r.get(k)) for k, _ in _COLUMNS] for r in rows]
+    widths = [max(len(row[c]) for row in table) for c in range(len(_COLUMNS))]
+    lines = ["  ".join(row[c].rjust(widths[c]) for c in range(len(_COLUMNS))) for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines += [f"WARNING: {fl}" for fl in flags] or ["no gradient problems flagged"]
-    rows_out.flags = flags
-    rows_out.text = "\n".join(lines)
-    if print_fn is not None:
-        print_fn(rows_out.text)
-    return rows_out
+    return lines
 
 
 def gradient_check(
@@ -311,42 +336,41 @@ def gradient_check(
     if not (isinstance(eps, (int, float)) and eps > 0):
         raise ValueError(f"eps must be > 0, got {eps!r}")
     x, yb = _prepare(model, X, y, rows, seed)
-    net = model._net
-    params = net.params_array()
-    buffers = net.buffers_array()
-    grads = net.grads_array()
+    params = model._arena("params")
+    buffers = model._arena("buffers")
+    grads = model._arena("grads")
     saved_buffers, saved_grads = buffers.copy(), grads.copy()
     rng = np.random.default_rng(seed)
     details = []
 
     def loss_at():
-        out = net.forward(x, True)
+        out = model._forward_unchecked(x, True)
         if buffers.size:
             buffers[:] = saved_buffers
-        return net.loss(out, yb, None)[0]
+        return model._loss_unchecked(out, yb)[0]
 
     try:
-        net.zero_grad()
-        out = net.forward(x, True)
-        _, dout = net.loss(out, yb, None)
-        net.backward(dout)
-        analytic = net.grads_array().copy()
+        model.zero_grad()
+        out = model._forward_unchecked(x, True)
+        _, dout = model._loss_unchecked(out, yb)
+        model._backward_unchecked(dout)
+        analytic = model._arena("grads").copy()
         if buffers.size:
             buffers[:] = saved_buffers
-        for name, shape, offset, _layer in net.param_views():
+        for name, shape, offset, _layer in model._param_entries():
             size = int(np.prod(shape))
             picks = rng.choice(size, min(n_checks, size), replace=False)
             for j in picks:
                 k = offset + int(j)
                 orig = params[k]
                 params[k] = orig + np.float32(eps)
-                net.params_changed()
+                model._params_changed()
                 lp = loss_at()
                 params[k] = orig - np.float32(eps)
-                net.params_changed()
+                model._params_changed()
                 lm = loss_at()
                 params[k] = orig
-                net.params_changed()
+                model._params_changed()
                 # The actual step sizes after float32 rounding.
                 h = float(np.float32(orig + np.float32(eps))) - float(
                     np.float32(orig - np.float32(eps))
@@ -357,7 +381,7 @@ def gradient_check(
         grads[:] = saved_grads
         if buffers.size:
             buffers[:] = saved_buffers
-        net.params_changed()
+        model._params_changed()
     err = 0.0
     for _, _, a, n in details:
         err = max(err, abs(a - n) / max(abs(a), abs(n), 1e-4))

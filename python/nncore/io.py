@@ -11,119 +11,51 @@ Layout of a file (all integers little-endian):
     data section  the arrays' raw little-endian bytes, each 64-byte aligned
     last 32 bytes SHA-256 of everything before them
 
-``save`` writes to a temporary file in the target directory, flushes it to disk and renames it
-over the target, so a crash never leaves a half-written model. ``load`` checks the magic, version,
-checksum, JSON and every array's dtype/shape/bounds before building the model.
+:func:`dumps` / :func:`loads` turn a model into these bytes and back; :func:`save` writes them to
+a temporary file in the target directory, flushes it to disk and renames it over the target, so a
+crash never leaves a half-written model. :func:`load` and :func:`loads` check the magic, version,
+checksum, JSON and every array's dtype/shape/bounds before building the model. The header holds
+:meth:`Sequential.state` (its arrays in the data section).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import os
-import struct
-import tempfile
+from typing import Any
 
 import numpy as np
 
-MAGIC = b"NNCORE\x00\x01"
-VERSION = 1
-_ALLOWED_DTYPES = {"<f4": np.float32, "<i8": np.int64}
+from . import _format
+from ._format import MAGIC, VERSION, ModelFileError, write_atomic
+from .model import Sequential
+
+__all__ = [
+    "MAGIC",
+    "VERSION",
+    "ModelFileError",
+    "dumps",
+    "load",
+    "loads",
+    "read",
+    "save",
+    "write_atomic",
+]
 
 
-class ModelFileError(ValueError):
-    """A file that is not a valid nncore model (truncated, corrupted, foreign, wrong version)."""
+def dumps(model: Sequential) -> bytes:
+    """The bytes :func:`save` writes for ``model`` (built): the whole checksummed file."""
+    return b"".join(_format.encode(model.state()))
 
 
-def _arrays(model) -> dict:
-    net = model._net
-    arrays = {"params": np.asarray(net.params_array()), "buffers": np.asarray(net.buffers_array())}
-    opt = model.optimizer
-    if opt is not None and hasattr(opt, "state_dict"):
-        for k, v in opt.state_dict().get("state", {}).items():
-            arrays["optimizer." + k] = np.asarray(v, dtype=np.float32)
-    return arrays
+def loads(data: bytes) -> Sequential:
+    """The model in ``data`` (bytes from :func:`dumps` or a file's contents), validated as
+    :func:`load` validates a file."""
+    return _build(*_format.decode(bytes(data), "<bytes>"), "<bytes>")
 
 
-def write_atomic(path, chunks) -> None:
-    """Write byte chunks to ``path`` atomically (temporary file + fsync + rename)."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".nncore-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for c in chunks:
-                f.write(c)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def save(model, path) -> None:
-    """Save ``model`` (built) to ``path``; see the module docstring for the format."""
-    if model._net is None:
-        raise RuntimeError("cannot save a model that is not built yet")
-    arrays = _arrays(model)
-    entries, blobs, offset = [], [], 0
-    for name, a in arrays.items():
-        a = np.ascontiguousarray(a)
-        dt = a.dtype.newbyteorder("<").str
-        if dt not in _ALLOWED_DTYPES:
-            raise TypeError(f"cannot save array {name} of dtype {a.dtype}")
-        raw = a.astype(dt, copy=False).tobytes()
-        pad = (-offset) % 64
-        blobs.append(b"\x00" * pad)
-        offset += pad
-        entries.append(
-            {
-                "name": name,
-                "dtype": dt,
-                "shape": list(a.shape),
-                "offset": offset,
-                "nbytes": len(raw),
-            }
-        )
-        blobs.append(raw)
-        offset += len(raw)
-    opt = model.optimizer
-    header = {
-        "config": model.get_config(),
-        "optimizer": None
-        if opt is None
-        else {k: v for k, v in opt.state_dict().items() if k != "state"},
-        "step": int(model._net.step),
-        "epochs_done": int(model.epochs_done),
-        "arrays": entries,
-    }
-    hbytes = json.dumps(header, default=_json_default).encode("utf-8")
-    head = MAGIC + struct.pack("<IQ", VERSION, len(hbytes)) + hbytes
-    digest = hashlib.sha256(head)
-    for b in blobs:
-        digest.update(b)
-    write_atomic(path, [head, *blobs, digest.digest()])
-
-
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, tuple):
-        return list(o)
-    raise TypeError(f"not JSON serializable: {type(o).__name__}")
-
-
-_MAX_HEADER = 64 << 20  # bytes of JSON; a real header is a few KiB
-_MAX_NDIM = 8
+def save(model: Sequential, path: str | os.PathLike[str]) -> None:
+    """Save ``model`` (built) to ``path`` atomically; see the module docstring for the format."""
+    model.save(path)
 
 
 def _physical_memory() -> int:
@@ -133,13 +65,7 @@ def _physical_memory() -> int:
         return 0
 
 
-def _int(v, what: str, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ModelFileError(f"{name}: {what} must be a non-negative integer, got {v!r}")
-    return v
-
-
-def read(path):
+def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Validate a model file and return (header dict, {name: array}).
 
     Everything is checked before it is used: the size of the file against memory, the magic,
@@ -154,61 +80,25 @@ def read(path):
         if mem and size > mem:
             raise ModelFileError(f"{name}: {size} bytes is larger than this machine's memory")
         data = f.read()
-    if len(data) < len(MAGIC) + 12 + 32:
-        raise ModelFileError(f"{name}: too short to be an nncore model file ({len(data)} bytes)")
-    if data[: len(MAGIC)] != MAGIC:
-        raise ModelFileError(f"{name}: not an nncore model file (bad magic bytes)")
-    version, hlen = struct.unpack_from("<IQ", data, len(MAGIC))
-    if version != VERSION:
-        raise ModelFileError(
-            f"{name}: format version {version} is not supported (this nncore reads {VERSION})"
-        )
-    body, digest = data[:-32], data[-32:]
-    if hashlib.sha256(body).digest() != digest:
-        raise ModelFileError(f"{name}: checksum mismatch (the file is truncated or corrupted)")
-    start = len(MAGIC) + 12
-    if hlen > _MAX_HEADER or start + hlen > len(body):
-        raise ModelFileError(f"{name}: header length {hlen} exceeds the file size or the limit")
-    try:
-        header = json.loads(body[start : start + hlen].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
-        raise ModelFileError(f"{name}: unreadable header ({type(e).__name__}: {e})") from None
-    if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
-        raise ModelFileError(f"{name}: header lacks the array table")
-    section = memoryview(body)[start + hlen :]
-    arrays = {}
-    for e in header["arrays"]:
-        if (
-            not isinstance(e, dict)
-            or not isinstance(e.get("name"), str)
-            or e.get("dtype") not in _ALLOWED_DTYPES
-            or not isinstance(e.get("shape"), list)
-            or len(e["shape"]) > _MAX_NDIM
-        ):
-            raise ModelFileError(f"{name}: malformed array entry {str(e)[:200]}")
-        dt = _ALLOWED_DTYPES[e["dtype"]]
-        shape = tuple(_int(d, "an array dimension", name) for d in e["shape"])
-        off = _int(e.get("offset"), "an array offset", name)
-        nbytes = _int(e.get("nbytes"), "an array size", name)
-        # Python integers: an absurd shape cannot overflow into a small, plausible size.
-        if off + nbytes > len(section) or math.prod(shape) * np.dtype(dt).itemsize != nbytes:
-            raise ModelFileError(f"{name}: array {e['name']!r} is out of bounds or inconsistent")
-        arrays[e["name"]] = (
-            np.frombuffer(section[off : off + nbytes], dtype=dt).reshape(shape).copy()
-        )
-    return header, arrays
+    return _format.decode(data, name)
 
 
-def load(path):
+def load(path: str | os.PathLike[str]) -> Sequential:
     """Load a model saved with :meth:`Sequential.save` (weights, buffers, compile settings and
     optimizer state, so training resumes exactly where it stopped).
 
     Raises ModelFileError (a ValueError) for anything that is not a valid model file, OSError when
     the file cannot be opened and MemoryError when the model it describes cannot fit in memory."""
-    header, arrays = read(path)
-    name = os.fspath(path)
+    return _build(*read(path), os.fspath(path))
+
+
+def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], name: str) -> Sequential:
+    """The model a validated header and its arrays describe; any inconsistency between them is a
+    ModelFileError naming the file."""
     try:
-        return _build(header, arrays, name)
+        _format.check_count(header.get("step", 0), "step", name)
+        _format.check_count(header.get("epochs_done", 0), "epochs_done", name)
+        return Sequential.from_state({**header, "arrays": arrays})
     except ModelFileError:
         raise
     except MemoryError:
@@ -226,45 +116,3 @@ def load(path):
         raise ModelFileError(
             f"{name}: invalid model description ({type(e).__name__}: {str(e)[:300]})"
         ) from None
-
-
-def _build(header, arrays, name):
-    from . import optim as _optim
-    from .model import Sequential
-
-    config = header.get("config")
-    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-        raise ModelFileError(f"{name}: header lacks the model configuration")
-    model = Sequential.from_config(config)
-    comp = config.get("compile")
-    optd = header.get("optimizer")
-    if comp is not None:
-        opt = "sgd"
-        if optd is not None:
-            opt = _optim.get(optd["name"], **optd.get("hparams", {}))
-        model.compile(
-            optimizer=opt,
-            loss=comp["loss"],
-            metrics=comp.get("metrics"),
-            huber_delta=comp.get("huber_delta", 1.0),
-        )
-    model.build()
-    net = model._net
-    for key, target in (("params", net.params_array()), ("buffers", net.buffers_array())):
-        a = arrays.get(key)
-        if a is None or a.shape != target.shape or a.dtype != np.float32:
-            raise ModelFileError(f"{name}: array {key!r} does not match the architecture")
-        if not np.isfinite(a).all() and key == "buffers":
-            raise ModelFileError(f"{name}: array {key!r} holds non-finite values")
-        target[:] = a
-    net.params_changed()
-    net.step = _int(header.get("step", 0), "step", name)
-    model.epochs_done = _int(header.get("epochs_done", 0), "epochs_done", name)
-    if (
-        optd is not None
-        and model.optimizer is not None
-        and hasattr(model.optimizer, "load_state_dict")
-    ):
-        state = {k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")}
-        model.optimizer.load_state_dict(dict(optd, state=state))
-    return model

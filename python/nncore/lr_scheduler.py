@@ -2,9 +2,11 @@
 sequences (the same recursive or closed forms, so the values agree to rounding).
 
 They drive any object with a settable ``lr`` (an :mod:`nncore.optim` optimizer); one parameter
-group, so ``get_last_lr()`` returns a one-element list as in torch. ``interval`` tells
-``Sequential.fit`` when to call ``step()``: "epoch" (default) or "batch" (OneCycleLR).
-ReduceLROnPlateau's ``step(metric)`` takes the monitored value (fit passes val_loss, else loss).
+group, so ``get_last_lr()`` returns a one-element list as in torch. ``Sequential.fit`` drives
+every scheduler through one protocol: ``step_batch()`` before each batch and ``step_epoch(logs)``
+after each epoch; ``interval`` ("epoch", the default, or "batch" for OneCycleLR) says which of the
+two calls ``step()``. ReduceLROnPlateau's ``step(metric)`` takes the monitored value; its
+``step_epoch`` passes val_loss, else loss.
 OneCycleLR cycles beta1 (Adam family) or momentum (SGD/RMSprop built with momentum > 0) like torch;
 an SGD/RMSprop without momentum needs ``cycle_momentum=False``.
 """
@@ -99,6 +101,17 @@ class LRScheduler:
     def step(self) -> None:
         self._step_count += 1
         self._update_lr()
+
+    def step_batch(self) -> None:
+        """Called by ``fit`` before each batch: a per-batch schedule steps here."""
+        if self.interval == "batch":
+            self.step()
+
+    def step_epoch(self, logs: dict) -> None:
+        """Called by ``fit`` after each epoch with the epoch's logs: a per-epoch schedule steps
+        here."""
+        if self.interval == "epoch":
+            self.step()
 
     def _update_lr(self, epoch=None):
         if epoch is None:
@@ -343,6 +356,46 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self._last_lr = [float(self.optimizer.lr)]
 
 
+def _one_cycle_phases(total_steps: int, pct_start: float, three_phase: bool) -> list:
+    """torch's OneCycleLR phases: the last step of each, and the group keys its lr and momentum
+    run from and to."""
+    warmup = float(pct_start * total_steps) - 1
+    if three_phase:
+        rows = [
+            (warmup, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+            (
+                float(2 * pct_start * total_steps) - 2,
+                "max_lr",
+                "initial_lr",
+                "base_momentum",
+                "max_momentum",
+            ),
+            (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+        ]
+    else:
+        rows = [
+            (warmup, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+            (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+        ]
+    keys = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
+    return [dict(zip(keys, row)) for row in rows]
+
+
+def _cycled_momentum(optimizer) -> str:
+    """The hyper-parameter OneCycleLR cycles: beta1 (Adam family) or momentum (SGD/RMSprop built
+    with momentum > 0)."""
+    cfg = getattr(optimizer, "_config", {})
+    if "betas" in cfg:
+        return "beta1"
+    if cfg.get("momentum", 0) > 0:
+        return "momentum"
+    raise ValueError(
+        "optimizer must support momentum or beta1 with `cycle_momentum` option "
+        "enabled (an nncore SGD/RMSprop needs momentum > 0 at construction), or pass "
+        "cycle_momentum=False"
+    )
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (stepped per batch: ``interval = "batch"``): warm up from
     max_lr/div_factor to max_lr over pct_start of the steps, then anneal to
@@ -387,47 +440,7 @@ class OneCycleLR(LRScheduler):
         max_lr = _number("max_lr", max_lr, lo=0.0)
         div_factor = _number("div_factor", div_factor, lo=0.0, lo_open=True)
         final_div_factor = _number("final_div_factor", final_div_factor, lo=0.0, lo_open=True)
-        if three_phase:
-            self._schedule_phases = [
-                {
-                    "end_step": float(pct_start * self.total_steps) - 1,
-                    "start_lr": "initial_lr",
-                    "end_lr": "max_lr",
-                    "start_momentum": "max_momentum",
-                    "end_momentum": "base_momentum",
-                },
-                {
-                    "end_step": float(2 * pct_start * self.total_steps) - 2,
-                    "start_lr": "max_lr",
-                    "end_lr": "initial_lr",
-                    "start_momentum": "base_momentum",
-                    "end_momentum": "max_momentum",
-                },
-                {
-                    "end_step": self.total_steps - 1,
-                    "start_lr": "initial_lr",
-                    "end_lr": "min_lr",
-                    "start_momentum": "max_momentum",
-                    "end_momentum": "max_momentum",
-                },
-            ]
-        else:
-            self._schedule_phases = [
-                {
-                    "end_step": float(pct_start * self.total_steps) - 1,
-                    "start_lr": "initial_lr",
-                    "end_lr": "max_lr",
-                    "start_momentum": "max_momentum",
-                    "end_momentum": "base_momentum",
-                },
-                {
-                    "end_step": self.total_steps - 1,
-                    "start_lr": "max_lr",
-                    "end_lr": "min_lr",
-                    "start_momentum": "base_momentum",
-                    "end_momentum": "max_momentum",
-                },
-            ]
+        self._schedule_phases = _one_cycle_phases(self.total_steps, pct_start, three_phase)
         if last_epoch == -1:
             optimizer.initial_lr = max_lr / div_factor
             self.group = {
@@ -439,17 +452,7 @@ class OneCycleLR(LRScheduler):
             self.group = dict(getattr(self, "group", {}))
         self.cycle_momentum = bool(cycle_momentum)
         if self.cycle_momentum:
-            cfg = getattr(optimizer, "_config", {})
-            if "betas" in cfg:
-                self._momentum_name = "beta1"
-            elif cfg.get("momentum", 0) > 0:
-                self._momentum_name = "momentum"
-            else:
-                raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option "
-                    "enabled (an nncore SGD/RMSprop needs momentum > 0 at construction), or pass "
-                    "cycle_momentum=False"
-                )
+            self._momentum_name = _cycled_momentum(optimizer)
             self.group["max_momentum"] = _number("max_momentum", max_momentum)
             self.group["base_momentum"] = _number("base_momentum", base_momentum)
             if last_epoch == -1:
@@ -581,8 +584,8 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
         if isinstance(cooldown, bool) or not isinstance(cooldown, numbers.Integral) or cooldown < 0:
             raise ValueError(f"cooldown must be an integer >= 0, got {cooldown!r}")
-        self.patience = int(patience)
-        self.cooldown = int(cooldown)
+        self.patience: int = int(patience)
+        self.cooldown: int = int(cooldown)
         self.eps = _number("eps", eps, lo=0.0)
         self.last_epoch = 0
         self._last_lr = [float(optimizer.lr)]
@@ -611,6 +614,10 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [float(self.optimizer.lr)]
+
+    def step_epoch(self, logs: dict) -> None:
+        """Steps on the epoch's validation loss, or its training loss without validation data."""
+        self.step(logs.get("val_loss", logs["loss"]))
 
     def _reduce_lr(self):
         old_lr = float(self.optimizer.lr)

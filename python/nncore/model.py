@@ -9,11 +9,13 @@ progress and Ctrl-C.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _core, _format
 from . import metrics as _metrics
+from ._split import holdout_indices
 from ._validation import (
     check_fraction,
     check_labels,
@@ -38,12 +40,34 @@ _LOSS_ALIASES = {
 # The output transform that predict() applies for each loss (the core trains on logits).
 _OUTPUT_TRANSFORM = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
 _CHUNK_SECONDS = 0.05  # fit returns to Python about this often (Ctrl-C, progress, callbacks)
+_MAX_COUNT = 2**63 - 1  # step and epoch counters are 64-bit in the core
+# Statistics that train_epoch returns per call and fit sums over an epoch.
+_EPOCH_SUMS = ("loss_sum", "penalty_sum", "rows", "correct", "skipped_nonfinite")
 
 
 class Parameters(dict):
     """Parameter name -> writable numpy view into the model's arena (e.g. ``"0.weight"``)."""
 
-    model = None
+    model: Sequential | None = None
+
+
+def _rows(arrays, idx):
+    """The rows ``idx`` of each array (None stays None)."""
+    return tuple(None if a is None else a[idx] for a in arrays)
+
+
+def _schedulers(schedulers) -> list:
+    """fit's ``schedulers`` as a list, each checked for the scheduler protocol."""
+    if schedulers is None:
+        return []
+    scheds = list(schedulers if isinstance(schedulers, (list, tuple)) else [schedulers])
+    for s in scheds:
+        if not all(hasattr(s, a) for a in ("interval", "step_batch", "step_epoch")):
+            raise TypeError(
+                "schedulers must be nncore.lr_scheduler schedulers (with interval, step_batch() "
+                f"and step_epoch(logs)), got {s!r}"
+            )
+    return scheds
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -87,11 +111,11 @@ class Sequential:
         self.loss: str | None = None
         self.huber_delta = 1.0
         self.metrics: list = []
-        self.optimizer = None
+        self.optimizer: Any = None  # an nncore.optim.Optimizer once compiled
         self.history: History | None = None
         self.stop_training = False
         self.epochs_done = 0
-        self._net = None
+        self._net: Any = None  # the _core.Network, once built
         self._stripped = None  # index of the final activation folded into the loss, if any
         self._params_exposed = False
         if input_dim is not None and self.layers:
@@ -304,72 +328,14 @@ class Sequential:
         Ctrl-C stops at a batch boundary; the history so far is kept in ``model.history``.
         """
         self._require_compiled()
-        X = self._check_X(X)
-        n = X.shape[0]
-        y = self._check_y(y, n)
-        sw = check_sample_weight(sample_weight, n)
-        sw = self._class_weights(y, class_weight, sw)
+        X, y, sw = self._fit_inputs(X, y, sample_weight, class_weight)
         epochs = check_positive_int(epochs, "epochs", minimum=0)
         batch_size = check_positive_int(batch_size, "batch_size")
-        if seed is None:
-            seed = self.seed
-        seed = check_seed(seed, "seed")  # hardening
-        validation_split = check_fraction(validation_split, "validation_split")  # hardening
-        if validation_data is not None and validation_split:
-            raise ValueError("give either validation_split or validation_data, not both")
-        val = None
-        if validation_split:
-            if not 0.0 < validation_split < 1.0:
-                raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
-            from ._split import holdout_indices
-
-            strat = y if (self.loss == "cross_entropy" and y.ndim == 1) else None
-            tr, va = holdout_indices(n, validation_split, seed, stratify=strat)
-            val = (X[va], y[va], None if sw is None else sw[va])
-            X, y, sw = X[tr], y[tr], (None if sw is None else sw[tr])
-            n = X.shape[0]
-        elif validation_data is not None:
-            if len(validation_data) not in (2, 3):
-                raise ValueError(
-                    "validation_data must be (X_val, y_val) or (X_val, y_val, sample_weight)"
-                )
-            Xv = self._check_X(validation_data[0], "validation_data X")
-            yv = self._check_y(validation_data[1], Xv.shape[0], "validation_data y")
-            wv = (
-                check_sample_weight(validation_data[2], Xv.shape[0])
-                if len(validation_data) == 3
-                else None
-            )
-            val = (Xv, yv, wv)
-
-        history = History()
-        self.history = history
-        cbs = list(callbacks or [])
-        for c in cbs:
-            if not isinstance(c, Callback):
-                raise TypeError(f"callbacks must be nncore.callbacks.Callback instances, got {c!r}")
-        # Order matters: diagnostics add to the epoch logs before History records them, and the
-        # progress display prints them.
-        chain = []
-        if diagnostics:
-            from .diagnostics import DiagnosticsRecorder
-
-            chain.append(DiagnosticsRecorder(X, y))
-        chain.append(history)
-        if verbose:
-            from .progress import ProgressLogger
-
-            chain.append(ProgressLogger(verbose=verbose, epochs=epochs))
-        cb = CallbackList([*chain, *cbs], self)
-        scheds = (
-            []
-            if schedulers is None
-            else list(schedulers if isinstance(schedulers, (list, tuple)) else [schedulers])
-        )
-        batch_scheds = [s for s in scheds if getattr(s, "interval", "epoch") == "batch"]
-        epoch_scheds = [s for s in scheds if getattr(s, "interval", "epoch") != "batch"]
-
-        net = self._net
+        seed = check_seed(self.seed if seed is None else seed, "seed")  # hardening
+        (X, y, sw), val = self._validation_rows(X, y, sw, seed, validation_split, validation_data)
+        history, cb = self._fit_callbacks(callbacks, X, y, epochs, verbose, diagnostics)
+        scheds = _schedulers(schedulers)
+        n = X.shape[0]
         nbatches = -(-n // batch_size)
         self.stop_training = False
         cb.on_train_begin({"epochs": epochs, "batches": nbatches, "samples": n})
@@ -379,69 +345,126 @@ class Sequential:
             order = None
             if shuffle:
                 order = np.random.default_rng([int(seed), epoch]).permutation(n).astype(np.int64)
-            lrs = None
-            if batch_scheds:
-                lrs = np.empty(nbatches, np.float32)
-                for b in range(nbatches):
-                    lrs[b] = self.optimizer.lr
-                    for s in batch_scheds:
-                        s.step()
-            totals = {
-                "loss_sum": 0.0,
-                "penalty_sum": 0.0,
-                "rows": 0,
-                "correct": 0,
-                "skipped_nonfinite": 0,
-            }
-            grad_norm = -1.0
-            b = 0
-            chunk = 1 if cb.wants_batches else max(1, min(nbatches, 4))
-            while b < nbatches:
-                end = min(nbatches, b + chunk)
-                t1 = time.perf_counter()
-                st = net.train_epoch(X, y, sw, batch_size, order, b, end, lrs)
-                dt = time.perf_counter() - t1
-                for key in totals:
-                    totals[key] += st.get(key, 0)
-                grad_norm = st["grad_norm"]
-                b = end
-                rows = max(totals["rows"], 1)
-                logs = {"batch": b - 1, "batches": nbatches, "loss": totals["loss_sum"] / rows}
-                if self._has_accuracy():
-                    logs["accuracy"] = totals["correct"] / rows
-                if totals["skipped_nonfinite"]:  # TerminateOnNaN stops on it
-                    logs["nonfinite_steps"] = int(totals["skipped_nonfinite"])
-                cb.on_batch_end(b - 1, logs)
-                if self.stop_training:
-                    break
-                if not cb.wants_batches:  # aim for ~_CHUNK_SECONDS per call
-                    per_batch = dt / max(st["batches"], 1)
-                    chunk = nbatches if per_batch <= 0 else int(_CHUNK_SECONDS / per_batch)
-                    chunk = max(1, min(nbatches, chunk))
-            rows = max(totals["rows"], 1)
-            logs = {"loss": totals["loss_sum"] / rows, "reg_loss": totals["penalty_sum"] / rows}
-            if self._has_accuracy():
-                logs["accuracy"] = totals["correct"] / rows
-            if val is not None:
-                for k, v in self.evaluate(*val[:2], sample_weight=val[2]).items():
-                    logs["val_" + k] = v
-            logs["lr"] = float(self.optimizer.lr)
-            logs["time"] = time.perf_counter() - t0
-            if grad_norm >= 0:
-                logs["grad_norm"] = grad_norm
-            if totals["skipped_nonfinite"]:
-                logs["nonfinite_steps"] = int(totals["skipped_nonfinite"])
+            totals = self._run_epoch(X, y, sw, batch_size, order, scheds, cb)
+            logs = self._epoch_logs(totals, val, t0)
             self.epochs_done = epoch + 1
-            for s in epoch_scheds:
-                if type(s).__name__ == "ReduceLROnPlateau":
-                    s.step(logs.get("val_loss", logs["loss"]))
-                else:
-                    s.step()
+            for s in scheds:
+                s.step_epoch(logs)
             cb.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
         cb.on_train_end({})
         return history
+
+    def _fit_inputs(self, X, y, sample_weight, class_weight):
+        """fit's (X, y, sample weights) checked, with class weights folded into the weights."""
+        X = self._check_X(X)
+        y = self._check_y(y, X.shape[0])
+        sw = check_sample_weight(sample_weight, X.shape[0])
+        return X, y, self._class_weights(y, class_weight, sw)
+
+    def _validation_rows(self, X, y, sw, seed, validation_split, validation_data):
+        """((X, y, sw) to train on, (X, y, sw) to validate on or None)."""
+        validation_split = check_fraction(validation_split, "validation_split")  # hardening
+        if validation_data is not None and validation_split:
+            raise ValueError("give either validation_split or validation_data, not both")
+        if validation_split:
+            strat = y if (self.loss == "cross_entropy" and y.ndim == 1) else None
+            tr, va = holdout_indices(X.shape[0], validation_split, seed, stratify=strat)
+            return _rows((X, y, sw), tr), _rows((X, y, sw), va)
+        if validation_data is None:
+            return (X, y, sw), None
+        if len(validation_data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be (X_val, y_val) or (X_val, y_val, sample_weight)"
+            )
+        Xv = self._check_X(validation_data[0], "validation_data X")
+        yv = self._check_y(validation_data[1], Xv.shape[0], "validation_data y")
+        wv = None
+        if len(validation_data) == 3:
+            wv = check_sample_weight(validation_data[2], Xv.shape[0])
+        return (X, y, sw), (Xv, yv, wv)
+
+    def _fit_callbacks(self, callbacks, X, y, epochs, verbose, diagnostics):
+        """(History, callbacks): a fresh History (also ``self.history``) and every callback in
+        calling order."""
+        history = History()
+        self.history = history
+        cbs = list(callbacks or [])
+        for c in cbs:
+            if not isinstance(c, Callback):
+                raise TypeError(f"callbacks must be nncore.callbacks.Callback instances, got {c!r}")
+        # Order matters: diagnostics add to the epoch logs before History records them, and the
+        # progress display prints them.
+        chain: list[Callback] = []
+        if diagnostics:
+            from .diagnostics import DiagnosticsRecorder
+
+            chain.append(DiagnosticsRecorder(X, y))
+        chain.append(history)
+        if verbose:
+            from .progress import ProgressLogger
+
+            chain.append(ProgressLogger(verbose=verbose, epochs=epochs))
+        return history, CallbackList([*chain, *cbs], self)
+
+    def _run_epoch(self, X, y, sw, batch_size, order, scheds, cb) -> dict:
+        """One pass over the rows in ``order``, handed to C++ in chunks of batches; returns the
+        summed statistics of the epoch (and the last gradient norm)."""
+        n = X.shape[0]
+        nbatches = -(-n // batch_size)
+        lrs = None
+        if any(s.interval == "batch" for s in scheds):
+            # The per-batch schedule is resolved up front, so C++ can run many batches per call.
+            lrs = np.empty(nbatches, np.float32)
+            for b in range(nbatches):
+                lrs[b] = self.optimizer.lr
+                for s in scheds:
+                    s.step_batch()
+        totals: dict[str, float] = dict.fromkeys(_EPOCH_SUMS, 0)
+        totals["grad_norm"] = -1.0
+        b = 0
+        chunk = 1 if cb.wants_batches else max(1, min(nbatches, 4))
+        while b < nbatches:
+            end = min(nbatches, b + chunk)
+            t1 = time.perf_counter()
+            st = self._net.train_epoch(X, y, sw, batch_size, order, b, end, lrs)
+            dt = time.perf_counter() - t1
+            for key in _EPOCH_SUMS:
+                totals[key] += st.get(key, 0)
+            totals["grad_norm"] = st["grad_norm"]
+            b = end
+            rows = max(totals["rows"], 1)
+            logs = {"batch": b - 1, "batches": nbatches, "loss": totals["loss_sum"] / rows}
+            if self._has_accuracy():
+                logs["accuracy"] = totals["correct"] / rows
+            if totals["skipped_nonfinite"]:  # TerminateOnNaN stops on it
+                logs["nonfinite_steps"] = int(totals["skipped_nonfinite"])
+            cb.on_batch_end(b - 1, logs)
+            if self.stop_training:
+                break
+            if not cb.wants_batches:  # aim for ~_CHUNK_SECONDS per call
+                per_batch = dt / max(st["batches"], 1)
+                chunk = nbatches if per_batch <= 0 else int(_CHUNK_SECONDS / per_batch)
+                chunk = max(1, min(nbatches, chunk))
+        return totals
+
+    def _epoch_logs(self, totals, val, t0) -> dict:
+        """The epoch's log line: training means, validation scores, lr, time, gradient norm."""
+        rows = max(totals["rows"], 1)
+        logs = {"loss": totals["loss_sum"] / rows, "reg_loss": totals["penalty_sum"] / rows}
+        if self._has_accuracy():
+            logs["accuracy"] = totals["correct"] / rows
+        if val is not None:
+            for k, v in self.evaluate(*val[:2], sample_weight=val[2]).items():
+                logs["val_" + k] = v
+        logs["lr"] = float(self.optimizer.lr)
+        logs["time"] = time.perf_counter() - t0
+        if totals["grad_norm"] >= 0:
+            logs["grad_norm"] = totals["grad_norm"]
+        if totals["skipped_nonfinite"]:
+            logs["nonfinite_steps"] = int(totals["skipped_nonfinite"])
+        return logs
 
     def _has_accuracy(self):
         return self.loss == "cross_entropy" and any(m in ("accuracy", "acc") for m in self.metrics)
@@ -590,6 +613,53 @@ class Sequential:
     def num_params(self) -> int:
         return 0 if self._net is None else int(self._net.num_params)
 
+    # ------------------------------------------------ internal hooks for optim and diagnostics
+    # The rest of the package reaches the core network only through these, so model.py alone
+    # knows its interface.
+    def _arena(self, which: str) -> np.ndarray:
+        """The flat, writable float32 arena ``which``: "params", "grads" or "buffers"."""
+        if self._net is None:
+            raise RuntimeError("the model is not built yet")
+        if which == "params":
+            return self._net.params_array()
+        if which == "grads":
+            return self._net.grads_array()
+        if which == "buffers":
+            return self._net.buffers_array()
+        raise ValueError(f"unknown arena {which!r}")
+
+    def _param_entries(self) -> list:
+        """(name, shape, offset in the arena, layer index) of every parameter."""
+        return list(self._net.param_views())
+
+    def _layer_info(self) -> list:
+        """(kind, input width, output width) of every layer."""
+        return list(self._net.layer_info())
+
+    def _params_changed(self) -> None:
+        """Tell the core that parameters or buffers were written (drops cached plans)."""
+        self._net.params_changed()
+
+    def _set_core_optimizer(self, core) -> None:
+        self._net.set_optimizer(core)
+
+    def _optimizer_step(self) -> dict:
+        return self._net.optimizer_step()
+
+    def _forward_unchecked(self, x: np.ndarray, training: bool, *, every_layer: bool = False):
+        """The network's output (or every layer's, with ``every_layer``) for an already checked
+        float32 batch."""
+        if every_layer:
+            return self._net.forward_all(x, training)
+        return self._net.forward(x, training)
+
+    def _loss_unchecked(self, out: np.ndarray, y) -> tuple:
+        """(loss, d loss / d out) for already checked outputs and targets, without weights."""
+        return self._net.loss(out, y, None)
+
+    def _backward_unchecked(self, dout: np.ndarray) -> np.ndarray:
+        return self._net.backward(dout)
+
     # --------------------------------------------------------------------------- description
     def summary(self, print_fn=print) -> str:
         """A table of layers, output shapes and parameter counts."""
@@ -597,7 +667,7 @@ class Sequential:
             raise RuntimeError(
                 "the model is not built yet: give input_dim or call build()/fit() first"
             )
-        counts = {}
+        counts: dict[int, int] = {}
         for _name, shape, _off, layer in self._net.param_views():
             counts[layer] = counts.get(layer, 0) + int(np.prod(shape))
         rows = [("#", "layer", "output", "params")]
@@ -619,7 +689,7 @@ class Sequential:
         return s
 
     def get_config(self) -> dict:
-        cfg = {
+        cfg: dict[str, Any] = {
             "layers": [layer.get_config() for layer in self.layers],
             "input_dim": self.input_dim,
             "seed": self.seed,
@@ -641,12 +711,76 @@ class Sequential:
         )
         return model
 
+    # ---------------------------------------------------------------------------------- state
+    def state(self) -> dict:
+        """Everything needed to rebuild the model exactly, as plain data: ``{"config",
+        "optimizer", "step", "epochs_done", "arrays"}``. ``arrays`` holds copies of the flat
+        ``params`` and ``buffers`` arenas and the optimizer's state as ``optimizer.<name>``;
+        ``optimizer`` its name and hyper-parameters. :func:`nncore.io.dumps` writes this."""
+        if self._net is None:
+            raise RuntimeError("cannot save a model that is not built yet")
+        arrays = {
+            "params": np.array(self._net.params_array()),
+            "buffers": np.array(self._net.buffers_array()),
+        }
+        optimizer: dict | None = None
+        if self.optimizer is not None:
+            sd = self.optimizer.state_dict()
+            for k, v in sd["state"].items():
+                arrays["optimizer." + k] = np.asarray(v, dtype=np.float32)
+            optimizer = {k: v for k, v in sd.items() if k != "state"}
+        return {
+            "config": self.get_config(),
+            "optimizer": optimizer,
+            "step": int(self._net.step),
+            "epochs_done": int(self.epochs_done),
+            "arrays": arrays,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> Sequential:
+        """The model :meth:`state` described: architecture, compile settings, weights, buffers,
+        step counts and optimizer state, so training resumes bitwise where it stopped. A state
+        that does not fit together raises ValueError (or TypeError/KeyError for wrong types)."""
+        from . import optim as _optim
+
+        config = state.get("config")
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError("the state lacks the model configuration")
+        model = cls.from_config(config)
+        comp = config.get("compile")
+        optd = state.get("optimizer")
+        if comp is not None:
+            opt = "sgd" if optd is None else _optim.get(optd["name"], **optd.get("hparams", {}))
+            model.compile(
+                optimizer=opt,
+                loss=comp["loss"],
+                metrics=comp.get("metrics"),
+                huber_delta=comp.get("huber_delta", 1.0),
+            )
+        model.build()
+        net = model._net
+        arrays = state["arrays"]
+        for key, target in (("params", net.params_array()), ("buffers", net.buffers_array())):
+            a = arrays.get(key)
+            if a is None or np.shape(a) != target.shape or np.asarray(a).dtype != np.float32:
+                raise ValueError(f"array {key!r} does not match the architecture")
+            if key == "buffers" and not np.isfinite(a).all():
+                raise ValueError(f"array {key!r} holds non-finite values")
+            target[:] = a
+        net.params_changed()
+        net.step = check_positive_int(state.get("step", 0), "step", 0, _MAX_COUNT)
+        model.epochs_done = check_positive_int(state.get("epochs_done", 0), "epochs_done", 0, _MAX_COUNT)
+        if optd is not None and model.optimizer is not None:
+            prefix = "optimizer."
+            opt_state = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+            model.optimizer.load_state_dict(dict(optd, state=opt_state))
+        return model
+
     def save(self, path) -> None:
         """Write the model (architecture, weights, buffers, optimizer state) to ``path``
         atomically, in nncore's checksummed format (see :mod:`nncore.io`)."""
-        from .io import save
-
-        save(self, path)
+        _format.write_atomic(path, _format.encode(self.state()))
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)

@@ -84,11 +84,21 @@ def _check(name, kind, v):
     return v
 
 
+_BY_NAME: dict = {}  # name -> class; filled by Optimizer.__init_subclass__
+
+
 class Optimizer:
-    """Base class: holds the hyper-parameters, the core optimizer and the model it updates."""
+    """Base class: holds the hyper-parameters, the core optimizer and the model it updates.
+    A subclass that sets its own ``name`` is registered under it for :func:`get`."""
 
     name = ""
     _spec: tuple = ()  # ((python name, default, kind), ...) after params
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Only a class naming itself registers: a user's subclass of Adam must not replace "adam".
+        if cls.__dict__.get("name"):
+            _BY_NAME[cls.name] = cls
 
     def __init__(self, params, config):
         kinds = dict((k, kind) for k, _, kind in self._spec)
@@ -137,15 +147,15 @@ class Optimizer:
     def _attach(self, model):
         """Called by ``model.compile``: the model's network steps this optimizer."""
         self._model = model
-        model._net.set_optimizer(self._core_optimizer())
+        model._set_core_optimizer(self._core_optimizer())
 
-    def _net(self):
-        if self._model is None or getattr(self._model, "_net", None) is None:
+    def _built_model(self):
+        if self._model is None or not self._model.built:
             raise RuntimeError(
                 "the optimizer is not attached to a built model: pass it to model.compile() "
                 "(or construct it with model.parameters())"
             )
-        return self._model._net
+        return self._model
 
     # -- torch-like API ---------------------------------------------------------------------
     @property
@@ -180,13 +190,13 @@ class Optimizer:
     def step(self) -> dict:
         """One update of the attached model from its gradients; returns
         ``{"grad_norm", "finite", "skipped"}``."""
-        return self._net().optimizer_step()
+        return self._built_model()._optimizer_step()
 
     def zero_grad(self) -> None:
-        self._net().zero_grad()
+        self._built_model().zero_grad()
 
     def get_config(self) -> dict:
-        cfg = {"name": self.name}
+        cfg: dict = {"name": self.name}
         cfg.update(self._config)
         cfg["lr"] = self.lr
         if "betas" in cfg:
@@ -236,7 +246,7 @@ class Optimizer:
             if not same:
                 self._config = fresh._config
                 self._core = None
-                if self._model is not None and getattr(self._model, "_net", None) is not None:
+                if self._model is not None and self._model.built:
                     self._attach(self._model)
         core = self._core_optimizer()
         state = d["state"]
@@ -258,8 +268,8 @@ class Optimizer:
         sizes = {a.size for k, a in arrays.items() if k != "mu_product"}
         if len(sizes) > 1:
             raise ValueError(f"optimizer state arrays differ in length: {sorted(sizes)}")
-        if sizes and self._model is not None and getattr(self._model, "_net", None) is not None:
-            n = self._model._net.params_array().size
+        if sizes and self._model is not None and self._model.built:
+            n = self._model.num_params
             if sizes != {n}:
                 raise ValueError(
                     f"optimizer state has {sizes.pop()} values per array, the model has {n} "
@@ -465,11 +475,8 @@ class NAdam(Optimizer):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
 
-_BY_NAME = {c.name: c for c in (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam)}
-
-
 def get(optimizer, **kwargs) -> Optimizer:
-    """An optimizer from a name ("sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam",
+    """An optimizer from a registered name ("sgd", "adam", ... as the classes' ``name``,
     case-insensitive; keyword arguments are its hyper-parameters), a config dict from
     ``get_config()``, or an optimizer object (returned as is)."""
     if isinstance(optimizer, Optimizer):
@@ -497,10 +504,9 @@ def get(optimizer, **kwargs) -> Optimizer:
 def _grads(model_or_grads):
     if isinstance(model_or_grads, np.ndarray):
         return model_or_grads
-    net = getattr(model_or_grads, "_net", None)
-    if net is None:
+    if not getattr(model_or_grads, "built", False) or not hasattr(model_or_grads, "_arena"):
         raise ValueError("expected a built nncore model (or a float32 gradient array)")
-    return net.grads_array()
+    return model_or_grads._arena("grads")
 
 
 def clip_grad_norm_(model, max_norm) -> float:

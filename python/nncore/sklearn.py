@@ -21,6 +21,9 @@ Needs scikit-learn: ``pip install nncore[sklearn]``.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from typing import Any
+
 import numpy as np
 
 try:
@@ -34,33 +37,21 @@ except ImportError as e:  # pragma: no cover - exercised by a subprocess test
         "nncore.sklearn needs scikit-learn (>= 1.6): pip install nncore[sklearn]"
     ) from e
 
-from .callbacks import Callback
+from .callbacks import EarlyStopping
 
 _ACTIVATIONS = {"logistic": "sigmoid", "identity": "linear"}
 
 
-class _Stopper(Callback):
-    """Stops when ``key`` has not improved by ``tol`` for ``patience`` epochs; optionally keeps
-    the best weights."""
+class _Stopper(EarlyStopping):
+    """Early stopping by scikit-learn's MLP rule: stops when ``key`` has not improved by ``tol``
+    for ``patience`` epochs; the best value (and, with ``keep_best``, the weights restored at the
+    end) follows every decrease."""
+
+    _best_follows_any_gain = True
+    _skip_nonfinite = True
 
     def __init__(self, key, patience, tol, keep_best):
-        self.key, self.patience, self.tol, self.keep_best = key, patience, tol, keep_best
-        self.best, self.wait, self.best_weights = np.inf, 0, None
-
-    def on_epoch_end(self, epoch, logs=None):
-        v = (logs or {}).get(self.key)
-        if v is None or not np.isfinite(v):
-            return
-        if v < self.best - self.tol:
-            self.wait = 0
-        else:
-            self.wait += 1
-        if v < self.best:
-            self.best = v
-            if self.keep_best:
-                self.best_weights = [w.copy() for w in self.model.get_weights()]
-        if self.wait >= self.patience:
-            self.model.stop_training = True
+        super().__init__(key, "min", patience, tol, restore_best=keep_best)
 
 
 class _BaseMLP(BaseEstimator):
@@ -130,35 +121,33 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(
                 f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}"
             )
+        if not float(self.tol) >= 0:
+            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
         if float(self.learning_rate) <= 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
         return hls
 
     def _build(self, n_in, n_out, loss, seed):
-        import nncore as nc
-
         from . import optim as _optim
+        from ._mlp import build_mlp
 
-        act = _ACTIVATIONS.get(self.activation, self.activation)
-        layers = []
-        for h in self._check_params():
-            if self.batchnorm:
-                layers += [
-                    nc.Dense(int(h), l1=float(self.l1), l2=float(self.l2)),
-                    nc.BatchNorm(),
-                    nc.Activation(act),
-                ]
-            else:
-                layers.append(nc.Dense(int(h), act, l1=float(self.l1), l2=float(self.l2)))
-            if self.dropout:
-                layers.append(nc.Dropout(float(self.dropout)))
-        layers.append(nc.Dense(int(n_out), l1=float(self.l1), l2=float(self.l2)))
-        model = nc.Sequential(layers, input_dim=int(n_in), seed=int(seed))
+        hidden = self._check_params()
         opt = self.optimizer
         if isinstance(opt, str):
             opt = _optim.get(opt, lr=float(self.learning_rate), **(self.optimizer_kwargs or {}))
-        model.compile(optimizer=opt, loss=loss)
-        return model
+        return build_mlp(
+            n_in,
+            n_out,
+            hidden,
+            _ACTIVATIONS.get(self.activation, self.activation),
+            batchnorm=bool(self.batchnorm),
+            dropout=float(self.dropout),
+            l1=float(self.l1),
+            l2=float(self.l2),
+            seed=seed,
+            optimizer=opt,
+            loss=loss,
+        )
 
     def _seed(self):
         if isinstance(self.random_state, (int, np.integer)) and not isinstance(
@@ -185,39 +174,22 @@ class _BaseMLP(BaseEstimator):
 
         seed = self._seed()
         model = self._build(X.shape[1], n_out, loss, seed)
-        n = X.shape[0]
         sw = None
         if sample_weight is not None:
             sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
             if np.all(sw == 1.0):  # unit weights are no weights (bitwise the same fit)
                 sw = None
-        val = {}
-        use_val = bool(self.early_stopping)
-        if use_val:
-            from ._split import holdout_indices
-
-            strat = y_enc if loss == "cross_entropy" else None
-            try:
-                tr, va = holdout_indices(n, float(self.validation_fraction), seed, stratify=strat)
-            except ValueError:
-                tr, va = holdout_indices(n, float(self.validation_fraction), seed)
-            if len(va) == 0 or len(tr) == 0:
-                use_val = False
-            else:
-                val = {
-                    "validation_data": (X[va], y_enc[va])
-                    if sw is None
-                    else (X[va], y_enc[va], sw[va])
-                }
-                X, y_enc = X[tr], y_enc[tr]
-                sw = None if sw is None else sw[tr]
+        val = None
+        if self.early_stopping:
+            X, y_enc, sw, val = self._validation_split(X, y_enc, sw, loss, seed)
+        use_val = val is not None
         stopper = _Stopper(
             "val_loss" if use_val else "loss",
             int(self.n_iter_no_change),
             float(self.tol),
             keep_best=use_val,
         )
-        ctx = nc.num_threads(int(self.n_threads)) if self.n_threads else _nullcontext()
+        ctx = nc.num_threads(int(self.n_threads)) if self.n_threads else nullcontext()
         with ctx:
             hist = model.fit(
                 X,
@@ -229,10 +201,8 @@ class _BaseMLP(BaseEstimator):
                 verbose=int(self.verbose),
                 sample_weight=sw,
                 class_weight=class_weight,
-                **val,
+                validation_data=val,
             )
-        if use_val and stopper.best_weights is not None:
-            model.set_weights(stopper.best_weights)
         self.model_ = model
         self.history_ = dict(hist.history)
         self.loss_curve_ = list(hist.history.get("loss", []))
@@ -243,10 +213,27 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = len(self.loss_curve_)
         return self
 
+    def _validation_split(self, X, y_enc, sw, loss, seed):
+        """(X, y, sw) to train on and the held-out validation_data for early stopping (None
+        when the split leaves either part empty). Stratified for classifiers when every class
+        allows it."""
+        from ._split import holdout_indices
+
+        n, frac = X.shape[0], float(self.validation_fraction)
+        strat = y_enc if loss == "cross_entropy" else None
+        try:
+            tr, va = holdout_indices(n, frac, seed, stratify=strat)
+        except ValueError:
+            tr, va = holdout_indices(n, frac, seed)
+        if len(va) == 0 or len(tr) == 0:
+            return X, y_enc, sw, None
+        val = (X[va], y_enc[va]) if sw is None else (X[va], y_enc[va], sw[va])
+        return X[tr], y_enc[tr], None if sw is None else sw[tr], val
+
     def _predict_raw(self, X):
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        ctx = _nullcontext()
+        ctx: Any = nullcontext()
         if self.n_threads:
             import nncore as nc
 
@@ -277,14 +264,6 @@ class _BaseMLP(BaseEstimator):
 class _Serialized:
     def __init__(self, data: bytes):
         self.data = data
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):

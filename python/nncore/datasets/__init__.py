@@ -8,8 +8,10 @@ compressed ``.npz`` of uint8 pixel counts (0..16) and labels, loaded without pic
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -22,15 +24,17 @@ class Dataset:
 
     data: np.ndarray
     target: np.ndarray
-    feature_names: list = field(default_factory=list)
-    target_names: list = field(default_factory=list)
+    feature_names: list[str] = field(default_factory=list)
+    target_names: list[Any] = field(default_factory=list)
     description: str = ""
 
-    def __iter__(self):  # so ``X, y = load_digits()`` works
+    def __iter__(self) -> Iterator[np.ndarray]:  # so ``X, y = load_digits()`` works
         return iter((self.data, self.target))
 
 
-def load_digits(*, return_X_y: bool = False, scale: bool = False):
+def load_digits(
+    *, return_X_y: bool = False, scale: bool = False
+) -> Dataset | tuple[np.ndarray, np.ndarray]:
     """Load the 8×8 digits: 1,797 samples, 64 features (pixel counts 0..16), 10 classes.
 
     Parameters

@@ -1,0 +1,147 @@
+"""The bytes of nncore's ``.nnc`` model format, with no knowledge of models: a model's state
+dict to byte chunks and back (every field validated on the way in), and the atomic file writer.
+:mod:`nncore.io` documents the layout and builds models from it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import struct
+import tempfile
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+MAGIC = b"NNCORE\x00\x01"
+VERSION = 1
+_ALLOWED_DTYPES = {"<f4": np.float32, "<i8": np.int64}
+_MAX_HEADER = 64 << 20  # bytes of JSON; a real header is a few KiB
+_MAX_NDIM = 8
+_ALIGN = 64  # each array starts on a 64-byte boundary of the data section
+
+
+class ModelFileError(ValueError):
+    """A file that is not a valid nncore model (truncated, corrupted, foreign, wrong version)."""
+
+
+def encode(state: dict[str, Any]) -> list[bytes]:
+    """The file's bytes, as chunks (header, arrays, checksum), for a state dict
+    ``{"config", "optimizer", "step", "epochs_done", "arrays": {name: array}}``."""
+    entries, blobs, offset = [], [], 0
+    for name, a in state["arrays"].items():
+        a = np.ascontiguousarray(a)
+        dt = a.dtype.newbyteorder("<").str
+        if dt not in _ALLOWED_DTYPES:
+            raise TypeError(f"cannot save array {name} of dtype {a.dtype}")
+        raw = a.astype(dt, copy=False).tobytes()
+        pad = (-offset) % _ALIGN
+        blobs.append(b"\x00" * pad)
+        offset += pad
+        entries.append(
+            {"name": name, "dtype": dt, "shape": list(a.shape), "offset": offset, "nbytes": len(raw)}
+        )
+        blobs.append(raw)
+        offset += len(raw)
+    header = {k: v for k, v in state.items() if k != "arrays"}
+    header["arrays"] = entries
+    hbytes = json.dumps(header, default=_json_default).encode("utf-8")
+    head = MAGIC + struct.pack("<IQ", VERSION, len(hbytes)) + hbytes
+    digest = hashlib.sha256(head)
+    for b in blobs:
+        digest.update(b)
+    return [head, *blobs, digest.digest()]
+
+
+def _json_default(o: object) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def check_count(v: object, what: str, name: str) -> int:
+    """A non-negative integer field of the header, or ModelFileError."""
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ModelFileError(f"{name}: {what} must be a non-negative integer, got {v!r}")
+    return v
+
+
+def decode(data: bytes, name: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Validate a model file's bytes and return (header dict, {array name: array}).
+
+    Everything is checked before it is used: the magic, version and checksum, the JSON header
+    (its length, nesting and types) and each array's dtype, shape and bounds. Nothing is unpickled
+    and no code from the data runs. ``name`` (a path, or ``<bytes>``) starts every message."""
+    if len(data) < len(MAGIC) + 12 + 32:
+        raise ModelFileError(f"{name}: too short to be an nncore model file ({len(data)} bytes)")
+    if data[: len(MAGIC)] != MAGIC:
+        raise ModelFileError(f"{name}: not an nncore model file (bad magic bytes)")
+    version, hlen = struct.unpack_from("<IQ", data, len(MAGIC))
+    if version != VERSION:
+        raise ModelFileError(
+            f"{name}: format version {version} is not supported (this nncore reads {VERSION})"
+        )
+    body, digest = data[:-32], data[-32:]
+    if hashlib.sha256(body).digest() != digest:
+        raise ModelFileError(f"{name}: checksum mismatch (the file is truncated or corrupted)")
+    start = len(MAGIC) + 12
+    if hlen > _MAX_HEADER or start + hlen > len(body):
+        raise ModelFileError(f"{name}: header length {hlen} exceeds the file size or the limit")
+    try:
+        header = json.loads(body[start : start + hlen].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
+        raise ModelFileError(f"{name}: unreadable header ({type(e).__name__}: {e})") from None
+    if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
+        raise ModelFileError(f"{name}: header lacks the array table")
+    section = memoryview(body)[start + hlen :]
+    arrays = {}
+    for entry in header["arrays"]:
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("name"), str)
+            or entry.get("dtype") not in _ALLOWED_DTYPES
+            or not isinstance(entry.get("shape"), list)
+            or len(entry["shape"]) > _MAX_NDIM
+        ):
+            raise ModelFileError(f"{name}: malformed array entry {str(entry)[:200]}")
+        dt = _ALLOWED_DTYPES[entry["dtype"]]
+        shape = tuple(check_count(d, "an array dimension", name) for d in entry["shape"])
+        off = check_count(entry.get("offset"), "an array offset", name)
+        nbytes = check_count(entry.get("nbytes"), "an array size", name)
+        # Python integers: an absurd shape cannot overflow into a small, plausible size.
+        if off + nbytes > len(section) or math.prod(shape) * np.dtype(dt).itemsize != nbytes:
+            raise ModelFileError(
+                f"{name}: array {entry['name']!r} is out of bounds or inconsistent"
+            )
+        arrays[entry["name"]] = (
+            np.frombuffer(section[off : off + nbytes], dtype=dt).reshape(shape).copy()
+        )
+    return header, arrays
+
+
+def write_atomic(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
+    """Write byte chunks to ``path`` atomically (temporary file + fsync + rename)."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".nncore-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for c in chunks:
+                f.write(c)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,255 @@
+"""GridSearch and RandomSearch: every candidate cross-validated on the same folds."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .. import metrics as _metrics
+from ..preprocessing import Standardizer
+from ._split import _rng
+from ._validation import _is_classifier, _run_folds, _setup
+
+
+def _split_params(params: dict):
+    """Parameters named ``fit__x`` go to ``fit(x=...)``; the rest to ``model_fn``."""
+    build, fit = {}, {}
+    for k, v in params.items():
+        if k.startswith("fit__"):
+            fit[k[5:]] = v
+        else:
+            build[k] = v
+    return build, fit
+
+
+class _Build:
+    """model_fn(**build params) for one candidate (picklable)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, **params):
+        return self.fn(**params)
+
+
+def _results_table(cands, results, scorers, n_folds) -> list:
+    """cv_results_: one row per candidate with its per-split, mean and std scores, times and the
+    rank of its mean test score under each metric."""
+    table = []
+    for i, c in enumerate(cands):
+        rs = results[i * n_folds : (i + 1) * n_folds]
+        row: dict = {"params": dict(c)}
+        for k in scorers:
+            te = np.array([r["test"][k] for r in rs])
+            tr = np.array([r["train"][k] for r in rs])
+            for j, v in enumerate(te):
+                row[f"split{j}_test_{k}"] = float(v)
+            for j, v in enumerate(tr):
+                row[f"split{j}_train_{k}"] = float(v)
+            row[f"mean_test_{k}"], row[f"std_test_{k}"] = float(te.mean()), float(te.std())
+            row[f"mean_train_{k}"], row[f"std_train_{k}"] = float(tr.mean()), float(tr.std())
+        row["mean_fit_time"] = float(np.mean([r["fit_time"] for r in rs]))
+        row["mean_score_time"] = float(np.mean([r["score_time"] for r in rs]))
+        table.append(row)
+    for k, (_, gib) in scorers.items():
+        means = np.array([r[f"mean_test_{k}"] for r in table])
+        key = -means if gib else means
+        order = np.argsort(key, kind="stable")
+        ranks = np.empty(len(table), np.int64)
+        ranks[order] = np.arange(1, len(table) + 1)
+        for r, rank in zip(table, ranks):
+            r[f"rank_test_{k}"] = int(rank)
+    return table
+
+
+class _BaseSearch:
+    def __init__(
+        self,
+        model_fn,
+        *,
+        cv=5,
+        scoring=None,
+        fit_params=None,
+        refit=True,
+        n_jobs=1,
+        standardize=False,
+        preprocess=None,
+    ):
+        self.model_fn, self.cv, self.scoring = model_fn, cv, scoring
+        self.fit_params, self.refit, self.n_jobs = fit_params, refit, n_jobs
+        self.standardize, self.preprocess = standardize, preprocess
+
+    def _candidates(self):
+        raise NotImplementedError
+
+    def fit(self, X, y):
+        """Cross-validate every candidate (all candidates see the same folds), rank them by the
+        first scoring metric and, with ``refit``, train the best on all of (X, y)."""
+        cands = list(self._candidates())
+        if not cands:
+            raise ValueError("the parameter grid is empty")
+        first = _split_params(cands[0])[0]
+        X, y, scorers, folds = _setup(self.model_fn, first, X, y, self.cv, self.scoring)
+        results = []
+        for c in cands:  # fit params may differ per candidate: folds run in parallel
+            build, fit = _split_params(c)
+            results += _run_folds(
+                _Build(self.model_fn),
+                X,
+                y,
+                [(build, tr, te) for tr, te in folds],
+                fit_params={**(self.fit_params or {}), **fit},
+                scorers=scorers,
+                standardize=self.standardize,
+                preprocess=self.preprocess,
+                return_train_score=True,
+                n_jobs=self.n_jobs,
+                return_models=False,
+            )
+        table = _results_table(cands, results, scorers, len(folds))
+        main = next(iter(scorers))
+        self.scorer_ = main
+        self.cv_results_ = table
+        self.best_index_ = int(np.argmin([r[f"rank_test_{main}"] for r in table]))
+        self.best_params_ = dict(cands[self.best_index_])
+        self.best_score_ = table[self.best_index_][f"mean_test_{main}"]
+        self.scaler_ = None
+        if self.refit:
+            build, fit = _split_params(self.best_params_)
+            Xf = X
+            if self.standardize:
+                self.scaler_ = Standardizer().fit(X)
+                Xf = self.scaler_.transform(X)
+            model = self.model_fn(**build)
+            model.fit(Xf, y, **{**(self.fit_params or {}), **fit})
+            self.best_model_ = model
+        return self
+
+    def predict(self, X):
+        """``best_model_.predict`` with the refit standardization applied."""
+        if not hasattr(self, "best_model_"):
+            raise RuntimeError("call fit with refit=True first")
+        if self.scaler_ is not None:
+            X = self.scaler_.transform(X)
+        return self.best_model_.predict(X)
+
+    def score(self, X, y):
+        f = _metrics.get(
+            self.scoring
+            if isinstance(self.scoring, str)
+            else ("accuracy" if _is_classifier(self.best_model_) else "r2")
+        )
+        return float(f(y, self.predict(X)))
+
+    def results_table(self) -> str:
+        """cv_results_ as aligned text, best first."""
+        k = self.scorer_
+        rows = sorted(self.cv_results_, key=lambda r: r[f"rank_test_{k}"])
+        lines = [f"{'rank':>4}  {'mean ' + k:>14}  {'std':>8}  params"]
+        for r in rows:
+            lines.append(
+                f"{r[f'rank_test_{k}']:>4}  {r[f'mean_test_{k}']:>14.4f}  "
+                f"{r[f'std_test_{k}']:>8.4f}  {r['params']}"
+            )
+        return "\n".join(lines)
+
+
+class GridSearch(_BaseSearch):
+    """Exhaustive search over ``param_grid`` (a dict of lists, or a list of such dicts).
+
+    ``model_fn(**params)`` builds each candidate's model; parameters named ``fit__<name>`` (e.g.
+    ``fit__epochs``, ``fit__batch_size``) go to ``fit`` instead. After :meth:`fit`:
+    ``cv_results_`` (list of dicts with ``params``, ``splitK_test_<m>``, ``mean_test_<m>``,
+    ``std_test_<m>``, ``rank_test_<m>``, train scores and times), ``best_params_``,
+    ``best_score_``, ``best_index_`` and, with ``refit``, ``best_model_`` trained on all the data.
+    """
+
+    def __init__(
+        self,
+        model_fn,
+        param_grid,
+        *,
+        cv=5,
+        scoring=None,
+        fit_params=None,
+        refit=True,
+        n_jobs=1,
+        standardize=False,
+        preprocess=None,
+    ):
+        super().__init__(
+            model_fn,
+            cv=cv,
+            scoring=scoring,
+            fit_params=fit_params,
+            refit=refit,
+            n_jobs=n_jobs,
+            standardize=standardize,
+            preprocess=preprocess,
+        )
+        self.param_grid = param_grid
+
+    def _candidates(self):
+        grids = self.param_grid if isinstance(self.param_grid, (list, tuple)) else [self.param_grid]
+        for g in grids:
+            if not isinstance(g, dict):
+                raise ValueError(f"param_grid must be a dict or a list of dicts, got {g!r}")
+            keys = sorted(g)
+            for k in keys:
+                if isinstance(g[k], str) or not hasattr(g[k], "__iter__"):
+                    raise ValueError(f"param_grid[{k!r}] must be a list of values")
+            for vals in itertools.product(*(list(g[k]) for k in keys)):
+                yield dict(zip(keys, vals))
+
+
+class RandomSearch(_BaseSearch):
+    """``n_iter`` candidates drawn from ``param_distributions`` (a dict: a list is sampled
+    uniformly, an object with ``rvs(random_state=...)`` such as scipy.stats distributions is
+    sampled, a callable gets a numpy Generator). Same ``fit__`` convention and results as
+    :class:`GridSearch`; ``seed`` makes the draws reproducible."""
+
+    def __init__(
+        self,
+        model_fn,
+        param_distributions,
+        n_iter=10,
+        *,
+        seed=None,
+        cv=5,
+        scoring=None,
+        fit_params=None,
+        refit=True,
+        n_jobs=1,
+        standardize=False,
+        preprocess=None,
+    ):
+        super().__init__(
+            model_fn,
+            cv=cv,
+            scoring=scoring,
+            fit_params=fit_params,
+            refit=refit,
+            n_jobs=n_jobs,
+            standardize=standardize,
+            preprocess=preprocess,
+        )
+        self.param_distributions, self.n_iter, self.seed = param_distributions, n_iter, seed
+
+    def _candidates(self):
+        rng = _rng(self.seed)
+        dists = self.param_distributions
+        if not isinstance(dists, dict):
+            raise ValueError("param_distributions must be a dict")
+        for _ in range(int(self.n_iter)):
+            c = {}
+            for k in sorted(dists):
+                d = dists[k]
+                if hasattr(d, "rvs"):
+                    c[k] = d.rvs(random_state=np.random.RandomState(rng.integers(2**31 - 1)))
+                elif callable(d):
+                    c[k] = d(rng)
+                else:
+                    vals = list(d)
+                    c[k] = vals[int(rng.integers(len(vals)))]
+            yield c

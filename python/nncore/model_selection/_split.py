@@ -1,0 +1,248 @@
+"""Splitters: KFold, StratifiedKFold, RepeatedStratifiedKFold and train_test_split."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def _num_rows(X) -> int:
+    if hasattr(X, "shape"):
+        return int(X.shape[0])
+    return len(X)
+
+
+class KFold:
+    """K folds of consecutive rows (after an optional seeded shuffle); fold sizes differ by at
+    most one row."""
+
+    def __init__(self, n_splits: int = 5, shuffle: bool = False, seed=None):
+        _check_n_splits(n_splits)
+        self.n_splits, self.shuffle, self.seed = int(n_splits), bool(shuffle), seed
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.n_splits
+
+    def split(self, X, y=None, groups=None):
+        n = _num_rows(X)
+        if self.n_splits > n:
+            raise ValueError(f"n_splits={self.n_splits} is greater than the number of rows ({n})")
+        idx = _rng(self.seed).permutation(n) if self.shuffle else np.arange(n)
+        sizes = np.full(self.n_splits, n // self.n_splits)
+        sizes[: n % self.n_splits] += 1
+        start = 0
+        for s in sizes:
+            test = np.sort(idx[start : start + s])
+            mask = np.ones(n, bool)
+            mask[test] = False
+            yield np.flatnonzero(mask), test
+            start += s
+
+    def __repr__(self):
+        return f"KFold(n_splits={self.n_splits}, shuffle={self.shuffle}, seed={self.seed})"
+
+
+def _check_n_splits(n_splits):
+    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
+        raise ValueError(f"n_splits must be an integer >= 2, got {n_splits!r}")
+
+
+def _class_labels(y) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    elif y.ndim == 2:  # one-hot / probabilities
+        y = np.argmax(y, axis=1)
+    if y.ndim != 1:
+        raise ValueError(f"y: expected class labels of shape (n,), got {y.shape}")
+    return y
+
+
+def _strata(y, minimum: int, why: str):
+    """(classes, inverse, counts) of class labels y; a class with fewer than ``minimum`` rows
+    raises ValueError naming it."""
+    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    small = counts < minimum
+    if small.any():
+        j = int(np.argmax(small))
+        raise ValueError(f"class {classes[j].item()!r} has only {counts[j]} member(s), {why}")
+    return classes, inverse, counts
+
+
+def _members(inverse, j, rng):
+    """The rows of class j, in a seeded random order when ``rng`` is given."""
+    members = np.flatnonzero(inverse == j)
+    return members if rng is None else members[rng.permutation(len(members))]
+
+
+class StratifiedKFold:
+    """K folds that keep every class's share: each class's rows (shuffled with ``seed`` when
+    ``shuffle``) are dealt round-robin over the folds, one class after the other, so a fold holds
+    floor or ceil of (class count / k) rows of each class and fold sizes differ by at most one.
+    A class with fewer rows than ``n_splits`` raises ValueError."""
+
+    def __init__(self, n_splits: int = 5, shuffle: bool = False, seed=None):
+        _check_n_splits(n_splits)
+        self.n_splits, self.shuffle, self.seed = int(n_splits), bool(shuffle), seed
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.n_splits
+
+    def _fold_of(self, y, rng) -> np.ndarray:
+        y = _class_labels(y)
+        classes, inverse, _ = _strata(y, self.n_splits, f"fewer than n_splits={self.n_splits}")
+        order = np.concatenate(
+            [_members(inverse, j, rng if self.shuffle else None) for j in range(len(classes))]
+        )
+        fold = np.empty(len(y), np.int64)
+        fold[order] = np.arange(len(y)) % self.n_splits
+        return fold
+
+    def split(self, X, y, groups=None):
+        if y is None:
+            raise ValueError("StratifiedKFold.split needs the class labels y")
+        if _num_rows(X) != len(y):
+            raise ValueError(f"X has {_num_rows(X)} rows but y has {len(y)}")
+        fold = self._fold_of(y, _rng(self.seed))
+        for f in range(self.n_splits):
+            yield np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+
+    def __repr__(self):
+        return (
+            f"StratifiedKFold(n_splits={self.n_splits}, shuffle={self.shuffle}, seed={self.seed})"
+        )
+
+
+class RepeatedStratifiedKFold:
+    """``n_repeats`` shuffled :class:`StratifiedKFold` rounds, each with its own seed derived
+    from ``seed``."""
+
+    def __init__(self, n_splits: int = 5, n_repeats: int = 10, seed=None):
+        _check_n_splits(n_splits)
+        if (
+            isinstance(n_repeats, bool)
+            or not isinstance(n_repeats, (int, np.integer))
+            or n_repeats < 1
+        ):
+            raise ValueError(f"n_repeats must be an integer >= 1, got {n_repeats!r}")
+        self.n_splits, self.n_repeats, self.seed = int(n_splits), int(n_repeats), seed
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.n_splits * self.n_repeats
+
+    def split(self, X, y, groups=None):
+        seeds = np.random.SeedSequence(self.seed).spawn(self.n_repeats)
+        for s in seeds:
+            yield from StratifiedKFold(self.n_splits, shuffle=True, seed=s).split(X, y)
+
+    def __repr__(self):
+        return (
+            f"RepeatedStratifiedKFold(n_splits={self.n_splits}, n_repeats={self.n_repeats}, "
+            f"seed={self.seed})"
+        )
+
+
+def _take(a, idx):
+    if hasattr(a, "iloc"):
+        return a.iloc[idx]
+    if isinstance(a, (list, tuple)):
+        return [a[i] for i in idx]
+    return np.asarray(a)[idx]
+
+
+def _split_size(value, n, name):
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)):
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"{name}={value} must be in (0, 1) as a fraction")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 < value < n:
+        raise ValueError(f"{name}={value!r} must be a fraction in (0, 1) or a count in [1, {n})")
+    return int(value)
+
+
+def train_test_split(
+    *arrays, test_size=None, train_size=None, stratify=None, shuffle=True, seed=None
+):
+    """Split arrays (same number of rows) into train and test parts: returns
+    ``[a_train, a_test, b_train, b_test, ...]``. Sizes follow scikit-learn: a float is a fraction
+    (test rounds up, train down), an int a row count; the default test size is 0.25. With
+    ``stratify`` (labels), each class's rows are split in proportion (largest remainders), every
+    class with two or more rows keeping at least one row on each side when the sizes allow."""
+    if not arrays:
+        raise ValueError("train_test_split needs at least one array")
+    n = _num_rows(arrays[0])
+    for a in arrays[1:]:
+        if _num_rows(a) != n:
+            raise ValueError(f"arrays have different numbers of rows: {n} and {_num_rows(a)}")
+    ts = _split_size(test_size, n, "test_size")
+    tr = _split_size(train_size, n, "train_size")
+    if ts is None and tr is None:
+        ts = 0.25
+    n_test = None if ts is None else (int(np.ceil(ts * n)) if isinstance(ts, float) else ts)
+    n_train = None if tr is None else (int(np.floor(tr * n)) if isinstance(tr, float) else tr)
+    if n_test is None:
+        n_test = n - n_train
+    if n_train is None:
+        n_train = n - n_test
+    if n_train + n_test > n:
+        raise ValueError(f"train ({n_train}) + test ({n_test}) rows exceed the {n} rows given")
+    if n_train < 1 or n_test < 1:
+        raise ValueError(f"the split leaves {n_train} train and {n_test} test rows")
+    rng = _rng(seed)
+    if stratify is None:
+        perm = rng.permutation(n) if shuffle else np.arange(n)
+        train, test = perm[:n_train], perm[n_train : n_train + n_test]
+    else:
+        if not shuffle:
+            raise ValueError("stratify needs shuffle=True")
+        y = _class_labels(stratify)
+        if len(y) != n:
+            raise ValueError(f"stratify has {len(y)} rows but the arrays have {n}")
+        classes, inverse, counts = _strata(y, 2, "stratified splitting needs at least 2")
+        if n_test < len(classes) or n_train < len(classes):
+            raise ValueError(
+                f"test ({n_test}) and train ({n_train}) sizes must be at least the number of "
+                f"classes ({len(classes)}) to stratify"
+            )
+        t_alloc = _allocate(counts, n_test, rng)
+        r_alloc = _allocate(counts - t_alloc, n_train, rng)
+        train, test = [], []
+        for j in range(len(classes)):
+            members = _members(inverse, j, rng)
+            test.append(members[: t_alloc[j]])
+            train.append(members[t_alloc[j] : t_alloc[j] + r_alloc[j]])
+        train = rng.permutation(np.concatenate(train))
+        test = rng.permutation(np.concatenate(test))
+    out = []
+    for a in arrays:
+        out += [_take(a, train), _take(a, test)]
+    return out
+
+
+def _allocate(counts, total, rng):
+    """Integer shares of ``total`` proportional to ``counts`` (largest remainders, ties broken by
+    ``rng``), each at least 1 and at most count - 1 where possible."""
+    counts = np.asarray(counts)
+    exact = counts * total / counts.sum()
+    alloc = np.floor(exact).astype(np.int64)
+    alloc = np.clip(alloc, 1, np.maximum(counts - 1, 1))
+    alloc = np.minimum(alloc, counts)
+    rem = exact - alloc
+    while alloc.sum() < total:
+        room = alloc < counts
+        keys = np.where(room, rem + 1e-9 * rng.random(len(rem)), -np.inf)
+        j = int(np.argmax(keys))
+        alloc[j] += 1
+        rem[j] -= 1
+    while alloc.sum() > total:
+        room = alloc > 1
+        keys = np.where(room, -rem + 1e-9 * rng.random(len(rem)), -np.inf)
+        j = int(np.argmax(keys))
+        alloc[j] -= 1
+        rem[j] += 1
+    return alloc

@@ -1,0 +1,335 @@
+"""Cross-validation: one fold's fit-and-score, the fold runner (serial or joblib) and the public
+cross_validate / cross_val_score."""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+
+import numpy as np
+
+from .. import metrics as _metrics
+from ..preprocessing import Standardizer
+from ._split import KFold, StratifiedKFold
+
+
+def _is_classifier(model) -> bool:
+    return getattr(model, "loss", None) in ("cross_entropy", "binary_cross_entropy")
+
+
+def _resolve_cv(cv, classifier: bool):
+    if cv is None:
+        cv = 5
+    if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
+        return StratifiedKFold(int(cv)) if classifier else KFold(int(cv))
+    if hasattr(cv, "split"):
+        return cv
+    if isinstance(cv, (list, tuple)):  # an explicit list of (train, test) pairs
+        return _FixedSplits(cv)
+    raise ValueError(
+        f"cv must be an int, a splitter with split(X, y), or (train, test) pairs; got {cv!r}"
+    )
+
+
+class _FixedSplits:
+    def __init__(self, pairs):
+        self.pairs = list(pairs)
+
+    def split(self, X, y=None, groups=None):
+        yield from ((np.asarray(a), np.asarray(b)) for a, b in self.pairs)
+
+
+def _resolve_scoring(scoring, classifier: bool) -> dict:
+    """{name: (function, greater_is_better)}."""
+    if scoring is None:
+        scoring = "accuracy" if classifier else "r2"
+    if isinstance(scoring, str) or callable(scoring):
+        scoring = [scoring]
+    if isinstance(scoring, dict):
+        items = list(scoring.items())
+    else:
+        items = []
+        for s in scoring:
+            if isinstance(s, str):
+                items.append((s, s))
+            elif callable(s):
+                items.append((getattr(s, "__name__", "score"), s))
+            else:
+                raise ValueError(f"scoring entries must be metric names or callables, got {s!r}")
+    out = {}
+    for name, s in items:
+        out[name] = (_metrics.get(s), _metrics.greater_is_better(s))
+    return out
+
+
+def _preprocess(preprocess, standardize, Xtr, Xte):
+    if standardize:
+        s = Standardizer().fit(Xtr)
+        Xtr, Xte = s.transform(Xtr), s.transform(Xte)
+    if preprocess is None:
+        return Xtr, Xte
+    if hasattr(preprocess, "fit_transform") or hasattr(preprocess, "fit"):
+        p = copy.deepcopy(preprocess)
+        Xtr2 = p.fit_transform(Xtr) if hasattr(p, "fit_transform") else p.fit(Xtr).transform(Xtr)
+        return Xtr2, p.transform(Xte)
+    return preprocess(Xtr, Xte)
+
+
+def _fold_fit_params(fit_params, n, train):
+    out = {}
+    for k, v in (fit_params or {}).items():
+        if k == "sample_weight" and v is not None:
+            v = np.asarray(v)
+            if v.shape[0] != n:
+                raise ValueError(f"fit_params['sample_weight'] has {v.shape[0]} rows, X has {n}")
+            v = v[train]
+        out[k] = v
+    return out
+
+
+def _num_cores() -> int:
+    try:
+        from .. import _core
+
+        return int(_core.num_cores())
+    except Exception:
+        return os.cpu_count() or 1
+
+
+def _fit_and_score(
+    model_fn,
+    params,
+    X,
+    y,
+    train,
+    test,
+    fit_params,
+    scorers,
+    standardize,
+    preprocess,
+    return_train_score,
+    threads,
+    return_model,
+    serialize,
+):
+    """One fold: build, fit, score. Runs in the caller or in a joblib worker."""
+    if threads:
+        from .._config import set_num_threads
+
+        set_num_threads(threads)
+    Xtr, Xte = _preprocess(preprocess, standardize, X[train], X[test])
+    ytr, yte = y[train], y[test]
+    model = model_fn(**params)
+    if getattr(model, "loss", None) is None:
+        raise ValueError("model_fn must return a compiled model (call model.compile(...) in it)")
+    t0 = time.perf_counter()
+    hist = model.fit(Xtr, ytr, **_fold_fit_params(fit_params, len(y), train))
+    fit_time = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pte = model.predict(Xte)
+    res = {"test": {k: float(f(yte, pte)) for k, (f, _) in scorers.items()}}
+    if return_train_score:
+        ptr = model.predict(Xtr)
+        res["train"] = {k: float(f(ytr, ptr)) for k, (f, _) in scorers.items()}
+    res["score_time"] = time.perf_counter() - t0
+    res["fit_time"] = fit_time
+    res["history"] = dict(hist.history) if serialize else hist
+    res["epochs"] = list(hist.epoch) if serialize else None
+    if return_model:
+        if serialize:
+            from .._serialize import to_bytes
+
+            res["model"] = to_bytes(model)
+        else:
+            res["model"] = model
+    return res
+
+
+def _as_arrays(X, y):
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.ndim != 2:
+        raise ValueError(f"X: expected a 2-D array (samples, features), got {X.ndim}-D")
+    if X.dtype.kind not in "fiub":
+        raise ValueError(f"X: expected numeric features, got dtype {X.dtype}")
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    return X, y
+
+
+def _setup(model_fn, params, X, y, cv, scoring):
+    """(X, y, scorers, folds): what every cross-validating entry point starts from. One probe
+    model, ``model_fn(**params)``, is built and dropped to learn whether the task is
+    classification, which picks the default metric and the default splitter."""
+    X, y = _as_arrays(X, y)
+    classifier = _is_classifier(model_fn(**params))
+    scorers = _resolve_scoring(scoring, classifier)
+    folds = [(np.asarray(a), np.asarray(b)) for a, b in _resolve_cv(cv, classifier).split(X, y)]
+    return X, y, scorers, folds
+
+
+def _run_folds(
+    model_fn,
+    X,
+    y,
+    jobs,
+    *,
+    fit_params,
+    scorers,
+    standardize,
+    preprocess,
+    return_train_score,
+    n_jobs,
+    return_models,
+    backend=None,
+):
+    """``jobs``: list of (params, train, test). Returns the per-job result dicts in order."""
+    if n_jobs is None:
+        n_jobs = 1
+    if n_jobs == -1:
+        n_jobs = _num_cores()
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    common = (fit_params, scorers, standardize, preprocess, return_train_score)
+    if n_jobs == 1 or len(jobs) <= 1:
+        return [
+            _fit_and_score(model_fn, p, X, y, tr, te, *common, None, return_models, False)
+            for p, tr, te in jobs
+        ]
+    try:
+        import joblib
+    except ImportError:
+        raise ImportError(
+            "n_jobs > 1 needs joblib: pip install joblib (or nncore[parallel])"
+        ) from None
+    # Each worker gets its share of the cores so n_jobs workers do not oversubscribe the machine;
+    # training is bitwise identical for any thread count, so the scores match n_jobs=1 exactly.
+    threads = max(1, _num_cores() // n_jobs)
+    out = joblib.Parallel(n_jobs=n_jobs, backend=backend)(
+        joblib.delayed(_fit_and_score)(
+            model_fn, p, X, y, tr, te, *common, threads, return_models, True
+        )
+        for p, tr, te in jobs
+    )
+    from ..callbacks import History
+
+    for r in out:
+        h = History()
+        h.history, h.epoch = r["history"], r["epochs"]
+        r["history"] = h
+        if return_models:
+            from .._serialize import from_bytes
+
+            r["model"] = from_bytes(r["model"])
+    return out
+
+
+def cross_validate(
+    model_fn,
+    X,
+    y,
+    cv=5,
+    *,
+    fit_params=None,
+    scoring=None,
+    n_jobs=1,
+    return_models: bool = False,
+    return_train_score: bool = True,
+    standardize: bool = False,
+    preprocess=None,
+    backend=None,
+) -> dict:
+    """Train a fresh ``model_fn()`` on each training part and score it on the held-out part.
+
+    Parameters
+    ----------
+    model_fn : callable returning a compiled :class:`nncore.Sequential`
+    X, y : arrays
+    cv : int, splitter (anything with ``split(X, y)``) or list of (train_idx, test_idx)
+    fit_params : dict passed to ``model.fit`` (``epochs``, ``batch_size``, ...); a
+        ``sample_weight`` array is indexed per fold.
+    scoring : metric name, callable ``(y_true, predictions)``, list of those, or {name: metric}
+    n_jobs : folds run in parallel with joblib (optional dependency) when > 1; each worker uses
+        ``cores // n_jobs`` threads. Results are identical to ``n_jobs=1``.
+    standardize : fit a per-feature standardization on each training part and apply it to both
+        parts (no leakage from the held-out rows).
+    preprocess : optional ``fn(X_train, X_test) -> (X_train, X_test)`` or a transformer object
+        with fit/transform (copied per fold), applied after ``standardize``.
+
+    Returns
+    -------
+    dict with ``test_<metric>`` and ``train_<metric>`` arrays (one entry per fold),
+    ``fit_time``, ``score_time``, ``history`` (each fold's History) and ``models`` if asked.
+    """
+    X, y, scorers, folds = _setup(model_fn, {}, X, y, cv, scoring)
+    jobs: list = [({}, tr, te) for tr, te in folds]
+    res = _run_folds(
+        _NoArgs(model_fn),
+        X,
+        y,
+        jobs,
+        fit_params=fit_params,
+        scorers=scorers,
+        standardize=standardize,
+        preprocess=preprocess,
+        return_train_score=return_train_score,
+        n_jobs=n_jobs,
+        return_models=return_models,
+        backend=backend,
+    )
+    return _collect(res, scorers, return_train_score, return_models)
+
+
+class _NoArgs:
+    """model_fn(**{}) for a zero-argument model_fn, picklable for joblib workers."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, **params):
+        return self.fn()
+
+
+def _collect(res, scorers, return_train_score, return_models):
+    out = {}
+    for k in scorers:
+        out[f"test_{k}"] = np.array([r["test"][k] for r in res])
+        if return_train_score:
+            out[f"train_{k}"] = np.array([r["train"][k] for r in res])
+    out["fit_time"] = np.array([r["fit_time"] for r in res])
+    out["score_time"] = np.array([r["score_time"] for r in res])
+    out["history"] = [r["history"] for r in res]
+    if return_models:
+        out["models"] = [r["model"] for r in res]
+    return out
+
+
+def cross_val_score(
+    model_fn,
+    X,
+    y,
+    cv=5,
+    *,
+    scoring=None,
+    fit_params=None,
+    n_jobs=1,
+    standardize: bool = False,
+    preprocess=None,
+) -> np.ndarray:
+    """The per-fold test scores of :func:`cross_validate` for one metric."""
+    if isinstance(scoring, (list, tuple, dict)):
+        raise ValueError("cross_val_score takes one metric; use cross_validate for several")
+    res = cross_validate(
+        model_fn,
+        X,
+        y,
+        cv,
+        fit_params=fit_params,
+        scoring=scoring,
+        n_jobs=n_jobs,
+        return_train_score=False,
+        standardize=standardize,
+        preprocess=preprocess,
+    )
+    return next(v for k, v in res.items() if k.startswith("test_"))
