@@ -82,10 +82,19 @@ sphinx_gallery_conf = {
 # reStructuredText. Until those sources are fixed, each is rewritten here; a fix whose text is no
 # longer found is reported, so this list shrinks as the sources are cleaned up.
 _DOCSTRING_FIXES = {
-    "nncore.optim.clip_grad_norm_": [("(torch.nn.utils.clip_grad_norm_)", "(``torch.nn.utils.clip_grad_norm_``)")],
-    "nncore.optim.clip_grad_value_": [("(torch.nn.utils.clip_grad_value_)", "(``torch.nn.utils.clip_grad_value_``)")],
+    "nncore.optim.clip_grad_norm_": [
+        ("(torch.nn.utils.clip_grad_norm_)", "(``torch.nn.utils.clip_grad_norm_``)")
+    ],
+    "nncore.optim.clip_grad_value_": [
+        ("(torch.nn.utils.clip_grad_value_)", "(``torch.nn.utils.clip_grad_value_``)")
+    ],
     "nncore.diagnostics": [("|tanh| > 0.99", "``|tanh| > 0.99``")],
-    "nncore.io": [("Layout of a file (all integers little-endian):", "Layout of a file (all integers little-endian)::")],
+    "nncore.io": [
+        (
+            "Layout of a file (all integers little-endian):",
+            "Layout of a file (all integers little-endian)::",
+        )
+    ],
 }
 
 

@@ -49,8 +49,12 @@ def make_model(l1=0.0, l2=0.0, dropout=0.0, batchnorm=False):
 
 def train(model, callbacks=None):
     return model.fit(
-        X_train, y_train, epochs=EPOCHS, batch_size=32,
-        validation_data=(X_val, y_val), callbacks=callbacks,
+        X_train,
+        y_train,
+        epochs=EPOCHS,
+        batch_size=32,
+        validation_data=(X_val, y_val),
+        callbacks=callbacks,
     )
 
 
@@ -58,9 +62,11 @@ base_model = make_model()
 baseline = train(base_model)
 nc.plot.learning_curves(baseline, ["loss", "accuracy"])
 best = int(np.argmax(baseline["val_accuracy"]))
-print(f"baseline: training accuracy {baseline['accuracy'][-1]:.3f} (it memorised the noise), "
-      f"validation accuracy {baseline['val_accuracy'][-1]:.3f}, "
-      f"best {baseline['val_accuracy'][best]:.3f} at epoch {best + 1}")
+print(
+    f"baseline: training accuracy {baseline['accuracy'][-1]:.3f} (it memorised the noise), "
+    f"validation accuracy {baseline['val_accuracy'][-1]:.3f}, "
+    f"best {baseline['val_accuracy'][best]:.3f} at epoch {best + 1}"
+)
 
 # %%
 # Remedies side by side
@@ -86,8 +92,10 @@ for name, (model, cbs) in runs.items():
     histories[name] = h
     final = model.evaluate(X_val, y_val)
     train_acc = model.evaluate(X_train, y_train)["accuracy"]
-    print(f"{name:15s} {len(h['loss']):6d} {train_acc:9.4f} {final['accuracy']:8.4f} "
-          f"{final['loss']:9.4f}")
+    print(
+        f"{name:15s} {len(h['loss']):6d} {train_acc:9.4f} {final['accuracy']:8.4f} "
+        f"{final['loss']:9.4f}"
+    )
 
 fig, axes = plt.subplots(2, 3, figsize=(11, 6), sharex=True, sharey=True)
 for ax, (name, h) in zip(axes.ravel(), histories.items()):

@@ -28,13 +28,17 @@ for name in names:
     values[name] = model.forward(x, training=True)[:, 0]
     slopes[name] = model.backward(np.ones_like(x))[:, 0]  # d f / d x, element by element
 
-print(f"{'activation':11s} {'f(-3)':>8s} {'f(0)':>8s} {'f(3)':>8s} {'max slope':>9s} "
-      f"{'slope at -3':>11s}")
+print(
+    f"{'activation':11s} {'f(-3)':>8s} {'f(0)':>8s} {'f(3)':>8s} {'max slope':>9s} "
+    f"{'slope at -3':>11s}"
+)
 at = {v: int(np.argmin(np.abs(x[:, 0] - v))) for v in (-3, 0, 3)}
 for name in names:
     f, d = values[name], slopes[name]
-    print(f"{name:11s} {f[at[-3]]:8.4f} {f[at[0]]:8.4f} {f[at[3]]:8.4f} {d.max():9.4f} "
-          f"{d[at[-3]]:11.4f}")
+    print(
+        f"{name:11s} {f[at[-3]]:8.4f} {f[at[0]]:8.4f} {f[at[3]]:8.4f} {d.max():9.4f} "
+        f"{d[at[-3]]:11.4f}"
+    )
 
 # %%
 # The derivative checked against a finite difference of the forward values:

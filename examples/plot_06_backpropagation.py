@@ -21,8 +21,9 @@ import nncore as nc
 
 X, y = nc.datasets.load_digits(return_X_y=True, scale=True)
 x, t = X[:64], y[:64]
-model = nc.Sequential([nc.Dense(32, "tanh"), nc.Dense(16, "tanh"), nc.Dense(10)],
-                      input_dim=64, seed=0)
+model = nc.Sequential(
+    [nc.Dense(32, "tanh"), nc.Dense(16, "tanh"), nc.Dense(10)], input_dim=64, seed=0
+)
 model.compile(optimizer="sgd", loss="cross_entropy")
 
 # Forward, loss and backward, as in any framework: the gradient of the mean loss lands in
@@ -32,8 +33,7 @@ out = model.forward(x, training=True)
 loss, dout = model.loss_fn(out, t)
 model.backward(dout)
 grads = {k: v.copy() for k, v in model.gradients().items()}
-print(f"loss {loss:.5f}; gradient arrays: "
-      + ", ".join(f"{k} {v.shape}" for k, v in grads.items()))
+print(f"loss {loss:.5f}; gradient arrays: " + ", ".join(f"{k} {v.shape}" for k, v in grads.items()))
 
 # %%
 # Finite differences by hand
@@ -70,14 +70,23 @@ print(f"largest relative difference over {len(rows)} weights: {rel.max():.2e}")
 # has a gradient of exactly zero and is wasted (the finite differences of a zero gradient are
 # pure rounding noise, which is all a check of it would measure).
 deep = nc.Sequential(
-    [nc.Dense(32, use_bias=False), nc.BatchNorm(), nc.Activation("relu"), nc.Dropout(0.2),
-     nc.Dense(32, "relu"), nc.Dense(10)],
-    input_dim=64, seed=1,
+    [
+        nc.Dense(32, use_bias=False),
+        nc.BatchNorm(),
+        nc.Activation("relu"),
+        nc.Dropout(0.2),
+        nc.Dense(32, "relu"),
+        nc.Dense(10),
+    ],
+    input_dim=64,
+    seed=1,
 )
 deep.compile(optimizer="adam", loss="cross_entropy")
 err, details = nc.diagnostics.gradient_check(deep, X, y, n_checks=10, return_details=True)
-print(f"gradient_check: max relative error {err:.2e} over {len(details)} coordinates "
-      "(float32 arithmetic: 1e-3..1e-2 is a correct gradient)")
+print(
+    f"gradient_check: max relative error {err:.2e} over {len(details)} coordinates "
+    "(float32 arithmetic: 1e-3..1e-2 is a correct gradient)"
+)
 
 fig, ax = plt.subplots(figsize=(5, 5))
 ax.plot(analytic, numeric, "o", label="tanh network, by hand")

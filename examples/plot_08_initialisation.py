@@ -64,8 +64,10 @@ for init in ("xavier_normal", "he_normal"):
     model = nc.Sequential([*layers, nc.Dense(10)], input_dim=64, seed=0)
     model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="cross_entropy", metrics=["accuracy"])
     h = model.fit(X, y, epochs=8, batch_size=32, validation_split=0.2)
-    print(f"ReLU x {DEPTH}, {init:14s}: validation accuracy after 8 epochs "
-          f"{h['val_accuracy'][-1]:.3f}")
+    print(
+        f"ReLU x {DEPTH}, {init:14s}: validation accuracy after 8 epochs "
+        f"{h['val_accuracy'][-1]:.3f}"
+    )
 
 # %%
 # ``nc.Dense(..., init="auto")``, the default, picks He for the ReLU family, Xavier for tanh and

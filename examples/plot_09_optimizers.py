@@ -39,14 +39,17 @@ optimizers = {
 histories = {}
 print(f"{'optimizer':15s} {'train loss':>10s} {'val loss':>9s} {'val acc':>8s} {'time (s)':>8s}")
 for name, make in optimizers.items():
-    model = nc.Sequential([nc.Dense(64, "relu"), nc.Dense(64, "relu"), nc.Dense(10)],
-                          input_dim=64, seed=0)
+    model = nc.Sequential(
+        [nc.Dense(64, "relu"), nc.Dense(64, "relu"), nc.Dense(10)], input_dim=64, seed=0
+    )
     model.compile(optimizer=make(), loss="cross_entropy", metrics=["accuracy"])
     t0 = time.perf_counter()
     h = model.fit(X_train, y_train, epochs=20, batch_size=32, validation_data=(X_val, y_val))
     histories[name] = h
-    print(f"{name:15s} {h['loss'][-1]:10.4f} {h['val_loss'][-1]:9.4f} "
-          f"{h['val_accuracy'][-1]:8.4f} {time.perf_counter() - t0:8.2f}")
+    print(
+        f"{name:15s} {h['loss'][-1]:10.4f} {h['val_loss'][-1]:9.4f} "
+        f"{h['val_accuracy'][-1]:8.4f} {time.perf_counter() - t0:8.2f}"
+    )
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))

@@ -27,8 +27,9 @@ X, y = nc.datasets.load_digits(return_X_y=True, scale=True)
 X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.25, stratify=y, seed=0)
 # Eight copies of the training rows with a little noise, so an epoch is long enough to time.
 rng = np.random.default_rng(0)
-X_big = np.concatenate([X_train + 0.05 * rng.standard_normal(X_train.shape).astype(np.float32)
-                        for _ in range(8)])
+X_big = np.concatenate(
+    [X_train + 0.05 * rng.standard_normal(X_train.shape).astype(np.float32) for _ in range(8)]
+)
 y_big = np.tile(y_train, 8)
 print(f"{len(X_big)} training rows, {len(X_val)} validation rows")
 
@@ -38,23 +39,29 @@ results = {}
 for rule in ("fixed lr 0.05", "lr scaled with batch"):
     for bs in sizes:
         lr = 0.05 if rule == "fixed lr 0.05" else 0.05 * np.sqrt(bs / 32)
-        model = nc.Sequential([nc.Dense(128, "relu"), nc.Dense(128, "relu"), nc.Dense(10)],
-                              input_dim=64, seed=0)
-        model.compile(optimizer=nc.optim.SGD(lr=lr, momentum=0.9), loss="cross_entropy",
-                      metrics=["accuracy"])
+        model = nc.Sequential(
+            [nc.Dense(128, "relu"), nc.Dense(128, "relu"), nc.Dense(10)], input_dim=64, seed=0
+        )
+        model.compile(
+            optimizer=nc.optim.SGD(lr=lr, momentum=0.9), loss="cross_entropy", metrics=["accuracy"]
+        )
         t0 = time.perf_counter()
         h = model.fit(X_big, y_big, epochs=EPOCHS, batch_size=bs)
         seconds = (time.perf_counter() - t0) / EPOCHS
         acc = model.evaluate(X_val, y_val)["accuracy"]
         results[rule, bs] = (seconds, acc)
 
-print(f"{'batch':>5s} {'steps/epoch':>11s} {'ms/epoch':>9s} {'rows/s':>9s} "
-      f"{'acc (fixed lr)':>14s} {'acc (scaled lr)':>15s}")
+print(
+    f"{'batch':>5s} {'steps/epoch':>11s} {'ms/epoch':>9s} {'rows/s':>9s} "
+    f"{'acc (fixed lr)':>14s} {'acc (scaled lr)':>15s}"
+)
 for bs in sizes:
     sec, acc_fixed = results["fixed lr 0.05", bs]
     acc_scaled = results["lr scaled with batch", bs][1]
-    print(f"{bs:5d} {-(-len(X_big) // bs):11d} {1e3 * sec:9.1f} {len(X_big) / sec:9.0f} "
-          f"{acc_fixed:14.4f} {acc_scaled:15.4f}")
+    print(
+        f"{bs:5d} {-(-len(X_big) // bs):11d} {1e3 * sec:9.1f} {len(X_big) / sec:9.0f} "
+        f"{acc_fixed:14.4f} {acc_scaled:15.4f}"
+    )
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))

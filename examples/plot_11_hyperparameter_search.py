@@ -47,8 +47,9 @@ grid.fit(X_train, y_train)
 print(grid.results_table())
 print("best:", grid.best_params_, f"cross-validated accuracy {grid.best_score_:.4f}")
 
-score = {(r["params"]["lr"], r["params"]["units"]): r["mean_test_accuracy"]
-         for r in grid.cv_results_}
+score = {
+    (r["params"]["lr"], r["params"]["units"]): r["mean_test_accuracy"] for r in grid.cv_results_
+}
 table = np.array([[score[lr, units] for units in (16, 64, 256)] for lr in (1e-3, 1e-2)])
 fig, ax = plt.subplots(figsize=(5, 3.5))
 im = ax.imshow(table, cmap="viridis")

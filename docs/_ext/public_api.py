@@ -136,7 +136,9 @@ def census() -> dict:
             where = owner_module(obj, modules)
             entries = [(f"{where}.{name}", obj.__doc__)]
             if inspect.isclass(obj):
-                entries += [(f"{where}.{name}.{n}", _member_doc(obj, n, o)) for n, o in _members(obj)]
+                entries += [
+                    (f"{where}.{name}.{n}", _member_doc(obj, n, o)) for n, o in _members(obj)
+                ]
             for qual, doc in entries:
                 result[where][0] += 1
                 if not (doc or "").strip():
