@@ -45,7 +45,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 
-exclude_patterns = ["_build", "**/sg_execution_times.rst"]
+exclude_patterns = ["_build", "_gallery", "**/sg_execution_times.rst"]
 templates_path = ["_templates"]
 html_theme = "pydata_sphinx_theme"
 html_title = f"nncore {release}"
@@ -64,12 +64,29 @@ autodoc_typehints = "none"  # numpydoc's Parameters sections say the types
 numpydoc_show_class_members = False  # the class template lists members itself
 numpydoc_class_members_toctree = False
 
+
+def _stage_gallery(src: Path, dst: Path) -> Path:
+    """Copy the gallery's own files (the header and examples/plot_*.py, not subfolders such as
+    examples/cpp_inference, which sphinx-gallery would otherwise take for a gallery section as
+    soon as it holds a README.txt) into docs/_gallery. Unchanged files are left alone, so
+    sphinx-gallery's content hashes still skip examples that did not change."""
+    dst.mkdir(exist_ok=True)
+    wanted = {p.name: p for p in [src / "GALLERY_HEADER.rst", *sorted(src.glob("plot_*.py"))]}
+    for old in dst.iterdir():
+        if old.name not in wanted:
+            old.unlink()
+    for name, path in wanted.items():
+        target = dst / name
+        if not target.exists() or target.read_bytes() != path.read_bytes():
+            target.write_bytes(path.read_bytes())
+    return dst
+
+
 sphinx_gallery_conf = {
-    "examples_dirs": str(ROOT / "examples"),
+    "examples_dirs": str(_stage_gallery(ROOT / "examples", HERE / "_gallery")),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    # examples/cpp_inference (another project's C++ example) is no gallery section.
-    "ignore_pattern": r"__init__\.py|cpp_inference",
+    "ignore_pattern": r"__init__\.py",
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,
