@@ -25,7 +25,9 @@ import nncore as nc
 from nncore.model_selection import train_test_split
 
 X, y = nc.datasets.load_digits(return_X_y=True, scale=True)
-X_train, X_val, y_train, y_val = train_test_split(X, y, train_size=500, stratify=y, seed=0)
+X_train, X_val, y_train, y_val = train_test_split(
+    X, y, train_size=500, test_size=500, stratify=y, seed=0
+)
 rng = np.random.default_rng(0)
 flip = rng.random(len(y_train)) < 0.25
 y_train[flip] = rng.integers(0, 10, flip.sum())  # label noise: a quarter of the rows
