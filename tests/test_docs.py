@@ -42,7 +42,10 @@ EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
 
 
 def test_docstring_census():
-    census = public_api.census()
+    census = public_api.census(skip_missing=True)
+    absent = sorted(set(public_api.public_modules()) - set(census))
+    if absent:
+        print("not importable here (optional dependency missing):", ", ".join(absent))
     width = max(map(len, census))
     lines = [f"{'module':{width}s}  public  undocumented"]
     for mod, (total, missing) in census.items():
@@ -66,11 +69,12 @@ def test_census_finds_a_missing_docstring(monkeypatch):
 
     monkeypatch.setattr(metrics, "undocumented_metric", undocumented, raising=False)
     undocumented.__module__ = "nncore.metrics"
-    assert "nncore.metrics.undocumented_metric" in public_api.census()["nncore.metrics"][1]
+    census = public_api.census(skip_missing=True)
+    assert "nncore.metrics.undocumented_metric" in census["nncore.metrics"][1]
 
 
 def test_each_name_is_documented_once():
-    pages = public_api.canonical_names()
+    pages = public_api.canonical_names(skip_missing=True)
     owners = {}
     for mod, names in pages.items():
         for name in names:

@@ -84,11 +84,26 @@ def public_names(modname: str) -> list:
     return out
 
 
-def canonical_names() -> dict:
+def importable_modules(skip_missing: bool = False) -> list:
+    """public_modules(); with ``skip_missing`` those that fail to import for want of an optional
+    dependency (``nncore.sklearn`` without scikit-learn) are left out instead of raising."""
+    out = []
+    for m in public_modules():
+        try:
+            importlib.import_module(m)
+        except ImportError:
+            if not skip_missing:
+                raise
+            continue
+        out.append(m)
+    return out
+
+
+def canonical_names(skip_missing: bool = False) -> dict:
     """{public module: [canonical dotted name of each public name]}."""
     top = {id(obj): f"nncore.{n}" for n, obj in public_names("nncore")}
     out = {}
-    for m in public_modules():
+    for m in importable_modules(skip_missing):
         out[m] = [
             f"{m}.{n}" if m == "nncore" else top.get(id(obj), f"{m}.{n}")
             for n, obj in public_names(m)
@@ -122,11 +137,11 @@ def owner_module(obj, modules: list) -> str:
     return best
 
 
-def census() -> dict:
+def census(skip_missing: bool = False) -> dict:
     """{module: (number of public names, [qualified names without a docstring])}, each object
     counted once, under the module that defines it. A method without a docstring of its own
     inherits the one of the method it overrides (as ``inspect.getdoc`` and the reference do)."""
-    modules = public_modules()
+    modules = importable_modules(skip_missing)
     seen, result = set(), {m: [0, []] for m in modules}
     for m in modules:
         for name, obj in public_names(m):
