@@ -43,12 +43,21 @@ def _dist(modname: str) -> str:
 
 def _recording_importorskip(modname, *args, **kwargs):
     group = _dist(modname)
+    caller = None
     if _current[0] is not None:
         _members[group].add(_current[0])
     else:  # at a module's top: the whole module needs it
-        caller = sys._getframe(1).f_globals.get("__file__", "?")
-        _members[group].add("module:" + os.path.abspath(caller))
-    return _real_importorskip(modname, *args, **kwargs)
+        caller = os.path.abspath(sys._getframe(1).f_globals.get("__file__", "?"))
+        _members[group].add("module:" + caller)
+    try:
+        return _real_importorskip(modname, *args, **kwargs)
+    except pytest.skip.Exception as e:
+        # pytest reports a skip where it was raised (here): name the test or module instead
+        if caller is None:
+            e._use_item_location = True
+            raise
+        msg = f"{e.msg} (needed by {os.path.relpath(caller)})"
+        raise pytest.skip.Exception(msg, allow_module_level=True) from None
 
 
 def isa_group(nodeid: str) -> None:

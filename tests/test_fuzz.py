@@ -396,46 +396,52 @@ if __name__ != "__main__":
 
     @st.composite
     def optimizers(draw):
-        """Every optimizer with a random valid mix of its options, as a get_config() dict."""
-        name = draw(st.sampled_from(["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam"]))
-        cfg = {"name": name, "lr": draw(st.sampled_from([1e-4, 1e-2, 0.1, 1.0]))}
-        wd = st.sampled_from([0.0, 0.0, 1e-4, 0.1])
-        betas = st.sampled_from([[0.9, 0.999], [0.0, 0.5], [0.3, 0.99]])
+        """Every optimizer with a random valid mix of its options, as a get_config() dict.
+        Chosen by a numpy generator seeded from one drawn integer: hypothesis's own choices
+        repeat a few configurations across a derandomized run, this covers them evenly."""
+        r = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+
+        def pick(*options):
+            return options[r.integers(len(options))]
+
+        name = pick("sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam")
+        cfg = {"name": name, "lr": pick(1e-4, 1e-2, 0.1, 1.0)}
+        wd = (0.0, 0.0, 1e-4, 0.1)
         if name == "sgd":
-            mom = draw(st.sampled_from([0.0, 0.0, 0.5, 0.9]))
-            cfg.update(momentum=mom, weight_decay=draw(wd))
-            if mom > 0 and draw(st.booleans()):
+            mom = pick(0.0, 0.0, 0.5, 0.9)
+            cfg.update(momentum=mom, weight_decay=pick(*wd))
+            if mom > 0 and pick(True, False):
                 cfg["nesterov"] = True
             elif mom > 0:
-                cfg["dampening"] = draw(st.sampled_from([0.0, 0.3]))
+                cfg["dampening"] = pick(0.0, 0.3)
         elif name == "adagrad":
             cfg.update(
-                lr_decay=draw(st.sampled_from([0.0, 0.01])),
-                weight_decay=draw(wd),
-                initial_accumulator_value=draw(st.sampled_from([0.0, 0.1])),
-                eps=draw(st.sampled_from([1e-10, 1e-8])),
+                lr_decay=pick(0.0, 0.01),
+                weight_decay=pick(*wd),
+                initial_accumulator_value=pick(0.0, 0.1),
+                eps=pick(1e-10, 1e-8),
             )
         elif name == "rmsprop":
             cfg.update(
-                alpha=draw(st.sampled_from([0.99, 0.9, 0.3])),
-                eps=draw(st.sampled_from([1e-8, 1e-6])),
-                weight_decay=draw(wd),
-                momentum=draw(st.sampled_from([0.0, 0.5])),
-                centered=draw(st.booleans()),
+                alpha=pick(0.99, 0.9, 0.3),
+                eps=pick(1e-8, 1e-6),
+                weight_decay=pick(*wd),
+                momentum=pick(0.0, 0.5),
+                centered=pick(True, False),
             )
         else:
-            cfg.update(betas=draw(betas), eps=draw(st.sampled_from([1e-8, 1e-6])))
-            cfg["weight_decay"] = draw(wd)
+            cfg.update(betas=pick([0.9, 0.999], [0.0, 0.5], [0.3, 0.99]), eps=pick(1e-8, 1e-6))
+            cfg["weight_decay"] = pick(*wd)
             if name in ("adam", "adamw"):
-                cfg["amsgrad"] = draw(st.booleans())
+                cfg["amsgrad"] = pick(True, False)
             if name in ("adam", "nadam"):
-                cfg["decoupled_weight_decay"] = draw(st.booleans())
+                cfg["decoupled_weight_decay"] = pick(True, False)
             if name == "nadam":
-                cfg["momentum_decay"] = draw(st.sampled_from([4e-3, 0.0, 0.1]))
-        if draw(st.booleans()):
-            cfg["clipnorm"] = draw(st.sampled_from([0.1, 1.0, 100.0]))
-        if draw(st.booleans()):
-            cfg["clipvalue"] = draw(st.sampled_from([0.01, 1.0]))
+                cfg["momentum_decay"] = pick(4e-3, 0.0, 0.1)
+        if pick(True, False):
+            cfg["clipnorm"] = pick(0.1, 1.0, 100.0)
+        if pick(True, False):
+            cfg["clipvalue"] = pick(0.01, 1.0)
         return cfg
 
     def _api_case(draw):
@@ -564,8 +570,12 @@ if __name__ != "__main__":
             "y": y,
             "kw": kw,
             "op": op,
-            # BatchNorm without its fallback refuses a training batch of one row, by design
-            "allow": ["batch of 1"] if any(t == "batchnorm" for t, _ in layers) else [],
+            # BatchNorm without its fallback refuses a training batch of one row, by design;
+            # inputs whose squares overflow float32 make its running variance inf, and save
+            # refuses such a model (load would refuse the file)
+            "allow": ["batch of 1", "cannot save: the model's buffers"]
+            if any(t == "batchnorm" for t, _ in layers)
+            else [],
         }
         for p in perturbations:
             names, mp = p(draw, case, n, d, k)

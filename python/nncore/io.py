@@ -71,6 +71,12 @@ def save(model, path) -> None:
     if model._net is None:
         raise RuntimeError("cannot save a model that is not built yet")
     arrays = _arrays(model)
+    # load() refuses such a file (corrupt statistics); say so now instead of writing it
+    if not np.isfinite(arrays["buffers"]).all():
+        raise ValueError(
+            "cannot save: the model's buffers (batchnorm running statistics) hold non-finite "
+            "values, e.g. after training on inputs whose squares overflow float32"
+        )
     entries, blobs, offset = [], [], 0
     for name, a in arrays.items():
         a = np.ascontiguousarray(a)
