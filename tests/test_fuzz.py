@@ -4,8 +4,12 @@ Every generated case runs in a worker subprocess, so a crash (segfault, abort, s
 is caught as a failure with the case that caused it, and a hang by a timeout. A case is a valid
 base call (model, data, hyper-parameters; varied dtypes, layouts and values) plus zero to two
 perturbations (NaN/inf, wrong shapes or dtypes, labels out of range, absurd sizes, bad
-hyper-parameters...). The rules: a case without perturbations must succeed; any exception must be
-a ValueError/TypeError/RuntimeError/MemoryError whose message names a perturbed argument.
+hyper-parameters...). Models mix Dense, Activation, BatchNorm and Dropout layers, every loss
+and every optimizer with a random valid set of options; model files to corrupt come with
+BatchNorm buffers and each optimizer's saved state. The rules: a case without perturbations
+must succeed (or raise one of the documented errors in its "allow" list, e.g. BatchNorm's
+refusal of a one-row training batch); any exception must be a
+ValueError/TypeError/RuntimeError/MemoryError whose message names a perturbed argument.
 
 Profiles (environment variable NNCORE_FUZZ_PROFILE):
   quick (default)  a few hundred cases, derandomized (the same every run), plus a smaller set
