@@ -54,8 +54,8 @@ def _model(optimizer):
     return m
 
 
-def _fit(threads, batch_size, optimizer=None, epochs=2):
-    X, y = _data()
+def _fit(threads, batch_size, optimizer=None, epochs=2, rows=431):
+    X, y = _data(rows)
     nc.set_num_threads(threads)
     try:
         m = _model(optimizer or nc.optim.Adam(lr=3e-3, weight_decay=1e-4))
@@ -78,14 +78,21 @@ def _assert_same_bits(a, b, what):
     assert hist_a == pytest.approx(hist_b, rel=1e-12), what
 
 
-@pytest.mark.parametrize("batch_size", [33, 127])
-def test_whole_fit_bitwise_at_1_2_3_5_7_threads(batch_size, restore_runtime):
-    # 431 rows: 13 batches of 33 + a 2-row batch, or 3 of 127 + a 50-row batch
-    assert 431 % batch_size not in (0, 1)
-    base = _fit(1, batch_size)
+@pytest.mark.parametrize(
+    "rows,batch_size,epochs",
+    [(431, 33, 2), (431, 127, 2), (2300, 1100, 1)],
+    ids=["bs33", "bs127", "bs1100"],
+)
+def test_whole_fit_bitwise_at_1_2_3_5_7_threads(rows, batch_size, epochs, restore_runtime):
+    # 431 rows: 13 batches of 33 + a 2-row batch, or 3 of 127 + a 50-row batch; 2300 rows:
+    # 2 batches of 1100 (from 1024 rows BatchNorm sweeps whole rows in thread-dependent ranges)
+    # + a 100-row batch
+    assert rows % batch_size not in (0, 1)
+    base = _fit(1, batch_size, epochs=epochs, rows=rows)
     assert np.isfinite(base[0][0]).all()
     for t in THREADS[1:]:
-        _assert_same_bits(base, _fit(t, batch_size), f"{t} threads vs 1, batch {batch_size}")
+        got = _fit(t, batch_size, epochs=epochs, rows=rows)
+        _assert_same_bits(base, got, f"{t} threads vs 1, batch {batch_size}")
 
 
 @pytest.mark.parametrize(
