@@ -41,8 +41,9 @@ def isa(request):
     _core.set_isa(before)
 
 
-# 3 threads: the first count whose splits are uneven in every partition (more than the 2 cores
-# of a small runner works too); 5 and 7 run in test_determinism.py's whole-fit tests.
+# 3 threads: the smallest count whose range splits can leave a remainder of 2, which 1 and 2
+# never do (it works on a 2-core runner too); 5 and 7 run in the bitwise loops and in
+# test_determinism.py's whole-fit tests.
 @pytest.fixture(params=[1, 2, 3])
 def threads(request):
     before = _core.num_threads()
