@@ -174,8 +174,8 @@ bool Network::fused_at(std::size_t i) const {
 
 // A fused pair (BatchNorm, ReLU) runs as one layer that writes the ReLU's output buffer; the
 // ReLU layer is skipped, so layer i + 2 reads acts_[i + 1] as if the ReLU had run. The BN's own
-// output (never read by any backward) is not written. At bs 128 a ReLU pass costs ~20 µs each
-// way, mostly writing its cold output buffer.
+// output (never read by any backward) is not written. A separate ReLU pass costs mostly the
+// writing of its cold output buffer, each way (bench/results/design_choices.md#bn-relu-fusion).
 const float* Network::run_forward(const float* x, int n, bool training, bool fuse) {
   if (training) ++version_;  // batchnorm running statistics move
   last_fused_ = fuse && fusion_;
@@ -300,7 +300,7 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   double loss = loss_value(out, t, n, dout_.data());
   if (correct && t.labels) *correct += count_correct(out, t.labels, n, output_dim_);
   // Every layer writing all its gradients replaces the zeroing pass (and the weight-gradient
-  // GEMMs then skip reading the old gradients): bs-128 step 3 % faster.
+  // GEMMs then skip reading the old gradients; bench/results/design_choices.md#overwrite-grads).
   bool overwrite = true;
   for (const auto& L : layers_) overwrite = overwrite && L->writes_all_grads();
   if (!overwrite) zero_grad();

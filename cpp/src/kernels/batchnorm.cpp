@@ -47,8 +47,8 @@ inline int nblocks(int c) { return (c + kBlock - 1) / kBlock; }
 // From this many rows the training kernels sweep whole rows of up to 512 features instead of
 // 64-feature column blocks. A block reads 256 B per row at the row stride; at n = 2048, c = 512
 // that is 512 KB per array at a 2 KB stride, which maps onto 1/8 of L2's sets, so every pass after
-// the first re-reads the block from L3 (n = 2048, data in L3: forward 1.07 -> 0.52 ms, backward
-// 2.0 -> 0.95 ms; equal at 512 rows). Each column is reduced in row order with the same
+// the first re-reads the block from L3 (bench/results/design_choices.md#bn-row-sweep). Each column is
+// reduced in row order with the same
 // operations either way, so the bits do not change with the choice.
 std::atomic<int> g_row_sweep_rows{1024};
 

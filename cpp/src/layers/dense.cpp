@@ -87,10 +87,11 @@ class Dense final : public Layer {
     if (ctx.training) {
       // Training changes W after every step, so a packed copy would be rebuilt for each forward:
       // its 4 B/weight destination then cycles through L3 or memory. Packing one K block at a
-      // time into a buffer that stays in L2 does the same work 15–25 % faster (bench_train).
+      // time into a buffer that stays in L2 does the same work faster
+      // (bench/results/design_choices.md#dense-training-pack).
       // Same kernel and K blocking as the packed path, so the same bits. Threads split the
-      // output units, so each reads the rows of W its own core just updated (2-4 % per 2-thread
-      // step at bs 32-128 over the automatic grid).
+      // output units, so each reads the rows of W its own core just updated (faster than the
+      // automatic grid at small batches; same section).
       sgemm(Trans::N, Trans::T, n, out_dim_, in_dim_, 1.f, x, in_dim_, w_, in_dim_, 0.f, y,
             out_dim_, &ep, GemmSplit::columns);
     } else {

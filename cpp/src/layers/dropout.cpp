@@ -1,6 +1,6 @@
 // Dropout layer: inverted dropout in training, identity in evaluation. The mask is a function of
 // (seed, step, layer, element) (see nncore/dropout.h); forward keeps it as 1 bit per element so
-// backward does not rerun Philox (a 512-wide layer at bs 128: 106 µs -> ~10 µs per backward).
+// backward does not rerun Philox (bench/results/design_choices.md#dropout-mask-bits).
 #include <cmath>
 #include <cstdint>
 #include <cstring>

@@ -34,7 +34,8 @@ struct AdamK {
   Prep pre;
   // torch's p -= step·m / (sqrt(v)/sqrt(bc2) + eps) is computed as
   // p += (-step·sqrt(bc2))·m / (sqrt(v) + eps·sqrt(bc2)): the same value up to rounding, with one
-  // division per element instead of two (sqrt and division bound Adam: 0.54 -> 0.4 ns/param).
+  // division per element instead of two: sqrt and division bound Adam's step
+  // (bench/results/design_choices.md#adam-one-division).
   float neg_step_bc2, eps_bc2, wd, decay, w1, one_minus_w1, beta2, one_minus_beta2;
   bool has_wd, decoupled, amsgrad;
 };

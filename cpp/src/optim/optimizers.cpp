@@ -216,8 +216,8 @@ class Fused : public Optimizer {
     prepare(q, first);
     // Fixed chunk-to-thread assignment (the owners the network set, else even ranges): each
     // thread updates the same parameters, moments and gradients every step, so they stay in its
-    // core's caches. Dynamic scheduling moved chunks between cores each step and made a 2-thread
-    // bs-32 epoch 2.8x slower (6.7 s vs 2.4 s, bench_train model).
+    // core's caches. Dynamic scheduling, which moved chunks between cores each step, made small-
+    // batch epochs several times slower (bench/results/design_choices.md#optim-fixed-owners).
     for_owned_chunks(nci, owners_, n >= kParallelMin, [&](std::int64_t c) {
       std::size_t off = std::size_t(c) * kChunk, len = std::min(kChunk, n - off);
       if (!pre) partial_[c] = K.sumsq(g + off, len);
