@@ -27,11 +27,11 @@ Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64
     : input_dim_(input_dim), seed_(seed), specs_(specs) {
   check(input_dim > 0, "input_dim must be a positive integer, got " + std::to_string(input_dim));
   check(!specs.empty(), "a network needs at least one layer");
+  layers_ = make_layers(input_dim, specs);
   int dim = input_dim;
   std::size_t np = 0, nb = 0;
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    layers_.push_back(make_layer(specs[i], dim));
-    const Layer& L = *layers_.back();
+    const Layer& L = *layers_[i];
     for (const auto& t : L.params()) {
       param_views_.push_back({std::to_string(i) + "." + t.name, t.shape, np, int(i)});
       np += t.size();
@@ -58,6 +58,17 @@ Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64
 }
 
 Network::~Network() = default;
+
+std::vector<std::unique_ptr<Layer>> Network::make_layers(int input_dim,
+                                                         const std::vector<LayerSpec>& specs) {
+  std::vector<std::unique_ptr<Layer>> layers;
+  int dim = input_dim;
+  for (const auto& spec : specs) {
+    layers.push_back(make_layer(spec, dim));
+    dim = layers.back()->out_dim();
+  }
+  return layers;
+}
 
 void Network::zero_grad() {
   // memset(nullptr, 0, 0) is undefined: a network without parameters has an empty arena.
@@ -133,6 +144,22 @@ void Network::ensure_workspace(int n) {
   batch_w_.assign((std::size_t)n, 0.f);
   dout_.assign((std::size_t)n * output_dim_, 0.f);
   ws_rows_ = n;
+}
+
+int Network::widest() const {
+  int w = input_dim_;
+  for (const auto& L : layers_) w = std::max(w, L->out_dim());
+  return w;
+}
+
+// What ensure_workspace(rows) allocates, in bytes (labels are 4-byte ints, like the floats).
+double Network::workspace_bytes_for(std::int64_t rows) const {
+  double per_row = 2.0 * widest() + input_dim_ + 2.0 * output_dim_ + 2, fixed = 0;
+  for (const auto& L : layers_) {
+    per_row += double(L->out_dim()) + double(L->saved_per_row());
+    fixed += double(L->saved_fixed());
+  }
+  return (double(rows) * per_row + fixed) * sizeof(float);
 }
 
 std::size_t Network::workspace_bytes() const {

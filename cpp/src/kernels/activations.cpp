@@ -1,23 +1,22 @@
-// Activation dispatcher: names, the per-ISA kernel table and the threading. Large arrays are cut
-// into fixed chunks (elementwise, so results never depend on the thread count); short spans (GEMM
+// Activation dispatcher: names and properties (from the schema), the per-ISA kernel table and
+// the threading. Large arrays are cut into fixed chunks (elementwise, so results never depend on the thread count); short spans (GEMM
 // epilogue rows) go straight to the kernel with no OpenMP region.
 #include "nncore/activations.h"
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "activations_isa.h"
 #include "nncore/common.h"
 #include "nncore/cpu.h"
+#include "nncore/schema.h"
 #include "nncore/threading.h"
 
 namespace nncore {
 
 namespace {
-const char* const kNames[] = {"linear", "relu", "leaky_relu", "elu", "selu", "gelu",
-                              "sigmoid", "tanh", "softplus", "silu", "softmax"};
-
 struct ActKernels {
   decltype(&act_scalar::forward_span) forward;
   decltype(&act_scalar::backward_span) backward;
@@ -53,22 +52,21 @@ constexpr std::size_t kParallelMin = 1 << 16;  // below this one thread is faste
 
 Act parse_act(const std::string& name) {
   if (name == "none" || name.empty()) return Act::linear;
-  for (int i = 0; i < 11; ++i)
-    if (name == kNames[i]) return static_cast<Act>(i);
-  throw std::invalid_argument("unknown activation '" + name +
-                              "': expected one of linear, relu, leaky_relu, elu, selu, gelu, "
-                              "sigmoid, tanh, softplus, silu, softmax");
+  std::vector<std::string> known;
+  for (const auto& a : schema::activations()) {
+    if (name == a.name) return a.act;
+    known.push_back(a.name);
+  }
+  fail("unknown activation '" + name + "': expected one of " + schema::names(known));
 }
 
-const char* act_name(Act a) { return kNames[static_cast<int>(a)]; }
+const char* act_name(Act a) { return schema::activations().at(static_cast<int>(a)).name.c_str(); }
 
-float act_default_alpha(Act a) {
-  if (a == Act::leaky_relu) return 0.01f;
-  if (a == Act::elu) return 1.0f;
-  return 0.f;
+float act_default_alpha(Act a) { return schema::activations().at(static_cast<int>(a)).default_alpha; }
+
+bool act_backward_needs_z(Act a) {
+  return schema::activations().at(static_cast<int>(a)).backward_needs_z;
 }
-
-bool act_backward_needs_z(Act a) { return a == Act::gelu || a == Act::softplus || a == Act::silu; }
 
 void act_forward(Act a, float alpha, const float* z, float* y, std::size_t n, std::size_t cols) {
   if (n == 0) return;
