@@ -1,4 +1,4 @@
-// Activation dispatcher: names and properties (from the schema), the per-ISA kernel table and
+// Activation dispatcher: names and properties (from the schema), the ISA context's kernels and
 // the threading. Large arrays are cut into fixed chunks (elementwise, so results never depend on the thread count); short spans (GEMM
 // epilogue rows) go straight to the kernel with no OpenMP region.
 #include "nncore/activations.h"
@@ -8,44 +8,14 @@
 #include <string>
 #include <vector>
 
-#include "activations_isa.h"
+#include "isa/context.h"
 #include "nncore/common.h"
-#include "nncore/cpu.h"
 #include "nncore/schema.h"
 #include "nncore/threading.h"
 
 namespace nncore {
 
 namespace {
-struct ActKernels {
-  decltype(&act_scalar::forward_span) forward;
-  decltype(&act_scalar::backward_span) backward;
-  decltype(&act_scalar::softmax_rows) softmax;
-  decltype(&act_scalar::softmax_backward_rows) softmax_backward;
-};
-
-const ActKernels& kernels() {
-  static const ActKernels scalar{act_scalar::forward_span, act_scalar::backward_span,
-                                 act_scalar::softmax_rows, act_scalar::softmax_backward_rows};
-#if NNCORE_HAVE_AVX2
-  static const ActKernels avx2{act_avx2::forward_span, act_avx2::backward_span,
-                               act_avx2::softmax_rows, act_avx2::softmax_backward_rows};
-#endif
-#if NNCORE_HAVE_AVX512
-  static const ActKernels avx512{act_avx512::forward_span, act_avx512::backward_span,
-                                 act_avx512::softmax_rows, act_avx512::softmax_backward_rows};
-#endif
-  switch (active_isa()) {
-#if NNCORE_HAVE_AVX512
-    case Isa::avx512: return avx512;
-#endif
-#if NNCORE_HAVE_AVX2
-    case Isa::avx2: return avx2;
-#endif
-    default: return scalar;
-  }
-}
-
 constexpr std::size_t kChunk = 1 << 14;      // elements per task
 constexpr std::size_t kParallelMin = 1 << 16;  // below this one thread is faster
 }  // namespace
@@ -70,7 +40,7 @@ bool act_backward_needs_z(Act a) {
 
 void act_forward(Act a, float alpha, const float* z, float* y, std::size_t n, std::size_t cols) {
   if (n == 0) return;
-  const ActKernels& k = kernels();
+  const isa::ActKernels& k = isa::active().act;
   if (a == Act::softmax) {
     check(cols > 0 && n % cols == 0, "softmax: n must be a multiple of cols");
     const std::size_t rows = n / cols;
@@ -96,7 +66,7 @@ void act_forward(Act a, float alpha, const float* z, float* y, std::size_t n, st
 void act_backward(Act a, float alpha, const float* z, const float* y, const float* dy, float* dz,
                   std::size_t n, std::size_t cols) {
   if (n == 0) return;
-  const ActKernels& k = kernels();
+  const isa::ActKernels& k = isa::active().act;
   if (act_backward_needs_z(a)) check(z != nullptr, "act_backward: this activation needs z");
   else if (a != Act::linear) check(y != nullptr, "act_backward: this activation needs y");
   if (a == Act::softmax) {

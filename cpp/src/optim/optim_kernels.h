@@ -1,4 +1,5 @@
-// Private to cpp/src/optim: the per-chunk update kernels of the optimizers, one table per ISA.
+// Private to cpp/src/optim: the per-chunk update kernels of the optimizers, one table per ISA
+// (registered in the ISA context, isa/context_<isa>.cpp).
 // Every kernel is elementwise over [0, n) of one chunk; the driver (optimizers.cpp) splits the
 // arena into fixed chunks and runs them under OpenMP. Scalars arrive precomputed as torch does.
 #pragma once
@@ -60,8 +61,6 @@ struct Kernels {
                const AdamK& k);
   void (*nadam)(float* p, const float* g, float* m, float* v, std::size_t n, const NadamK& k);
 };
-
-const Kernels& kernels(Isa isa);
 
 namespace scalar {
 const Kernels& table();

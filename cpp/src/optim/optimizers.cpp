@@ -1,7 +1,7 @@
 // The optimizer family (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam) with torch.optim's formulas,
 // hyper-parameter names and defaults, plus clipping and the non-finite gradient check.
 // One fused pass per step over fixed 16384-element chunks (OpenMP over chunks, elementwise, so
-// the bits do not depend on the thread count); per-ISA kernels live in kernels_*.cpp.
+// the bits do not depend on the thread count); per-ISA kernels live in kernels_*.cpp, registered in the ISA context.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -14,26 +14,11 @@
 #include "nncore/owned_chunks.h"
 #include "nncore/schema.h"
 #include "nncore/threading.h"
+#include "isa/context.h"
 #include "optim_kernels.h"
 
 namespace nncore {
 
-namespace optim_detail {
-const Kernels& kernels(Isa isa) {
-  switch (isa) {
-#if NNCORE_HAVE_AVX512
-    case Isa::avx512:
-      return avx512::table();
-#endif
-#if NNCORE_HAVE_AVX2
-    case Isa::avx2:
-      return avx2::table();
-#endif
-    default:
-      return scalar::table();
-  }
-}
-}  // namespace optim_detail
 
 using namespace optim_detail;
 
@@ -136,7 +121,7 @@ class Fused : public Optimizer {
 
   StepInfo step(float* p, float* g, std::size_t n) override {
     StepInfo info;
-    const Kernels& K = kernels(active_isa());
+    const Kernels& K = *isa::active().optim;
     const std::size_t nc = num_chunks(n);
     const std::int64_t nci = std::int64_t(nc);
     partial_.assign(nc, 0.0);
@@ -405,14 +390,14 @@ class Nadam : public Fused {
 
 double grad_norm(const float* g, std::size_t n) {
   std::vector<double> partial(num_chunks(n));
-  chunk_sumsq(kernels(active_isa()), g, n, partial.data());
+  chunk_sumsq(*isa::active().optim, g, n, partial.data());
   return std::sqrt(combine(partial));
 }
 
 double clip_grad_norm(float* g, std::size_t n, double max_norm) {
   check(max_norm >= 0 && !std::isnan(max_norm),
         "max_norm must be a number >= 0, got " + fmt(max_norm));
-  const Kernels& K = kernels(active_isa());
+  const Kernels& K = *isa::active().optim;
   double norm = grad_norm(g, n);
   double coef = max_norm / (norm + 1e-6);
   if (!(coef >= 1.0)) {  // NaN norm: like torch, the gradients become NaN
@@ -430,7 +415,7 @@ double clip_grad_norm(float* g, std::size_t n, double max_norm) {
 void clip_grad_value(float* g, std::size_t n, double clip_value) {
   check(clip_value >= 0 && !std::isnan(clip_value),
         "clip_value must be a number >= 0, got " + fmt(clip_value));
-  const Kernels& K = kernels(active_isa());
+  const Kernels& K = *isa::active().optim;
   const float cv = float(clip_value);
   const std::int64_t nc = std::int64_t(num_chunks(n));
 #pragma omp parallel for schedule(static) num_threads(num_threads()) if (n >= kParallelMin)
