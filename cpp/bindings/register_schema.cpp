@@ -11,8 +11,19 @@ namespace schema = nncore::schema;
 
 namespace {
 
-py::dict param(const schema::Param& p) {
-  py::dict d;
+// One dict per row of a schema table, filled by fill(row, dict).
+template <class Row, class Fill>
+py::list dicts(const std::vector<Row>& rows, Fill fill) {
+  py::list out;
+  for (const auto& r : rows) {
+    py::dict d;
+    fill(r, d);
+    out.append(d);
+  }
+  return out;
+}
+
+void param(const schema::Param& p, py::dict& d) {
   d["name"] = p.name;
   d["limit"] = schema::limit_name(p.limit);
   if (p.limit == schema::Limit::choice) {
@@ -27,73 +38,44 @@ py::dict param(const schema::Param& p) {
   }
   d["optional"] = p.optional;
   d["doc"] = p.doc;
-  return d;
 }
 
-py::list params(const std::vector<schema::Param>& ps) {
-  py::list out;
-  for (const auto& p : ps) out.append(param(p));
-  return out;
-}
-
-py::list tensors(const std::vector<schema::Tensor>& ts) {
-  py::list out;
-  for (const auto& t : ts) {
-    py::dict d;
-    d["name"] = t.name;
-    d["shape"] = t.shape;
-    d["when"] = t.when;
-    out.append(d);
-  }
-  return out;
+void tensor(const schema::Tensor& t, py::dict& d) {
+  d["name"] = t.name;
+  d["shape"] = t.shape;
+  d["when"] = t.when;
 }
 
 py::dict describe() {
   py::dict d;
-  py::list layers;
-  for (const auto& k : schema::layers()) {
-    py::dict l;
-    l["type"] = k.type;
-    l["title"] = k.title;
-    l["params"] = params(k.params);
-    l["tensors"] = tensors(k.tensors);
-    l["buffers"] = tensors(k.buffers);
-    l["workspace_per_row"] = k.workspace_per_row;
-    l["workspace_fixed"] = k.workspace_fixed;
-    l["fold"] = schema::fold_name(k.fold);
-    layers.append(l);
-  }
-  d["layers"] = layers;
-  py::list acts;
-  for (const auto& a : schema::activations()) {
-    py::dict x;
+  d["layers"] = dicts(schema::layers(), [](const schema::LayerKind& k, py::dict& x) {
+    x["type"] = k.type;
+    x["title"] = k.title;
+    x["params"] = dicts(k.params, param);
+    x["tensors"] = dicts(k.tensors, tensor);
+    x["buffers"] = dicts(k.buffers, tensor);
+    x["workspace_per_row"] = k.workspace_per_row;
+    x["workspace_fixed"] = k.workspace_fixed;
+    x["fold"] = schema::fold_name(k.fold);
+  });
+  d["activations"] = dicts(schema::activations(), [](const schema::ActivationKind& a, py::dict& x) {
     x["name"] = a.name;
     x["default_alpha"] = double(a.default_alpha);
     x["backward_needs_z"] = a.backward_needs_z;
     x["elementwise"] = a.elementwise;
-    acts.append(x);
-  }
-  d["activations"] = acts;
-  py::list losses;
-  for (const auto& l : schema::losses()) {
-    py::dict x;
+  });
+  d["losses"] = dicts(schema::losses(), [](const schema::LossKind& l, py::dict& x) {
     x["name"] = l.name;
     x["aliases"] = l.aliases;
     x["targets"] = l.targets;
-    losses.append(x);
-  }
-  d["losses"] = losses;
+  });
   d["initializers"] = schema::initializers();
-  py::list opts;
-  for (const auto& o : schema::optimizers()) {
-    py::dict x;
+  d["optimizers"] = dicts(schema::optimizers(), [](const schema::OptimizerKind& o, py::dict& x) {
     x["name"] = o.name;
-    x["params"] = params(o.params);
+    x["params"] = dicts(o.params, param);
     x["states"] = o.states;
     x["fixed"] = o.fixed;
-    opts.append(x);
-  }
-  d["optimizers"] = opts;
+  });
   return d;
 }
 

@@ -107,15 +107,17 @@ const std::vector<LossKind>& losses() {
        "cross_entropy",
        {"categorical_crossentropy", "sparse_categorical_crossentropy"},
        "integer labels (n) or class probabilities (n, k)"},
-      {Loss::binary_cross_entropy, "binary_cross_entropy", {"binary_crossentropy"},
+      {Loss::binary_cross_entropy,
+       "binary_cross_entropy",
+       {"binary_crossentropy"},
        "float (n, k) in [0, 1]"},
   };
   return t;
 }
 
 const std::vector<std::string>& initializers() {
-  static const std::vector<std::string> t = {"auto",      "xavier_uniform", "xavier_normal",
-                                             "he_uniform", "he_normal",     "lecun_normal",
+  static const std::vector<std::string> t = {"auto",       "xavier_uniform", "xavier_normal",
+                                             "he_uniform", "he_normal",      "lecun_normal",
                                              "orthogonal", "zeros"};
   return t;
 }
@@ -137,7 +139,13 @@ const std::vector<LayerKind>& layers() {
        "out if the activation's backward needs z, else 0",
        "0",
        Fold::gemm},
-      {"activation", "Activation", {activation_param(), alpha_param()}, {}, {}, "0", "0",
+      {"activation",
+       "Activation",
+       {activation_param(), alpha_param()},
+       {},
+       {},
+       "0",
+       "0",
        Fold::epilogue},
       {"batchnorm",
        "BatchNorm",
@@ -259,31 +267,20 @@ void check(const std::string& head, const Param& p, double v) {
   const std::string got = ", got " + fmt(v);
   const bool finite = std::isfinite(v);
   switch (p.limit) {
-    case Limit::finite:
-      nncore::check(finite, what + "a finite number" + got);
-      break;
-    case Limit::ge0:
-      nncore::check(finite && v >= 0, what + "a finite number >= 0" + got);
-      break;
+    case Limit::finite: nncore::check(finite, what + "a finite number" + got); break;
+    case Limit::ge0: nncore::check(finite && v >= 0, what + "a finite number >= 0" + got); break;
     case Limit::gt0:
       // Optional positive values use 0 for "none" in the core (Python's None).
       nncore::check(finite && (v > 0 || (p.optional && v == 0)),
                     what + "a finite number > 0" + (p.optional ? " (or 0 for none)" : "") + got);
       break;
-    case Limit::unit_open:
-      nncore::check(v >= 0 && v < 1, what + "in [0, 1)" + got);
-      break;
-    case Limit::unit_closed:
-      nncore::check(v >= 0 && v <= 1, what + "in [0, 1]" + got);
-      break;
-    case Limit::flag:
-      nncore::check(v == 0 || v == 1, what + "0 or 1 (a boolean)" + got);
-      break;
+    case Limit::unit_open: nncore::check(v >= 0 && v < 1, what + "in [0, 1)" + got); break;
+    case Limit::unit_closed: nncore::check(v >= 0 && v <= 1, what + "in [0, 1]" + got); break;
+    case Limit::flag: nncore::check(v == 0 || v == 1, what + "0 or 1 (a boolean)" + got); break;
     case Limit::positive_int:
       nncore::check(finite && v >= 1 && v == std::floor(v), what + "a positive integer" + got);
       break;
-    case Limit::choice:
-      fail(what + "one of " + names(p.choices) + got);
+    case Limit::choice: fail(what + "one of " + names(p.choices) + got);
   }
 }
 

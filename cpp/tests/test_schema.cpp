@@ -25,7 +25,8 @@ TEST(schema_tables_follow_the_enums) {
   }
   const auto& inits = schema::initializers();
   for (std::size_t i = 0; i < inits.size(); ++i)
-    CHECK(parse_init(inits[i]) == static_cast<Init>(i) && init_name(static_cast<Init>(i)) == inits[i]);
+    CHECK(parse_init(inits[i]) == static_cast<Init>(i) &&
+          init_name(static_cast<Init>(i)) == inits[i]);
   CHECK(inits.size() == static_cast<std::size_t>(Init::zeros) + 1);
 }
 

@@ -29,9 +29,9 @@ const char* limit_name(Limit l);
 struct Param {
   std::string name;
   Limit limit;
-  double def = 0;           // numeric default (flags: 0/1); unused for choices
-  std::string def_str;      // default of a choice
-  bool optional = false;    // may be absent (Python None): the core reads 0 / the activation's own
+  double def = 0;         // numeric default (flags: 0/1); unused for choices
+  std::string def_str;    // default of a choice
+  bool optional = false;  // may be absent (Python None): the core reads 0 / the activation's own
   std::vector<std::string> choices;
   std::string doc;
 };
@@ -43,10 +43,10 @@ struct Tensor {
 
 // How the folded inference plan (inference.cpp) treats a layer in evaluation mode.
 enum class Fold {
-  gemm,        // starts a packed GEMM step (its weight, bias and activation)
-  scale_shift, // a per-feature affine map folded into the preceding GEMM's weight and bias
-  epilogue,    // an elementwise function moved into the preceding GEMM's epilogue
-  identity,    // nothing to do in evaluation mode
+  gemm,         // starts a packed GEMM step (its weight, bias and activation)
+  scale_shift,  // a per-feature affine map folded into the preceding GEMM's weight and bias
+  epilogue,     // an elementwise function moved into the preceding GEMM's epilogue
+  identity,     // nothing to do in evaluation mode
 };
 const char* fold_name(Fold f);
 
@@ -54,8 +54,8 @@ struct LayerKind {
   std::string type;   // the spec's "type"
   std::string title;  // the name in messages and Python ("Dense")
   std::vector<Param> params;
-  std::vector<Tensor> tensors;   // trainable, in arena order
-  std::vector<Tensor> buffers;   // saved with the model, not trained
+  std::vector<Tensor> tensors;                     // trainable, in arena order
+  std::vector<Tensor> buffers;                     // saved with the model, not trained
   std::string workspace_per_row, workspace_fixed;  // floats kept from forward to backward
   Fold fold;
 };
@@ -77,7 +77,7 @@ struct LossKind {
 
 struct OptimizerKind {
   std::string name;
-  std::vector<Param> params;       // its own, then the common ones (clipnorm, ...)
+  std::vector<Param> params;        // its own, then the common ones (clipnorm, ...)
   std::vector<std::string> states;  // every state it may keep (some only with an option)
   std::vector<std::string> fixed;   // hyper-parameters set_hparam may not change
 };

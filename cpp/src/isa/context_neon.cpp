@@ -9,8 +9,15 @@ const Context& context_neon() {
     Context n = context_scalar();
     n.isa = Isa::neon;
     // 8×12: 24 accumulators + 2 A + 3 B of the 32 q registers; NC a multiple of 12.
-    n.gemm = {Isa::neon, "neon 8x12", neon::kMR, neon::kNR, 128, 516, neon::sgemm_ukr_neon,
-              gemm::pack_a_generic, gemm::pack_b_generic};
+    n.gemm = {Isa::neon,
+              "neon 8x12",
+              neon::kMR,
+              neon::kNR,
+              128,
+              516,
+              neon::sgemm_ukr_neon,
+              gemm::pack_a_generic,
+              gemm::pack_b_generic};
     return n;
   }();
   return c;
