@@ -409,7 +409,7 @@ _BY_NAME = {c.name: c for c in (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam)}
 
 
 def get(optimizer, **kwargs) -> Optimizer:
-    """An optimizer from a name ("sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam",
+    """An optimizer from a name (one of the core's optimizers, ``_BY_NAME``: "sgd", "adam", ...,
     case-insensitive; keyword arguments are its hyper-parameters), a config dict from
     ``get_config()``, or an optimizer object (returned as is)."""
     if isinstance(optimizer, Optimizer):
