@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "arrays.h"
+#include "step_info.h"
 #include "nncore/network.h"
 #include "nncore/schema.h"
 
@@ -125,14 +126,6 @@ HeldTargets targets(const py::array& y, const py::object& w, long n, long k) {
     h.t.weights = h.weights.data();
   }
   return h;
-}
-
-py::dict step_info(const nncore::StepInfo& s) {
-  py::dict d;
-  d["grad_norm"] = s.grad_norm;
-  d["finite"] = s.finite;
-  d["skipped"] = s.skipped;
-  return d;
 }
 
 }  // namespace
