@@ -137,7 +137,8 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
 //
 // A plain (Trans::N) B is read in place, unpacked, when the thread's rows are few: packing B
 // then costs a separate pass over memory that is reused by only a few A slivers, while the
-// micro-kernel's in-place reads overlap with its FMAs (bench/results/design_choices.md#gemm-b-in-place).
+// micro-kernel's in-place reads overlap with its FMAs
+// (bench/results/design_choices.md#gemm-b-in-place).
 // Both give the same bits (the FMA chain per element is the same).
 void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
   const KernelSet& ks = *p.ks;

@@ -75,9 +75,10 @@ void sgemm_pack_a8_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, in
   }
   const int full = m / 8 * 8;
   if (ta == Trans::T) {
-    // 8 rows of A (8 values of k) at a time across every sliver: walking one sliver down all of
-    // K instead reads 32 bytes per row at a stride of lda, which for lda a multiple of 512
-    // floats lands every row in the same two L1 sets (bench/results/design_choices.md#gemm-pack-a-transposed).
+    // 8 rows of A (8 values of k) at a time across every sliver: walking one sliver down all of K
+    // instead reads 32 bytes per row at a stride of lda, which for lda a multiple of 512 floats
+    // lands every row in the same two L1 sets
+    // (bench/results/design_choices.md#gemm-pack-a-transposed).
     for (int k0 = 0; k0 < kc; k0 += 8) {
       const int k1 = std::min(kc, k0 + 8);
       for (int s = 0; s < full; s += 8) {

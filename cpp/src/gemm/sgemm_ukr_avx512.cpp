@@ -87,9 +87,10 @@ const TileFn kTiles[kMR][3] = {
     {tile<7, 1>, tile<7, 2>, tile<7, 3>}, {tile<8, 1>, tile<8, 2>, tile<8, 3>},
 };
 
-// One row against NS full packed slivers (NS·48 columns): 3·NS FMA chains instead of three, so
-// a batch-1 product is not bound by the FMA latency (bench/results/design_choices.md#gemm-row-kernel).
-// Each element's chain and finalisation are those of tile<1, 3>: the same bits.
+// One row against NS full packed slivers (NS·48 columns): 3·NS FMA chains instead of three, so a
+// batch-1 product is not bound by the FMA latency
+// (bench/results/design_choices.md#gemm-row-kernel). Each element's chain and finalisation are
+// those of tile<1, 3>: the same bits.
 template <int NS>
 void row_slivers(int kc, const float* __restrict a, const float* __restrict b, float* c,
                  const gemm::UkrEpi& e) {

@@ -1,6 +1,7 @@
 // Activation dispatcher: names and properties (from the schema), the ISA context's kernels and
-// the threading. Large arrays are cut into fixed chunks (elementwise, so results never depend on the thread count); short spans (GEMM
-// epilogue rows) go straight to the kernel with no OpenMP region.
+// the threading. Large arrays are cut into fixed chunks (elementwise, so results never depend on
+// the thread count); short spans (GEMM epilogue rows) go straight to the kernel with no OpenMP
+// region.
 #include "nncore/activations.h"
 
 #include <algorithm>
@@ -30,13 +31,15 @@ Act parse_act(const std::string& name) {
   fail("unknown activation '" + name + "': expected one of " + schema::names(known));
 }
 
-const char* act_name(Act a) { return schema::activations().at(static_cast<int>(a)).name.c_str(); }
+namespace {
+const schema::ActivationKind& kind(Act a) { return schema::activations().at(static_cast<int>(a)); }
+}  // namespace
 
-float act_default_alpha(Act a) { return schema::activations().at(static_cast<int>(a)).default_alpha; }
+const char* act_name(Act a) { return kind(a).name.c_str(); }
 
-bool act_backward_needs_z(Act a) {
-  return schema::activations().at(static_cast<int>(a)).backward_needs_z;
-}
+float act_default_alpha(Act a) { return kind(a).default_alpha; }
+
+bool act_backward_needs_z(Act a) { return kind(a).backward_needs_z; }
 
 void act_forward(Act a, float alpha, const float* z, float* y, std::size_t n, std::size_t cols) {
   if (n == 0) return;

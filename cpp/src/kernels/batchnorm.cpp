@@ -23,9 +23,9 @@ inline int nblocks(int c) { return (c + kBlock - 1) / kBlock; }
 // From this many rows the training kernels sweep whole rows of up to 512 features instead of
 // 64-feature column blocks. A block reads 256 B per row at the row stride; at n = 2048, c = 512
 // that is 512 KB per array at a 2 KB stride, which maps onto 1/8 of L2's sets, so every pass after
-// the first re-reads the block from L3 (bench/results/design_choices.md#bn-row-sweep). Each column is
-// reduced in row order with the same
-// operations either way, so the bits do not change with the choice.
+// the first re-reads the block from L3 (bench/results/design_choices.md#bn-row-sweep). Each column
+// is reduced in row order with the same operations either way, so the bits do not change with the
+// choice.
 std::atomic<int> g_row_sweep_rows{1024};
 
 // How the training kernels split the features: width ranges of width columns (the last may be

@@ -90,8 +90,9 @@ class BatchNorm final : public Layer {
     const float* relu_y = ctx.relu_fused ? y : nullptr;
     if (relu_y && n >= kMaskFirstRows) {
       // From 256 rows: mask dy in place first (one contiguous pass; dy is ours to overwrite).
-      // Masking inside the kernel's column-block passes reads a third 2 KB-strided stream
-      // there: the fused backward ran slower than two layers (bench/results/design_choices.md#bn-relu-mask-first).
+      // Masking inside the kernel's column-block passes reads a third 2 KB-strided stream there:
+      // the fused backward ran slower than two layers
+      // (bench/results/design_choices.md#bn-relu-mask-first).
       act_backward(Act::relu, 0.f, nullptr, relu_y, dy, dy, std::size_t(n) * in_dim_, in_dim_);
       relu_y = nullptr;
     }

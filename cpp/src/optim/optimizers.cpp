@@ -1,7 +1,8 @@
 // The optimizer family (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam) with torch.optim's formulas,
-// hyper-parameter names and defaults, plus clipping and the non-finite gradient check.
-// One fused pass per step over fixed 16384-element chunks (OpenMP over chunks, elementwise, so
-// the bits do not depend on the thread count); per-ISA kernels live in kernels_*.cpp, registered in the ISA context.
+// hyper-parameter names and defaults, plus clipping and the non-finite gradient check. One fused
+// pass per step over fixed 16384-element chunks (OpenMP over chunks, elementwise, so the bits do
+// not depend on the thread count); per-ISA kernels live in kernels_*.cpp, registered in the ISA
+// context.
 #include <algorithm>
 #include <cmath>
 #include <limits>
