@@ -27,13 +27,26 @@ class Callback:
     model = None
 
     def set_model(self, model) -> None:
+        """Attach the model being trained (``fit`` calls this before ``on_train_begin``)."""
         self.model = model
 
-    def on_train_begin(self, logs: dict | None = None) -> None: ...
-    def on_train_end(self, logs: dict | None = None) -> None: ...
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
-    def on_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        """Called once before the first epoch; ``logs`` holds ``epochs``, ``batches`` and
+        ``samples``."""
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        """Called once after the last epoch, also after an early stop or Ctrl-C."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        """Called before each epoch; ``epoch`` continues from the model's ``epochs_done``."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Called after each epoch with its logs: ``loss``, ``reg_loss``, ``lr``, ``time`` and,
+        with validation data, ``val_loss`` and ``val_<metric>``."""
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Called after a batch, only for callbacks whose ``wants_batches`` is true (``fit`` then
+        hands the core smaller chunks of batches)."""
 
     # True when the callback needs on_batch_end at (near) every batch (slows training down).
     wants_batches = False
@@ -60,6 +73,7 @@ class History(Callback):
         return key in self.history
 
     def keys(self):
+        """The names of the recorded series."""
         return self.history.keys()
 
     def __repr__(self):
@@ -77,6 +91,7 @@ class CallbackList:
 
     @property
     def wants_batches(self) -> bool:
+        """True when any callback needs ``on_batch_end`` (which slows training down)."""
         return any(getattr(c, "wants_batches", False) for c in self.callbacks)
 
     def __getattr__(self, hook):
@@ -216,6 +231,7 @@ class EarlyStopping(Callback):
 
     @property
     def best(self):
+        """The best monitored value so far (None before the first epoch)."""
         return self._tracker.best
 
     # scikit-learn's MLP rule (nncore.sklearn sets both): the best value follows every decrease
@@ -310,6 +326,7 @@ class ReduceLROnPlateau(Callback):
 
     @property
     def best(self):
+        """The best monitored value so far (None before the first epoch)."""
         return self._tracker.best
 
     def on_epoch_end(self, epoch, logs=None):
@@ -372,6 +389,7 @@ class ModelCheckpoint(Callback):
 
     @property
     def best(self):
+        """The best monitored value so far (None before the first epoch)."""
         return self._tracker.best
 
     def _format(self, epoch, logs):

@@ -41,9 +41,12 @@ class Layer:
     """Base class: a layer knows its spec and, once built, its index in the network."""
 
     def spec(self) -> dict:
+        """The dict the core's ``Network`` builds this layer from: ``{"type": ..., ...}``."""
         raise NotImplementedError
 
     def get_config(self) -> dict:
+        """The layer's hyper-parameters as a plain dict (saved in model files; see
+        ``layer_from_config``)."""
         return {k: v for k, v in self.spec().items()}
 
     def __repr__(self) -> str:

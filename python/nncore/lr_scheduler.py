@@ -92,6 +92,8 @@ class LRScheduler:
         return float(self.optimizer.lr)
 
     def get_lr(self) -> list:
+        """The learning rate for the current ``last_epoch``, as a one-element list (a subclass's
+        rule, chained on the previous value as torch's schedulers are)."""
         raise NotImplementedError
 
     def get_last_lr(self) -> list:
@@ -99,6 +101,7 @@ class LRScheduler:
         return list(self._last_lr)
 
     def step(self) -> None:
+        """Advance the schedule by one step and set the optimizer's learning rate."""
         self._step_count += 1
         self._update_lr()
 
@@ -136,6 +139,7 @@ class LRScheduler:
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the state from :meth:`state_dict`."""
         if not isinstance(state_dict, dict):
             raise ValueError(f"state_dict must be a dict, got {type(state_dict).__name__}")
         self.__dict__.update(state_dict)
@@ -627,6 +631,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     @property
     def in_cooldown(self):
+        """True while the scheduler waits out ``cooldown`` epochs after a reduction."""
         return self.cooldown_counter > 0
 
     def _is_better(self, a, best):

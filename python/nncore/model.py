@@ -91,7 +91,15 @@ class Sequential:
     --------
     >>> import nncore as nc
     >>> model = nc.Sequential([nc.Dense(32, "relu"), nc.Dense(3)], input_dim=4, seed=0)
-    >>> model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+    >>> model = model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    >>> history = model.fit(X, y, epochs=5, batch_size=16)
+    >>> model.predict(X[:2]).shape
+    (2, 3)
+    >>> sorted(model.evaluate(X, y))
+    ['accuracy', 'loss']
     """
 
     def __init__(self, layers=None, *, input_dim: int | None = None, seed: int = 0):
@@ -148,6 +156,8 @@ class Sequential:
 
     @property
     def built(self) -> bool:
+        """True once the core network exists (after ``build``, ``compile`` with an input size,
+        or the first ``fit``)."""
         return self._net is not None
 
     def build(self, input_dim: int | None = None) -> Sequential:
@@ -557,6 +567,7 @@ class Sequential:
         return self._net.backward(g)
 
     def zero_grad(self) -> None:
+        """Zero every gradient (one ``memset`` over the gradient arena); a no-op before build."""
         if self._net is not None:
             self._net.zero_grad()
 
@@ -602,6 +613,8 @@ class Sequential:
         return [v.copy() for v in {**self.parameters(), **self.buffers()}.values()]
 
     def set_weights(self, weights) -> None:
+        """Overwrite all parameters and buffers, in :meth:`get_weights`' order and shapes; every
+        array is checked before any is written."""
         views = list({**self.parameters(), **self.buffers()}.items())
         # all arrays are checked before any is written (hardening: _validation.check_weights)
         weights = check_weights(weights, [(name, v.shape) for name, v in views])
@@ -611,6 +624,7 @@ class Sequential:
 
     @property
     def num_params(self) -> int:
+        """The number of trainable parameters (0 before build)."""
         return 0 if self._net is None else int(self._net.num_params)
 
     # ------------------------------------------------ internal hooks for optim and diagnostics
@@ -689,6 +703,8 @@ class Sequential:
         return s
 
     def get_config(self) -> dict:
+        """The architecture (layer configs, ``input_dim``, ``seed``) and the compile settings, as
+        plain data; :meth:`from_config` rebuilds an untrained model from it."""
         cfg: dict[str, Any] = {
             "layers": [layer.get_config() for layer in self.layers],
             "input_dim": self.input_dim,
@@ -704,6 +720,8 @@ class Sequential:
 
     @classmethod
     def from_config(cls, config: dict) -> Sequential:
+        """A new, untrained model from :meth:`get_config`'s dict (compiled when the config holds
+        compile settings)."""
         model = cls(
             [layer_from_config(c) for c in config["layers"]],
             input_dim=config.get("input_dim"),

@@ -139,6 +139,8 @@ class Optimizer:
     # -- torch-like API ---------------------------------------------------------------------
     @property
     def lr(self) -> float:
+        """The learning rate; setting it (checked against the core's limits) takes effect at
+        the next step, as schedulers do."""
         return self._core_optimizer().lr
 
     @lr.setter
@@ -172,9 +174,12 @@ class Optimizer:
         return self._built_model()._optimizer_step()
 
     def zero_grad(self) -> None:
+        """Zero the attached model's gradients (one ``memset`` over its gradient arena)."""
         self._built_model().zero_grad()
 
     def get_config(self) -> dict:
+        """``{"name": ..., hyper-parameters...}``: enough for :func:`get` to rebuild the
+        optimizer (saved in model files)."""
         cfg: dict = {"name": self.name}
         cfg.update(self._config)
         cfg["lr"] = self.lr

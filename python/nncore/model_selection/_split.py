@@ -24,9 +24,11 @@ class KFold:
         self.n_splits, self.shuffle, self.seed = int(n_splits), bool(shuffle), seed
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """The number of (train, test) splits :meth:`split` yields."""
         return self.n_splits
 
     def split(self, X, y=None, groups=None):
+        """Yield ``(train_indices, test_indices)`` (int64 arrays) for each fold."""
         n = _num_rows(X)
         if self.n_splits > n:
             raise ValueError(f"n_splits={self.n_splits} is greater than the number of rows ({n})")
@@ -89,6 +91,7 @@ class StratifiedKFold:
         self.n_splits, self.shuffle, self.seed = int(n_splits), bool(shuffle), seed
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """The number of (train, test) splits :meth:`split` yields."""
         return self.n_splits
 
     def _fold_of(self, y, rng) -> np.ndarray:
@@ -102,6 +105,7 @@ class StratifiedKFold:
         return fold
 
     def split(self, X, y, groups=None):
+        """Yield ``(train_indices, test_indices)`` (int64 arrays) for each fold."""
         if y is None:
             raise ValueError("StratifiedKFold.split needs the class labels y")
         if _num_rows(X) != len(y):
@@ -131,9 +135,11 @@ class RepeatedStratifiedKFold:
         self.n_splits, self.n_repeats, self.seed = int(n_splits), int(n_repeats), seed
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """The number of (train, test) splits :meth:`split` yields."""
         return self.n_splits * self.n_repeats
 
     def split(self, X, y, groups=None):
+        """Yield ``(train_indices, test_indices)`` (int64 arrays) for each fold."""
         seeds = np.random.SeedSequence(self.seed).spawn(self.n_repeats)
         for s in seeds:
             yield from StratifiedKFold(self.n_splits, shuffle=True, seed=s).split(X, y)
