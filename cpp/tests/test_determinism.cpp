@@ -205,6 +205,13 @@ std::vector<float> train_run(const RunConfig& cfg) {
 
 void check_training_bitwise(const RunConfig& cfg) {
   Restore r;
+  // Say which paths this machine could not compare (an AVX2 runner never runs AVX-512).
+  static bool told = false;
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::neon})
+    if (!told && !isa_supported(isa) && isa != Isa::neon)
+      std::printf("  note: ISA %s is not runnable here; its training bits are not compared\n",
+                  isa_name(isa));
+  told = true;
   std::vector<float> first;
   std::string first_where;
   for (Isa isa : runnable_isas()) {

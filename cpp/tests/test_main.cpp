@@ -1,7 +1,8 @@
 // A minimal test runner for the core (no external framework): each test registers itself,
 // main runs them all and reports "N passed, N failed".
 // Arguments: substrings of test names to run (none: all). NNCORE_TEST_TIMES=1 prints each
-// test's wall time, to keep the binary's run time in check.
+// test's wall time, to keep the binary's run time in check; NNCORE_TEST_FAILFAST=1 stops at the
+// first failing test (tools/mutants.sh).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 
 int main(int argc, char** argv) {
   const bool times = std::getenv("NNCORE_TEST_TIMES") != nullptr;
+  const bool failfast = std::getenv("NNCORE_TEST_FAILFAST") != nullptr;
   int passed = 0, failed = 0;
   for (auto& t : nncore_test::registry()) {
     bool wanted = argc < 2;
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
     } else {
       ++failed;
       std::printf("FAILED %s\n", t.name);
+      if (failfast) break;
     }
     std::fflush(stdout);
   }
