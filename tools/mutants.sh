@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --list) list=1 ;;
     --out) out="$2"; shift ;;
     --skip-baseline) baseline=0 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) names+=("$1") ;;
   esac
