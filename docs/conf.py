@@ -109,12 +109,6 @@ _DOCSTRING_FIXES = {
         ("(torch.nn.utils.clip_grad_value_)", "(``torch.nn.utils.clip_grad_value_``)")
     ],
     "nncore.diagnostics": [("|tanh| > 0.99", "``|tanh| > 0.99``")],
-    "nncore.io": [
-        (
-            "Layout of a file (all integers little-endian):",
-            "Layout of a file (all integers little-endian)::",
-        )
-    ],
 }
 
 

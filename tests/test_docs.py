@@ -135,9 +135,11 @@ def test_doctests(modname, headless_matplotlib):
 # Modules whose every public function and class shows a doctest example (the rest of
 # DOCSTRINGS_REQUIRED is being brought there; each joins this list when it is).
 EXAMPLES_REQUIRED = [
+    "nncore",
     "nncore.layers",
     "nncore.data",
     "nncore.datasets",
+    "nncore.io",
     "nncore.metrics",
     "nncore.plot",
     "nncore.progress",
