@@ -102,12 +102,6 @@ sphinx_gallery_conf = {
 # reStructuredText. Until those sources are fixed, each is rewritten here; a fix whose text is no
 # longer found is reported, so this list shrinks as the sources are cleaned up.
 _DOCSTRING_FIXES = {
-    "nncore.optim.clip_grad_norm_": [
-        ("(torch.nn.utils.clip_grad_norm_)", "(``torch.nn.utils.clip_grad_norm_``)")
-    ],
-    "nncore.optim.clip_grad_value_": [
-        ("(torch.nn.utils.clip_grad_value_)", "(``torch.nn.utils.clip_grad_value_``)")
-    ],
     "nncore.diagnostics": [("|tanh| > 0.99", "``|tanh| > 0.99``")],
 }
 

@@ -141,6 +141,7 @@ EXAMPLES_REQUIRED = [
     "nncore.datasets",
     "nncore.io",
     "nncore.metrics",
+    "nncore.optim",
     "nncore.plot",
     "nncore.progress",
 ]
