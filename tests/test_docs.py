@@ -137,6 +137,7 @@ def test_doctests(modname, headless_matplotlib):
 EXAMPLES_REQUIRED = [
     "nncore",
     "nncore.layers",
+    "nncore.lr_scheduler",
     "nncore.data",
     "nncore.datasets",
     "nncore.io",
