@@ -136,6 +136,7 @@ def test_doctests(modname, headless_matplotlib):
 # DOCSTRINGS_REQUIRED is being brought there; each joins this list when it is).
 EXAMPLES_REQUIRED = [
     "nncore",
+    "nncore.callbacks",
     "nncore.layers",
     "nncore.lr_scheduler",
     "nncore.data",
