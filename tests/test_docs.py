@@ -143,8 +143,10 @@ EXAMPLES_REQUIRED = [
     "nncore.datasets",
     "nncore.io",
     "nncore.metrics",
+    "nncore.model_selection",
     "nncore.optim",
     "nncore.plot",
+    "nncore.preprocessing",
     "nncore.progress",
 ]
 
