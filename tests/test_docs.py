@@ -141,6 +141,7 @@ EXAMPLES_REQUIRED = [
     "nncore.lr_scheduler",
     "nncore.data",
     "nncore.datasets",
+    "nncore.diagnostics",
     "nncore.io",
     "nncore.metrics",
     "nncore.model_selection",
