@@ -144,6 +144,7 @@ EXAMPLES_REQUIRED = [
     "nncore.diagnostics",
     "nncore.io",
     "nncore.metrics",
+    "nncore.model",
     "nncore.model_selection",
     "nncore.optim",
     "nncore.plot",
