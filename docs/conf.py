@@ -101,21 +101,7 @@ sphinx_gallery_conf = {
 # Docstrings of modules that other work is rewriting use a few plain-text forms that are markup in
 # reStructuredText. Until those sources are fixed, each is rewritten here; a fix whose text is no
 # longer found is reported, so this list shrinks as the sources are cleaned up.
-_DOCSTRING_FIXES = {
-    "nncore.optim.clip_grad_norm_": [
-        ("(torch.nn.utils.clip_grad_norm_)", "(``torch.nn.utils.clip_grad_norm_``)")
-    ],
-    "nncore.optim.clip_grad_value_": [
-        ("(torch.nn.utils.clip_grad_value_)", "(``torch.nn.utils.clip_grad_value_``)")
-    ],
-    "nncore.diagnostics": [("|tanh| > 0.99", "``|tanh| > 0.99``")],
-    "nncore.io": [
-        (
-            "Layout of a file (all integers little-endian):",
-            "Layout of a file (all integers little-endian)::",
-        )
-    ],
-}
+_DOCSTRING_FIXES: dict[str, list] = {}
 
 
 def _fix_docstring(app, what, name, obj, options, lines):

@@ -24,7 +24,22 @@ _ALIGN = 64  # each array starts on a 64-byte boundary of the data section
 
 
 class ModelFileError(ValueError):
-    """A file that is not a valid nncore model (truncated, corrupted, foreign, wrong version)."""
+    """A file that is not a valid nncore model (truncated, corrupted, foreign, wrong version).
+
+    A subclass of ValueError, raised by :func:`nncore.load`, :func:`nncore.io.loads` and
+    :func:`nncore.io.read`; its message names the file and what is wrong with it.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> try:
+    ...     nc.io.loads(b"not a model")
+    ... except nc.ModelFileError as e:
+    ...     print(e)
+    <bytes>: too short to be an nncore model file (11 bytes)
+    >>> issubclass(nc.ModelFileError, ValueError)
+    True
+    """
 
 
 def encode(state: dict[str, Any]) -> list[bytes]:
@@ -135,7 +150,39 @@ def decode(data: bytes, name: str) -> tuple[dict[str, Any], dict[str, np.ndarray
 
 
 def write_atomic(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
-    """Write byte chunks to ``path`` atomically (temporary file + fsync + rename)."""
+    """Write byte chunks to ``path`` atomically: a temporary file in the same directory, flushed
+    to disk (fsync) and renamed over ``path``, so readers see the old file or the new one, never
+    half of one. The temporary file is removed when anything fails.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (replaced if it exists).
+    chunks : iterable of bytes
+        The contents, written in order.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    OSError
+        When the directory cannot be written; any exception the ``chunks`` iterable raises
+        propagates (and ``path`` is left untouched).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from nncore.io import write_atomic
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "out.bin")
+    >>> write_atomic(path, [b"ab", b"cd"])
+    >>> with open(path, "rb") as f:
+    ...     f.read()
+    b'abcd'
+    >>> tmp.cleanup()
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".nncore-", suffix=".tmp", dir=directory)

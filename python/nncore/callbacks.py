@@ -22,7 +22,28 @@ import numpy as np
 
 
 class Callback:
-    """Base class for callbacks: every hook is a no-op."""
+    """Base class for callbacks: every hook is a no-op; a subclass overrides the ones it needs.
+    ``self.model`` is the model being trained (set by ``fit`` through :meth:`set_model`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import callbacks
+    >>> X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    >>> y = X.sum(axis=1)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="mse")
+    >>> class CountEpochs(callbacks.Callback):
+    ...     def on_train_begin(self, logs=None):
+    ...         self.count = 0
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         self.count += 1
+    >>> counter = CountEpochs()
+    >>> history = model.fit(X, y, epochs=3, callbacks=[counter])
+    >>> counter.count, counter.model is model
+    (3, True)
+    """
 
     model = None
 
@@ -55,7 +76,26 @@ class Callback:
 class History(Callback):
     """Per-epoch records: ``history.history["loss"]``, ``["val_loss"]``, ``["lr"]``, ... and
     ``history.epoch`` (epoch indices). With ``fit(diagnostics=True)`` it also holds per-layer
-    series such as ``"grad_norm/0"`` (see :mod:`nncore.diagnostics`)."""
+    series such as ``"grad_norm/0"`` (see :mod:`nncore.diagnostics`).
+
+    ``fit`` creates it and returns it (also as ``model.history``); ``history["loss"]`` is
+    ``history.history["loss"]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import callbacks
+    >>> X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    >>> y = X.sum(axis=1)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="mse")
+    >>> history = model.fit(X, y, epochs=3, batch_size=16, validation_split=0.25)
+    >>> history.epoch
+    [0, 1, 2]
+    >>> "val_loss" in history, len(history["loss"])
+    (True, 3)
+    """
 
     def __init__(self):
         self.history: dict[str, list] = {}
@@ -82,7 +122,32 @@ class History(Callback):
 
 
 class CallbackList:
-    """Dispatches each hook to every callback in order."""
+    """Dispatches each hook to every callback in order (``fit`` wraps its callbacks in one).
+
+    Parameters
+    ----------
+    callbacks : iterable of Callback
+        The callbacks, called in this order.
+    model : Sequential
+        Attached to each callback with ``set_model``.
+
+    Raises
+    ------
+    AttributeError
+        For an attribute that is not a hook (its name does not start with ``on_``).
+
+    Examples
+    --------
+    >>> from nncore import callbacks
+    >>> seen = []
+    >>> log = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
+    >>> hooks = callbacks.CallbackList([callbacks.History(), log], model=None)
+    >>> hooks.on_epoch_end(0, {"loss": 1.0})
+    >>> seen, hooks.callbacks[0].history
+    ([0], {'loss': [1.0]})
+    >>> hooks.wants_batches
+    False
+    """
 
     def __init__(self, callbacks, model):
         self.callbacks = list(callbacks)
@@ -186,7 +251,31 @@ class EarlyStopping(Callback):
     start_from_epoch : int
         Epochs to wait before monitoring starts.
 
+    verbose : int
+        1 prints a line when training stops.
+
     Attributes: ``best``, ``best_epoch``, ``stopped_epoch`` (-1 when it did not stop training).
+
+    Raises
+    ------
+    ValueError
+        When ``monitor`` is not a string, ``mode`` is unknown, ``patience`` is not an integer
+        >= 0 or ``min_delta`` is negative; during ``fit``, when ``monitor`` is not in the epoch
+        logs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import callbacks
+    >>> X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    >>> y = X.sum(axis=1)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="mse")
+    >>> stop = callbacks.EarlyStopping(monitor="loss", patience=1, min_delta=10.0)
+    >>> history = model.fit(X, y, epochs=10, callbacks=[stop])
+    >>> len(history.epoch), stop.stopped_epoch  # no gain of 10: stops after the second epoch
+    (2, 1)
     """
 
     def __init__(
@@ -288,6 +377,29 @@ class ReduceLROnPlateau(Callback):
         Epochs to wait after a reduction before counting again.
     min_lr : float
         Lower bound for the learning rate.
+    verbose : int
+        1 prints a line at each reduction.
+
+    Raises
+    ------
+    ValueError
+        When ``factor`` is outside (0, 1), ``patience`` or ``cooldown`` is not an integer >= 0,
+        ``min_delta`` or ``min_lr`` is negative, or ``mode`` is unknown; during ``fit``, when
+        ``monitor`` is not in the epoch logs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import callbacks
+    >>> X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    >>> y = X.sum(axis=1)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="mse")
+    >>> reduce = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10.0)
+    >>> history = model.fit(X, y, epochs=4, callbacks=[reduce])
+    >>> history["lr"]  # the rate each epoch ran with
+    [0.01, 0.01, 0.005, 0.0025]
     """
 
     def __init__(
@@ -365,7 +477,37 @@ class ModelCheckpoint(Callback):
     save_best_only : bool
         Save only when ``monitor`` improved (a fixed path then always holds the best model).
 
+    verbose : int
+        1 prints a line for each file written.
+
     ``last_path`` holds the last file written, ``best`` the best monitored value.
+
+    Raises
+    ------
+    ValueError
+        When ``mode`` is unknown; during ``fit``, when ``path`` uses a field the epoch logs lack
+        or (with ``save_best_only``) ``monitor`` is not in them.
+    OSError
+        During ``fit``, when a file cannot be written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import callbacks
+    >>> X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    >>> y = X.sum(axis=1)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="mse")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> ckpt = callbacks.ModelCheckpoint(os.path.join(tmp.name, "model-{epoch}.nnc"))
+    >>> history = model.fit(X, y, epochs=2, callbacks=[ckpt])
+    >>> sorted(os.listdir(tmp.name))
+    ['model-1.nnc', 'model-2.nnc']
+    >>> nc.load(ckpt.last_path).epochs_done
+    2
+    >>> tmp.cleanup()
     """
 
     def __init__(
@@ -428,6 +570,24 @@ class TerminateOnNaN(Callback):
     it stops within one chunk without slowing training down; pass ``every_batch=True`` to check
     after each batch (fit then returns to Python after every batch, which is slower).
     ``terminated_epoch`` / ``terminated_batch`` say where it stopped (-1 when it did not).
+
+    Parameters
+    ----------
+    every_batch : bool, default False
+        Check after every batch instead of between chunks of batches.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import callbacks
+    >>> X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(optimizer=nc.optim.SGD(lr=1e30), loss="mse")  # diverges
+    >>> nan_stop = callbacks.TerminateOnNaN()
+    >>> history = model.fit(X * 1e10, X.sum(axis=1), epochs=5, callbacks=[nan_stop])
+    >>> nan_stop.terminated_epoch, len(history.epoch)
+    (0, 1)
     """
 
     def __init__(self, every_batch: bool = False):
@@ -466,7 +626,36 @@ class TerminateOnNaN(Callback):
 class LearningRateScheduler(Callback):
     """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)`` (epoch is
     0-based, lr the current rate), as in Keras. For per-batch schedules use
-    ``fit(schedulers=...)`` with :mod:`nncore.lr_scheduler`."""
+    ``fit(schedulers=...)`` with :mod:`nncore.lr_scheduler`.
+
+    Parameters
+    ----------
+    schedule : callable
+        ``schedule(epoch, lr) -> float``, a finite number >= 0.
+    verbose : int, default 0
+        1 prints the rate at each epoch.
+
+    Raises
+    ------
+    TypeError
+        When ``schedule`` is not callable.
+    ValueError
+        During ``fit``, when ``schedule`` returns something that is not a finite number >= 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import callbacks
+    >>> X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    >>> y = X.sum(axis=1)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="mse")
+    >>> schedule = callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
+    >>> history = model.fit(X, y, epochs=3, callbacks=[schedule])
+    >>> [round(lr, 4) for lr in history["lr"]]
+    [0.1, 0.05, 0.0333]
+    """
 
     def __init__(self, schedule, verbose: int = 0):
         if not callable(schedule):
@@ -500,6 +689,39 @@ class CSVLogger(Callback):
     With ``append=True`` rows are added to an existing file, keeping its header's column order.
     The file is opened for each row and closed again, so it is complete even when training is
     interrupted.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file (missing parent folders are created).
+    separator : str, default ","
+        The column separator.
+    append : bool, default False
+        Add rows to an existing file instead of overwriting it.
+
+    Raises
+    ------
+    OSError
+        During ``fit``, when the file cannot be written.
+
+    Examples
+    --------
+    >>> import csv, os, tempfile
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import callbacks
+    >>> X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    >>> y = X.sum(axis=1)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="mse")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "log.csv")
+    >>> history = model.fit(X, y, epochs=2, callbacks=[callbacks.CSVLogger(path)])
+    >>> with open(path) as f:
+    ...     rows = list(csv.DictReader(f))
+    >>> len(rows), rows[0]["epoch"], "loss" in rows[0]
+    (2, '0', True)
+    >>> tmp.cleanup()
     """
 
     def __init__(self, path, separator: str = ",", append: bool = False):
@@ -547,7 +769,34 @@ class CSVLogger(Callback):
 
 class LambdaCallback(Callback):
     """A callback from plain functions, e.g.
-    ``LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))``."""
+    ``LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))``.
+
+    Parameters
+    ----------
+    on_epoch_begin, on_epoch_end : callable, optional
+        ``f(epoch, logs)``.
+    on_batch_end : callable, optional
+        ``f(batch, logs)``; called between chunks of batches unless ``wants_batches``.
+    on_train_begin, on_train_end : callable, optional
+        ``f(logs)``.
+    wants_batches : bool, default False
+        Call ``on_batch_end`` after every batch (slower).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import callbacks
+    >>> X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    >>> y = X.sum(axis=1)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="mse")
+    >>> losses = []
+    >>> log = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: losses.append(logs["loss"]))
+    >>> history = model.fit(X, y, epochs=3, callbacks=[log])
+    >>> len(losses), losses == history["loss"]
+    (3, True)
+    """
 
     def __init__(
         self,

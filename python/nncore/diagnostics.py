@@ -24,7 +24,7 @@ Definitions (key names as recorded in the History, ``i`` the layer index as in `
     for every row of the diagnostic batch.
 ``saturated/i``
     For a sigmoid or tanh output: the fraction of (row, unit) activations in the flat part,
-    |tanh| > 0.99, or sigmoid < 0.01 or > 0.99. A final sigmoid/softmax that the loss folds in
+    ``|tanh| > 0.99``, or sigmoid < 0.01 or > 0.99. A final sigmoid/softmax that the loss folds in
     is not measured (its input is the logits).
 
 Gradients and activations come from the same training-mode forward (one forward and one backward
@@ -119,7 +119,39 @@ class DiagnosticsRecorder(Callback):
 
     Cost per epoch: one forward and one backward on the diagnostic batch plus a copy of the Dense
     weights, e.g. about 0.5 ms for a 64-128-64-10 MLP and 16 ms for 784-512-512-10 (1 thread,
-    Zen 4): some 16% of a digits epoch (1,797 rows) and 3% of a 10k-row epoch."""
+    Zen 4): some 16% of a digits epoch (1,797 rows) and 3% of a 10k-row epoch.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n, features)
+        The training inputs; the diagnostic batch is taken from them.
+    y : numpy.ndarray
+        The matching targets.
+    rows : int, default 256
+        Size of the diagnostic batch (all of X when it has fewer rows).
+    seed : int, default 0
+        Seeds the choice of the batch's rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import diagnostics
+    >>> X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(2)], input_dim=4, seed=0)
+    >>> model = model.compile(optimizer="adam", loss="cross_entropy")
+    >>> recorder = diagnostics.DiagnosticsRecorder(X, y, rows=32)
+    >>> recorder.x.shape
+    (32, 4)
+    >>> recorder.set_model(model)
+    >>> recorder.on_epoch_begin(0)
+    >>> logs = {}
+    >>> recorder.on_epoch_end(0, logs)
+    >>> sorted(logs)  # doctest: +NORMALIZE_WHITESPACE
+    ['grad_norm/0', 'grad_norm/1', 'saturated/0', 'update_ratio/0', 'update_ratio/1',
+     'weight_norm/0', 'weight_norm/1']
+    """
 
     def __init__(self, X, y, rows: int = DIAG_ROWS, seed: int = DIAG_SEED):
         idx = _batch_indices(len(X), rows, seed)
@@ -159,7 +191,36 @@ class DiagnosticsRecorder(Callback):
 
 def series(history, name: str = "grad_norm") -> dict:
     """``{layer index: [value per epoch]}`` for one diagnostics series of a History (or its
-    ``.history`` dict), e.g. ``series(h, "dead")``."""
+    ``.history`` dict), e.g. ``series(h, "dead")``.
+
+    Parameters
+    ----------
+    history : History or dict
+        From ``fit(diagnostics=True)``.
+    name : str, default "grad_norm"
+        One of ``grad_norm``, ``weight_norm``, ``update_ratio``, ``dead``, ``saturated``.
+
+    Returns
+    -------
+    dict of int to list of float
+        Sorted by layer index; empty when the series was not recorded.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import diagnostics
+    >>> X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(2)], input_dim=4, seed=0)
+    >>> model = model.compile(optimizer="adam", loss="cross_entropy")
+    >>> history = model.fit(X, y, epochs=2, diagnostics=True)
+    >>> norms = diagnostics.series(history, "grad_norm")
+    >>> sorted(norms), len(norms[0])
+    ([0, 1], 2)
+    >>> diagnostics.series(history, "dead")  # no ReLU layer
+    {}
+    """
     h = getattr(history, "history", history)
     prefix = name + "/"
     out = {int(k[len(prefix) :]): list(v) for k, v in h.items() if k.startswith(prefix)}
@@ -201,7 +262,52 @@ def report(
     ``vanishing_ratio`` times the last one's; *exploding* when it is above ``exploding_ratio``
     times the last one's, or any gradient norm exceeds ``exploding_norm`` or is not finite; *dead
     ReLUs* / *saturation* when more than half of a layer's units are dead / saturated.
-    Returns the rows as a list of dicts (with ``.flags`` and ``.text``).
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled model (its state is left unchanged).
+    X, y : array-like
+        Data; up to ``rows`` rows of it are used.
+    print_fn : callable or None, default print
+        Receives the table as one string; None prints nothing.
+    rows : int, default 256
+        Size of the batch measured.
+    seed : int, default 0
+        Seeds the choice of the batch's rows.
+    vanishing_ratio, exploding_ratio : float, default 1e-3, 1e3
+        Bounds on the first-to-last gradient norm ratio.
+    exploding_norm : float, default 1e3
+        Largest gradient norm not flagged.
+
+    Returns
+    -------
+    DiagnosticsReport
+        A list with one dict per layer (``layer``, ``type``, ``activation``, ``units``,
+        ``grad_norm``, ``weight_norm``, ``grad_to_weight``, ``act_mean``, ``act_std`` and
+        ``dead`` / ``saturated`` where they apply), with ``.flags`` (list of str) and ``.text``.
+
+    Raises
+    ------
+    RuntimeError
+        When the model is not compiled.
+    ValueError
+        When X or y does not fit the model (shape, dtype, non-finite values, labels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import diagnostics
+    >>> X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(2)], input_dim=4, seed=0)
+    >>> model = model.compile(optimizer="adam", loss="cross_entropy")
+    >>> rep = diagnostics.report(model, X, y, print_fn=None)
+    >>> [row["activation"] for row in rep], rep.flags
+    (['tanh', 'linear'], [])
+    >>> rep.text.splitlines()[-1]
+    'no gradient problems flagged'
     """
     x, yb = _prepare(model, X, y, rows, seed)
     grads, acts = _measure(model, x, yb)
@@ -331,7 +437,52 @@ def gradient_check(
     ``|a - n| / max(|a|, |n|, 1e-4)`` (the floor keeps coordinates with a near-zero gradient from
     dominating). The core computes in float32, so expect about 1e-3..1e-2 for a correct gradient
     with eps=1e-3; ReLU kinks crossed by ±eps can give isolated larger errors.
-    With ``return_details=True`` returns ``(max_error, [(name, index, analytic, numeric), ...])``.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled model.
+    X, y : array-like
+        Data; up to ``rows`` rows of it are used.
+    eps : float, default 1e-3
+        The finite-difference step, > 0.
+    n_checks : int, default 10
+        Coordinates checked per parameter tensor.
+    seed : int, default 0
+        Seeds the choice of rows and coordinates.
+    rows : int, default 64
+        Rows of (X, y) in the loss.
+    return_details : bool, default False
+        Also return every coordinate checked.
+
+    Returns
+    -------
+    float or (float, list)
+        The max relative error; with ``return_details``, ``(max_error, [(name, index, analytic,
+        numeric), ...])``.
+
+    Raises
+    ------
+    ValueError
+        When ``eps`` is not a number > 0, or X or y does not fit the model.
+    RuntimeError
+        When the model is not compiled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import diagnostics
+    >>> X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(2)], input_dim=4, seed=0)
+    >>> model = model.compile(optimizer="adam", loss="cross_entropy")
+    >>> err = diagnostics.gradient_check(model, X, y, eps=1e-2)
+    >>> err < 0.05
+    True
+    >>> err, checked = diagnostics.gradient_check(model, X, y, n_checks=3, return_details=True)
+    >>> len(checked), checked[0][0]  # 3 coordinates of 0.weight, 0.bias, 1.weight; 2 of 1.bias
+    (11, '0.weight')
     """
     if not (isinstance(eps, (int, float)) and eps > 0):
         raise ValueError(f"eps must be > 0, got {eps!r}")

@@ -1,6 +1,6 @@
 """Saving and loading models: nncore's ``.nnc`` format (no pickle, nothing executed on load).
 
-Layout of a file (all integers little-endian):
+Layout of a file (all integers little-endian)::
 
     bytes 0..7    magic  b"NNCORE\\x00\\x01"
     bytes 8..11   format version (uint32, currently 1)
@@ -43,18 +43,119 @@ __all__ = [
 
 
 def dumps(model: Sequential) -> bytes:
-    """The bytes :func:`save` writes for ``model`` (built): the whole checksummed file."""
+    """The bytes :func:`save` writes for ``model``: the whole checksummed file.
+
+    Parameters
+    ----------
+    model : Sequential
+        A built model (``input_dim`` given, or fitted once).
+
+    Returns
+    -------
+    bytes
+        Magic, version, header, arrays and SHA-256, as in the module docstring.
+
+    Raises
+    ------
+    RuntimeError
+        When the model is not built yet.
+    ValueError
+        When its BatchNorm running statistics hold non-finite values (:func:`load` would refuse
+        the file).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> model = nc.Sequential([nc.Dense(3, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+    >>> model = model.compile(optimizer="adam", loss="mse")
+    >>> data = nc.io.dumps(model)
+    >>> data[:6]
+    b'NNCORE'
+    >>> x = np.ones((2, 4), np.float32)
+    >>> bool(np.array_equal(nc.io.loads(data).predict(x), model.predict(x)))
+    True
+    """
     return b"".join(_format.encode(model.state()))
 
 
 def loads(data: bytes) -> Sequential:
     """The model in ``data`` (bytes from :func:`dumps` or a file's contents), validated as
-    :func:`load` validates a file."""
+    :func:`load` validates a file.
+
+    Parameters
+    ----------
+    data : bytes-like
+        A whole model file's bytes.
+
+    Returns
+    -------
+    Sequential
+        The model, compiled as it was, with its weights, buffers and optimizer state.
+
+    Raises
+    ------
+    ModelFileError
+        For anything that is not a valid model file (truncated, corrupted, foreign, wrong
+        version, inconsistent description); the message names ``<bytes>``.
+    MemoryError
+        When the model it describes cannot fit in memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> model = nc.Sequential([nc.Dense(3, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+    >>> model = model.compile(optimizer="adam", loss="mse")
+    >>> nc.io.loads(nc.io.dumps(model)).layers[0].units
+    3
+    >>> nc.io.loads(nc.io.dumps(model)[:-1])
+    Traceback (most recent call last):
+    ...
+    nncore._format.ModelFileError: <bytes>: checksum mismatch (the file is truncated or corrupted)
+    """
     return _build(*_format.decode(bytes(data), "<bytes>"), "<bytes>")
 
 
 def save(model: Sequential, path: str | os.PathLike[str]) -> None:
-    """Save ``model`` (built) to ``path`` atomically; see the module docstring for the format."""
+    """Save ``model`` to ``path`` atomically; see the module docstring for the format. The same as
+    :meth:`Sequential.save`.
+
+    Parameters
+    ----------
+    model : Sequential
+        A built model.
+    path : str or os.PathLike
+        The file to write (replaced if it exists; a crash leaves the old file or the new one,
+        never half of one).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    RuntimeError
+        When the model is not built yet.
+    ValueError
+        When its BatchNorm running statistics hold non-finite values.
+    OSError
+        When the directory cannot be written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> model = nc.Sequential([nc.Dense(3, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+    >>> model = model.compile(optimizer="adam", loss="mse")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "model.nnc")
+    >>> nc.io.save(model, path)
+    >>> nc.load(path).input_dim
+    4
+    >>> tmp.cleanup()
+    """
     model.save(path)
 
 
@@ -70,7 +171,44 @@ def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nda
 
     Everything is checked before it is used: the size of the file against memory, the magic,
     version and checksum, the JSON header (its length, nesting and types) and each array's dtype,
-    shape and bounds. Nothing is unpickled and no code from the file runs."""
+    shape and bounds. Nothing is unpickled and no code from the file runs.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    header : dict
+        The JSON header less its array table: ``config``, ``optimizer``, ``step``,
+        ``epochs_done`` (and ``compile`` when the model was compiled).
+    arrays : dict of str to numpy.ndarray
+        ``params``, ``buffers`` and the optimizer's state arrays (``optimizer.<name>``).
+
+    Raises
+    ------
+    ModelFileError
+        When ``path`` is a directory, is larger than the machine's memory, or is not a valid
+        model file.
+    OSError
+        When the file cannot be opened.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> model = nc.Sequential([nc.Dense(3, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+    >>> model = model.compile(optimizer="adam", loss="mse")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "model.nnc")
+    >>> model.save(path)
+    >>> header, arrays = nc.io.read(path)
+    >>> header["step"], sorted(arrays)
+    (0, ['buffers', 'optimizer.exp_avg', 'optimizer.exp_avg_sq', 'params'])
+    >>> tmp.cleanup()
+    """
     name = os.fspath(path)
     if os.path.isdir(name):
         raise ModelFileError(f"{name}: is a directory, not an nncore model file")
@@ -87,8 +225,41 @@ def load(path: str | os.PathLike[str]) -> Sequential:
     """Load a model saved with :meth:`Sequential.save` (weights, buffers, compile settings and
     optimizer state, so training resumes exactly where it stopped).
 
-    Raises ModelFileError (a ValueError) for anything that is not a valid model file, OSError when
-    the file cannot be opened and MemoryError when the model it describes cannot fit in memory."""
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by :func:`save` or :meth:`Sequential.save`.
+
+    Returns
+    -------
+    Sequential
+        The model, compiled as it was when saved.
+
+    Raises
+    ------
+    ModelFileError
+        (a ValueError) For anything that is not a valid model file; the message names the file.
+    OSError
+        When the file cannot be opened.
+    MemoryError
+        When the model it describes cannot fit in memory.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> model = nc.Sequential([nc.Dense(3, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+    >>> model = model.compile(optimizer="adam", loss="mse")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "model.nnc")
+    >>> model.save(path)
+    >>> restored = nc.load(path)
+    >>> x = np.ones((2, 4), np.float32)
+    >>> bool(np.array_equal(restored.predict(x), model.predict(x)))
+    True
+    >>> tmp.cleanup()
+    """
     return _build(*read(path), os.fspath(path))
 
 

@@ -38,7 +38,18 @@ def _checked(kind: str, title: str, **values) -> list:
 
 
 class Layer:
-    """Base class: a layer knows its spec and, once built, its index in the network."""
+    """Base class of the layers: a layer holds hyper-parameters and turns them into the spec dict
+    the C++ core builds it from. Subclasses implement :meth:`spec`; :meth:`get_config` and the
+    ``repr`` follow from it.
+
+    Examples
+    --------
+    >>> from nncore.layers import Dense, Layer
+    >>> isinstance(Dense(4), Layer)
+    True
+    >>> Dense(4, "relu").get_config()["activation"]
+    'relu'
+    """
 
     def spec(self) -> dict:
         """The dict the core's ``Network`` builds this layer from: ``{"type": ..., ...}``."""
@@ -75,6 +86,23 @@ class Dense(Layer):
         After each update, each unit's incoming weight vector is rescaled to L2 norm ≤ max_norm.
     alpha : float or None
         Slope of leaky_relu (default 0.01) or alpha of elu (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For an unknown activation or init, ``units < 1``, negative ``l1``/``l2``, a
+        ``max_norm`` that is not positive, or any value of the wrong type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> layer = nc.Dense(3, "relu", l2=1e-4)
+    >>> layer
+    Dense(units=3, activation='relu', init='auto', use_bias=True, l1=0.0, l2=0.0001)
+    >>> model = nc.Sequential([layer, nc.Dense(2)], input_dim=5, seed=0)
+    >>> model.predict(np.zeros((4, 5), np.float32)).shape
+    (4, 2)
     """
 
     def __init__(
@@ -124,7 +152,30 @@ class Dense(Layer):
 
 
 class Activation(Layer):
-    """An activation function as its own layer (e.g. after BatchNorm)."""
+    """An activation function as its own layer (e.g. after BatchNorm).
+
+    Parameters
+    ----------
+    activation : str
+        One of ``linear, relu, leaky_relu, elu, selu, gelu, sigmoid, tanh, softplus, silu,
+        softmax``.
+    alpha : float or None, default None
+        Slope of leaky_relu (default 0.01) or alpha of elu (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For an unknown activation or an alpha out of the core's limits.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> nc.Activation("elu", alpha=0.5)
+    Activation(activation='elu', alpha=0.5)
+    >>> model = nc.Sequential([nc.Dense(4), nc.BatchNorm(), nc.Activation("relu")], input_dim=3)
+    >>> len(model.layers)
+    3
+    """
 
     def __init__(self, activation: str, *, alpha: float | None = None):
         self.activation = _check_activation(activation)
@@ -145,6 +196,32 @@ class BatchNorm(Layer):
     mode uses the running statistics. A training batch of one row has no variance: it raises, unless
     ``batch1_fallback=True``, which normalizes such a batch with the running statistics (and leaves
     them unchanged). ``fit`` drops a final partial batch of one row when the model has BatchNorm.
+
+    Parameters
+    ----------
+    momentum : float, default 0.1
+        Weight of the batch statistics in the running ones, in [0, 1].
+    eps : float, default 1e-5
+        Added to the variance before the square root; positive.
+    affine : bool, default True
+        Learn a per-feature scale (gamma, starts at 1) and shift (beta, starts at 0).
+    batch1_fallback : bool, default False
+        Normalize a training batch of one row with the running statistics instead of raising.
+
+    Raises
+    ------
+    ValueError
+        When a value is out of range (momentum outside [0, 1], eps not positive) or of the wrong
+        type.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> nc.BatchNorm(momentum=0.01)
+    BatchNorm(momentum=0.01, eps=1e-05, affine=True, batch1=False)
+    >>> model = nc.Sequential([nc.Dense(4), nc.BatchNorm(), nc.Activation("relu")], input_dim=3)
+    >>> model.layers[1].get_config()["type"]
+    'batchnorm'
     """
 
     def __init__(
@@ -177,7 +254,27 @@ class Dropout(Layer):
     """Inverted dropout: in training, zero each value with probability ``rate`` and scale the rest
     by 1/(1 - rate); identity in evaluation. The mask is a pure function of (seed, step, layer,
     element), so it does not depend on threads or batch splits; forward keeps it as 1 bit per
-    element for backward."""
+    element for backward.
+
+    Parameters
+    ----------
+    rate : float
+        Probability of zeroing a value, in [0, 1).
+
+    Raises
+    ------
+    ValueError
+        When ``rate`` is outside [0, 1) or not a number.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> model = nc.Sequential([nc.Dense(8, "relu"), nc.Dropout(0.5), nc.Dense(1)], input_dim=2)
+    >>> x = np.ones((3, 2), np.float32)
+    >>> bool(np.array_equal(model.predict(x), model.predict(x)))  # identity in evaluation
+    True
+    """
 
     def __init__(self, rate: float):
         (self.rate,) = _checked("dropout", "Dropout", rate=rate)
@@ -190,7 +287,34 @@ LAYER_TYPES = {"dense": Dense, "activation": Activation, "batchnorm": BatchNorm,
 
 
 def layer_from_config(config: dict) -> Layer:
-    """Inverse of ``Layer.get_config``."""
+    """The layer a config dict describes: the inverse of :meth:`Layer.get_config`.
+
+    Parameters
+    ----------
+    config : dict
+        ``{"type": "dense" | "activation" | "batchnorm" | "dropout", ...hyper-parameters}`` as
+        :meth:`Layer.get_config` returns it (not modified).
+
+    Returns
+    -------
+    Layer
+        A new :class:`Dense`, :class:`Activation`, :class:`BatchNorm` or :class:`Dropout`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown or missing ``type``, or hyper-parameters the layer refuses.
+    KeyError
+        When a required key (``units``, ``rate``, ...) is missing.
+
+    Examples
+    --------
+    >>> from nncore.layers import Dense, layer_from_config
+    >>> layer_from_config(Dense(4, "tanh").get_config())
+    Dense(units=4, activation='tanh', init='auto', use_bias=True, l1=0.0, l2=0.0)
+    >>> layer_from_config({"type": "dropout", "rate": 0.3})
+    Dropout(rate=0.3)
+    """
     cfg = dict(config)
     kind = cfg.pop("type", None)
     if kind not in LAYER_TYPES:

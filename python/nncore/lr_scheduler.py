@@ -59,7 +59,42 @@ def _number(name, v, lo=None, hi=None, lo_open=False):
 
 
 class LRScheduler:
-    """Base class (torch.optim.lr_scheduler.LRScheduler semantics, one parameter group)."""
+    """Base class (torch.optim.lr_scheduler.LRScheduler semantics, one parameter group).
+
+    A subclass implements :meth:`get_lr` (and optionally a closed form); construction takes the
+    first step, so the optimizer holds the schedule's first lr at once. ``interval`` ("epoch" or
+    "batch") tells ``Sequential.fit`` when to step it.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose ``lr`` is set (any object with a settable ``lr``).
+    last_epoch : int, default -1
+        The index of the last epoch when resuming; -1 starts afresh (the optimizer's current lr
+        becomes its ``initial_lr``).
+
+    Raises
+    ------
+    TypeError
+        When ``optimizer`` has no ``lr``.
+    KeyError
+        When resuming (``last_epoch >= 0``) and the optimizer has no ``initial_lr``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore import lr_scheduler
+    >>> X = np.random.default_rng(0).normal(size=(16, 3)).astype(np.float32)
+    >>> opt = nc.optim.SGD(lr=0.1)
+    >>> model = nc.Sequential([nc.Dense(1)], input_dim=3).compile(optimizer=opt, loss="mse")
+    >>> sched = lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    >>> isinstance(sched, lr_scheduler.LRScheduler)
+    True
+    >>> history = model.fit(X, X.sum(axis=1), epochs=3, schedulers=[sched])
+    >>> sched.get_last_lr()  # halved after each of the 3 epochs
+    [0.0125]
+    """
 
     interval = "epoch"
 
@@ -149,7 +184,40 @@ class LRScheduler:
 
 
 class LambdaLR(LRScheduler):
-    """lr = initial_lr * lr_lambda(epoch)."""
+    """lr = initial_lr * lr_lambda(epoch).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose ``lr`` is set (any object with a settable ``lr``).
+    lr_lambda : callable
+        ``lr_lambda(epoch) -> float``, the multiplier of the initial lr.
+    last_epoch : int, default -1
+        The index of the last epoch when resuming; -1 starts afresh (the optimizer's current lr
+        becomes its ``initial_lr``).
+
+    Raises
+    ------
+    ValueError
+        When ``lr_lambda`` is not callable.
+    TypeError
+        When ``optimizer`` has no ``lr``.
+    KeyError
+        When resuming (``last_epoch >= 0``) and the optimizer has no ``initial_lr``.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore import lr_scheduler
+    >>> opt = nc.optim.SGD(lr=0.1)
+    >>> sched = lr_scheduler.LambdaLR(opt, lambda epoch: 1 / (1 + epoch))
+    >>> lrs = []
+    >>> for epoch in range(4):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     sched.step()
+    >>> lrs
+    [0.1, 0.05, 0.0333, 0.025]
+    """
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
         if not callable(lr_lambda):
@@ -162,7 +230,42 @@ class LambdaLR(LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """Multiplies the lr by ``gamma`` every ``step_size`` epochs."""
+    """Multiplies the lr by ``gamma`` every ``step_size`` epochs.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose ``lr`` is set (any object with a settable ``lr``).
+    step_size : int
+        Epochs between two decays, >= 1.
+    gamma : float, default 0.1
+        The factor, >= 0.
+    last_epoch : int, default -1
+        The index of the last epoch when resuming; -1 starts afresh (the optimizer's current lr
+        becomes its ``initial_lr``).
+
+    Raises
+    ------
+    ValueError
+        When ``step_size`` is not a positive integer or ``gamma`` is negative or not a number.
+    TypeError
+        When ``optimizer`` has no ``lr``.
+    KeyError
+        When resuming (``last_epoch >= 0``) and the optimizer has no ``initial_lr``.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore import lr_scheduler
+    >>> opt = nc.optim.SGD(lr=0.1)
+    >>> sched = lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    >>> lrs = []
+    >>> for epoch in range(6):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     sched.step()
+    >>> lrs
+    [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
+    """
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
         self.step_size = _pos_int("step_size", step_size)
@@ -179,7 +282,42 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
-    """Multiplies the lr by ``gamma`` at each milestone epoch."""
+    """Multiplies the lr by ``gamma`` at each milestone epoch.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose ``lr`` is set (any object with a settable ``lr``).
+    milestones : iterable of int
+        The epochs at which the lr decays (a milestone listed twice decays twice).
+    gamma : float, default 0.1
+        The factor, >= 0.
+    last_epoch : int, default -1
+        The index of the last epoch when resuming; -1 starts afresh (the optimizer's current lr
+        becomes its ``initial_lr``).
+
+    Raises
+    ------
+    ValueError
+        When a milestone is not an integer or ``gamma`` is negative or not a number.
+    TypeError
+        When ``optimizer`` has no ``lr``.
+    KeyError
+        When resuming (``last_epoch >= 0``) and the optimizer has no ``initial_lr``.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore import lr_scheduler
+    >>> opt = nc.optim.SGD(lr=0.1)
+    >>> sched = lr_scheduler.MultiStepLR(opt, milestones=[2, 4], gamma=0.1)
+    >>> lrs = []
+    >>> for epoch in range(6):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     sched.step()
+    >>> lrs
+    [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
+    """
 
     def __init__(self, optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
         ms = list(milestones)
@@ -201,7 +339,42 @@ class MultiStepLR(LRScheduler):
 
 
 class ConstantLR(LRScheduler):
-    """lr * factor for the first ``total_iters`` epochs, then lr."""
+    """lr * factor for the first ``total_iters`` epochs, then lr.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose ``lr`` is set (any object with a settable ``lr``).
+    factor : float, default 1/3
+        The multiplier during the first epochs, in [0, 1].
+    total_iters : int, default 5
+        Epochs at the reduced lr.
+    last_epoch : int, default -1
+        The index of the last epoch when resuming; -1 starts afresh (the optimizer's current lr
+        becomes its ``initial_lr``).
+
+    Raises
+    ------
+    ValueError
+        When ``factor`` is outside [0, 1] or not a number.
+    TypeError
+        When ``optimizer`` has no ``lr``.
+    KeyError
+        When resuming (``last_epoch >= 0``) and the optimizer has no ``initial_lr``.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore import lr_scheduler
+    >>> opt = nc.optim.SGD(lr=0.1)
+    >>> sched = lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=3)
+    >>> lrs = []
+    >>> for epoch in range(5):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     sched.step()
+    >>> lrs
+    [0.05, 0.05, 0.05, 0.1, 0.1]
+    """
 
     def __init__(
         self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1
@@ -226,7 +399,44 @@ class ConstantLR(LRScheduler):
 
 class LinearLR(LRScheduler):
     """Linear warm-up (or decay) of the multiplier from start_factor to end_factor over
-    ``total_iters`` epochs."""
+    ``total_iters`` epochs.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose ``lr`` is set (any object with a settable ``lr``).
+    start_factor : float, default 1/3
+        The multiplier at epoch 0, in (0, 1].
+    end_factor : float, default 1.0
+        The multiplier from epoch ``total_iters`` on, in [0, 1].
+    total_iters : int, default 5
+        Epochs of the ramp, >= 1.
+    last_epoch : int, default -1
+        The index of the last epoch when resuming; -1 starts afresh (the optimizer's current lr
+        becomes its ``initial_lr``).
+
+    Raises
+    ------
+    ValueError
+        When a factor is out of its range or ``total_iters`` is not a positive integer.
+    TypeError
+        When ``optimizer`` has no ``lr``.
+    KeyError
+        When resuming (``last_epoch >= 0``) and the optimizer has no ``initial_lr``.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore import lr_scheduler
+    >>> opt = nc.optim.SGD(lr=0.1)
+    >>> sched = lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=3)
+    >>> lrs = []
+    >>> for epoch in range(5):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     sched.step()
+    >>> lrs
+    [0.025, 0.05, 0.075, 0.1, 0.1]
+    """
 
     def __init__(
         self,
@@ -271,7 +481,40 @@ class LinearLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """Multiplies the lr by ``gamma`` every epoch."""
+    """Multiplies the lr by ``gamma`` every epoch.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose ``lr`` is set (any object with a settable ``lr``).
+    gamma : float
+        The factor, >= 0.
+    last_epoch : int, default -1
+        The index of the last epoch when resuming; -1 starts afresh (the optimizer's current lr
+        becomes its ``initial_lr``).
+
+    Raises
+    ------
+    ValueError
+        When ``gamma`` is negative or not a number.
+    TypeError
+        When ``optimizer`` has no ``lr``.
+    KeyError
+        When resuming (``last_epoch >= 0``) and the optimizer has no ``initial_lr``.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore import lr_scheduler
+    >>> opt = nc.optim.SGD(lr=0.1)
+    >>> sched = lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    >>> lrs = []
+    >>> for epoch in range(4):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     sched.step()
+    >>> lrs
+    [0.1, 0.05, 0.025, 0.0125]
+    """
 
     def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = _number("gamma", gamma, lo=0.0)
@@ -288,7 +531,42 @@ class ExponentialLR(LRScheduler):
 
 class CosineAnnealingLR(LRScheduler):
     """Cosine annealing from the initial lr to ``eta_min`` over ``T_max`` epochs (torch's
-    recursive form, which keeps following the cosine past T_max)."""
+    recursive form, which keeps following the cosine past T_max).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose ``lr`` is set (any object with a settable ``lr``).
+    T_max : int
+        Epochs from the initial lr down to ``eta_min``, >= 1.
+    eta_min : float, default 0.0
+        The lowest lr, >= 0.
+    last_epoch : int, default -1
+        The index of the last epoch when resuming; -1 starts afresh (the optimizer's current lr
+        becomes its ``initial_lr``).
+
+    Raises
+    ------
+    ValueError
+        When ``T_max`` is not a positive integer or ``eta_min`` is negative.
+    TypeError
+        When ``optimizer`` has no ``lr``.
+    KeyError
+        When resuming (``last_epoch >= 0``) and the optimizer has no ``initial_lr``.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore import lr_scheduler
+    >>> opt = nc.optim.SGD(lr=0.1)
+    >>> sched = lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+    >>> lrs = []
+    >>> for epoch in range(6):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     sched.step()
+    >>> lrs
+    [0.1, 0.0854, 0.05, 0.0146, 0.0, 0.0146]
+    """
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
         self.T_max = _pos_int("T_max", T_max)
@@ -316,7 +594,47 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
-    """SGDR: cosine annealing restarted every T_i epochs, T_i = T_0 * T_mult**restarts."""
+    """SGDR: cosine annealing restarted every T_i epochs, T_i = T_0 * T_mult**restarts.
+
+    ``step(epoch)`` may also be given a (fractional) epoch to jump to, as in torch.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose ``lr`` is set (any object with a settable ``lr``).
+    T_0 : int
+        Epochs of the first cycle, >= 1.
+    T_mult : int, default 1
+        Growth factor of the cycle length after each restart, >= 1.
+    eta_min : float, default 0.0
+        The lowest lr, >= 0.
+    last_epoch : int, default -1
+        The index of the last epoch when resuming; -1 starts afresh (the optimizer's current lr
+        becomes its ``initial_lr``).
+
+    Raises
+    ------
+    ValueError
+        When ``T_0`` or ``T_mult`` is not a positive integer, ``eta_min`` is negative, or
+        ``step`` is given a negative epoch.
+    TypeError
+        When ``optimizer`` has no ``lr``.
+    KeyError
+        When resuming (``last_epoch >= 0``) and the optimizer has no ``initial_lr``.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore import lr_scheduler
+    >>> opt = nc.optim.SGD(lr=0.1)
+    >>> sched = lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=3)
+    >>> lrs = []
+    >>> for epoch in range(7):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     sched.step()
+    >>> lrs
+    [0.1, 0.075, 0.025, 0.1, 0.075, 0.025, 0.1]
+    """
 
     def __init__(
         self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
@@ -404,7 +722,63 @@ class OneCycleLR(LRScheduler):
     """The 1cycle policy (stepped per batch: ``interval = "batch"``): warm up from
     max_lr/div_factor to max_lr over pct_start of the steps, then anneal to
     initial_lr/final_div_factor (three_phase: back to the initial lr first). Cycles beta1 or
-    momentum inversely, as torch does."""
+    momentum inversely, as torch does.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose ``lr`` is set (any object with a settable ``lr``).
+        With ``cycle_momentum``, an Adam-family optimizer or an SGD/RMSprop built with
+        momentum > 0.
+    max_lr : float
+        The peak lr, >= 0.
+    total_steps : int, optional
+        Steps (batches) in the cycle; else ``epochs * steps_per_epoch``.
+    epochs, steps_per_epoch : int, optional
+        Used when ``total_steps`` is not given.
+    pct_start : float, default 0.3
+        Fraction of the steps spent warming up, in [0, 1].
+    anneal_strategy : {"cos", "linear"}, default "cos"
+        Shape of the warm-up and annealing.
+    cycle_momentum : bool, default True
+        Cycle beta1 or momentum between ``max_momentum`` and ``base_momentum``, inversely to the
+        lr.
+    base_momentum, max_momentum : float, default 0.85, 0.95
+        The momentum range.
+    div_factor : float, default 25.0
+        The initial lr is ``max_lr / div_factor``; > 0.
+    final_div_factor : float, default 1e4
+        The final lr is ``initial_lr / final_div_factor``; > 0.
+    three_phase : bool, default False
+        Anneal back to the initial lr before the final decay.
+    last_epoch : int, default -1
+        The index of the last epoch when resuming; -1 starts afresh (the optimizer's current lr
+        becomes its ``initial_lr``).
+
+    Raises
+    ------
+    ValueError
+        When neither ``total_steps`` nor both ``epochs`` and ``steps_per_epoch`` are given, a
+        value is out of range, the optimizer has no momentum to cycle, or ``step`` runs past
+        ``total_steps``.
+    TypeError
+        When ``optimizer`` has no ``lr``.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore import lr_scheduler
+    >>> opt = nc.optim.SGD(lr=0.1, momentum=0.9)
+    >>> sched = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=5)
+    >>> lrs = []
+    >>> for epoch in range(5):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     sched.step()
+    >>> lrs
+    [0.04, 0.9505, 0.6113, 0.1883, 0.0]
+    >>> sched.interval  # fit steps it before each batch
+    'batch'
+    """
 
     interval = "batch"
 
@@ -493,7 +867,44 @@ class OneCycleLR(LRScheduler):
 
 
 class SequentialLR(LRScheduler):
-    """Runs ``schedulers`` one after another, switching at the ``milestones`` epochs."""
+    """Runs ``schedulers`` one after another, switching at the ``milestones`` epochs.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose ``lr`` is set (any object with a settable ``lr``).
+        Every scheduler of ``schedulers`` must drive it.
+    schedulers : list of LRScheduler
+        At least one; ReduceLROnPlateau is not supported.
+    milestones : list of int
+        The epochs at which the next scheduler takes over; one fewer than the schedulers.
+    last_epoch : int, default -1
+        The index of the last epoch when resuming; -1 starts afresh (the optimizer's current lr
+        becomes its ``initial_lr``).
+
+    Raises
+    ------
+    ValueError
+        When ``schedulers`` is empty, holds a ReduceLROnPlateau or a scheduler of another
+        optimizer, or the number of milestones is not one fewer than the schedulers.
+    TypeError
+        When ``optimizer`` has no ``lr``.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore import lr_scheduler
+    >>> opt = nc.optim.SGD(lr=0.1)
+    >>> warmup = lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=2)
+    >>> decay = lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    >>> sched = lr_scheduler.SequentialLR(opt, [warmup, decay], milestones=[2])
+    >>> lrs = []
+    >>> for epoch in range(6):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     sched.step()
+    >>> lrs
+    [0.05, 0.075, 0.1, 0.05, 0.025, 0.0125]
+    """
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch: int = -1):
         _check_optimizer(optimizer)
@@ -559,7 +970,48 @@ class SequentialLR(LRScheduler):
 
 class ReduceLROnPlateau(LRScheduler):
     """Multiplies the lr by ``factor`` when the metric passed to ``step(metric)`` has not
-    improved for ``patience`` epochs (torch semantics, including threshold modes and cooldown)."""
+    improved for ``patience`` epochs (torch semantics, including threshold modes and cooldown).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose ``lr`` is set (any object with a settable ``lr``).
+    mode : {"min", "max"}, default "min"
+        Whether the metric should go down (a loss) or up (an accuracy).
+    factor : float, default 0.1
+        The multiplier of a reduction, < 1.
+    patience : int, default 10
+        Epochs without improvement tolerated before reducing, >= 0.
+    threshold : float, default 1e-4
+        The least change that counts as an improvement.
+    threshold_mode : {"rel", "abs"}, default "rel"
+        Whether ``threshold`` is relative to the best value or absolute.
+    cooldown : int, default 0
+        Epochs to wait after a reduction before counting bad epochs again, >= 0.
+    min_lr : float or [float], default 0
+        The lr is never reduced below this.
+    eps : float, default 1e-8
+        A reduction smaller than this is not applied.
+
+    Raises
+    ------
+    ValueError
+        When ``factor >= 1``, ``mode`` or ``threshold_mode`` is unknown, ``patience`` or
+        ``cooldown`` is not an integer >= 0, or a number is out of range.
+    TypeError
+        When ``optimizer`` has no ``lr``.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore import lr_scheduler
+    >>> opt = nc.optim.SGD(lr=0.1)
+    >>> sched = lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1)
+    >>> for val_loss in [1.0, 0.9, 0.9, 0.9, 0.9]:
+    ...     sched.step(val_loss)
+    >>> sched.get_last_lr()  # two epochs without improvement, then halved
+    [0.05]
+    """
 
     def __init__(
         self,

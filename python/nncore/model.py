@@ -46,7 +46,28 @@ _EPOCH_SUMS = ("loss_sum", "penalty_sum", "rows", "correct", "skipped_nonfinite"
 
 
 class Parameters(dict):
-    """Parameter name -> writable numpy view into the model's arena (e.g. ``"0.weight"``)."""
+    """Parameter name -> writable numpy view into the model's arena (e.g. ``"0.weight"``).
+
+    What :meth:`Sequential.parameters` returns: a dict whose values are float32 views (a Dense
+    layer's ``"i.weight"`` has shape (units, inputs) as in PyTorch, ``"i.bias"`` (units,)), so a
+    write changes the model's weights; ``model`` is the model they belong to, which is how an
+    optimizer built from ``model.parameters()`` finds it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> model = nc.Sequential([nc.Dense(3, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+    >>> params = model.parameters()
+    >>> {name: p.shape for name, p in params.items()}
+    {'0.weight': (3, 4), '0.bias': (3,), '1.weight': (2, 3), '1.bias': (2,)}
+    >>> params["1.bias"][:] = 1.0  # writes go into the model
+    >>> model.predict(np.zeros((1, 4), np.float32))
+    array([[1., 1.]], dtype=float32)
+    >>> opt = nc.optim.SGD(params, lr=0.1)  # finds the model through params.model
+    >>> params.model is model
+    True
+    """
 
     model: Sequential | None = None
 
@@ -84,8 +105,16 @@ class Sequential:
         E.g. ``[Dense(128, "relu"), Dropout(0.2), Dense(10)]``.
     input_dim : int, optional
         Number of input features. If omitted, it is taken from the data at the first call.
-    seed : int
-        Seeds weight initialization, dropout masks and the default shuffling of ``fit``.
+    seed : int, default 0
+        Seeds weight initialization, dropout masks and the default shuffling of ``fit``; in
+        [0, 2**64).
+
+    Raises
+    ------
+    TypeError
+        When a layer is not an nncore layer.
+    ValueError
+        When ``input_dim`` is not a positive integer or ``seed`` is out of range.
 
     Examples
     --------

@@ -72,7 +72,30 @@ _BY_NAME: dict = {}  # name -> class; filled by Optimizer.__init_subclass__
 
 class Optimizer:
     """Base class: holds the hyper-parameters, the core optimizer and the model it updates.
-    A subclass that sets its own ``name`` is registered under it for :func:`get`."""
+    A subclass that sets its own ``name`` is registered under it for :func:`get`.
+
+    Parameters
+    ----------
+    params : Sequential, Parameters or None
+        The model to update, ``model.parameters()``, or None (``model.compile`` attaches it).
+    config : dict
+        Hyper-parameters by their torch.optim names (``lr``, ``betas``, ...), each checked
+        against the limits of the core's schema entry for ``name``.
+
+    Raises
+    ------
+    ValueError
+        When a hyper-parameter is out of its limits or ``params`` is not a model.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> opt = nc.optim.get("adam", lr=0.01)
+    >>> isinstance(opt, nc.optim.Optimizer), opt.name
+    (True, 'adam')
+    >>> opt.get_config()["betas"]
+    [0.9, 0.999]
+    """
 
     name = ""  # the core's name; hyper-parameters and their limits come from its schema entry
 
@@ -280,7 +303,54 @@ def _init(self, params, lr, local, clipnorm, clipvalue, skip_nonfinite, maximize
 
 
 class SGD(Optimizer):
-    """torch.optim.SGD (momentum, dampening, Nesterov, weight decay); default lr 0.01."""
+    """torch.optim.SGD (momentum, dampening, Nesterov, weight decay); default lr 0.01.
+
+    Parameters
+    ----------
+    params : Sequential or Parameters, optional
+        The model to update (or ``model.parameters()``); usually left out and the optimizer
+        passed to ``model.compile(optimizer=...)``, which attaches it.
+    lr : float, default 0.01
+        Learning rate (can be changed between steps, as schedulers do).
+    momentum : float, default 0.0
+        Momentum factor (0: plain SGD).
+    dampening : float, default 0.0
+        Dampening of the momentum.
+    weight_decay : float, default 0.0
+        L2 penalty added to the gradient.
+    nesterov : bool, default False
+        Nesterov momentum (needs momentum > 0 and dampening 0).
+    maximize : bool, default False
+        Ascend the objective instead of descending it.
+    clipnorm : float or None, default None
+        Scale the gradient so its global L2 norm is at most this, inside the update.
+    clipvalue : float or None, default None
+        Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
+    skip_nonfinite : bool, default True
+        Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+
+    Raises
+    ------
+    ValueError
+        When a hyper-parameter is outside the core's limits (negative lr or weight decay, a beta
+        outside [0, 1), ...) or of the wrong type, or ``params`` is neither a model nor
+        ``model.parameters()``; when nesterov is set without momentum or with
+        dampening.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> opt = nc.optim.SGD(lr=0.05, momentum=0.9)
+    >>> model = model.compile(optimizer=opt, loss="mse")
+    >>> history = model.fit(X, X.sum(axis=1), epochs=2, batch_size=8)
+    >>> opt.steps  # 4 batches per epoch
+    8
+    >>> opt
+    SGD(lr=0.05, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False)
+    """
 
     name = "sgd"
 
@@ -307,7 +377,54 @@ class SGD(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """torch.optim.Adagrad."""
+    """torch.optim.Adagrad: per-parameter steps scaled by the root of the summed squared
+    gradients.
+
+    Parameters
+    ----------
+    params : Sequential or Parameters, optional
+        The model to update (or ``model.parameters()``); usually left out and the optimizer
+        passed to ``model.compile(optimizer=...)``, which attaches it.
+    lr : float, default 0.01
+        Learning rate (can be changed between steps, as schedulers do).
+    lr_decay : float, default 0.0
+        The step's lr is ``lr / (1 + (step - 1) * lr_decay)``.
+    weight_decay : float, default 0.0
+        L2 penalty added to the gradient.
+    initial_accumulator_value : float, default 0.0
+        Starting value of the sum of squared gradients.
+    eps : float, default 1e-10
+        Added to the denominator.
+    maximize : bool, default False
+        Ascend the objective instead of descending it.
+    clipnorm : float or None, default None
+        Scale the gradient so its global L2 norm is at most this, inside the update.
+    clipvalue : float or None, default None
+        Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
+    skip_nonfinite : bool, default True
+        Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+
+    Raises
+    ------
+    ValueError
+        When a hyper-parameter is outside the core's limits (negative lr or weight decay, a beta
+        outside [0, 1), ...) or of the wrong type, or ``params`` is neither a model nor
+        ``model.parameters()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> opt = nc.optim.Adagrad(lr=0.1)
+    >>> model = model.compile(optimizer=opt, loss="mse")
+    >>> history = model.fit(X, X.sum(axis=1), epochs=2, batch_size=8)
+    >>> opt.steps  # 4 batches per epoch
+    8
+    >>> sorted(opt.state_dict()["state"])
+    ['sum']
+    """
 
     name = "adagrad"
 
@@ -329,7 +446,55 @@ class Adagrad(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """torch.optim.RMSprop (centered, momentum)."""
+    """torch.optim.RMSprop (centered, momentum).
+
+    Parameters
+    ----------
+    params : Sequential or Parameters, optional
+        The model to update (or ``model.parameters()``); usually left out and the optimizer
+        passed to ``model.compile(optimizer=...)``, which attaches it.
+    lr : float, default 0.01
+        Learning rate (can be changed between steps, as schedulers do).
+    alpha : float, default 0.99
+        Smoothing constant of the running mean of squared gradients.
+    eps : float, default 1e-8
+        Added to the denominator.
+    weight_decay : float, default 0.0
+        L2 penalty added to the gradient.
+    momentum : float, default 0.0
+        Momentum factor.
+    centered : bool, default False
+        Normalize by the estimated variance of the gradient instead of its second moment.
+    maximize : bool, default False
+        Ascend the objective instead of descending it.
+    clipnorm : float or None, default None
+        Scale the gradient so its global L2 norm is at most this, inside the update.
+    clipvalue : float or None, default None
+        Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
+    skip_nonfinite : bool, default True
+        Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+
+    Raises
+    ------
+    ValueError
+        When a hyper-parameter is outside the core's limits (negative lr or weight decay, a beta
+        outside [0, 1), ...) or of the wrong type, or ``params`` is neither a model nor
+        ``model.parameters()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> opt = nc.optim.RMSprop(lr=0.01, centered=True)
+    >>> model = model.compile(optimizer=opt, loss="mse")
+    >>> history = model.fit(X, X.sum(axis=1), epochs=2, batch_size=8)
+    >>> opt.steps  # 4 batches per epoch
+    8
+    >>> opt.get_config()["centered"]
+    True
+    """
 
     name = "rmsprop"
 
@@ -353,7 +518,55 @@ class RMSprop(Optimizer):
 
 class Adam(Optimizer):
     """torch.optim.Adam (L2 weight decay added to the gradient, amsgrad,
-    decoupled_weight_decay)."""
+    decoupled_weight_decay).
+
+    Parameters
+    ----------
+    params : Sequential or Parameters, optional
+        The model to update (or ``model.parameters()``); usually left out and the optimizer
+        passed to ``model.compile(optimizer=...)``, which attaches it.
+    lr : float, default 1e-3
+        Learning rate (can be changed between steps, as schedulers do).
+    betas : tuple of float, default (0.9, 0.999)
+        Decay rates of the first and second moment estimates, each in [0, 1).
+    eps : float, default 1e-8
+        Added to the denominator.
+    weight_decay : float, default 0.0
+        L2 penalty added to the gradient (or decoupled, see below).
+    amsgrad : bool, default False
+        Use the maximum of the second moment estimates seen so far.
+    decoupled_weight_decay : bool, default False
+        Decay the weights directly, as AdamW does.
+    maximize : bool, default False
+        Ascend the objective instead of descending it.
+    clipnorm : float or None, default None
+        Scale the gradient so its global L2 norm is at most this, inside the update.
+    clipvalue : float or None, default None
+        Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
+    skip_nonfinite : bool, default True
+        Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+
+    Raises
+    ------
+    ValueError
+        When a hyper-parameter is outside the core's limits (negative lr or weight decay, a beta
+        outside [0, 1), ...) or of the wrong type, or ``params`` is neither a model nor
+        ``model.parameters()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> opt = nc.optim.Adam(lr=0.01)
+    >>> model = model.compile(optimizer=opt, loss="mse")
+    >>> history = model.fit(X, X.sum(axis=1), epochs=2, batch_size=8)
+    >>> opt.steps  # 4 batches per epoch
+    8
+    >>> sorted(opt.state_dict()["state"])
+    ['exp_avg', 'exp_avg_sq']
+    """
 
     name = "adam"
 
@@ -376,7 +589,53 @@ class Adam(Optimizer):
 
 
 class AdamW(Optimizer):
-    """torch.optim.AdamW (decoupled weight decay, default 1e-2)."""
+    """torch.optim.AdamW (decoupled weight decay, default 1e-2).
+
+    Parameters
+    ----------
+    params : Sequential or Parameters, optional
+        The model to update (or ``model.parameters()``); usually left out and the optimizer
+        passed to ``model.compile(optimizer=...)``, which attaches it.
+    lr : float, default 1e-3
+        Learning rate (can be changed between steps, as schedulers do).
+    betas : tuple of float, default (0.9, 0.999)
+        Decay rates of the first and second moment estimates, each in [0, 1).
+    eps : float, default 1e-8
+        Added to the denominator.
+    weight_decay : float, default 1e-2
+        Decoupled weight decay: each step multiplies the weights by ``1 - lr * weight_decay``.
+    amsgrad : bool, default False
+        Use the maximum of the second moment estimates seen so far.
+    maximize : bool, default False
+        Ascend the objective instead of descending it.
+    clipnorm : float or None, default None
+        Scale the gradient so its global L2 norm is at most this, inside the update.
+    clipvalue : float or None, default None
+        Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
+    skip_nonfinite : bool, default True
+        Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+
+    Raises
+    ------
+    ValueError
+        When a hyper-parameter is outside the core's limits (negative lr or weight decay, a beta
+        outside [0, 1), ...) or of the wrong type, or ``params`` is neither a model nor
+        ``model.parameters()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> opt = nc.optim.AdamW(lr=0.01, weight_decay=0.05)
+    >>> model = model.compile(optimizer=opt, loss="mse")
+    >>> history = model.fit(X, X.sum(axis=1), epochs=2, batch_size=8)
+    >>> opt.steps  # 4 batches per epoch
+    8
+    >>> opt.get_config()["weight_decay"]
+    0.05
+    """
 
     name = "adamw"
 
@@ -398,7 +657,55 @@ class AdamW(Optimizer):
 
 
 class NAdam(Optimizer):
-    """torch.optim.NAdam (momentum_decay schedule with mu_product, decoupled_weight_decay)."""
+    """torch.optim.NAdam (momentum_decay schedule with mu_product, decoupled_weight_decay).
+
+    Parameters
+    ----------
+    params : Sequential or Parameters, optional
+        The model to update (or ``model.parameters()``); usually left out and the optimizer
+        passed to ``model.compile(optimizer=...)``, which attaches it.
+    lr : float, default 2e-3
+        Learning rate (can be changed between steps, as schedulers do).
+    betas : tuple of float, default (0.9, 0.999)
+        Decay rates of the first and second moment estimates, each in [0, 1).
+    eps : float, default 1e-8
+        Added to the denominator.
+    weight_decay : float, default 0.0
+        L2 penalty added to the gradient (or decoupled, see below).
+    momentum_decay : float, default 4e-3
+        Decay of the Nesterov momentum schedule.
+    decoupled_weight_decay : bool, default False
+        Decay the weights directly, as AdamW does.
+    maximize : bool, default False
+        Ascend the objective instead of descending it.
+    clipnorm : float or None, default None
+        Scale the gradient so its global L2 norm is at most this, inside the update.
+    clipvalue : float or None, default None
+        Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
+    skip_nonfinite : bool, default True
+        Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+
+    Raises
+    ------
+    ValueError
+        When a hyper-parameter is outside the core's limits (negative lr or weight decay, a beta
+        outside [0, 1), ...) or of the wrong type, or ``params`` is neither a model nor
+        ``model.parameters()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> opt = nc.optim.NAdam()
+    >>> model = model.compile(optimizer=opt, loss="mse")
+    >>> history = model.fit(X, X.sum(axis=1), epochs=2, batch_size=8)
+    >>> opt.steps  # 4 batches per epoch
+    8
+    >>> opt.lr
+    0.002
+    """
 
     name = "nadam"
 
@@ -421,9 +728,39 @@ class NAdam(Optimizer):
 
 
 def get(optimizer, **kwargs) -> Optimizer:
-    """An optimizer from a registered name ("sgd", "adam", ... as the classes' ``name``,
-    case-insensitive; keyword arguments are its hyper-parameters), a config dict from
-    ``get_config()``, or an optimizer object (returned as is)."""
+    """An optimizer from a registered name, a config dict or an optimizer object.
+
+    Parameters
+    ----------
+    optimizer : str, dict or Optimizer
+        A registered name ("sgd", "adam", ... as the classes' ``name``, case-insensitive), a
+        config dict from :meth:`Optimizer.get_config` (its ``"name"`` picks the class), or an
+        optimizer, returned as is.
+    **kwargs
+        Hyper-parameters for the class (with a dict, they override its entries).
+
+    Returns
+    -------
+    Optimizer
+        A new optimizer, not attached to a model yet (or ``optimizer`` itself).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, a dict without ``"name"``, keyword arguments with an optimizer
+        object, or hyper-parameters the class refuses.
+    TypeError
+        When ``optimizer`` is none of the above.
+
+    Examples
+    --------
+    >>> from nncore import optim
+    >>> optim.get("SGD", lr=0.1, momentum=0.9)
+    SGD(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False)
+    >>> opt = optim.get("adamw")
+    >>> optim.get(opt.get_config()).get_config() == opt.get_config()
+    True
+    """
     if isinstance(optimizer, Optimizer):
         if kwargs:
             raise ValueError("hyper-parameters can only be given with an optimizer name")
@@ -456,14 +793,81 @@ def _grads(model_or_grads):
 
 def clip_grad_norm_(model, max_norm) -> float:
     """Rescales the model's gradients in place so that their global L2 norm is at most
-    ``max_norm`` (torch.nn.utils.clip_grad_norm_); returns the norm before clipping."""
+    ``max_norm``, as ``torch.nn.utils.clip_grad_norm_`` does.
+
+    Parameters
+    ----------
+    model : Sequential or numpy.ndarray
+        A built model (its gradient arena is clipped) or a float32 gradient array.
+    max_norm : float
+        The largest global L2 norm allowed, >= 0.
+
+    Returns
+    -------
+    float
+        The global norm before clipping.
+
+    Raises
+    ------
+    ValueError
+        When ``max_norm`` is negative or not a number, or ``model`` is neither a built model nor
+        an array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(optimizer="sgd", loss="mse")
+    >>> loss, grad = model.loss_fn(model.forward(X, training=True), X.sum(axis=1))
+    >>> _ = model.backward(grad)
+    >>> before = nc.optim.clip_grad_norm_(model, 0.1)
+    >>> before > 0.1
+    True
+    >>> g = np.concatenate([v.ravel() for v in model.gradients().values()])
+    >>> round(float(np.linalg.norm(g)), 4)
+    0.1
+    """
     max_norm = _check("max_norm", max_norm)
     return _core.clip_grad_norm(_grads(model), max_norm)
 
 
 def clip_grad_value_(model, clip_value) -> float:
-    """Clamps the model's gradients to [-clip_value, clip_value] in place
-    (torch.nn.utils.clip_grad_value_); returns the global norm before clipping."""
+    """Clamps the model's gradients to [-clip_value, clip_value] in place, as
+    ``torch.nn.utils.clip_grad_value_`` does.
+
+    Parameters
+    ----------
+    model : Sequential or numpy.ndarray
+        A built model (its gradient arena is clamped) or a float32 gradient array.
+    clip_value : float
+        The largest absolute value allowed, >= 0.
+
+    Returns
+    -------
+    float
+        The global L2 norm of the gradients before clipping.
+
+    Raises
+    ------
+    ValueError
+        When ``clip_value`` is negative or not a number, or ``model`` is neither a built model
+        nor an array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(optimizer="sgd", loss="mse")
+    >>> loss, grad = model.loss_fn(model.forward(X, training=True), X.sum(axis=1))
+    >>> _ = model.backward(grad)
+    >>> norm = nc.optim.clip_grad_value_(model, 0.01)
+    >>> max(float(np.abs(v).max()) for v in model.gradients().values()) <= 0.01
+    True
+    """
     clip_value = _check("clip_value", clip_value)
     g = _grads(model)
     norm = _core.grad_norm(g)

@@ -21,8 +21,57 @@ def learning_curve(
     standardize=False,
 ):
     """Scores against the number of training rows: each fold's model trains on the first
-    ``size`` rows of the fold's training part. Returns ``(sizes, train_scores, test_scores)``,
-    the scores of shape (len(sizes), n_folds)."""
+    ``size`` rows of the fold's training part.
+
+    Parameters
+    ----------
+    model_fn : callable
+        Returns a fresh compiled :class:`nncore.Sequential`; called once per fold (and once
+        more to learn whether the task is classification).
+    X : array-like of shape (n, features)
+        Numeric features.
+    y : array-like of shape (n,) or (n, outputs)
+        Targets (class labels for a classifier).
+    cv : int, splitter or list of (train_idx, test_idx), default 5
+        An int k means :class:`StratifiedKFold` (k) for classifiers and :class:`KFold` (k)
+        otherwise, unshuffled; any object with ``split(X, y)`` (scikit-learn's included) or an
+        explicit list of index pairs.
+    train_sizes : sequence of float or int, default (0.1, 0.325, 0.55, 0.775, 1.0)
+        Fractions (<= 1.0, of the smallest training part) or row counts; duplicates are merged.
+    scoring : str or callable, optional
+        One metric; default ``accuracy`` for classifiers, ``r2`` otherwise.
+    fit_params, n_jobs, standardize
+        As for :func:`cross_validate`.
+
+    Returns
+    -------
+    sizes : numpy.ndarray of int
+        The training row counts, sorted.
+    train_scores, test_scores : numpy.ndarray of shape (len(sizes), n_folds)
+        Each fold's score on its training rows and on its held-out part.
+
+    Raises
+    ------
+    ValueError
+        When ``scoring`` names several metrics, a size gives fewer than 1 or more rows than the
+        smallest training part, or as :func:`cross_validate` raises.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> def model_fn(units=8):
+    ...     model = nc.Sequential([nc.Dense(units, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+    ...     return model.compile(optimizer=nc.optim.Adam(lr=0.05), loss="cross_entropy")
+    >>> from nncore.model_selection import learning_curve
+    >>> sizes, train, test = learning_curve(
+    ...     model_fn, X, y, train_sizes=[0.5, 1.0], cv=3, fit_params={"epochs": 2}
+    ... )
+    >>> sizes, test.shape
+    (array([20, 40]), (2, 3))
+    """
     X, y, scorers, folds = _setup(model_fn, {}, X, y, cv, scoring)
     if len(scorers) != 1:
         raise ValueError("learning_curve takes one metric")
@@ -74,8 +123,56 @@ def validation_curve(
     n_jobs=1,
     standardize=False,
 ):
-    """Train and test scores, shape (len(param_range), n_folds), for each value of one parameter
-    (``model_fn(param_name=value)``, or a fit argument when named ``fit__<name>``)."""
+    """Train and test scores for each value of one parameter (``model_fn(param_name=value)``, or
+    a fit argument when named ``fit__<name>``).
+
+    Parameters
+    ----------
+    model_fn : callable
+        ``model_fn(**{param_name: value})`` returns a fresh compiled
+        :class:`nncore.Sequential`; called once per fold and value.
+    X : array-like of shape (n, features)
+        Numeric features.
+    y : array-like of shape (n,) or (n, outputs)
+        Targets (class labels for a classifier).
+    cv : int, splitter or list of (train_idx, test_idx), default 5
+        An int k means :class:`StratifiedKFold` (k) for classifiers and :class:`KFold` (k)
+        otherwise, unshuffled; any object with ``split(X, y)`` (scikit-learn's included) or an
+        explicit list of index pairs.
+    param_name : str
+        The parameter that varies.
+    param_range : iterable
+        Its values.
+    scoring : str or callable, optional
+        One metric; default ``accuracy`` for classifiers, ``r2`` otherwise.
+    fit_params, n_jobs, standardize
+        As for :func:`cross_validate`.
+
+    Returns
+    -------
+    train_scores, test_scores : numpy.ndarray of shape (len(param_range), n_folds)
+
+    Raises
+    ------
+    ValueError
+        When ``param_range`` is empty, and as :func:`cross_validate` raises.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> def model_fn(units=8):
+    ...     model = nc.Sequential([nc.Dense(units, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+    ...     return model.compile(optimizer=nc.optim.Adam(lr=0.05), loss="cross_entropy")
+    >>> from nncore.model_selection import validation_curve
+    >>> train, test = validation_curve(
+    ...     model_fn, X, y, "units", [2, 8], cv=3, fit_params={"epochs": 2}
+    ... )
+    >>> train.shape, test.shape
+    ((2, 3), (2, 3))
+    """
     search = GridSearch(
         model_fn,
         {param_name: list(param_range)},

@@ -163,6 +163,53 @@ class GridSearch(_BaseSearch):
     ``cv_results_`` (list of dicts with ``params``, ``splitK_test_<m>``, ``mean_test_<m>``,
     ``std_test_<m>``, ``rank_test_<m>``, train scores and times), ``best_params_``,
     ``best_score_``, ``best_index_`` and, with ``refit``, ``best_model_`` trained on all the data.
+
+    Parameters
+    ----------
+    model_fn : callable
+        ``model_fn(**params)`` returns a fresh compiled :class:`nncore.Sequential`.
+    param_grid : dict or list of dict
+        Parameter name -> list of values; every combination is a candidate (a list of grids is
+        the union of their combinations).
+    cv : int, splitter or list of (train_idx, test_idx), default 5
+        As for :func:`cross_validate`; every candidate sees the same folds.
+    scoring : str, callable, list or dict, optional
+        As for :func:`cross_validate`; candidates are ranked by the first metric.
+    fit_params : dict, optional
+        Passed to every ``model.fit`` (a candidate's ``fit__`` parameters override them).
+    refit : bool, default True
+        Train the best candidate on all of (X, y) as ``best_model_``.
+    n_jobs : int, default 1
+        Folds run in parallel with joblib when > 1 (results identical to 1).
+    standardize : bool, default False
+        Standardize features per training part (and for the refit).
+    preprocess : callable or transformer, optional
+        As for :func:`cross_validate`.
+
+    Raises
+    ------
+    ValueError
+        From :meth:`fit`: when there are no candidates, ``param_grid`` is malformed, or as
+        :func:`cross_validate` raises.
+    RuntimeError
+        From ``predict`` / ``score``, when the search was not fitted with ``refit=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> def model_fn(units=8):
+    ...     model = nc.Sequential([nc.Dense(units, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+    ...     return model.compile(optimizer=nc.optim.Adam(lr=0.05), loss="cross_entropy")
+    >>> from nncore.model_selection import GridSearch
+    >>> search = GridSearch(model_fn, {"units": [4, 16], "fit__epochs": [1, 3]}, cv=3)
+    >>> search = search.fit(X, y)
+    >>> len(search.cv_results_), sorted(search.best_params_)
+    (4, ['fit__epochs', 'units'])
+    >>> search.predict(X[:5]).shape
+    (5, 2)
     """
 
     def __init__(
@@ -207,7 +254,58 @@ class RandomSearch(_BaseSearch):
     """``n_iter`` candidates drawn from ``param_distributions`` (a dict: a list is sampled
     uniformly, an object with ``rvs(random_state=...)`` such as scipy.stats distributions is
     sampled, a callable gets a numpy Generator). Same ``fit__`` convention and results as
-    :class:`GridSearch`; ``seed`` makes the draws reproducible."""
+    :class:`GridSearch`; ``seed`` makes the draws reproducible.
+
+    Parameters
+    ----------
+    model_fn : callable
+        ``model_fn(**params)`` returns a fresh compiled :class:`nncore.Sequential`.
+    param_distributions : dict
+        Parameter name -> list of values, distribution with ``rvs`` or callable ``f(rng)``.
+    n_iter : int, default 10
+        Number of candidates drawn.
+    seed : int or None, default None
+        Seeds the draws.
+    cv : int, splitter or list of (train_idx, test_idx), default 5
+        As for :func:`cross_validate`; every candidate sees the same folds.
+    scoring : str, callable, list or dict, optional
+        As for :func:`cross_validate`; candidates are ranked by the first metric.
+    fit_params : dict, optional
+        Passed to every ``model.fit`` (a candidate's ``fit__`` parameters override them).
+    refit : bool, default True
+        Train the best candidate on all of (X, y) as ``best_model_``.
+    n_jobs : int, default 1
+        Folds run in parallel with joblib when > 1 (results identical to 1).
+    standardize : bool, default False
+        Standardize features per training part (and for the refit).
+    preprocess : callable or transformer, optional
+        As for :func:`cross_validate`.
+
+    Raises
+    ------
+    ValueError
+        From :meth:`fit`: when there are no candidates, ``param_distributions`` is malformed, or as
+        :func:`cross_validate` raises.
+    RuntimeError
+        From ``predict`` / ``score``, when the search was not fitted with ``refit=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> def model_fn(units=8):
+    ...     model = nc.Sequential([nc.Dense(units, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+    ...     return model.compile(optimizer=nc.optim.Adam(lr=0.05), loss="cross_entropy")
+    >>> from nncore.model_selection import RandomSearch
+    >>> search = RandomSearch(
+    ...     model_fn, {"units": [4, 8, 16]}, n_iter=3, seed=0, cv=3, fit_params={"epochs": 2}
+    ... )
+    >>> search = search.fit(X, y)
+    >>> len(search.cv_results_), search.best_params_["units"] in (4, 8, 16)
+    (3, True)
+    """
 
     def __init__(
         self,

@@ -17,7 +17,33 @@ def _num_rows(X) -> int:
 
 class KFold:
     """K folds of consecutive rows (after an optional seeded shuffle); fold sizes differ by at
-    most one row."""
+    most one row.
+
+    Parameters
+    ----------
+    n_splits : int, default 5
+        Number of folds, >= 2.
+    shuffle : bool, default False
+        Shuffle the rows (with ``seed``) before cutting the folds.
+    seed : int, numpy SeedSequence or None, default None
+        Seeds the shuffle (None: a fresh one each call to :meth:`split`).
+
+    Raises
+    ------
+    ValueError
+        When ``n_splits`` is not an integer >= 2; from :meth:`split`, when it exceeds the number
+        of rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nncore.model_selection import KFold
+    >>> for train, test in KFold(3).split(np.zeros((6, 2))):
+    ...     print(train, test)
+    [2 3 4 5] [0 1]
+    [0 1 4 5] [2 3]
+    [0 1 2 3] [4 5]
+    """
 
     def __init__(self, n_splits: int = 5, shuffle: bool = False, seed=None):
         _check_n_splits(n_splits)
@@ -84,7 +110,35 @@ class StratifiedKFold:
     """K folds that keep every class's share: each class's rows (shuffled with ``seed`` when
     ``shuffle``) are dealt round-robin over the folds, one class after the other, so a fold holds
     floor or ceil of (class count / k) rows of each class and fold sizes differ by at most one.
-    A class with fewer rows than ``n_splits`` raises ValueError."""
+    A class with fewer rows than ``n_splits`` raises ValueError.
+
+    Parameters
+    ----------
+    n_splits : int, default 5
+        Number of folds, >= 2.
+    shuffle : bool, default False
+        Shuffle each class's rows (with ``seed``) before dealing them.
+    seed : int, numpy SeedSequence or None, default None
+        Seeds the shuffle.
+
+    Raises
+    ------
+    ValueError
+        When ``n_splits`` is not an integer >= 2; from :meth:`split`, when y is missing, its
+        length differs from X's, it is not class labels (or one-hot rows), or a class has fewer
+        rows than ``n_splits``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nncore.model_selection import StratifiedKFold
+    >>> y = np.array([0, 0, 0, 1, 1, 1])
+    >>> for train, test in StratifiedKFold(3).split(np.zeros((6, 2)), y):
+    ...     print(test, y[test])
+    [0 3] [0 1]
+    [1 4] [0 1]
+    [2 5] [0 1]
+    """
 
     def __init__(self, n_splits: int = 5, shuffle: bool = False, seed=None):
         _check_n_splits(n_splits)
@@ -122,7 +176,34 @@ class StratifiedKFold:
 
 class RepeatedStratifiedKFold:
     """``n_repeats`` shuffled :class:`StratifiedKFold` rounds, each with its own seed derived
-    from ``seed``."""
+    from ``seed``.
+
+    Parameters
+    ----------
+    n_splits : int, default 5
+        Number of folds, >= 2.
+    n_repeats : int, default 10
+        Number of rounds, >= 1.
+    seed : int or None, default None
+        Seeds the rounds (each gets a child of ``numpy.random.SeedSequence(seed)``).
+
+    Raises
+    ------
+    ValueError
+        When ``n_splits`` is not an integer >= 2 or ``n_repeats`` not an integer >= 1; from
+        :meth:`split`, as :class:`StratifiedKFold` does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nncore.model_selection import RepeatedStratifiedKFold
+    >>> y = np.array([0, 0, 0, 1, 1, 1])
+    >>> cv = RepeatedStratifiedKFold(n_splits=3, n_repeats=2, seed=0)
+    >>> cv.get_n_splits()
+    6
+    >>> [y[test].tolist() for train, test in cv.split(np.zeros((6, 2)), y)]
+    [[0, 1], [0, 1], [0, 1], [0, 1], [0, 1], [0, 1]]
+    """
 
     def __init__(self, n_splits: int = 5, n_repeats: int = 10, seed=None):
         _check_n_splits(n_splits)
@@ -178,7 +259,51 @@ def train_test_split(
     ``[a_train, a_test, b_train, b_test, ...]``. Sizes follow scikit-learn: a float is a fraction
     (test rounds up, train down), an int a row count; the default test size is 0.25. With
     ``stratify`` (labels), each class's rows are split in proportion (largest remainders), every
-    class with two or more rows keeping at least one row on each side when the sizes allow."""
+    class with two or more rows keeping at least one row on each side when the sizes allow.
+
+    Parameters
+    ----------
+    *arrays : array-likes
+        Numpy arrays, lists or pandas objects with the same number of rows.
+    test_size : float, int or None, default None
+        Fraction in (0, 1) or row count of the test part; None: the rest of ``train_size``, or
+        0.25 when both are None.
+    train_size : float, int or None, default None
+        Fraction or row count of the train part; None: the rest of ``test_size``.
+    stratify : array-like or None, default None
+        Class labels (or one-hot rows) to split in proportion.
+    shuffle : bool, default True
+        Shuffle before splitting (required with ``stratify``).
+    seed : int or None, default None
+        Seeds the shuffle.
+
+    Returns
+    -------
+    list
+        ``[a_train, a_test, b_train, b_test, ...]``, each of the input's type (arrays stay
+        arrays, lists lists, pandas objects are indexed with ``iloc``).
+
+    Raises
+    ------
+    ValueError
+        When no array is given, their row counts differ, a size is out of range or the sizes
+        exceed the rows, either part would be empty, ``stratify`` is given without shuffling,
+        has the wrong length or a class with one row, or a part is smaller than the number of
+        classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nncore.model_selection import train_test_split
+    >>> X = np.arange(40, dtype=np.float32).reshape(20, 2)
+    >>> y = np.array([0] * 12 + [1] * 8)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, seed=0)
+    >>> X_train.shape, X_test.shape
+    ((15, 2), (5, 2))
+    >>> parts = train_test_split(X, y, test_size=0.5, stratify=y, seed=0)
+    >>> np.bincount(parts[3])  # the test labels keep the 12:8 ratio
+    array([6, 4])
+    """
     if not arrays:
         raise ValueError("train_test_split needs at least one array")
     n = _num_rows(arrays[0])

@@ -244,23 +244,71 @@ def cross_validate(
 
     Parameters
     ----------
-    model_fn : callable returning a compiled :class:`nncore.Sequential`
-    X, y : arrays
-    cv : int, splitter (anything with ``split(X, y)``) or list of (train_idx, test_idx)
-    fit_params : dict passed to ``model.fit`` (``epochs``, ``batch_size``, ...); a
-        ``sample_weight`` array is indexed per fold.
-    scoring : metric name, callable ``(y_true, predictions)``, list of those, or {name: metric}
-    n_jobs : folds run in parallel with joblib (optional dependency) when > 1; each worker uses
-        ``cores // n_jobs`` threads. Results are identical to ``n_jobs=1``.
-    standardize : fit a per-feature standardization on each training part and apply it to both
-        parts (no leakage from the held-out rows).
-    preprocess : optional ``fn(X_train, X_test) -> (X_train, X_test)`` or a transformer object
-        with fit/transform (copied per fold), applied after ``standardize``.
+    model_fn : callable
+        Returns a fresh compiled :class:`nncore.Sequential`; called once per fold (and once
+        more to learn whether the task is classification).
+    X : array-like of shape (n, features)
+        Numeric features.
+    y : array-like of shape (n,) or (n, outputs)
+        Targets (class labels for a classifier).
+    cv : int, splitter or list of (train_idx, test_idx), default 5
+        An int k means :class:`StratifiedKFold` (k) for classifiers and :class:`KFold` (k)
+        otherwise, unshuffled; any object with ``split(X, y)`` (scikit-learn's included) or an
+        explicit list of index pairs.
+    fit_params : dict, optional
+        Passed to ``model.fit`` (``epochs``, ``batch_size``, ...); a ``sample_weight`` array is
+        indexed per fold.
+    scoring : str, callable, list or dict, optional
+        A metric name, a callable ``(y_true, predictions)``, a list of those, or {name: metric};
+        default ``accuracy`` for classifiers, ``r2`` otherwise.
+    n_jobs : int, default 1
+        Folds run in parallel with joblib (optional dependency) when > 1 (-1: one per core);
+        each worker uses ``cores // n_jobs`` threads. Results are identical to ``n_jobs=1``.
+    return_models : bool, default False
+        Also return each fold's trained model.
+    return_train_score : bool, default True
+        Also score each model on its training part.
+    standardize : bool, default False
+        Fit a per-feature standardization on each training part and apply it to both parts (no
+        leakage from the held-out rows).
+    preprocess : callable or transformer, optional
+        ``fn(X_train, X_test) -> (X_train, X_test)`` or an object with fit/transform (copied per
+        fold), applied after ``standardize``.
+    backend : str, optional
+        The joblib backend when ``n_jobs > 1`` (default: joblib's).
 
     Returns
     -------
-    dict with ``test_<metric>`` and ``train_<metric>`` arrays (one entry per fold),
-    ``fit_time``, ``score_time``, ``history`` (each fold's History) and ``models`` if asked.
+    dict
+        ``test_<metric>`` and ``train_<metric>`` arrays (one entry per fold), ``fit_time``,
+        ``score_time`` (arrays of seconds), ``history`` (each fold's History) and ``models``
+        if asked.
+
+    Raises
+    ------
+    ValueError
+        When X is not 2-D and numeric, X and y differ in rows, ``cv`` or ``scoring`` is not one
+        of the accepted forms, a metric name is unknown, ``n_jobs`` is not a positive integer or
+        -1, ``model_fn`` returns an uncompiled model, or the splitter refuses the data (e.g. a
+        class with fewer rows than folds).
+    ImportError
+        When ``n_jobs > 1`` and joblib is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> def model_fn(units=8):
+    ...     model = nc.Sequential([nc.Dense(units, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+    ...     return model.compile(optimizer=nc.optim.Adam(lr=0.05), loss="cross_entropy")
+    >>> from nncore.model_selection import cross_validate
+    >>> res = cross_validate(model_fn, X, y, cv=3, fit_params={"epochs": 3, "batch_size": 16})
+    >>> sorted(res)
+    ['fit_time', 'history', 'score_time', 'test_accuracy', 'train_accuracy']
+    >>> res["test_accuracy"].shape
+    (3,)
     """
     X, y, scorers, folds = _setup(model_fn, {}, X, y, cv, scoring)
     jobs: list = [({}, tr, te) for tr, te in folds]
@@ -317,7 +365,54 @@ def cross_val_score(
     standardize: bool = False,
     preprocess=None,
 ) -> np.ndarray:
-    """The per-fold test scores of :func:`cross_validate` for one metric."""
+    """The per-fold test scores of :func:`cross_validate` for one metric.
+
+    Parameters
+    ----------
+    model_fn : callable
+        Returns a fresh compiled :class:`nncore.Sequential`; called once per fold (and once
+        more to learn whether the task is classification).
+    X : array-like of shape (n, features)
+        Numeric features.
+    y : array-like of shape (n,) or (n, outputs)
+        Targets (class labels for a classifier).
+    cv : int, splitter or list of (train_idx, test_idx), default 5
+        An int k means :class:`StratifiedKFold` (k) for classifiers and :class:`KFold` (k)
+        otherwise, unshuffled; any object with ``split(X, y)`` (scikit-learn's included) or an
+        explicit list of index pairs.
+    scoring : str or callable, optional
+        One metric name or callable ``(y_true, predictions)``; default ``accuracy`` for
+        classifiers, ``r2`` otherwise.
+    fit_params, n_jobs, standardize, preprocess
+        As for :func:`cross_validate`.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_folds,)
+        The test score of each fold.
+
+    Raises
+    ------
+    ValueError
+        When ``scoring`` is a list, tuple or dict (use :func:`cross_validate`), and as
+        :func:`cross_validate` raises.
+    ImportError
+        When ``n_jobs > 1`` and joblib is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> def model_fn(units=8):
+    ...     model = nc.Sequential([nc.Dense(units, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+    ...     return model.compile(optimizer=nc.optim.Adam(lr=0.05), loss="cross_entropy")
+    >>> from nncore.model_selection import cross_val_score
+    >>> scores = cross_val_score(model_fn, X, y, cv=3, scoring="log_loss", fit_params={"epochs": 3})
+    >>> scores.shape, bool((scores > 0).all())
+    ((3,), True)
+    """
     if isinstance(scoring, (list, tuple, dict)):
         raise ValueError("cross_val_score takes one metric; use cross_validate for several")
     res = cross_validate(
