@@ -14,6 +14,7 @@ if [ "${1:-}" = "--fix" ]; then
   ruff check --fix -q "${py_dirs[@]}" || true
   ruff format -q "${py_dirs[@]}"
   clang-format -i "${cxx[@]}"
+  clang-format -i "${cxx[@]}"  # a second pass: clang-format 14 re-breaks some string joins once
   bash tools/stub.sh
   exit 0
 fi
