@@ -68,6 +68,11 @@ def write_atomic(path, chunks) -> None:
 
 def save(model, path) -> None:
     """Save ``model`` (built) to ``path``; see the module docstring for the format."""
+    write_atomic(path, _encode(model))
+
+
+def _encode(model) -> list:
+    """The file's bytes as chunks (header, padded arrays, checksum)."""
     if model._net is None:
         raise RuntimeError("cannot save a model that is not built yet")
     arrays = _arrays(model)
@@ -107,7 +112,7 @@ def save(model, path) -> None:
     digest = hashlib.sha256(head)
     for b in blobs:
         digest.update(b)
-    write_atomic(path, [head, *blobs, digest.digest()])
+    return [head, *blobs, digest.digest()]
 
 
 def _json_default(o):
@@ -154,6 +159,11 @@ def read(path):
         if mem and size > mem:
             raise ModelFileError(f"{name}: {size} bytes is larger than this machine's memory")
         data = f.read()
+    return _decode(data, name)
+
+
+def _decode(data: bytes, name: str):
+    """(header, arrays) of a model file's bytes, validated as :func:`read` describes."""
     if len(data) < len(MAGIC) + 12 + 32:
         raise ModelFileError(f"{name}: too short to be an nncore model file ({len(data)} bytes)")
     if data[: len(MAGIC)] != MAGIC:
@@ -206,7 +216,10 @@ def load(path):
     Raises ModelFileError (a ValueError) for anything that is not a valid model file, OSError when
     the file cannot be opened and MemoryError when the model it describes cannot fit in memory."""
     header, arrays = read(path)
-    name = os.fspath(path)
+    return _load_checked(header, arrays, os.fspath(path))
+
+
+def _load_checked(header, arrays, name):
     try:
         return _build(header, arrays, name)
     except ModelFileError:
@@ -268,3 +281,13 @@ def _build(header, arrays, name):
         state = {k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")}
         model.optimizer.load_state_dict(dict(optd, state=state))
     return model
+
+
+# In-memory round trip for pickle/deepcopy (Sequential.__getstate__/__setstate__): the same bytes
+# and checks as a file. Kept in one place so a public dumps/loads can route through it.
+def _to_bytes(model) -> bytes:
+    return b"".join(_encode(model))
+
+
+def _from_bytes(data: bytes, name: str = "<pickled nncore model>"):
+    return _load_checked(*_decode(bytes(data), name), name)

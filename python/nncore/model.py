@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from . import _core
+from . import _core, _fork
 from . import metrics as _metrics
 from ._validation import (
     check_fraction,
@@ -162,6 +162,7 @@ class Sequential:
             self.build(X.shape[1])
 
     def _check_X(self, X, name="X"):
+        _fork.check(stacklevel=4)
         X = check_X(X, n_features=self.input_dim, name=name)
         self._ensure_built(X)
         if self._params_exposed:
@@ -647,6 +648,39 @@ class Sequential:
         from .io import save
 
         save(self, path)
+
+    def export_onnx(self, path, *, opset: int | None = None) -> None:
+        """Write the model as an ONNX graph computing :meth:`predict` (needs ``pip install
+        onnx``): Dense, Activation, BatchNorm (evaluation mode) and Dropout (dropped), with a
+        symbolic batch dimension; checked by ``onnx.checker``. See :mod:`nncore.onnx_export`."""
+        from .onnx_export import export_onnx
+
+        export_onnx(self, path, opset=opset)
+
+    def __getstate__(self) -> dict:
+        """Pickle (and copy.deepcopy, joblib, cloudpickle) through the ``.nnc`` format: weights,
+        buffers, compile settings and optimizer state, so a copy resumes training bitwise like
+        the original. Callable metrics travel as themselves; the history is not kept."""
+        from .io import _to_bytes
+
+        if self._net is None:
+            return {"config": self.get_config(), "metrics": self.metrics}
+        return {"nnc": _to_bytes(self), "metrics": self.metrics}
+
+    def __setstate__(self, state: dict) -> None:
+        from .io import _from_bytes
+
+        if "nnc" in state:
+            model = _from_bytes(state["nnc"])
+        else:
+            model = Sequential.from_config(state["config"])
+            comp = state["config"].get("compile")
+            if comp is not None:
+                model.compile(loss=comp["loss"], huber_delta=comp.get("huber_delta", 1.0))
+        self.__dict__.update(model.__dict__)
+        self.metrics = list(state.get("metrics", self.metrics))
+        if self.optimizer is not None:
+            self.optimizer._model = self  # the optimizer steps this model, not the temporary
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
