@@ -153,7 +153,8 @@ def test_predict_stays_exact_after_training_and_param_writes_between_threads():
         m.train_step(X[:32], y[:32])
         ref = m.predict(X)
         res = []
-        assert not _run([lambda: res.append(m.predict(X)) for _ in range(4)])
+        assert not _run([lambda res=res: res.append(m.predict(X)) for _ in range(4)])
+        assert len(res) == 4
         for r in res:
             np.testing.assert_array_equal(r, ref)
     p = m.parameters()
