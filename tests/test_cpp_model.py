@@ -9,10 +9,10 @@ import threading
 
 import numpy as np
 import pytest
-from test_io import _craft, _mutations, _parts, _png
 
 import nncore as nc
 from nncore import _core
+from test_io import _craft, _mutations, _parts, _png
 
 CppModel = _core.CppModel
 
@@ -30,11 +30,19 @@ def _fit(layers, loss, d=6, k=3, seed=0):
 
 MODELS = {
     "bn_dropout_softmax": lambda: _fit(
-        [nc.Dense(16), nc.BatchNorm(), nc.Activation("relu"), nc.Dropout(0.3), nc.Dense(3, "softmax")],
+        [
+            nc.Dense(16),
+            nc.BatchNorm(),
+            nc.Activation("relu"),
+            nc.Dropout(0.3),
+            nc.Dense(3, "softmax"),
+        ],
         "cross_entropy",
     ),
     "logits_ce": lambda: _fit([nc.Dense(8, "gelu"), nc.Dense(3)], "cross_entropy"),
-    "sigmoid_bce": lambda: _fit([nc.Dense(8, "tanh"), nc.Dense(1, "sigmoid")], "binary_cross_entropy"),
+    "sigmoid_bce": lambda: _fit(
+        [nc.Dense(8, "tanh"), nc.Dense(1, "sigmoid")], "binary_cross_entropy"
+    ),
     "regression": lambda: _fit(
         [nc.Dense(8, "selu", use_bias=False), nc.BatchNorm(affine=False), nc.Dense(3, "elu")], "mse"
     ),
@@ -106,7 +114,13 @@ def test_every_flipped_byte_of_the_head_and_a_sample_of_the_rest(saved):
 def test_foreign_and_wrong_version(saved, tmp_path):
     version, header, section = _parts(saved.read_bytes())
     _rejects(_craft(version + 1, header, section), "version 2 is not supported")
-    for foreign in (b"", _png(), b"\x00" * 4096, b'{"config": {}}\n' * 10, b"NNCORE\x00\x02" + b"x" * 60):
+    for foreign in (
+        b"",
+        _png(),
+        b"\x00" * 4096,
+        b'{"config": {}}\n' * 10,
+        b"NNCORE\x00\x02" + b"x" * 60,
+    ):
         _rejects(foreign)
     with pytest.raises(_core.CppModelError, match="cannot open"):
         CppModel.load(str(tmp_path / "missing.nnc"))
