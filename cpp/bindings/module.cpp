@@ -9,6 +9,7 @@ void register_kernels(py::module_& m);
 void register_optim(py::module_& m);
 void register_network(py::module_& m);
 void register_schema(py::module_& m);
+void register_model(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nncore's C++ core";
@@ -18,4 +19,5 @@ PYBIND11_MODULE(_core, m) {
   register_optim(m);
   register_network(m);
   register_schema(m);
+  register_model(m);
 }

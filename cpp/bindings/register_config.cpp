@@ -4,6 +4,7 @@
 
 #include "gemm/gemm_internal.h"
 #include "nncore/cpu.h"
+#include "nncore/fork.h"
 #include "nncore/threading.h"
 
 namespace py = pybind11;
@@ -29,6 +30,8 @@ void register_config(py::module_& m) {
   m.def("num_cores", &nncore::num_cores);
   m.def("num_threads_setting", &nncore::num_threads_setting);
   m.def("have_openmp", &nncore::have_openmp);
+  m.def("fork_single_threaded", &nncore::fork_pool_lost,
+        "True on the thread of a fork() child that cannot start OpenMP threads (see fork.cpp).");
   m.attr("compiler") = NNCORE_COMPILER;
   m.attr("build_type") = NNCORE_BUILD_TYPE;
 #ifdef __OPTIMIZE__

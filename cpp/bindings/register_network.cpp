@@ -203,8 +203,12 @@ void register_network(py::module_& m) {
         farray out({n, net.output_dim()});
         {
           py::gil_scoped_release nogil;
-          const float* y = net.forward(xx.data(), n, training);
-          std::copy(y, y + (size_t)n * net.output_dim(), out.mutable_data());
+          if (training) {
+            const float* y = net.forward(xx.data(), n, training);
+            std::copy(y, y + (size_t)n * net.output_dim(), out.mutable_data());
+          } else {
+            net.infer(xx.data(), n, out.mutable_data());  // re-entrant
+          }
         }
         return out;
       }, py::arg("x"), py::arg("training") = false)

@@ -102,9 +102,9 @@ bool Network::build_plan() {
   return true;
 }
 
-const float* Network::run_plan(const float* x, int n) {
+const float* Network::run_plan(const float* x, int n, float* buf_a, float* buf_b) {
   const float* in = x;
-  float* bufs[2] = {grad_a_.data(), grad_b_.data()};
+  float* bufs[2] = {buf_a, buf_b};
   int which = 0;
   for (auto& st : plan_->steps) {
     Epilogue ep;

@@ -15,12 +15,10 @@ namespace nncore {
 struct Network::Busy {
   Network& net;
   explicit Busy(Network& n) : net(n) {
-    if (net.busy_.exchange(true, std::memory_order_acquire))
-      throw std::runtime_error(
-          "this model is already running a call in another thread; an nncore model is not "
-          "re-entrant (use one model per thread, or a lock)");
+    Access mode = Access::exclusive;
+    net.enter(mode, false);
   }
-  ~Busy() { net.busy_.store(false, std::memory_order_release); }
+  ~Busy() { net.leave(Access::exclusive, nullptr); }
 };
 
 Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed)
@@ -56,8 +54,6 @@ Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64
     L.init(rng);
   }
 }
-
-Network::~Network() = default;
 
 std::vector<std::unique_ptr<Layer>> Network::make_layers(int input_dim,
                                                          const std::vector<LayerSpec>& specs) {
@@ -113,7 +109,7 @@ void Network::assign_chunk_owners(int rows) {
   if (optimizer_) optimizer_->set_chunk_owners(chunk_owners_);
 }
 
-void Network::params_changed() {
+void Network::apply_params_changed() {
   for (auto& L : layers_) L->params_changed();
   ++version_;
 }
@@ -401,24 +397,6 @@ EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N
     st.last_grad_norm = info.grad_norm;
   }
   return st;
-}
-
-void Network::predict(const float* x, std::int64_t n, float* out, bool fold_batchnorm) {
-  Busy busy(*this);
-  const int chunk = int(std::min<std::int64_t>(n, std::max(ws_rows_, 1024)));
-  ensure_workspace(chunk);
-  const bool folded = fold_batchnorm && build_plan();
-  const std::size_t d = input_dim_, k = output_dim_;
-  for (std::int64_t r0 = 0; r0 < n; r0 += chunk) {
-    const int rows = int(std::min<std::int64_t>(chunk, n - r0));
-    const float* y = folded ? run_plan(x + r0 * d, rows) : run_forward(x + r0 * d, rows, false);
-    float* o = out + r0 * k;
-    if (output_transform_ != Act::linear)
-      act_forward(output_transform_, 0.f, y, o, (std::size_t)rows * k, k);
-    else
-      std::memcpy(o, y, sizeof(float) * rows * k);
-  }
-  last_rows_ = 0;  // predict's workspace is not a valid forward for backward
 }
 
 }  // namespace nncore

@@ -2,6 +2,8 @@
 #include "nncore/threading.h"
 
 #include <atomic>
+
+#include "nncore/fork.h"
 #if NNCORE_HAVE_OPENMP
 #include <omp.h>
 #endif
@@ -16,8 +18,11 @@ bool have_openmp() { return NNCORE_HAVE_OPENMP != 0; }
 
 int num_threads() {
 #if NNCORE_HAVE_OPENMP
+  if (fork_pool_lost()) return 1;  // a team would hang (fork.cpp)
   int n = g_threads.load(std::memory_order_relaxed);
-  return n > 0 ? n : omp_get_max_threads();
+  n = n > 0 ? n : omp_get_max_threads();
+  if (n > 1) note_team_started();
+  return n;
 #else
   return 1;
 #endif

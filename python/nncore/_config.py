@@ -43,6 +43,9 @@ def set_num_threads(n: int) -> None:
         raise ValueError(f"number of threads must be an integer, got {n!r}")
     if n > 4096:
         raise ValueError(f"number of threads must be <= 4096, got {n}")
+    from ._fork import refuse_threads
+
+    refuse_threads(n)
     _core.set_num_threads(n)
 
 

@@ -453,7 +453,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser():
-    parser = _Parser(prog="nncore", description="Train and evaluate MLPs with nncore.")
+    parser = _Parser(
+        prog="nncore",
+        description="Train and evaluate MLPs with nncore. --cmake-dir / --include print where "
+        "the C++ inference API (nncore/model.h) is installed.",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     p = sub.add_parser("cv", help="k-fold cross-validation")
     p.add_argument("data", nargs="?", default=None, help="CSV or NPZ (default: embedded digits)")
@@ -476,6 +480,15 @@ def build_parser():
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["--cmake-dir"], ["--include"]):  # paths of the installed C++ API
+        from . import cpp_paths
+
+        try:
+            print(cpp_paths.cmake_dir() if argv[0] == "--cmake-dir" else cpp_paths.include_dir())
+        except FileNotFoundError as e:
+            print(f"nncore: error: {e}", file=sys.stderr)
+            return 2
+        return 0
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = ["cv", *argv]  # no command: CV on the embedded digits data
     try:

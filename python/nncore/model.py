@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, _format
+from . import _core, _fork, _format
 from . import metrics as _metrics
 from ._split import holdout_indices
 from ._validation import (
@@ -225,6 +225,7 @@ class Sequential:
             self.build(X.shape[1])
 
     def _check_X(self, X, name="X"):
+        _fork.check(stacklevel=4)
         X = check_X(X, n_features=self.input_dim, name=name)
         self._ensure_built(X)
         if self._params_exposed:
@@ -675,6 +676,9 @@ class Sequential:
         """(name, shape, offset in the arena, layer index) of every parameter."""
         return list(self._net.param_views())
 
+    def _output_dim(self) -> int:
+        return int(self._net.output_dim)
+
     def _layer_info(self) -> list:
         """(kind, input width, output width) of every layer."""
         return list(self._net.layer_info())
@@ -828,6 +832,36 @@ class Sequential:
         """Write the model (architecture, weights, buffers, optimizer state) to ``path``
         atomically, in nncore's checksummed format (see :mod:`nncore.io`)."""
         _format.write_atomic(path, _format.encode(self.state()))
+
+    def export_onnx(self, path, *, opset: int | None = None) -> None:
+        """Write the model as an ONNX graph computing :meth:`predict` (needs ``pip install
+        onnx``): Dense, Activation, BatchNorm (evaluation mode) and Dropout (dropped), with a
+        symbolic batch dimension; checked by ``onnx.checker``. See :mod:`nncore.onnx_export`."""
+        from .onnx_export import export_onnx
+
+        export_onnx(self, path, opset=opset)
+
+    def __getstate__(self) -> dict:
+        """Pickle (and copy.deepcopy, joblib, cloudpickle) through the ``.nnc`` format: weights,
+        buffers, compile settings and optimizer state, so a copy resumes training bitwise like
+        the original. Callable metrics travel as themselves; the history is not kept."""
+        if self._net is None:
+            return {"config": self.get_config(), "metrics": self.metrics}
+        return {"nnc": b"".join(_format.encode(self.state())), "metrics": self.metrics}
+
+    def __setstate__(self, state: dict) -> None:
+        if "nnc" in state:
+            header, arrays = _format.decode(bytes(state["nnc"]), "<pickle>")
+            model = Sequential.from_state({**header, "arrays": arrays})
+        else:
+            model = Sequential.from_config(state["config"])
+            comp = state["config"].get("compile")
+            if comp is not None:
+                model.compile(loss=comp["loss"], huber_delta=comp.get("huber_delta", 1.0))
+        self.__dict__.update(model.__dict__)
+        self.metrics = list(state.get("metrics", self.metrics))
+        if self.optimizer is not None:
+            self.optimizer._model = self  # the optimizer steps this model, not the temporary
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)

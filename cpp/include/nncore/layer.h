@@ -52,6 +52,9 @@ struct StepContext {
   // true): forward writes relu(output) — to the ReLU layer's output buffer — and backward gets
   // that ReLU's output as y and the gradient of it as dy.
   bool relu_fused = false;
+  // A re-entrant evaluation call (other threads may run the same layer at once): forward must
+  // not write the layer's own members.
+  bool shared = false;
 };
 
 class Layer {
@@ -95,6 +98,9 @@ class Layer {
   virtual void after_update() {}
   // Called after parameters were changed from outside (load, user writes).
   virtual void params_changed() { after_update(); }
+  // Called with no other call running before evaluation calls that may run concurrently: builds
+  // whatever forward(training=false) would otherwise build lazily (packed weights).
+  virtual void prepare_inference() {}
   // True when a forward in training mode cannot run on a batch of one row (batchnorm).
   virtual bool needs_batch_statistics() const { return false; }
 

@@ -1,10 +1,13 @@
 // Network: the layer sequence, its flat arenas (parameters, gradients, buffers), a workspace
 // sized once per batch size, and forward / backward / train_step / train_epoch / predict.
-// Not re-entrant: a second thread calling into a busy network gets std::runtime_error
-// (never a data race).
+// Access: evaluation calls (predict, infer) may run in many threads at once, each on a pooled
+// workspace of its own; training calls (train_step, train_epoch, forward, backward,
+// optimizer_step) are exclusive, and one that overlaps any other call gets std::runtime_error
+// (never a data race or a wait). See network_access.cpp.
 #pragma once
-#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -116,6 +119,10 @@ class Network {
   void predict(const float* x, std::int64_t n, float* out, bool fold_batchnorm = false);
   // True when predict(..., fold_batchnorm=true) uses a folded plan for this network.
   bool can_fold() const;
+  // Evaluation-mode forward (no output transform) copied to out (n, output_dim). Re-entrant like
+  // predict. When no other call is running it also keeps its activations in the training
+  // workspace, so backward() may follow it as after forward(x, n, false).
+  void infer(const float* x, int n, float* out);
 
   // Output of layer i from the last forward (rows of the last forward × layer(i).out_dim());
   // a BatchNorm fused with its ReLU leaves its own output unwritten (see forward).
@@ -149,7 +156,20 @@ class Network {
                                                          const std::vector<LayerSpec>& specs);
 
  private:
-  struct Busy;  // RAII guard for busy_
+  struct Busy;  // RAII guard: an exclusive (training) call
+  // Access modes (network_access.cpp): exclusive = training calls; keeper = an evaluation
+  // forward on the training workspace (at most one, alongside readers); reader = an evaluation
+  // call on a pooled workspace.
+  enum class Access { exclusive, keeper, reader };
+  struct EvalWorkspace;
+  class EvalCall;
+  EvalWorkspace* enter(Access& mode, bool fold);  // may turn a keeper into a reader
+  void leave(Access mode, EvalWorkspace* ws);
+  void prepare_inference_locked(bool fold);
+  void apply_params_changed();
+  void size_eval_workspace(EvalWorkspace& ws, int n);
+  const float* run_eval(const float* x, int n, EvalWorkspace& ws);
+  void predict_rows(const float* x, std::int64_t n, float* out, bool fold, EvalWorkspace& ws);
   bool needs_batch_statistics() const;  // a layer cannot train on a batch of one row
   void check_not_single_row() const;    // throws when such a layer is present
   const float* backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads = false);
@@ -181,7 +201,7 @@ class Network {
   void add_ticks(const std::string& key, std::uint64_t since);
   struct InferencePlan;
   bool build_plan();  // (re)builds plan_ for the current version_; false if not expressible
-  const float* run_plan(const float* x, int n);
+  const float* run_plan(const float* x, int n, float* buf_a, float* buf_b);
   std::vector<LayerSpec> specs_;
   std::uint64_t version_ = 1;  // bumped whenever parameters or running statistics may change
   std::unique_ptr<InferencePlan> plan_;
@@ -197,7 +217,13 @@ class Network {
   const Optimizer* owners_optimizer_ = nullptr;
   int last_rows_ = 0;
   bool last_training_ = false;
-  std::atomic<bool> busy_{false};
+  std::mutex access_mu_;
+  std::condition_variable access_cv_;
+  int readers_ = 0;
+  bool writer_ = false, keeper_ = false;
+  bool params_pending_ = false;     // params_changed() came while evaluation calls were running
+  std::uint64_t prepared_version_ = 0;  // version_ the layers were last prepared for readers at
+  std::vector<EvalWorkspace*> free_workspaces_;  // owned (deleted by ~Network)
 };
 
 }  // namespace nncore

@@ -64,12 +64,13 @@ class BatchNorm final : public Layer {
     // x (n, c) -> y (n, c); saved = [mean (c), invstd (c)]
     float* mean = saved;
     float* invstd = saved + in_dim_;
-    batch_stats_ = ctx.training && n > 1;
+    // Concurrent evaluation calls leave batch_stats_ (read by backward) to the training calls.
+    if (!ctx.shared) batch_stats_ = ctx.training && n > 1;
     if (ctx.training && n == 1)
       check(batch1_fallback_,
             "BatchNorm: a training batch of one row has no variance (set batch1=1 to use the "
             "running statistics for such batches)");
-    if (batch_stats_) {
+    if (ctx.training && n > 1) {
       bn_forward_train(y, mean, invstd, x, gamma_, beta_, n, in_dim_, eps_, momentum_, rmean_,
                        rvar_, ctx.relu_fused);
     } else {

@@ -129,6 +129,11 @@ class Dense final : public Layer {
     if (max_norm_ > 0) max_norm_rows(w_, out_dim_, in_dim_, max_norm_);
     stale_ = true;
   }
+  void prepare_inference() override {
+    if (!stale_) return;
+    packed_.pack(Trans::T, in_dim_, out_dim_, w_, in_dim_);
+    stale_ = false;
+  }
 
  private:
   Act act_ = Act::linear;

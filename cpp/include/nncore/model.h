@@ -1,0 +1,59 @@
+// nncore's C++ inference API: load a model saved by Python (model.save("m.nnc")) and predict,
+// without Python. Self-contained: this is the one header installed with the package.
+//
+//   #include <nncore/model.h>
+//   nncore::Model m = nncore::Model::load("m.nnc");          // throws nncore::ModelError
+//   std::vector<float> out(n * m.output_dim());
+//   m.predict(x, n, out.data());   // x: n rows of m.input_dim() floats, row-major
+//
+// predict returns what Python's model.predict returns (softmax/sigmoid probabilities for
+// cross_entropy/binary_cross_entropy, raw outputs otherwise), bit for bit on the same ISA. It is
+// re-entrant: many threads may call predict on one Model at once.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace nncore {
+
+class Network;
+
+// A file that is not a valid nncore model: foreign, truncated, corrupted, a format version this
+// library does not read, or a description it cannot build. what() names the file and the reason.
+class ModelError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Model {
+ public:
+  // Reads and validates the whole file (magic, version, SHA-256, JSON header, array table and
+  // bounds) before building anything. Throws ModelError, or std::bad_alloc.
+  static Model load(const std::string& path);
+  // The same from bytes in memory; name is used in error messages.
+  static Model from_bytes(const void* data, std::size_t size,
+                          const std::string& name = "<memory>");
+
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  int input_dim() const;
+  int output_dim() const;
+  // The model's Python-side description: the loss it was compiled with ("" if none).
+  const std::string& loss() const { return loss_; }
+
+  // x: n rows of input_dim() floats; out: n rows of output_dim() floats.
+  void predict(const float* x, std::int64_t n, float* out) const;
+  std::vector<float> predict(const std::vector<float>& x) const;
+
+ private:
+  Model();
+  std::unique_ptr<Network> net_;
+  std::string loss_;
+};
+
+}  // namespace nncore

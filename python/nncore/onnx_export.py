@@ -1,0 +1,177 @@
+"""ONNX export of a Sequential (``model.export_onnx(path)``; needs the optional extra ``onnx``).
+
+The graph computes what :meth:`Sequential.predict` returns: Dense -> Gemm (W is (out, in), so
+``transB=1``), BatchNorm -> BatchNormalization with the running statistics (evaluation mode),
+Dropout -> nothing, activations -> their ONNX operators, then the output softmax/sigmoid that the
+loss implies. The batch dimension is symbolic ("batch"), so one file serves any batch size.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from .layers import Activation, BatchNorm, Dense, Dropout
+
+MIN_OPSET = 13  # Softmax over one axis (axis=1 of a 2-D input) and Gemm without bias from here
+_SELU_ALPHA = 1.6732632423543772  # the core's constants (activations_impl.inc)
+_SELU_SCALE = 1.0507009873554805
+
+
+def _require_onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError(
+            "export_onnx needs the onnx package: pip install 'nncore[onnx]' (or pip install onnx)"
+        ) from None
+    return onnx
+
+
+class _Graph:
+    def __init__(self, onnx, opset: int):
+        self.onnx, self.h, self.opset = onnx, onnx.helper, opset
+        self.nodes, self.inits, self.count = [], [], 0
+
+    def name(self, hint: str) -> str:
+        self.count += 1
+        return f"{hint}_{self.count}"
+
+    def const(self, hint: str, value) -> str:
+        name = self.name(hint)
+        arr = np.ascontiguousarray(np.asarray(value, dtype=np.float32))
+        self.inits.append(self.onnx.numpy_helper.from_array(arr, name))
+        return name
+
+    def op(self, op_type: str, inputs, hint: str, **attrs) -> str:
+        out = self.name(hint)
+        self.nodes.append(self.h.make_node(op_type, list(inputs), [out], name=out, **attrs))
+        return out
+
+    def activation(self, x: str, act: str, alpha, where: str) -> str:
+        if act == "linear":
+            return x
+        if act == "relu":
+            return self.op("Relu", [x], where + "_relu")
+        if act == "leaky_relu":
+            return self.op("LeakyRelu", [x], where + "_leaky_relu", alpha=_alpha(alpha, 0.01))
+        if act == "elu":
+            return self.op("Elu", [x], where + "_elu", alpha=_alpha(alpha, 1.0))
+        if act == "selu":
+            return self.op("Selu", [x], where + "_selu", alpha=_SELU_ALPHA, gamma=_SELU_SCALE)
+        if act == "sigmoid":
+            return self.op("Sigmoid", [x], where + "_sigmoid")
+        if act == "tanh":
+            return self.op("Tanh", [x], where + "_tanh")
+        if act == "softplus":
+            return self.op("Softplus", [x], where + "_softplus")
+        if act == "silu":
+            return self.op("Mul", [x, self.op("Sigmoid", [x], where + "_sig")], where + "_silu")
+        if act == "softmax":
+            return self.op("Softmax", [x], where + "_softmax", axis=1)
+        if act == "gelu":  # the exact (erf) GELU, as the core computes it
+            if self.opset >= 20:
+                return self.op("Gelu", [x], where + "_gelu")
+            scaled = self.op("Div", [x, self.const("sqrt2", math.sqrt(2.0))], where + "_div")
+            erf1 = self.op(
+                "Add",
+                [self.op("Erf", [scaled], where + "_erf"), self.const("one", 1.0)],
+                where + "_add",
+            )
+            half_x = self.op("Mul", [x, self.const("half", 0.5)], where + "_half")
+            return self.op("Mul", [half_x, erf1], where + "_gelu")
+        raise ValueError(f"{where}: activation {act!r} has no ONNX export")
+
+
+def _alpha(alpha, default: float) -> float:
+    return float(default if alpha is None else alpha)
+
+
+def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
+    """The model as an ``onnx.ModelProto`` (checked by ``onnx.checker``)."""
+    onnx = _require_onnx()
+    if not model.built:
+        raise RuntimeError(
+            "the model is not built yet: give input_dim or call build()/fit() before export_onnx"
+        )
+    newest = onnx.defs.onnx_opset_version()
+    if opset is None:
+        opset = min(newest, 21)
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+        raise ValueError(
+            f"opset must be an integer in [{MIN_OPSET}, {newest}] (this onnx), got {opset!r}"
+        )
+    for i, layer in enumerate(model.layers):  # every layer is checked before any is converted
+        if type(layer) not in (Dense, Activation, BatchNorm, Dropout):
+            raise ValueError(
+                f"layer {i} ({layer!r}) cannot be exported to ONNX: export_onnx supports Dense, "
+                "Activation, BatchNorm and Dropout"
+            )
+    params, buffers = model.parameters(), model.buffers()
+    g = _Graph(onnx, opset)
+    x = "input"
+    from .model import _OUTPUT_TRANSFORM
+
+    for i, layer in enumerate(model.layers):
+        where = f"layer{i}"
+        folded = i == model._stripped  # its softmax/sigmoid is applied as the output transform
+        if isinstance(layer, Dense):
+            inputs = [x, g.const(f"{where}_weight", params[f"{i}.weight"])]
+            if layer.use_bias:
+                inputs.append(g.const(f"{where}_bias", params[f"{i}.bias"]))
+            x = g.op("Gemm", inputs, where + "_gemm", transB=1)
+            if not folded:
+                x = g.activation(x, layer.activation, layer.alpha, where)
+        elif isinstance(layer, Activation):
+            if not folded:
+                x = g.activation(x, layer.activation, layer.alpha, where)
+        elif isinstance(layer, BatchNorm):
+            c = buffers[f"{i}.running_mean"].shape[0]
+            gamma = params[f"{i}.weight"] if layer.affine else np.ones(c, np.float32)
+            beta = params[f"{i}.bias"] if layer.affine else np.zeros(c, np.float32)
+            x = g.op(
+                "BatchNormalization",
+                [
+                    x,
+                    g.const(f"{where}_scale", gamma),
+                    g.const(f"{where}_shift", beta),
+                    g.const(f"{where}_running_mean", buffers[f"{i}.running_mean"]),
+                    g.const(f"{where}_running_var", buffers[f"{i}.running_var"]),
+                ],
+                where + "_batchnorm",
+                epsilon=float(layer.eps),
+            )
+        # Dropout is the identity in evaluation mode: nothing to emit.
+    transform = _OUTPUT_TRANSFORM.get(model.loss or "", "linear")
+    x = g.activation(x, transform, None, "output")
+    if x == "input":  # a model of Dropout/linear layers only
+        x = g.op("Identity", [x], "output_identity")
+    h = onnx.helper
+    graph = h.make_graph(
+        g.nodes,
+        name,
+        [h.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["batch", model.input_dim])],
+        [h.make_tensor_value_info(x, onnx.TensorProto.FLOAT, ["batch", model._output_dim()])],
+        initializer=g.inits,
+    )
+    proto = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)], producer_name="nncore")
+    proto.ir_version = min(proto.ir_version, _max_ir_version(onnx, opset))
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def _max_ir_version(onnx, opset: int) -> int:
+    # Runtimes accept older IR versions; pin the one that introduced this opset.
+    for entry in onnx.helper.VERSION_TABLE:
+        if entry[2] == opset:
+            return entry[1]
+    return onnx.IR_VERSION
+
+
+def export_onnx(model, path, *, opset: int | None = None) -> None:
+    proto = to_onnx(model, opset=opset)
+    from .io import write_atomic
+
+    write_atomic(os.fspath(path), [proto.SerializeToString()])
