@@ -24,19 +24,13 @@ def data(n=301, d=12, k=3):
     return X, y
 
 
-def build(seed=0, hidden=16, dropout=0.2):
-    model = nc.Sequential(
-        [
-            nc.Dense(hidden, l2=1e-3),
-            nc.BatchNorm(),
-            nc.Activation("relu"),
-            nc.Dropout(dropout),
-            nc.Dense(3),
-        ],
-        input_dim=12,
-        seed=seed,
-    )
-    model.compile(optimizer=nc.optim.Adam(lr=1e-2), loss="cross_entropy", metrics=["accuracy"])
+def build(seed=0, hidden=16, dropout=0.2, bn=True, opt="adam"):
+    layers = [nc.Dense(hidden, l2=1e-3), nc.BatchNorm(), nc.Activation("relu"), nc.Dropout(dropout)]
+    if not bn:
+        layers.pop(1)
+    model = nc.Sequential([*layers, nc.Dense(3)], input_dim=12, seed=seed)
+    optimizer = nc.optim.Adam(lr=1e-2) if opt == "adam" else nc.optim.SGD(lr=0.1, momentum=0.9)
+    model.compile(optimizer=optimizer, loss="cross_entropy", metrics=["accuracy"])
     return model
 
 
@@ -48,11 +42,15 @@ def main():
     epochs = int(opts.get("epochs", 3))
     replicated = opts.get("replicated", "0") == "1"
     reduction = opts.get("reduction", "tree")
-    dropout = float(opts.get("dropout", 0.2))
+    arch = dict(
+        dropout=float(opts.get("dropout", 0.2)),
+        bn=opts.get("bn", "1") == "1",
+        opt=opts.get("opt", "adam"),
+    )
     X, y = data()
     nc.set_num_threads(1)
     if mode == "plain":
-        model = build(dropout=dropout)
+        model = build(**arch)
         hist = model.fit(X, y, epochs=epochs, batch_size=batch, seed=3)
         np.savez(
             out,
@@ -72,7 +70,7 @@ def main():
     )
     seed = ctx.rank if mode == "mismatch-seed" else 0
     hidden = 16 + ctx.rank if mode == "mismatch-shape" else 16
-    model = build(seed=seed, hidden=hidden, dropout=dropout)
+    model = build(seed=seed, hidden=hidden, **arch)
     Xl, yl = (X, y) if replicated else dist.shard(X, y)
     bs = batch + ctx.rank if mode == "mismatch-batch" else batch
     callbacks = []

@@ -147,6 +147,18 @@ def test_small_blocks_stay_close_to_plain_fit(tmp_path):
 
 
 @needs_mpi
+def test_blocks_are_within_1e_5_of_plain_fit_without_batchnorm(tmp_path):
+    # Without batchnorm and dropout, 16-row blocks change only the rounding of the batch sum:
+    # the README's promise against plain single-process fit. SGD, not Adam: Adam would hide a
+    # wrongly scaled gradient.
+    opts = ("dropout=0", "bn=0", "opt=sgd")
+    ref = plain(tmp_path, *opts)
+    r4 = run_dp(tmp_path, 4, *opts, "block_rows=16")
+    assert np.abs(r4["params"] - ref["params"]).max() < 1e-5
+    assert r4["params"].tobytes() != ref["params"].tobytes()  # it did take the block path
+
+
+@needs_mpi
 def test_allreduce_mode_is_close_to_the_tree(tmp_path):
     tree = run_dp(tmp_path, 2)
     ar = run_dp(tmp_path, 2, "reduction=allreduce")
