@@ -197,7 +197,9 @@ def test_a_rank_that_dies_or_hangs_ends_the_job(tmp_path, mode):
     if mode == "hang":
         assert "made no progress for 5 s" in text, text[-2000:]
     else:
-        assert "rank 1" in text or "process rank 1" in text, text[-2000:]
+        # mpirun's own report (Open MPI ends the job when a rank exits without finalizing);
+        # the watchdog covers MPIs that would leave the others waiting
+        assert "non-zero" in text or "made no progress" in text, text[-2000:]
 
 
 def test_missing_mpi4py_says_how_to_install(monkeypatch):
