@@ -335,7 +335,9 @@ class Sequential:
         :mod:`nncore.streaming`); ``steps_per_epoch`` then bounds the chunks per epoch. After
         ``nncore.distributed.init()``, fit trains one model over all MPI ranks.
         """
-        args = dict(epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed)
+        args: dict[str, Any] = dict(
+            epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed
+        )
         ctx = _DISTRIBUTED[0]
         if ctx is not None:
             return ctx.fit(
