@@ -48,7 +48,8 @@ def main():
         opt=opts.get("opt", "adam"),
     )
     X, y = data()
-    nc.set_num_threads(1)
+    threads = int(opts.get("threads", 1))
+    nc.set_num_threads(threads)
     if mode == "plain":
         model = build(**arch)
         hist = model.fit(X, y, epochs=epochs, batch_size=batch, seed=3)
@@ -66,7 +67,7 @@ def main():
         timeout=float(opts.get("timeout", 60)),
         replicated=replicated,
         reduction=reduction,
-        threads=1,
+        threads=threads,
     )
     seed = ctx.rank if mode == "mismatch-seed" else 0
     hidden = 16 + ctx.rank if mode == "mismatch-shape" else 16

@@ -45,7 +45,7 @@ def _env():
     return env
 
 
-def mpirun(n, mode, out, *opts, timeout=240):
+def mpirun(n, mode, out, *opts, timeout=240, env=None):
     cmd = [
         MPIRUN,
         "-n",
@@ -59,12 +59,13 @@ def mpirun(n, mode, out, *opts, timeout=240):
         str(out),
         *opts,
     ]
-    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=timeout)
+    full_env = {**_env(), **(env or {})}
+    return subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
-def run_dp(tmp_path, n, *opts):
-    out = tmp_path / f"dp{n}{'-'.join(opts)}.npz"
-    r = mpirun(n, "dp", out, *opts)
+def run_dp(tmp_path, n, *opts, env=None):
+    out = tmp_path / f"dp{n}{'-'.join(opts)}{'-'.join((env or {}).values())}.npz"
+    r = mpirun(n, "dp", out, *opts, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     return dict(np.load(out))
 
@@ -126,6 +127,9 @@ def test_rank_count_does_not_change_the_weights(tmp_path):
     # repeatable, and replicated data (no row exchange) is the same training
     again = run_dp(tmp_path, 2, "replicated=1")
     assert again["params"].tobytes() == r1["params"].tobytes()
+    # and across kernel families and thread counts, as single-process training
+    scalar = run_dp(tmp_path, 2, "threads=2", env={"NNCORE_ISA": "scalar"})
+    assert scalar["params"].tobytes() == r1["params"].tobytes()
 
 
 @needs_mpi
