@@ -87,8 +87,15 @@ def main():
                     time.sleep(3600)
 
         callbacks.append(Die())
+    val = None
+    if "ckpt" in opts:  # every rank asks for checkpoints; rank 0 alone must write them
+        path = opts["ckpt"] + f"-rank{ctx.rank}-{{epoch}}.nnc"
+        callbacks.append(nc.callbacks.ModelCheckpoint(path, monitor="loss"))
+        val = (X[:100], y[:100]) if replicated else dist.shard(X[:100], y[:100])
     try:
-        hist = model.fit(Xl, yl, epochs=epochs, batch_size=bs, seed=3, callbacks=callbacks)
+        hist = model.fit(
+            Xl, yl, epochs=epochs, batch_size=bs, seed=3, callbacks=callbacks, validation_data=val
+        )
     except ValueError as e:
         if ctx.rank == 0:
             with open(out, "w") as f:
@@ -104,6 +111,7 @@ def main():
             acc=np.array(hist.history["accuracy"]),
             eval_loss=scores["loss"],
             eval_acc=scores["accuracy"],
+            val_loss=np.array(hist.history.get("val_loss", [])),
         )
 
 

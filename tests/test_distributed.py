@@ -64,7 +64,8 @@ def mpirun(n, mode, out, *opts, timeout=240, env=None):
 
 
 def run_dp(tmp_path, n, *opts, env=None):
-    out = tmp_path / f"dp{n}{'-'.join(opts)}{'-'.join((env or {}).values())}.npz"
+    tag = "-".join((*opts, *(env or {}).values())).replace("/", "_")
+    out = tmp_path / f"dp{n}{tag}.npz"
     r = mpirun(n, "dp", out, *opts, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     return dict(np.load(out))
@@ -160,6 +161,21 @@ def test_blocks_are_within_1e_5_of_plain_fit_without_batchnorm(tmp_path):
     r4 = run_dp(tmp_path, 4, *opts, "block_rows=16")
     assert np.abs(r4["params"] - ref["params"]).max() < 1e-5
     assert r4["params"].tobytes() != ref["params"].tobytes()  # it did take the block path
+
+
+@needs_mpi
+def test_rank_0_writes_checkpoints_and_validation_covers_every_rank(tmp_path):
+    import nncore as nc
+    from dist_worker import data  # pytest puts tests/ on sys.path
+
+    r = run_dp(tmp_path, 2, f"ckpt={tmp_path / 'ck'}")
+    written = sorted(p.name for p in tmp_path.glob("ck-*.nnc"))
+    assert written == [f"ck-rank0-{e}.nnc" for e in (1, 2, 3)]
+    X, y = data()
+    last = nc.load(tmp_path / "ck-rank0-3.nnc")
+    assert last._arena("params").tobytes() == r["params"].tobytes()
+    # val_loss is over both ranks' validation rows, i.e. the whole validation set
+    assert r["val_loss"][-1] == pytest.approx(last.evaluate(X[:100], y[:100])["loss"], rel=1e-12)
 
 
 @needs_mpi
