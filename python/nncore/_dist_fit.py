@@ -34,8 +34,10 @@ def _blocks(rows: np.ndarray, block_rows: int, needs_stats: bool) -> list[np.nda
 class _Rows:
     """Row access for the global dataset (rank shards concatenated in rank order)."""
 
-    def __init__(self, ctx, X, ycols):
-        self.ctx, self.X, self.ycols = ctx, X, ycols
+    def __init__(self, ctx, X, y):
+        self.ctx, self.X = ctx, X
+        # targets travel with the features as float32 columns (labels < 2^24 are exact)
+        self.Y = _target_columns(y)
         if ctx.replicated:
             self.offsets = np.array([0, len(X)], np.int64)
         else:
@@ -49,12 +51,12 @@ class _Rows:
         ctx = self.ctx
         me = ctx.rank
         if ctx.replicated:
-            return self.X[wanted[me]]
+            return self._rows(wanted[me])
         from mpi4py import MPI
 
-        width = self.X.shape[1]
+        width = self.X.shape[1] + self.Y.shape[1]
         owners = [np.searchsorted(self.offsets, g, side="right") - 1 for g in wanted]
-        send_parts = [self.X[g[o == me] - self.offsets[me]] for g, o in zip(wanted, owners)]
+        send_parts = [self._rows(g[o == me] - self.offsets[me]) for g, o in zip(wanted, owners)]
         send_counts = np.array([p.shape[0] * width for p in send_parts], np.int64)
         sendbuf = np.concatenate(send_parts) if send_parts else np.empty((0, width), np.float32)
         mine, mine_owner = wanted[me], owners[me]
@@ -75,13 +77,16 @@ class _Rows:
         out[np.argsort(mine_owner, kind="stable")] = recvbuf
         return out
 
+    def _rows(self, idx: np.ndarray) -> np.ndarray:
+        """Local rows ``idx`` as [features | targets] (packed per step, not for the whole shard)."""
+        return np.hstack([self.X[idx], self.Y[idx]])
 
-def _pack(model, X, y) -> tuple[np.ndarray, int]:
-    """(X | y as float32 columns, number of target columns): targets travel with the rows."""
+
+def _target_columns(y) -> np.ndarray:
     y2 = y.reshape(len(y), -1)
     if y2.dtype.kind in "iu" and len(y) and int(np.abs(y2).max()) >= 1 << 24:
         raise ValueError("labels must be < 2^24 for distributed fit")
-    return np.hstack([X, y2.astype(np.float32)]), y2.shape[1]
+    return y2.astype(np.float32)
 
 
 def _unpack(packed, width, y_like):
@@ -227,8 +232,7 @@ def fit(ctx, model, X, y, **kw):
 
     check_same(ctx, _fit_digest(model, X, y, kw, ctx))
     val = kw.get("validation_data")
-    packed, _ = _pack(model, X, y)
-    rows = _Rows(ctx, packed, None)
+    rows = _Rows(ctx, X, y)
     stepper = _Stepper(ctx, model, rows, X.shape[1], y, batch_size)
     callbacks = [
         c
