@@ -90,6 +90,14 @@ def test_bad_sources_raise_clear_errors():
         make_model().fit([(X[:, :3], y)], epochs=1)
 
 
+def test_arrays_without_y_or_with_steps_per_epoch_are_refused():
+    X, y = data()
+    with pytest.raises(TypeError, match="fit needs y"):
+        make_model().fit(X)
+    with pytest.raises(ValueError, match="steps_per_epoch applies only"):
+        make_model().fit(X, y, steps_per_epoch=3)
+
+
 def test_prefetch_reads_ahead_and_forwards_errors():
     started = []
 

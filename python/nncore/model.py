@@ -369,6 +369,12 @@ class Sequential:
                     schedulers=schedulers,
                     verbose=verbose,
                 )
+            if y is None:
+                raise TypeError(
+                    "fit needs y, unless X is a source of (X, y) chunks (see nncore.streaming)"
+                )
+            if steps_per_epoch is not None:
+                raise ValueError("steps_per_epoch applies only when X is a source of chunks")
         self._require_compiled()
         X, y, sw = self._fit_inputs(X, y, sample_weight, class_weight)
         epochs = check_positive_int(epochs, "epochs", minimum=0)
