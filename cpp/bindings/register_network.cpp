@@ -259,6 +259,7 @@ void register_network(py::module_& m) {
         return py::make_tuple(v, d);
       }, py::arg("output"), py::arg("y"), py::arg("sample_weight") = py::none())
       .def("penalty", &Network::penalty)
+      .def("add_penalty_grads", &Network::add_penalty_grads)
       .def("optimizer_step", [](Network& net) {
         nncore::StepInfo s;
         {

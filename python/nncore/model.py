@@ -43,6 +43,8 @@ _CHUNK_SECONDS = 0.05  # fit returns to Python about this often (Ctrl-C, progres
 _MAX_COUNT = 2**63 - 1  # step and epoch counters are 64-bit in the core
 # Statistics that train_epoch returns per call and fit sums over an epoch.
 _EPOCH_SUMS = ("loss_sum", "penalty_sum", "rows", "correct", "skipped_nonfinite")
+# The active nncore.distributed context (set by distributed.init): fit then trains over MPI ranks.
+_DISTRIBUTED: list[Any] = [None]
 
 
 class Parameters(dict):
@@ -341,7 +343,7 @@ class Sequential:
     def fit(
         self,
         X,
-        y,
+        y=None,
         *,
         epochs: int = 1,
         batch_size: int = 32,
@@ -355,6 +357,7 @@ class Sequential:
         sample_weight=None,
         class_weight=None,
         diagnostics: bool = False,
+        steps_per_epoch: int | None = None,
     ) -> History:
         """Train for ``epochs`` passes over (X, y); returns the :class:`History`.
 
@@ -366,7 +369,52 @@ class Sequential:
         the last rows. With BatchNorm, a final batch of one row is dropped. ``schedulers`` are
         ``nncore.lr_scheduler`` objects, stepped per batch or per epoch by their ``interval``.
         Ctrl-C stops at a batch boundary; the history so far is kept in ``model.history``.
+
+        ``X`` may also be a source of ``(X_batch, y_batch)`` chunks (with ``y=None``): a
+        re-iterable, a callable returning an iterator per epoch, or a dask array (see
+        :mod:`nncore.streaming`); ``steps_per_epoch`` then bounds the chunks per epoch. After
+        ``nncore.distributed.init()``, fit trains one model over all MPI ranks.
         """
+        args: dict[str, Any] = dict(
+            epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed
+        )
+        ctx = _DISTRIBUTED[0]
+        if ctx is not None:
+            return ctx.fit(
+                self,
+                X,
+                y,
+                **args,
+                validation_split=validation_split,
+                validation_data=validation_data,
+                callbacks=callbacks,
+                schedulers=schedulers,
+                verbose=verbose,
+                sample_weight=sample_weight,
+                class_weight=class_weight,
+                diagnostics=diagnostics,
+            )
+        if y is None or steps_per_epoch is not None or type(X).__module__.startswith("dask"):
+            from . import streaming
+
+            if streaming.is_source(X, y):
+                return streaming.fit_source(
+                    self,
+                    X,
+                    y,
+                    **args,
+                    steps_per_epoch=steps_per_epoch,
+                    validation_data=validation_data,
+                    callbacks=callbacks,
+                    schedulers=schedulers,
+                    verbose=verbose,
+                )
+            if y is None:
+                raise TypeError(
+                    "fit needs y, unless X is a source of (X, y) chunks (see nncore.streaming)"
+                )
+            if steps_per_epoch is not None:
+                raise ValueError("steps_per_epoch applies only when X is a source of chunks")
         self._require_compiled()
         X, y, sw = self._fit_inputs(X, y, sample_weight, class_weight)
         epochs = check_positive_int(epochs, "epochs", minimum=0)
@@ -692,6 +740,16 @@ class Sequential:
 
     def _optimizer_step(self) -> dict:
         return self._net.optimizer_step()
+
+    def _add_penalty_grads(self) -> None:
+        """Add the l1/l2 gradient to the gradient arena (as fit does after backward)."""
+        self._net.add_penalty_grads()
+
+    def _core_step(self, step: int | None = None) -> int:
+        """The core's step counter (it keys the dropout masks); set first when ``step`` is given."""
+        if step is not None:
+            self._net.step = int(step)
+        return int(self._net.step)
 
     def _forward_unchecked(self, x: np.ndarray, training: bool, *, every_layer: bool = False):
         """The network's output (or every layer's, with ``every_layer``) for an already checked

@@ -95,6 +95,11 @@ class Network {
   // Loss of `out` (n, output_dim) against targets; dout (may be null) gets dLoss/dout.
   double loss_value(const float* out, const Targets& t, int n, float* dout) const;
   double penalty() const;  // sum of the layers' l1/l2 terms
+  // Adds every layer's l1/l2 gradient to the gradient arena, as train_step does after backward:
+  // for callers that sum gradients themselves (data-parallel training in nncore.distributed).
+  void add_penalty_grads() {
+    for (auto& L : layers_) L->add_penalty_grad();
+  }
 
   // forward(training) + loss + zero_grad + backward + penalty gradient + optimizer step +
   // constraints. Returns the data loss; *penalty_out gets the regularisation term.

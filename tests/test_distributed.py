@@ -1,0 +1,239 @@
+"""Data-parallel training over MPI: rank-count independence, bad input, a dying rank.
+
+The multi-rank tests run tests/dist_worker.py under mpirun (oversubscribed: this machine may have
+fewer cores than ranks) and skip without mpirun or mpi4py.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nncore import _blocktree
+
+HERE = Path(__file__).parent
+WORKER = HERE / "dist_worker.py"
+MPIRUN = shutil.which("mpirun")
+try:
+    import mpi4py  # noqa: F401
+
+    HAVE_MPI4PY = True
+except ImportError:
+    HAVE_MPI4PY = False
+needs_mpi = pytest.mark.skipif(
+    not (MPIRUN and HAVE_MPI4PY), reason="needs mpirun and mpi4py (pip install 'nncore[mpi]')"
+)
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(HERE.parent / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        OMPI_MCA_mpi_yield_when_idle="1",
+        OMP_NUM_THREADS="1",
+        OMP_WAIT_POLICY="passive",
+    )
+    return env
+
+
+def mpirun(n, mode, out, *opts, timeout=240, env=None):
+    cmd = [
+        MPIRUN,
+        "-n",
+        str(n),
+        "--oversubscribe",
+        "--bind-to",
+        "none",
+        sys.executable,
+        str(WORKER),
+        mode,
+        str(out),
+        *opts,
+    ]
+    full_env = {**_env(), **(env or {})}
+    return subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def run_dp(tmp_path, n, *opts, env=None):
+    tag = "-".join((*opts, *(env or {}).values())).replace("/", "_")
+    out = tmp_path / f"dp{n}{tag}.npz"
+    r = mpirun(n, "dp", out, *opts, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return dict(np.load(out))
+
+
+def plain(tmp_path, *opts):
+    out = tmp_path / "plain.npz"
+    r = subprocess.run(
+        [sys.executable, str(WORKER), "plain", str(out), *opts],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    return dict(np.load(out))
+
+
+# ------------------------------------------------------------------------- the fixed tree
+@pytest.mark.parametrize("nblocks", [1, 2, 3, 5, 8, 13])
+def test_tree_sum_does_not_depend_on_the_split(nblocks):
+    rng = np.random.default_rng(nblocks)
+    leaves = [
+        rng.standard_normal(50).astype(np.float32) * 10.0 ** rng.integers(-3, 4)
+        for _ in range(nblocks)
+    ]
+    results = []
+    for parts in (1, 2, 3, 4, 7):
+        known = {}
+        for lo, hi in _blocktree.split_runs(nblocks, parts):
+            for h, j in _blocktree.cover(lo, hi):
+                known[(h, j)] = _blocktree.node_sum(h, j, lambda i: leaves[i].copy(), nblocks)
+        results.append(_blocktree.finish(known, nblocks))
+    for r in results[1:]:
+        assert r.tobytes() == results[0].tobytes()
+    np.testing.assert_allclose(
+        results[0], np.sum(leaves, axis=0, dtype=np.float64), rtol=1e-4, atol=1e-3
+    )
+
+
+def test_cover_is_exact_and_aligned():
+    for lo in range(0, 20):
+        for hi in range(lo, 21):
+            nodes = _blocktree.cover(lo, hi)
+            got = [i for h, j in nodes for i in range(j << h, (j + 1) << h)]
+            assert got == list(range(lo, hi))
+
+
+# ------------------------------------------------------------------------- MPI
+@needs_mpi
+def test_rank_count_does_not_change_the_weights(tmp_path):
+    r1 = run_dp(tmp_path, 1)
+    r2 = run_dp(tmp_path, 2)
+    r4 = run_dp(tmp_path, 4)
+    for r in (r2, r4):
+        assert r["params"].tobytes() == r1["params"].tobytes()
+        assert r["buffers"].tobytes() == r1["buffers"].tobytes()
+        np.testing.assert_array_equal(r["loss"], r1["loss"])
+        assert float(r["eval_acc"]) == float(r1["eval_acc"])
+    # repeatable, and replicated data (no row exchange) is the same training
+    again = run_dp(tmp_path, 2, "replicated=1")
+    assert again["params"].tobytes() == r1["params"].tobytes()
+    # and across kernel families and thread counts, as single-process training
+    scalar = run_dp(tmp_path, 2, "threads=2", env={"NNCORE_ISA": "scalar"})
+    assert scalar["params"].tobytes() == r1["params"].tobytes()
+
+
+@needs_mpi
+def test_one_block_per_batch_is_plain_fit_bitwise(tmp_path):
+    # Dropout masks are keyed by block (by design not plain fit's keys), so without dropout one
+    # block spanning the batch is exactly plain fit's step.
+    ref = plain(tmp_path, "dropout=0")
+    r2 = run_dp(tmp_path, 2, "dropout=0", "block_rows=64")
+    assert r2["params"].tobytes() == ref["params"].tobytes()
+    assert r2["buffers"].tobytes() == ref["buffers"].tobytes()
+
+
+@needs_mpi
+def test_small_blocks_stay_close_to_plain_fit(tmp_path):
+    ref = plain(tmp_path, "dropout=0")
+    r4 = run_dp(tmp_path, 4, "dropout=0", "block_rows=16")
+    # BatchNorm normalises 16-row blocks instead of 64-row batches: close, not equal
+    np.testing.assert_allclose(r4["loss"], ref["loss"], rtol=0.05)
+
+
+@needs_mpi
+def test_blocks_are_within_1e_5_of_plain_fit_without_batchnorm(tmp_path):
+    # Without batchnorm and dropout, 16-row blocks change only the rounding of the batch sum:
+    # the README's promise against plain single-process fit. SGD, not Adam: Adam would hide a
+    # wrongly scaled gradient.
+    opts = ("dropout=0", "bn=0", "opt=sgd")
+    ref = plain(tmp_path, *opts)
+    r4 = run_dp(tmp_path, 4, *opts, "block_rows=16")
+    assert np.abs(r4["params"] - ref["params"]).max() < 1e-5
+    assert r4["params"].tobytes() != ref["params"].tobytes()  # it did take the block path
+
+
+@needs_mpi
+def test_rank_0_writes_checkpoints_and_validation_covers_every_rank(tmp_path):
+    import nncore as nc
+    from dist_worker import data  # pytest puts tests/ on sys.path
+
+    r = run_dp(tmp_path, 2, f"ckpt={tmp_path / 'ck'}")
+    written = sorted(p.name for p in tmp_path.glob("ck-*.nnc"))
+    assert written == [f"ck-rank0-{e}.nnc" for e in (1, 2, 3)]
+    X, y = data()
+    last = nc.load(tmp_path / "ck-rank0-3.nnc")
+    assert last._arena("params").tobytes() == r["params"].tobytes()
+    # val_loss is over both ranks' validation rows, i.e. the whole validation set
+    assert r["val_loss"][-1] == pytest.approx(last.evaluate(X[:100], y[:100])["loss"], rel=1e-12)
+
+
+@needs_mpi
+def test_allreduce_mode_is_close_to_the_tree(tmp_path):
+    tree = run_dp(tmp_path, 2)
+    ar = run_dp(tmp_path, 2, "reduction=allreduce")
+    # Not the weights: a Dense bias before BatchNorm has a zero true gradient, so its gradient is
+    # rounding noise that Adam scales up to +-lr steps; the losses are the fair comparison.
+    np.testing.assert_allclose(ar["loss"], tree["loss"], rtol=1e-4)
+    assert abs(float(ar["eval_loss"]) - float(tree["eval_loss"])) < 1e-3
+
+
+@needs_mpi
+@pytest.mark.parametrize(
+    "mode,needle",
+    [
+        ("mismatch-seed", "seed"),
+        ("mismatch-shape", "model configuration"),
+        ("mismatch-batch", "batch_size"),
+    ],
+)
+def test_ranks_that_disagree_fail_at_fit_start(tmp_path, mode, needle):
+    out = tmp_path / "err.txt"
+    r = mpirun(2, mode, out, timeout=120)
+    assert r.returncode == 0, r.stderr
+    msg = out.read_text()
+    assert "ranks 0 and 1 were given different" in msg and needle in msg, msg
+
+
+@needs_mpi
+@pytest.mark.parametrize("mode", ["kill", "hang"])
+def test_a_rank_that_dies_or_hangs_ends_the_job(tmp_path, mode):
+    t0 = time.monotonic()
+    r = mpirun(2, mode, tmp_path / "x.npz", "timeout=5", "epochs=50", timeout=90)
+    took = time.monotonic() - t0
+    assert r.returncode != 0
+    assert took < 60, took
+    text = r.stdout + r.stderr
+    if mode == "hang":
+        assert "made no progress for 5 s" in text, text[-2000:]
+    else:
+        # mpirun's own report (Open MPI ends the job when a rank exits without finalizing);
+        # the watchdog covers MPIs that would leave the others waiting
+        assert "non-zero" in text or "made no progress" in text, text[-2000:]
+
+
+def test_missing_mpi4py_says_how_to_install(monkeypatch):
+    import builtins
+
+    import nncore.distributed as dist
+
+    real = builtins.__import__
+
+    def fake(name, *a, **k):
+        if name.startswith("mpi4py"):
+            raise ImportError("No module named 'mpi4py'")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    with pytest.raises(ImportError, match=r'pip install "nncore\[mpi\]".*openmpi'):
+        dist.init()
