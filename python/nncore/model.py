@@ -660,6 +660,11 @@ class Sequential:
     def _backward_unchecked(self, dout: np.ndarray) -> np.ndarray:
         return self._net.backward(dout)
 
+    def _loss_grad(self, x: np.ndarray, y, sample_weight=None, accumulate: bool = False) -> float:
+        """Mean loss of a checked float32 batch, its gradient left in the "grads" arena (layer
+        penalties included unless ``accumulate``, which adds to the arena instead); no update."""
+        return self._net.loss_grad(x, y, sample_weight, accumulate)
+
     # --------------------------------------------------------------------------- description
     def summary(self, print_fn=print) -> str:
         """A table of layers, output shapes and parameter counts."""
