@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import gen_batches, shuffle
+from sklearn.utils import gen_batches
 
 from ._optimizers import AdamSchedule, CoreSchedule, SGDSchedule
 
@@ -83,7 +83,11 @@ def fit_stochastic(est, eng, X, Y, sw, incremental):
         est.n_iter_ = 0
         for _ in range(est.max_iter):
             if est.shuffle:
-                sample_idx = shuffle(sample_idx, random_state=est._random_state)
+                # what sklearn.utils.shuffle draws (one RandomState.shuffle of arange(n)),
+                # without its per-call input checks (~1.5 ms an epoch)
+                perm = np.arange(n)
+                est._random_state.shuffle(perm)
+                sample_idx = sample_idx[perm]
             acc = 0.0
             for sl in gen_batches(n, bs):
                 # The order of rows inside a batch does not change its gradient; sorted rows
