@@ -1,6 +1,8 @@
 # Per-ISA compilation. A source file whose name ends in _avx512.cpp, _avx2.cpp or _neon.cpp is
-# compiled with that ISA's flags and only on the architecture that has it; everything else is
-# compiled for the baseline (x86-64 SSE2 / aarch64), so the library loads on any CPU of the family.
+# compiled only on the architecture that has it, and with that ISA's flags unless it is one of the
+# per-ISA context tables (cpp/src/isa/context_*.cpp: data only, so baseline code); everything else
+# is compiled for the baseline (x86-64 SSE2 / aarch64), so the library loads on any CPU of the
+# family.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64|i.86)$")
   set(NNCORE_ARCH_X86 ON)
   set(NNCORE_ISA_DEFINITIONS NNCORE_HAVE_AVX2=1 NNCORE_HAVE_AVX512=1)
@@ -32,6 +34,9 @@ endfunction()
 
 function(nncore_apply_isa_flags var)
   foreach(src ${${var}})
+    if(src MATCHES "/isa/context_[a-z0-9]+\\.cpp$")
+      continue()
+    endif()
     if(src MATCHES "_avx512\\.cpp$")
       set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${NNCORE_FLAGS_AVX512}")
     elseif(src MATCHES "_avx2\\.cpp$")

@@ -1,6 +1,10 @@
-"""Shared fixtures: every ISA path this machine runs, thread counts, a float64 reference."""
+"""Shared fixtures: every ISA path this machine runs, thread counts, a float64 reference; the
+fuzzer's per-run seed; the skip guard plugin (skip_guard.py)."""
 
 from __future__ import annotations
+
+import os
+import secrets
 
 import numpy as np
 import pytest
@@ -8,7 +12,24 @@ import pytest
 import nncore
 from nncore import _core
 
+pytest_plugins = ["skip_guard"]
+
 ISAS = list(_core.supported_isas())
+# One seed per run for the seeded fuzz cases (test_fuzz.py), set before any test module reads it.
+os.environ.setdefault("NNCORE_FUZZ_SEED", str(secrets.randbelow(2**32)))
+
+
+def _fuzz_seed_line():
+    seed = os.environ["NNCORE_FUZZ_SEED"]
+    return f"nncore fuzz seed: {seed} (replay: NNCORE_FUZZ_SEED={seed} pytest tests/test_fuzz.py)"
+
+
+def pytest_report_header(config):
+    return _fuzz_seed_line()
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(_fuzz_seed_line())
 
 
 @pytest.fixture(params=ISAS)
@@ -20,7 +41,10 @@ def isa(request):
     _core.set_isa(before)
 
 
-@pytest.fixture(params=[1, 2])
+# 3 threads: the smallest count whose range splits can leave a remainder of 2, which 1 and 2
+# never do (it works on a 2-core runner too); 5 and 7 run in the bitwise loops and in
+# test_determinism.py's whole-fit tests.
+@pytest.fixture(params=[1, 2, 3])
 def threads(request):
     before = _core.num_threads()
     nncore.set_num_threads(request.param)

@@ -337,3 +337,18 @@ def test_state_is_a_copy_and_checked(saved):
     st["arrays"]["params"] = st["arrays"]["params"][:-1]
     with pytest.raises(ValueError, match="'params' does not match the architecture"):
         nc.Sequential.from_state(st)
+
+
+def test_save_refuses_nonfinite_batchnorm_statistics(tmp_path):
+    """Found by the fuzzer: training on inputs ~1e30 overflows BatchNorm's running variance to
+    inf; save then wrote a file that load refuses. save must say so and write nothing."""
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(32, 4)) * 1e30).astype(np.float32)
+    y = rng.integers(0, 2, 32)
+    m = nc.Sequential([nc.Dense(8), nc.BatchNorm(), nc.Dense(2)], input_dim=4)
+    m.compile(optimizer="sgd", loss="cross_entropy")
+    m.fit(X, y, epochs=1, batch_size=16)
+    assert not all(np.isfinite(b).all() for b in m.buffers().values())
+    with pytest.raises(ValueError, match="non-finite"):
+        m.save(tmp_path / "m.nnc")
+    assert not (tmp_path / "m.nnc").exists()

@@ -8,6 +8,7 @@ void register_gemm(py::module_& m);
 void register_kernels(py::module_& m);
 void register_optim(py::module_& m);
 void register_network(py::module_& m);
+void register_schema(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nncore's C++ core";
@@ -16,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
   register_kernels(m);
   register_optim(m);
   register_network(m);
+  register_schema(m);
 }

@@ -72,10 +72,10 @@ py::object result(farray c, EpArgs& e, bool return_preact) {
 
 nncore::Trans tr(bool t) { return t ? nncore::Trans::T : nncore::Trans::N; }
 
-// Seconds from the TSC: on some VMs the monotonic clock advances in steps of 4–36 ms at times,
+// Seconds from the TSC: on some VMs the monotonic clock advances in steps of milliseconds,
 // which ruins µs-scale benchmarks. The TSC rate is calibrated once (first call, 1 s) against
 // steady_clock as the median of five 0.2 s windows, so one clock step during calibration cannot
-// skew every later reading (a single 0.2 s window was once off by 70 %).
+// skew every later reading (bench/results/design_choices.md#clock-steps).
 double bench_clock() {
   using clk = std::chrono::steady_clock;
 #ifdef NNCORE_BENCH_TSC

@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include <map>
-
 #include "arrays.h"
+#include "step_info.h"
 #include "nncore/network.h"
+#include "nncore/schema.h"
 
 namespace py = pybind11;
 using namespace nncore_py;
@@ -22,10 +22,8 @@ nncore::LayerSpec to_spec(const py::dict& d) {
   nncore::LayerSpec s;
   // The type first, so every message below can name the layer ("Dropout: rate ...").
   std::string kind = d.contains("type") ? std::string(py::str(d["type"])) : std::string("layer");
-  static const std::map<std::string, std::string> pretty = {
-      {"dense", "Dense"}, {"batchnorm", "BatchNorm"}, {"dropout", "Dropout"},
-      {"activation", "Activation"}};
-  if (pretty.count(kind)) kind = pretty.at(kind);
+  for (const auto& k : nncore::schema::layers())
+    if (k.type == kind) kind = k.title;
   for (auto item : d) {
     std::string key = py::str(item.first);
     py::handle v = item.second;
@@ -55,28 +53,25 @@ nncore::LayerSpec to_spec(const py::dict& d) {
   return s;
 }
 
-// hardening: sizes checked before the core allocates anything. Every Dense weight matrix must stay
-// within the core's int indexing, and parameters, gradients and (up to) two optimizer states
-// must fit in memory.
+// hardening: sizes checked before the core allocates anything. The layers say their sizes
+// (Network::make_layers allocates nothing): every tensor must stay within the core's int
+// indexing, and parameters, gradients and (up to) two optimizer states must fit in memory.
 void check_specs(long long input_dim, const std::vector<nncore::LayerSpec>& specs) {
   if (input_dim < 1 || input_dim > kMaxIndex)
     throw py::value_error("input_dim must be an integer in [1, 2**31-1], got " +
                           std::to_string(input_dim));
-  double dim = double(input_dim), params = 0;
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    const auto& s = specs[i];
-    if (s.type == "dense") {
-      double units = s.get("units", 0);
-      if (!(units >= 1 && units <= double(kMaxIndex))) continue;  // the core says why
-      if (units * dim > double(kMaxIndex))
-        throw py::value_error("layer " + std::to_string(i) + " (Dense): units " +
-                              std::to_string((long long)units) + " x inputs " +
-                              std::to_string((long long)dim) +
-                              " exceeds the core's limit of 2**31-1 weights per layer");
-      params += units * (dim + 1);
-      dim = units;
-    } else if (s.type == "batchnorm") {
-      params += 4 * dim;
+  const auto layers = Network::make_layers(int(input_dim), specs);
+  double params = 0;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    for (const auto& t : layers[i]->params()) {
+      const double size = double(t.size());
+      if (size > double(kMaxIndex))
+        throw py::value_error("layer " + std::to_string(i) + " (" +
+                              nncore::schema::layer(specs[i].type).title + "): " + t.name + " (" +
+                              std::to_string(layers[i]->out_dim()) + " units x " +
+                              std::to_string(layers[i]->in_dim()) +
+                              " inputs) exceeds the core's limit of 2**31-1 values per tensor");
+      params += size;
     }
   }
   check_alloc(params * sizeof(float) * 4,
@@ -84,22 +79,15 @@ void check_specs(long long input_dim, const std::vector<nncore::LayerSpec>& spec
 }
 
 // hardening: a call on n rows needs n x (widest layer) within int indexing, and its workspace
-// (every layer's output and saved values, two gradient buffers, the batch copies) must fit.
+// (as the network sizes it) must fit.
 void check_batch(const Network& net, long long n, const char* name) {
-  long long widest = net.input_dim();
-  double per_row = double(net.input_dim()) + 3.0 * net.output_dim() + 2;
-  for (std::size_t i = 0; i < net.num_layers(); ++i) {
-    const auto& L = net.layer(i);
-    widest = std::max<long long>(widest, L.out_dim());
-    per_row += double(L.out_dim()) + double(L.saved_per_row());
-  }
-  per_row += 2.0 * double(widest);
+  const long long widest = net.widest();
   if (double(n) * double(widest) > double(kMaxIndex))
     throw py::value_error(std::string(name) + ": " + std::to_string(n) + " rows x widest layer " +
                           std::to_string(widest) +
                           " exceeds the core's limit of 2**31-1 elements per call; use smaller batches");
-  check_alloc(double(n) * per_row * sizeof(float), std::string(name) + ": a batch of " +
-                                                       std::to_string(n) + " rows");
+  check_alloc(net.workspace_bytes_for(n), std::string(name) + ": a batch of " +
+                                              std::to_string(n) + " rows");
 }
 
 // Holds the arrays a Targets struct points into, for the duration of a call.
@@ -138,14 +126,6 @@ HeldTargets targets(const py::array& y, const py::object& w, long n, long k) {
     h.t.weights = h.weights.data();
   }
   return h;
-}
-
-py::dict step_info(const nncore::StepInfo& s) {
-  py::dict d;
-  d["grad_norm"] = s.grad_norm;
-  d["finite"] = s.finite;
-  d["skipped"] = s.skipped;
-  return d;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include "arrays.h"
+#include "step_info.h"
 #include "nncore/optim.h"
 
 namespace py = pybind11;
@@ -21,14 +22,6 @@ float* inplace(const py::array& a, const char* name, py::ssize_t* n) {
   if (!a.writeable()) throw py::value_error(std::string(name) + ": the array is read-only");
   *n = a.size();
   return static_cast<float*>(const_cast<void*>(a.data()));
-}
-
-py::dict info_dict(const nncore::StepInfo& s) {
-  py::dict d;
-  d["grad_norm"] = s.grad_norm;
-  d["finite"] = s.finite;
-  d["skipped"] = s.skipped;
-  return d;
 }
 
 }  // namespace
@@ -67,7 +60,7 @@ void register_optim(py::module_& m) {
           // step() never writes the gradients (clipping is applied on the fly).
           s = o.step(p, const_cast<float*>(g.data()), std::size_t(n));
         }
-        return info_dict(s);
+        return step_info(s);
       }, py::arg("params"), py::arg("grads"),
       "One update of `params` (float32, updated in place) from `grads`; returns "
       "{grad_norm, finite, skipped}.");

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "nncore/gemm.h"
+#include "nncore/schema.h"
 #include "inference_plan.h"
 
 namespace nncore {
@@ -23,27 +24,25 @@ const float* find_view(const std::vector<TensorView>& views, const float* arena,
 
 bool Network::can_fold() const {
   bool have_dense = false, act_set = false, bn_allowed = false;
-  for (std::size_t i = 0; i < specs_.size(); ++i) {
-    const LayerSpec& s = specs_[i];
-    if (s.type == "dense") {
+  for (const LayerSpec& s : specs_) {
+    const schema::Fold fold = schema::layer(s.type).fold;
+    if (fold == schema::Fold::identity) continue;
+    if (fold == schema::Fold::gemm) {
       Act a = parse_act(s.get_str("activation", "linear"));
       if (a == Act::softmax) return false;
       have_dense = true;
       act_set = a != Act::linear;
       bn_allowed = !act_set;
-    } else if (s.type == "batchnorm") {
+    } else if (fold == schema::Fold::scale_shift) {
       if (!have_dense || !bn_allowed) return false;
       bn_allowed = false;  // a second BN in a row would need another fold; keep it simple
-    } else if (s.type == "activation") {
+    } else if (fold == schema::Fold::epilogue) {
       Act a = parse_act(s.get_str("activation", "linear"));
       if (a == Act::linear) continue;
       if (!have_dense || act_set || a == Act::softmax) return false;
-      act_set = a != Act::linear;
+      act_set = true;
       bn_allowed = false;
-    } else if (s.type != "dropout") {
-      return false;
     }
-    if (!have_dense && s.type != "dropout") return false;
   }
   return have_dense;
 }
@@ -67,7 +66,8 @@ bool Network::build_plan() {
   for (std::size_t i = 0; i < specs_.size(); ++i) {
     const LayerSpec& s = specs_[i];
     const int li = int(i);
-    if (s.type == "dense") {
+    const schema::Fold fold = schema::layer(s.type).fold;
+    if (fold == schema::Fold::gemm) {
       finish();
       const Layer& L = *layers_[i];
       cur.in = L.in_dim();
@@ -79,13 +79,13 @@ bool Network::build_plan() {
       w.assign(W, W + (std::size_t)cur.in * cur.out);
       cur.bias.assign(cur.out, 0.f);
       if (b) std::copy(b, b + cur.out, cur.bias.begin());
-    } else if (s.type == "batchnorm") {
+    } else if (fold == schema::Fold::scale_shift) {
       const float* mean = find_view(buffer_views_, buffers_.data(), li, "running_mean");
       const float* var = find_view(buffer_views_, buffers_.data(), li, "running_var");
       const float* gamma = find_view(param_views_, params_.data(), li, "weight");
       const float* beta = find_view(param_views_, params_.data(), li, "bias");
       if (!mean || !var) return p.ok = false;
-      const double eps = s.get("eps", 1e-5);
+      const double eps = schema::layer_num(s, "eps");
       for (int j = 0; j < cur.out; ++j) {
         // y = (z - mean)·scale + beta with scale = gamma / sqrt(var + eps), z = W x + b
         const double scale = (gamma ? gamma[j] : 1.0) / std::sqrt(double(var[j]) + eps);
@@ -93,7 +93,7 @@ bool Network::build_plan() {
         for (int c = 0; c < cur.in; ++c) row[c] = float(row[c] * scale);
         cur.bias[j] = float((cur.bias[j] - double(mean[j])) * scale + (beta ? beta[j] : 0.0));
       }
-    } else if (s.type == "activation" && s.get_str("activation", "linear") != "linear") {
+    } else if (fold == schema::Fold::epilogue && s.get_str("activation", "linear") != "linear") {
       cur.act = parse_act(s.get_str("activation", "linear"));
       cur.alpha = float(s.get("alpha", act_default_alpha(cur.act)));
     }

@@ -27,11 +27,11 @@ Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64
     : input_dim_(input_dim), seed_(seed), specs_(specs) {
   check(input_dim > 0, "input_dim must be a positive integer, got " + std::to_string(input_dim));
   check(!specs.empty(), "a network needs at least one layer");
+  layers_ = make_layers(input_dim, specs);
   int dim = input_dim;
   std::size_t np = 0, nb = 0;
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    layers_.push_back(make_layer(specs[i], dim));
-    const Layer& L = *layers_.back();
+    const Layer& L = *layers_[i];
     for (const auto& t : L.params()) {
       param_views_.push_back({std::to_string(i) + "." + t.name, t.shape, np, int(i)});
       np += t.size();
@@ -58,6 +58,17 @@ Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64
 }
 
 Network::~Network() = default;
+
+std::vector<std::unique_ptr<Layer>> Network::make_layers(int input_dim,
+                                                         const std::vector<LayerSpec>& specs) {
+  std::vector<std::unique_ptr<Layer>> layers;
+  int dim = input_dim;
+  for (const auto& spec : specs) {
+    layers.push_back(make_layer(spec, dim));
+    dim = layers.back()->out_dim();
+  }
+  return layers;
+}
 
 void Network::zero_grad() {
   // memset(nullptr, 0, 0) is undefined: a network without parameters has an empty arena.
@@ -135,6 +146,22 @@ void Network::ensure_workspace(int n) {
   ws_rows_ = n;
 }
 
+int Network::widest() const {
+  int w = input_dim_;
+  for (const auto& L : layers_) w = std::max(w, L->out_dim());
+  return w;
+}
+
+// What ensure_workspace(rows) allocates, in bytes (labels are 4-byte ints, like the floats).
+double Network::workspace_bytes_for(std::int64_t rows) const {
+  double per_row = 2.0 * widest() + input_dim_ + 2.0 * output_dim_ + 2, fixed = 0;
+  for (const auto& L : layers_) {
+    per_row += double(L->out_dim()) + double(L->saved_per_row());
+    fixed += double(L->saved_fixed());
+  }
+  return (double(rows) * per_row + fixed) * sizeof(float);
+}
+
 std::size_t Network::workspace_bytes() const {
   std::size_t f = grad_a_.size() + grad_b_.size() + batch_x_.size() + batch_yf_.size() +
                   batch_w_.size() + dout_.size() + batch_yi_.size();
@@ -174,8 +201,8 @@ bool Network::fused_at(std::size_t i) const {
 
 // A fused pair (BatchNorm, ReLU) runs as one layer that writes the ReLU's output buffer; the
 // ReLU layer is skipped, so layer i + 2 reads acts_[i + 1] as if the ReLU had run. The BN's own
-// output (never read by any backward) is not written. At bs 128 a ReLU pass costs ~20 µs each
-// way, mostly writing its cold output buffer.
+// output (never read by any backward) is not written. A separate ReLU pass costs mostly the
+// writing of its cold output buffer, each way (bench/results/design_choices.md#bn-relu-fusion).
 const float* Network::run_forward(const float* x, int n, bool training, bool fuse) {
   if (training) ++version_;  // batchnorm running statistics move
   last_fused_ = fuse && fusion_;
@@ -300,7 +327,7 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   double loss = loss_value(out, t, n, dout_.data());
   if (correct && t.labels) *correct += count_correct(out, t.labels, n, output_dim_);
   // Every layer writing all its gradients replaces the zeroing pass (and the weight-gradient
-  // GEMMs then skip reading the old gradients): bs-128 step 3 % faster.
+  // GEMMs then skip reading the old gradients; bench/results/design_choices.md#overwrite-grads).
   bool overwrite = true;
   for (const auto& L : layers_) overwrite = overwrite && L->writes_all_grads();
   if (!overwrite) zero_grad();

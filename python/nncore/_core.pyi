@@ -290,6 +290,11 @@ def philox4x32_10_batch(
         collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"
     ],
 ) -> numpy.typing.NDArray[numpy.uint32]: ...
+def schema() -> dict:
+    """
+    The core's layer kinds, activations, losses, initializers and optimizers: names, hyper-parameters (limit, default, optional), tensors, workspace and folding.
+    """
+
 def set_isa(arg0: str) -> None:
     """
     Force a kernel family (tests, benchmarks).

@@ -30,6 +30,13 @@ class ModelFileError(ValueError):
 def encode(state: dict[str, Any]) -> list[bytes]:
     """The file's bytes, as chunks (header, arrays, checksum), for a state dict
     ``{"config", "optimizer", "step", "epochs_done", "arrays": {name: array}}``."""
+    buffers = state["arrays"].get("buffers")
+    # load() refuses such a file (corrupt statistics); say so now instead of writing it
+    if buffers is not None and not np.isfinite(buffers).all():
+        raise ValueError(
+            "cannot save: the model's buffers (batchnorm running statistics) hold non-finite "
+            "values, e.g. after training on inputs whose squares overflow float32"
+        )
     entries, blobs, offset = [], [], 0
     for name, a in state["arrays"].items():
         a = np.ascontiguousarray(a)

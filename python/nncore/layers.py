@@ -6,31 +6,20 @@ the network's flat arenas once the model is built.
 
 from __future__ import annotations
 
-import math
+from . import _schema
+from ._schema import ACTIVATIONS, INITIALIZERS
 
-ACTIVATIONS = (
-    "linear",
-    "relu",
-    "leaky_relu",
-    "elu",
-    "selu",
-    "gelu",
-    "sigmoid",
-    "tanh",
-    "softplus",
-    "silu",
-    "softmax",
-)
-INITIALIZERS = (
-    "auto",
-    "xavier_uniform",
-    "xavier_normal",
-    "he_uniform",
-    "he_normal",
-    "lecun_normal",
-    "orthogonal",
-    "zeros",
-)
+__all__ = [
+    "ACTIVATIONS",
+    "INITIALIZERS",
+    "Layer",
+    "Dense",
+    "Activation",
+    "BatchNorm",
+    "Dropout",
+    "LAYER_TYPES",
+    "layer_from_config",
+]
 
 
 def _check_activation(activation):
@@ -42,15 +31,10 @@ def _check_activation(activation):
     return name
 
 
-def _check_nonneg(value, name):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+def _checked(kind: str, title: str, **values) -> list:
+    """Each value checked against the core's limits for this layer kind (``_core.schema()``)."""
+    params = _schema.layer_params(kind)
+    return [_schema.check(f"{title}: {k}", params[k], v) for k, v in values.items()]
 
 
 class Layer:
@@ -102,22 +86,22 @@ class Dense(Layer):
         max_norm: float | None = None,
         alpha: float | None = None,
     ):
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         if init not in INITIALIZERS:
             raise ValueError(
                 f"Dense: unknown init {init!r}: expected one of {', '.join(INITIALIZERS)}"
             )
-        self.units = units
+        self.units, self.use_bias, self.l1, self.l2, self.max_norm, self.alpha = _checked(
+            "dense",
+            "Dense",
+            units=units,
+            use_bias=use_bias,
+            l1=l1,
+            l2=l2,
+            max_norm=max_norm,
+            alpha=alpha,
+        )
         self.activation = _check_activation(activation)
         self.init = init
-        self.use_bias = bool(use_bias)
-        self.l1 = _check_nonneg(l1, "Dense: l1")
-        self.l2 = _check_nonneg(l2, "Dense: l2")
-        if max_norm is not None and _check_nonneg(max_norm, "Dense: max_norm") == 0:
-            raise ValueError("Dense: max_norm must be > 0 (or None)")
-        self.max_norm = max_norm
-        self.alpha = alpha
 
     def spec(self) -> dict:
         s = {
@@ -141,7 +125,7 @@ class Activation(Layer):
 
     def __init__(self, activation: str, *, alpha: float | None = None):
         self.activation = _check_activation(activation)
-        self.alpha = alpha
+        (self.alpha,) = _checked("activation", "Activation", alpha=alpha)
 
     def spec(self) -> dict:
         s = {"type": "activation", "activation": self.activation}
@@ -167,23 +151,14 @@ class BatchNorm(Layer):
         affine: bool = True,
         batch1_fallback: bool = False,
     ):
-        if (
-            isinstance(momentum, bool)
-            or not isinstance(momentum, (int, float))
-            or not 0.0 <= momentum <= 1.0
-        ):
-            raise ValueError(f"BatchNorm: momentum must be in [0, 1], got {momentum!r}")
-        if (
-            isinstance(eps, bool)
-            or not isinstance(eps, (int, float))
-            or not eps > 0
-            or not math.isfinite(eps)
-        ):
-            raise ValueError(f"BatchNorm: eps must be a finite number > 0, got {eps!r}")
-        self.momentum = float(momentum)
-        self.eps = float(eps)
-        self.affine = bool(affine)
-        self.batch1_fallback = bool(batch1_fallback)
+        self.momentum, self.eps, self.affine, self.batch1_fallback = _checked(
+            "batchnorm",
+            "BatchNorm",
+            momentum=momentum,
+            eps=eps,
+            affine=affine,
+            batch1=batch1_fallback,
+        )
 
     def spec(self) -> dict:
         return {
@@ -202,9 +177,7 @@ class Dropout(Layer):
     element for backward."""
 
     def __init__(self, rate: float):
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
-            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
-        self.rate = float(rate)
+        (self.rate,) = _checked("dropout", "Dropout", rate=rate)
 
     def spec(self) -> dict:
         return {"type": "dropout", "rate": self.rate}

@@ -41,7 +41,34 @@ def _pair(y_true, y_pred):
 
 
 def accuracy(y_true, y_pred) -> float:
-    """Fraction of exact label matches (scores are argmax-ed first)."""
+    """Fraction of rows whose predicted label equals the true label.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) or (n, k)
+        True class labels, or one-hot rows (argmax-ed).
+    y_pred : array-like of shape (n,), (n, 1) or (n, k)
+        Predicted labels, or scores/probabilities: several columns are argmax-ed, one column is
+        thresholded at 0.5.
+
+    Returns
+    -------
+    float
+        In [0, 1]. ``accuracy_score`` is the same function.
+
+    Raises
+    ------
+    ValueError
+        When the row counts differ or y_true is empty.
+
+    Examples
+    --------
+    >>> from nncore.metrics import accuracy
+    >>> accuracy([0, 1, 1, 2], [0, 1, 2, 2])
+    0.75
+    >>> accuracy([0, 1], [[0.9, 0.1], [0.2, 0.8]])  # probabilities are argmax-ed
+    1.0
+    """
     t, p = _pair(y_true, y_pred)
     return float(np.mean(t == p))
 
@@ -50,8 +77,34 @@ accuracy_score = accuracy
 
 
 def confusion_matrix(y_true, y_pred, labels=None) -> np.ndarray:
-    """C[i, j] = number of rows of true class labels[i] predicted as labels[j]; ``labels``
-    defaults to the sorted union of the labels seen."""
+    """Counts of (true class, predicted class) pairs.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        As for :func:`accuracy` (scores are turned into labels).
+    labels : array-like, optional
+        The classes, in the order of the rows and columns; defaults to the sorted union of the
+        labels seen. Rows whose true or predicted label is not listed are not counted.
+
+    Returns
+    -------
+    numpy.ndarray of shape (k, k), int64
+        ``C[i, j]`` is the number of rows of true class ``labels[i]`` predicted as
+        ``labels[j]``.
+
+    Raises
+    ------
+    ValueError
+        When the row counts differ or y_true is empty.
+
+    Examples
+    --------
+    >>> from nncore.metrics import confusion_matrix
+    >>> confusion_matrix([0, 0, 1, 1], [0, 1, 1, 1])
+    array([[1, 1],
+           [0, 2]])
+    """
     t, p = _pair(y_true, y_pred)
     labels = np.union1d(t, p) if labels is None else np.asarray(labels)
     k = len(labels)
@@ -65,7 +118,30 @@ def confusion_matrix(y_true, y_pred, labels=None) -> np.ndarray:
 
 
 def balanced_accuracy(y_true, y_pred) -> float:
-    """Mean recall over the classes present in y_true."""
+    """Mean recall over the classes present in y_true, so each class counts the same however
+    rare it is.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        As for :func:`accuracy`.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        When the row counts differ or y_true is empty.
+
+    Examples
+    --------
+    >>> from nncore.metrics import balanced_accuracy
+    >>> balanced_accuracy([0, 0, 0, 1], [0, 0, 0, 0])  # accuracy would be 0.75
+    0.5
+    """
     t, p = _pair(y_true, y_pred)
     classes = np.unique(t)
     return float(np.mean([np.mean(p[t == c] == c) for c in classes]))
@@ -109,20 +185,103 @@ def _average(values, support, average):
 
 
 def precision(y_true, y_pred, average: str = "macro", pos_label=1):
-    """Precision tp / (tp + fp); ``average``: 'macro', 'weighted', 'micro', 'binary' (the class
-    ``pos_label``) or None (per class, sorted labels)."""
+    """Precision tp / (tp + fp): the share of the rows predicted as a class that belong to it.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        As for :func:`accuracy`.
+    average : {"macro", "weighted", "micro", "binary"} or None
+        ``macro``: the mean over classes; ``weighted``: weighted by each class's number of true
+        rows; ``micro``: from the total counts; ``binary``: the class ``pos_label`` only (two
+        classes at most); None: one value per class, in sorted label order.
+    pos_label : int
+        The positive class for ``average="binary"``.
+
+    Returns
+    -------
+    float, or numpy.ndarray with ``average=None``
+        A class never predicted has precision 0. ``precision_score`` is the same function.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``average``, ``"binary"`` with more than two classes, different row
+        counts or an empty y_true.
+
+    Examples
+    --------
+    >>> from nncore.metrics import precision
+    >>> precision([0, 1, 1, 1], [0, 1, 0, 0], average="binary")
+    1.0
+    >>> precision([0, 1, 1, 1], [0, 1, 0, 0], average=None)
+    array([0.33333333, 1.        ])
+    """
     prec, _, _, sup, avg = _prf(y_true, y_pred, average, pos_label)
     return _average(prec, sup, avg)
 
 
 def recall(y_true, y_pred, average: str = "macro", pos_label=1):
-    """Recall tp / (tp + fn); ``average`` as for :func:`precision`."""
+    """Recall tp / (tp + fn): the share of a class's rows that are predicted as it.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        As for :func:`accuracy`.
+    average : {"macro", "weighted", "micro", "binary"} or None
+        As for :func:`precision`.
+    pos_label : int
+        The positive class for ``average="binary"``.
+
+    Returns
+    -------
+    float, or numpy.ndarray with ``average=None``
+        ``recall_score`` is the same function.
+
+    Raises
+    ------
+    ValueError
+        As for :func:`precision`.
+
+    Examples
+    --------
+    >>> from nncore.metrics import recall
+    >>> recall([0, 1, 1, 1], [0, 1, 0, 0], average="binary")  # one of three positives found
+    0.3333333333333333
+    """
     _, rec, _, sup, avg = _prf(y_true, y_pred, average, pos_label)
     return _average(rec, sup, avg)
 
 
 def f1(y_true, y_pred, average: str = "macro", pos_label=1):
-    """F1 = 2·P·R / (P + R) per class, then averaged; ``average`` as for :func:`precision`."""
+    """F1 score, the harmonic mean 2·P·R / (P + R) of precision and recall, per class and then
+    averaged.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        As for :func:`accuracy`.
+    average : {"macro", "weighted", "micro", "binary"} or None
+        As for :func:`precision`.
+    pos_label : int
+        The positive class for ``average="binary"``.
+
+    Returns
+    -------
+    float, or numpy.ndarray with ``average=None``
+        ``f1_score`` is the same function.
+
+    Raises
+    ------
+    ValueError
+        As for :func:`precision`.
+
+    Examples
+    --------
+    >>> from nncore.metrics import f1
+    >>> f1([0, 1, 1, 1], [0, 1, 0, 0], average="binary")  # P = 1, R = 1/3
+    0.5
+    """
     _, _, f, sup, avg = _prf(y_true, y_pred, average, pos_label)
     return _average(f, sup, avg)
 
@@ -148,9 +307,34 @@ def _proba(y_true, y_score):
 
 
 def log_loss(y_true, y_pred, eps: float | None = None) -> float:
-    """Mean negative log-likelihood of integer labels under probabilities (n, k) (or the
-    probability of class 1 as (n,) / (n, 1)); rows are clipped to [eps, 1 - eps] and
-    renormalized."""
+    """Mean negative log-likelihood of the true labels under predicted probabilities (the
+    cross-entropy).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Integer class labels in [0, k).
+    y_pred : array-like of shape (n, k), or (n,) / (n, 1) for the probability of class 1
+        Probabilities; each row is clipped to [eps, 1 - eps] and renormalized.
+    eps : float, optional
+        Clipping bound; default: float64's machine epsilon.
+
+    Returns
+    -------
+    float
+        Smaller is better.
+
+    Raises
+    ------
+    ValueError
+        For non-integer labels, labels outside [0, k), or shapes that do not match.
+
+    Examples
+    --------
+    >>> from nncore.metrics import log_loss
+    >>> round(log_loss([0, 1], [[0.8, 0.2], [0.4, 0.6]]), 6)  # -(ln 0.8 + ln 0.6) / 2
+    0.366985
+    """
     t, s = _proba(y_true, y_pred)
     eps = np.finfo(np.float64).eps if eps is None else eps
     s = np.clip(s, eps, 1 - eps)
@@ -178,8 +362,33 @@ def _binary_auc(pos: np.ndarray, score: np.ndarray) -> float:
 
 
 def roc_auc(y_true, y_score) -> float:
-    """Area under the ROC curve. Binary: y_score is the score of class 1 ((n,), (n, 1)) or
-    (n, 2) probabilities. More classes: one-vs-rest per class, macro average."""
+    """Area under the ROC curve: the probability that a random positive row scores higher than
+    a random negative one (ties count half).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Class labels; with one score column the larger of two labels is the positive class.
+    y_score : array-like of shape (n,), (n, 1), (n, 2) or (n, k)
+        Binary: the score of the positive class, or (n, 2) probabilities. More classes: one
+        column per class, averaged one-vs-rest (macro).
+
+    Returns
+    -------
+    float
+        In [0, 1]; 0.5 is chance. ``roc_auc_score`` is the same function.
+
+    Raises
+    ------
+    ValueError
+        When y_true holds a single class, or (one-vs-rest) a class has no row.
+
+    Examples
+    --------
+    >>> from nncore.metrics import roc_auc
+    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
     t = _true_labels(y_true)
     s = np.asarray(y_score, dtype=np.float64)
     if s.ndim == 2 and s.shape[1] > 2:
@@ -215,19 +424,88 @@ def _reg(y_true, y_pred):
 
 
 def mean_squared_error(y_true, y_pred) -> float:
+    """Mean of the squared differences, over all rows and outputs.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        Targets and predictions with the same number of values (y_pred is reshaped to
+        y_true's shape, so (n,) and (n, 1) mix).
+
+    Returns
+    -------
+    float
+        Smaller is better. ``mse`` is the same function.
+
+    Raises
+    ------
+    ValueError
+        When the sizes differ or y_true is empty.
+
+    Examples
+    --------
+    >>> from nncore.metrics import mean_squared_error
+    >>> mean_squared_error([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])
+    1.3333333333333333
+    """
     t, p = _reg(y_true, y_pred)
     d = p - t
     return float(np.mean(d * d))
 
 
 def mean_absolute_error(y_true, y_pred) -> float:
+    """Mean of the absolute differences, over all rows and outputs.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        As for :func:`mean_squared_error`.
+
+    Returns
+    -------
+    float
+        Smaller is better. ``mae`` is the same function.
+
+    Raises
+    ------
+    ValueError
+        When the sizes differ or y_true is empty.
+
+    Examples
+    --------
+    >>> from nncore.metrics import mean_absolute_error
+    >>> mean_absolute_error([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])
+    0.6666666666666666
+    """
     t, p = _reg(y_true, y_pred)
     return float(np.mean(np.abs(p - t)))
 
 
 def r2_score(y_true, y_pred) -> float:
-    """Coefficient of determination 1 - SS_res / SS_tot, averaged over outputs. A constant
-    y_true scores 1.0 when predicted exactly, else 0.0 (scikit-learn's force_finite)."""
+    """Coefficient of determination 1 - SS_res / SS_tot, averaged over outputs.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,) or (n, outputs)
+        As for :func:`mean_squared_error`.
+
+    Returns
+    -------
+    float
+        1 for a perfect fit, 0 for predicting the mean, negative for worse. A constant y_true
+        scores 1.0 when predicted exactly, else 0.0 (scikit-learn's ``force_finite``).
+
+    Raises
+    ------
+    ValueError
+        When the sizes differ or y_true is empty.
+
+    Examples
+    --------
+    >>> from nncore.metrics import r2_score
+    >>> r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
+    0.5
+    """
     t, p = _reg(y_true, y_pred)
     if t.ndim == 1:
         t, p = t.reshape(-1, 1), p.reshape(-1, 1)
@@ -269,7 +547,30 @@ _SMALLER_IS_BETTER = {"log_loss", "mse", "mean_squared_error", "mae", "mean_abso
 
 
 def get(metric):
-    """A metric function from its name (or the callable itself)."""
+    """The metric function of a name accepted by ``compile(metrics=...)``, ``scoring=`` and
+    the searches.
+
+    Parameters
+    ----------
+    metric : str or callable
+        A name from :func:`names`; a callable is returned unchanged.
+
+    Returns
+    -------
+    callable
+        ``fn(y_true, y_pred) -> float``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones).
+
+    Examples
+    --------
+    >>> from nncore import metrics
+    >>> metrics.get("f1_weighted")([0, 1, 1], [0, 1, 1])
+    1.0
+    """
     if callable(metric):
         return metric
     if metric not in _METRICS:
@@ -280,9 +581,38 @@ def get(metric):
 
 
 def greater_is_better(metric) -> bool:
-    """False for the loss-type names (mse, mae, log_loss); True otherwise (callables included)."""
+    """Which way a metric points, for ranking search candidates.
+
+    Parameters
+    ----------
+    metric : str or callable
+
+    Returns
+    -------
+    bool
+        False for the loss-type names (``mse``, ``mae``, ``log_loss`` and their long forms);
+        True otherwise, callables included.
+
+    Examples
+    --------
+    >>> from nncore.metrics import greater_is_better
+    >>> greater_is_better("accuracy"), greater_is_better("log_loss")
+    (True, False)
+    """
     return not (isinstance(metric, str) and metric in _SMALLER_IS_BETTER)
 
 
 def names() -> list:
+    """The metric names :func:`get` accepts, sorted.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from nncore.metrics import names
+    >>> "roc_auc" in names() and "accuracy" in names()
+    True
+    """
     return sorted(_METRICS)

@@ -15,13 +15,11 @@ non-finite check are fused into the single update pass (28 B/param for Adam inst
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 
 from . import (
     _core,
+    _schema,
     lr_scheduler,  # noqa: F401  (also reachable as nncore.optim.lr_scheduler)
 )
 
@@ -40,48 +38,33 @@ __all__ = [
 ]
 
 _COMMON = (("clipnorm", None), ("clipvalue", None), ("skip_nonfinite", True), ("maximize", False))
+_GE0 = {"limit": "ge0", "optional": False}
 
 
-def _real(name, v):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {v!r}")
-    v = float(v)
-    if math.isnan(v):
-        raise ValueError(f"{name} must be a number, got nan")
-    return v
+def _own_names(name: str) -> tuple:
+    """An optimizer's own hyper-parameters (Python names, in the core's order): its schema entry
+    without lr and the common options, beta1/beta2 as the pair ``betas``."""
+    skip = {"lr"} | {k for k, _ in _COMMON}
+    out: list = []
+    for k in _schema.optimizer_params(name):
+        k = "betas" if k in ("beta1", "beta2") else k
+        if k not in skip and k not in out:
+            out.append(k)
+    return tuple(out)
 
 
-def _check(name, kind, v):
-    """Validates one hyper-parameter (Python names, as in torch.optim); returns it normalised."""
-    if kind == "bool":
-        if isinstance(v, (bool, np.bool_)) or v in (0, 1):
-            return bool(v)
-        raise ValueError(f"{name} must be True or False, got {v!r}")
-    if kind == "betas":
+def _check(name, v, params=None):
+    """Validates one hyper-parameter (Python names, as in torch.optim) against the core's limits
+    (``params``: the optimizer's schema entry; plain ``>= 0`` without one); returns it
+    normalised."""
+    if name == "betas":
         if not isinstance(v, (tuple, list)) or len(v) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {v!r}")
-        out = []
-        for i, b in enumerate(v):
-            b = _real(f"betas[{i}]", b)
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"betas[{i}] (beta{i + 1}) must be in [0, 1), got {b!r}")
-            out.append(b)
-        return tuple(out)
-    if kind == "clip":
-        if v is None:
-            return None
-        v = _real(name, v)
-        if not (v > 0 and math.isfinite(v)):
-            raise ValueError(f"{name} must be None or a finite number > 0, got {v!r}")
-        return v
-    v = _real(name, v)
-    if kind == "ge0" and not (v >= 0 and math.isfinite(v)):
-        raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
-    if kind == "gt0" and not (v > 0 and math.isfinite(v)):
-        raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
-    if kind == "finite" and not math.isfinite(v):
-        raise ValueError(f"{name} must be a finite number, got {v!r}")
-    return v
+        return tuple(
+            _schema.check(f"betas[{i}] (beta{i + 1})", params[f"beta{i + 1}"], b)
+            for i, b in enumerate(v)
+        )
+    return _schema.check(name, params[name] if params else _GE0, v)
 
 
 _BY_NAME: dict = {}  # name -> class; filled by Optimizer.__init_subclass__
@@ -91,8 +74,7 @@ class Optimizer:
     """Base class: holds the hyper-parameters, the core optimizer and the model it updates.
     A subclass that sets its own ``name`` is registered under it for :func:`get`."""
 
-    name = ""
-    _spec: tuple = ()  # ((python name, default, kind), ...) after params
+    name = ""  # the core's name; hyper-parameters and their limits come from its schema entry
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -101,11 +83,8 @@ class Optimizer:
             _BY_NAME[cls.name] = cls
 
     def __init__(self, params, config):
-        kinds = dict((k, kind) for k, _, kind in self._spec)
-        kinds.update(
-            lr="ge0", clipnorm="clip", clipvalue="clip", skip_nonfinite="bool", maximize="bool"
-        )
-        self._config = {k: _check(k, kinds[k], v) for k, v in config.items()}
+        limits = _schema.optimizer_params(self.name)
+        self._config = {k: _check(k, v, limits) for k, v in config.items()}
         self._extra_checks()
         self._core = None
         self._model = None
@@ -164,7 +143,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value):
-        self._core_optimizer().lr = _check("lr", "ge0", value)
+        self._core_optimizer().lr = _check("lr", value, _schema.optimizer_params(self.name))
         self._config["lr"] = float(value)
 
     def _set_hparam(self, name, value):
@@ -278,7 +257,7 @@ class Optimizer:
         steps = int(d["steps"])
         if steps < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
-        core.lr = _check("lr", "ge0", d["lr"])
+        core.lr = _check("lr", d["lr"], _schema.optimizer_params(self.name))
         self._config["lr"] = float(d["lr"])
         for k in names:
             core.set_state(k, arrays.get(k, np.zeros(0, np.float32)))
@@ -287,7 +266,7 @@ class Optimizer:
 
 def _init(self, params, lr, local, clipnorm, clipvalue, skip_nonfinite, maximize):
     cfg = {"lr": lr}
-    for k, _, _ in self._spec:
+    for k in _own_names(self.name):
         cfg[k] = local[k]
     cfg.update(
         clipnorm=clipnorm, clipvalue=clipvalue, skip_nonfinite=skip_nonfinite, maximize=maximize
@@ -299,12 +278,6 @@ class SGD(Optimizer):
     """torch.optim.SGD (momentum, dampening, Nesterov, weight decay); default lr 0.01."""
 
     name = "sgd"
-    _spec = (
-        ("momentum", 0.0, "ge0"),
-        ("dampening", 0.0, "finite"),
-        ("weight_decay", 0.0, "ge0"),
-        ("nesterov", False, "bool"),
-    )
 
     def __init__(
         self,
@@ -332,12 +305,6 @@ class Adagrad(Optimizer):
     """torch.optim.Adagrad."""
 
     name = "adagrad"
-    _spec = (
-        ("lr_decay", 0.0, "ge0"),
-        ("weight_decay", 0.0, "ge0"),
-        ("initial_accumulator_value", 0.0, "ge0"),
-        ("eps", 1e-10, "gt0"),
-    )
 
     def __init__(
         self,
@@ -360,13 +327,6 @@ class RMSprop(Optimizer):
     """torch.optim.RMSprop (centered, momentum)."""
 
     name = "rmsprop"
-    _spec = (
-        ("alpha", 0.99, "ge0"),
-        ("eps", 1e-8, "gt0"),
-        ("weight_decay", 0.0, "ge0"),
-        ("momentum", 0.0, "ge0"),
-        ("centered", False, "bool"),
-    )
 
     def __init__(
         self,
@@ -391,13 +351,6 @@ class Adam(Optimizer):
     decoupled_weight_decay)."""
 
     name = "adam"
-    _spec = (
-        ("betas", (0.9, 0.999), "betas"),
-        ("eps", 1e-8, "gt0"),
-        ("weight_decay", 0.0, "ge0"),
-        ("amsgrad", False, "bool"),
-        ("decoupled_weight_decay", False, "bool"),
-    )
 
     def __init__(
         self,
@@ -421,12 +374,6 @@ class AdamW(Optimizer):
     """torch.optim.AdamW (decoupled weight decay, default 1e-2)."""
 
     name = "adamw"
-    _spec = (
-        ("betas", (0.9, 0.999), "betas"),
-        ("eps", 1e-8, "gt0"),
-        ("weight_decay", 1e-2, "ge0"),
-        ("amsgrad", False, "bool"),
-    )
 
     def __init__(
         self,
@@ -449,13 +396,6 @@ class NAdam(Optimizer):
     """torch.optim.NAdam (momentum_decay schedule with mu_product, decoupled_weight_decay)."""
 
     name = "nadam"
-    _spec = (
-        ("betas", (0.9, 0.999), "betas"),
-        ("eps", 1e-8, "gt0"),
-        ("weight_decay", 0.0, "ge0"),
-        ("momentum_decay", 4e-3, "ge0"),
-        ("decoupled_weight_decay", False, "bool"),
-    )
 
     def __init__(
         self,
@@ -512,14 +452,14 @@ def _grads(model_or_grads):
 def clip_grad_norm_(model, max_norm) -> float:
     """Rescales the model's gradients in place so that their global L2 norm is at most
     ``max_norm`` (torch.nn.utils.clip_grad_norm_); returns the norm before clipping."""
-    max_norm = _check("max_norm", "ge0", max_norm)
+    max_norm = _check("max_norm", max_norm)
     return _core.clip_grad_norm(_grads(model), max_norm)
 
 
 def clip_grad_value_(model, clip_value) -> float:
     """Clamps the model's gradients to [-clip_value, clip_value] in place
     (torch.nn.utils.clip_grad_value_); returns the global norm before clipping."""
-    clip_value = _check("clip_value", "ge0", clip_value)
+    clip_value = _check("clip_value", clip_value)
     g = _grads(model)
     norm = _core.grad_norm(g)
     _core.clip_grad_value(g, clip_value)

@@ -47,7 +47,39 @@ def _epochs(history, n):
 
 
 def learning_curve(history, metric: str = "loss", *, ax=None, log: bool = False):
-    """Train vs validation curve of one metric (``"loss"``, ``"accuracy"``, ...) over epochs."""
+    """Training and validation curves of one metric over epochs.
+
+    Parameters
+    ----------
+    history : History or dict of lists
+        What ``fit`` returns (or its ``.history``): ``metric`` and/or ``"val_" + metric``.
+    metric : str
+        ``"loss"``, ``"accuracy"`` or any other recorded key.
+    ax : matplotlib Axes, optional
+        Draw there; by default on a new figure.
+    log : bool
+        Logarithmic y axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        When neither ``metric`` nor ``"val_" + metric`` is in the history.
+    TypeError
+        When ``history`` is neither a History nor a dict.
+    ImportError
+        When matplotlib is not installed.
+
+    Examples
+    --------
+    >>> from nncore import plot
+    >>> fig = plot.learning_curve({"loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.8, 0.7]})
+    >>> [line.get_label() for line in fig.axes[0].lines]
+    ['train', 'validation']
+    """
     h = _history_dict(history)
     if metric not in h and "val_" + metric not in h:
         avail = ", ".join(k for k in h if "/" not in k)
@@ -68,8 +100,35 @@ def learning_curve(history, metric: str = "loss", *, ax=None, log: bool = False)
 
 
 def learning_curves(history, metrics=None, *, figsize=None):
-    """One panel per metric (default: loss and every other recorded metric such as accuracy),
-    each with its train and validation curves. Returns the Figure."""
+    """One panel per metric, each with its training and validation curves.
+
+    Parameters
+    ----------
+    history : History or dict of lists
+        As for :func:`learning_curve`.
+    metrics : str or list of str, optional
+        Default: ``loss`` and every other recorded metric (accuracy, ...), without the
+        learning rate, times and diagnostics series.
+    figsize : (float, float), optional
+        Default: 5 inches wide per panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        When there is nothing to plot or a metric is missing.
+
+    Examples
+    --------
+    >>> from nncore import plot
+    >>> h = {"loss": [0.9, 0.5], "accuracy": [0.7, 0.8], "val_loss": [1.0, 0.7], "lr": [0.1, 0.1]}
+    >>> fig = plot.learning_curves(h)
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['loss', 'accuracy']
+    """
     h = _history_dict(history)
     if metrics is None:
         names = []
@@ -94,9 +153,37 @@ def learning_curves(history, metrics=None, *, figsize=None):
 
 
 def gradient_norms(history, *, series: str = "grad_norm", ax=None, log: bool = True):
-    """Per-layer diagnostics series over epochs, by default the weight-gradient norms
-    (``grad_norm/<layer>`` recorded by ``fit(diagnostics=True)``). ``series`` may also be
-    ``weight_norm``, ``update_ratio``, ``dead`` or ``saturated``."""
+    """One per-layer diagnostics series over epochs, one line per layer.
+
+    Parameters
+    ----------
+    history : History or dict of lists
+        From ``fit(diagnostics=True)``, which records ``grad_norm/<layer>`` and the other
+        series (see :mod:`nncore.diagnostics`).
+    series : str
+        ``grad_norm`` (weight-gradient norms, the default), ``weight_norm``, ``update_ratio``,
+        ``dead`` or ``saturated``.
+    ax : matplotlib Axes, optional
+    log : bool
+        Logarithmic y axis for the norm and ratio series.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        When the history has no such series (trained without ``diagnostics=True``).
+
+    Examples
+    --------
+    >>> from nncore import plot
+    >>> h = {"loss": [1.0, 0.5], "grad_norm/0": [0.02, 0.01], "grad_norm/2": [0.5, 0.3]}
+    >>> fig = plot.gradient_norms(h)
+    >>> [line.get_label() for line in fig.axes[0].lines]
+    ['layer 0', 'layer 2']
+    """
     from .diagnostics import series as _series
 
     data = _series(history, series)
@@ -118,10 +205,38 @@ def gradient_norms(history, *, series: str = "grad_norm", ax=None, log: bool = T
 
 
 def cv_scores(scores, *, kind: str = "box", ax=None, keys=None):
-    """Per-fold scores of a cross-validation: a dict like ``cross_validate`` returns
-    (``{"test_accuracy": [...], "train_accuracy": [...], "fit_time": [...]}``; score keys only,
-    unless ``keys`` names others) or a plain list of fold scores. ``kind`` is ``"box"`` (one box
-    per key, folds as points) or ``"bar"`` (one bar per fold, grouped by key)."""
+    """Per-fold scores of a cross-validation; the title gives each key's mean and standard
+    deviation.
+
+    Parameters
+    ----------
+    scores : dict or array-like
+        What ``cross_validate`` returns (``{"test_accuracy": [...], "train_accuracy": [...],
+        "fit_time": [...], ...}``: the ``test_``/``train_`` keys are drawn unless ``keys``
+        names others), or a plain list of fold scores.
+    kind : {"box", "bar"}
+        ``box``: one box per key with the folds as points; ``bar``: one bar per fold, grouped
+        by key.
+    ax : matplotlib Axes, optional
+    keys : list of str, optional
+        The dict keys to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``kind`` or no scores.
+
+    Examples
+    --------
+    >>> from nncore import plot
+    >>> fig = plot.cv_scores({"test_accuracy": [0.95, 0.97, 0.96], "fit_time": [0.1] * 3})
+    >>> fig.axes[0].get_title()
+    'cross-validation: test_accuracy 0.960±0.008'
+    """
     if kind not in ("box", "bar"):
         raise ValueError(f"kind must be 'box' or 'bar', got {kind!r}")
     if isinstance(scores, dict):
@@ -159,9 +274,49 @@ def cv_scores(scores, *, kind: str = "box", ax=None, keys=None):
 def decision_boundary(
     model, X, y=None, *, ax=None, resolution: int = 200, padding: float = 0.5, cmap: str = "RdBu"
 ):
-    """Decision regions of a model on 2-D inputs (toy data, as in TensorFlow Playground): the
-    predicted class (several outputs) or the predicted value/probability (one output) over a
-    grid covering X, with the data points on top coloured by y."""
+    """Decision regions of a model with two inputs, as TensorFlow Playground draws them.
+
+    The model's ``predict`` runs on a grid covering X: with several outputs the regions are the
+    predicted class, with one output the predicted value or probability (and, for
+    ``binary_cross_entropy``, the 0.5 contour). The data points are drawn on top, coloured by y.
+
+    Parameters
+    ----------
+    model : object with ``predict``
+        E.g. a fitted :class:`nncore.Sequential` with ``input_dim=2``.
+    X : array-like of shape (n, 2)
+    y : array-like, optional
+        Labels (or one-hot rows) to colour the points.
+    ax : matplotlib Axes, optional
+    resolution : int
+        Grid points per axis (at least 2).
+    padding : float
+        Margin around the data, in input units.
+    cmap : str
+        Matplotlib colormap.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        When X is not (n, 2) or ``resolution < 2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    >>> y = np.array([0, 1, 1, 1])
+    >>> model = nc.Sequential([nc.Dense(2)], input_dim=2, seed=0)
+    >>> model = model.compile(optimizer=nc.optim.Adam(lr=0.1), loss="cross_entropy")
+    >>> history = model.fit(X, y, epochs=50, batch_size=4)
+    >>> fig = nc.plot.decision_boundary(model, X, y, resolution=50)
+    >>> fig.axes[0].get_title()
+    'decision boundary'
+    """
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"decision_boundary needs X of shape (n, 2), got {X.shape}")

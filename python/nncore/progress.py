@@ -84,6 +84,25 @@ class ProgressLogger(Callback):
         Force tqdm on or off (default: tqdm when installed and the stream is a terminal).
     interval : float
         Seconds between plain progress lines in non-terminal mode (verbose=1).
+    bar_width : int
+        Characters of the built-in bar.
+
+    Examples
+    --------
+    ``fit(verbose=2)`` adds one; passed as a callback it can write elsewhere:
+
+    >>> import io
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore.progress import ProgressLogger
+    >>> X, y = np.eye(4, dtype=np.float32), np.array([0, 1, 0, 1])
+    >>> model = nc.Sequential([nc.Dense(2)], input_dim=4, seed=0)
+    >>> model = model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+    >>> out = io.StringIO()
+    >>> history = model.fit(X, y, epochs=2, callbacks=[ProgressLogger(verbose=2, stream=out)])
+    >>> print(out.getvalue(), end="")  # doctest: +ELLIPSIS
+    Epoch 1/2 - ... - loss: ... - accuracy: ... - lr: 0.0010
+    Epoch 2/2 - ... - loss: ... - accuracy: ... - lr: 0.0010
     """
 
     def __init__(
@@ -107,10 +126,14 @@ class ProgressLogger(Callback):
 
     @property
     def stream(self):
+        """Where the display writes: the ``stream`` given, else ``sys.stdout`` now (so a
+        redirected stdout is followed)."""
         return self._stream if self._stream is not None else sys.stdout
 
     # ----------------------------------------------------------------------------- hooks
     def on_train_begin(self, logs=None):
+        """Takes the number of batches and epochs from ``logs`` and decides between tqdm, the
+        built-in bar and plain lines."""
         logs = logs or {}
         self.batches = int(logs.get("batches", 0))
         if logs.get("epochs"):
@@ -136,6 +159,7 @@ class ProgressLogger(Callback):
         return f"Epoch {i}/{self.epochs}" if self.epochs else f"Epoch {epoch + 1}"
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Starts the epoch's clock and, with tqdm, its bar."""
         if self.verbose <= 0:
             return
         self._label = self._epoch_label(epoch)
@@ -154,6 +178,8 @@ class ProgressLogger(Callback):
             )
 
     def on_batch_end(self, batch, logs=None):
+        """Redraws the bar (at most every 0.1 s) or, off a terminal, prints a progress line
+        every ``interval`` seconds."""
         if self.verbose != 1:
             return
         logs = logs or {}
@@ -209,6 +235,7 @@ class ProgressLogger(Callback):
         return f"{text} - {m}" if m else text
 
     def on_epoch_end(self, epoch, logs=None):
+        """Clears the bar and prints the epoch's summary line (time and metrics)."""
         if self.verbose <= 0:
             return
         logs = logs or {}
@@ -225,6 +252,7 @@ class ProgressLogger(Callback):
         print(line, file=self.stream, flush=True)
 
     def on_train_end(self, logs=None):
+        """Closes a tqdm bar left open when training stopped mid-epoch."""
         if self._bar is not None:  # stopped mid-epoch (Ctrl-C, a callback)
             self._bar.close()
             self._bar = None

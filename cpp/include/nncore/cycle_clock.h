@@ -1,8 +1,9 @@
 #pragma once
 // A cheap, fine-grained clock for per-phase profiling. On some VMs the system clock advances in
-// steps of 4–36 ms at times, which turns sub-millisecond phase timings into noise; the CPU's
-// time-stamp counter does not. Ticks are converted to seconds by the ratio of wall time to ticks
-// over a whole profiling window (seconds long), so a coarse wall clock costs little accuracy.
+// steps of milliseconds (bench/results/design_choices.md#clock-steps), which turns sub-millisecond
+// phase timings into noise; the CPU's time-stamp counter does not. Ticks are converted to seconds
+// by the ratio of wall time to ticks over a whole profiling window (seconds long), so a coarse wall
+// clock costs little accuracy.
 #include <chrono>
 #include <cstdint>
 #if defined(__x86_64__) || defined(_M_X64)

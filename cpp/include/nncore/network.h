@@ -144,6 +144,15 @@ class Network {
 
   // Workspace bytes currently held (for memory reports).
   std::size_t workspace_bytes() const;
+  // Bytes of workspace a call on `rows` rows holds, and the widest row any buffer has: what the
+  // bindings check before a call allocates.
+  double workspace_bytes_for(std::int64_t rows) const;
+  int widest() const;
+
+  // The layers a network of these specs is made of, each built for the width before it (throws
+  // like the constructor). Nothing is allocated: the bindings size a network with it first.
+  static std::vector<std::unique_ptr<Layer>> make_layers(int input_dim,
+                                                         const std::vector<LayerSpec>& specs);
 
  private:
   struct Busy;  // RAII guard for busy_

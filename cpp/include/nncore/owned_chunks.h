@@ -1,9 +1,10 @@
 #pragma once
 // Elementwise passes over the parameter-sized arenas (optimizer update, gradient zeroing) run in
-// fixed chunks, and each chunk can be given an owning thread: the network makes it the thread
-// whose GEMM wrote that chunk's gradient. On a 2-vCPU VM whose cores share no cache, moving 2.7 MB
-// of gradients between cores every step made a 2-thread bs-128 epoch slower than 1 thread
-// (optimizer 1.7 ms vs 0.58 ms per step). Results never depend on which thread runs a chunk.
+// fixed chunks, and each chunk can be given an owning thread: the network makes it the thread whose
+// GEMM wrote that chunk's gradient. On a VM whose cores share no cache, moving the gradients
+// between cores every step made a 2-thread epoch slower than 1 thread
+// (bench/results/design_choices.md#owned-chunks). Results never depend on which thread runs a
+// chunk.
 #include <cstddef>
 #include <cstdint>
 #include <vector>

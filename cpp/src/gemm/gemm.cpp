@@ -46,8 +46,9 @@ namespace {
 // Below this many multiply-adds a call stays on one thread (a fork costs a few µs).
 constexpr double kParallelMacs = 1 << 18;
 // Up to this many rows per thread a plain B is read in place (see run_block); past it only when
-// B's row stride is not a multiple of 4 KB. 2048³ in place ran 8 % slower (its 8 KB stride puts a
-// K block's rows on 1/16 of L2's sets), while the bs-2048 dX (2 KB stride) ran 3–5 % faster.
+// B's row stride is not a multiple of 4 KB: a 4 KB-multiple stride puts a K block's rows on a
+// fraction of L2's sets, other strides gain from skipping the packing pass
+// (bench/results/design_choices.md#gemm-b-in-place).
 constexpr int kDirectBMaxRows = 512;
 bool in_place_b_pays(std::ptrdiff_t ldb, int rows) {
   const std::ptrdiff_t stride = ldb * (std::ptrdiff_t)sizeof(float);
@@ -136,8 +137,9 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
 //
 // A plain (Trans::N) B is read in place, unpacked, when the thread's rows are few: packing B
 // then costs a separate pass over memory that is reused by only a few A slivers, while the
-// micro-kernel's in-place reads overlap with its FMAs (NN 128×784×512 and bwd dX at bs 128:
-// 87 → 92 % of peak). Both give the same bits (the FMA chain per element is the same).
+// micro-kernel's in-place reads overlap with its FMAs
+// (bench/results/design_choices.md#gemm-b-in-place).
+// Both give the same bits (the FMA chain per element is the same).
 void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
   const KernelSet& ks = *p.ks;
   const int nr = ks.nr;

@@ -77,7 +77,7 @@ void pack_a_generic(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m,
 void pack_b_generic(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0, int n,
                     int nr, float* dst);
 
-// Per-ISA registration (gemm_kernels.cpp: the table of the architecture being built).
+// The GEMM part of the ISA's context table (isa/context_<isa>.cpp).
 const KernelSet& kernel_set(Isa isa);
 
 }  // namespace nncore::gemm
@@ -92,12 +92,18 @@ constexpr int kMR = 4, kNR = 16;
 namespace nncore::avx2 {
 void sgemm_ukr_avx2(int m, int n, int kc, const float* a, const float* b, float* c,
                     std::ptrdiff_t ldc, const gemm::UkrEpi& e);
-void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0,
-                       int n, int nr, float* dst);
-void sgemm_pack_a_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0,
-                       int kc, int mr, float* dst);
 constexpr int kMR = 6, kNR = 16;
 }  // namespace nncore::avx2
+// Packing with AVX2 instructions (gemm_pack_avx2.cpp), for both x86 kernel sets (AVX-512 implies
+// AVX2). Same contracts as pack_b_generic / pack_a_generic.
+namespace nncore::x86 {
+void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0,
+                       int n, int nr, float* dst);
+// 8-row A slivers (the AVX-512 set's MR) through 8×8 register transposes; other heights go to
+// pack_a_generic, which is why the AVX2 set (MR = 6) does not register it.
+void sgemm_pack_a8_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0,
+                        int kc, int mr, float* dst);
+}  // namespace nncore::x86
 namespace nncore::avx512 {
 void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, float* c,
                       std::ptrdiff_t ldc, const gemm::UkrEpi& e);

@@ -35,7 +35,7 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
           std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
   __m512 acc[M][NV];
   // Fetch the C tile now so it arrives during the K loop: for large products C lives in L3 or
-  // memory (bs-2048 forward: 3 % faster).
+  // memory (bench/results/design_choices.md#gemm-c-prefetch).
 #pragma GCC unroll 8
   for (int i = 0; i < M; ++i) {
     const char* row = reinterpret_cast<const char*>(c + i * ldc);
@@ -87,9 +87,10 @@ const TileFn kTiles[kMR][3] = {
     {tile<7, 1>, tile<7, 2>, tile<7, 3>}, {tile<8, 1>, tile<8, 2>, tile<8, 3>},
 };
 
-// One row against NS full packed slivers (NS·48 columns): 3·NS FMA chains instead of three, so
-// a batch-1 product is not bound by the FMA latency (3 slivers: 1x784x512 19.9 -> 18.6 µs).
-// Each element's chain and finalisation are those of tile<1, 3>: the same bits.
+// One row against NS full packed slivers (NS·48 columns): 3·NS FMA chains instead of three, so a
+// batch-1 product is not bound by the FMA latency
+// (bench/results/design_choices.md#gemm-row-kernel). Each element's chain and finalisation are
+// those of tile<1, 3>: the same bits.
 template <int NS>
 void row_slivers(int kc, const float* __restrict a, const float* __restrict b, float* c,
                  const gemm::UkrEpi& e) {

@@ -1,78 +1,49 @@
-// Activation dispatcher: names, the per-ISA kernel table and the threading. Large arrays are cut
-// into fixed chunks (elementwise, so results never depend on the thread count); short spans (GEMM
-// epilogue rows) go straight to the kernel with no OpenMP region.
+// Activation dispatcher: names and properties (from the schema), the ISA context's kernels and
+// the threading. Large arrays are cut into fixed chunks (elementwise, so results never depend on
+// the thread count); short spans (GEMM epilogue rows) go straight to the kernel with no OpenMP
+// region.
 #include "nncore/activations.h"
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
-#include "activations_isa.h"
+#include "isa/context.h"
 #include "nncore/common.h"
-#include "nncore/cpu.h"
+#include "nncore/schema.h"
 #include "nncore/threading.h"
 
 namespace nncore {
 
 namespace {
-const char* const kNames[] = {"linear", "relu", "leaky_relu", "elu", "selu", "gelu",
-                              "sigmoid", "tanh", "softplus", "silu", "softmax"};
-
-struct ActKernels {
-  decltype(&act_scalar::forward_span) forward;
-  decltype(&act_scalar::backward_span) backward;
-  decltype(&act_scalar::softmax_rows) softmax;
-  decltype(&act_scalar::softmax_backward_rows) softmax_backward;
-};
-
-const ActKernels& kernels() {
-  static const ActKernels scalar{act_scalar::forward_span, act_scalar::backward_span,
-                                 act_scalar::softmax_rows, act_scalar::softmax_backward_rows};
-#if NNCORE_HAVE_AVX2
-  static const ActKernels avx2{act_avx2::forward_span, act_avx2::backward_span,
-                               act_avx2::softmax_rows, act_avx2::softmax_backward_rows};
-#endif
-#if NNCORE_HAVE_AVX512
-  static const ActKernels avx512{act_avx512::forward_span, act_avx512::backward_span,
-                                 act_avx512::softmax_rows, act_avx512::softmax_backward_rows};
-#endif
-  switch (active_isa()) {
-#if NNCORE_HAVE_AVX512
-    case Isa::avx512: return avx512;
-#endif
-#if NNCORE_HAVE_AVX2
-    case Isa::avx2: return avx2;
-#endif
-    default: return scalar;
-  }
-}
-
 constexpr std::size_t kChunk = 1 << 14;      // elements per task
 constexpr std::size_t kParallelMin = 1 << 16;  // below this one thread is faster
 }  // namespace
 
 Act parse_act(const std::string& name) {
   if (name == "none" || name.empty()) return Act::linear;
-  for (int i = 0; i < 11; ++i)
-    if (name == kNames[i]) return static_cast<Act>(i);
-  throw std::invalid_argument("unknown activation '" + name +
-                              "': expected one of linear, relu, leaky_relu, elu, selu, gelu, "
-                              "sigmoid, tanh, softplus, silu, softmax");
+  std::vector<std::string> known;
+  for (const auto& a : schema::activations()) {
+    if (name == a.name) return a.act;
+    known.push_back(a.name);
+  }
+  fail("unknown activation '" + name + "': expected one of " + schema::names(known));
 }
 
-const char* act_name(Act a) { return kNames[static_cast<int>(a)]; }
+namespace {
+const schema::ActivationKind& kind(Act a) { return schema::activations().at(static_cast<int>(a)); }
+}  // namespace
 
-float act_default_alpha(Act a) {
-  if (a == Act::leaky_relu) return 0.01f;
-  if (a == Act::elu) return 1.0f;
-  return 0.f;
-}
+const char* act_name(Act a) { return kind(a).name.c_str(); }
 
-bool act_backward_needs_z(Act a) { return a == Act::gelu || a == Act::softplus || a == Act::silu; }
+float act_default_alpha(Act a) { return kind(a).default_alpha; }
+
+bool act_backward_needs_z(Act a) { return kind(a).backward_needs_z; }
 
 void act_forward(Act a, float alpha, const float* z, float* y, std::size_t n, std::size_t cols) {
   if (n == 0) return;
-  const ActKernels& k = kernels();
+  const isa::ActKernels& k = isa::active().act;
   if (a == Act::softmax) {
     check(cols > 0 && n % cols == 0, "softmax: n must be a multiple of cols");
     const std::size_t rows = n / cols;
@@ -98,7 +69,7 @@ void act_forward(Act a, float alpha, const float* z, float* y, std::size_t n, st
 void act_backward(Act a, float alpha, const float* z, const float* y, const float* dy, float* dz,
                   std::size_t n, std::size_t cols) {
   if (n == 0) return;
-  const ActKernels& k = kernels();
+  const isa::ActKernels& k = isa::active().act;
   if (act_backward_needs_z(a)) check(z != nullptr, "act_backward: this activation needs z");
   else if (a != Act::linear) check(y != nullptr, "act_backward: this activation needs y");
   if (a == Act::softmax) {

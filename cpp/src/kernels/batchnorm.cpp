@@ -1,4 +1,4 @@
-// Batch-norm kernels (see batchnorm.h): dispatch to the per-ISA column-block kernels
+// Batch-norm kernels (see batchnorm.h): dispatch to the ISA context's column-block kernels
 // (batchnorm_impl.inc) and threading over column blocks of 64 features. Each reduction over rows
 // runs in double, in row order, vectorised across the block's features; two passes (mean, then
 // centred squares) keep the variance accurate for large means.
@@ -7,49 +7,25 @@
 #include <algorithm>
 #include <atomic>
 
-#include "nncore/cpu.h"
+#include "batchnorm_blocks.h"
+#include "isa/context.h"
 #include "nncore/common.h"
 #include "nncore/threading.h"
 
 namespace nncore {
 
-#define NNCORE_BN_DECLARE(ns)                                                                  \
-  namespace ns {                                                                               \
-  void forward_train_cols(float* y, float* mean, float* invstd, const float* x,                \
-                          const float* gamma, const float* beta, int n, int c, float eps,      \
-                          float momentum, float* running_mean, float* running_var, int j0,     \
-                          int w, bool relu, bool wide);                                        \
-  void forward_eval_cols(float* y, float* invstd, const float* x, const float* gamma,          \
-                         const float* beta, const float* running_mean,                         \
-                         const float* running_var, int n, int c, float eps, int j0, int w,     \
-                         bool relu);                                                           \
-  void backward_cols(float* dx, float* dgamma, float* dbeta, const float* dy, const float* ry,  \
-                     const float* x, const float* mean, const float* invstd,                   \
-                     const float* gamma, int n, int c, bool training, int j0, int w,           \
-                     bool wide);                                                               \
-  }
-NNCORE_BN_DECLARE(bn_scalar)
-#if NNCORE_HAVE_AVX2
-NNCORE_BN_DECLARE(bn_avx2)
-#endif
-#if NNCORE_HAVE_AVX512
-NNCORE_BN_DECLARE(bn_avx512)
-#endif
-
 namespace {
-// Column block and widest row-sweep range: the kernels' stack arrays are sized by the same two
-// constants in batchnorm_impl.inc (keep them equal).
-constexpr int kBlock = 64;
-constexpr int kWide = 512;
+using bn_blocks::kBlock;
+using bn_blocks::kWide;
 inline bool parallel_ok(int n, int c) { return (long)n * c > (1L << 15) && c > kBlock; }
 inline int nblocks(int c) { return (c + kBlock - 1) / kBlock; }
 
 // From this many rows the training kernels sweep whole rows of up to 512 features instead of
 // 64-feature column blocks. A block reads 256 B per row at the row stride; at n = 2048, c = 512
 // that is 512 KB per array at a 2 KB stride, which maps onto 1/8 of L2's sets, so every pass after
-// the first re-reads the block from L3 (n = 2048, data in L3: forward 1.07 -> 0.52 ms, backward
-// 2.0 -> 0.95 ms; equal at 512 rows). Each column is reduced in row order with the same
-// operations either way, so the bits do not change with the choice.
+// the first re-reads the block from L3 (bench/results/design_choices.md#bn-row-sweep). Each column
+// is reduced in row order with the same operations either way, so the bits do not change with the
+// choice.
 std::atomic<int> g_row_sweep_rows{1024};
 
 // How the training kernels split the features: width ranges of width columns (the last may be
@@ -66,28 +42,6 @@ ColumnRanges train_ranges(int n, int c) {
   return {wide, width, (c + width - 1) / width};
 }
 
-struct BnKernels {
-  decltype(&bn_scalar::forward_train_cols) train;
-  decltype(&bn_scalar::forward_eval_cols) eval;
-  decltype(&bn_scalar::backward_cols) backward;
-};
-
-BnKernels kernels() {
-  switch (active_isa()) {
-#if NNCORE_HAVE_AVX512
-    case Isa::avx512:
-      return {bn_avx512::forward_train_cols, bn_avx512::forward_eval_cols,
-              bn_avx512::backward_cols};
-#endif
-#if NNCORE_HAVE_AVX2
-    case Isa::avx2:
-      return {bn_avx2::forward_train_cols, bn_avx2::forward_eval_cols, bn_avx2::backward_cols};
-#endif
-    default:
-      return {bn_scalar::forward_train_cols, bn_scalar::forward_eval_cols,
-              bn_scalar::backward_cols};
-  }
-}
 }  // namespace
 
 int bn_set_row_sweep_rows(int rows) {
@@ -98,7 +52,7 @@ int bn_set_row_sweep_rows(int rows) {
 void bn_forward_train(float* y, float* mean, float* invstd, const float* x, const float* gamma,
                       const float* beta, int n, int c, float eps, float momentum,
                       float* running_mean, float* running_var, bool relu) {
-  const auto f = kernels().train;
+  const auto f = isa::active().bn.train;
   const ColumnRanges r = train_ranges(n, c);
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
   for (int b = 0; b < r.count; ++b) {
@@ -111,7 +65,7 @@ void bn_forward_train(float* y, float* mean, float* invstd, const float* x, cons
 void bn_forward_eval(float* y, float* invstd, const float* x, const float* gamma, const float* beta,
                      const float* running_mean, const float* running_var, int n, int c, float eps,
                      bool relu) {
-  const auto f = kernels().eval;
+  const auto f = isa::active().bn.eval;
   const int nb = nblocks(c);
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
   for (int b = 0; b < nb; ++b) {
@@ -124,7 +78,7 @@ void bn_forward_eval(float* y, float* invstd, const float* x, const float* gamma
 void bn_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                  const float* mean, const float* invstd, const float* gamma, int n, int c,
                  bool training, const float* relu_y) {
-  const auto f = kernels().backward;
+  const auto f = isa::active().bn.backward;
   const ColumnRanges r = train_ranges(n, c);
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
   for (int b = 0; b < r.count; ++b) {

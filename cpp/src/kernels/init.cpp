@@ -6,24 +6,23 @@
 #include <stdexcept>
 #include <vector>
 
+#include "nncore/common.h"
+#include "nncore/schema.h"
+
 namespace nncore {
 
-static const char* kInitNames[] = {"auto",      "xavier_uniform", "xavier_normal", "he_uniform",
-                                   "he_normal", "lecun_normal",   "orthogonal",    "zeros"};
-
 Init parse_init(const std::string& name) {
-  for (int i = 0; i < 8; ++i)
-    if (name == kInitNames[i]) return static_cast<Init>(i);
+  const auto& names = schema::initializers();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (name == names[i]) return static_cast<Init>(i);
   if (name == "glorot_uniform") return Init::xavier_uniform;
   if (name == "glorot_normal") return Init::xavier_normal;
   if (name == "kaiming_uniform") return Init::he_uniform;
   if (name == "kaiming_normal") return Init::he_normal;
-  throw std::invalid_argument("unknown initializer '" + name +
-                              "': expected one of auto, xavier_uniform, xavier_normal, "
-                              "he_uniform, he_normal, lecun_normal, orthogonal, zeros");
+  fail("unknown initializer '" + name + "': expected one of " + schema::names(names));
 }
 
-const char* init_name(Init i) { return kInitNames[static_cast<int>(i)]; }
+const char* init_name(Init i) { return schema::initializers().at(static_cast<int>(i)).c_str(); }
 
 Init resolve_auto_init(Act a) {
   switch (a) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nncore/common.h"
+#include "nncore/schema.h"
 #include "nncore/threading.h"
 
 // Lets GCC if-convert the selects without AVX-512 masking; changes no rounding.
@@ -116,22 +117,17 @@ double elem_rows(Loss loss, const float* pred, const float* target, const float*
 }  // namespace
 
 Loss parse_loss(const std::string& name) {
-  if (name == "mse" || name == "mean_squared_error") return Loss::mse;
-  if (name == "mae" || name == "mean_absolute_error") return Loss::mae;
-  if (name == "huber") return Loss::huber;
-  if (name == "cross_entropy" || name == "categorical_crossentropy" ||
-      name == "sparse_categorical_crossentropy")
-    return Loss::cross_entropy;
-  if (name == "binary_cross_entropy" || name == "binary_crossentropy") return Loss::binary_cross_entropy;
-  throw std::invalid_argument("unknown loss '" + name +
-                              "': expected one of mse, mae, huber, cross_entropy, "
-                              "binary_cross_entropy");
+  std::vector<std::string> known;
+  for (const auto& l : schema::losses()) {
+    if (name == l.name) return l.loss;
+    for (const auto& alias : l.aliases)
+      if (name == alias) return l.loss;
+    known.push_back(l.name);
+  }
+  fail("unknown loss '" + name + "': expected one of " + schema::names(known));
 }
 
-const char* loss_name(Loss l) {
-  static const char* names[] = {"mse", "mae", "huber", "cross_entropy", "binary_cross_entropy"};
-  return names[static_cast<int>(l)];
-}
+const char* loss_name(Loss l) { return schema::losses().at(static_cast<int>(l)).name.c_str(); }
 
 double loss_forward_backward(Loss loss, const float* pred, const float* target,
                              const std::int32_t* labels, const float* w, float* dpred, int n,

@@ -8,6 +8,7 @@
 #include "nncore/activations.h"
 #include "nncore/batchnorm.h"
 #include "nncore/layer.h"
+#include "nncore/schema.h"
 
 namespace nncore {
 
@@ -20,15 +21,9 @@ class BatchNorm final : public Layer {
  public:
   BatchNorm(const LayerSpec& s, int in_dim) {
     in_dim_ = out_dim_ = in_dim;
-    const double momentum = s.get("momentum", 0.1), eps = s.get("eps", 1e-5);
-    const double affine = s.get("affine", 1), batch1 = s.get("batch1", 0);
-    check(std::isfinite(momentum) && momentum >= 0 && momentum <= 1,
-          "BatchNorm: momentum must be in [0, 1], got " + std::to_string(momentum));
-    check(std::isfinite(eps) && eps > 0, "BatchNorm: eps must be a finite number > 0, got " +
-                                             std::to_string(eps));
-    check(affine == 0 || affine == 1, "BatchNorm: affine must be 0 or 1");
-    check(batch1 == 0 || batch1 == 1,
-          "BatchNorm: batch1 must be 0 (error) or 1 (use running statistics)");
+    // Limits were checked against the schema (make_layer).
+    const double momentum = schema::layer_num(s, "momentum"), eps = schema::layer_num(s, "eps");
+    const double affine = schema::layer_num(s, "affine"), batch1 = schema::layer_num(s, "batch1");
     momentum_ = float(momentum);
     eps_ = float(eps);
     affine_ = affine != 0;
@@ -95,8 +90,9 @@ class BatchNorm final : public Layer {
     const float* relu_y = ctx.relu_fused ? y : nullptr;
     if (relu_y && n >= kMaskFirstRows) {
       // From 256 rows: mask dy in place first (one contiguous pass; dy is ours to overwrite).
-      // Masking inside the kernel's column-block passes reads a third 2 KB-strided stream
-      // there: the fused backward ran 20 % (bs 512) to 60 % (bs 2048) slower than two layers.
+      // Masking inside the kernel's column-block passes reads a third 2 KB-strided stream there:
+      // the fused backward ran slower than two layers
+      // (bench/results/design_choices.md#bn-relu-mask-first).
       act_backward(Act::relu, 0.f, nullptr, relu_y, dy, dy, std::size_t(n) * in_dim_, in_dim_);
       relu_y = nullptr;
     }

@@ -9,6 +9,7 @@
 #include "nncore/init.h"
 #include "nncore/layer.h"
 #include "nncore/regularization.h"
+#include "nncore/schema.h"
 #include "nncore/threading.h"
 
 namespace nncore {
@@ -38,22 +39,18 @@ class Dense final : public Layer {
  public:
   Dense(const LayerSpec& s, int in_dim) {
     in_dim_ = in_dim;
-    double units = s.get("units", 0);
-    check(units >= 1 && units == std::floor(units) && units < (1 << 30),
-          "Dense: units must be a positive integer, got " + std::to_string(units));
+    // Limits were checked against the schema (make_layer); the cap is the core's int indexing.
+    const double units = schema::layer_num(s, "units");
+    check(units < (1 << 30), "Dense: units must be below 2**30, got " + std::to_string(units));
     out_dim_ = int(units);
     act_ = parse_act(s.get_str("activation", "linear"));
     alpha_ = float(s.get("alpha", act_default_alpha(act_)));
     Init init = parse_init(s.get_str("init", "auto"));
     init_ = init == Init::auto_ ? resolve_auto_init(act_) : init;
-    use_bias_ = s.get("use_bias", 1) != 0;
-    l1_ = float(s.get("l1", 0));
-    l2_ = float(s.get("l2", 0));
-    max_norm_ = float(s.get("max_norm", 0));
-    check(l1_ >= 0 && std::isfinite(l1_), "Dense: l1 must be a finite number >= 0");
-    check(l2_ >= 0 && std::isfinite(l2_), "Dense: l2 must be a finite number >= 0");
-    check(max_norm_ >= 0 && std::isfinite(max_norm_),
-          "Dense: max_norm must be a finite number > 0 (or 0 for none)");
+    use_bias_ = schema::layer_num(s, "use_bias") != 0;
+    l1_ = float(schema::layer_num(s, "l1"));
+    l2_ = float(schema::layer_num(s, "l2"));
+    max_norm_ = float(schema::layer_num(s, "max_norm"));
   }
   std::string type() const override { return "dense"; }
   std::vector<TensorInfo> params() const override {
@@ -87,10 +84,11 @@ class Dense final : public Layer {
     if (ctx.training) {
       // Training changes W after every step, so a packed copy would be rebuilt for each forward:
       // its 4 B/weight destination then cycles through L3 or memory. Packing one K block at a
-      // time into a buffer that stays in L2 does the same work 15–25 % faster (bench_train).
+      // time into a buffer that stays in L2 does the same work faster
+      // (bench/results/design_choices.md#dense-training-pack).
       // Same kernel and K blocking as the packed path, so the same bits. Threads split the
-      // output units, so each reads the rows of W its own core just updated (2-4 % per 2-thread
-      // step at bs 32-128 over the automatic grid).
+      // output units, so each reads the rows of W its own core just updated (faster than the
+      // automatic grid at small batches; same section).
       sgemm(Trans::N, Trans::T, n, out_dim_, in_dim_, 1.f, x, in_dim_, w_, in_dim_, 0.f, y,
             out_dim_, &ep, GemmSplit::columns);
     } else {

@@ -1,12 +1,13 @@
 // Dropout layer: inverted dropout in training, identity in evaluation. The mask is a function of
 // (seed, step, layer, element) (see nncore/dropout.h); forward keeps it as 1 bit per element so
-// backward does not rerun Philox (a 512-wide layer at bs 128: 106 µs -> ~10 µs per backward).
+// backward does not rerun Philox (bench/results/design_choices.md#dropout-mask-bits).
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
 #include "nncore/dropout.h"
 #include "nncore/layer.h"
+#include "nncore/schema.h"
 
 namespace nncore {
 
@@ -16,10 +17,7 @@ class Dropout final : public Layer {
  public:
   Dropout(const LayerSpec& s, int in_dim) {
     in_dim_ = out_dim_ = in_dim;
-    const double rate = s.get("rate", 0.5);
-    check(std::isfinite(rate) && rate >= 0 && rate < 1,
-          "Dropout: rate must be in [0, 1), got " + std::to_string(rate));
-    rate_ = rate;
+    rate_ = schema::layer_num(s, "rate");  // in [0, 1): checked against the schema (make_layer)
   }
   std::string type() const override { return "dropout"; }
   std::size_t saved_per_row() const override { return std::size_t(in_dim_ + 31) / 32; }

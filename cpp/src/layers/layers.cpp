@@ -1,17 +1,21 @@
-// The layer registry: spec type name -> factory.
+// The layer registry: spec type name -> factory. Every numeric hyper-parameter is checked here
+// against the schema's limits, so the layer constructors only read their values.
 #include <stdexcept>
 
 #include "nncore/layer.h"
+#include "nncore/schema.h"
 
 namespace nncore {
 
 std::unique_ptr<Layer> make_layer(const LayerSpec& spec, int in_dim) {
+  const schema::LayerKind& kind = schema::layer(spec.type);  // throws naming the known types
   if (in_dim <= 0) fail("layer '" + spec.type + "': input width must be positive");
+  schema::check_layer_spec(spec);
   if (spec.type == "dense") return make_dense_layer(spec, in_dim);
   if (spec.type == "activation") return make_activation_layer(spec, in_dim);
   if (spec.type == "batchnorm") return make_batchnorm_layer(spec, in_dim);
   if (spec.type == "dropout") return make_dropout_layer(spec, in_dim);
-  fail("unknown layer type '" + spec.type + "': expected dense, activation, batchnorm, dropout");
+  fail("layer type '" + kind.type + "' is in the schema but has no factory");
 }
 
 }  // namespace nncore

@@ -1,4 +1,5 @@
-// Private to cpp/src/optim: the per-chunk update kernels of the optimizers, one table per ISA.
+// Private to cpp/src/optim: the per-chunk update kernels of the optimizers, one table per ISA
+// (registered in the ISA context, isa/context_<isa>.cpp).
 // Every kernel is elementwise over [0, n) of one chunk; the driver (optimizers.cpp) splits the
 // arena into fixed chunks and runs them under OpenMP. Scalars arrive precomputed as torch does.
 #pragma once
@@ -34,7 +35,8 @@ struct AdamK {
   Prep pre;
   // torch's p -= step·m / (sqrt(v)/sqrt(bc2) + eps) is computed as
   // p += (-step·sqrt(bc2))·m / (sqrt(v) + eps·sqrt(bc2)): the same value up to rounding, with one
-  // division per element instead of two (sqrt and division bound Adam: 0.54 -> 0.4 ns/param).
+  // division per element instead of two: sqrt and division bound Adam's step
+  // (bench/results/design_choices.md#adam-one-division).
   float neg_step_bc2, eps_bc2, wd, decay, w1, one_minus_w1, beta2, one_minus_beta2;
   bool has_wd, decoupled, amsgrad;
 };
@@ -59,8 +61,6 @@ struct Kernels {
                const AdamK& k);
   void (*nadam)(float* p, const float* g, float* m, float* v, std::size_t n, const NadamK& k);
 };
-
-const Kernels& kernels(Isa isa);
 
 namespace scalar {
 const Kernels& table();

@@ -1,7 +1,8 @@
 // The optimizer family (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam) with torch.optim's formulas,
-// hyper-parameter names and defaults, plus clipping and the non-finite gradient check.
-// One fused pass per step over fixed 16384-element chunks (OpenMP over chunks, elementwise, so
-// the bits do not depend on the thread count); per-ISA kernels live in kernels_*.cpp.
+// hyper-parameter names and defaults, plus clipping and the non-finite gradient check. One fused
+// pass per step over fixed 16384-element chunks (OpenMP over chunks, elementwise, so the bits do
+// not depend on the thread count); per-ISA kernels live in kernels_*.cpp, registered in the ISA
+// context.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -12,27 +13,13 @@
 #include "nncore/cpu.h"
 #include "nncore/optim.h"
 #include "nncore/owned_chunks.h"
+#include "nncore/schema.h"
 #include "nncore/threading.h"
+#include "isa/context.h"
 #include "optim_kernels.h"
 
 namespace nncore {
 
-namespace optim_detail {
-const Kernels& kernels(Isa isa) {
-  switch (isa) {
-#if NNCORE_HAVE_AVX512
-    case Isa::avx512:
-      return avx512::table();
-#endif
-#if NNCORE_HAVE_AVX2
-    case Isa::avx2:
-      return avx2::table();
-#endif
-    default:
-      return scalar::table();
-  }
-}
-}  // namespace optim_detail
 
 using namespace optim_detail;
 
@@ -78,81 +65,32 @@ std::string fmt(double v) {
   return os.str();
 }
 
-enum class Kind { ge0, gt0, beta, flag, finite };
-
-struct HSpec {
-  const char* name;
-  double def;
-  Kind kind;
-};
-
-void validate(const std::string& opt, const HSpec& s, double v) {
-  const std::string head = opt + ": " + s.name;
-  switch (s.kind) {
-    case Kind::ge0:
-      check(v >= 0 && std::isfinite(v), head + " must be a finite number >= 0, got " + fmt(v));
-      break;
-    case Kind::gt0:
-      check(v > 0 && std::isfinite(v), head + " must be a finite number > 0, got " + fmt(v));
-      break;
-    case Kind::beta:
-      check(v >= 0 && v < 1, head + " must be in [0, 1), got " + fmt(v));
-      break;
-    case Kind::flag:
-      check(v == 0 || v == 1, head + " must be 0 or 1 (a boolean), got " + fmt(v));
-      break;
-    case Kind::finite:
-      check(std::isfinite(v), head + " must be a finite number, got " + fmt(v));
-      break;
-  }
-}
-
 class Fused : public Optimizer {
  public:
-  Fused(std::string name, std::vector<HSpec> specs, const std::map<std::string, double>& given)
-      : name_(std::move(name)) {
-    specs.insert(specs.end(), {{"clipnorm", 0.0, Kind::ge0},
-                               {"clipvalue", 0.0, Kind::ge0},
-                               {"skip_nonfinite", 1.0, Kind::flag},
-                               {"maximize", 0.0, Kind::flag}});
-    for (const auto& kv : given) {
-      auto it = std::find_if(specs.begin(), specs.end(),
-                             [&](const HSpec& s) { return kv.first == s.name; });
-      if (it == specs.end()) {
-        std::string valid;
-        for (const auto& s : specs) valid += (valid.empty() ? "" : ", ") + std::string(s.name);
-        fail("unknown hyper-parameter '" + kv.first + "' for " + name_ + " (valid: " + valid + ")");
-      }
-    }
-    for (const auto& s : specs) {
+  // Hyper-parameters, defaults and limits come from the schema's entry for this optimizer.
+  Fused(const std::string& name, const std::map<std::string, double>& given)
+      : name_(name), kind_(schema::optimizer(name)) {
+    for (const auto& kv : given) schema::param(kind_.params, kv.first, name_);  // known names only
+    for (const auto& s : kind_.params) {
       auto it = given.find(s.name);
       double v = it == given.end() ? s.def : it->second;
-      if (std::string(s.name) == "lr") {
-        check(v >= 0 && std::isfinite(v), name_ + ": lr must be a finite number >= 0, got " + fmt(v));
-        lr_ = v;
-      } else {
-        validate(name_, s, v);
-      }
+      schema::check(name_, s, v);
+      if (s.name == "lr") lr_ = v;
       hp_[s.name] = v;
     }
     clipnorm_ = hp_["clipnorm"];
     clipvalue_ = hp_["clipvalue"];
     skip_ = hp_["skip_nonfinite"] != 0;
     maximize_ = hp_["maximize"] != 0;
-    specs_ = std::move(specs);
   }
 
   std::string name() const override { return name_; }
   void set_hparam(const std::string& key, double v) override {
     if (key == "lr") return set_lr(v);
-    auto it = std::find_if(specs_.begin(), specs_.end(),
-                           [&](const HSpec& s) { return key == s.name; });
-    if (it == specs_.end()) fail(name_ + ": unknown hyper-parameter '" + key + "'");
-    validate(name_, *it, v);
+    const schema::Param& spec = schema::param(kind_.params, key, name_);
+    schema::check(name_, spec, v);
     const double old = hp_[key];
-    static const char* fixed[] = {"amsgrad", "centered", "nesterov", "decoupled_weight_decay",
-                                  "initial_accumulator_value"};
-    for (const char* f : fixed)
+    for (const auto& f : kind_.fixed)
       check(key != f || v == old, name_ + ": " + key + " cannot be changed after construction");
     if (key == "momentum")
       check((old > 0) == (v > 0), name_ + ": momentum cannot change between 0 and > 0 after "
@@ -184,7 +122,7 @@ class Fused : public Optimizer {
 
   StepInfo step(float* p, float* g, std::size_t n) override {
     StepInfo info;
-    const Kernels& K = kernels(active_isa());
+    const Kernels& K = *isa::active().optim;
     const std::size_t nc = num_chunks(n);
     const std::int64_t nci = std::int64_t(nc);
     partial_.assign(nc, 0.0);
@@ -216,8 +154,8 @@ class Fused : public Optimizer {
     prepare(q, first);
     // Fixed chunk-to-thread assignment (the owners the network set, else even ranges): each
     // thread updates the same parameters, moments and gradients every step, so they stay in its
-    // core's caches. Dynamic scheduling moved chunks between cores each step and made a 2-thread
-    // bs-32 epoch 2.8x slower (6.7 s vs 2.4 s, bench_train model).
+    // core's caches. Dynamic scheduling, which moved chunks between cores each step, made small-
+    // batch epochs several times slower (bench/results/design_choices.md#optim-fixed-owners).
     for_owned_chunks(nci, owners_, n >= kParallelMin, [&](std::int64_t c) {
       std::size_t off = std::size_t(c) * kChunk, len = std::min(kChunk, n - off);
       if (!pre) partial_[c] = K.sumsq(g + off, len);
@@ -272,7 +210,7 @@ class Fused : public Optimizer {
                       std::size_t len) = 0;
 
   std::string name_;
-  std::vector<HSpec> specs_;
+  const schema::OptimizerKind& kind_;
   std::map<std::string, double> hp_;
   std::vector<std::string> names_;
   std::map<std::string, fvec> states_;
@@ -285,13 +223,7 @@ class Fused : public Optimizer {
 class Sgd : public Fused {
  public:
   explicit Sgd(const std::map<std::string, double>& hp)
-      : Fused("sgd",
-              {{"lr", 0.01, Kind::ge0},
-               {"momentum", 0.0, Kind::ge0},
-               {"dampening", 0.0, Kind::finite},
-               {"weight_decay", 0.0, Kind::ge0},
-               {"nesterov", 0.0, Kind::flag}},
-              hp) {
+      : Fused("sgd", hp) {
     if (h("nesterov") != 0)
       check(h("momentum") > 0 && h("dampening") == 0,
             "sgd: nesterov requires momentum > 0 and dampening = 0 (got momentum=" +
@@ -321,13 +253,7 @@ class Sgd : public Fused {
 class Adagrad : public Fused {
  public:
   explicit Adagrad(const std::map<std::string, double>& hp)
-      : Fused("adagrad",
-              {{"lr", 0.01, Kind::ge0},
-               {"lr_decay", 0.0, Kind::ge0},
-               {"weight_decay", 0.0, Kind::ge0},
-               {"initial_accumulator_value", 0.0, Kind::ge0},
-               {"eps", 1e-10, Kind::gt0}},
-              hp) {
+      : Fused("adagrad", hp) {
     add_state("sum", float(h("initial_accumulator_value")));
   }
 
@@ -351,14 +277,7 @@ class Adagrad : public Fused {
 class Rmsprop : public Fused {
  public:
   explicit Rmsprop(const std::map<std::string, double>& hp)
-      : Fused("rmsprop",
-              {{"lr", 0.01, Kind::ge0},
-               {"alpha", 0.99, Kind::ge0},
-               {"eps", 1e-8, Kind::gt0},
-               {"weight_decay", 0.0, Kind::ge0},
-               {"momentum", 0.0, Kind::ge0},
-               {"centered", 0.0, Kind::flag}},
-              hp) {
+      : Fused("rmsprop", hp) {
     add_state("square_avg", 0.0f);
     if (h("momentum") > 0) add_state("momentum_buffer", 0.0f);
     if (h("centered") != 0) add_state("grad_avg", 0.0f);
@@ -387,18 +306,10 @@ class Rmsprop : public Fused {
   RmspropK k_{};
 };
 
-std::vector<HSpec> adam_specs(double wd, bool with_decoupled) {
-  std::vector<HSpec> s = {{"lr", 1e-3, Kind::ge0},     {"beta1", 0.9, Kind::beta},
-                          {"beta2", 0.999, Kind::beta}, {"eps", 1e-8, Kind::gt0},
-                          {"weight_decay", wd, Kind::ge0}, {"amsgrad", 0.0, Kind::flag}};
-  if (with_decoupled) s.push_back({"decoupled_weight_decay", 0.0, Kind::flag});
-  return s;
-}
-
 class Adam : public Fused {
  public:
   Adam(const std::map<std::string, double>& hp, bool adamw)
-      : Fused(adamw ? "adamw" : "adam", adam_specs(adamw ? 1e-2 : 0.0, !adamw), hp),
+      : Fused(adamw ? "adamw" : "adam", hp),
         decoupled_(adamw || h_or("decoupled_weight_decay") != 0) {
     add_state("exp_avg", 0.0f);
     add_state("exp_avg_sq", 0.0f);
@@ -439,15 +350,7 @@ class Adam : public Fused {
 class Nadam : public Fused {
  public:
   explicit Nadam(const std::map<std::string, double>& hp)
-      : Fused("nadam",
-              {{"lr", 2e-3, Kind::ge0},
-               {"beta1", 0.9, Kind::beta},
-               {"beta2", 0.999, Kind::beta},
-               {"eps", 1e-8, Kind::gt0},
-               {"weight_decay", 0.0, Kind::ge0},
-               {"momentum_decay", 4e-3, Kind::ge0},
-               {"decoupled_weight_decay", 0.0, Kind::flag}},
-              hp) {
+      : Fused("nadam", hp) {
     add_state("exp_avg", 0.0f);
     add_state("exp_avg_sq", 0.0f);
     add_state("mu_product", 1.0f, true);  // torch keeps it as a float32 scalar tensor
@@ -488,14 +391,14 @@ class Nadam : public Fused {
 
 double grad_norm(const float* g, std::size_t n) {
   std::vector<double> partial(num_chunks(n));
-  chunk_sumsq(kernels(active_isa()), g, n, partial.data());
+  chunk_sumsq(*isa::active().optim, g, n, partial.data());
   return std::sqrt(combine(partial));
 }
 
 double clip_grad_norm(float* g, std::size_t n, double max_norm) {
   check(max_norm >= 0 && !std::isnan(max_norm),
         "max_norm must be a number >= 0, got " + fmt(max_norm));
-  const Kernels& K = kernels(active_isa());
+  const Kernels& K = *isa::active().optim;
   double norm = grad_norm(g, n);
   double coef = max_norm / (norm + 1e-6);
   if (!(coef >= 1.0)) {  // NaN norm: like torch, the gradients become NaN
@@ -513,7 +416,7 @@ double clip_grad_norm(float* g, std::size_t n, double max_norm) {
 void clip_grad_value(float* g, std::size_t n, double clip_value) {
   check(clip_value >= 0 && !std::isnan(clip_value),
         "clip_value must be a number >= 0, got " + fmt(clip_value));
-  const Kernels& K = kernels(active_isa());
+  const Kernels& K = *isa::active().optim;
   const float cv = float(clip_value);
   const std::int64_t nc = std::int64_t(num_chunks(n));
 #pragma omp parallel for schedule(static) num_threads(num_threads()) if (n >= kParallelMin)
@@ -533,7 +436,8 @@ std::shared_ptr<Optimizer> make_optimizer(const std::string& name,
   if (k == "adam") return std::make_shared<Adam>(hp, false);
   if (k == "adamw") return std::make_shared<Adam>(hp, true);
   if (k == "nadam") return std::make_shared<Nadam>(hp);
-  fail("unknown optimizer '" + name + "' (choose from sgd, adagrad, rmsprop, adam, adamw, nadam)");
+  schema::optimizer(k);  // throws naming the schema's optimizers
+  fail("optimizer '" + k + "' is in the schema but has no implementation");
 }
 
 }  // namespace nncore

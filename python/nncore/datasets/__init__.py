@@ -20,7 +20,30 @@ __all__ = ["Dataset", "load_digits"]
 
 @dataclass
 class Dataset:
-    """A small in-memory data set: ``data`` (n, d) float32, ``target`` (n,) int64."""
+    """A small in-memory data set, as :func:`load_digits` returns it.
+
+    Unpacks as ``X, y = dataset``.
+
+    Parameters
+    ----------
+    data : numpy.ndarray of shape (n, d), float32
+        The features.
+    target : numpy.ndarray of shape (n,), int64
+        The class labels.
+    feature_names : list of str
+    target_names : list
+        The class of each label value.
+    description : str
+        Where the data comes from and its license.
+
+    Examples
+    --------
+    >>> from nncore.datasets import load_digits
+    >>> ds = load_digits()
+    >>> ds.data.shape, ds.feature_names[:2], ds.target_names[:3]
+    ((1797, 64), ['pixel_0_0', 'pixel_0_1'], [0, 1, 2])
+    >>> X, y = ds
+    """
 
     data: np.ndarray
     target: np.ndarray
@@ -37,6 +60,8 @@ def load_digits(
 ) -> Dataset | tuple[np.ndarray, np.ndarray]:
     """Load the 8×8 digits: 1,797 samples, 64 features (pixel counts 0..16), 10 classes.
 
+    The data ships with nncore (no download).
+
     Parameters
     ----------
     return_X_y : bool
@@ -44,11 +69,20 @@ def load_digits(
     scale : bool
         Divide the pixel counts by 16, so features lie in [0, 1].
 
+    Returns
+    -------
+    Dataset, or (X, y) with ``return_X_y=True``
+        X is float32 of shape (1797, 64), y int64 of shape (1797,) with about 180 rows per
+        digit.
+
     Examples
     --------
+    >>> from nncore.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
-    >>> X.shape, y.shape
-    ((1797, 64), (1797,))
+    >>> X.shape, y.shape, X.dtype.name, float(X.max())
+    ((1797, 64), (1797,), 'float32', 16.0)
+    >>> float(load_digits(scale=True).data.max())
+    1.0
     """
     with resources.files(__package__).joinpath("digits.npz").open("rb") as f:
         with np.load(f, allow_pickle=False) as z:

@@ -1,0 +1,61 @@
+// One table per ISA listing every kernel family the core dispatches (as BLIS's
+// bli_cntx_init_<arch>): the GEMM micro-kernel set with its packing and blocking, the
+// activation, batch-norm and dropout span kernels and the optimizer update kernels. Each table is
+// filled in its own file (context_<isa>.cpp, data only: compiled for the baseline, see
+// cmake/NncoreIsa.cmake) and built once, on first use; the scalar table is always there.
+// Losses, regularisation and initialisers are compiled once for the baseline and not dispatched.
+#pragma once
+#include "gemm/gemm_internal.h"
+#include "isa/kernels.h"
+#include "nncore/cpu.h"
+#include "optim/optim_kernels.h"
+
+namespace nncore::isa {
+
+struct ActKernels {
+  decltype(&act_scalar::forward_span) forward;
+  decltype(&act_scalar::backward_span) backward;
+  decltype(&act_scalar::softmax_rows) softmax;
+  decltype(&act_scalar::softmax_backward_rows) softmax_backward;
+};
+
+struct BnKernels {
+  decltype(&bn_scalar::forward_train_cols) train;
+  decltype(&bn_scalar::forward_eval_cols) eval;
+  decltype(&bn_scalar::backward_cols) backward;
+};
+
+// The mask-only kernel is not here: dropout_mask (the tests' reference) always runs the scalar
+// one.
+struct DropoutKernels {
+  decltype(&dropout_scalar::apply_span) apply;
+  decltype(&dropout_scalar::apply_bits_span) apply_bits;
+};
+
+struct Context {
+  Isa isa;
+  gemm::KernelSet gemm;
+  ActKernels act;
+  BnKernels bn;
+  DropoutKernels dropout;
+  const optim_detail::Kernels* optim;
+};
+
+// The table of an ISA (the scalar table for one this build lacks), and of the active ISA
+// (active_isa(), which tests may switch between calls).
+const Context& context(Isa isa);
+inline const Context& active() { return context(active_isa()); }
+
+// One per context_<isa>.cpp.
+const Context& context_scalar();
+#if NNCORE_HAVE_AVX2
+const Context& context_avx2();
+#endif
+#if NNCORE_HAVE_AVX512
+const Context& context_avx512();
+#endif
+#if NNCORE_HAVE_NEON
+const Context& context_neon();
+#endif
+
+}  // namespace nncore::isa

@@ -1,0 +1,19 @@
+// The AVX2 table (x86-64 with AVX2 + FMA).
+#include "isa/context.h"
+
+namespace nncore::isa {
+
+const Context& context_avx2() {
+  static const Context c{Isa::avx2,
+                         {Isa::avx2, "avx2 6x16", avx2::kMR, avx2::kNR, 120, 512,
+                          avx2::sgemm_ukr_avx2, gemm::pack_a_generic, x86::sgemm_pack_b_avx2},
+                         {act_avx2::forward_span, act_avx2::backward_span, act_avx2::softmax_rows,
+                          act_avx2::softmax_backward_rows},
+                         {bn_avx2::forward_train_cols, bn_avx2::forward_eval_cols,
+                          bn_avx2::backward_cols},
+                         {dropout_avx2::apply_span, dropout_avx2::apply_bits_span},
+                         &optim_detail::avx2::table()};
+  return c;
+}
+
+}  // namespace nncore::isa

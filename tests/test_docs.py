@@ -1,0 +1,168 @@
+"""Documentation checks that run with the normal test suite: the docstring census of the public
+API, the docstrings' examples (doctest) and the gallery scripts' form. The documentation site
+itself, which runs the gallery, is built separately:
+``python -m sphinx -W -b html docs docs/_build/html``.
+"""
+
+from __future__ import annotations
+
+import ast
+import doctest
+import importlib
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+import public_api  # noqa: E402
+
+# Modules whose every public function, class, method and property must have a docstring now.
+# The others are reported; move a module here once its count is 0.
+DOCSTRINGS_REQUIRED = [
+    "nncore.data",
+    "nncore.datasets",
+    "nncore.metrics",
+    "nncore.plot",
+    "nncore.progress",
+]
+
+# Modules whose docstring examples are known to fail, with the reason. They run as strict
+# xfails: once fixed, the test fails until the module is taken off this list.
+DOCTESTS_PENDING = {
+    "nncore.model": "Sequential's example shows no output for compile(), which returns the model",
+}
+
+EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
+
+
+def test_docstring_census():
+    census = public_api.census(skip_missing=True)
+    absent = sorted(set(public_api.public_modules()) - set(census))
+    if absent:
+        print("not importable here (optional dependency missing):", ", ".join(absent))
+    width = max(map(len, census))
+    lines = [f"{'module':{width}s}  public  undocumented"]
+    for mod, (total, missing) in census.items():
+        flag = "  (required)" if mod in DOCSTRINGS_REQUIRED else ""
+        lines.append(f"{mod:{width}s}  {total:6d}  {len(missing):12d}{flag}")
+    total_missing = sum(len(m) for _, m in census.values())
+    lines.append(f"{'all':{width}s}  {sum(t for t, _ in census.values()):6d}  {total_missing:12d}")
+    print("\n".join(lines))
+    for mod in DOCSTRINGS_REQUIRED:
+        assert mod in census, f"{mod} is no longer a public module: update DOCSTRINGS_REQUIRED"
+    bad = {mod: census[mod][1] for mod in DOCSTRINGS_REQUIRED if census[mod][1]}
+    assert not bad, f"public names without a docstring: {bad}"
+
+
+def test_census_finds_a_missing_docstring(monkeypatch):
+    """The census must see an undocumented method (it counts class members, not just names)."""
+    from nncore import metrics
+
+    def undocumented(y_true, y_pred):
+        return 0.0
+
+    monkeypatch.setattr(metrics, "undocumented_metric", undocumented, raising=False)
+    undocumented.__module__ = "nncore.metrics"
+    census = public_api.census(skip_missing=True)
+    assert "nncore.metrics.undocumented_metric" in census["nncore.metrics"][1]
+
+
+def test_each_name_is_documented_once():
+    pages = public_api.canonical_names(skip_missing=True)
+    owners = {}
+    for mod, names in pages.items():
+        for name in names:
+            if name.rsplit(".", 1)[0] == mod:  # the page that generates the stub
+                assert name not in owners, f"{name} is documented by {owners[name]} and {mod}"
+                owners[name] = mod
+    top = {f"nncore.{n}" for n, _ in public_api.public_names("nncore")}
+    assert top <= set(owners), "a top-level name has no page"
+
+
+@pytest.fixture
+def headless_matplotlib():
+    plt = pytest.importorskip("matplotlib.pyplot")
+    plt.switch_backend("Agg")
+    yield
+    plt.close("all")
+
+
+def _doctest_params():
+    out = []
+    for mod in public_api.public_modules():
+        marks = []
+        if mod in DOCTESTS_PENDING:
+            marks = [pytest.mark.xfail(reason=DOCTESTS_PENDING[mod], strict=True)]
+        out.append(pytest.param(mod, marks=marks, id=mod))
+    return out
+
+
+@pytest.mark.parametrize("modname", _doctest_params())
+def test_doctests(modname, headless_matplotlib):
+    if modname == "nncore.sklearn":
+        pytest.importorskip("sklearn")
+    module = importlib.import_module(modname)
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    runner = doctest.DocTestRunner(optionflags=flags)
+    report = io.StringIO()
+    for test in doctest.DocTestFinder().find(module, modname):
+        runner.run(test, out=report.write)
+    assert runner.failures == 0, report.getvalue()
+
+
+def test_required_modules_have_examples():
+    """Every public function and class of the required modules shows an example."""
+    lacking = []
+    for mod in DOCSTRINGS_REQUIRED:
+        for name, obj in public_api.public_names(mod):
+            if ">>>" not in (obj.__doc__ or ""):
+                lacking.append(f"{mod}.{name}")
+    assert not lacking, f"docstrings without an example: {lacking}"
+
+
+def test_gallery_is_there():
+    assert len(EXAMPLES) >= 11, [p.name for p in EXAMPLES]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_gallery_script_form(path):
+    """Compiles, has a sphinx-gallery title and cells, prints and plots, and uses only the
+    public API (no ``nncore._private`` module or attribute)."""
+    source = path.read_text()
+    tree = ast.parse(source, str(path))
+    doc = ast.get_docstring(tree)
+    assert doc, "a gallery script opens with a docstring"
+    title, underline = doc.splitlines()[:2]
+    assert title.strip() and set(underline.strip()) == {"="}, "the docstring starts with a title"
+    assert "# %%" in source
+    assert "print(" in source
+    assert "nc.plot." in source or "plt." in source
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nncore"):
+            assert not any(p.startswith("_") for p in node.module.split(".")), node.module
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            assert not node.attr.startswith("__"), ast.unparse(node)
+            base = ast.unparse(node.value)
+            assert not re.match(r"(nc|nncore)\b", base), f"private API: {ast.unparse(node)}"
+
+
+def test_fastest_gallery_script_runs(tmp_path):
+    """One script end to end, as the documentation build runs all of them."""
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT / "python"))
+    script = ROOT / "examples" / "plot_04_activations.py"
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "max |backward - finite difference|" in proc.stdout
