@@ -41,7 +41,10 @@ def _sw_instance(est):
 
 def _instances():
     generic = [MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)]
-    sw = [MLPClassifier(solver="lbfgs", max_iter=100), MLPRegressor(solver="sgd", tol=1e-2, random_state=42)]
+    sw = [
+        MLPClassifier(solver="lbfgs", max_iter=100),
+        MLPRegressor(solver="sgd", tol=1e-2, random_state=42),
+    ]
     for e in sw:
         e._sw_check = True
     return generic + sw
@@ -94,8 +97,16 @@ def _close(a, b, rtol):
 @pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
 def test_same_initial_weights_as_scikit_learn(activation):
     a, b = _fit_both(
-        "MLPClassifier", X_digits, y_digits, hidden_layer_sizes=(7, 5), activation=activation,
-        solver="sgd", learning_rate_init=1e-12, max_iter=1, random_state=3, momentum=0,
+        "MLPClassifier",
+        X_digits,
+        y_digits,
+        hidden_layer_sizes=(7, 5),
+        activation=activation,
+        solver="sgd",
+        learning_rate_init=1e-12,
+        max_iter=1,
+        random_state=3,
+        momentum=0,
     )
     _close(a, b, 1e-6)
     assert [c.shape for c in b.coefs_] == [c.shape for c in a.coefs_]
@@ -104,14 +115,38 @@ def test_same_initial_weights_as_scikit_learn(activation):
 @pytest.mark.parametrize(
     "kw",
     [
-        dict(solver="sgd", momentum=0.9, nesterovs_momentum=True, learning_rate="invscaling",
-             learning_rate_init=0.3, power_t=0.3),
-        dict(solver="sgd", momentum=0.8, nesterovs_momentum=False, learning_rate="constant",
-             learning_rate_init=0.1, batch_size=32),
-        dict(solver="sgd", momentum=0.9, learning_rate="adaptive", learning_rate_init=0.2,
-             tol=0.5, n_iter_no_change=1),
-        dict(solver="adam", learning_rate_init=0.01, beta_1=0.8, beta_2=0.99, epsilon=1e-3,
-             batch_size=50),
+        dict(
+            solver="sgd",
+            momentum=0.9,
+            nesterovs_momentum=True,
+            learning_rate="invscaling",
+            learning_rate_init=0.3,
+            power_t=0.3,
+        ),
+        dict(
+            solver="sgd",
+            momentum=0.8,
+            nesterovs_momentum=False,
+            learning_rate="constant",
+            learning_rate_init=0.1,
+            batch_size=32,
+        ),
+        dict(
+            solver="sgd",
+            momentum=0.9,
+            learning_rate="adaptive",
+            learning_rate_init=0.2,
+            tol=0.5,
+            n_iter_no_change=1,
+        ),
+        dict(
+            solver="adam",
+            learning_rate_init=0.01,
+            beta_1=0.8,
+            beta_2=0.99,
+            epsilon=1e-3,
+            batch_size=50,
+        ),
         dict(solver="adam", learning_rate_init=0.01, early_stopping=True, n_iter_no_change=2),
     ],
 )
@@ -135,8 +170,14 @@ def test_stochastic_solvers_follow_scikit_learn(kw):
 @pytest.mark.parametrize("cls_name", ["MLPClassifier", "MLPRegressor"])
 def test_lbfgs_follows_scikit_learn(cls_name):
     X, y = (X_digits, y_digits) if cls_name == "MLPClassifier" else (X_reg, y_reg)
-    kw = dict(hidden_layer_sizes=(10,), activation="tanh", solver="lbfgs", max_iter=5,
-              random_state=1, alpha=1e-2)
+    kw = dict(
+        hidden_layer_sizes=(10,),
+        activation="tanh",
+        solver="lbfgs",
+        max_iter=5,
+        random_state=1,
+        alpha=1e-2,
+    )
     a, b = _fit_both(cls_name, X, y, **kw)
     assert b.n_iter_ == a.n_iter_ == 5
     assert b.loss_ == pytest.approx(a.loss_, rel=1e-4)
@@ -146,7 +187,7 @@ def test_lbfgs_follows_scikit_learn(cls_name):
 
 
 @pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
-@pytest.mark.parametrize("target", ["multiclass", "binary", "multilabel", "regression2"])
+@pytest.mark.parametrize("target", ["multiclass", "binary", "multilabel", "regression2", "poisson"])
 def test_loss_and_gradient_match_scikit_learns_backprop(activation, target):
     """One call of the C++ loss_grad (with alpha and sample weights) against scikit-learn's own
     float64 backprop at the same weights."""
@@ -159,11 +200,23 @@ def test_loss_and_gradient_match_scikit_learns_backprop(activation, target):
         y = np.arange(37) % 2
     elif target == "multilabel":
         y = (rng.rand(37, 4) > 0.5).astype(int)
+    elif target == "poisson":
+        y = rng.poisson(2.0, (37, 2)).astype(float)
     else:
         y = rng.randn(37, 2)
-    cls_name = "MLPRegressor" if target.startswith("regression") else "MLPClassifier"
-    kw = dict(hidden_layer_sizes=(5, 4), activation=activation, solver="lbfgs", max_iter=1,
-              alpha=0.3, random_state=2)
+    cls_name = (
+        "MLPClassifier" if target in ("multiclass", "binary", "multilabel") else "MLPRegressor"
+    )
+    kw = dict(
+        hidden_layer_sizes=(5, 4),
+        activation=activation,
+        solver="lbfgs",
+        max_iter=1,
+        alpha=0.3,
+        random_state=2,
+    )
+    if target == "poisson":
+        kw["loss"] = "poisson"
     a, b = _fit_both(cls_name, X, y, sample_weight=sw, **kw)
     Y = y if cls_name == "MLPRegressor" else a._label_binarizer.transform(y)
     Y = Y.reshape(len(X), -1).astype(float)
@@ -171,7 +224,12 @@ def test_loss_and_gradient_match_scikit_learns_backprop(activation, target):
     units = [X.shape[1], 5, 4, Y.shape[1]]
     acts = [X] + [None] * 3
     ref_loss, ref_grad = a._loss_grad_lbfgs(
-        theta, X, Y, sw, acts, [None] * 3,
+        theta,
+        X,
+        Y,
+        sw,
+        acts,
+        [None] * 3,
         [np.empty((i, o)) for i, o in zip(units[:-1], units[1:])],
         [np.empty(o) for o in units[1:]],
     )
@@ -225,8 +283,9 @@ def test_bitwise_same_for_any_thread_count_and_isa():
 
 
 def test_partial_fit_equals_fit_and_survives_pickle():
-    kw = dict(hidden_layer_sizes=(8,), solver="sgd", random_state=1, learning_rate_init=0.1,
-              shuffle=False)
+    kw = dict(
+        hidden_layer_sizes=(8,), solver="sgd", random_state=1, learning_rate_init=0.1, shuffle=False
+    )
     full = MLPRegressor(max_iter=6, **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -282,7 +341,9 @@ def test_sparse_matches_dense_and_is_densified_per_batch(monkeypatch):
         return out
 
     for solver in ("adam", "lbfgs"):
-        kw = dict(hidden_layer_sizes=(10,), solver=solver, max_iter=5, random_state=0, batch_size=64)
+        kw = dict(
+            hidden_layer_sizes=(10,), solver=solver, max_iter=5, random_state=0, batch_size=64
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             dense = MLPClassifier(**kw).fit(X.toarray(), y)
@@ -294,7 +355,9 @@ def test_sparse_matches_dense_and_is_densified_per_batch(monkeypatch):
         for c1, c2, c3 in zip(dense.coefs_, sparse.coefs_, csc.coefs_):
             np.testing.assert_allclose(c2, c1, rtol=1e-5, atol=1e-5)
             np.testing.assert_array_equal(c2, c3)
-        np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X.toarray()), atol=1e-6)
+        np.testing.assert_allclose(
+            sparse.predict_proba(X), dense.predict_proba(X.toarray()), atol=1e-6
+        )
     assert seen and max(seen) <= 100
 
 

@@ -97,10 +97,19 @@ def bench(args):
                 sk = run_one(getattr(skn, name), kw, threads, Xtr, ytr, Xte, yte)
                 nc = run_one(getattr(ncs, name), kw, threads, Xtr, ytr, Xte, yte)
                 row = dict(
-                    set=set_name, config=cfg, threads=threads, args=kw,
-                    sk_fit=sk[0], nc_fit=nc[0], ratio=sk[0] / nc[0],
-                    sk_score=sk[2], nc_score=nc[2], sk_predict=sk[1], nc_predict=nc[1],
-                    sk_iter=sk[3], nc_iter=nc[3],
+                    set=set_name,
+                    config=cfg,
+                    threads=threads,
+                    args=kw,
+                    sk_fit=sk[0],
+                    nc_fit=nc[0],
+                    ratio=sk[0] / nc[0],
+                    sk_score=sk[2],
+                    nc_score=nc[2],
+                    sk_predict=sk[1],
+                    nc_predict=nc[1],
+                    sk_iter=sk[3],
+                    nc_iter=nc[3],
                 )
                 rows.append(row)
                 print(
@@ -132,15 +141,29 @@ def sparse_child(n, d, density):
         clf = ncs.MLPClassifier(hidden_layer_sizes=(100,), max_iter=2, random_state=0).fit(X, y)
     fit_s = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps(dict(
-        rows=n, cols=d, density=density, nnz=int(X.nnz), csr_mb=(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20,
-        dense_float32_mb=n * d * 4 / 2**20, peak_rss_mb=peak / 1024, rss_before_fit_mb=base / 1024,
-        fit_s=fit_s, n_iter=clf.n_iter_, train_acc=float(clf.score(X[:5000], y[:5000])),
-    )))
+    print(
+        json.dumps(
+            dict(
+                rows=n,
+                cols=d,
+                density=density,
+                nnz=int(X.nnz),
+                csr_mb=(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20,
+                dense_float32_mb=n * d * 4 / 2**20,
+                peak_rss_mb=peak / 1024,
+                rss_before_fit_mb=base / 1024,
+                fit_s=fit_s,
+                n_iter=clf.n_iter_,
+                train_acc=float(clf.score(X[:5000], y[:5000])),
+            )
+        )
+    )
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--sets", default="digits,mnist,reg")
     p.add_argument("--configs", default="defaults,adam,lbfgs")
     p.add_argument("--threads", default="1,2")
@@ -155,13 +178,24 @@ def main():
         return
     if args.sparse:
         r = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), "--sparse-child", "100000", "10000", "0.001"],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--sparse-child",
+                "100000",
+                "10000",
+                "0.001",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         print(r.stdout.strip())
         return
-    print("| set | config | threads | sklearn fit s | nncore fit s | ratio | sklearn score | "
-          "nncore score | sklearn predict ms | nncore predict ms | n_iter sk/nc |")
+    print(
+        "| set | config | threads | sklearn fit s | nncore fit s | ratio | sklearn score | "
+        "nncore score | sklearn predict ms | nncore predict ms | n_iter sk/nc |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = bench(args)
     print(json.dumps(rows, default=float))

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _core, _format
 from . import metrics as _metrics
+from ._schema import SCHEMA
 from ._split import holdout_indices
 from ._validation import (
     check_fraction,
@@ -29,7 +30,7 @@ from ._validation import (
 from .callbacks import Callback, CallbackList, History
 from .layers import Activation, Dense, Layer, layer_from_config
 
-LOSSES = ("mse", "mae", "huber", "cross_entropy", "binary_cross_entropy")
+LOSSES = tuple(loss["name"] for loss in SCHEMA["losses"])
 _LOSS_ALIASES = {
     "mean_squared_error": "mse",
     "mean_absolute_error": "mae",

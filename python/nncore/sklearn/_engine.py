@@ -139,7 +139,9 @@ class Engine:
         idx = np.arange(X.shape[0])[rows] if isinstance(rows, slice) else rows
         n = len(idx)
         if isinstance(rows, slice) and rows.step in (None, 1):
-            parts = [slice(rows.start + i, rows.start + min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
+            parts = [
+                slice(rows.start + i, rows.start + min(i + CHUNK, n)) for i in range(0, n, CHUNK)
+            ]
         else:
             parts = [idx[i : i + CHUNK] for i in range(0, n, CHUNK)]
         w_all = None if sw is None else sw[idx]

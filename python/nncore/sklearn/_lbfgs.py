@@ -22,7 +22,9 @@ def fit_lbfgs(est, eng, X, Y, sw):
     options = {"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol}
     if _scipy_has_iprint():
         options["iprint"] = iprint
-    res = scipy.optimize.minimize(fun, eng.params_flat(), method="L-BFGS-B", jac=True, options=options)
+    res = scipy.optimize.minimize(
+        fun, eng.params_flat(), method="L-BFGS-B", jac=True, options=options
+    )
     est.n_iter_ = _check_optimize_result("lbfgs", res, est.max_iter)
     est.loss_ = float(res.fun)
     eng.set_params_flat(np.asarray(res.x))
