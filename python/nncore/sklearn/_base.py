@@ -135,16 +135,18 @@ class BaseMLP(BaseEstimator):
         self._synced = (list(self.coefs_), list(self.intercepts_))
         self._best_params = eng.params_flat()
         if self.solver != "lbfgs":
-            self.loss_curve_ = []
+            self.loss_curve_: list = []
             self._no_improvement_count = 0
+            scores: list | None = None
+            best_score: float | None = None
+            best_loss: float | None = None
             if self.early_stopping:
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
-                self.best_loss_ = None
+                scores, best_score = [], -np.inf
             else:
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.best_validation_score_ = None
+                best_loss = np.inf
+            self.validation_scores_ = scores
+            self.best_validation_score_ = best_score
+            self.best_loss_ = best_loss
         return eng
 
     def _build(self, layer_units) -> Engine:
@@ -157,7 +159,7 @@ class BaseMLP(BaseEstimator):
             layer_units[0],
             layer_units[-1],
             layer_units[1:-1],
-            _TO_CORE_ACT.get(self.activation, self.activation),
+            str(_TO_CORE_ACT.get(self.activation, self.activation)),
             batchnorm=bool(self.batchnorm),
             dropout=float(self.dropout),
             l1=float(self.l1),

@@ -138,6 +138,7 @@ class Engine:
         weights sw[rows] or None) with the gradient left in the grads arena."""
         idx = np.arange(X.shape[0])[rows] if isinstance(rows, slice) else rows
         n = len(idx)
+        parts: list
         if isinstance(rows, slice) and rows.step in (None, 1):
             parts = [
                 slice(rows.start + i, rows.start + min(i + CHUNK, n)) for i in range(0, n, CHUNK)
