@@ -63,6 +63,8 @@ def loss(name: str, pred: np.ndarray, y: np.ndarray, weights=None, delta: float 
         per = np.where(np.abs(d) < delta, 0.5 * d * d, delta * (np.abs(d) - 0.5 * delta))
     elif name == "binary_cross_entropy":
         per = np.maximum(p, 0) - p * t + np.log1p(np.exp(-np.abs(p)))
+    elif name == "poisson":  # half deviance, the output is log(mean)
+        per = np.exp(p) - p * t + np.where(t > 0, t * np.log(np.where(t > 0, t, 1)), 0) - t
     else:
         raise ValueError(name)
     return float((w[:, None] * per).sum() / (n * k))

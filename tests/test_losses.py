@@ -5,7 +5,7 @@ import pytest
 
 from nncore import _core as core
 
-LOSSES = ["mse", "mae", "huber", "cross_entropy", "binary_cross_entropy"]
+LOSSES = ["mse", "mae", "huber", "cross_entropy", "binary_cross_entropy", "poisson"]
 
 
 @pytest.fixture
@@ -37,6 +37,8 @@ def ref_loss(name, p, t, w=None, delta=1.0):
         l = np.where(np.abs(d) < delta, 0.5 * d * d, delta * (np.abs(d) - 0.5 * delta))
     elif name == "binary_cross_entropy":
         l = np.maximum(p, 0) - p * t + np.log1p(np.exp(-np.abs(p)))
+    elif name == "poisson":
+        l = np.exp(p) - p * t + np.where(t > 0, t * np.log(np.where(t > 0, t, 1)), 0) - t
     if w is not None:
         l = l * w[:, None]
     return l.sum() / (n * k)
@@ -53,6 +55,8 @@ def make(name, n, k, rng, kind="float"):
         return p, (t / t.sum(1, keepdims=True)).astype(np.float32)
     if name == "binary_cross_entropy":
         return p, (rng.random((n, k)) < 0.5).astype(np.float32)
+    if name == "poisson":  # counts, zeros included
+        return p / 2, rng.poisson(np.exp(p / 2)).astype(np.float32)
     t = (p + rng.standard_normal((n, k)) * 1.5).astype(np.float32)
     return p, t
 
@@ -128,6 +132,9 @@ def test_against_torch():
             l = F.huber_loss(tp, tt, delta=1.0)
         elif name == "binary_cross_entropy":
             l = F.binary_cross_entropy_with_logits(tp, tt)
+        elif name == "poisson":  # torch leaves out the constant y·log(y) - y
+            l = F.poisson_nll_loss(tp, tt, log_input=True, full=False)
+            l = l + (torch.xlogy(tt, tt) - tt).mean()
         else:
             l = F.cross_entropy(tp, tt)
         l.backward()

@@ -29,6 +29,8 @@ def _targets(loss, n, k, rng):
         return rng.integers(0, k, n)
     if loss == "binary_cross_entropy":
         return rng.random((n, k))
+    if loss == "poisson":
+        return rng.poisson(1.5, (n, k)).astype(np.float64)
     return rng.normal(size=(n, k))
 
 
@@ -125,6 +127,9 @@ def test_dense_matches_torch(act, loss, rng):
         L = F.mse_loss(out, torch.tensor(y))
     elif loss == "mae":
         L = F.l1_loss(out, torch.tensor(y))
+    elif loss == "poisson":  # torch leaves out the constant y·log(y) - y
+        t = torch.tensor(y)
+        L = F.poisson_nll_loss(out, t, log_input=True, full=False) + (torch.xlogy(t, t) - t).mean()
     else:
         L = F.huber_loss(out, torch.tensor(y), delta=1.0)
     L.backward()

@@ -284,6 +284,21 @@ void register_network(py::module_& m) {
         d["penalty"] = pen;
         return d;
       }, py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none())
+      // Loss and gradient (into grads_array) of one batch without an update; see network.h.
+      .def("loss_grad", [](Network& net, const py::array& x, const py::array& y, py::object w,
+                           bool accumulate) {
+        farray xx = matrix(x, "x", net.input_dim());
+        long n = xx.shape(0);
+        check_batch(net, n, "x");
+        HeldTargets h = targets(y, w, n, net.output_dim());
+        double loss;
+        {
+          py::gil_scoped_release nogil;
+          loss = net.loss_grad(xx.data(), h.t, int(n), accumulate);
+        }
+        return loss;
+      }, py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none(),
+         py::arg("accumulate") = false)
       .def("train_epoch", [](Network& net, const py::array& X, const py::array& y, py::object w,
                              int batch_size, py::object order, std::int64_t begin, std::int64_t end,
                              py::object lrs) {

@@ -349,6 +349,25 @@ double Network::train_step(const float* x, const Targets& t, int n, double* pena
   return step_impl(n, t, penalty_out, info);
 }
 
+double Network::loss_grad(const float* x, const Targets& t, int n, bool accumulate) {
+  Busy busy(*this);
+  ensure_workspace(n);
+  if (n == 1) check_not_single_row();
+  std::memcpy(batch_x_.data(), x, sizeof(float) * (std::size_t)n * input_dim_);
+  last_rows_ = n;
+  last_training_ = true;
+  assign_chunk_owners(n);
+  const float* out = run_forward(batch_x_.data(), n, true);
+  const double loss = loss_value(out, t, n, dout_.data());
+  bool overwrite = !accumulate;
+  for (const auto& L : layers_) overwrite = overwrite && L->writes_all_grads();
+  if (!overwrite && !accumulate) zero_grad();
+  backward_impl(dout_.data(), n, false, overwrite);
+  if (!accumulate)
+    for (auto& L : layers_) L->add_penalty_grad();
+  return loss;
+}
+
 void Network::gather(const float* X, const Targets& t, const std::int64_t* order,
                      std::int64_t begin, int n, Targets& batch) {
   const std::size_t d = input_dim_, k = output_dim_;

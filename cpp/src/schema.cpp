@@ -111,6 +111,9 @@ const std::vector<LossKind>& losses() {
        "binary_cross_entropy",
        {"binary_crossentropy"},
        "float (n, k) in [0, 1]"},
+      // half Poisson deviance with a log link: the output is log(mean), so predictions are
+      // exp(output) (scikit-learn's MLPRegressor(loss="poisson"))
+      {Loss::poisson, "poisson", {}, "float (n, k) >= 0 (counts)"},
   };
   return t;
 }

@@ -20,16 +20,21 @@ def mlp_layers(
     dropout: float = 0.0,
     l1: float = 0.0,
     l2: float = 0.0,
+    max_norm: float | None = None,
 ) -> list[Layer]:
     """The layers of an MLP with the given hidden widths and ``n_out`` outputs; ``l1``/``l2``
-    apply to every Dense, the output layer included."""
+    apply to every Dense, the output layer included; ``max_norm`` to the hidden Dense layers."""
     layers: list[Layer] = []
     for h in hidden:
         if batchnorm:
             # the activation follows the normalization, so the Dense stays linear
-            layers += [Dense(int(h), l1=l1, l2=l2), BatchNorm(), Activation(activation)]
+            layers += [
+                Dense(int(h), l1=l1, l2=l2, max_norm=max_norm),
+                BatchNorm(),
+                Activation(activation),
+            ]
         else:
-            layers.append(Dense(int(h), activation, l1=l1, l2=l2))
+            layers.append(Dense(int(h), activation, l1=l1, l2=l2, max_norm=max_norm))
         if dropout:
             layers.append(Dropout(dropout))
     layers.append(Dense(int(n_out), l1=l1, l2=l2))
@@ -46,6 +51,7 @@ def build_mlp(
     dropout: float = 0.0,
     l1: float = 0.0,
     l2: float = 0.0,
+    max_norm: float | None = None,
     seed: int = 0,
     optimizer: Any = "adam",
     loss: str = "mse",
@@ -53,7 +59,14 @@ def build_mlp(
 ) -> Sequential:
     """A compiled :class:`Sequential` MLP (see :func:`mlp_layers`)."""
     layers = mlp_layers(
-        hidden, n_out, activation, batchnorm=batchnorm, dropout=dropout, l1=l1, l2=l2
+        hidden,
+        n_out,
+        activation,
+        batchnorm=batchnorm,
+        dropout=dropout,
+        l1=l1,
+        l2=l2,
+        max_norm=max_norm,
     )
     model = Sequential(layers, input_dim=int(n_in), seed=int(seed))
     return model.compile(optimizer=optimizer, loss=loss, metrics=metrics)

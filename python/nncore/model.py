@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _core, _fork, _format
 from . import metrics as _metrics
+from ._schema import SCHEMA
 from ._split import holdout_indices
 from ._validation import (
     check_fraction,
@@ -29,7 +30,7 @@ from ._validation import (
 from .callbacks import Callback, CallbackList, History
 from .layers import Activation, Dense, Layer, layer_from_config
 
-LOSSES = ("mse", "mae", "huber", "cross_entropy", "binary_cross_entropy")
+LOSSES = tuple(loss["name"] for loss in SCHEMA["losses"])
 _LOSS_ALIASES = {
     "mean_squared_error": "mse",
     "mean_absolute_error": "mae",
@@ -764,6 +765,11 @@ class Sequential:
 
     def _backward_unchecked(self, dout: np.ndarray) -> np.ndarray:
         return self._net.backward(dout)
+
+    def _loss_grad(self, x: np.ndarray, y, sample_weight=None, accumulate: bool = False) -> float:
+        """Mean loss of a checked float32 batch, its gradient left in the "grads" arena (layer
+        penalties included unless ``accumulate``, which adds to the arena instead); no update."""
+        return self._net.loss_grad(x, y, sample_weight, accumulate)
 
     # --------------------------------------------------------------------------- description
     def summary(self, print_fn=print) -> str:

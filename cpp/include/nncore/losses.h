@@ -1,15 +1,15 @@
 // Losses with their gradient in one pass. pred is (n, k) row-major: logits for cross_entropy
-// and binary_cross_entropy, outputs otherwise. Reduction is the mean PyTorch uses by default:
-// over samples for cross_entropy, over all n·k elements for the others.
-// Sample weights (optional, length n) scale each sample's term; the normaliser stays n (Keras).
-// The sum is split into fixed chunks combined in a fixed order: same bits for any thread count.
+// and binary_cross_entropy, log(mean) for poisson, outputs otherwise. Reduction is the mean PyTorch
+// uses by default: over samples for cross_entropy, over all n·k elements for the others. Sample
+// weights (optional, length n) scale each sample's term; the normaliser stays n (Keras). The sum is
+// split into fixed chunks combined in a fixed order: same bits for any thread count.
 #pragma once
 #include <cstdint>
 #include <string>
 
 namespace nncore {
 
-enum class Loss : int { mse = 0, mae, huber, cross_entropy, binary_cross_entropy };
+enum class Loss : int { mse = 0, mae, huber, cross_entropy, binary_cross_entropy, poisson };
 
 Loss parse_loss(const std::string& name);  // throws std::invalid_argument naming the choices
 const char* loss_name(Loss l);

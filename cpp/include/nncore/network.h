@@ -103,6 +103,12 @@ class Network {
 
   // forward(training) + loss + zero_grad + backward + penalty gradient + optimizer step +
   // constraints. Returns the data loss; *penalty_out gets the regularisation term.
+  // Loss and gradient of one batch without an update (full-batch solvers such as L-BFGS, and
+  // callers that apply their own update rule): forward in training mode, loss, backward without
+  // dX. accumulate=false overwrites the gradient arena and adds the layers' l1/l2 gradients;
+  // accumulate=true adds this batch's data gradient to the arena (a large batch in chunks).
+  // Returns the mean loss as loss_value defines it.
+  double loss_grad(const float* x, const Targets& t, int n, bool accumulate);
   double train_step(const float* x, const Targets& t, int n, double* penalty_out = nullptr,
                     StepInfo* info = nullptr);
   // Optimizer step on the current gradients + constraints (for user loops).

@@ -99,6 +99,13 @@ double elem_rows(Loss loss, const float* pred, const float* target, const float*
           if (std::fabs(d) < delta) { l = 0.5 * d * d; g = d; }
           else { l = delta * (std::fabs(d) - 0.5 * delta); g = d > 0 ? delta : -delta; }
           break;
+        case Loss::poisson: {
+          // y·log(y) - y makes the value the deviance (0 at a perfect fit); it has no gradient
+          const double mu = std::exp(p);
+          l = mu - t * p + (t > 0 ? t * std::log(t) - t : 0.0);
+          g = mu - t;
+          break;
+        }
         case Loss::binary_cross_entropy: {
           const double e = std::exp(-std::fabs(p));
           l = std::max(p, 0.0) - p * t + std::log1p(e);
