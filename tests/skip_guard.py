@@ -27,6 +27,7 @@ DISTS = {
     "matplotlib": "matplotlib",
     "tqdm": "tqdm",
     "hypothesis": "hypothesis",
+    "distributed": "dask",
 }
 ISA_GROUP = "isa"
 _current: list = [None]  # nodeid of the running test, None during collection
