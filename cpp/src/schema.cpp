@@ -216,6 +216,11 @@ const std::vector<OptimizerKind>& optimizers() {
           num("momentum_decay", Limit::ge0, 4e-3, "momentum schedule rate"), decoupled},
          {"exp_avg", "exp_avg_sq", "mu_product"},
          {"decoupled_weight_decay"}},
+        {"adadelta",
+         {with(lr, 1.0), num("rho", Limit::unit_closed, 0.9, "decay of both running averages"),
+          with(eps, 1e-6), wd},
+         {"square_avg", "acc_delta"},
+         {}},
     };
     const std::vector<Param> common = {
         optional(num("clipnorm", Limit::gt0, 0, "clip the global gradient norm (0: off)")),
