@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "arrays.h"
 #include "step_info.h"
@@ -196,18 +197,34 @@ void register_network(py::module_& m) {
       })
       .def("set_optimizer", &Network::set_optimizer)
       .def_property_readonly("optimizer", &Network::optimizer)
-      .def("forward", [](Network& net, const py::array& x, bool training) {
+      .def("forward", [](Network& net, const py::array& x, bool training,
+                         std::optional<std::uint64_t> step) {
+        farray xx = matrix(x, "x", net.input_dim());
+        check_batch(net, xx.shape(0), "x");
+        int n = int(xx.shape(0));
+        farray out({n, net.output_dim()});
+        Network::MaskKey key{net.seed(), step.value_or(0), 0};
+        {
+          py::gil_scoped_release nogil;
+          const float* y = net.forward(xx.data(), n, training, false, step ? &key : nullptr);
+          std::copy(y, y + (size_t)n * net.output_dim(), out.mutable_data());
+        }
+        return out;
+      }, py::arg("x"), py::arg("training") = false, py::arg("step") = py::none())
+      // One Monte-Carlo dropout sample (evaluation mode, dropout on; raw outputs).
+      .def("forward_mc", [](Network& net, const py::array& x, std::uint64_t seed,
+                            std::uint64_t step, std::uint32_t draw) {
         farray xx = matrix(x, "x", net.input_dim());
         check_batch(net, xx.shape(0), "x");
         int n = int(xx.shape(0));
         farray out({n, net.output_dim()});
         {
           py::gil_scoped_release nogil;
-          const float* y = net.forward(xx.data(), n, training);
+          const float* y = net.forward_mc(xx.data(), n, Network::MaskKey{seed, step, draw});
           std::copy(y, y + (size_t)n * net.output_dim(), out.mutable_data());
         }
         return out;
-      }, py::arg("x"), py::arg("training") = false)
+      }, py::arg("x"), py::arg("seed"), py::arg("step"), py::arg("draw"))
       // BatchNorm + ReLU fusion (on by default; same bits either way): for tests and benchmarks.
       .def_property("fusion", &Network::fusion, &Network::set_fusion)
       // Forward, then copies of every layer's output (diagnostics: dead units, saturation).

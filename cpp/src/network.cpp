@@ -203,10 +203,13 @@ bool Network::fused_at(std::size_t i) const {
 // ReLU layer is skipped, so layer i + 2 reads acts_[i + 1] as if the ReLU had run. The BN's own
 // output (never read by any backward) is not written. A separate ReLU pass costs mostly the
 // writing of its cold output buffer, each way (bench/results/design_choices.md#bn-relu-fusion).
-const float* Network::run_forward(const float* x, int n, bool training, bool fuse) {
+const float* Network::run_forward(const float* x, int n, bool training, bool fuse,
+                                  const MaskKey* key, bool mc_dropout) {
   if (training) ++version_;  // batchnorm running statistics move
   last_fused_ = fuse && fusion_;
-  StepContext ctx{training, seed_, step_, 0};
+  StepContext ctx{training, key ? key->seed : seed_, key ? key->step : step_, 0};
+  ctx.draw = key ? key->draw & 0xFFFFu : 0;
+  ctx.mc_dropout = mc_dropout;
   const float* in = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     ctx.layer_index = int(i);
@@ -234,7 +237,8 @@ void Network::check_not_single_row() const {
          "sample is undefined), got a batch of 1");
 }
 
-const float* Network::forward(const float* x, int n, bool training, bool every_output) {
+const float* Network::forward(const float* x, int n, bool training, bool every_output,
+                              const MaskKey* key) {
   Busy busy(*this);
   ensure_workspace(n);
   if (training && n == 1) check_not_single_row();
@@ -242,7 +246,22 @@ const float* Network::forward(const float* x, int n, bool training, bool every_o
     std::memcpy(batch_x_.data(), x, sizeof(float) * (std::size_t)n * input_dim_);
   last_rows_ = n;
   last_training_ = training;
-  return run_forward(batch_x_.data(), n, training, !every_output);
+  MaskKey next{seed_, step_, draws_};
+  if (training && !key) {
+    key = &next;
+    ++draws_;
+  }
+  return run_forward(batch_x_.data(), n, training, !every_output, key);
+}
+
+const float* Network::forward_mc(const float* x, int n, const MaskKey& key) {
+  Busy busy(*this);
+  ensure_workspace(n);
+  if (x != batch_x_.data())
+    std::memcpy(batch_x_.data(), x, sizeof(float) * (std::size_t)n * input_dim_);
+  last_rows_ = 0;  // dropout saved its masks but the rest ran in evaluation mode: no backward
+  last_training_ = false;
+  return run_forward(batch_x_.data(), n, false, true, &key, true);
 }
 
 // Backward over the layers from dout (copied into grad_a_). Returns dX, or null if !need_dx.
@@ -295,6 +314,7 @@ StepInfo Network::update() {
   ++version_;
   if (profiling_) add_ticks("optimizer", t0);
   ++step_;
+  draws_ = 0;
   return info;
 }
 

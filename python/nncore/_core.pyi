@@ -41,6 +41,7 @@ __all__: list[str] = [
     "optimized",
     "philox4x32_10",
     "philox4x32_10_batch",
+    "schema",
     "set_isa",
     "set_num_threads",
     "sgemm",
@@ -90,9 +91,19 @@ class Network:
     def buffer_views(self) -> list: ...
     def buffers_array(self) -> numpy.typing.NDArray[numpy.float32]: ...
     def forward(
-        self, x: numpy.ndarray, training: bool = False
+        self,
+        x: numpy.ndarray,
+        training: bool = False,
+        step: typing.SupportsInt | typing.SupportsIndex | None = None,
     ) -> numpy.typing.NDArray[numpy.float32]: ...
     def forward_all(self, x: numpy.ndarray, training: bool = False) -> list: ...
+    def forward_mc(
+        self,
+        x: numpy.ndarray,
+        seed: typing.SupportsInt | typing.SupportsIndex,
+        step: typing.SupportsInt | typing.SupportsIndex,
+        draw: typing.SupportsInt | typing.SupportsIndex,
+    ) -> numpy.typing.NDArray[numpy.float32]: ...
     def grads_array(self) -> numpy.typing.NDArray[numpy.float32]: ...
     def layer_info(self) -> list: ...
     def loss(

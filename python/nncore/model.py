@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, _format
+from . import _core, _format, _mc_dropout
 from . import metrics as _metrics
 from ._split import holdout_indices
 from ._validation import (
@@ -470,15 +470,42 @@ class Sequential:
         return self.loss == "cross_entropy" and any(m in ("accuracy", "acc") for m in self.metrics)
 
     # ----------------------------------------------------------------------------- inference
-    def predict(self, X, *, fold_batchnorm: bool = False) -> np.ndarray:
+    def predict(
+        self,
+        X,
+        *,
+        fold_batchnorm: bool = False,
+        mc_samples: int | None = None,
+        seed: int | None = None,
+        return_std: bool = False,
+    ):
         """Outputs for X in evaluation mode: softmax probabilities for cross_entropy, sigmoid
         probabilities for binary_cross_entropy, the raw outputs otherwise. Shape (n, outputs).
 
         ``fold_batchnorm=True`` runs a folded plan: each evaluation-mode BatchNorm is folded into the
         preceding Dense's weights and bias, activations into the GEMM epilogue and Dropout is
-        skipped, so each Dense is one GEMM (faster for small batches; equal up to rounding)."""
+        skipped, so each Dense is one GEMM (faster for small batches; equal up to rounding).
+
+        ``mc_samples=N`` is Monte-Carlo dropout: the mean of those outputs over N dropout masks
+        (batchnorm stays in evaluation mode), and with ``return_std=True`` also their standard
+        deviation, as ``(mean, std)``. The masks are keyed by ``seed`` (default the model's
+        seed), the sample index and the rows' positions (``nncore._mc_dropout``): the same
+        arguments give the same bits on every thread count and ISA."""
         X = self._check_X(X)
-        return self._net.predict(X, fold_batchnorm)
+        if mc_samples is None:
+            if return_std or seed is not None:
+                raise ValueError("seed and return_std need mc_samples (Monte-Carlo dropout)")
+            return self._net.predict(X, fold_batchnorm)
+        if fold_batchnorm:
+            raise ValueError("fold_batchnorm skips dropout: it cannot be used with mc_samples")
+        return _mc_dropout.mc_predict(
+            self._net,
+            X,
+            self._transform,
+            _mc_dropout.check_mc_samples(mc_samples),
+            self.seed if seed is None else seed,
+            bool(return_std),
+        )
 
     def _outputs_and_loss(self, X, y, sw, chunk: int = 4096):
         """Raw outputs (evaluation mode) and the mean data loss, in chunks to bound memory."""
@@ -529,12 +556,20 @@ class Sequential:
         self.last_step = info
         return float(info["loss"])
 
-    def forward(self, x, *, training: bool = False) -> np.ndarray:
+    def forward(self, x, *, training: bool = False, step: int | None = None) -> np.ndarray:
         """Network output for x (logits when the loss folds in a softmax/sigmoid). With
         ``training=True`` batchnorm uses batch statistics and dropout is active; call
-        :meth:`backward` next."""
+        :meth:`backward` next.
+
+        Dropout keeps element i of layer l when philox(seed, step, l | draw << 16, i) clears the
+        rate (``nncore/dropout.h``). Without ``step``, step is the number of optimizer steps
+        taken and draw counts the training forwards since the last one, so every call draws a
+        new mask and the first after a step is the mask ``train_step`` would use; ``step=k``
+        uses (the model's seed, k, draw 0) and so repeats its mask."""
         x = self._check_X(x)
-        return self._net.forward(x, bool(training))
+        if step is not None:
+            step = check_seed(step, "step")
+        return self._net.forward(x, bool(training), step)
 
     __call__ = forward
 

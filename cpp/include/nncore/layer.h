@@ -52,6 +52,11 @@ struct StepContext {
   // true): forward writes relu(output) — to the ReLU layer's output buffer — and backward gets
   // that ReLU's output as y and the gradient of it as dy.
   bool relu_fused = false;
+  // Dropout's mask counter word is layer_index | draw << 16 (see Network::MaskKey).
+  std::uint32_t draw = 0;
+  // Dropout draws masks although training is false (Monte-Carlo dropout: everything else, e.g.
+  // batchnorm, stays in evaluation mode).
+  bool mc_dropout = false;
 };
 
 class Layer {

@@ -77,10 +77,24 @@ class Network {
   std::uint64_t step() const { return step_; }
   void set_step(std::uint64_t s) { step_ = s; }
 
+  // The key of a forward's dropout masks: element i of layer l keeps with
+  // philox(seed, step, l | draw << 16, i) (nncore/dropout.h; step and draw are taken mod 2^32
+  // and 2^16). train_step / train_epoch use (the network's seed, steps taken, 0); forward(training)
+  // without a key uses draw = the training forwards since the last optimizer step (mod 2^16), so
+  // every call draws a new mask and the first after a step is the one train_step would use.
+  struct MaskKey {
+    std::uint64_t seed = 0, step = 0;
+    std::uint32_t draw = 0;
+  };
   // x (n, input_dim) -> the network output (n, output_dim), before the output transform.
   // Returns a pointer into the workspace, valid until the next call. every_output: run each
   // layer on its own so that layer_output(i) holds every layer's output (no fused pairs).
-  const float* forward(const float* x, int n, bool training, bool every_output = false);
+  // key: the dropout masks of a training forward (null: as described for MaskKey).
+  const float* forward(const float* x, int n, bool training, bool every_output = false,
+                       const MaskKey* key = nullptr);
+  // One Monte-Carlo dropout sample: evaluation mode (batchnorm running statistics) with dropout
+  // drawing the masks of `key`; no output transform. No backward may follow.
+  const float* forward_mc(const float* x, int n, const MaskKey& key);
 
   // Fusing a BatchNorm with the ReLU layer after it (one pass each way instead of two; same
   // bits): on by default, switchable for tests and comparisons.
@@ -185,7 +199,8 @@ class Network {
   std::vector<LayerSpec> specs_;
   std::uint64_t version_ = 1;  // bumped whenever parameters or running statistics may change
   std::unique_ptr<InferencePlan> plan_;
-  const float* run_forward(const float* x, int n, bool training, bool fuse = true);
+  const float* run_forward(const float* x, int n, bool training, bool fuse = true,
+                           const MaskKey* key = nullptr, bool mc_dropout = false);
   bool fused_at(std::size_t i) const;  // layer i + 1 (a ReLU) runs inside layer i
   std::string phase_name(std::size_t i, bool relu_fused, const char* pass) const;
   bool fusion_ = true, last_fused_ = false;
@@ -197,6 +212,7 @@ class Network {
   const Optimizer* owners_optimizer_ = nullptr;
   int last_rows_ = 0;
   bool last_training_ = false;
+  std::uint32_t draws_ = 0;  // training forwards since the last optimizer step (MaskKey)
   std::atomic<bool> busy_{false};
 };
 
