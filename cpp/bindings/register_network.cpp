@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "arrays.h"
+#include "loss_options.h"
 #include "step_info.h"
 #include "nncore/network.h"
 #include "nncore/schema.h"
@@ -186,9 +187,10 @@ void register_network(py::module_& m) {
       .def("reset_profile", &Network::reset_profile)
       .def("zero_grad", &Network::zero_grad)
       .def("params_changed", &Network::params_changed)
-      .def("set_loss", [](Network& net, const std::string& name, float delta) {
-        net.set_loss(nncore::parse_loss(name), delta);
-      }, py::arg("name"), py::arg("delta") = 1.0f)
+      .def("set_loss", [](Network& net, const std::string& name, float delta,
+                          const py::object& options) {
+        net.set_loss(nncore::parse_loss(name), loss_options(delta, options));
+      }, py::arg("name"), py::arg("delta") = 1.0f, py::arg("options") = py::none())
       .def("set_output_transform", [](Network& net, const std::string& name) {
         auto a = nncore::parse_act(name);
         if (a != nncore::Act::linear && a != nncore::Act::softmax && a != nncore::Act::sigmoid)

@@ -118,10 +118,12 @@ void Network::params_changed() {
   ++version_;
 }
 
-void Network::set_loss(Loss loss, float huber_delta) {
-  check(huber_delta > 0 && std::isfinite(huber_delta), "huber delta must be a finite number > 0");
+void Network::set_loss(Loss loss, const LossOptions& options) {
+  check(options.delta > 0 && std::isfinite(options.delta),
+        "huber delta must be a finite number > 0");
+  check_loss_options(loss, options, output_dim_);
   loss_ = loss;
-  huber_delta_ = huber_delta;
+  loss_options_ = options;
 }
 
 void Network::ensure_workspace(int n) {
@@ -297,7 +299,7 @@ const float* Network::backward(const float* dout, int n) {
 
 double Network::loss_value(const float* out, const Targets& t, int n, float* dout) const {
   return loss_forward_backward(loss_, out, t.values, t.labels, t.weights, dout, n, output_dim_,
-                               huber_delta_);
+                               loss_options_);
 }
 
 double Network::penalty() const {

@@ -120,7 +120,10 @@ class Network:
     def profile(self) -> dict: ...
     def reset_profile(self) -> None: ...
     def set_loss(
-        self, name: str, delta: typing.SupportsFloat | typing.SupportsIndex = 1.0
+        self,
+        name: str,
+        delta: typing.SupportsFloat | typing.SupportsIndex = 1.0,
+        options: typing.Any = None,
     ) -> None: ...
     def set_optimizer(self, arg0: Optimizer) -> None: ...
     def set_output_transform(self, arg0: str) -> None: ...
@@ -270,6 +273,7 @@ def loss(
     target: numpy.ndarray,
     sample_weight: typing.Any = None,
     delta: typing.SupportsFloat | typing.SupportsIndex = 1.0,
+    options: typing.Any = None,
 ) -> tuple[float, numpy.typing.NDArray[numpy.float32]]: ...
 def make_optimizer(
     name: str, hparams: collections.abc.Mapping[str, typing.SupportsFloat | typing.SupportsIndex]

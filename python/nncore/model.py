@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, _format, _mc_dropout
+from . import _core, _format, _losses, _mc_dropout
 from . import metrics as _metrics
 from ._split import holdout_indices
 from ._validation import (
@@ -29,16 +29,9 @@ from ._validation import (
 from .callbacks import Callback, CallbackList, History
 from .layers import Activation, Dense, Layer, layer_from_config
 
-LOSSES = ("mse", "mae", "huber", "cross_entropy", "binary_cross_entropy")
-_LOSS_ALIASES = {
-    "mean_squared_error": "mse",
-    "mean_absolute_error": "mae",
-    "categorical_crossentropy": "cross_entropy",
-    "sparse_categorical_crossentropy": "cross_entropy",
-    "binary_crossentropy": "binary_cross_entropy",
-}
-# The output transform that predict() applies for each loss (the core trains on logits).
-_OUTPUT_TRANSFORM = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
+LOSSES = _losses.LOSSES
+_LOSS_ALIASES = _losses.ALIASES
+_OUTPUT_TRANSFORM = _losses.OUTPUT_TRANSFORM
 _CHUNK_SECONDS = 0.05  # fit returns to Python about this often (Ctrl-C, progress, callbacks)
 _MAX_COUNT = 2**63 - 1  # step and epoch counters are 64-bit in the core
 # Statistics that train_epoch returns per call and fit sums over an epoch.
@@ -110,6 +103,7 @@ class Sequential:
         self.seed = int(seed)
         self.loss: str | None = None
         self.huber_delta = 1.0
+        self.loss_options: dict = {}
         self.metrics: list = []
         self.optimizer: Any = None  # an nncore.optim.Optimizer once compiled
         self.history: History | None = None
@@ -177,7 +171,7 @@ class Sequential:
         net = self._net
         net.set_output_transform(_OUTPUT_TRANSFORM.get(self.loss or "", "linear"))
         if self.loss is not None:
-            net.set_loss(self.loss, self.huber_delta)
+            net.set_loss(self.loss, self.huber_delta, self.loss_options)
         if self.optimizer is not None:
             self.optimizer._attach(self)
 
@@ -193,7 +187,13 @@ class Sequential:
         return X
 
     def compile(
-        self, optimizer="adam", loss: str = "mse", metrics=None, *, huber_delta: float = 1.0
+        self,
+        optimizer="adam",
+        loss: str = "mse",
+        metrics=None,
+        *,
+        huber_delta: float = 1.0,
+        loss_options: dict | None = None,
     ) -> Sequential:
         """Choose the optimizer, the loss and the metrics reported by fit/evaluate.
 
@@ -204,8 +204,16 @@ class Sequential:
             ``nncore.optim.Adam(lr=1e-3)``.
         loss : str
             ``mse``, ``mae``, ``huber``, ``cross_entropy`` (integer labels or one-hot rows; the model
-            outputs logits, ``predict`` returns softmax probabilities) or ``binary_cross_entropy``
-            (on logits; ``predict`` returns sigmoid probabilities).
+            outputs logits, ``predict`` returns softmax probabilities), ``binary_cross_entropy``
+            (on logits; ``predict`` returns sigmoid probabilities), ``focal`` (multi-class, integer
+            labels, softmax), ``binary_focal`` (torchvision's sigmoid focal loss, targets in
+            [0, 1]) or ``quantile`` (pinball loss; one output per quantile).
+        loss_options : dict
+            The loss's options (``nncore._core.schema()["losses"]`` lists them):
+            ``label_smoothing`` (cross_entropy, PyTorch's definition), ``gamma`` (focal,
+            binary_focal), ``alpha`` (binary_focal; < 0: none), ``class_weight`` (one weight per
+            class for cross_entropy/focal, PyTorch's ``weight=``; one per output column for
+            binary_cross_entropy/binary_focal), ``quantiles`` (one, or one per output).
         metrics : list of str or callables
             E.g. ``["accuracy"]``; see :mod:`nncore.metrics`.
         """
@@ -213,9 +221,8 @@ class Sequential:
 
         if not isinstance(loss, str):
             raise ValueError(f"loss must be a string, got {loss!r}")
-        name = _LOSS_ALIASES.get(loss, loss)
-        if name not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r}: expected one of {', '.join(LOSSES)}")
+        name = _losses.canonical(loss)
+        options = _losses.check_options(name, loss_options)
         if not (isinstance(huber_delta, (int, float)) and huber_delta > 0):
             raise ValueError(f"huber_delta must be > 0, got {huber_delta!r}")
         metric_list = (
@@ -237,11 +244,13 @@ class Sequential:
             metric_list,
             opt,
         )
+        self.loss_options = options
         try:
             self._core_specs()
         except ValueError:
             self.loss = old_loss
             raise
+
         if self._net is not None:
             if self._core_specs()[1] != self._stripped:
                 self.build()
@@ -260,6 +269,15 @@ class Sequential:
     # ------------------------------------------------------------------------------ targets
     def _check_y(self, y, n: int, name: str = "y"):
         k = self._net.output_dim
+        if self.loss == "focal":
+            if k < 2:
+                raise ValueError("focal needs at least 2 outputs (use binary_focal for one)")
+            return check_labels(np.asarray(y), n, k, name)
+        if self.loss == "quantile":
+            arr = np.asarray(y)
+            if k > 1 and (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1)):
+                arr = np.repeat(arr.reshape(-1, 1), k, axis=1)  # one column, several quantiles
+            return check_targets(arr, n, k, name)
         if self.loss == "cross_entropy":
             arr = np.asarray(y)
             if arr.ndim == 2 and arr.shape[1] == k and k > 1 and arr.dtype.kind == "f":
@@ -273,15 +291,15 @@ class Sequential:
                 )
             return check_labels(arr, n, k, name)
         t = check_targets(y, n, k, name)
-        if self.loss == "binary_cross_entropy" and ((t < 0) | (t > 1)).any():
-            raise ValueError(f"{name}: binary_cross_entropy targets must lie in [0, 1]")
+        if self.loss in _losses.SIGMOID_LOSSES and ((t < 0) | (t > 1)).any():
+            raise ValueError(f"{name}: {self.loss} targets must lie in [0, 1]")
         return t
 
     def _class_weights(self, y, class_weight, sample_weight):
         if class_weight is None:
             return sample_weight
-        if self.loss != "cross_entropy" or y.ndim != 1:
-            raise ValueError("class_weight needs cross_entropy with integer labels")
+        if self.loss not in _losses.SOFTMAX_LOSSES or y.ndim != 1:
+            raise ValueError("class_weight needs cross_entropy or focal with integer labels")
         k = self._net.output_dim
         if class_weight == "balanced":
             counts = np.bincount(y, minlength=k).astype(np.float64)
@@ -369,7 +387,7 @@ class Sequential:
         if validation_data is not None and validation_split:
             raise ValueError("give either validation_split or validation_data, not both")
         if validation_split:
-            strat = y if (self.loss == "cross_entropy" and y.ndim == 1) else None
+            strat = y if (self.loss in _losses.SOFTMAX_LOSSES and y.ndim == 1) else None
             tr, va = holdout_indices(X.shape[0], validation_split, seed, stratify=strat)
             return _rows((X, y, sw), tr), _rows((X, y, sw), va)
         if validation_data is None:
@@ -467,7 +485,9 @@ class Sequential:
         return logs
 
     def _has_accuracy(self):
-        return self.loss == "cross_entropy" and any(m in ("accuracy", "acc") for m in self.metrics)
+        return self.loss in _losses.SOFTMAX_LOSSES and any(
+            m in ("accuracy", "acc") for m in self.metrics
+        )
 
     # ----------------------------------------------------------------------------- inference
     def predict(
@@ -537,9 +557,9 @@ class Sequential:
         return result
 
     def _transform(self, out):
-        if self.loss == "cross_entropy":
+        if self.loss in _losses.SOFTMAX_LOSSES:
             return _softmax(out.astype(np.float64))
-        if self.loss == "binary_cross_entropy":
+        if self.loss in _losses.SIGMOID_LOSSES:
             return 1.0 / (1.0 + np.exp(-out.astype(np.float64)))
         return out
 
@@ -735,6 +755,8 @@ class Sequential:
                 "huber_delta": self.huber_delta,
                 "metrics": [m for m in self.metrics if isinstance(m, str)],
             }
+            if self.loss_options:
+                cfg["compile"]["loss_options"] = dict(self.loss_options)
         return cfg
 
     @classmethod
@@ -792,6 +814,7 @@ class Sequential:
                 loss=comp["loss"],
                 metrics=comp.get("metrics"),
                 huber_delta=comp.get("huber_delta", 1.0),
+                loss_options=comp.get("loss_options"),
             )
         model.build()
         net = model._net

@@ -66,7 +66,7 @@ class Network {
   void params_changed();
 
   // Loss, optimizer, output transform (softmax/sigmoid applied by predict only).
-  void set_loss(Loss loss, float huber_delta = 1.0f);
+  void set_loss(Loss loss, const LossOptions& options = {});
   Loss loss() const { return loss_; }
   void set_optimizer(std::shared_ptr<Optimizer> opt) { optimizer_ = std::move(opt); }
   std::shared_ptr<Optimizer> optimizer() const { return optimizer_; }
@@ -181,7 +181,7 @@ class Network {
   fvec params_, grads_, buffers_;
   std::vector<TensorView> param_views_, buffer_views_;
   Loss loss_ = Loss::mse;
-  float huber_delta_ = 1.0f;
+  LossOptions loss_options_;
   Act output_transform_ = Act::linear;
   std::shared_ptr<Optimizer> optimizer_;
 
