@@ -38,6 +38,16 @@ _MAX_COUNT = 2**63 - 1  # step and epoch counters are 64-bit in the core
 _EPOCH_SUMS = ("loss_sum", "penalty_sum", "rows", "correct", "skipped_nonfinite")
 
 
+def _task_of(loss, k: int | None) -> str | None:
+    """binary / multiclass / multilabel / regression, from the loss and the number of outputs:
+    which metrics fit (``metrics.for_task``). None when unknown (no outputs yet, a callable)."""
+    if loss in _losses.SOFTMAX_LOSSES:
+        return "multiclass"
+    if loss in _losses.SIGMOID_LOSSES:
+        return None if k is None else ("multilabel" if k > 1 else "binary")
+    return "regression" if isinstance(loss, str) else None
+
+
 class Parameters(dict):
     """Parameter name -> writable numpy view into the model's arena (e.g. ``"0.weight"``)."""
 
@@ -231,7 +241,7 @@ class Sequential:
             else list(metrics if isinstance(metrics, (list, tuple)) else [metrics])
         )
         for m in metric_list:
-            _metrics.get(m)
+            _metrics.for_task(m, _task_of(name, self._output_width()))
         opt = _optim.get(optimizer)
         if not hasattr(opt, "_attach"):  # hardening: not an nncore optimizer (e.g. 5, None)
             raise TypeError(
@@ -259,6 +269,16 @@ class Sequential:
         elif self.input_dim is not None:
             self.build()
         return self
+
+    def _output_width(self) -> int | None:
+        """The number of outputs as the layers' specs give it (before the network is built)."""
+        if self._net is not None:
+            return self._net.output_dim
+        for layer in reversed(self.layers):
+            units = layer.spec().get("units")
+            if units is not None:
+                return int(units)
+        return self.input_dim
 
     def _require_compiled(self):
         if self.loss is None or self.optimizer is None:
@@ -552,9 +572,12 @@ class Sequential:
         if self.metrics:
             pred = self._transform(out)
             for m in self.metrics:
-                fn = _metrics.get(m)
+                fn = _metrics.for_task(m, self._task())
                 result[m if isinstance(m, str) else fn.__name__] = float(fn(y, pred))
         return result
+
+    def _task(self) -> str | None:
+        return _task_of(self.loss, self._output_width())
 
     def _transform(self, out):
         if self.loss in _losses.SOFTMAX_LOSSES:
