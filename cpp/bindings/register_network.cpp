@@ -282,6 +282,19 @@ void register_network(py::module_& m) {
         }
         return step_info(s);
       })
+      // Backward of a gradient computed in Python + penalty + optimizer step (a Python loss).
+      .def("step_from_grad", [](Network& net, const py::array& grad) {
+        farray g = matrix(grad, "grad", net.output_dim());
+        double pen = 0;
+        nncore::StepInfo s;
+        {
+          py::gil_scoped_release nogil;
+          s = net.step_from_grad(g.data(), int(g.shape(0)), &pen);
+        }
+        py::dict d = step_info(s);
+        d["penalty"] = pen;
+        return d;
+      }, py::arg("grad"))
       .def("train_step", [](Network& net, const py::array& x, const py::array& y, py::object w) {
         farray xx = matrix(x, "x", net.input_dim());
         long n = xx.shape(0);

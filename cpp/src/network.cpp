@@ -366,6 +366,23 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   return loss;
 }
 
+StepInfo Network::step_from_grad(const float* dout, int n, double* penalty_out) {
+  Busy busy(*this);
+  check(optimizer_ != nullptr, "no optimizer: compile the model first");
+  check(last_training_ && n == last_rows_,
+        "step_from_grad: needs a forward(training=True) of the same " + std::to_string(n) +
+            " rows first");
+  zero_grad();
+  backward_impl(dout, n, false, false);
+  double pen = 0;
+  for (auto& L : layers_) {
+    pen += L->penalty();
+    L->add_penalty_grad();
+  }
+  if (penalty_out) *penalty_out = pen;
+  return update();
+}
+
 double Network::train_step(const float* x, const Targets& t, int n, double* penalty_out,
                            StepInfo* info) {
   Busy busy(*this);

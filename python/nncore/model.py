@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, _format, _losses, _mc_dropout
+from . import _core, _custom_loss, _format, _losses, _mc_dropout
 from . import metrics as _metrics
 from ._split import holdout_indices
 from ._validation import (
@@ -180,7 +180,9 @@ class Sequential:
     def _configure_net(self):
         net = self._net
         net.set_output_transform(_OUTPUT_TRANSFORM.get(self.loss or "", "linear"))
-        if self.loss is not None:
+        if callable(self.loss):
+            net.set_loss("mse")  # unused: a Python loss runs its own path (_custom_loss)
+        elif self.loss is not None:
             net.set_loss(self.loss, self.huber_delta, self.loss_options)
         if self.optimizer is not None:
             self.optimizer._attach(self)
@@ -212,7 +214,9 @@ class Sequential:
         optimizer : str or nncore.optim optimizer
             ``"sgd"``, ``"adam"``, ... (PyTorch defaults) or an instance such as
             ``nncore.optim.Adam(lr=1e-3)``.
-        loss : str
+        loss : str or callable
+            A callable ``fn(y_pred, y_true) -> (loss, grad)`` on numpy arrays runs through a
+            slower path, one Python call per batch (see ``nncore._custom_loss``). Names:
             ``mse``, ``mae``, ``huber``, ``cross_entropy`` (integer labels or one-hot rows; the model
             outputs logits, ``predict`` returns softmax probabilities), ``binary_cross_entropy``
             (on logits; ``predict`` returns sigmoid probabilities), ``focal`` (multi-class, integer
@@ -229,10 +233,15 @@ class Sequential:
         """
         from . import optim as _optim
 
-        if not isinstance(loss, str):
-            raise ValueError(f"loss must be a string, got {loss!r}")
-        name = _losses.canonical(loss)
-        options = _losses.check_options(name, loss_options)
+        if callable(loss):
+            if loss_options:
+                raise ValueError("loss_options are for the built-in losses, not a callable")
+            name, options = loss, {}
+        elif not isinstance(loss, str):
+            raise ValueError(f"loss must be a string or a callable, got {loss!r}")
+        else:
+            name = _losses.canonical(loss)
+            options = _losses.check_options(name, loss_options)
         if not (isinstance(huber_delta, (int, float)) and huber_delta > 0):
             raise ValueError(f"huber_delta must be > 0, got {huber_delta!r}")
         metric_list = (
@@ -289,6 +298,11 @@ class Sequential:
     # ------------------------------------------------------------------------------ targets
     def _check_y(self, y, n: int, name: str = "y"):
         k = self._net.output_dim
+        if callable(self.loss):  # the function reads y as it likes; only the rows must match
+            arr = np.asarray(y)
+            if arr.ndim == 0 or arr.shape[0] != n:
+                raise ValueError(f"{name}: expected {n} rows, got shape {arr.shape}")
+            return arr
         if self.loss == "focal":
             if k < 2:
                 raise ValueError("focal needs at least 2 outputs (use binary_focal for one)")
@@ -449,6 +463,8 @@ class Sequential:
     def _run_epoch(self, X, y, sw, batch_size, order, scheds, cb) -> dict:
         """One pass over the rows in ``order``, handed to C++ in chunks of batches; returns the
         summed statistics of the epoch (and the last gradient norm)."""
+        if callable(self.loss):
+            _custom_loss.no_weights(sw)
         n = X.shape[0]
         nbatches = -(-n // batch_size)
         lrs = None
@@ -459,6 +475,10 @@ class Sequential:
                 lrs[b] = self.optimizer.lr
                 for s in scheds:
                     s.step_batch()
+        if callable(self.loss):
+            return _custom_loss.run_epoch(
+                self, self._net, X, y, batch_size, order, lrs, cb, _EPOCH_SUMS
+            )
         totals: dict[str, float] = dict.fromkeys(_EPOCH_SUMS, 0)
         totals["grad_norm"] = -1.0
         b = 0
@@ -549,6 +569,9 @@ class Sequential:
 
     def _outputs_and_loss(self, X, y, sw, chunk: int = 4096):
         """Raw outputs (evaluation mode) and the mean data loss, in chunks to bound memory."""
+        if callable(self.loss):
+            _custom_loss.no_weights(sw)
+            return _custom_loss.outputs_and_loss(self._net, self.loss, X, y, chunk)
         n = X.shape[0]
         outs, total = [], 0.0
         for i in range(0, n, chunk):
@@ -595,7 +618,11 @@ class Sequential:
         x = self._check_X(x)
         y = self._check_y(y, x.shape[0])
         sw = check_sample_weight(sample_weight, x.shape[0])
-        info = self._net.train_step(x, y, sw)
+        if callable(self.loss):
+            _custom_loss.no_weights(sw)
+            info = _custom_loss.train_batch(self._net, self.loss, x, y)
+        else:
+            info = self._net.train_step(x, y, sw)
         self.last_step = info
         return float(info["loss"])
 
@@ -623,6 +650,9 @@ class Sequential:
         out = check_X(output, n_features=self._net.output_dim, name="output")
         y = self._check_y(y, out.shape[0])
         sw = check_sample_weight(sample_weight, out.shape[0])
+        if callable(self.loss):
+            _custom_loss.no_weights(sw)
+            return _custom_loss.call(self.loss, out, y)
         loss, grad = self._net.loss(out, y, sw)
         return float(loss), grad
 
@@ -772,7 +802,7 @@ class Sequential:
             "input_dim": self.input_dim,
             "seed": self.seed,
         }
-        if self.loss is not None:
+        if isinstance(self.loss, str):  # a callable loss is not saved (see _custom_loss)
             cfg["compile"] = {
                 "loss": self.loss,
                 "huber_delta": self.huber_delta,

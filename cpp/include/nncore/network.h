@@ -113,6 +113,10 @@ class Network {
                     StepInfo* info = nullptr);
   // Optimizer step on the current gradients + constraints (for user loops).
   StepInfo optimizer_step();
+  // The rest of a training step after a forward(training) of n rows whose loss gradient dout
+  // (n, output_dim) was computed outside (a Python loss): zero_grad + backward + penalty
+  // gradient + optimizer step + constraints, as train_step does after its own loss.
+  StepInfo step_from_grad(const float* dout, int n, double* penalty_out = nullptr);
 
   // Trains batches [batch_begin, batch_end) of one epoch over N rows of X. order (length N) is
   // the row permutation (null = identity). lr_per_batch (null = keep the optimizer's lr) gives
