@@ -99,7 +99,9 @@ def roc_auc_per_label(y_true, y_score, average: str | None = "macro"):
     t, s = _indicators(y_true, y_score, "roc_auc")
     bad = [j for j in range(t.shape[1]) if t[:, j].all() or not t[:, j].any()]
     if bad:
-        raise ValueError(f"roc_auc: label columns {bad} hold a single class; their AUC is undefined")
+        raise ValueError(
+            f"roc_auc: label columns {bad} hold a single class; their AUC is undefined"
+        )
     per = np.array([_binary_auc(t[:, j], s[:, j]) for j in range(t.shape[1])])
     return float(per.mean()) if average == "macro" else per
 

@@ -201,7 +201,7 @@ class Sequential:
     def compile(
         self,
         optimizer="adam",
-        loss: str = "mse",
+        loss: Any = "mse",
         metrics=None,
         *,
         huber_delta: float = 1.0,
@@ -233,6 +233,7 @@ class Sequential:
         """
         from . import optim as _optim
 
+        name: Any
         if callable(loss):
             if loss_options:
                 raise ValueError("loss_options are for the built-in losses, not a callable")
@@ -704,6 +705,13 @@ class Sequential:
         self.optimizer = opt
         if self._net is not None:
             opt._attach(self)
+
+    def to_torch(self):
+        """An equivalent ``torch.nn.Sequential`` with the weights and BatchNorm running
+        statistics (needs PyTorch; see :mod:`nncore.torch_interop`)."""
+        from .torch_interop import to_torch
+
+        return to_torch(self)
 
     def get_weights(self) -> list:
         """Copies of all parameters and buffers, in layer order (Keras style)."""
