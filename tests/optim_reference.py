@@ -155,6 +155,21 @@ class NAdam(_Ref):
         return p - h["lr"] * mu_next / (1 - mu_product * mu_next) * m / denom
 
 
+class Adadelta(_Ref):
+    defaults = dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=0)
+
+    def _step(self, p, g):
+        h, st = self.hp, self.state
+        if h["weight_decay"]:
+            g = g + h["weight_decay"] * p
+        rho, eps = h["rho"], h["eps"]
+        sq = rho * st.get("square_avg", np.zeros_like(p)) + (1 - rho) * g * g
+        acc = st.get("acc_delta", np.zeros_like(p))
+        delta = np.sqrt(acc + eps) / np.sqrt(sq + eps) * g
+        st["square_avg"], st["acc_delta"] = sq, rho * acc + (1 - rho) * delta * delta
+        return p - h["lr"] * delta
+
+
 BY_NAME = {
     "sgd": SGD,
     "adagrad": Adagrad,
@@ -162,4 +177,5 @@ BY_NAME = {
     "adam": Adam,
     "adamw": AdamW,
     "nadam": NAdam,
+    "adadelta": Adadelta,
 }

@@ -109,10 +109,16 @@ def test_layer_in_network():
     np.testing.assert_array_equal(y != 0, keep)
     np.testing.assert_array_equal(dx != 0, keep)
     np.testing.assert_allclose(y[keep], x[keep] * np.float32(1 / 0.6), rtol=1e-7)
+    # every training forward draws a new mask: the key's layer word counts the draws since the
+    # last optimizer step (layer | draw << 16); an explicit step repeats draw 0
     y2 = net.forward(x, True)
-    np.testing.assert_array_equal(y, y2)  # same step → same mask
+    np.testing.assert_array_equal(
+        y2 != 0, mask_ref(x.size, 0.4, 42, net.step, 1 << 16).reshape(x.shape)
+    )
+    assert not np.array_equal(y2 != 0, keep)
+    np.testing.assert_array_equal(net.forward(x, True, step=net.step), y)
     net.step = net.step + 1
-    assert not np.array_equal(net.forward(x, True) != 0, keep)
+    assert not np.array_equal(net.forward(x, True, step=net.step) != 0, keep)
     net0 = core.Network(50, [{"type": "dropout", "rate": 0.0}], 42)
     np.testing.assert_array_equal(net0.forward(x, True), x)
 

@@ -106,6 +106,14 @@ CASES = [
         {"weight_decay": 0.05, "decoupled_weight_decay": 1},
         {"weight_decay": 0.05, "decoupled_weight_decay": True},
     ),
+    ("adadelta", "Adadelta", {}, {}),
+    (
+        "adadelta",
+        "Adadelta",
+        {"lr": 0.5, "rho": 0.7, "eps": 1e-4, "weight_decay": 0.05},
+        {"lr": 0.5, "rho": 0.7, "eps": 1e-4, "weight_decay": 0.05},
+    ),
+    ("adadelta", "Adadelta", {"rho": 0.3, "maximize": 1}, {"rho": 0.3, "maximize": True}),
 ]
 
 
@@ -200,6 +208,7 @@ def test_grad_norm_is_exact_float64():
         ("adam", {"amsgrad": 1, "weight_decay": 0.1, "clipnorm": 100.0}),
         ("adamw", {"clipvalue": 0.5, "skip_nonfinite": 0}),
         ("nadam", {"weight_decay": 0.1}),
+        ("adadelta", {"weight_decay": 0.1, "clipvalue": 1.0}),
     ],
 )
 def test_bitwise_across_threads_and_isas(name, hp, restore_runtime):
@@ -276,6 +285,8 @@ def test_norm_reported_without_prepass():
         ("rmsprop", {"centered": 2}, "centered"),
         ("adagrad", {"lr_decay": -1}, "lr_decay"),
         ("nadam", {"momentum_decay": -1}, "momentum_decay"),
+        ("adadelta", {"rho": 1.5}, "rho"),
+        ("adadelta", {"eps": 0.0}, "eps"),
         ("adam", {"clipnorm": -1}, "clipnorm"),
         ("lion", {}, "lion"),
     ],
@@ -307,6 +318,7 @@ def test_state_size_mismatch_and_bad_arrays():
         ("sgd", {"momentum": 0.9}),
         ("rmsprop", {"centered": 1, "momentum": 0.5}),
         ("adagrad", {"lr_decay": 0.1}),
+        ("adadelta", {"weight_decay": 0.01}),
     ],
 )
 def test_core_state_round_trip_bitwise(name, hp):
@@ -382,6 +394,8 @@ def test_get_names_and_defaults():
         (lambda: optim.RMSprop(centered="yes"), "centered"),
         (lambda: optim.Adagrad(lr_decay=-1), "lr_decay"),
         (lambda: optim.NAdam(momentum_decay=-1), "momentum_decay"),
+        (lambda: optim.Adadelta(rho=-0.1), "rho"),
+        (lambda: optim.Adadelta(eps=float("inf")), "eps"),
         (lambda: optim.Adam(clipnorm=0), "clipnorm"),
         (lambda: optim.Adam(clipvalue=-1), "clipvalue"),
         (lambda: optim.Adam([1, 2]), "params"),
@@ -439,6 +453,7 @@ def test_clip_helpers_on_model():
         lambda: optim.RMSprop(lr=0.01, centered=True, momentum=0.5),
         lambda: optim.Adagrad(lr=0.05, lr_decay=0.01),
         lambda: optim.AdamW(lr=0.01),
+        lambda: optim.Adadelta(lr=0.5, weight_decay=0.01),
     ],
 )
 def test_state_dict_resume_is_bitwise(opt):
@@ -483,19 +498,23 @@ def test_load_state_dict_validation():
     assert m._net.optimizer.hparams()["amsgrad"] == 1.0
 
 
-def test_save_load_resume_bitwise(tmp_path):
+@pytest.mark.parametrize(
+    "make", [lambda: optim.NAdam(lr=0.01), lambda: optim.Adadelta(rho=0.8, weight_decay=0.01)]
+)
+def test_save_load_resume_bitwise(tmp_path, make):
     import nncore as nc
 
     X, y = _data(1)
-    full = _model(optim.NAdam(lr=0.01))
+    full = _model(make())
     for i in range(10):
         full.train_step(X[i * 6 : (i + 1) * 6], y[i * 6 : (i + 1) * 6])
-    part = _model(optim.NAdam(lr=0.01))
+    part = _model(make())
     for i in range(4):
         part.train_step(X[i * 6 : (i + 1) * 6], y[i * 6 : (i + 1) * 6])
     part.save(tmp_path / "m.nnc")
     back = nc.load(tmp_path / "m.nnc")
-    assert isinstance(back.optimizer, optim.NAdam) and back.optimizer.steps == 4
+    assert type(back.optimizer) is type(make()) and back.optimizer.steps == 4
+    assert back.optimizer.get_config() == part.optimizer.get_config()
     for i in range(4, 10):
         back.train_step(X[i * 6 : (i + 1) * 6], y[i * 6 : (i + 1) * 6])
     assert np.array_equal(full._net.params_array(), back._net.params_array())

@@ -50,6 +50,9 @@ CASES = [
     ("nadam", {"lr": 0.01, "momentum_decay": 0.01, "eps": 1e-9}),
     ("nadam", {"lr": 0.01, "weight_decay": 1e-6}),
     ("nadam", {"lr": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": 1}),
+    ("adadelta", {}),
+    ("adadelta", {"lr": 0.5, "rho": 0.7, "eps": 1e-8}),
+    ("adadelta", {"weight_decay": 0.01, "maximize": 1}),
 ]
 STEPS = 25
 
@@ -103,6 +106,11 @@ def test_matches_float64_reference_with_eps_sized_gradients(case):
     # The test can see eps: the eps-sized gradients moved their weights by much more than the
     # tolerance (for SGD such steps vanish under w's ulp; its small-gradient cases are eps-free).
     small = (scale < 1e-7) & (scale > 1e-9)
+    if name == "adadelta":
+        # Adadelta's eps sets the step's size itself (sqrt(eps) / sqrt(eps + E[g^2])): it shows
+        # where g^2 is near eps; far below, the step is g and vanishes under w's ulp.
+        eps = hp.get("eps", 1e-6)
+        small = (scale > 0.1 * np.sqrt(eps)) & (scale < 10 * np.sqrt(eps))
     if name != "sgd":
         seen = np.abs(moved_ref[small]) > 10 * tol[small]
         assert seen.mean() > 0.9, seen.mean()
@@ -115,6 +123,8 @@ def test_matches_float64_reference_with_eps_sized_gradients(case):
         ("adagrad", {"lr": 0.01}, {"eps": 1e-7}),
         ("rmsprop", {"lr": 0.01, "centered": 1, "alpha": 0.9}, {"centered": 0}),
         ("nadam", {"lr": 0.01}, {"eps": 1e-5}),
+        ("adadelta", {}, {"eps": 1e-4}),
+        ("adadelta", {}, {"rho": 0.8}),
     ],
 )
 def test_the_comparison_detects_eps_and_centering(name, hp, broken):
@@ -142,6 +152,7 @@ def test_reference_matches_torch(case):
         "adam": "Adam",
         "adamw": "AdamW",
         "nadam": "NAdam",
+        "adadelta": "Adadelta",
     }[name]
     if "beta1" in kw or "beta2" in kw:
         kw["betas"] = (kw.pop("beta1", 0.9), kw.pop("beta2", 0.999))

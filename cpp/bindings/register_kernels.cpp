@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "arrays.h"
+#include "loss_options.h"
 #include "nncore/activations.h"
 #include "nncore/losses.h"
 #include "nncore/batchnorm.h"
@@ -41,7 +42,8 @@ void register_kernels(py::module_& m) {
     return dz;
   }, py::arg("name"), py::arg("z"), py::arg("dy"), py::arg("alpha") = NAN);
   m.def("loss", [](const std::string& name, const py::array& pred, const py::array& target,
-                   py::object weights, float delta) {
+                   py::object weights, float delta, const py::object& options) {
+    const nncore::LossOptions lo = nncore_py::loss_options(delta, options);
     nncore::Loss l = nncore::parse_loss(name);
     farray p = matrix(pred, "pred");
     int n = int(p.shape(0)), k = int(p.shape(1));
@@ -57,16 +59,16 @@ void register_kernels(py::module_& m) {
           throw py::value_error("labels: label at row " + std::to_string(i) + " is out of range");
       iarray lab = iarray::ensure(target);
       v = nncore::loss_forward_backward(l, p.data(), nullptr, lab.data(), weights.is_none() ? nullptr : w.data(),
-                                        d.mutable_data(), n, k, delta);
+                                        d.mutable_data(), n, k, lo);
     } else {
       farray t = matrix(target, "target", k);
       if (t.shape(0) != n) throw py::value_error("target: wrong number of rows");
       v = nncore::loss_forward_backward(l, p.data(), t.data(), nullptr, weights.is_none() ? nullptr : w.data(),
-                                        d.mutable_data(), n, k, delta);
+                                        d.mutable_data(), n, k, lo);
     }
     return py::make_tuple(v, d);
   }, py::arg("name"), py::arg("pred"), py::arg("target"), py::arg("sample_weight") = py::none(),
-     py::arg("delta") = 1.0f);
+     py::arg("delta") = 1.0f, py::arg("options") = py::none());
 
   // Batch norm: x (n, c); gamma/beta None = no affine.
   auto opt = [](const py::object& o, const char* name, long c) {

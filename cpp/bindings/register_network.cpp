@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "arrays.h"
+#include "loss_options.h"
 #include "step_info.h"
 #include "nncore/network.h"
 #include "nncore/schema.h"
@@ -185,9 +187,10 @@ void register_network(py::module_& m) {
       .def("reset_profile", &Network::reset_profile)
       .def("zero_grad", &Network::zero_grad)
       .def("params_changed", &Network::params_changed)
-      .def("set_loss", [](Network& net, const std::string& name, float delta) {
-        net.set_loss(nncore::parse_loss(name), delta);
-      }, py::arg("name"), py::arg("delta") = 1.0f)
+      .def("set_loss", [](Network& net, const std::string& name, float delta,
+                          const py::object& options) {
+        net.set_loss(nncore::parse_loss(name), loss_options(delta, options));
+      }, py::arg("name"), py::arg("delta") = 1.0f, py::arg("options") = py::none())
       .def("set_output_transform", [](Network& net, const std::string& name) {
         auto a = nncore::parse_act(name);
         if (a != nncore::Act::linear && a != nncore::Act::softmax && a != nncore::Act::sigmoid)
@@ -196,22 +199,38 @@ void register_network(py::module_& m) {
       })
       .def("set_optimizer", &Network::set_optimizer)
       .def_property_readonly("optimizer", &Network::optimizer)
-      .def("forward", [](Network& net, const py::array& x, bool training) {
+      .def("forward", [](Network& net, const py::array& x, bool training,
+                         std::optional<std::uint64_t> step) {
         farray xx = matrix(x, "x", net.input_dim());
         check_batch(net, xx.shape(0), "x");
         int n = int(xx.shape(0));
         farray out({n, net.output_dim()});
+        Network::MaskKey key{net.seed(), step.value_or(0), 0};
         {
           py::gil_scoped_release nogil;
           if (training) {
-            const float* y = net.forward(xx.data(), n, training);
+            const float* y = net.forward(xx.data(), n, training, false, step ? &key : nullptr);
             std::copy(y, y + (size_t)n * net.output_dim(), out.mutable_data());
           } else {
             net.infer(xx.data(), n, out.mutable_data());  // re-entrant
           }
         }
         return out;
-      }, py::arg("x"), py::arg("training") = false)
+      }, py::arg("x"), py::arg("training") = false, py::arg("step") = py::none())
+      // One Monte-Carlo dropout sample (evaluation mode, dropout on; raw outputs).
+      .def("forward_mc", [](Network& net, const py::array& x, std::uint64_t seed,
+                            std::uint64_t step, std::uint32_t draw) {
+        farray xx = matrix(x, "x", net.input_dim());
+        check_batch(net, xx.shape(0), "x");
+        int n = int(xx.shape(0));
+        farray out({n, net.output_dim()});
+        {
+          py::gil_scoped_release nogil;
+          const float* y = net.forward_mc(xx.data(), n, Network::MaskKey{seed, step, draw});
+          std::copy(y, y + (size_t)n * net.output_dim(), out.mutable_data());
+        }
+        return out;
+      }, py::arg("x"), py::arg("seed"), py::arg("step"), py::arg("draw"))
       // BatchNorm + ReLU fusion (on by default; same bits either way): for tests and benchmarks.
       .def_property("fusion", &Network::fusion, &Network::set_fusion)
       // Forward, then copies of every layer's output (diagnostics: dead units, saturation).
@@ -268,6 +287,19 @@ void register_network(py::module_& m) {
         }
         return step_info(s);
       })
+      // Backward of a gradient computed in Python + penalty + optimizer step (a Python loss).
+      .def("step_from_grad", [](Network& net, const py::array& grad) {
+        farray g = matrix(grad, "grad", net.output_dim());
+        double pen = 0;
+        nncore::StepInfo s;
+        {
+          py::gil_scoped_release nogil;
+          s = net.step_from_grad(g.data(), int(g.shape(0)), &pen);
+        }
+        py::dict d = step_info(s);
+        d["penalty"] = pen;
+        return d;
+      }, py::arg("grad"))
       .def("train_step", [](Network& net, const py::array& x, const py::array& y, py::object w) {
         farray xx = matrix(x, "x", net.input_dim());
         long n = xx.shape(0);

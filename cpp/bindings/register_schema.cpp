@@ -68,6 +68,8 @@ py::dict describe() {
     x["name"] = l.name;
     x["aliases"] = l.aliases;
     x["targets"] = l.targets;
+    x["params"] = dicts(l.params, param);
+    x["lists"] = l.lists;
   });
   d["initializers"] = schema::initializers();
   d["optimizers"] = dicts(schema::optimizers(), [](const schema::OptimizerKind& o, py::dict& x) {

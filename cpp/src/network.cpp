@@ -114,10 +114,12 @@ void Network::apply_params_changed() {
   ++version_;
 }
 
-void Network::set_loss(Loss loss, float huber_delta) {
-  check(huber_delta > 0 && std::isfinite(huber_delta), "huber delta must be a finite number > 0");
+void Network::set_loss(Loss loss, const LossOptions& options) {
+  check(options.delta > 0 && std::isfinite(options.delta),
+        "huber delta must be a finite number > 0");
+  check_loss_options(loss, options, output_dim_);
   loss_ = loss;
-  huber_delta_ = huber_delta;
+  loss_options_ = options;
 }
 
 void Network::ensure_workspace(int n) {
@@ -199,10 +201,13 @@ bool Network::fused_at(std::size_t i) const {
 // ReLU layer is skipped, so layer i + 2 reads acts_[i + 1] as if the ReLU had run. The BN's own
 // output (never read by any backward) is not written. A separate ReLU pass costs mostly the
 // writing of its cold output buffer, each way (bench/results/design_choices.md#bn-relu-fusion).
-const float* Network::run_forward(const float* x, int n, bool training, bool fuse) {
+const float* Network::run_forward(const float* x, int n, bool training, bool fuse,
+                                  const MaskKey* key, bool mc_dropout) {
   if (training) ++version_;  // batchnorm running statistics move
   last_fused_ = fuse && fusion_;
-  StepContext ctx{training, seed_, step_, 0};
+  StepContext ctx{training, key ? key->seed : seed_, key ? key->step : step_, 0};
+  ctx.draw = key ? key->draw & 0xFFFFu : 0;
+  ctx.mc_dropout = mc_dropout;
   const float* in = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     ctx.layer_index = int(i);
@@ -230,7 +235,8 @@ void Network::check_not_single_row() const {
          "sample is undefined), got a batch of 1");
 }
 
-const float* Network::forward(const float* x, int n, bool training, bool every_output) {
+const float* Network::forward(const float* x, int n, bool training, bool every_output,
+                              const MaskKey* key) {
   Busy busy(*this);
   ensure_workspace(n);
   if (training && n == 1) check_not_single_row();
@@ -238,7 +244,22 @@ const float* Network::forward(const float* x, int n, bool training, bool every_o
     std::memcpy(batch_x_.data(), x, sizeof(float) * (std::size_t)n * input_dim_);
   last_rows_ = n;
   last_training_ = training;
-  return run_forward(batch_x_.data(), n, training, !every_output);
+  MaskKey next{seed_, step_, draws_};
+  if (training && !key) {
+    key = &next;
+    ++draws_;
+  }
+  return run_forward(batch_x_.data(), n, training, !every_output, key);
+}
+
+const float* Network::forward_mc(const float* x, int n, const MaskKey& key) {
+  Busy busy(*this);
+  ensure_workspace(n);
+  if (x != batch_x_.data())
+    std::memcpy(batch_x_.data(), x, sizeof(float) * (std::size_t)n * input_dim_);
+  last_rows_ = 0;  // dropout saved its masks but the rest ran in evaluation mode: no backward
+  last_training_ = false;
+  return run_forward(batch_x_.data(), n, false, true, &key, true);
 }
 
 // Backward over the layers from dout (copied into grad_a_). Returns dX, or null if !need_dx.
@@ -274,7 +295,7 @@ const float* Network::backward(const float* dout, int n) {
 
 double Network::loss_value(const float* out, const Targets& t, int n, float* dout) const {
   return loss_forward_backward(loss_, out, t.values, t.labels, t.weights, dout, n, output_dim_,
-                               huber_delta_);
+                               loss_options_);
 }
 
 double Network::penalty() const {
@@ -291,6 +312,7 @@ StepInfo Network::update() {
   ++version_;
   if (profiling_) add_ticks("optimizer", t0);
   ++step_;
+  draws_ = 0;
   return info;
 }
 
@@ -338,6 +360,23 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   if (penalty_out) *penalty_out = pen;
   if (info) *info = si;
   return loss;
+}
+
+StepInfo Network::step_from_grad(const float* dout, int n, double* penalty_out) {
+  Busy busy(*this);
+  check(optimizer_ != nullptr, "no optimizer: compile the model first");
+  check(last_training_ && n == last_rows_,
+        "step_from_grad: needs a forward(training=True) of the same " + std::to_string(n) +
+            " rows first");
+  zero_grad();
+  backward_impl(dout, n, false, false);
+  double pen = 0;
+  for (auto& L : layers_) {
+    pen += L->penalty();
+    L->add_penalty_grad();
+  }
+  if (penalty_out) *penalty_out = pen;
+  return update();
 }
 
 double Network::train_step(const float* x, const Targets& t, int n, double* penalty_out,

@@ -99,22 +99,49 @@ const std::vector<ActivationKind>& activations() {
 }
 
 const std::vector<LossKind>& losses() {
-  static const std::vector<LossKind> t = {
-      {Loss::mse, "mse", {"mean_squared_error"}, "float (n, k)"},
-      {Loss::mae, "mae", {"mean_absolute_error"}, "float (n, k)"},
-      {Loss::huber, "huber", {}, "float (n, k)"},
-      {Loss::cross_entropy,
-       "cross_entropy",
-       {"categorical_crossentropy", "sparse_categorical_crossentropy"},
-       "integer labels (n) or class probabilities (n, k)"},
-      {Loss::binary_cross_entropy,
-       "binary_cross_entropy",
-       {"binary_crossentropy"},
-       "float (n, k) in [0, 1]"},
-      // half Poisson deviance with a log link: the output is log(mean), so predictions are
-      // exp(output) (scikit-learn's MLPRegressor(loss="poisson"))
-      {Loss::poisson, "poisson", {}, "float (n, k) >= 0 (counts)"},
-  };
+  static const std::vector<LossKind> t = [] {
+    const Param gamma = num("gamma", Limit::ge0, 2.0, "focusing exponent: (1 - p_t)^gamma");
+    return std::vector<LossKind>{
+        {Loss::mse, "mse", {"mean_squared_error"}, "float (n, k)", {}, {}},
+        {Loss::mae, "mae", {"mean_absolute_error"}, "float (n, k)", {}, {}},
+        {Loss::huber,
+         "huber",
+         {},
+         "float (n, k)",
+         {num("delta", Limit::gt0, 1.0, "where the quadratic part ends")},
+         {}},
+        {Loss::cross_entropy,
+         "cross_entropy",
+         {"categorical_crossentropy", "sparse_categorical_crossentropy"},
+         "integer labels (n) or class probabilities (n, k)",
+         {num("label_smoothing", Limit::unit_closed, 0.0,
+              "PyTorch's: the target becomes (1 - e)·target + e/k")},
+         {"class_weight"}},
+        {Loss::binary_cross_entropy,
+         "binary_cross_entropy",
+         {"binary_crossentropy"},
+         "float (n, k) in [0, 1]",
+         {},
+         {"class_weight"}},
+        // half Poisson deviance with a log link: the output is log(mean), so predictions are
+        // exp(output) (scikit-learn's MLPRegressor(loss="poisson"))
+        {Loss::poisson, "poisson", {}, "float (n, k) >= 0 (counts)", {}, {}},
+        {Loss::focal, "focal", {}, "integer labels (n)", {gamma}, {"class_weight"}},
+        {Loss::binary_focal,
+         "binary_focal",
+         {},
+         "float (n, k) in [0, 1]",
+         {gamma, num("alpha", Limit::finite, 0.25,
+                     "weight of positives, 1 - alpha of negatives (<= 1; < 0: none)")},
+         {"class_weight"}},
+        {Loss::quantile,
+         "quantile",
+         {"pinball"},
+         "float (n, k); one column is repeated for several quantiles",
+         {},
+         {"quantiles"}},
+    };
+  }();
   return t;
 }
 
@@ -219,6 +246,11 @@ const std::vector<OptimizerKind>& optimizers() {
           num("momentum_decay", Limit::ge0, 4e-3, "momentum schedule rate"), decoupled},
          {"exp_avg", "exp_avg_sq", "mu_product"},
          {"decoupled_weight_decay"}},
+        {"adadelta",
+         {with(lr, 1.0), num("rho", Limit::unit_closed, 0.9, "decay of both running averages"),
+          with(eps, 1e-6), wd},
+         {"square_avg", "acc_delta"},
+         {}},
     };
     const std::vector<Param> common = {
         optional(num("clipnorm", Limit::gt0, 0, "clip the global gradient norm (0: off)")),

@@ -37,12 +37,15 @@ _LAZY = {
     "diagnostics",
     "lr_scheduler",
     "io",
+    "torch_interop",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
+    if name == "from_torch":  # torch is imported only when it is called
+        return importlib.import_module(".torch_interop", __name__).from_torch
     raise AttributeError(f"module 'nncore' has no attribute {name!r}")
 
 
@@ -57,6 +60,7 @@ __all__ = [
     "config",
     "data",
     "datasets",
+    "from_torch",
     "get_num_threads",
     "load",
     "num_threads",

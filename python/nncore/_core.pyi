@@ -41,6 +41,7 @@ __all__: list[str] = [
     "optimized",
     "philox4x32_10",
     "philox4x32_10_batch",
+    "schema",
     "set_isa",
     "set_num_threads",
     "sgemm",
@@ -90,9 +91,19 @@ class Network:
     def buffer_views(self) -> list: ...
     def buffers_array(self) -> numpy.typing.NDArray[numpy.float32]: ...
     def forward(
-        self, x: numpy.ndarray, training: bool = False
+        self,
+        x: numpy.ndarray,
+        training: bool = False,
+        step: typing.SupportsInt | typing.SupportsIndex | None = None,
     ) -> numpy.typing.NDArray[numpy.float32]: ...
     def forward_all(self, x: numpy.ndarray, training: bool = False) -> list: ...
+    def forward_mc(
+        self,
+        x: numpy.ndarray,
+        seed: typing.SupportsInt | typing.SupportsIndex,
+        step: typing.SupportsInt | typing.SupportsIndex,
+        draw: typing.SupportsInt | typing.SupportsIndex,
+    ) -> numpy.typing.NDArray[numpy.float32]: ...
     def grads_array(self) -> numpy.typing.NDArray[numpy.float32]: ...
     def layer_info(self) -> list: ...
     def loss(
@@ -117,11 +128,15 @@ class Network:
     def profile(self) -> dict: ...
     def reset_profile(self) -> None: ...
     def set_loss(
-        self, name: str, delta: typing.SupportsFloat | typing.SupportsIndex = 1.0
+        self,
+        name: str,
+        delta: typing.SupportsFloat | typing.SupportsIndex = 1.0,
+        options: typing.Any = None,
     ) -> None: ...
     def set_optimizer(self, arg0: Optimizer) -> None: ...
     def set_output_transform(self, arg0: str) -> None: ...
     def set_profiling(self, arg0: bool) -> None: ...
+    def step_from_grad(self, grad: numpy.ndarray) -> dict: ...
     def train_epoch(
         self,
         X: numpy.ndarray,
@@ -267,6 +282,7 @@ def loss(
     target: numpy.ndarray,
     sample_weight: typing.Any = None,
     delta: typing.SupportsFloat | typing.SupportsIndex = 1.0,
+    options: typing.Any = None,
 ) -> tuple[float, numpy.typing.NDArray[numpy.float32]]: ...
 def make_optimizer(
     name: str, hparams: collections.abc.Mapping[str, typing.SupportsFloat | typing.SupportsIndex]

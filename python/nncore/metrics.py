@@ -13,6 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._multilabel import (
+    MULTILABEL,
+    binary_accuracy,
+    hamming_loss,
+    multilabel_f1,
+    roc_auc_per_label,
+    subset_accuracy,
+)
+
 
 def _labels(pred: np.ndarray) -> np.ndarray:
     pred = np.asarray(pred)
@@ -26,6 +35,15 @@ def _labels(pred: np.ndarray) -> np.ndarray:
 def _true_labels(y_true) -> np.ndarray:
     y_true = np.asarray(y_true)
     if y_true.ndim == 2 and y_true.shape[1] > 1:
+        t = y_true.astype(np.float64)
+        # argmax only means something for one-hot or probability rows; multi-label indicator
+        # rows (several ones, or none) would be scored silently wrong
+        if (t < 0).any() or not np.allclose(t.sum(axis=1), 1.0, atol=1e-6):
+            raise ValueError(
+                "y_true has rows that are not one-hot or class probabilities (multi-label "
+                "targets?): use subset_accuracy, binary_accuracy, hamming_loss, f1_micro, "
+                "f1_macro or roc_auc_per_label"
+            )
         return np.argmax(y_true, axis=1)
     return y_true.ravel()
 
@@ -542,8 +560,67 @@ _METRICS = {
     "mean_absolute_error": mean_absolute_error,
     "r2": r2_score,
     "r2_score": r2_score,
+    "subset_accuracy": subset_accuracy,
+    "binary_accuracy": binary_accuracy,
+    "hamming_loss": hamming_loss,
+    "f1_micro": lambda t, p: multilabel_f1(t, p, "micro"),
+    "f1_macro": lambda t, p: multilabel_f1(t, p, "macro"),
+    "roc_auc_per_label": roc_auc_per_label,
 }
-_SMALLER_IS_BETTER = {"log_loss", "mse", "mean_squared_error", "mae", "mean_absolute_error"}
+_SMALLER_IS_BETTER = {
+    "log_loss",
+    "mse",
+    "mean_squared_error",
+    "mae",
+    "mean_absolute_error",
+    "hamming_loss",
+}
+_REGRESSION = {"mse", "mean_squared_error", "mae", "mean_absolute_error", "r2", "r2_score"}
+_MULTILABEL_ONLY = {"f1_micro", "f1_macro", "roc_auc_per_label"}
+_INDICATOR = {"subset_accuracy", "binary_accuracy", "hamming_loss"}  # multi-label or binary
+TASKS = ("binary", "multiclass", "multilabel", "regression")
+
+
+def for_task(metric, task: str | None):
+    """The metric function of ``metric`` for a model's task, or ValueError when it does not fit
+    it (instead of a silently wrong number, e.g. argmax accuracy on multi-label targets).
+
+    Tasks: ``"binary"`` (one sigmoid output), ``"multiclass"`` (softmax), ``"multilabel"``
+    (several sigmoid outputs: ``f1`` means macro F1 over labels, ``roc_auc`` the labels' mean
+    AUC, and ``accuracy`` is refused as ambiguous), ``"regression"`` (classification metrics are
+    refused). ``task=None`` and callables: :func:`get` unchanged.
+
+    >>> from nncore.metrics import for_task
+    >>> for_task("f1", "multilabel")([[1, 0], [1, 1]], [[0.9, 0.2], [0.8, 0.3]])
+    0.5
+    """
+    fn = get(metric)
+    if task is None or callable(metric):
+        return fn
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    if task == "multilabel":
+        if metric in ("accuracy", "acc"):
+            raise ValueError(
+                "accuracy is ambiguous for multi-label targets: use 'subset_accuracy' (every "
+                "label of a row right) or 'binary_accuracy' (per label)"
+            )
+        if metric in MULTILABEL:
+            return MULTILABEL[metric] or fn
+        if metric in _INDICATOR or metric in _MULTILABEL_ONLY:
+            return fn
+        raise ValueError(
+            f"metric {metric!r} does not fit a multi-label task; use one of "
+            f"{', '.join(sorted(set(MULTILABEL) | {'roc_auc_per_label'}))}"
+        )
+    if task == "regression" and metric not in _REGRESSION:
+        raise ValueError(
+            f"metric {metric!r} is a classification metric and the model's loss is a regression "
+            f"loss; use one of {', '.join(sorted(_REGRESSION))}"
+        )
+    if metric in _MULTILABEL_ONLY or (task == "multiclass" and metric in _INDICATOR):
+        raise ValueError(f"metric {metric!r} is for multi-label targets, the task is {task}")
+    return fn
 
 
 def get(metric):

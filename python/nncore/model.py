@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, _fork, _format
+from . import _core, _custom_loss, _fork, _format, _losses, _mc_dropout
 from . import metrics as _metrics
 from ._schema import SCHEMA
 from ._split import holdout_indices
@@ -30,22 +30,25 @@ from ._validation import (
 from .callbacks import Callback, CallbackList, History
 from .layers import Activation, Dense, Layer, layer_from_config
 
-LOSSES = tuple(loss["name"] for loss in SCHEMA["losses"])
-_LOSS_ALIASES = {
-    "mean_squared_error": "mse",
-    "mean_absolute_error": "mae",
-    "categorical_crossentropy": "cross_entropy",
-    "sparse_categorical_crossentropy": "cross_entropy",
-    "binary_crossentropy": "binary_cross_entropy",
-}
-# The output transform that predict() applies for each loss (the core trains on logits).
-_OUTPUT_TRANSFORM = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
+LOSSES = _losses.LOSSES
+_LOSS_ALIASES = _losses.ALIASES
+_OUTPUT_TRANSFORM = _losses.OUTPUT_TRANSFORM
 _CHUNK_SECONDS = 0.05  # fit returns to Python about this often (Ctrl-C, progress, callbacks)
 _MAX_COUNT = 2**63 - 1  # step and epoch counters are 64-bit in the core
 # Statistics that train_epoch returns per call and fit sums over an epoch.
 _EPOCH_SUMS = ("loss_sum", "penalty_sum", "rows", "correct", "skipped_nonfinite")
 # The active nncore.distributed context (set by distributed.init): fit then trains over MPI ranks.
 _DISTRIBUTED: list[Any] = [None]
+
+
+def _task_of(loss, k: int | None) -> str | None:
+    """binary / multiclass / multilabel / regression, from the loss and the number of outputs:
+    which metrics fit (``metrics.for_task``). None when unknown (no outputs yet, a callable)."""
+    if loss in _losses.SOFTMAX_LOSSES:
+        return "multiclass"
+    if loss in _losses.SIGMOID_LOSSES:
+        return None if k is None else ("multilabel" if k > 1 else "binary")
+    return "regression" if isinstance(loss, str) else None
 
 
 class Parameters(dict):
@@ -150,6 +153,7 @@ class Sequential:
         self.seed = int(seed)
         self.loss: str | None = None
         self.huber_delta = 1.0
+        self.loss_options: dict = {}
         self.metrics: list = []
         self.optimizer: Any = None  # an nncore.optim.Optimizer once compiled
         self.history: History | None = None
@@ -218,8 +222,10 @@ class Sequential:
     def _configure_net(self):
         net = self._net
         net.set_output_transform(_OUTPUT_TRANSFORM.get(self.loss or "", "linear"))
-        if self.loss is not None:
-            net.set_loss(self.loss, self.huber_delta)
+        if callable(self.loss):
+            net.set_loss("mse")  # unused: a Python loss runs its own path (_custom_loss)
+        elif self.loss is not None:
+            net.set_loss(self.loss, self.huber_delta, self.loss_options)
         if self.optimizer is not None:
             self.optimizer._attach(self)
 
@@ -236,7 +242,13 @@ class Sequential:
         return X
 
     def compile(
-        self, optimizer="adam", loss: str = "mse", metrics=None, *, huber_delta: float = 1.0
+        self,
+        optimizer="adam",
+        loss: Any = "mse",
+        metrics=None,
+        *,
+        huber_delta: float = 1.0,
+        loss_options: dict | None = None,
     ) -> Sequential:
         """Choose the optimizer, the loss and the metrics reported by fit/evaluate.
 
@@ -245,20 +257,35 @@ class Sequential:
         optimizer : str or nncore.optim optimizer
             ``"sgd"``, ``"adam"``, ... (PyTorch defaults) or an instance such as
             ``nncore.optim.Adam(lr=1e-3)``.
-        loss : str
+        loss : str or callable
+            A callable ``fn(y_pred, y_true) -> (loss, grad)`` on numpy arrays runs through a
+            slower path, one Python call per batch (see ``nncore._custom_loss``). Names:
             ``mse``, ``mae``, ``huber``, ``cross_entropy`` (integer labels or one-hot rows; the model
-            outputs logits, ``predict`` returns softmax probabilities) or ``binary_cross_entropy``
-            (on logits; ``predict`` returns sigmoid probabilities).
+            outputs logits, ``predict`` returns softmax probabilities), ``binary_cross_entropy``
+            (on logits; ``predict`` returns sigmoid probabilities), ``focal`` (multi-class, integer
+            labels, softmax), ``binary_focal`` (torchvision's sigmoid focal loss, targets in
+            [0, 1]) or ``quantile`` (pinball loss; one output per quantile).
+        loss_options : dict
+            The loss's options (``nncore._core.schema()["losses"]`` lists them):
+            ``label_smoothing`` (cross_entropy, PyTorch's definition), ``gamma`` (focal,
+            binary_focal), ``alpha`` (binary_focal; < 0: none), ``class_weight`` (one weight per
+            class for cross_entropy/focal, PyTorch's ``weight=``; one per output column for
+            binary_cross_entropy/binary_focal), ``quantiles`` (one, or one per output).
         metrics : list of str or callables
             E.g. ``["accuracy"]``; see :mod:`nncore.metrics`.
         """
         from . import optim as _optim
 
-        if not isinstance(loss, str):
-            raise ValueError(f"loss must be a string, got {loss!r}")
-        name = _LOSS_ALIASES.get(loss, loss)
-        if name not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r}: expected one of {', '.join(LOSSES)}")
+        name: Any
+        if callable(loss):
+            if loss_options:
+                raise ValueError("loss_options are for the built-in losses, not a callable")
+            name, options = loss, {}
+        elif not isinstance(loss, str):
+            raise ValueError(f"loss must be a string or a callable, got {loss!r}")
+        else:
+            name = _losses.canonical(loss)
+            options = _losses.check_options(name, loss_options)
         if not (isinstance(huber_delta, (int, float)) and huber_delta > 0):
             raise ValueError(f"huber_delta must be > 0, got {huber_delta!r}")
         metric_list = (
@@ -267,7 +294,7 @@ class Sequential:
             else list(metrics if isinstance(metrics, (list, tuple)) else [metrics])
         )
         for m in metric_list:
-            _metrics.get(m)
+            _metrics.for_task(m, _task_of(name, self._output_width()))
         opt = _optim.get(optimizer)
         if not hasattr(opt, "_attach"):  # hardening: not an nncore optimizer (e.g. 5, None)
             raise TypeError(
@@ -280,11 +307,13 @@ class Sequential:
             metric_list,
             opt,
         )
+        self.loss_options = options
         try:
             self._core_specs()
         except ValueError:
             self.loss = old_loss
             raise
+
         if self._net is not None:
             if self._core_specs()[1] != self._stripped:
                 self.build()
@@ -293,6 +322,16 @@ class Sequential:
         elif self.input_dim is not None:
             self.build()
         return self
+
+    def _output_width(self) -> int | None:
+        """The number of outputs as the layers' specs give it (before the network is built)."""
+        if self._net is not None:
+            return self._net.output_dim
+        for layer in reversed(self.layers):
+            units = layer.spec().get("units")
+            if units is not None:
+                return int(units)
+        return self.input_dim
 
     def _require_compiled(self):
         if self.loss is None or self.optimizer is None:
@@ -303,6 +342,20 @@ class Sequential:
     # ------------------------------------------------------------------------------ targets
     def _check_y(self, y, n: int, name: str = "y"):
         k = self._net.output_dim
+        if callable(self.loss):  # the function reads y as it likes; only the rows must match
+            arr = np.asarray(y)
+            if arr.ndim == 0 or arr.shape[0] != n:
+                raise ValueError(f"{name}: expected {n} rows, got shape {arr.shape}")
+            return arr
+        if self.loss == "focal":
+            if k < 2:
+                raise ValueError("focal needs at least 2 outputs (use binary_focal for one)")
+            return check_labels(np.asarray(y), n, k, name)
+        if self.loss == "quantile":
+            arr = np.asarray(y)
+            if k > 1 and (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1)):
+                arr = np.repeat(arr.reshape(-1, 1), k, axis=1)  # one column, several quantiles
+            return check_targets(arr, n, k, name)
         if self.loss == "cross_entropy":
             arr = np.asarray(y)
             if arr.ndim == 2 and arr.shape[1] == k and k > 1 and arr.dtype.kind == "f":
@@ -316,15 +369,15 @@ class Sequential:
                 )
             return check_labels(arr, n, k, name)
         t = check_targets(y, n, k, name)
-        if self.loss == "binary_cross_entropy" and ((t < 0) | (t > 1)).any():
-            raise ValueError(f"{name}: binary_cross_entropy targets must lie in [0, 1]")
+        if self.loss in _losses.SIGMOID_LOSSES and ((t < 0) | (t > 1)).any():
+            raise ValueError(f"{name}: {self.loss} targets must lie in [0, 1]")
         return t
 
     def _class_weights(self, y, class_weight, sample_weight):
         if class_weight is None:
             return sample_weight
-        if self.loss != "cross_entropy" or y.ndim != 1:
-            raise ValueError("class_weight needs cross_entropy with integer labels")
+        if self.loss not in _losses.SOFTMAX_LOSSES or y.ndim != 1:
+            raise ValueError("class_weight needs cross_entropy or focal with integer labels")
         k = self._net.output_dim
         if class_weight == "balanced":
             counts = np.bincount(y, minlength=k).astype(np.float64)
@@ -458,7 +511,7 @@ class Sequential:
         if validation_data is not None and validation_split:
             raise ValueError("give either validation_split or validation_data, not both")
         if validation_split:
-            strat = y if (self.loss == "cross_entropy" and y.ndim == 1) else None
+            strat = y if (self.loss in _losses.SOFTMAX_LOSSES and y.ndim == 1) else None
             tr, va = holdout_indices(X.shape[0], validation_split, seed, stratify=strat)
             return _rows((X, y, sw), tr), _rows((X, y, sw), va)
         if validation_data is None:
@@ -500,6 +553,8 @@ class Sequential:
     def _run_epoch(self, X, y, sw, batch_size, order, scheds, cb) -> dict:
         """One pass over the rows in ``order``, handed to C++ in chunks of batches; returns the
         summed statistics of the epoch (and the last gradient norm)."""
+        if callable(self.loss):
+            _custom_loss.no_weights(sw)
         n = X.shape[0]
         nbatches = -(-n // batch_size)
         lrs = None
@@ -510,6 +565,10 @@ class Sequential:
                 lrs[b] = self.optimizer.lr
                 for s in scheds:
                     s.step_batch()
+        if callable(self.loss):
+            return _custom_loss.run_epoch(
+                self, self._net, X, y, batch_size, order, lrs, cb, _EPOCH_SUMS
+            )
         totals: dict[str, float] = dict.fromkeys(_EPOCH_SUMS, 0)
         totals["grad_norm"] = -1.0
         b = 0
@@ -556,21 +615,53 @@ class Sequential:
         return logs
 
     def _has_accuracy(self):
-        return self.loss == "cross_entropy" and any(m in ("accuracy", "acc") for m in self.metrics)
+        return self.loss in _losses.SOFTMAX_LOSSES and any(
+            m in ("accuracy", "acc") for m in self.metrics
+        )
 
     # ----------------------------------------------------------------------------- inference
-    def predict(self, X, *, fold_batchnorm: bool = False) -> np.ndarray:
+    def predict(
+        self,
+        X,
+        *,
+        fold_batchnorm: bool = False,
+        mc_samples: int | None = None,
+        seed: int | None = None,
+        return_std: bool = False,
+    ):
         """Outputs for X in evaluation mode: softmax probabilities for cross_entropy, sigmoid
         probabilities for binary_cross_entropy, the raw outputs otherwise. Shape (n, outputs).
 
         ``fold_batchnorm=True`` runs a folded plan: each evaluation-mode BatchNorm is folded into the
         preceding Dense's weights and bias, activations into the GEMM epilogue and Dropout is
-        skipped, so each Dense is one GEMM (faster for small batches; equal up to rounding)."""
+        skipped, so each Dense is one GEMM (faster for small batches; equal up to rounding).
+
+        ``mc_samples=N`` is Monte-Carlo dropout: the mean of those outputs over N dropout masks
+        (batchnorm stays in evaluation mode), and with ``return_std=True`` also their standard
+        deviation, as ``(mean, std)``. The masks are keyed by ``seed`` (default the model's
+        seed), the sample index and the rows' positions (``nncore._mc_dropout``): the same
+        arguments give the same bits on every thread count and ISA."""
         X = self._check_X(X)
-        return self._net.predict(X, fold_batchnorm)
+        if mc_samples is None:
+            if return_std or seed is not None:
+                raise ValueError("seed and return_std need mc_samples (Monte-Carlo dropout)")
+            return self._net.predict(X, fold_batchnorm)
+        if fold_batchnorm:
+            raise ValueError("fold_batchnorm skips dropout: it cannot be used with mc_samples")
+        return _mc_dropout.mc_predict(
+            self._net,
+            X,
+            self._transform,
+            _mc_dropout.check_mc_samples(mc_samples),
+            self.seed if seed is None else seed,
+            bool(return_std),
+        )
 
     def _outputs_and_loss(self, X, y, sw, chunk: int = 4096):
         """Raw outputs (evaluation mode) and the mean data loss, in chunks to bound memory."""
+        if callable(self.loss):
+            _custom_loss.no_weights(sw)
+            return _custom_loss.outputs_and_loss(self._net, self.loss, X, y, chunk)
         n = X.shape[0]
         outs, total = [], 0.0
         for i in range(0, n, chunk):
@@ -594,14 +685,17 @@ class Sequential:
         if self.metrics:
             pred = self._transform(out)
             for m in self.metrics:
-                fn = _metrics.get(m)
+                fn = _metrics.for_task(m, self._task())
                 result[m if isinstance(m, str) else fn.__name__] = float(fn(y, pred))
         return result
 
+    def _task(self) -> str | None:
+        return _task_of(self.loss, self._output_width())
+
     def _transform(self, out):
-        if self.loss == "cross_entropy":
+        if self.loss in _losses.SOFTMAX_LOSSES:
             return _softmax(out.astype(np.float64))
-        if self.loss == "binary_cross_entropy":
+        if self.loss in _losses.SIGMOID_LOSSES:
             return 1.0 / (1.0 + np.exp(-out.astype(np.float64)))
         return out
 
@@ -614,16 +708,28 @@ class Sequential:
         x = self._check_X(x)
         y = self._check_y(y, x.shape[0])
         sw = check_sample_weight(sample_weight, x.shape[0])
-        info = self._net.train_step(x, y, sw)
+        if callable(self.loss):
+            _custom_loss.no_weights(sw)
+            info = _custom_loss.train_batch(self._net, self.loss, x, y)
+        else:
+            info = self._net.train_step(x, y, sw)
         self.last_step = info
         return float(info["loss"])
 
-    def forward(self, x, *, training: bool = False) -> np.ndarray:
+    def forward(self, x, *, training: bool = False, step: int | None = None) -> np.ndarray:
         """Network output for x (logits when the loss folds in a softmax/sigmoid). With
         ``training=True`` batchnorm uses batch statistics and dropout is active; call
-        :meth:`backward` next."""
+        :meth:`backward` next.
+
+        Dropout keeps element i of layer l when philox(seed, step, l | draw << 16, i) clears the
+        rate (``nncore/dropout.h``). Without ``step``, step is the number of optimizer steps
+        taken and draw counts the training forwards since the last one, so every call draws a
+        new mask and the first after a step is the mask ``train_step`` would use; ``step=k``
+        uses (the model's seed, k, draw 0) and so repeats its mask."""
         x = self._check_X(x)
-        return self._net.forward(x, bool(training))
+        if step is not None:
+            step = check_seed(step, "step")
+        return self._net.forward(x, bool(training), step)
 
     __call__ = forward
 
@@ -634,6 +740,9 @@ class Sequential:
         out = check_X(output, n_features=self._net.output_dim, name="output")
         y = self._check_y(y, out.shape[0])
         sw = check_sample_weight(sample_weight, out.shape[0])
+        if callable(self.loss):
+            _custom_loss.no_weights(sw)
+            return _custom_loss.call(self.loss, out, y)
         loss, grad = self._net.loss(out, y, sw)
         return float(loss), grad
 
@@ -686,6 +795,13 @@ class Sequential:
         self.optimizer = opt
         if self._net is not None:
             opt._attach(self)
+
+    def to_torch(self):
+        """An equivalent ``torch.nn.Sequential`` with the weights and BatchNorm running
+        statistics (needs PyTorch; see :mod:`nncore.torch_interop`)."""
+        from .torch_interop import to_torch
+
+        return to_torch(self)
 
     def get_weights(self) -> list:
         """Copies of all parameters and buffers, in layer order (Keras style)."""
@@ -807,12 +923,14 @@ class Sequential:
             "input_dim": self.input_dim,
             "seed": self.seed,
         }
-        if self.loss is not None:
+        if isinstance(self.loss, str):  # a callable loss is not saved (see _custom_loss)
             cfg["compile"] = {
                 "loss": self.loss,
                 "huber_delta": self.huber_delta,
                 "metrics": [m for m in self.metrics if isinstance(m, str)],
             }
+            if self.loss_options:
+                cfg["compile"]["loss_options"] = dict(self.loss_options)
         return cfg
 
     @classmethod
@@ -872,6 +990,7 @@ class Sequential:
                 loss=comp["loss"],
                 metrics=comp.get("metrics"),
                 huber_delta=comp.get("huber_delta", 1.0),
+                loss_options=comp.get("loss_options"),
             )
         model.build()
         net = model._net

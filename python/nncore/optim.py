@@ -31,6 +31,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "NAdam",
+    "Adadelta",
     "get",
     "clip_grad_norm_",
     "clip_grad_value_",
@@ -719,6 +720,27 @@ class NAdam(Optimizer):
         momentum_decay=4e-3,
         *,
         decoupled_weight_decay=False,
+        maximize=False,
+        clipnorm=None,
+        clipvalue=None,
+        skip_nonfinite=True,
+    ):
+        _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
+
+
+class Adadelta(Optimizer):
+    """torch.optim.Adadelta (rho-averaged squared gradients and squared updates)."""
+
+    name = "adadelta"
+
+    def __init__(
+        self,
+        params=None,
+        lr=1.0,
+        rho=0.9,
+        eps=1e-6,
+        weight_decay=0.0,
+        *,
         maximize=False,
         clipnorm=None,
         clipvalue=None,

@@ -55,6 +55,11 @@ struct StepContext {
   // A re-entrant evaluation call (other threads may run the same layer at once): forward must
   // not write the layer's own members.
   bool shared = false;
+  // Dropout's mask counter word is layer_index | draw << 16 (see Network::MaskKey).
+  std::uint32_t draw = 0;
+  // Dropout draws masks although training is false (Monte-Carlo dropout: everything else, e.g.
+  // batchnorm, stays in evaluation mode).
+  bool mc_dropout = false;
 };
 
 class Layer {

@@ -69,7 +69,7 @@ class Network {
   void params_changed();
 
   // Loss, optimizer, output transform (softmax/sigmoid applied by predict only).
-  void set_loss(Loss loss, float huber_delta = 1.0f);
+  void set_loss(Loss loss, const LossOptions& options = {});
   Loss loss() const { return loss_; }
   void set_optimizer(std::shared_ptr<Optimizer> opt) { optimizer_ = std::move(opt); }
   std::shared_ptr<Optimizer> optimizer() const { return optimizer_; }
@@ -80,10 +80,24 @@ class Network {
   std::uint64_t step() const { return step_; }
   void set_step(std::uint64_t s) { step_ = s; }
 
+  // The key of a forward's dropout masks: element i of layer l keeps with
+  // philox(seed, step, l | draw << 16, i) (nncore/dropout.h; step and draw are taken mod 2^32
+  // and 2^16). train_step / train_epoch use (the network's seed, steps taken, 0); forward(training)
+  // without a key uses draw = the training forwards since the last optimizer step (mod 2^16), so
+  // every call draws a new mask and the first after a step is the one train_step would use.
+  struct MaskKey {
+    std::uint64_t seed = 0, step = 0;
+    std::uint32_t draw = 0;
+  };
   // x (n, input_dim) -> the network output (n, output_dim), before the output transform.
   // Returns a pointer into the workspace, valid until the next call. every_output: run each
   // layer on its own so that layer_output(i) holds every layer's output (no fused pairs).
-  const float* forward(const float* x, int n, bool training, bool every_output = false);
+  // key: the dropout masks of a training forward (null: as described for MaskKey).
+  const float* forward(const float* x, int n, bool training, bool every_output = false,
+                       const MaskKey* key = nullptr);
+  // One Monte-Carlo dropout sample: evaluation mode (batchnorm running statistics) with dropout
+  // drawing the masks of `key`; no output transform. No backward may follow.
+  const float* forward_mc(const float* x, int n, const MaskKey& key);
 
   // Fusing a BatchNorm with the ReLU layer after it (one pass each way instead of two; same
   // bits): on by default, switchable for tests and comparisons.
@@ -113,6 +127,10 @@ class Network {
                     StepInfo* info = nullptr);
   // Optimizer step on the current gradients + constraints (for user loops).
   StepInfo optimizer_step();
+  // The rest of a training step after a forward(training) of n rows whose loss gradient dout
+  // (n, output_dim) was computed outside (a Python loss): zero_grad + backward + penalty
+  // gradient + optimizer step + constraints, as train_step does after its own loss.
+  StepInfo step_from_grad(const float* dout, int n, double* penalty_out = nullptr);
 
   // Trains batches [batch_begin, batch_end) of one epoch over N rows of X. order (length N) is
   // the row permutation (null = identity). lr_per_batch (null = keep the optimizer's lr) gives
@@ -198,7 +216,7 @@ class Network {
   fvec params_, grads_, buffers_;
   std::vector<TensorView> param_views_, buffer_views_;
   Loss loss_ = Loss::mse;
-  float huber_delta_ = 1.0f;
+  LossOptions loss_options_;
   Act output_transform_ = Act::linear;
   std::shared_ptr<Optimizer> optimizer_;
 
@@ -216,7 +234,8 @@ class Network {
   std::vector<LayerSpec> specs_;
   std::uint64_t version_ = 1;  // bumped whenever parameters or running statistics may change
   std::unique_ptr<InferencePlan> plan_;
-  const float* run_forward(const float* x, int n, bool training, bool fuse = true);
+  const float* run_forward(const float* x, int n, bool training, bool fuse = true,
+                           const MaskKey* key = nullptr, bool mc_dropout = false);
   bool fused_at(std::size_t i) const;  // layer i + 1 (a ReLU) runs inside layer i
   std::string phase_name(std::size_t i, bool relu_fused, const char* pass) const;
   bool fusion_ = true, last_fused_ = false;
@@ -235,6 +254,7 @@ class Network {
   bool params_pending_ = false;     // params_changed() came while evaluation calls were running
   std::uint64_t prepared_version_ = 0;  // version_ the layers were last prepared for readers at
   std::vector<EvalWorkspace*> free_workspaces_;  // owned (deleted by ~Network)
+  std::uint32_t draws_ = 0;  // training forwards since the last optimizer step (MaskKey)
 };
 
 }  // namespace nncore

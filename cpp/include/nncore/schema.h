@@ -73,6 +73,8 @@ struct LossKind {
   std::string name;
   std::vector<std::string> aliases;  // Keras spellings also accepted
   std::string targets;
+  std::vector<Param> params;       // its numbers (LossOptions' fields of the same names)
+  std::vector<std::string> lists;  // its list options: class_weight, quantiles
 };
 
 struct OptimizerKind {

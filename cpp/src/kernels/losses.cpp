@@ -80,9 +80,74 @@ double ce_rows(const float* pred, const float* target, const std::int32_t* label
   return total;
 }
 
+// Softmax of row z in double: p (k) and log Σ exp; returns the log-sum-exp.
+double softmax_row(const float* z, int k, double* p) {
+  double m = z[0];
+  for (int j = 1; j < k; ++j) m = std::max(m, double(z[j]));
+  double s = 0;
+  for (int j = 0; j < k; ++j) s += p[j] = std::exp(double(z[j]) - m);
+  for (int j = 0; j < k; ++j) p[j] /= s;
+  return m + std::log(s);
+}
+
+// Cross-entropy with label smoothing and/or class weights (PyTorch's definitions, see losses.h),
+// and the multi-class focal loss, over rows [r0, r1) in double: returns Σ s_i·l_i, writes dpred
+// scaled by inv_norm. The plain cross-entropy keeps its float path (ce_rows).
+double softmax_rows(Loss loss, const float* pred, const float* target, const std::int32_t* labels,
+                    const float* sw, float* dpred, int r0, int r1, int k, double inv_norm,
+                    const LossOptions& o) {
+  std::vector<double> p(static_cast<std::size_t>(k)), t(static_cast<std::size_t>(k));
+  const float* cw = o.class_weight.empty() ? nullptr : o.class_weight.data();
+  const double e = o.label_smoothing, g = o.gamma;
+  double total = 0;
+  for (int i = r0; i < r1; ++i) {
+    const float* z = pred + std::size_t(i) * k;
+    const double lse = softmax_row(z, k, p.data());
+    const double si = sw ? double(sw[i]) : 1.0;
+    float* d = dpred ? dpred + std::size_t(i) * k : nullptr;
+    if (loss == Loss::focal) {
+      const int y = labels[i];
+      const double wy = cw ? double(cw[y]) : 1.0;
+      double u = 0;  // 1 - p_y as the sum of the others: exact where p_y rounds to 1
+      for (int c = 0; c < k; ++c)
+        if (c != y) u += p[c];
+      const double ce = lse - double(z[y]);
+      const double ug = std::pow(u, g);
+      total += si * wy * ug * ce;
+      if (d) {
+        // d l / d z_j = w_y·(p_j - [j = y])·(u^g + g·p_y·u^(g-1)·ce)
+        const double f = ug + (g > 0 && u > 0 ? g * (1 - u) * std::pow(u, g - 1) * ce : 0.0);
+        const double sc = si * wy * f * inv_norm;
+        for (int j = 0; j < k; ++j) d[j] = float(sc * (p[j] - (j == y ? 1.0 : 0.0)));
+      }
+      continue;
+    }
+    // Smoothed, weighted target mass per class: a_c = w_c·t'_c; l_i = Σ_c a_c·(lse - z_c) and
+    // d l / d z_j = p_j·Σ_c a_c - a_j.
+    double asum = 0, li = 0;
+    for (int c = 0; c < k; ++c) {
+      double tc = labels ? (c == labels[i] ? 1.0 : 0.0) : double(target[std::size_t(i) * k + c]);
+      tc = (1 - e) * tc + e / k;
+      t[c] = (cw ? double(cw[c]) : 1.0) * tc;
+      asum += t[c];
+      li += t[c] * (lse - double(z[c]));
+    }
+    total += si * li;
+    if (d) {
+      const double sc = si * inv_norm;
+      for (int j = 0; j < k; ++j) d[j] = float(sc * (p[j] * asum - t[j]));
+    }
+  }
+  return total;
+}
+
 // Elementwise losses over rows [r0, r1): returns Σ w_i·Σ_j l_ij, writes dpred.
 double elem_rows(Loss loss, const float* pred, const float* target, const float* w, float* dpred,
-                 int r0, int r1, int k, double inv_norm, double delta) {
+                 int r0, int r1, int k, double inv_norm, const LossOptions& o) {
+  const double delta = o.delta, gamma = o.gamma, alpha = o.alpha;
+  const float* cw = o.class_weight.empty() ? nullptr : o.class_weight.data();
+  const float* qs = o.quantiles.empty() ? nullptr : o.quantiles.data();
+  const bool one_q = o.quantiles.size() == 1;
   double total = 0;
   for (int i = r0; i < r1; ++i) {
     const double wi = w ? double(w[i]) : 1.0;
@@ -112,7 +177,32 @@ double elem_rows(Loss loss, const float* pred, const float* target, const float*
           g = (p >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - t;
           break;
         }
+        case Loss::binary_focal: {
+          // torchvision: ce·(1 - p_t)^gamma·alpha_t, p_t = s·t + (1-s)·(1-t), s = sigmoid(p)
+          const double e = std::exp(-std::fabs(p));
+          const double sg = p >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+          const double sg1 = p >= 0 ? e / (1.0 + e) : 1.0 / (1.0 + e);  // 1 - s, exact
+          const double ce = std::max(p, 0.0) - p * t + std::log1p(e);
+          const double u = t * sg1 + (1 - t) * sg;  // 1 - p_t
+          const double at = alpha < 0 ? 1.0 : alpha * t + (1 - alpha) * (1 - t);
+          const double ug = std::pow(u, gamma);
+          l = at * ug * ce;
+          const double du = (1 - 2 * t) * sg * sg1;
+          const double dug = gamma > 0 && u > 0 ? gamma * std::pow(u, gamma - 1) * du : 0.0;
+          g = at * (dug * ce + ug * (sg - t));
+          break;
+        }
+        case Loss::quantile: {
+          const double q = one_q ? qs[0] : qs[j];
+          l = d <= 0 ? -q * d : (1 - q) * d;  // d = p - t: under-prediction costs q
+          g = d < 0 ? -q : (d > 0 ? 1 - q : 0.0);
+          break;
+        }
         default: break;
+      }
+      if (cw) {
+        l *= double(cw[j]);
+        g *= double(cw[j]);
       }
       row += l;
       if (dpred) dpred[idx] = float(g * gscale);
@@ -136,31 +226,76 @@ Loss parse_loss(const std::string& name) {
 
 const char* loss_name(Loss l) { return schema::losses().at(static_cast<int>(l)).name.c_str(); }
 
+void check_loss_options(Loss loss, const LossOptions& o, int k) {
+  const std::string name = loss_name(loss);
+  if (loss == Loss::huber) check(o.delta > 0, "huber: delta must be > 0");
+  if (loss == Loss::cross_entropy)
+    check(o.label_smoothing >= 0 && o.label_smoothing <= 1,
+          "cross_entropy: label_smoothing must be in [0, 1], got " +
+              std::to_string(o.label_smoothing));
+  if (loss == Loss::focal || loss == Loss::binary_focal)
+    check(std::isfinite(o.gamma) && o.gamma >= 0,
+          name + ": gamma must be a finite number >= 0, got " + std::to_string(o.gamma));
+  if (loss == Loss::binary_focal)
+    check(std::isfinite(o.alpha) && o.alpha <= 1,
+          "binary_focal: alpha must be in [0, 1] (or < 0 for none), got " +
+              std::to_string(o.alpha));
+  const bool classify = loss == Loss::cross_entropy || loss == Loss::focal ||
+                        loss == Loss::binary_cross_entropy || loss == Loss::binary_focal;
+  if (!o.class_weight.empty()) {
+    check(classify, name + ": class_weight is only for classification losses");
+    check(o.class_weight.size() == std::size_t(k),
+          name + ": class_weight has " + std::to_string(o.class_weight.size()) +
+              " values but the model has " + std::to_string(k) + " outputs");
+    for (float v : o.class_weight)
+      check(std::isfinite(v) && v >= 0, name + ": class_weight values must be finite and >= 0");
+  }
+  if (loss == Loss::quantile) {
+    check(o.quantiles.size() == 1 || o.quantiles.size() == std::size_t(k),
+          "quantile: needs one quantile or one per output (" + std::to_string(k) + "), got " +
+              std::to_string(o.quantiles.size()));
+    for (float q : o.quantiles)
+      check(q > 0 && q < 1, "quantile: quantiles must lie in (0, 1), got " + std::to_string(q));
+  } else {
+    check(o.quantiles.empty(), name + ": quantiles are only for the quantile loss");
+  }
+}
+
 double loss_forward_backward(Loss loss, const float* pred, const float* target,
                              const std::int32_t* labels, const float* w, float* dpred, int n,
-                             int k, float delta) {
+                             int k, const LossOptions& opt) {
   check(n > 0 && k > 0, std::string(loss_name(loss)) + ": empty prediction");
   const bool ce = loss == Loss::cross_entropy;
-  if (ce) {
-    check(labels || target, "cross_entropy: needs integer labels or a target matrix");
+  const bool softmax = ce || loss == Loss::focal;
+  if (softmax) {
+    if (ce) check(labels || target, "cross_entropy: needs integer labels or a target matrix");
+    else check(labels != nullptr, "focal: needs integer labels");
     if (labels)
       for (int i = 0; i < n; ++i)
         if (labels[i] < 0 || labels[i] >= k)
-          fail("cross_entropy: label " + std::to_string(labels[i]) + " at row " +
-               std::to_string(i) + " is outside [0, " + std::to_string(k) + ")");
+          fail(std::string(loss_name(loss)) + ": label " + std::to_string(labels[i]) +
+               " at row " + std::to_string(i) + " is outside [0, " + std::to_string(k) + ")");
   } else {
     check(target != nullptr, std::string(loss_name(loss)) + ": needs a float target matrix");
   }
-  if (loss == Loss::huber) check(delta > 0, "huber: delta must be > 0");
+  check_loss_options(loss, opt, k);
+  const bool plain_ce = ce && opt.label_smoothing == 0 && opt.class_weight.empty();
   const int chunks = (n + kRowChunk - 1) / kRowChunk;
   std::vector<double> part(static_cast<std::size_t>(chunks), 0.0);
-  const double norm = ce ? double(n) : double(n) * k;
+  double norm = softmax ? double(n) : double(n) * k;
+  if (ce && labels && !opt.class_weight.empty()) {  // PyTorch: the weights of the labels
+    norm = 0;
+    for (int i = 0; i < n; ++i) norm += double(opt.class_weight[std::size_t(labels[i])]);
+    check(norm > 0, "cross_entropy: the class weights of the batch's labels sum to 0");
+  }
   const bool par = (long)n * k > (1L << 15) && chunks > 1;
 #pragma omp parallel for num_threads(num_threads()) if (par) schedule(static)
   for (int c = 0; c < chunks; ++c) {
     const int r0 = c * kRowChunk, r1 = std::min(n, r0 + kRowChunk);
-    part[c] = ce ? ce_rows(pred, target, labels, w, dpred, r0, r1, k, 1.0 / norm)
-                 : elem_rows(loss, pred, target, w, dpred, r0, r1, k, 1.0 / norm, delta);
+    part[c] = plain_ce ? ce_rows(pred, target, labels, w, dpred, r0, r1, k, 1.0 / norm)
+              : softmax
+                  ? softmax_rows(loss, pred, target, labels, w, dpred, r0, r1, k, 1.0 / norm, opt)
+                  : elem_rows(loss, pred, target, w, dpred, r0, r1, k, 1.0 / norm, opt);
   }
   double total = 0;
   for (double p : part) total += p;

@@ -27,11 +27,12 @@ class Dropout final : public Layer {
   void forward(const float* x, float* y, int n, float* saved, const StepContext& ctx) override {
     // x (n, c) -> y (n, c)
     const std::size_t total = std::size_t(n) * in_dim_;
-    if (!ctx.training || rate_ == 0.0) {
+    if (!(ctx.training || ctx.mc_dropout) || rate_ == 0.0) {
       if (x != y) std::memcpy(y, x, sizeof(float) * total);
       return;
     }
-    dropout_apply(y, x, total, rate_, ctx.seed, ctx.step, std::uint32_t(ctx.layer_index),
+    dropout_apply(y, x, total, rate_, ctx.seed, ctx.step,
+                  std::uint32_t(ctx.layer_index) | (ctx.draw << 16),
                   reinterpret_cast<std::uint32_t*>(saved));
   }
   void backward(const float*, const float*, float* dy, float* dx, int n, float* saved,

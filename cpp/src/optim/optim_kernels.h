@@ -46,6 +46,12 @@ struct NadamK {
   bool has_wd, decoupled;
 };
 
+struct AdadeltaK {
+  Prep pre;
+  float neg_lr, wd, rho, one_minus_rho, eps;
+  bool has_wd;
+};
+
 struct Kernels {
   // Sum of squares in double: 32 lanes (lane = i mod 32), then a fixed pairwise tree.
   double (*sumsq)(const float* g, std::size_t n);
@@ -60,6 +66,8 @@ struct Kernels {
   void (*adam)(float* p, const float* g, float* m, float* v, float* vmax, std::size_t n,
                const AdamK& k);
   void (*nadam)(float* p, const float* g, float* m, float* v, std::size_t n, const NadamK& k);
+  void (*adadelta)(float* p, const float* g, float* sq, float* acc, std::size_t n,
+                   const AdadeltaK& k);
 };
 
 namespace scalar {

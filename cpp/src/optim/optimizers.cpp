@@ -1,8 +1,8 @@
-// The optimizer family (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam) with torch.optim's formulas,
-// hyper-parameter names and defaults, plus clipping and the non-finite gradient check. One fused
-// pass per step over fixed 16384-element chunks (OpenMP over chunks, elementwise, so the bits do
-// not depend on the thread count); per-ISA kernels live in kernels_*.cpp, registered in the ISA
-// context.
+// The optimizer family (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam, Adadelta) with torch.optim's
+// formulas, hyper-parameter names and defaults, plus clipping and the non-finite gradient check.
+// One fused pass per step over fixed 16384-element chunks (OpenMP over chunks, elementwise, so the
+// bits do not depend on the thread count); per-ISA kernels live in kernels_*.cpp, registered in the
+// ISA context.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -387,6 +387,30 @@ class Nadam : public Fused {
   NadamK k_{};
 };
 
+class Adadelta : public Fused {
+ public:
+  explicit Adadelta(const std::map<std::string, double>& hp) : Fused("adadelta", hp) {
+    add_state("square_avg", 0.0f);
+    add_state("acc_delta", 0.0f);
+  }
+
+ private:
+  void prepare(const Prep& q, bool) override {
+    k_.pre = q;
+    k_.neg_lr = float(-lr_);
+    k_.wd = float(h("weight_decay"));
+    k_.rho = float(h("rho"));
+    k_.one_minus_rho = float(1.0 - h("rho"));  // torch passes value=1-rho, a Python float
+    k_.eps = float(h("eps"));
+    k_.has_wd = h("weight_decay") != 0;
+  }
+  void update(const Kernels& K, float* p, const float* g, std::size_t off,
+              std::size_t len) override {
+    K.adadelta(p, g, st("square_avg") + off, st("acc_delta") + off, len, k_);
+  }
+  AdadeltaK k_{};
+};
+
 }  // namespace
 
 double grad_norm(const float* g, std::size_t n) {
@@ -436,6 +460,7 @@ std::shared_ptr<Optimizer> make_optimizer(const std::string& name,
   if (k == "adam") return std::make_shared<Adam>(hp, false);
   if (k == "adamw") return std::make_shared<Adam>(hp, true);
   if (k == "nadam") return std::make_shared<Nadam>(hp);
+  if (k == "adadelta") return std::make_shared<Adadelta>(hp);
   schema::optimizer(k);  // throws naming the schema's optimizers
   fail("optimizer '" + k + "' is in the schema but has no implementation");
 }

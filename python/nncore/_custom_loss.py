@@ -1,0 +1,98 @@
+"""A loss written in Python: ``compile(loss=fn)`` with ``fn(y_pred, y_true) -> (loss, grad)``.
+
+y_pred is the model's raw output, float32 (n, outputs) (no softmax/sigmoid: ``predict`` returns
+raw outputs too); y_true the batch's targets as given to ``fit``; ``loss`` a float (the batch's
+mean, as logged) and ``grad`` d loss / d y_pred of y_pred's shape. This is the slower path: per
+batch one forward in C++, one Python call and one backward + optimizer step in C++
+(``Network.step_from_grad``), instead of whole epochs in one C++ call. Sample and class weights
+are not passed: weight inside the function. A saved model keeps its weights but not the
+function: compile it again after ``load``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def check_loss_fn(fn):
+    if not callable(fn):
+        raise ValueError(f"loss must be a name or a callable, got {fn!r}")
+    return fn
+
+
+def call(fn, out: np.ndarray, y) -> tuple[float, np.ndarray]:
+    """fn(out, y) with its result checked: a finite-or-not float and a float32 gradient of
+    out's shape (a wrong shape would corrupt the backward pass)."""
+    res = fn(out, y)
+    if not (isinstance(res, tuple) and len(res) == 2):
+        raise ValueError(f"a loss function must return (loss, grad), got {type(res).__name__}")
+    loss, grad = res
+    try:
+        loss = float(loss)
+    except (TypeError, ValueError):
+        raise ValueError(f"the loss function's loss must be a number, got {loss!r}") from None
+    grad = np.asarray(grad)
+    if grad.shape != out.shape:
+        raise ValueError(
+            f"the loss function's grad has shape {grad.shape}, expected {out.shape} (y_pred's)"
+        )
+    return loss, np.ascontiguousarray(grad, dtype=np.float32)
+
+
+def no_weights(sw):
+    if sw is not None:
+        raise ValueError(
+            "a Python loss function gets no sample_weight/class_weight: weight inside it"
+        )
+
+
+def _rows(y, idx):
+    return y[idx] if isinstance(y, np.ndarray) else np.asarray(y)[idx]
+
+
+def train_batch(net, fn, x, y) -> dict:
+    out = net.forward(x, True)
+    loss, grad = call(fn, out, y)
+    info = net.step_from_grad(grad)
+    info["loss"] = loss
+    return info
+
+
+def run_epoch(model, net, X, y, batch_size, order, lrs, cb, sums) -> dict:
+    """One epoch of ``model`` (its core network ``net``), batch by batch, with the statistics
+    fit's C++ epochs report."""
+    n = X.shape[0]
+    nbatches = -(-n // batch_size)
+    idx_all = np.arange(n) if order is None else order
+    totals: dict[str, float] = dict.fromkeys(sums, 0)
+    totals["grad_norm"] = -1.0
+    core_opt = net.optimizer
+    for b in range(nbatches):
+        idx = idx_all[b * batch_size : (b + 1) * batch_size]
+        if lrs is not None:
+            core_opt.lr = float(lrs[b])
+        info = train_batch(net, model.loss, np.ascontiguousarray(X[idx]), _rows(y, idx))
+        rows = len(idx)
+        totals["loss_sum"] += info["loss"] * rows
+        totals["penalty_sum"] += info["penalty"] * rows
+        totals["rows"] += rows
+        totals["skipped_nonfinite"] += int(info["skipped"])
+        totals["grad_norm"] = info["grad_norm"]
+        logs = {"batch": b, "batches": nbatches, "loss": totals["loss_sum"] / totals["rows"]}
+        if totals["skipped_nonfinite"]:
+            logs["nonfinite_steps"] = int(totals["skipped_nonfinite"])
+        cb.on_batch_end(b, logs)
+        if model.stop_training:
+            break
+    return totals
+
+
+def outputs_and_loss(net, fn, X, y, chunk: int = 4096):
+    """Evaluation-mode outputs and the row-weighted mean of the function's chunk losses."""
+    n = X.shape[0]
+    outs, total = [], 0.0
+    for i in range(0, n, chunk):
+        out = net.forward(X[i : i + chunk], False)
+        loss, _ = call(fn, out, _rows(y, slice(i, i + chunk)))
+        total += loss * out.shape[0]
+        outs.append(out)
+    return np.concatenate(outs), total / n

@@ -1,0 +1,158 @@
+"""PyTorch interop (torch optional): :func:`to_torch` turns a built :class:`~nncore.Sequential`
+into an equivalent ``torch.nn.Sequential`` (weights and BatchNorm running statistics copied),
+:func:`from_torch` builds an nncore model from a supported ``torch.nn.Sequential``.
+
+Supported: ``Linear`` (+ a following activation module, folded into ``Dense``),
+``BatchNorm1d``, ``Dropout``, and the activations ReLU, LeakyReLU, ELU, SELU, GELU (exact),
+Sigmoid, Tanh, Softplus (beta 1), SiLU, Softmax (over features), Identity. A round trip keeps
+every weight's bits; outputs agree to float32 rounding (the two libraries' kernels differ)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .layers import Activation, BatchNorm, Dense, Dropout
+from .model import Sequential
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("to_torch/from_torch need PyTorch (pip install torch)") from None
+    return torch
+
+
+def _act_module(nn, name: str, alpha):
+    if name == "linear":
+        return None
+    if name == "leaky_relu":
+        return nn.LeakyReLU(0.01 if alpha is None else alpha)
+    if name == "elu":
+        return nn.ELU(1.0 if alpha is None else alpha)
+    if name == "softmax":
+        return nn.Softmax(dim=1)
+    if name == "gelu":
+        return nn.GELU(approximate="none")
+    return {
+        "relu": nn.ReLU,
+        "selu": nn.SELU,
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
+        "softplus": nn.Softplus,
+        "silu": nn.SiLU,
+    }[name]()
+
+
+def to_torch(model: Sequential):
+    """An equivalent ``torch.nn.Sequential`` (float32, evaluation mode set by the caller as
+    usual): Dense -> Linear (+ activation module), BatchNorm -> BatchNorm1d with its running
+    statistics, Dropout -> Dropout, Activation -> its module."""
+    torch = _torch()
+    nn = torch.nn
+    params, buffers = model.parameters(), model.buffers()  # RuntimeError if not built
+    width = model.input_dim
+    mods = []
+    with torch.no_grad():
+        for i, layer in enumerate(model.layers):
+            if isinstance(layer, Dense):
+                lin = nn.Linear(width, layer.units, bias=layer.use_bias)
+                lin.weight.copy_(torch.from_numpy(np.array(params[f"{i}.weight"])))
+                if layer.use_bias:
+                    lin.bias.copy_(torch.from_numpy(np.array(params[f"{i}.bias"])))
+                mods.append(lin)
+                act = _act_module(nn, layer.activation, layer.alpha)
+                if act is not None:
+                    mods.append(act)
+                width = layer.units
+            elif isinstance(layer, BatchNorm):
+                bn = nn.BatchNorm1d(
+                    width, eps=layer.eps, momentum=layer.momentum, affine=layer.affine
+                )
+                if layer.affine:
+                    bn.weight.copy_(torch.from_numpy(np.array(params[f"{i}.weight"])))
+                    bn.bias.copy_(torch.from_numpy(np.array(params[f"{i}.bias"])))
+                bn.running_mean.copy_(torch.from_numpy(np.array(buffers[f"{i}.running_mean"])))
+                bn.running_var.copy_(torch.from_numpy(np.array(buffers[f"{i}.running_var"])))
+                mods.append(bn)
+            elif isinstance(layer, Dropout):
+                mods.append(nn.Dropout(layer.rate))
+            elif isinstance(layer, Activation):
+                act = _act_module(nn, layer.activation, layer.alpha)
+                mods.append(nn.Identity() if act is None else act)
+            else:
+                raise ValueError(f"to_torch: no PyTorch equivalent for {type(layer).__name__}")
+    return nn.Sequential(*mods)
+
+
+def _activation_of(nn, m):
+    """(name, alpha) of a supported activation module, else None."""
+    simple = {
+        nn.ReLU: "relu",
+        nn.SELU: "selu",
+        nn.Sigmoid: "sigmoid",
+        nn.Tanh: "tanh",
+        nn.SiLU: "silu",
+        nn.Identity: "linear",
+    }
+    if type(m) in simple:
+        return simple[type(m)], None
+    if isinstance(m, nn.LeakyReLU):
+        return "leaky_relu", float(m.negative_slope)
+    if isinstance(m, nn.ELU):
+        return "elu", float(m.alpha)
+    if isinstance(m, nn.GELU) and m.approximate == "none":
+        return "gelu", None
+    if isinstance(m, nn.Softplus) and m.beta == 1:
+        return "softplus", None
+    if isinstance(m, nn.Softmax) and m.dim in (1, -1):
+        return "softmax", None
+    return None
+
+
+def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
+    """The nncore model of a ``torch.nn.Sequential`` of supported modules (see the module
+    docstring), with its weights and BatchNorm running statistics; ValueError names the first
+    module it cannot express."""
+    torch = _torch()
+    nn = torch.nn
+    if not isinstance(module, nn.Sequential):
+        raise ValueError(f"from_torch needs a torch.nn.Sequential, got {type(module).__name__}")
+    mods = list(module)
+    layers: list = []
+    sources: list = []
+    i = 0
+    while i < len(mods):
+        m = mods[i]
+        if isinstance(m, nn.Linear):
+            act = _activation_of(nn, mods[i + 1]) if i + 1 < len(mods) else None
+            name, alpha = act if act is not None else ("linear", None)
+            layers.append(Dense(m.out_features, name, use_bias=m.bias is not None, alpha=alpha))
+            sources.append(m)
+            i += 2 if act is not None else 1
+            continue
+        if isinstance(m, nn.BatchNorm1d):
+            momentum = 0.1 if m.momentum is None else m.momentum
+            if m.momentum is None or not m.track_running_stats:
+                raise ValueError("from_torch: BatchNorm1d needs running statistics and a momentum")
+            layers.append(BatchNorm(momentum=momentum, eps=m.eps, affine=m.affine))
+        elif isinstance(m, nn.Dropout):
+            layers.append(Dropout(m.p))
+        else:
+            act = _activation_of(nn, m)
+            if act is None:
+                raise ValueError(f"from_torch: module {i} ({m!r}) has no nncore equivalent")
+            layers.append(Activation(act[0], alpha=act[1]))
+        sources.append(m)
+        i += 1
+    model = Sequential(layers, input_dim=input_dim, seed=seed)
+    params, buffers = model.parameters(), model.buffers()
+    for j, (layer, m) in enumerate(zip(layers, sources)):
+        if isinstance(layer, Dense) or (isinstance(layer, BatchNorm) and layer.affine):
+            params[f"{j}.weight"][...] = m.weight.detach().cpu().numpy()
+            if getattr(m, "bias", None) is not None:
+                params[f"{j}.bias"][...] = m.bias.detach().cpu().numpy()
+        if isinstance(layer, BatchNorm):
+            buffers[f"{j}.running_mean"][...] = m.running_mean.detach().cpu().numpy()
+            buffers[f"{j}.running_var"][...] = m.running_var.detach().cpu().numpy()
+    return model  # the next predict/forward sees the written views (Sequential.parameters)
