@@ -122,7 +122,9 @@ class _Stepper:
         m._core_step(key0 + i)
         if self.Q:
             self.buffers[...] = B0
-        out = m._forward_unchecked(xb, True)
+        # the block's own mask key: a rank that trains several blocks between two optimizer
+        # steps must draw the same masks as a rank that trains one
+        out = m._forward_unchecked(xb, True, step=key0 + i)
         loss, dout = m._loss_unchecked(out, yb)
         if len(xb) != total:
             dout *= np.float32(len(xb) / total)

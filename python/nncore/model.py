@@ -868,12 +868,14 @@ class Sequential:
             self._net.step = int(step)
         return int(self._net.step)
 
-    def _forward_unchecked(self, x: np.ndarray, training: bool, *, every_layer: bool = False):
+    def _forward_unchecked(
+        self, x: np.ndarray, training: bool, *, every_layer: bool = False, step: int | None = None
+    ):
         """The network's output (or every layer's, with ``every_layer``) for an already checked
-        float32 batch."""
+        float32 batch; ``step`` keys the dropout masks explicitly (see :meth:`forward`)."""
         if every_layer:
             return self._net.forward_all(x, training)
-        return self._net.forward(x, training)
+        return self._net.forward(x, training, step)
 
     def _loss_unchecked(self, out: np.ndarray, y) -> tuple:
         """(loss, d loss / d out) for already checked outputs and targets, without weights."""
