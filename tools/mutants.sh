@@ -120,7 +120,7 @@ else
   build >"$logs/baseline-build.log" 2>&1 || die "build failed: $logs/baseline-build.log"
 fi
 
-rows=() survived=0 t_all=$(date +%s)
+rows=() survived=0 t_all=$(date +%s) cxx_mutated=0
 for n in "${names[@]}"; do
   p="$zoo/$n.patch"
   files="$(patch_files "$p" | tr '\n' ' ' | sed 's/ $//')"
@@ -132,7 +132,13 @@ for n in "${names[@]}"; do
   killer=""
   if patch_files "$p" | grep -qv '^python/'; then
     build >"$logs/$n.build.log" 2>&1 || die "mutant $n does not compile: $logs/$n.build.log"
+    cxx_mutated=1
     run_ctest "$logs/$n.ctest.log"
+  elif [ $cxx_mutated = 1 ]; then
+    # the extension still holds the previous (reverted) C++ mutant: rebuild it clean first, or
+    # this Python mutant would be "killed" by the other one
+    build >"$logs/$n.build.log" 2>&1 || die "clean rebuild before $n failed: $logs/$n.build.log"
+    cxx_mutated=0
   fi
   [ -n "$killer" ] || run_pytest "$logs/$n.pytest.log"
   secs=$(($(date +%s) - t0))

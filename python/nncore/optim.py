@@ -729,7 +729,51 @@ class NAdam(Optimizer):
 
 
 class Adadelta(Optimizer):
-    """torch.optim.Adadelta (rho-averaged squared gradients and squared updates)."""
+    """torch.optim.Adadelta: steps scaled by the ratio of the running RMS of past updates to the
+    running RMS of gradients (so ``lr`` is a multiplier, 1.0 by default).
+
+    Parameters
+    ----------
+    params : Sequential or Parameters, optional
+        The model to update (or ``model.parameters()``); usually left out and the optimizer
+        passed to ``model.compile(optimizer=...)``, which attaches it.
+    lr : float, default 1.0
+        Multiplies the update (can be changed between steps, as schedulers do).
+    rho : float, default 0.9
+        Decay of both running averages (squared gradients and squared updates), in [0, 1].
+    eps : float, default 1e-6
+        Added inside both square roots.
+    weight_decay : float, default 0.0
+        L2 penalty added to the gradient.
+    maximize : bool, default False
+        Ascend the objective instead of descending it.
+    clipnorm : float or None, default None
+        Scale the gradient so its global L2 norm is at most this, inside the update.
+    clipvalue : float or None, default None
+        Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
+    skip_nonfinite : bool, default True
+        Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+
+    Raises
+    ------
+    ValueError
+        When a hyper-parameter is outside the core's limits or of the wrong type, or ``params``
+        is neither a model nor ``model.parameters()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> opt = nc.optim.Adadelta(rho=0.95)
+    >>> model = model.compile(optimizer=opt, loss="mse")
+    >>> history = model.fit(X, X.sum(axis=1), epochs=2, batch_size=8)
+    >>> opt.steps  # 4 batches per epoch
+    8
+    >>> sorted(opt.state_dict()["state"])
+    ['acc_delta', 'square_avg']
+    """
 
     name = "adadelta"
 

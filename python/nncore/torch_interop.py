@@ -112,8 +112,43 @@ def _activation_of(nn, m):
 
 def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
     """The nncore model of a ``torch.nn.Sequential`` of supported modules (see the module
-    docstring), with its weights and BatchNorm running statistics; ValueError names the first
-    module it cannot express."""
+    docstring), with its weights and BatchNorm running statistics.
+
+    Parameters
+    ----------
+    module : torch.nn.Sequential
+        Linear (each optionally followed by a supported activation module), BatchNorm1d (with
+        running statistics), activations and Dropout.
+    input_dim : int
+        Number of input features.
+    seed : int, default 0
+        The nncore model's seed (its dropout masks and ``fit``'s shuffling).
+
+    Returns
+    -------
+    Sequential
+        Built, not compiled; ``predict`` equals the torch module's evaluation-mode output.
+
+    Raises
+    ------
+    ImportError
+        Without PyTorch.
+    ValueError
+        Naming the first module it cannot express.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> import torch  # doctest: +SKIP
+    >>> seq = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    ... # doctest: +SKIP
+    >>> model = nc.from_torch(seq, input_dim=4)  # doctest: +SKIP
+    >>> x = np.ones((3, 4), np.float32)  # doctest: +SKIP
+    >>> bool(np.allclose(model.predict(x), seq(torch.from_numpy(x)).detach().numpy(), atol=1e-6))
+    ... # doctest: +SKIP
+    True
+    """
     torch = _torch()
     nn = torch.nn
     if not isinstance(module, nn.Sequential):
