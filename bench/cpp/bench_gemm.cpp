@@ -94,12 +94,17 @@ double measure_peak(Isa isa) {
   for (int r = 0; r < 300; ++r) {
     double t = now();
 #if defined(__x86_64__)
-    if (isa == Isa::avx512) sink = sink + peak_loop_avx512(iters);
-    else if (isa == Isa::avx2) sink = sink + peak_loop_avx2(iters);
-    else return 0;
+    if (isa == Isa::avx512)
+      sink = sink + peak_loop_avx512(iters);
+    else if (isa == Isa::avx2)
+      sink = sink + peak_loop_avx2(iters);
+    else
+      return 0;
 #elif defined(__aarch64__)
-    if (isa == Isa::neon) sink = sink + peak_loop_neon(iters);
-    else return 0;
+    if (isa == Isa::neon)
+      sink = sink + peak_loop_neon(iters);
+    else
+      return 0;
 #else
     return 0;
 #endif
@@ -123,8 +128,10 @@ struct Operand {
 Operand operand(bool huge, const std::vector<float>& values) {
   Operand o;
   o.use_huge = huge;
-  if (huge) o.huge.assign(values.begin(), values.end());
-  else o.small = values;
+  if (huge)
+    o.huge.assign(values.begin(), values.end());
+  else
+    o.small = values;
   return o;
 }
 
@@ -169,8 +176,12 @@ Stats time_it(F&& f, double min_seconds) {
 double max_rel_diff(const Case& c, const Operand& A, int lda, const Operand& B, int ldb,
                     const Operand& C) {
   const int M = c.M, N = c.N, K = c.K;
-  auto opA = [&](int i, int k) { return double(c.ta == Trans::N ? A[(size_t)i * lda + k] : A[(size_t)k * lda + i]); };
-  auto opB = [&](int k, int j) { return double(c.tb == Trans::N ? B[(size_t)k * ldb + j] : B[(size_t)j * ldb + k]); };
+  auto opA = [&](int i, int k) {
+    return double(c.ta == Trans::N ? A[(size_t)i * lda + k] : A[(size_t)k * lda + i]);
+  };
+  auto opB = [&](int k, int j) {
+    return double(c.tb == Trans::N ? B[(size_t)k * ldb + j] : B[(size_t)j * ldb + k]);
+  };
   if ((double)M * N * K > 1e9) {
     std::vector<double> t(N), bt(K, 0.0), abt(K, 0.0);
     for (int j = 0; j < N; ++j) t[j] = std::cos(j * 0.7 + 0.1);
@@ -239,7 +250,9 @@ int main(int argc, char** argv) {
     const double peak = measure_peak(isa);
     std::printf("\n## %s (%s): measured FMA peak %.1f GFLOP/s per core\n\n", isa_name(isa),
                 gemm::kernel_set(isa).name, peak);
-    std::printf("| shape | threads | best ms | median ms | GFLOP/s (median) | %% of peak (1 core) | max rel diff |\n");
+    std::printf(
+        "| shape | threads | best ms | median ms | GFLOP/s (median) | %% of peak (1 core) | max "
+        "rel diff |\n");
     std::printf("|---|---|---|---|---|---|---|\n");
     set_active_isa(isa);
     for (const Case& c : cases) {
@@ -254,14 +267,19 @@ int main(int argc, char** argv) {
       for (int nt : threads) {
         set_num_threads(nt);
         auto run = [&] {
-          if (c.packed) sgemm_packed(c.ta, c.M, 1.f, A.data(), lda, P, c.beta, C.data(), c.N);
-          else sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.f, A.data(), lda, B.data(), ldb, c.beta, C.data(), c.N);
+          if (c.packed)
+            sgemm_packed(c.ta, c.M, 1.f, A.data(), lda, P, c.beta, C.data(), c.N);
+          else
+            sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.f, A.data(), lda, B.data(), ldb, c.beta, C.data(),
+                  c.N);
         };
         Stats s = time_it(run, min_s);
         if (diff < 0) {
           std::fill(C.data(), C.data() + (size_t)c.M * c.N, 0.f);
-          if (c.packed) sgemm_packed(c.ta, c.M, 1.f, A.data(), lda, P, 0.f, C.data(), c.N);
-          else sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.f, A.data(), lda, B.data(), ldb, 0.f, C.data(), c.N);
+          if (c.packed)
+            sgemm_packed(c.ta, c.M, 1.f, A.data(), lda, P, 0.f, C.data(), c.N);
+          else
+            sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.f, A.data(), lda, B.data(), ldb, 0.f, C.data(), c.N);
           diff = max_rel_diff(c, A, lda, B, ldb, C);
         }
         const double gf = 2.0 * c.M * c.N * c.K / s.median / 1e9;
@@ -276,8 +294,8 @@ int main(int argc, char** argv) {
       set_num_threads(nt);
       PackedB P;
       Stats s = time_it([&] { P.pack(Trans::T, 784, 512, W.data(), 784); }, min_s);
-      std::printf("| re-pack W 512x784 (Dense, after each step) | %d | %.4f | %.4f | - | - | - |\n", nt,
-                  s.best * 1e3, s.median * 1e3);
+      std::printf("| re-pack W 512x784 (Dense, after each step) | %d | %.4f | %.4f | - | - | - |\n",
+                  nt, s.best * 1e3, s.median * 1e3);
     }
   }
   set_num_threads(0);

@@ -57,26 +57,35 @@ int main() {
       const Act act = Act(a);
       const float al = act_default_alpha(act);
       double f = best_ns([&] { act_forward(act, al, z.data(), y.data(), n); }, n);
-      double bk = best_ns([&] { act_backward(act, al, z.data(), y.data(), dy.data(), dz.data(), n); }, n);
+      double bk =
+          best_ns([&] { act_backward(act, al, z.data(), y.data(), dy.data(), dz.data(), n); }, n);
       std::printf("%-8s %-11s %10.3f %10.3f\n", isa_name(isa), act_name(act), f, bk);
     }
     const std::size_t sm = (n / 10) * 10;
     double f = best_ns([&] { act_forward(Act::softmax, 0, z.data(), y.data(), sm, 10); }, sm);
-    double bk = best_ns([&] { act_backward(Act::softmax, 0, z.data(), y.data(), dy.data(), dz.data(), sm, 10); }, sm);
+    double bk = best_ns(
+        [&] { act_backward(Act::softmax, 0, z.data(), y.data(), dy.data(), dz.data(), sm, 10); },
+        sm);
     std::printf("%-8s %-11s %10.3f %10.3f\n", isa_name(isa), "softmax/10", f, bk);
-    f = best_ns([&] {
-      loss_forward_backward(Loss::cross_entropy, z.data(), nullptr, labels.data(), nullptr,
-                            dpred.data(), ce_n, ce_k);
-    }, ce_n * ce_k, 50);
+    f = best_ns(
+        [&] {
+          loss_forward_backward(Loss::cross_entropy, z.data(), nullptr, labels.data(), nullptr,
+                                dpred.data(), ce_n, ce_k);
+        },
+        ce_n * ce_k, 50);
     std::printf("%-8s %-11s %10.3f %10s\n", isa_name(isa), "CE fwd+bwd", f, "-");
-    f = best_ns([&] {
-      bn_forward_train(by.data(), mean.data(), invstd.data(), bx.data(), g.data(), b.data(), bn_n,
-                       bn_c, 1e-5f, 0.1f, rm.data(), rv.data());
-    }, bn_n * bn_c, 20);
-    bk = best_ns([&] {
-      bn_backward(bdx.data(), dg.data(), db.data(), by.data(), bx.data(), mean.data(),
-                  invstd.data(), g.data(), bn_n, bn_c, true);
-    }, bn_n * bn_c, 20);
+    f = best_ns(
+        [&] {
+          bn_forward_train(by.data(), mean.data(), invstd.data(), bx.data(), g.data(), b.data(),
+                           bn_n, bn_c, 1e-5f, 0.1f, rm.data(), rv.data());
+        },
+        bn_n * bn_c, 20);
+    bk = best_ns(
+        [&] {
+          bn_backward(bdx.data(), dg.data(), db.data(), by.data(), bx.data(), mean.data(),
+                      invstd.data(), g.data(), bn_n, bn_c, true);
+        },
+        bn_n * bn_c, 20);
     std::printf("%-8s %-11s %10.3f %10.3f\n", isa_name(isa), "batchnorm", f, bk);
     f = best_ns([&] { dropout_apply(y.data(), z.data(), n, 0.5, 1, 2, 3); }, n);
     std::printf("%-8s %-11s %10.3f %10s\n", isa_name(isa), "dropout", f, "=fwd");

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   for (auto& kv : net.profile())
     std::printf("%-28s %10.1f %6.1f%%\n", kv.first.c_str(), kv.second / steps * 1e6,
                 100 * kv.second / total);
-  std::printf("%-28s %10.1f (timer overhead and untimed work: %.1f us)\n", "sum", total / steps * 1e6,
-              (sec - total) / steps * 1e6);
+  std::printf("%-28s %10.1f (timer overhead and untimed work: %.1f us)\n", "sum",
+              total / steps * 1e6, (sec - total) / steps * 1e6);
   return 0;
 }

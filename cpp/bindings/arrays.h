@@ -24,12 +24,14 @@ using i64array = py::array_t<std::int64_t, py::array::c_style | py::array::force
 constexpr long long kMaxIndex = INT_MAX;
 
 // Only real numbers are converted (float, int, uint, bool); object, string, complex, datetime and
-// structured arrays are refused instead of being cast (a complex cast would drop the imaginary part).
+// structured arrays are refused instead of being cast (a complex cast would drop the imaginary
+// part).
 inline void check_numeric(const py::array& a, const char* name) {
   if (!a) throw py::type_error(std::string(name) + ": expected a numeric array");
   const char k = a.dtype().kind();
   if (k != 'f' && k != 'i' && k != 'u' && k != 'b')
-    throw py::type_error(std::string(name) + ": expected a numeric array (float, int or bool), got dtype " +
+    throw py::type_error(std::string(name) +
+                         ": expected a numeric array (float, int or bool), got dtype " +
                          std::string(py::str(a.dtype())));
 }
 

@@ -38,7 +38,8 @@ EpArgs make_epilogue(py::object bias, const std::string& act, std::optional<floa
                      bool return_preact, long M, long N) {
   EpArgs e;
   nncore::Act a = nncore::parse_act(act);
-  if (a == nncore::Act::softmax) throw py::value_error("gemm: softmax is not an elementwise epilogue");
+  if (a == nncore::Act::softmax)
+    throw py::value_error("gemm: softmax is not an elementwise epilogue");
   e.ep.act = a;
   e.ep.alpha = act_alpha ? *act_alpha : nncore::act_default_alpha(a);
   if (!bias.is_none()) {
@@ -109,8 +110,9 @@ void register_gemm(py::module_& m) {
     farray a = matrix(A, "A"), b = matrix(B, "B");
     long M = ta ? a.shape(1) : a.shape(0), K = ta ? a.shape(0) : a.shape(1);
     long KB = tb ? b.shape(1) : b.shape(0), N = tb ? b.shape(0) : b.shape(1);
-    if (K != KB) throw py::value_error("gemm: inner dimensions differ (" + std::to_string(K) +
-                                       " vs " + std::to_string(KB) + ")");
+    if (K != KB)
+      throw py::value_error("gemm: inner dimensions differ (" + std::to_string(K) + " vs " +
+                            std::to_string(KB) + ")");
     farray c = output(Cin, M, N, beta);
     EpArgs e = make_epilogue(bias, act, act_alpha, return_preact, M, N);
     float* cp = c.mutable_data();
@@ -126,22 +128,24 @@ void register_gemm(py::module_& m) {
     }
     return result(c, e, return_preact);
   };
-  m.def("sgemm",
-        [gemm](const py::array& A, const py::array& B, bool ta, bool tb, float alpha, float beta,
-               py::object C, py::object bias, const std::string& act, std::optional<float> aa,
-               bool rp) { return gemm(false, A, B, ta, tb, alpha, beta, C, bias, act, aa, rp); },
-        py::arg("A"), py::arg("B"), py::arg("trans_a") = false, py::arg("trans_b") = false,
-        py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, py::arg("C") = py::none(),
-        py::arg("bias") = py::none(), py::arg("activation") = "linear",
-        py::arg("act_alpha") = py::none(), py::arg("return_preact") = false);
-  m.def("sgemm_naive",
-        [gemm](const py::array& A, const py::array& B, bool ta, bool tb, float alpha, float beta,
-               py::object C, py::object bias, const std::string& act, std::optional<float> aa,
-               bool rp) { return gemm(true, A, B, ta, tb, alpha, beta, C, bias, act, aa, rp); },
-        py::arg("A"), py::arg("B"), py::arg("trans_a") = false, py::arg("trans_b") = false,
-        py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, py::arg("C") = py::none(),
-        py::arg("bias") = py::none(), py::arg("activation") = "linear",
-        py::arg("act_alpha") = py::none(), py::arg("return_preact") = false);
+  m.def(
+      "sgemm",
+      [gemm](const py::array& A, const py::array& B, bool ta, bool tb, float alpha, float beta,
+             py::object C, py::object bias, const std::string& act, std::optional<float> aa,
+             bool rp) { return gemm(false, A, B, ta, tb, alpha, beta, C, bias, act, aa, rp); },
+      py::arg("A"), py::arg("B"), py::arg("trans_a") = false, py::arg("trans_b") = false,
+      py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, py::arg("C") = py::none(),
+      py::arg("bias") = py::none(), py::arg("activation") = "linear",
+      py::arg("act_alpha") = py::none(), py::arg("return_preact") = false);
+  m.def(
+      "sgemm_naive",
+      [gemm](const py::array& A, const py::array& B, bool ta, bool tb, float alpha, float beta,
+             py::object C, py::object bias, const std::string& act, std::optional<float> aa,
+             bool rp) { return gemm(true, A, B, ta, tb, alpha, beta, C, bias, act, aa, rp); },
+      py::arg("A"), py::arg("B"), py::arg("trans_a") = false, py::arg("trans_b") = false,
+      py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, py::arg("C") = py::none(),
+      py::arg("bias") = py::none(), py::arg("activation") = "linear",
+      py::arg("act_alpha") = py::none(), py::arg("return_preact") = false);
 
   // B in the micro-kernel's layout, as Dense keeps its weights: PackedB(W, trans_b=True).
   py::class_<nncore::PackedB>(m, "PackedB")
@@ -154,53 +158,58 @@ void register_gemm(py::module_& m) {
              return p;
            }),
            py::arg("B"), py::arg("trans_b") = false)
-      .def("pack",
-           [](nncore::PackedB& p, const py::array& B, bool tb) {
-             farray b = matrix(B, "B");
-             long K = tb ? b.shape(1) : b.shape(0), N = tb ? b.shape(0) : b.shape(1);
-             py::gil_scoped_release nogil;
-             p.pack(tr(tb), int(K), int(N), b.data(), int(b.shape(1)));
-           },
-           py::arg("B"), py::arg("trans_b") = false)
+      .def(
+          "pack",
+          [](nncore::PackedB& p, const py::array& B, bool tb) {
+            farray b = matrix(B, "B");
+            long K = tb ? b.shape(1) : b.shape(0), N = tb ? b.shape(0) : b.shape(1);
+            py::gil_scoped_release nogil;
+            p.pack(tr(tb), int(K), int(N), b.data(), int(b.shape(1)));
+          },
+          py::arg("B"), py::arg("trans_b") = false)
       .def_property_readonly("K", &nncore::PackedB::K)
       .def_property_readonly("N", &nncore::PackedB::N);
-  m.def("sgemm_packed",
-        [](const py::array& A, const nncore::PackedB& B, bool ta, float alpha, float beta,
-           py::object Cin, py::object bias, const std::string& act, std::optional<float> aa,
-           bool rp) -> py::object {
-          farray a = matrix(A, "A");
-          long M = ta ? a.shape(1) : a.shape(0), K = ta ? a.shape(0) : a.shape(1);
-          if (K != B.K()) throw py::value_error("sgemm_packed: A has " + std::to_string(K) +
-                                                " columns, the packed B " + std::to_string(B.K()) + " rows");
-          long N = B.N();
-          farray c = output(Cin, M, N, beta);
-          EpArgs e = make_epilogue(bias, act, aa, rp, M, N);
-          float* cp = c.mutable_data();
-          {
-            py::gil_scoped_release nogil;
-            nncore::sgemm_packed(tr(ta), int(M), alpha, a.data(), int(a.shape(1)), B, beta, cp,
-                                 int(N), e.used ? &e.ep : nullptr);
-          }
-          return result(c, e, rp);
-        },
-        py::arg("A"), py::arg("B"), py::arg("trans_a") = false, py::arg("alpha") = 1.0f,
-        py::arg("beta") = 0.0f, py::arg("C") = py::none(), py::arg("bias") = py::none(),
-        py::arg("activation") = "linear", py::arg("act_alpha") = py::none(),
-        py::arg("return_preact") = false);
-  m.def("bench_clock", &bench_clock, "Seconds from a fine-grained clock (TSC on x86), for benchmarks.");
-  m.def("gemm_kernel",
-        [](py::object isa) {
-          nncore::Isa i = isa.is_none() ? nncore::active_isa()
-                                        : nncore::parse_isa(py::cast<std::string>(isa));
-          const auto& ks = nncore::gemm::kernel_set(i);
-          py::dict d;
-          d["name"] = ks.name;
-          d["mr"] = ks.mr;
-          d["nr"] = ks.nr;
-          d["kc"] = nncore::gemm::kKcMax;
-          d["mc"] = ks.mc;
-          d["nc"] = ks.nc;
-          return d;
-        },
-        py::arg("isa") = py::none(), "The SGEMM micro-kernel and blocking used for an ISA.");
+  m.def(
+      "sgemm_packed",
+      [](const py::array& A, const nncore::PackedB& B, bool ta, float alpha, float beta,
+         py::object Cin, py::object bias, const std::string& act, std::optional<float> aa,
+         bool rp) -> py::object {
+        farray a = matrix(A, "A");
+        long M = ta ? a.shape(1) : a.shape(0), K = ta ? a.shape(0) : a.shape(1);
+        if (K != B.K())
+          throw py::value_error("sgemm_packed: A has " + std::to_string(K) +
+                                " columns, the packed B " + std::to_string(B.K()) + " rows");
+        long N = B.N();
+        farray c = output(Cin, M, N, beta);
+        EpArgs e = make_epilogue(bias, act, aa, rp, M, N);
+        float* cp = c.mutable_data();
+        {
+          py::gil_scoped_release nogil;
+          nncore::sgemm_packed(tr(ta), int(M), alpha, a.data(), int(a.shape(1)), B, beta, cp,
+                               int(N), e.used ? &e.ep : nullptr);
+        }
+        return result(c, e, rp);
+      },
+      py::arg("A"), py::arg("B"), py::arg("trans_a") = false, py::arg("alpha") = 1.0f,
+      py::arg("beta") = 0.0f, py::arg("C") = py::none(), py::arg("bias") = py::none(),
+      py::arg("activation") = "linear", py::arg("act_alpha") = py::none(),
+      py::arg("return_preact") = false);
+  m.def("bench_clock", &bench_clock,
+        "Seconds from a fine-grained clock (TSC on x86), for benchmarks.");
+  m.def(
+      "gemm_kernel",
+      [](py::object isa) {
+        nncore::Isa i = isa.is_none() ? nncore::active_isa()
+                                      : nncore::parse_isa(py::cast<std::string>(isa));
+        const auto& ks = nncore::gemm::kernel_set(i);
+        py::dict d;
+        d["name"] = ks.name;
+        d["mr"] = ks.mr;
+        d["nr"] = ks.nr;
+        d["kc"] = nncore::gemm::kKcMax;
+        d["mc"] = ks.mc;
+        d["nc"] = ks.nc;
+        return d;
+      },
+      py::arg("isa") = py::none(), "The SGEMM micro-kernel and blocking used for an ISA.");
 }

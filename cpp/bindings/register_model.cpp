@@ -12,15 +12,17 @@ using namespace nncore_py;
 void register_model(py::module_& m) {
   py::register_exception<nncore::ModelError>(m, "CppModelError", PyExc_ValueError);
   py::class_<nncore::Model>(m, "CppModel")
-      .def_static("load", [](const std::string& path) {
-        py::gil_scoped_release nogil;
-        return nncore::Model::load(path);
-      })
-      .def_static("from_bytes", [](const py::bytes& b) {
-        std::string s = b;
-        py::gil_scoped_release nogil;
-        return nncore::Model::from_bytes(s.data(), s.size());
-      })
+      .def_static("load",
+                  [](const std::string& path) {
+                    py::gil_scoped_release nogil;
+                    return nncore::Model::load(path);
+                  })
+      .def_static("from_bytes",
+                  [](const py::bytes& b) {
+                    std::string s = b;
+                    py::gil_scoped_release nogil;
+                    return nncore::Model::from_bytes(s.data(), s.size());
+                  })
       .def_property_readonly("input_dim", &nncore::Model::input_dim)
       .def_property_readonly("output_dim", &nncore::Model::output_dim)
       .def_property_readonly("loss", &nncore::Model::loss)

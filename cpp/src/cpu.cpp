@@ -71,9 +71,9 @@ Isa active_isa() {
   if (const char* env = std::getenv("NNCORE_ISA"); env && *env) {
     isa = parse_isa(env);
     if (!isa_supported(isa))
-      throw std::invalid_argument(std::string("NNCORE_ISA=") + env +
-                                  " is not supported by this CPU or build (best available: " +
-                                  isa_name(best_isa()) + ")");
+      throw std::invalid_argument(
+          std::string("NNCORE_ISA=") + env +
+          " is not supported by this CPU or build (best available: " + isa_name(best_isa()) + ")");
   }
   g_isa.store(static_cast<int>(isa), std::memory_order_release);
   return isa;

@@ -215,8 +215,7 @@ const float* Network::run_forward(const float* x, int n, bool training, bool fus
     float* out = acts_[ctx.relu_fused ? i + 1 : i].data();
     std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
     layers_[i]->forward(in, out, n, saved_[i].data(), ctx);
-    if (profiling_)
-      add_ticks(phase_name(i, ctx.relu_fused, "forward"), t0);
+    if (profiling_) add_ticks(phase_name(i, ctx.relu_fused, "forward"), t0);
     in = out;
     if (ctx.relu_fused) ++i;
   }
@@ -231,8 +230,9 @@ bool Network::needs_batch_statistics() const {
 
 void Network::check_not_single_row() const {
   if (needs_batch_statistics())
-    fail("batchnorm in training mode needs more than one row per batch (the variance of one "
-         "sample is undefined), got a batch of 1");
+    fail(
+        "batchnorm in training mode needs more than one row per batch (the variance of one "
+        "sample is undefined), got a batch of 1");
 }
 
 const float* Network::forward(const float* x, int n, bool training, bool every_output,
@@ -266,8 +266,7 @@ const float* Network::forward_mc(const float* x, int n, const MaskKey& key) {
 const float* Network::backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads) {
   float* cur = grad_a_.data();
   float* other = grad_b_.data();
-  if (dout != cur)
-    std::memcpy(cur, dout, sizeof(float) * (std::size_t)n * output_dim_);
+  if (dout != cur) std::memcpy(cur, dout, sizeof(float) * (std::size_t)n * output_dim_);
   StepContext ctx{last_training_, seed_, step_, 0, overwrite_grads};
   for (std::size_t i = layers_.size(); i-- > 0;) {
     // A ReLU fused into layer i - 1 runs inside that layer's backward: dy passes through.
@@ -279,8 +278,7 @@ const float* Network::backward_impl(const float* dout, int n, bool need_dx, bool
     float* dx = (i == 0 && !need_dx) ? nullptr : other;
     std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
     layers_[i]->backward(x, y, cur, dx, n, saved_[i].data(), ctx);
-    if (profiling_)
-      add_ticks(phase_name(i, ctx.relu_fused, "backward"), t0);
+    if (profiling_) add_ticks(phase_name(i, ctx.relu_fused, "backward"), t0);
     std::swap(cur, other);
   }
   return need_dx ? cur : nullptr;
@@ -422,10 +420,9 @@ void Network::gather(const float* X, const Targets& t, const std::int64_t* order
   batch.weights = t.weights ? batch_w_.data() : nullptr;
 }
 
-EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N,
-                                int batch_size, const std::int64_t* order,
-                                std::int64_t batch_begin, std::int64_t batch_end,
-                                const float* lr_per_batch) {
+EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N, int batch_size,
+                                const std::int64_t* order, std::int64_t batch_begin,
+                                std::int64_t batch_end, const float* lr_per_batch) {
   Busy busy(*this);
   check(batch_size > 0, "batch_size must be a positive integer");
   check(N > 0, "no training rows");

@@ -63,9 +63,9 @@ long first_diff(const std::vector<float>& a, const std::vector<float>& b) {
 // C starts as NaN with beta = 0: a row or column block that no thread computes stays NaN.
 TEST(gemm_bitwise_over_threads_1_2_3_5_7_every_layout) {
   Restore r;
-  const int shapes[][3] = {{1, 1000, 300}, {1000, 1, 300}, {7, 1000, 64},  {1000, 7, 64},
-                           {33, 1000, 33}, {1000, 33, 33}, {127, 127, 64}, {1000, 127, 17},
-                           {127, 1000, 17}, {33, 33, 300}, {7, 127, 300},  {127, 7, 300}};
+  const int shapes[][3] = {{1, 1000, 300},  {1000, 1, 300}, {7, 1000, 64},  {1000, 7, 64},
+                           {33, 1000, 33},  {1000, 33, 33}, {127, 127, 64}, {1000, 127, 17},
+                           {127, 1000, 17}, {33, 33, 300},  {7, 127, 300},  {127, 7, 300}};
   for (Isa isa : runnable_isas()) {
     set_active_isa(isa);
     unsigned seed = 1;
@@ -101,9 +101,9 @@ TEST(gemm_bitwise_over_threads_1_2_3_5_7_every_layout) {
             }
             const long d = first_diff(C, ref), da = first_diff(Cacc, ref_acc);
             if (d >= 0 || da >= 0)
-              std::printf("  isa %s M=%d N=%d K=%d ta=%d tb=%d threads=%d: first diff at (%ld, %ld)\n",
-                          isa_name(isa), M, N, K, ta, tb, nt, (d >= 0 ? d : da) / N,
-                          (d >= 0 ? d : da) % N);
+              std::printf(
+                  "  isa %s M=%d N=%d K=%d ta=%d tb=%d threads=%d: first diff at (%ld, %ld)\n",
+                  isa_name(isa), M, N, K, ta, tb, nt, (d >= 0 ? d : da) / N, (d >= 0 ? d : da) % N);
             CHECK(d < 0);
             CHECK(da < 0);
           }
@@ -186,8 +186,10 @@ std::vector<float> train_run(const RunConfig& cfg) {
   std::vector<std::int32_t> labels(N);
   for (std::int64_t i = 0; i < N; ++i) labels[i] = std::int32_t((i * 7 + i / 3) % out);
   Targets t;
-  if (cfg.loss == Loss::cross_entropy) t.labels = labels.data();
-  else t.values = Y.data();
+  if (cfg.loss == Loss::cross_entropy)
+    t.labels = labels.data();
+  else
+    t.values = Y.data();
   std::vector<std::int64_t> order(N);
   std::vector<float> result;
   for (int epoch = 0; epoch < 2; ++epoch) {

@@ -58,7 +58,9 @@ double rel_err(Trans ta, Trans tb, int M, int N, int K, float alpha, const std::
         sa += std::fabs(a * b);
       }
       double ref = alpha * s, scale = std::fabs(alpha) * sa;
-      if (beta != 0.f) ref += double(beta) * C0[(size_t)i * N + j], scale += std::fabs(beta * C0[(size_t)i * N + j]);
+      if (beta != 0.f)
+        ref += double(beta) * C0[(size_t)i * N + j],
+            scale += std::fabs(beta * C0[(size_t)i * N + j]);
       double c = C[(size_t)i * N + j];
       if (!std::isfinite(c)) return 1e30;
       double e = std::fabs(c - ref) / (scale + 1e-30);
@@ -88,8 +90,8 @@ TEST(gemm_matches_reference_all_isas_layouts_threads) {
   // {300,100,600} and {150,530,300} run the C-resident loop order (several row blocks and K
   // blocks; the second also two column chunks); {520,1024,8} packs a plain B (more rows than
   // the in-place limit and a 4 KB row stride) where the others read it in place.
-  const int shapes[][3] = {{1, 1, 1},    {7, 7, 7},   {33, 33, 33},  {100, 100, 100},
-                           {9, 97, 300}, {70, 5, 513}, {1, 130, 64}, {300, 100, 600},
+  const int shapes[][3] = {{1, 1, 1},       {7, 7, 7},     {33, 33, 33},  {100, 100, 100},
+                           {9, 97, 300},    {70, 5, 513},  {1, 130, 64},  {300, 100, 600},
                            {150, 530, 300}, {600, 70, 40}, {520, 1024, 8}};
   for (Isa isa : isas()) {
     set_active_isa(isa);
@@ -128,7 +130,8 @@ TEST(gemm_in_place_b_stays_inside_its_rows) {
     set_active_isa(isa);
     for (int N : {1, 7, 15, 17, 33, 47, 49, 50, 95, 100}) {
       const std::size_t bytes = sizeof(float) * K * N, pages = (bytes + page - 1) / page + 1;
-      void* mem = mmap(nullptr, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      void* mem = mmap(nullptr, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
       CHECK(mem != MAP_FAILED);
       if (mem == MAP_FAILED) continue;
       char* guard = static_cast<char*>(mem) + (pages - 1) * page;
@@ -171,7 +174,8 @@ TEST(gemm_epilogue_matches_naive) {
       ep.preact = Z.data();
       sgemm(Trans::N, Trans::T, M, N, K, 1.f, A.data(), K, B.data(), K, 0.f, C.data(), N, &ep);
       ep.preact = Zn.data();
-      sgemm_naive(Trans::N, Trans::T, M, N, K, 1.f, A.data(), K, B.data(), K, 0.f, Cn.data(), N, &ep);
+      sgemm_naive(Trans::N, Trans::T, M, N, K, 1.f, A.data(), K, B.data(), K, 0.f, Cn.data(), N,
+                  &ep);
       for (int i = 0; i < M * N; ++i) {
         CHECK_NEAR(Z[i], Zn[i], 1e-5);
         CHECK_NEAR(C[i], Cn[i], 1e-5);
@@ -184,7 +188,8 @@ TEST(gemm_epilogue_matches_naive) {
     Epilogue bad;
     bad.act = Act::softmax;
     std::vector<float> C(M * N);
-    CHECK_THROWS(sgemm(Trans::N, Trans::T, M, N, K, 1.f, A.data(), K, B.data(), K, 0.f, C.data(), N, &bad));
+    CHECK_THROWS(
+        sgemm(Trans::N, Trans::T, M, N, K, 1.f, A.data(), K, B.data(), K, 0.f, C.data(), N, &bad));
   }
 }
 

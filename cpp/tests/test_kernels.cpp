@@ -48,7 +48,8 @@ TEST(activations_values_and_isa_bitwise) {
     const Act act = Act(a);
     set_active_isa(Isa::scalar);
     act_forward(act, act_default_alpha(act), z.data(), base.data(), z.size());
-    act_backward(act, act_default_alpha(act), z.data(), base.data(), z.data(), dbase.data(), z.size());
+    act_backward(act, act_default_alpha(act), z.data(), base.data(), z.data(), dbase.data(),
+                 z.size());
     for (float v : base) CHECK(std::isfinite(v));
     for (Isa isa : {Isa::avx2, Isa::avx512}) {
       if (!isa_supported(isa)) continue;
@@ -163,8 +164,8 @@ TEST(batchnorm_same_bits_on_every_isa) {
         set_active_isa(isa);
         std::vector<float> y(x.size()), mean(c), invstd(c), rm(c, 0.f), rv(c, 1.f), ye(x.size()),
             ie(c), dx(x.size()), dxe(x.size()), dg(c, 0.f), db(c, 0.f);
-        bn_forward_train(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(),
-                         beta.data(), n, c, 1e-5f, 0.1f, rm.data(), rv.data());
+        bn_forward_train(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(), beta.data(),
+                         n, c, 1e-5f, 0.1f, rm.data(), rv.data());
         bn_forward_eval(ye.data(), ie.data(), x.data(), gamma.data(), beta.data(), rm.data(),
                         rv.data(), n, c, 1e-5f);
         bn_backward(dx.data(), dg.data(), db.data(), dy.data(), x.data(), mean.data(),
@@ -223,13 +224,13 @@ TEST(batchnorm_fused_relu_equals_bn_then_relu) {
       const std::vector<float>&x = in.x, &dy = in.dy, &gamma = in.gamma, &beta = in.beta;
       on_every_isa_and_thread_count([&] {
         const std::size_t sz = x.size();
-        std::vector<float> y(sz), r(sz), yf(sz), mean(c), invstd(c), rm(c, 0.f), rv(c, 1.f),
-            m2(c), i2(c), rm2(c, 0.f), rv2(c, 1.f);
-        bn_forward_train(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(),
-                         beta.data(), n, c, 1e-5f, 0.1f, rm.data(), rv.data());
+        std::vector<float> y(sz), r(sz), yf(sz), mean(c), invstd(c), rm(c, 0.f), rv(c, 1.f), m2(c),
+            i2(c), rm2(c, 0.f), rv2(c, 1.f);
+        bn_forward_train(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(), beta.data(),
+                         n, c, 1e-5f, 0.1f, rm.data(), rv.data());
         act_forward(Act::relu, 0.f, y.data(), r.data(), sz, c);
-        bn_forward_train(yf.data(), m2.data(), i2.data(), x.data(), gamma.data(), beta.data(),
-                         n, c, 1e-5f, 0.1f, rm2.data(), rv2.data(), /*relu=*/true);
+        bn_forward_train(yf.data(), m2.data(), i2.data(), x.data(), gamma.data(), beta.data(), n, c,
+                         1e-5f, 0.1f, rm2.data(), rv2.data(), /*relu=*/true);
         CHECK(std::memcmp(r.data(), yf.data(), sizeof(float) * sz) == 0);
         CHECK(std::memcmp(rm.data(), rm2.data(), sizeof(float) * c) == 0);
         std::vector<float> ye(sz), re(sz), yef(sz), ie(c);
@@ -280,8 +281,7 @@ TEST(batchnorm_row_sweep_equals_column_blocks) {
             for (bool training : {true, false}) {
               std::vector<float> dx(sz), dg(c, 0.f), db(c, 0.f);
               bn_backward(dx.data(), dg.data(), db.data(), dy.data(), x.data(), mean.data(),
-                          invstd.data(), gamma.data(), n, c, training,
-                          relu ? y.data() : nullptr);
+                          invstd.data(), gamma.data(), n, c, training, relu ? y.data() : nullptr);
               for (const auto* v : {&dx, &dg, &db}) all.insert(all.end(), v->begin(), v->end());
             }
           }
@@ -294,7 +294,8 @@ TEST(batchnorm_row_sweep_equals_column_blocks) {
   bn_set_row_sweep_rows(sweep_before);
 }
 
-// The per-ISA span kernels, declared here to reach a counter the public API needs 16 G elements for.
+// The per-ISA span kernels, declared here to reach a counter the public API needs 16 G elements
+// for.
 #define NNC_TEST_DECLARE_SPAN(ns)                                                               \
   namespace nncore::ns {                                                                        \
   void apply_span(float* y, const float* x, std::size_t i0, std::size_t len, std::uint32_t thr, \

@@ -32,7 +32,8 @@ TEST(sha256_known_answers) {
   CHECK(sha(std::string(1000000, 'a')) ==
         "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   // 55, 56 and 64 bytes: the padding boundaries
-  CHECK(sha(std::string(55, 'x')).size() == 64 && sha(std::string(56, 'x')) != sha(std::string(55, 'x')));
+  CHECK(sha(std::string(55, 'x')).size() == 64 &&
+        sha(std::string(56, 'x')) != sha(std::string(55, 'x')));
 }
 
 TEST(json_reader_strict_and_bounded) {

@@ -56,19 +56,22 @@ std::vector<float> params(std::size_t n) {
 struct Reference {
   std::string name;
   Hp hp;
-  Vec a, b, c;  // state: (momentum buffer | sum | square_avg | exp_avg), (grad_avg | exp_avg_sq), (max_exp_avg_sq)
+  Vec a, b, c;  // state: (momentum buffer | sum | square_avg | exp_avg), (grad_avg | exp_avg_sq),
+                // (max_exp_avg_sq)
   double mu_product = 1;
   int t = 0;
 
   void step(Vec& p, const std::vector<float>& gf) {
     const std::size_t n = p.size();
     ++t;
-    const double lr = get(hp, "lr", name == "adam" || name == "adamw" ? 1e-3
-                                     : name == "nadam"                 ? 2e-3
-                                                                       : 1e-2);
+    const double lr = get(hp, "lr",
+                          name == "adam" || name == "adamw" ? 1e-3
+                          : name == "nadam"                 ? 2e-3
+                                                            : 1e-2);
     const double wd = get(hp, "weight_decay", name == "adamw" ? 1e-2 : 0.0);
     Vec g(gf.begin(), gf.end());
-    if (get(hp, "maximize", 0)) for (double& x : g) x = -x;
+    if (get(hp, "maximize", 0))
+      for (double& x : g) x = -x;
     // clip_grad_norm_ then clip_grad_value_ (the order the optimizer applies them).
     if (double cn = get(hp, "clipnorm", 0); cn > 0) {
       double ss = 0;
@@ -125,14 +128,17 @@ struct Reference {
         }
       }
     } else if (name == "adam" || name == "adamw") {
-      const double b1 = get(hp, "beta1", 0.9), b2 = get(hp, "beta2", 0.999), eps = get(hp, "eps", 1e-8);
+      const double b1 = get(hp, "beta1", 0.9), b2 = get(hp, "beta2", 0.999),
+                   eps = get(hp, "eps", 1e-8);
       const bool decoupled = name == "adamw" || get(hp, "decoupled_weight_decay", 0) != 0;
       const bool ams = get(hp, "amsgrad", 0) != 0;
       const double bc1 = 1 - std::pow(b1, t), bc2 = 1 - std::pow(b2, t);
       for (std::size_t i = 0; i < n; ++i) {
         double d = g[i];
-        if (decoupled) p[i] *= 1 - lr * wd;
-        else d += wd * p[i];
+        if (decoupled)
+          p[i] *= 1 - lr * wd;
+        else
+          d += wd * p[i];
         a[i] = b1 * a[i] + (1 - b1) * d;
         b[i] = b2 * b[i] + (1 - b2) * d * d;
         double v = b[i];
@@ -140,7 +146,8 @@ struct Reference {
         p[i] -= lr / bc1 * a[i] / (std::sqrt(v) / std::sqrt(bc2) + eps);
       }
     } else if (name == "nadam") {
-      const double b1 = get(hp, "beta1", 0.9), b2 = get(hp, "beta2", 0.999), eps = get(hp, "eps", 1e-8);
+      const double b1 = get(hp, "beta1", 0.9), b2 = get(hp, "beta2", 0.999),
+                   eps = get(hp, "eps", 1e-8);
       const double md = get(hp, "momentum_decay", 4e-3);
       const bool decoupled = get(hp, "decoupled_weight_decay", 0) != 0;
       const double bc2 = 1 - std::pow(b2, t);
@@ -149,8 +156,10 @@ struct Reference {
       mu_product *= mu;
       for (std::size_t i = 0; i < n; ++i) {
         double d = g[i];
-        if (decoupled) p[i] *= 1 - lr * wd;
-        else d += wd * p[i];
+        if (decoupled)
+          p[i] *= 1 - lr * wd;
+        else
+          d += wd * p[i];
         a[i] = b1 * a[i] + (1 - b1) * d;
         b[i] = b2 * b[i] + (1 - b2) * d * d;
         const double den = std::sqrt(b[i] / bc2) + eps;
@@ -213,7 +222,8 @@ TEST(optim_reference_sgd) {
     CHECK(matches("sgd", {{"lr", 0.05}, {"momentum", 0.9}}));
     CHECK(matches("sgd", {{"lr", 0.05}, {"momentum", 0.9}, {"dampening", 0.3}}));
     CHECK(matches("sgd", {{"lr", 0.05}, {"momentum", 0.9}, {"nesterov", 1}}));
-    CHECK(matches("sgd", {{"lr", 0.05}, {"momentum", 0.8}, {"nesterov", 1}, {"weight_decay", 0.01}}));
+    CHECK(
+        matches("sgd", {{"lr", 0.05}, {"momentum", 0.8}, {"nesterov", 1}, {"weight_decay", 0.01}}));
     CHECK(matches("sgd", {{"lr", 0.05}, {"momentum", 0.5}, {"maximize", 1}}));
   });
 }
@@ -233,9 +243,11 @@ TEST(optim_reference_rmsprop) {
     CHECK(matches("rmsprop", {{"lr", 0.01}}));
     CHECK(matches("rmsprop", {{"lr", 0.01}, {"alpha", 0.9}}));
     CHECK(matches("rmsprop", {{"lr", 0.01}, {"alpha", 0.9}, {"centered", 1}}));
-    CHECK(matches("rmsprop", {{"lr", 0.01}, {"alpha", 0.5}, {"centered", 1}}));  // lerp's other branch
+    CHECK(matches("rmsprop",
+                  {{"lr", 0.01}, {"alpha", 0.5}, {"centered", 1}}));  // lerp's other branch
     CHECK(matches("rmsprop", {{"lr", 0.01}, {"momentum", 0.9}}));
-    CHECK(matches("rmsprop", {{"lr", 0.01}, {"centered", 1}, {"momentum", 0.5}, {"weight_decay", 0.01}}));
+    CHECK(matches("rmsprop",
+                  {{"lr", 0.01}, {"centered", 1}, {"momentum", 0.5}, {"weight_decay", 0.01}}));
   });
 }
 

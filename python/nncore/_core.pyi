@@ -11,6 +11,8 @@ import numpy
 import numpy.typing
 
 __all__: list[str] = [
+    "CppModel",
+    "CppModelError",
     "Network",
     "Optimizer",
     "PackedB",
@@ -29,6 +31,7 @@ __all__: list[str] = [
     "dropout_forward",
     "dropout_mask",
     "find_nonfinite",
+    "fork_single_threaded",
     "gemm_kernel",
     "grad_norm",
     "have_openmp",
@@ -87,6 +90,7 @@ class Network:
         layers: list,
         seed: typing.SupportsInt | typing.SupportsIndex = 0,
     ) -> None: ...
+    def add_penalty_grads(self) -> None: ...
     def backward(self, arg0: numpy.ndarray) -> numpy.typing.NDArray[numpy.float32]: ...
     def buffer_views(self) -> list: ...
     def buffers_array(self) -> numpy.typing.NDArray[numpy.float32]: ...
@@ -121,7 +125,6 @@ class Network:
     def params_array(self) -> numpy.typing.NDArray[numpy.float32]: ...
     def params_changed(self) -> None: ...
     def penalty(self) -> float: ...
-    def add_penalty_grads(self) -> None: ...
     def predict(
         self, x: numpy.ndarray, fold_batchnorm: bool = False
     ) -> numpy.typing.NDArray[numpy.float32]: ...
@@ -170,6 +173,22 @@ class Network:
     def step(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None: ...
     @property
     def workspace_bytes(self) -> int: ...
+
+class CppModelError(ValueError):
+    pass
+
+class CppModel:
+    @staticmethod
+    def from_bytes(arg0: bytes) -> CppModel: ...
+    @staticmethod
+    def load(arg0: str) -> CppModel: ...
+    def predict(self, arg0: numpy.ndarray) -> numpy.typing.NDArray[numpy.float32]: ...
+    @property
+    def input_dim(self) -> int: ...
+    @property
+    def loss(self) -> str: ...
+    @property
+    def output_dim(self) -> int: ...
 
 def act_backward(
     name: str,
@@ -253,6 +272,11 @@ def dropout_mask(
     layer: typing.SupportsInt | typing.SupportsIndex,
 ) -> numpy.typing.NDArray[numpy.uint8]: ...
 def find_nonfinite(a: numpy.ndarray) -> int: ...
+def fork_single_threaded() -> bool:
+    """
+    True on the thread of a fork() child that cannot start OpenMP threads (see fork.cpp).
+    """
+
 @typing.overload
 def gemm_kernel() -> str:
     """

@@ -63,7 +63,13 @@ def encode(state: dict[str, Any]) -> list[bytes]:
         blobs.append(b"\x00" * pad)
         offset += pad
         entries.append(
-            {"name": name, "dtype": dt, "shape": list(a.shape), "offset": offset, "nbytes": len(raw)}
+            {
+                "name": name,
+                "dtype": dt,
+                "shape": list(a.shape),
+                "offset": offset,
+                "nbytes": len(raw),
+            }
         )
         blobs.append(raw)
         offset += len(raw)

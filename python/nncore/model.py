@@ -15,7 +15,6 @@ import numpy as np
 
 from . import _core, _custom_loss, _fork, _format, _losses, _mc_dropout
 from . import metrics as _metrics
-from ._schema import SCHEMA
 from ._split import holdout_indices
 from ._validation import (
     check_fraction,
@@ -1006,7 +1005,9 @@ class Sequential:
             target[:] = a
         net.params_changed()
         net.step = check_positive_int(state.get("step", 0), "step", 0, _MAX_COUNT)
-        model.epochs_done = check_positive_int(state.get("epochs_done", 0), "epochs_done", 0, _MAX_COUNT)
+        model.epochs_done = check_positive_int(
+            state.get("epochs_done", 0), "epochs_done", 0, _MAX_COUNT
+        )
         if optd is not None and model.optimizer is not None:
             prefix = "optimizer."
             opt_state = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}

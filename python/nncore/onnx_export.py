@@ -33,7 +33,9 @@ def _require_onnx():
 class _Graph:
     def __init__(self, onnx, opset: int):
         self.onnx, self.h, self.opset = onnx, onnx.helper, opset
-        self.nodes, self.inits, self.count = [], [], 0
+        self.nodes: list = []
+        self.inits: list = []
+        self.count = 0
 
     def name(self, hint: str) -> str:
         self.count += 1

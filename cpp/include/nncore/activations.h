@@ -14,17 +14,17 @@ enum class Act : int {
   leaky_relu,  // alpha = negative slope (default 0.01)
   elu,         // alpha (default 1.0)
   selu,
-  gelu,        // exact (erf) form, as torch.nn.GELU()
+  gelu,  // exact (erf) form, as torch.nn.GELU()
   sigmoid,
   tanh,
-  softplus,    // log(1 + e^x), as torch.nn.Softplus(beta=1, threshold=20)
+  softplus,  // log(1 + e^x), as torch.nn.Softplus(beta=1, threshold=20)
   silu,
-  softmax,     // row-wise
+  softmax,  // row-wise
 };
 
 Act parse_act(const std::string& name);  // throws std::invalid_argument naming the choices
 const char* act_name(Act a);
-float act_default_alpha(Act a);           // 0.01 for leaky_relu, 1.0 for elu, else 0
+float act_default_alpha(Act a);  // 0.01 for leaky_relu, 1.0 for elu, else 0
 // True when backward needs the pre-activation z; otherwise y = f(z) is enough
 // (relu, leaky_relu, elu, selu, sigmoid, tanh, linear, softmax).
 bool act_backward_needs_z(Act a);

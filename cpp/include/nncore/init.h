@@ -10,7 +10,14 @@
 namespace nncore {
 
 enum class Init : int {
-  auto_ = 0, xavier_uniform, xavier_normal, he_uniform, he_normal, lecun_normal, orthogonal, zeros
+  auto_ = 0,
+  xavier_uniform,
+  xavier_normal,
+  he_uniform,
+  he_normal,
+  lecun_normal,
+  orthogonal,
+  zeros
 };
 
 Init parse_init(const std::string& name);  // throws std::invalid_argument naming the choices

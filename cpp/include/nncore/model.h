@@ -34,8 +34,7 @@ class Model {
   // bounds) before building anything. Throws ModelError, or std::bad_alloc.
   static Model load(const std::string& path);
   // The same from bytes in memory; name is used in error messages.
-  static Model from_bytes(const void* data, std::size_t size,
-                          const std::string& name = "<memory>");
+  static Model from_bytes(const void* data, std::size_t size, const std::string& name = "<memory>");
 
   Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;

@@ -251,7 +251,7 @@ class Network {
   std::condition_variable access_cv_;
   int readers_ = 0;
   bool writer_ = false, keeper_ = false;
-  bool params_pending_ = false;     // params_changed() came while evaluation calls were running
+  bool params_pending_ = false;         // params_changed() came while evaluation calls were running
   std::uint64_t prepared_version_ = 0;  // version_ the layers were last prepared for readers at
   std::vector<EvalWorkspace*> free_workspaces_;  // owned (deleted by ~Network)
   std::uint32_t draws_ = 0;  // training forwards since the last optimizer step (MaskKey)

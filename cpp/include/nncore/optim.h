@@ -58,11 +58,11 @@ void clip_grad_value(float* g, std::size_t n, double clip_value);
 
 // name: sgd | adagrad | rmsprop | adam | adamw | nadam | adadelta. Unknown names and
 // hyper-parameters, and out-of-range values, throw std::invalid_argument naming them. Every
-// optimizer also takes clipnorm (0 = off), clipvalue (0 = off), skip_nonfinite (default 1) and maximize (default 0).
-// Boolean hyper-parameters are 0/1. Non-finite gradients with skip_nonfinite=1: the step is skipped
-// entirely (params, state and steps() untouched, like torch's GradScaler skipping
-// optimizer.step()) and StepInfo.skipped is set. The gradient arena is never modified by step():
-// clipping is applied on the fly inside the fused update.
+// optimizer also takes clipnorm (0 = off), clipvalue (0 = off), skip_nonfinite (default 1) and
+// maximize (default 0). Boolean hyper-parameters are 0/1. Non-finite gradients with
+// skip_nonfinite=1: the step is skipped entirely (params, state and steps() untouched, like torch's
+// GradScaler skipping optimizer.step()) and StepInfo.skipped is set. The gradient arena is never
+// modified by step(): clipping is applied on the fly inside the fused update.
 std::shared_ptr<Optimizer> make_optimizer(const std::string& name,
                                           const std::map<std::string, double>& hparams);
 

@@ -23,8 +23,8 @@ class Rng {
  public:
   explicit Rng(std::uint64_t seed);
   std::uint64_t next_u64();
-  double uniform();                  // [0, 1) with 53 random bits
-  double normal();                   // standard normal (Box-Muller, no cached pair)
+  double uniform();                      // [0, 1) with 53 random bits
+  double normal();                       // standard normal (Box-Muller, no cached pair)
   std::uint64_t below(std::uint64_t n);  // uniform integer in [0, n), unbiased
 
  private:

@@ -9,6 +9,7 @@ bool have_openmp();
 int num_threads();
 void set_num_threads(int n);  // n <= 0 returns to the OpenMP default
 int num_cores();
-int num_threads_setting();  // what set_num_threads pinned (0: the OpenMP default)              // omp_get_num_procs() (1 without OpenMP)
+int num_threads_setting();  // what set_num_threads pinned (0: the OpenMP default)              //
+                            // omp_get_num_procs() (1 without OpenMP)
 
 }  // namespace nncore

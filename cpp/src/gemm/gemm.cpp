@@ -1,7 +1,8 @@
 // BLIS-style SGEMM framework: cache blocking (jc/pc/ic), packing of A and B slivers (transposes
 // handled in packing, so one micro-kernel per ISA serves every layout), macro-kernel loops, the
 // fused epilogue, OpenMP over output blocks (K is never split), and the pre-packed B operand.
-// Leaves out: the micro-kernels themselves (sgemm_ukr_<isa>.cpp) and the ISA table (gemm_kernels_*.cpp).
+// Leaves out: the micro-kernels themselves (sgemm_ukr_<isa>.cpp) and the ISA table
+// (gemm_kernels_*.cpp).
 #include <algorithm>
 #include <cstring>
 
@@ -109,9 +110,8 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
       const int n = std::min(nr, nc - jr);
       const int col = jc + jr;
       e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;
-      e.preact = last && ep && ep->preact
-                     ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
-                     : nullptr;
+      e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
+                                          : nullptr;
       if (rs && jr + rs * nr <= nc) {
         ks.ukr_row(kc, abuf + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * kc, crow + col, e);
         jr += (rs - 1) * nr;
@@ -157,7 +157,8 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
     const std::size_t ncpad = (std::size_t)(nc + nr - 1) / nr * nr;
     // B block of K block blk for this column chunk: pre-packed, or packed here.
     auto b_block = [&](int p0, int kc, float* buf) -> const float* {
-      if (p.pb) return p.pb->data.data() + (std::ptrdiff_t)p0 * p.pb->npad + (std::ptrdiff_t)jc * kc;
+      if (p.pb)
+        return p.pb->data.data() + (std::ptrdiff_t)p0 * p.pb->npad + (std::ptrdiff_t)jc * kc;
       if (direct) return p.B + (std::ptrdiff_t)p0 * p.ldb + jc;
       ks.pack_b(p.tb, p.B, p.ldb, p0, kc, jc, nc, nr, buf);
       return buf;
@@ -167,8 +168,8 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
         const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
         if (p0 >= p1) break;
         const int kc = p1 - p0;
-        const float* bp =
-            b_block(p0, kc, p.pb || direct ? nullptr : grow(tb.b, (std::size_t)kc * ncpad));
+        const float* bp = b_block(p0, kc,
+                                  p.pb || direct ? nullptr : grow(tb.b, (std::size_t)kc * ncpad));
         for (int ic = m0; ic < m1; ic += ks.mc)
           macro_step(p, ic, std::min(ks.mc, m1 - ic), jc, nc, blk, p0, kc, bp, bstride, abuf);
       }
@@ -184,8 +185,7 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
           const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
           if (p0 >= p1) break;
           const float* bp = all ? all + (std::size_t)p0 * ncpad : b_block(p0, p1 - p0, nullptr);
-          macro_step(p, ic, std::min(ks.mc, m1 - ic), jc, nc, blk, p0, p1 - p0, bp, bstride,
-                     abuf);
+          macro_step(p, ic, std::min(ks.mc, m1 - ic), jc, nc, blk, p0, p1 - p0, bp, bstride, abuf);
         }
     }
   }
@@ -235,11 +235,13 @@ void apply_k0(const Problem& p) {
   // K == 0: C = beta·C (+ epilogue); beta == 0 still never reads C.
   for (int i = 0; i < p.M; ++i) {
     float* row = p.C + (std::ptrdiff_t)i * p.ldc;
-    for (int j = 0; j < p.N; ++j) row[j] = p.beta == 0.f ? 0.f : (p.beta == 1.f ? row[j] : p.beta * row[j]);
+    for (int j = 0; j < p.N; ++j)
+      row[j] = p.beta == 0.f ? 0.f : (p.beta == 1.f ? row[j] : p.beta * row[j]);
     if (p.ep) {
       if (p.ep->bias)
         for (int j = 0; j < p.N; ++j) row[j] = row[j] + p.ep->bias[j];
-      if (p.ep->preact) std::memcpy(p.ep->preact + (std::ptrdiff_t)i * p.ldc, row, sizeof(float) * p.N);
+      if (p.ep->preact)
+        std::memcpy(p.ep->preact + (std::ptrdiff_t)i * p.ldc, row, sizeof(float) * p.N);
       if (p.ep->act != Act::linear) act_forward(p.ep->act, p.ep->alpha, row, row, (std::size_t)p.N);
     }
   }
@@ -321,8 +323,23 @@ void PackedB::pack(Trans tb, int K, int N, const float* B, int ldb) {
 
 int sgemm_thread_of(int M, int N, int K, int threads, int i, int j, GemmSplit how) {
   if (M <= 0 || N <= 0 || K <= 0 || i < 0 || i >= M || j < 0 || j >= N) return 0;
-  Problem p{&gemm::kernel_set(active_isa()), Trans::N, Trans::N, M, N, K, 1.f, 0.f, nullptr, 0,
-            nullptr, 0, nullptr, nullptr, 0, nullptr, how};
+  Problem p{&gemm::kernel_set(active_isa()),
+            Trans::N,
+            Trans::N,
+            M,
+            N,
+            K,
+            1.f,
+            0.f,
+            nullptr,
+            0,
+            nullptr,
+            0,
+            nullptr,
+            nullptr,
+            0,
+            nullptr,
+            how};
   const KernelSet& ks = *p.ks;
   const int nt = threads_for(p, threads);
   if (nt <= 1) return 0;
@@ -344,8 +361,23 @@ void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A,
            const float* B, int ldb, float beta, float* C, int ldc, const Epilogue* ep,
            GemmSplit split) {
   check_dims(M, N, K);
-  Problem p{&gemm::kernel_set(active_isa()), ta, tb, M, N, K, alpha, beta, A, lda, B, ldb,
-            nullptr, C, ldc, ep, split};
+  Problem p{&gemm::kernel_set(active_isa()),
+            ta,
+            tb,
+            M,
+            N,
+            K,
+            alpha,
+            beta,
+            A,
+            lda,
+            B,
+            ldb,
+            nullptr,
+            C,
+            ldc,
+            ep,
+            split};
   run(p);
 }
 
@@ -355,8 +387,7 @@ void sgemm_packed(Trans ta, int M, float alpha, const float* A, int lda, const P
   check(!B.empty(), "sgemm_packed: B was never packed");
   const PackedB::Impl* im = B.impl();
   check_dims(M, im->N, im->K);
-  Problem p{im->ks, ta, Trans::N, M, im->N, im->K, alpha, beta, A, lda, nullptr, 0, im,
-            C, ldc, ep};
+  Problem p{im->ks, ta, Trans::N, M, im->N, im->K, alpha, beta, A, lda, nullptr, 0, im, C, ldc, ep};
   run(p);
 }
 

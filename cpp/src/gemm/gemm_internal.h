@@ -33,7 +33,7 @@ struct UkrEpi {
   const float* bias = nullptr;  // bias of the tile's column 0, or null
   float* preact = nullptr;      // preact of the tile's (0, 0), or null
   std::ptrdiff_t ldp = 0;
-  std::ptrdiff_t bstride = 0;   // 0: b is a packed sliver; else the row stride of B read in place
+  std::ptrdiff_t bstride = 0;  // 0: b is a packed sliver; else the row stride of B read in place
 };
 
 using UkrFn = void (*)(int m, int n, int kc, const float* a, const float* b, float* c,
@@ -50,7 +50,7 @@ struct KernelSet {
   Isa isa;
   const char* name;  // e.g. "avx512 8x48"
   int mr, nr;
-  int mc, nc;        // cache blocks (KC is shared by all ISAs: see kc_blocks())
+  int mc, nc;  // cache blocks (KC is shared by all ISAs: see kc_blocks())
   UkrFn ukr;
   PackAFn pack_a;
   PackBFn pack_b;
@@ -97,18 +97,17 @@ constexpr int kMR = 6, kNR = 16;
 // Packing with AVX2 instructions (gemm_pack_avx2.cpp), for both x86 kernel sets (AVX-512 implies
 // AVX2). Same contracts as pack_b_generic / pack_a_generic.
 namespace nncore::x86 {
-void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0,
-                       int n, int nr, float* dst);
+void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0, int n,
+                       int nr, float* dst);
 // 8-row A slivers (the AVX-512 set's MR) through 8×8 register transposes; other heights go to
 // pack_a_generic, which is why the AVX2 set (MR = 6) does not register it.
-void sgemm_pack_a8_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0,
-                        int kc, int mr, float* dst);
+void sgemm_pack_a8_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0, int kc,
+                        int mr, float* dst);
 }  // namespace nncore::x86
 namespace nncore::avx512 {
 void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, float* c,
                       std::ptrdiff_t ldc, const gemm::UkrEpi& e);
-void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c,
-                          const gemm::UkrEpi& e);
+void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e);
 constexpr int kMR = 8, kNR = 48, kRowSlivers = 3;
 }  // namespace nncore::avx512
 namespace nncore::neon {

@@ -16,7 +16,8 @@ void pack_a_generic(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m,
     float* d = dst + (std::ptrdiff_t)s * kc;  // sliver s/mr starts at (s/mr)*kc*mr
     if (ta == Trans::T) {
       const float* src = A + (std::ptrdiff_t)p0 * lda + i0 + s;
-      for (int k = 0; k < kc; ++k) std::memcpy(d + (std::ptrdiff_t)k * mr, src + k * lda, sizeof(float) * rows);
+      for (int k = 0; k < kc; ++k)
+        std::memcpy(d + (std::ptrdiff_t)k * mr, src + k * lda, sizeof(float) * rows);
     } else {
       // 4 source rows at a time: reads stay sequential, writes land in one cache line per k.
       int r = 0;
@@ -51,7 +52,8 @@ void pack_b_generic(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc
       const float* src = B + (std::ptrdiff_t)p0 * ldb + j0 + s;
       for (int k = 0; k < kc; ++k) {
         std::memcpy(d + (std::ptrdiff_t)k * nr, src + k * ldb, sizeof(float) * cols);
-        if (cols < nr) std::memset(d + (std::ptrdiff_t)k * nr + cols, 0, sizeof(float) * (nr - cols));
+        if (cols < nr)
+          std::memset(d + (std::ptrdiff_t)k * nr + cols, 0, sizeof(float) * (nr - cols));
       }
     } else {
       for (int c = 0; c < cols; ++c) {

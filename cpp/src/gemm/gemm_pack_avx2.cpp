@@ -39,8 +39,8 @@ inline void transpose8(const float* src, std::ptrdiff_t ld, float* dst, std::ptr
 
 // Same contract as gemm::pack_b_generic; the transposed layout (weights W (N×K) packed as
 // Wᵀ) goes through 8×8 register transposes, the plain layout through row copies.
-void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0,
-                       int n, int nr, float* dst) {
+void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0, int n,
+                       int nr, float* dst) {
   if (tb == Trans::N || nr % 8 != 0) {
     gemm::pack_b_generic(tb, B, ldb, p0, kc, j0, n, nr, dst);
     return;
@@ -54,7 +54,8 @@ void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int
       for (int k = 0; k < k8; k += 8)
         transpose8(src + (std::ptrdiff_t)c * ldb + k, ldb, d + (std::ptrdiff_t)k * nr + c, nr);
       for (int k = k8; k < kc; ++k)
-        for (int cc = c; cc < c + 8; ++cc) d[(std::ptrdiff_t)k * nr + cc] = src[(std::ptrdiff_t)cc * ldb + k];
+        for (int cc = c; cc < c + 8; ++cc)
+          d[(std::ptrdiff_t)k * nr + cc] = src[(std::ptrdiff_t)cc * ldb + k];
     }
     for (int c = c8; c < cols; ++c)
       for (int k = 0; k < kc; ++k) d[(std::ptrdiff_t)k * nr + c] = src[(std::ptrdiff_t)c * ldb + k];
@@ -67,8 +68,8 @@ void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int
 // Same contract as gemm::pack_a_generic, for 8-row slivers (the AVX-512 set's MR): plain A
 // (activations, rows × K) through 8×8 register transposes, transposed A (dYᵀ in dW) through
 // one 8-float copy per k. Other sliver heights and partial slivers go to the generic packing.
-void sgemm_pack_a8_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0,
-                        int kc, int mr, float* dst) {
+void sgemm_pack_a8_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0, int kc,
+                        int mr, float* dst) {
   if (mr != 8) {
     gemm::pack_a_generic(ta, A, lda, i0, m, p0, kc, mr, dst);
     return;

@@ -14,8 +14,11 @@ struct Finaliser {
   __m512 valpha, vbeta;
   bool scale, read_c, scale_c;
   explicit Finaliser(const gemm::UkrEpi& e)
-      : valpha(_mm512_set1_ps(e.alpha)), vbeta(_mm512_set1_ps(e.beta)), scale(e.alpha != 1.f),
-        read_c(e.beta != 0.f), scale_c(e.beta != 1.f) {}
+      : valpha(_mm512_set1_ps(e.alpha)),
+        vbeta(_mm512_set1_ps(e.beta)),
+        scale(e.alpha != 1.f),
+        read_c(e.beta != 0.f),
+        scale_c(e.beta != 1.f) {}
   // bias: the vector's bias (loaded once per column vector by the caller), or null for none.
   void store(__m512 r, float* cp, const __m512* bias, float* preact, __mmask16 mk) const {
     if (scale) r = _mm512_mul_ps(valpha, r);
@@ -104,25 +107,25 @@ void row_slivers(int kc, const float* __restrict a, const float* __restrict b, f
     for (int s = 0; s < NS; ++s)
 #pragma GCC unroll 3
       for (int v = 0; v < 3; ++v)
-        acc[3 * s + v] = _mm512_fmadd_ps(
-            av, _mm512_loadu_ps(b + (std::ptrdiff_t)s * kc * kNR + k * kNR + 16 * v),
-            acc[3 * s + v]);
+        acc[3 * s + v] = _mm512_fmadd_ps(av,
+                                         _mm512_loadu_ps(b + (std::ptrdiff_t)s * kc * kNR +
+                                                         k * kNR + 16 * v),
+                                         acc[3 * s + v]);
   }
   const Finaliser fin(e);
   const __mmask16 all = 0xFFFF;
 #pragma GCC unroll 12
   for (int v = 0; v < 3 * NS; ++v) {
     const __m512 bias = e.bias ? _mm512_loadu_ps(e.bias + 16 * v) : _mm512_setzero_ps();
-    fin.store(acc[v], c + 16 * v, e.bias ? &bias : nullptr,
-              e.preact ? e.preact + 16 * v : nullptr, all);
+    fin.store(acc[v], c + 16 * v, e.bias ? &bias : nullptr, e.preact ? e.preact + 16 * v : nullptr,
+              all);
   }
 }
 
 }  // namespace
 
 // One row × kRowSlivers full packed slivers (see row_slivers).
-void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c,
-                          const gemm::UkrEpi& e) {
+void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e) {
   row_slivers<kRowSlivers>(kc, a, b, c, e);
 }
 

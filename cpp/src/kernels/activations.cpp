@@ -17,7 +17,7 @@
 namespace nncore {
 
 namespace {
-constexpr std::size_t kChunk = 1 << 14;      // elements per task
+constexpr std::size_t kChunk = 1 << 14;        // elements per task
 constexpr std::size_t kParallelMin = 1 << 16;  // below this one thread is faster
 }  // namespace
 
@@ -70,8 +70,10 @@ void act_backward(Act a, float alpha, const float* z, const float* y, const floa
                   std::size_t n, std::size_t cols) {
   if (n == 0) return;
   const isa::ActKernels& k = isa::active().act;
-  if (act_backward_needs_z(a)) check(z != nullptr, "act_backward: this activation needs z");
-  else if (a != Act::linear) check(y != nullptr, "act_backward: this activation needs y");
+  if (act_backward_needs_z(a))
+    check(z != nullptr, "act_backward: this activation needs z");
+  else if (a != Act::linear)
+    check(y != nullptr, "act_backward: this activation needs y");
   if (a == Act::softmax) {
     check(cols > 0 && n % cols == 0, "softmax: n must be a multiple of cols");
     const std::size_t rows = n / cols;

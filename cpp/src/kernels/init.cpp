@@ -26,9 +26,12 @@ const char* init_name(Init i) { return schema::initializers().at(static_cast<int
 
 Init resolve_auto_init(Act a) {
   switch (a) {
-    case Act::relu: case Act::leaky_relu: case Act::elu: case Act::gelu: case Act::silu:
-    case Act::softplus:
-      return Init::he_normal;
+    case Act::relu:
+    case Act::leaky_relu:
+    case Act::elu:
+    case Act::gelu:
+    case Act::silu:
+    case Act::softplus: return Init::he_normal;
     case Act::selu: return Init::lecun_normal;
     default: return Init::xavier_uniform;
   }
@@ -67,9 +70,15 @@ void init_weights(Init init, float* w, int fan_out, int fan_in, Rng& rng) {
       for (size_t i = 0; i < n; ++i) w[i] = 0.f;
       return;
     case Init::orthogonal: orthogonal(w, fan_out, fan_in, rng); return;
-    case Init::xavier_uniform: uniform = true; bound = std::sqrt(6.0 / (fi + fo)); break;
+    case Init::xavier_uniform:
+      uniform = true;
+      bound = std::sqrt(6.0 / (fi + fo));
+      break;
     case Init::xavier_normal: std_ = std::sqrt(2.0 / (fi + fo)); break;
-    case Init::he_uniform: uniform = true; bound = std::sqrt(6.0 / fi); break;
+    case Init::he_uniform:
+      uniform = true;
+      bound = std::sqrt(6.0 / fi);
+      break;
     case Init::he_normal: std_ = std::sqrt(2.0 / fi); break;
     case Init::lecun_normal: std_ = std::sqrt(1.0 / fi); break;
     case Init::auto_: throw std::invalid_argument("init 'auto' must be resolved first");

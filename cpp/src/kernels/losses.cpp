@@ -158,11 +158,22 @@ double elem_rows(Loss loss, const float* pred, const float* target, const float*
       const double p = pred[idx], t = target[idx], d = p - t;
       double l = 0, g = 0;
       switch (loss) {
-        case Loss::mse: l = d * d; g = 2 * d; break;
-        case Loss::mae: l = std::fabs(d); g = (d > 0) - (d < 0); break;
+        case Loss::mse:
+          l = d * d;
+          g = 2 * d;
+          break;
+        case Loss::mae:
+          l = std::fabs(d);
+          g = (d > 0) - (d < 0);
+          break;
         case Loss::huber:
-          if (std::fabs(d) < delta) { l = 0.5 * d * d; g = d; }
-          else { l = delta * (std::fabs(d) - 0.5 * delta); g = d > 0 ? delta : -delta; }
+          if (std::fabs(d) < delta) {
+            l = 0.5 * d * d;
+            g = d;
+          } else {
+            l = delta * (std::fabs(d) - 0.5 * delta);
+            g = d > 0 ? delta : -delta;
+          }
           break;
         case Loss::poisson: {
           // y·log(y) - y makes the value the deviance (0 at a perfect fit); it has no gradient
@@ -262,19 +273,21 @@ void check_loss_options(Loss loss, const LossOptions& o, int k) {
 }
 
 double loss_forward_backward(Loss loss, const float* pred, const float* target,
-                             const std::int32_t* labels, const float* w, float* dpred, int n,
-                             int k, const LossOptions& opt) {
+                             const std::int32_t* labels, const float* w, float* dpred, int n, int k,
+                             const LossOptions& opt) {
   check(n > 0 && k > 0, std::string(loss_name(loss)) + ": empty prediction");
   const bool ce = loss == Loss::cross_entropy;
   const bool softmax = ce || loss == Loss::focal;
   if (softmax) {
-    if (ce) check(labels || target, "cross_entropy: needs integer labels or a target matrix");
-    else check(labels != nullptr, "focal: needs integer labels");
+    if (ce)
+      check(labels || target, "cross_entropy: needs integer labels or a target matrix");
+    else
+      check(labels != nullptr, "focal: needs integer labels");
     if (labels)
       for (int i = 0; i < n; ++i)
         if (labels[i] < 0 || labels[i] >= k)
-          fail(std::string(loss_name(loss)) + ": label " + std::to_string(labels[i]) +
-               " at row " + std::to_string(i) + " is outside [0, " + std::to_string(k) + ")");
+          fail(std::string(loss_name(loss)) + ": label " + std::to_string(labels[i]) + " at row " +
+               std::to_string(i) + " is outside [0, " + std::to_string(k) + ")");
   } else {
     check(target != nullptr, std::string(loss_name(loss)) + ": needs a float target matrix");
   }

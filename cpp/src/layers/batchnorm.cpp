@@ -75,8 +75,7 @@ class BatchNorm final : public Layer {
                        rvar_, ctx.relu_fused);
     } else {
       std::memcpy(mean, rmean_, sizeof(float) * in_dim_);
-      bn_forward_eval(y, invstd, x, gamma_, beta_, rmean_, rvar_, n, in_dim_, eps_,
-                      ctx.relu_fused);
+      bn_forward_eval(y, invstd, x, gamma_, beta_, rmean_, rvar_, n, in_dim_, eps_, ctx.relu_fused);
     }
   }
 

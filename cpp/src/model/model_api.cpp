@@ -29,7 +29,9 @@ using json::Value;
 
 struct Bad {  // builds "<name>: <reason>" errors
   const std::string& name;
-  [[noreturn]] void operator()(const std::string& why) const { throw ModelError(name + ": " + why); }
+  [[noreturn]] void operator()(const std::string& why) const {
+    throw ModelError(name + ": " + why);
+  }
 };
 
 std::uint64_t le(const std::uint8_t* p, int bytes) {
@@ -39,8 +41,7 @@ std::uint64_t le(const std::uint8_t* p, int bytes) {
 }
 
 std::uint64_t non_negative_int(const Value* v, const char* what, const Bad& bad) {
-  if (!v || v->kind != Value::Kind::number || !v->integral || !(v->num >= 0) ||
-      v->num > 9.0e15)
+  if (!v || v->kind != Value::Kind::number || !v->integral || !(v->num >= 0) || v->num > 9.0e15)
     bad(std::string(what) + " must be a non-negative integer");
   return std::uint64_t(v->num);
 }
@@ -176,11 +177,12 @@ Model Model::from_bytes(const void* bytes, std::size_t size, const std::string& 
     const Value* dt = e.find("dtype");
     const Value* shape = e.find("shape");
     if (!nm || nm->kind != Value::Kind::string || !dt || dt->kind != Value::Kind::string ||
-        (dt->str != "<f4" && dt->str != "<i8") || !shape ||
-        shape->kind != Value::Kind::array || shape->arr.size() > 8)
+        (dt->str != "<f4" && dt->str != "<i8") || !shape || shape->kind != Value::Kind::array ||
+        shape->arr.size() > 8)
       bad("malformed array entry");
     double count = 1;
-    for (const Value& s : shape->arr) count *= double(non_negative_int(&s, "an array dimension", bad));
+    for (const Value& s : shape->arr)
+      count *= double(non_negative_int(&s, "an array dimension", bad));
     const std::uint64_t off = non_negative_int(e.find("offset"), "an array offset", bad);
     const std::uint64_t nbytes = non_negative_int(e.find("nbytes"), "an array size", bad);
     const double item = dt->str == "<f4" ? 4 : 8;
@@ -201,7 +203,8 @@ Model Model::from_bytes(const void* bytes, std::size_t size, const std::string& 
   const Value* seed_v = config->find("seed");
   const double seed = seed_v && seed_v->kind == Value::Kind::number ? seed_v->num : 0.0;
   std::vector<LayerSpec> specs;
-  for (std::size_t i = 0; i < layers->arr.size(); ++i) specs.push_back(to_spec(layers->arr[i], i, bad));
+  for (std::size_t i = 0; i < layers->arr.size(); ++i)
+    specs.push_back(to_spec(layers->arr[i], i, bad));
 
   Model m;
   const Value* comp = config->find("compile");

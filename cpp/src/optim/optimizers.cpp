@@ -20,7 +20,6 @@
 
 namespace nncore {
 
-
 using namespace optim_detail;
 
 void Optimizer::set_lr(double lr) {
@@ -93,8 +92,9 @@ class Fused : public Optimizer {
     for (const auto& f : kind_.fixed)
       check(key != f || v == old, name_ + ": " + key + " cannot be changed after construction");
     if (key == "momentum")
-      check((old > 0) == (v > 0), name_ + ": momentum cannot change between 0 and > 0 after "
-                                          "construction (the momentum buffer exists or not)");
+      check((old > 0) == (v > 0), name_ +
+                                      ": momentum cannot change between 0 and > 0 after "
+                                      "construction (the momentum buffer exists or not)");
     if (key == "dampening" && hp_.count("nesterov") && hp_["nesterov"] != 0)
       check(v == 0, name_ + ": nesterov requires dampening = 0");
     hp_[key] = v;
@@ -222,8 +222,7 @@ class Fused : public Optimizer {
 
 class Sgd : public Fused {
  public:
-  explicit Sgd(const std::map<std::string, double>& hp)
-      : Fused("sgd", hp) {
+  explicit Sgd(const std::map<std::string, double>& hp) : Fused("sgd", hp) {
     if (h("nesterov") != 0)
       check(h("momentum") > 0 && h("dampening") == 0,
             "sgd: nesterov requires momentum > 0 and dampening = 0 (got momentum=" +
@@ -252,8 +251,7 @@ class Sgd : public Fused {
 
 class Adagrad : public Fused {
  public:
-  explicit Adagrad(const std::map<std::string, double>& hp)
-      : Fused("adagrad", hp) {
+  explicit Adagrad(const std::map<std::string, double>& hp) : Fused("adagrad", hp) {
     add_state("sum", float(h("initial_accumulator_value")));
   }
 
@@ -276,8 +274,7 @@ class Adagrad : public Fused {
 
 class Rmsprop : public Fused {
  public:
-  explicit Rmsprop(const std::map<std::string, double>& hp)
-      : Fused("rmsprop", hp) {
+  explicit Rmsprop(const std::map<std::string, double>& hp) : Fused("rmsprop", hp) {
     add_state("square_avg", 0.0f);
     if (h("momentum") > 0) add_state("momentum_buffer", 0.0f);
     if (h("centered") != 0) add_state("grad_avg", 0.0f);
@@ -349,8 +346,7 @@ class Adam : public Fused {
 
 class Nadam : public Fused {
  public:
-  explicit Nadam(const std::map<std::string, double>& hp)
-      : Fused("nadam", hp) {
+  explicit Nadam(const std::map<std::string, double>& hp) : Fused("nadam", hp) {
     add_state("exp_avg", 0.0f);
     add_state("exp_avg_sq", 0.0f);
     add_state("mu_product", 1.0f, true);  // torch keeps it as a float32 scalar tensor
