@@ -56,3 +56,12 @@ def threads(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def nncore_home() -> str:
+    """The directory holding the nncore package these tests import, for subprocesses' PYTHONPATH:
+    python/ in a development tree, site-packages when nncore is installed (a fresh checkout's
+    python/ has no built extension, so it must not shadow the installed package)."""
+    import os
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(nncore.__file__)))

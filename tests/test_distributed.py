@@ -18,6 +18,8 @@ import pytest
 
 from nncore import _blocktree
 
+from conftest import nncore_home
+
 HERE = Path(__file__).parent
 WORKER = HERE / "dist_worker.py"
 MPIRUN = shutil.which("mpirun")
@@ -34,7 +36,8 @@ needs_mpi = pytest.mark.skipif(
 
 def _env():
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(HERE.parent / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    # the nncore this process imported (site-packages when installed, python/ in a dev tree)
+    env["PYTHONPATH"] = nncore_home() + os.pathsep + env.get("PYTHONPATH", "")
     env.update(
         OMPI_ALLOW_RUN_AS_ROOT="1",
         OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import nncore_home
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 import public_api  # noqa: E402
@@ -191,7 +193,7 @@ def test_gallery_script_form(path):
 
 def test_fastest_gallery_script_runs(tmp_path):
     """One script end to end, as the documentation build runs all of them."""
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT / "python"))
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=nncore_home())
     script = ROOT / "examples" / "plot_04_activations.py"
     proc = subprocess.run(
         [sys.executable, str(script)],

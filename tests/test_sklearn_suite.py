@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from conftest import nncore_home
+
 pytest.importorskip("sklearn")
 pytest.importorskip("sklearn.neural_network.tests.test_mlp")
 
@@ -18,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.mark.slow
 def test_scikit_learns_mlp_tests_pass():
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "python"), *sys.path]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([nncore_home(), *sys.path]))
     r = subprocess.run(
         ["bash", os.path.join(ROOT, "tools", "sklearn_mlp_tests.sh")],
         capture_output=True,

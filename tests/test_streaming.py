@@ -8,13 +8,14 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import nncore as nc
 from nncore.streaming import CSVReader, ParquetReader, prefetch
+
+from conftest import nncore_home
 
 
 def make_model(d=5):
@@ -245,7 +246,7 @@ def test_parquet_larger_than_the_memory_budget_trains_in_bounded_memory(tmp_path
             table = pa.Table.from_arrays(cols, schema=schema)
             w.write_table(table, row_group_size=10_000)  # memory is about one row group
     in_memory_mb = n * (d + 1) * 4 / 2**20
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1] / "python"))
+    env = dict(os.environ, PYTHONPATH=nncore_home())
     r = subprocess.run(
         [sys.executable, "-c", RSS_CHILD.format(d=d), str(path)],
         env=env,
