@@ -32,6 +32,11 @@ except ImportError:
 needs_mpi = pytest.mark.skipif(
     not (MPIRUN and HAVE_MPI4PY), reason="needs mpirun and mpi4py (pip install 'nncore[mpi]')"
 )
+# Under tools/sanitize.sh every child inherits LD_PRELOAD=libasan, and AddressSanitizer then
+# reports Open MPI's own launcher (a use-after-free inside orterun's PMIx logging), not nncore:
+# the MPI tests run in the plain test run only.
+if os.environ.get("NNCORE_SANITIZED"):
+    needs_mpi = pytest.mark.skip(reason="not under the sanitizer run (Open MPI's launcher trips it)")
 
 
 def _env():
