@@ -36,7 +36,9 @@ needs_mpi = pytest.mark.skipif(
 # reports Open MPI's own launcher (a use-after-free inside orterun's PMIx logging), not nncore:
 # the MPI tests run in the plain test run only.
 if os.environ.get("NNCORE_SANITIZED"):
-    needs_mpi = pytest.mark.skip(reason="not under the sanitizer run (Open MPI's launcher trips it)")
+    needs_mpi = pytest.mark.skip(
+        reason="not under the sanitizer run (Open MPI's launcher trips it)"
+    )
 
 
 def _env():
