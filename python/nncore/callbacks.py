@@ -323,28 +323,16 @@ class EarlyStopping(Callback):
         """The best monitored value so far (None before the first epoch)."""
         return self._tracker.best
 
-    # scikit-learn's MLP rule (nncore.sklearn sets both): the best value follows every decrease
-    # while only a gain beyond min_delta resets the wait, and missing or non-finite values are
-    # skipped instead of counting as epochs without improvement.
-    _best_follows_any_gain = False
-    _skip_nonfinite = False
-
     def on_epoch_end(self, epoch, logs=None):
-        if self._skip_nonfinite:
-            value = (logs or {}).get(self.monitor)
-            if value is None or not math.isfinite(value):
-                return
-        else:
-            value = _monitored(logs, self.monitor, "EarlyStopping")
+        value = _monitored(logs, self.monitor, "EarlyStopping")
         if epoch < self.start_from_epoch:
             return
         improved = self._tracker.improved(value)
-        if improved or (self._best_follows_any_gain and self._tracker.improved(value, margin=0.0)):
+        if improved:
             self._tracker.best = value
             self.best_epoch = epoch
             if self.restore_best:
                 self.best_weights = self.model.get_weights()
-        if improved:
             self.wait = 0
             return
         self.wait += 1
