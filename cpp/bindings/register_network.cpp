@@ -47,8 +47,23 @@ nncore::LayerSpec to_spec(const py::dict& d) {
         throw py::value_error(kind + ": " + key + " must be a finite number, got " +
                               std::string(py::str(v)));
       s.num[key] = x;
+    } else if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
+      // Column indices and table sizes (the embedding's lists): integers, checked by the schema.
+      std::vector<double>& out = s.list[key];
+      for (auto e : v) {
+        if (!(py::isinstance<py::int_>(e) || py::isinstance<py::float_>(e)) ||
+            py::isinstance<py::bool_>(e))
+          throw py::value_error(kind + ": " + key + " must be a list of integers, got " +
+                                std::string(py::repr(v)));
+        const double x = PyFloat_AsDouble(e.ptr());
+        if (x == -1.0 && PyErr_Occurred()) {
+          PyErr_Clear();
+          throw py::value_error(kind + ": " + key + " is out of range");
+        }
+        out.push_back(x);
+      }
     } else {
-      throw py::value_error("layer spec '" + key + "': expected a number or a string");
+      throw py::value_error("layer spec '" + key + "': expected a number, a string or a list");
     }
   }
   if (s.type.empty()) throw py::value_error("layer spec without a 'type'");

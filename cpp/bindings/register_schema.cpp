@@ -31,7 +31,7 @@ void param(const schema::Param& p, py::dict& d) {
     d["choices"] = p.choices;
   } else if (p.limit == schema::Limit::flag) {
     d["default"] = py::bool_(p.def != 0);
-  } else if (p.limit == schema::Limit::positive_int) {
+  } else if (p.limit == schema::Limit::positive_int || p.limit == schema::Limit::int_list) {
     d["default"] = py::none();  // required
   } else {
     d["default"] = p.def;

@@ -8,6 +8,7 @@
 #include "inference_plan.h"
 #include "nncore/gemm.h"
 #include "nncore/owned_chunks.h"
+#include "nncore/schema.h"
 #include "nncore/threading.h"
 
 namespace nncore {
@@ -61,6 +62,10 @@ std::vector<std::unique_ptr<Layer>> Network::make_layers(int input_dim,
   int dim = input_dim;
   for (const auto& spec : specs) {
     layers.push_back(make_layer(spec, dim));
+    check(layers.size() == 1 || !layers.back()->first_only(),
+          schema::layer(spec.type).title + " must be the first layer: its input is the raw " +
+              "columns of X (integer codes), got it at position " +
+              std::to_string(layers.size() - 1));
     dim = layers.back()->out_dim();
   }
   return layers;

@@ -67,6 +67,7 @@ const char* limit_name(Limit l) {
     case Limit::flag: return "flag";
     case Limit::positive_int: return "positive_int";
     case Limit::choice: return "choice";
+    case Limit::int_list: return "int_list";
   }
   return "?";
 }
@@ -77,6 +78,7 @@ const char* fold_name(Fold f) {
     case Fold::scale_shift: return "scale_shift";
     case Fold::epilogue: return "epilogue";
     case Fold::identity: return "identity";
+    case Fold::none: return "none";
   }
   return "?";
 }
@@ -197,6 +199,25 @@ const std::vector<LayerKind>& layers() {
        "ceil(in / 32) (the mask, one bit per value)",
        "0",
        Fold::identity},
+      // nc.Embedding (one table shared by every code column) and nc.TabularInput (one table per
+      // column, numeric columns passed through first); layers/embedding.cpp.
+      {"embedding",
+       "Embedding",
+       {num("reserve", Limit::flag, 0,
+            "a code outside [0, cardinality) or NaN reads an extra last row instead of raising"),
+        optional(num("numeric", Limit::int_list, 0, "columns passed through first, in order")),
+        optional(num("columns", Limit::int_list, 0,
+                     "columns of integer codes (absent: every column not in numeric)")),
+        num("cardinality", Limit::int_list, 0, "codes of each table: 0 .. cardinality - 1"),
+        num("dim", Limit::int_list, 0, "vector width of each table"),
+        optional(num("table", Limit::int_list, 0,
+                     "table of each code column (absent: one shared table, or one per column)"))},
+       {{"weight", "(cardinality + reserve, dim)", "one_table"},
+        {"weight_<t>", "(cardinality[t] + reserve, dim[t])", "tables"}},
+       {},
+       "number of code columns (the row each one read)",
+       "0",
+       Fold::none},
   };
   return t;
 }
@@ -316,6 +337,10 @@ void check(const std::string& head, const Param& p, double v) {
       nncore::check(finite && v >= 1 && v == std::floor(v), what + "a positive integer" + got);
       break;
     case Limit::choice: fail(what + "one of " + names(p.choices) + got);
+    case Limit::int_list:
+      nncore::check(finite && v >= 0 && v == std::floor(v) && v < 2147483648.0,
+                    what + "a list of integers >= 0" + got);
+      break;
   }
 }
 
@@ -323,6 +348,14 @@ void check_layer_spec(const LayerSpec& spec) {
   const LayerKind& k = layer(spec.type);
   for (const auto& p : k.params) {
     if (p.limit == Limit::choice) continue;  // parse_act / parse_init name the choices
+    if (p.limit == Limit::int_list) {
+      auto it = spec.list.find(p.name);
+      if (it == spec.list.end())
+        nncore::check(p.optional, k.title + ": " + p.name + " is required");
+      else
+        for (double v : it->second) check(k.title, p, v);
+      continue;
+    }
     auto it = spec.num.find(p.name);
     if (it != spec.num.end())
       check(k.title, p, it->second);

@@ -15,9 +15,10 @@ namespace nncore {
 
 // A layer's hyper-parameters as they come from Python: a type name, numbers and strings.
 struct LayerSpec {
-  std::string type;  // "dense" | "activation" | "batchnorm" | "dropout"
+  std::string type;  // "dense" | "activation" | "batchnorm" | "dropout" | "embedding"
   std::map<std::string, double> num;
   std::map<std::string, std::string> str;
+  std::map<std::string, std::vector<double>> list;  // column indices, cardinalities (embedding)
   double get(const std::string& key, double fallback) const {
     auto it = num.find(key);
     return it == num.end() ? fallback : it->second;
@@ -108,6 +109,9 @@ class Layer {
   virtual void prepare_inference() {}
   // True when a forward in training mode cannot run on a batch of one row (batchnorm).
   virtual bool needs_batch_statistics() const { return false; }
+  // True for a layer whose input is the network's raw input (integer codes): Network refuses
+  // it anywhere but first.
+  virtual bool first_only() const { return false; }
 
  protected:
   int in_dim_ = 0, out_dim_ = 0;
@@ -121,5 +125,6 @@ std::unique_ptr<Layer> make_dense_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_activation_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_batchnorm_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_dropout_layer(const LayerSpec& spec, int in_dim);
+std::unique_ptr<Layer> make_embedding_layer(const LayerSpec& spec, int in_dim);
 
 }  // namespace nncore

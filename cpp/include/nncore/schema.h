@@ -23,6 +23,7 @@ enum class Limit {
   flag,          // 0 or 1 (a boolean)
   positive_int,  // an integer >= 1
   choice,        // one of `choices` (a string)
+  int_list,      // a list of integers >= 0 (LayerSpec::list; the layer checks what else it needs)
 };
 const char* limit_name(Limit l);
 
@@ -47,6 +48,7 @@ enum class Fold {
   scale_shift,  // a per-feature affine map folded into the preceding GEMM's weight and bias
   epilogue,     // an elementwise function moved into the preceding GEMM's epilogue
   identity,     // nothing to do in evaluation mode
+  none,         // not expressible: a network with it predicts layer by layer
 };
 const char* fold_name(Fold f);
 

@@ -15,6 +15,7 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec, int in_dim) {
   if (spec.type == "activation") return make_activation_layer(spec, in_dim);
   if (spec.type == "batchnorm") return make_batchnorm_layer(spec, in_dim);
   if (spec.type == "dropout") return make_dropout_layer(spec, in_dim);
+  if (spec.type == "embedding") return make_embedding_layer(spec, in_dim);
   fail("layer type '" + kind.type + "' is in the schema but has no factory");
 }
 
