@@ -29,12 +29,12 @@ OUTSIDE = {
 
 
 def test_schema_lists_every_kind():
-    assert set(LAYERS) == {"dense", "activation", "batchnorm", "dropout"}
+    assert set(LAYERS) == {"dense", "activation", "batchnorm", "dropout", "embedding"}
     assert set(OPTIMIZERS) == set(optim._BY_NAME)
     assert nc.layers.ACTIVATIONS == tuple(a["name"] for a in SCHEMA["activations"])
     assert nc.layers.INITIALIZERS == tuple(SCHEMA["initializers"])
     for kind in LAYERS.values():
-        assert kind["fold"] in {"gemm", "scale_shift", "epilogue", "identity"}
+        assert kind["fold"] in {"gemm", "scale_shift", "epilogue", "identity", "none"}
 
 
 @pytest.mark.parametrize("act", [a["name"] for a in SCHEMA["activations"]])
@@ -128,6 +128,10 @@ def test_layer_limits_hold_in_core_and_python(kind, key):
         with pytest.raises(ValueError, match=key):
             nc.Dropout(**args)
         return
+    if kind == "embedding":  # reserve is Python's unknown="reserve"
+        with pytest.raises(ValueError, match="unknown"):
+            nc.Embedding(3, 2, unknown=bad)
+        return
     if kind == "activation":
         args["activation"] = "elu"
     with pytest.raises(ValueError, match=key):
@@ -142,6 +146,11 @@ def test_layer_limits_hold_in_core_and_python(kind, key):
         ([nc.Dense(4), nc.BatchNorm()], {}),
         ([nc.Dense(4), nc.BatchNorm(affine=False)], {"affine": False}),
         ([nc.Dense(4), nc.Activation("relu"), nc.Dropout(0.3)], {}),
+        ([nc.Embedding(3, 2), nc.Dense(4)], {"one_table": True, "tables": False}),
+        (
+            [nc.TabularInput([0], {1: 3, 2: 4}), nc.Dense(4)],
+            {"one_table": False, "tables": True},
+        ),
     ],
 )
 def test_built_tensors_are_the_schema_tensors(layers, options):
@@ -156,7 +165,10 @@ def test_built_tensors_are_the_schema_tensors(layers, options):
         kind = LAYERS[layer.spec()["type"]]
         for t in kind["tensors"]:
             if not t["when"] or options.get(t["when"], True):
-                want_p.append(f"{i}.{t['name']}")
+                if t["name"] == "weight_<t>":  # one per table (the embedding's code columns)
+                    want_p += [f"{i}.weight_{k}" for k in range(len(layer.spec()["columns"]))]
+                else:
+                    want_p.append(f"{i}.{t['name']}")
         want_b += [f"{i}.{t['name']}" for t in kind["buffers"]]
     assert params == want_p
     assert buffers == want_b

@@ -205,7 +205,9 @@ const std::vector<LayerKind>& layers() {
        "Embedding",
        {num("reserve", Limit::flag, 0,
             "a code outside [0, cardinality) or NaN reads an extra last row instead of raising"),
-        optional(num("numeric", Limit::int_list, 0, "columns passed through first, in order")),
+        optional(num("numeric", Limit::int_list, 0,
+                     "columns passed through first, in order (absent: every column not in "
+                     "columns, when columns is given)")),
         optional(num("columns", Limit::int_list, 0,
                      "columns of integer codes (absent: every column not in numeric)")),
         num("cardinality", Limit::int_list, 0, "codes of each table: 0 .. cardinality - 1"),

@@ -24,6 +24,7 @@ except ImportError as e:  # a bad NNCORE_ISA surfaces here with the core's messa
 from . import callbacks, data, datasets, optim
 from ._config import config, get_num_threads, num_threads, set_num_threads
 from .io import ModelFileError, load
+from .embedding import Embedding, TabularInput
 from .layers import Activation, BatchNorm, Dense, Dropout
 from .model import Sequential
 
@@ -54,8 +55,10 @@ __all__ = [
     "BatchNorm",
     "Dense",
     "Dropout",
+    "Embedding",
     "ModelFileError",
     "Sequential",
+    "TabularInput",
     "callbacks",
     "config",
     "data",

@@ -126,8 +126,11 @@ def _raise_nonfinite(name, value, bad, ndim):
     raise ValueError(f"{name}: contains {value} at {_where(bad, ndim)}; {what}")
 
 
-def check_X(X, *, n_features: int | None = None, name: str = "X") -> np.ndarray:
-    """Return X as a C-contiguous float32 (n, d) array, or raise naming the problem."""
+def check_X(
+    X, *, n_features: int | None = None, name: str = "X", finite: bool = True
+) -> np.ndarray:
+    """Return X as a C-contiguous float32 (n, d) array, or raise naming the problem.
+    finite=False leaves NaN/inf to the caller (categorical codes, nncore.embedding)."""
     arr = _as_numeric(X, name)
     if arr.ndim != 2:
         hint = ""
@@ -147,7 +150,8 @@ def check_X(X, *, n_features: int | None = None, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name}: expected {n_features} features (columns), got {d}")
     if not (arr.dtype == np.float32 and arr.flags.c_contiguous):
         check_memory(n * d * 4, name, f"a float32 copy of shape {arr.shape}")
-    check_finite(arr, name)
+    if finite:
+        check_finite(arr, name)
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 

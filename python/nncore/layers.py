@@ -285,6 +285,10 @@ class Dropout(Layer):
 
 LAYER_TYPES = {"dense": Dense, "activation": Activation, "batchnorm": BatchNorm, "dropout": Dropout}
 
+from . import embedding as _embedding  # noqa: E402  (it subclasses Layer)
+
+LAYER_TYPES["embedding"] = _embedding.Embedding  # or TabularInput: embedding.from_config
+
 
 def layer_from_config(config: dict) -> Layer:
     """The layer a config dict describes: the inverse of :meth:`Layer.get_config`.
@@ -324,6 +328,8 @@ def layer_from_config(config: dict) -> Layer:
         return Dense(cfg.pop("units"), cfg.pop("activation"), **cfg)
     if kind == "activation":
         return Activation(cfg.pop("activation"), **cfg)
+    if kind == "embedding":
+        return _embedding.from_config(cfg)
     if kind == "batchnorm":
         return BatchNorm(cfg["momentum"], cfg["eps"], cfg["affine"], cfg.get("batch1", False))
     return Dropout(cfg["rate"])

@@ -28,6 +28,7 @@ from ._validation import (
 )
 from .callbacks import Callback, CallbackList, History
 from .layers import Activation, Dense, Layer, layer_from_config
+from .embedding import _CodesInput
 
 LOSSES = _losses.LOSSES
 _LOSS_ALIASES = _losses.ALIASES
@@ -169,7 +170,8 @@ class Sequential:
         """Append a layer (before the model is built)."""
         if not isinstance(layer, Layer):
             raise TypeError(
-                f"expected an nncore layer (Dense, Activation, BatchNorm, Dropout), got {layer!r}"
+                "expected an nncore layer (Dense, Activation, BatchNorm, Dropout, Embedding, "
+                f"TabularInput), got {layer!r}"
             )
         if getattr(self, "_net", None) is not None:
             raise RuntimeError("cannot add layers to a built model")
@@ -234,7 +236,11 @@ class Sequential:
 
     def _check_X(self, X, name="X"):
         _fork.check(stacklevel=4)
-        X = check_X(X, n_features=self.input_dim, name=name)
+        first = self.layers[0] if self.layers else None
+        if isinstance(first, _CodesInput):  # codes: NaN and unknown codes handled per column
+            X = first._check_input(X, self.input_dim, name)
+        else:
+            X = check_X(X, n_features=self.input_dim, name=name)
         self._ensure_built(X)
         if self._params_exposed:
             self._net.params_changed()

@@ -46,6 +46,9 @@ class Embedding final : public Layer {
               std::to_string(card_.size()) + " and " + std::to_string(dim_.size()));
     for (std::size_t t = 0; t < card_.size(); ++t) {
       check(card_[t] >= 1, head + "cardinality must be >= 1, got " + std::to_string(card_[t]));
+      // float32 holds every integer code exactly only up to 2**24.
+      check(card_[t] <= (1 << 24),
+            head + "cardinality must be <= 2**24, got " + std::to_string(card_[t]));
       check(dim_[t] >= 1, head + "dim must be >= 1, got " + std::to_string(dim_[t]));
       const double size = (double(card_[t]) + reserve_) * double(dim_[t]);
       check(size < 2147483648.0, head + "a table of " + std::to_string(card_[t]) + " x " +
@@ -58,6 +61,7 @@ class Embedding final : public Layer {
                             " columns");
       check(seen.insert(c).second, head + "numeric column " + std::to_string(c) + " is repeated");
     }
+    const bool numeric_given = s.list.count("numeric") != 0;
     if (s.list.count("columns")) {
       cols_ = ints(s, "columns");
       std::set<int> cat;
@@ -70,6 +74,10 @@ class Embedding final : public Layer {
         check(cat.insert(c).second,
               head + "categorical column " + std::to_string(c) + " is repeated");
       }
+      // numeric absent: every other column, in order (nc.TabularInput(numeric=None)).
+      if (!numeric_given)
+        for (int c = 0; c < in_dim; ++c)
+          if (!cat.count(c)) numeric_.push_back(c);
     } else {
       for (int c = 0; c < in_dim; ++c)
         if (!seen.count(c)) cols_.push_back(c);
