@@ -27,8 +27,8 @@ from ._validation import (
     check_X,
 )
 from .callbacks import Callback, CallbackList, History
-from .layers import Activation, Dense, Layer, layer_from_config
 from .embedding import _CodesInput
+from .layers import Activation, Dense, Layer, layer_from_config
 
 LOSSES = _losses.LOSSES
 _LOSS_ALIASES = _losses.ALIASES
