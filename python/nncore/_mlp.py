@@ -56,8 +56,10 @@ def build_mlp(
     optimizer: Any = "adam",
     loss: str = "mse",
     metrics: Any = None,
+    first: Layer | None = None,
 ) -> Sequential:
-    """A compiled :class:`Sequential` MLP (see :func:`mlp_layers`)."""
+    """A compiled :class:`Sequential` MLP (see :func:`mlp_layers`); ``first`` (an input layer
+    such as :class:`nncore.TabularInput`) goes before the hidden layers."""
     layers = mlp_layers(
         hidden,
         n_out,
@@ -68,5 +70,7 @@ def build_mlp(
         l2=l2,
         max_norm=max_norm,
     )
+    if first is not None:
+        layers.insert(0, first)
     model = Sequential(layers, input_dim=int(n_in), seed=int(seed))
     return model.compile(optimizer=optimizer, loss=loss, metrics=metrics)

@@ -12,6 +12,14 @@ statistics of the training part only. ``train`` writes the model file plus a sid
 ``<out>.json`` holding what ``predict`` needs besides the network: the task, the class names (so
 predictions print the original labels), the feature columns and the standardization (mean,
 scale). Bad input prints one line to stderr and exits with status 2.
+
+Mixed tables (``nncore._cli_table``): ``--categorical auto`` turns every column holding text into
+integer codes that feed learned embeddings (``nc.TabularInput``; ``--embed-dim`` sets their
+width), and ``--impute mean|median|zero`` fills missing numeric cells (empty, NA, NaN, ?, null),
+with ``--missing-indicator`` adding a 0/1 column per column that had missing values. Codes,
+fill values and standardization come from the training rows (each fold's training part in
+``cv``) and are saved in the sidecar; ``predict`` applies them, and a category unseen in
+training reads the embedding's reserved "unknown" row.
 """
 
 from __future__ import annotations
@@ -102,7 +110,9 @@ def read_table(path: str, target: str | None):
             v = _parse_float(cell.strip())
             if v is None or not np.isfinite(v):
                 raise CLIError(
-                    f"{path}: non-numeric feature value {cell!r} in column {header[j]!r}, line {i + 2}"
+                    f"{path}: non-numeric feature value {cell!r} in column {header[j]!r}, line "
+                    f"{i + 2} (--categorical auto encodes text columns, --impute fills missing "
+                    "values)"
                 )
             X[i, k] = v
             k += 1
@@ -191,10 +201,12 @@ class ModelFactory:
         lr=1e-3,
         l2=0.0,
         seed=0,
+        first=None,
     ):
         self.n_in, self.n_out, self.task, self.hidden = n_in, n_out, task, hidden
         self.activation, self.dropout, self.batchnorm = activation, dropout, batchnorm
         self.optimizer, self.lr, self.l2, self.seed = optimizer, lr, l2, seed
+        self.first = first  # an input layer (TabularInput) or None
 
     def __call__(self):
         import nncore as nc
@@ -214,10 +226,13 @@ class ModelFactory:
             optimizer=nc.optim.get(self.optimizer, lr=self.lr),
             loss="cross_entropy" if classify else "mse",
             metrics=["accuracy"] if classify else None,
+            first=self.first,
         )
 
     def describe(self) -> str:
         arch = "-".join(str(v) for v in [self.n_in, *self.hidden, self.n_out])
+        if self.first is not None:
+            arch = "embeddings-" + arch
         extra = (" batchnorm" if self.batchnorm else "") + (
             f" dropout {self.dropout}" if self.dropout else ""
         )
@@ -236,7 +251,7 @@ def _hidden(text: str):
     return h
 
 
-def _factory(args, X, task, classes):
+def _factory(args, X, task, classes, first=None):
     return ModelFactory(
         X.shape[1],
         len(classes) if task == "classification" else 1,
@@ -249,6 +264,7 @@ def _factory(args, X, task, classes):
         args.lr,
         args.l2,
         args.seed,
+        first,
     )
 
 
@@ -261,6 +277,10 @@ def _check_common(args):
         raise CLIError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.lr <= 0:
         raise CLIError(f"--lr must be > 0, got {args.lr}")
+    if args.embed_dim is not None and args.embed_dim < 1:
+        raise CLIError(f"--embed-dim must be >= 1, got {args.embed_dim}")
+    if args.missing_indicator and args.impute == "none":
+        raise CLIError("--missing-indicator needs --impute mean|median|zero")
     if args.threads is not None:
         if args.threads < 1:
             raise CLIError(f"--threads must be >= 1, got {args.threads}")
@@ -288,6 +308,8 @@ def cmd_cv(args) -> int:
     _check_common(args)
     if args.folds < 2:
         raise CLIError(f"--folds must be >= 2, got {args.folds}")
+    if _mixed(args):
+        return _cv_mixed(args)
     X, y, task, classes, _, _, desc = load_data(args)
     factory = _factory(args, X, task, classes)
     splitter = cv_splitter(task, args.folds, args.seed)
@@ -345,6 +367,8 @@ def cmd_train(args) -> int:
     from .preprocessing import Standardizer
 
     _check_common(args)
+    if _mixed(args):
+        return _train_mixed(args)
     X, y, task, classes, names, target, desc = load_data(args)
     factory = _factory(args, X, task, classes)
     scaler = Standardizer().fit(X)
@@ -384,11 +408,15 @@ def cmd_predict(args) -> int:
     try:
         with open(side, encoding="utf-8") as f:
             meta = json.load(f)
-        mean, scale = np.asarray(meta["mean"]), np.asarray(meta["scale"])
-        features, task = meta["features"], meta["task"]
+        meta["task"], meta["target"]
+        if "table" not in meta:
+            mean, scale = np.asarray(meta["mean"]), np.asarray(meta["scale"])
+            features = meta["features"]
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise CLIError(f"{side}: unreadable sidecar ({e})") from None
     model = nc.load(args.model)
+    if "table" in meta:
+        return _write_predictions(args, meta, _predict_mixed(model, meta, args.data))
     if args.data.endswith(".npz"):
         X, _, _, _ = read_table(args.data, None)
     else:
@@ -404,11 +432,16 @@ def cmd_predict(args) -> int:
     if X.shape[1] != len(features):
         raise CLIError(f"{args.data}: expected {len(features)} features, got {X.shape[1]}")
     out = model.predict(((X - mean) / scale).astype(np.float32))
-    if task == "classification":
-        classes = np.asarray(meta["classes"])
-        preds = classes[np.argmax(out, axis=1)]
-    else:
-        preds = np.array([f"{v:.6g}" for v in out[:, 0]])
+    return _write_predictions(args, meta, _decode(out, meta))
+
+
+def _decode(out, meta):
+    if meta["task"] == "classification":
+        return np.asarray(meta["classes"])[np.argmax(out, axis=1)]
+    return np.array([f"{v:.6g}" for v in out[:, 0]])
+
+
+def _write_predictions(args, meta, preds) -> int:
     lines = [meta["target"], *preds.tolist()]
     text = "\n".join(lines) + "\n"
     if args.out:
@@ -417,6 +450,122 @@ def cmd_predict(args) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+# ------------------------------------------------------------------ mixed tables (_cli_table)
+
+
+def _mixed(args) -> bool:
+    return args.categorical == "auto" or args.impute != "none"
+
+
+def _load_mixed(args):
+    """(cells, y encoded, task, classes, feature names, target, kinds)."""
+    from ._cli_table import TableError, column_kinds, read_cells
+
+    if args.data is None or args.data.endswith(".npz"):
+        raise CLIError("--categorical and --impute read CSV files")
+    if args.target is None:
+        raise CLIError(f"{args.data}: which column is the target? pass --target COLUMN")
+    try:
+        cells, y, names = read_cells(args.data, args.target)
+        kinds = column_kinds(cells, names, args.categorical)
+    except TableError as e:
+        raise CLIError(str(e)) from None
+    task, y_enc, classes = encode_target(y, args.task)
+    return cells, y_enc, task, classes, names, args.target, kinds
+
+
+def _prep(args, names, kinds, cells):
+    from ._cli_table import TableError, TablePrep
+
+    try:
+        return TablePrep(names, kinds, args.impute, args.missing_indicator).fit(cells)
+    except TableError as e:
+        raise CLIError(str(e)) from None
+
+
+def _train_mixed(args) -> int:
+    from .io import write_atomic
+
+    cells, y, task, classes, names, target, kinds = _load_mixed(args)
+    prep = _prep(args, names, kinds, cells)
+    X = prep.transform(cells)
+    factory = _factory(args, X, task, classes, prep.input_layer(args.embed_dim))
+    model = factory()
+    t0 = time.perf_counter()
+    model.fit(X, y, epochs=args.epochs, batch_size=args.batch_size)
+    elapsed = time.perf_counter() - t0
+    model.save(args.out)
+    meta = {
+        "format": SIDECAR_FORMAT,
+        "task": task,
+        "target": target,
+        "classes": classes,
+        "features": names,
+        "table": prep.to_json(),
+    }
+    write_atomic(sidecar_path(args.out), [json.dumps(meta, indent=1).encode("utf-8")])
+    score = ", ".join(f"{k} {v:.4f}" for k, v in model.evaluate(X, y).items())
+    print(
+        f"{os.path.basename(args.data)}: {prep.describe()}; trained {factory.describe()} on "
+        f"{X.shape[0]} rows in {elapsed:.3f} s (training {score}); wrote {args.out} and "
+        f"{sidecar_path(args.out)}"
+    )
+    return 0
+
+
+def _cv_mixed(args) -> int:
+    """CV with the table preprocessing fitted on each fold's training part."""
+    import nncore as nc
+
+    cells, y, task, classes, names, _, kinds = _load_mixed(args)
+    try:
+        folds = list(cv_splitter(task, args.folds, args.seed).split(cells, y))
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    main = "accuracy" if task == "classification" else "r2"
+    print(
+        f"{os.path.basename(args.data)}: {len(y)} rows, {len(names)} features "
+        f"({sum(kinds)} categorical), {len(classes) if classes else 'regression'}"
+        f"{' classes' if classes else ''}; {args.folds}-fold CV, {args.epochs} epochs"
+    )
+    scores = []
+    t0 = time.perf_counter()
+    for i, (tr, te) in enumerate(folds):
+        prep = _prep(args, names, kinds, cells[tr])
+        Xtr, Xte = prep.transform(cells[tr]), prep.transform(cells[te])
+        model = _factory(args, Xtr, task, classes, prep.input_layer(args.embed_dim))()
+        model.fit(Xtr, y[tr], epochs=args.epochs, batch_size=args.batch_size)
+        out = model.predict(Xte)
+        if task == "classification":
+            s = float(np.mean(np.argmax(out, axis=1) == y[te]))
+        else:
+            resid = ((out[:, 0] - y[te]) ** 2).sum()
+            s = float(1 - resid / max(((y[te] - y[te].mean()) ** 2).sum(), 1e-300))
+        scores.append(s)
+        print(f"fold {i + 1}: {main} {s:.4f}")
+    arr = np.asarray(scores)
+    print(f"mean {main}: {arr.mean():.4f} ± {arr.std():.4f}")
+    elapsed = time.perf_counter() - t0
+    print(f"total time: {elapsed:.3f} s ({nc.config()['isa']}, {nc.get_num_threads()} threads)")
+    return 0
+
+
+def _predict_mixed(model, meta, path):
+    from ._cli_table import TableError, TablePrep, read_cells
+
+    try:
+        prep = TablePrep.from_json(meta["table"])
+        target = meta["target"] if _has_column(path, meta["target"]) else None
+        cells, _, names = read_cells(path, target)
+        missing = [c for c in prep.names if c not in names]
+        if missing:
+            raise CLIError(f"{path}: missing feature column(s) {', '.join(map(repr, missing))}")
+        X = prep.transform(cells[:, [names.index(c) for c in prep.names]])
+    except (TableError, KeyError, TypeError) as e:
+        raise CLIError(str(e)) from None
+    return _decode(model.predict(X), meta)
 
 
 def _has_column(path, name) -> bool:
@@ -445,6 +594,22 @@ def _model_options(p):
     p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--categorical",
+        choices=["none", "auto"],
+        default="none",
+        help="auto: text columns become integer codes feeding learned embeddings",
+    )
+    p.add_argument("--embed-dim", type=int, default=None, help="embedding width (default: rule)")
+    p.add_argument(
+        "--impute",
+        choices=["none", "mean", "median", "zero"],
+        default="none",
+        help="fill missing numeric cells with the training rows' statistic",
+    )
+    p.add_argument(
+        "--missing-indicator", action="store_true", help="add a 0/1 column per imputed column"
+    )
 
 
 class _Parser(argparse.ArgumentParser):

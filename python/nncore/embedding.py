@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._validation import check_finite, check_X
-from .layers import Layer
+from .layers import LAYER_TYPES, Layer
 
 __all__ = ["Embedding", "TabularInput", "MAX_CARDINALITY"]
 
@@ -267,3 +267,6 @@ def from_config(cfg: dict) -> Layer:
         int(cfg["dim"][0]),
         unknown="reserve" if cfg.get("reserve") else "error",
     )
+
+
+LAYER_TYPES["embedding"] = Embedding  # layer_from_config picks TabularInput when columns are named

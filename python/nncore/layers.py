@@ -285,10 +285,6 @@ class Dropout(Layer):
 
 LAYER_TYPES = {"dense": Dense, "activation": Activation, "batchnorm": BatchNorm, "dropout": Dropout}
 
-from . import embedding as _embedding  # noqa: E402  (it subclasses Layer)
-
-LAYER_TYPES["embedding"] = _embedding.Embedding  # or TabularInput: embedding.from_config
-
 
 def layer_from_config(config: dict) -> Layer:
     """The layer a config dict describes: the inverse of :meth:`Layer.get_config`.
@@ -321,6 +317,10 @@ def layer_from_config(config: dict) -> Layer:
     """
     cfg = dict(config)
     kind = cfg.pop("type", None)
+    if kind == "embedding":  # Embedding or TabularInput; that module subclasses Layer
+        from . import embedding
+
+        return embedding.from_config(cfg)
     if kind not in LAYER_TYPES:
         raise ValueError(f"unknown layer type {kind!r}")
     if kind == "dense":
@@ -328,8 +328,6 @@ def layer_from_config(config: dict) -> Layer:
         return Dense(cfg.pop("units"), cfg.pop("activation"), **cfg)
     if kind == "activation":
         return Activation(cfg.pop("activation"), **cfg)
-    if kind == "embedding":
-        return _embedding.from_config(cfg)
     if kind == "batchnorm":
         return BatchNorm(cfg["momentum"], cfg["eps"], cfg["affine"], cfg.get("batch1", False))
     return Dropout(cfg["rate"])

@@ -1,0 +1,210 @@
+"""Mixed-type tables for the command line: ``--categorical auto`` (string columns -> integer codes
+read by :class:`nncore.TabularInput`) and ``--impute mean|median|zero`` (with
+``--missing-indicator``). :class:`TablePrep` is fitted on the training rows only and saved in the
+model's sidecar, so ``predict`` encodes, imputes and standardizes exactly as training did; a
+category unseen in training reads the embedding's reserved "unknown" row."""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+
+from .preprocessing import OrdinalEncoder, SimpleImputer, Standardizer
+
+# Cells that mean "no value" (compared lower-cased, stripped).
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+
+
+class TableError(ValueError):
+    """A problem with the table, printed by the CLI as one line."""
+
+
+def read_cells(path: str, target: str | None):
+    """(cells: str array (n, d) of the feature columns, target cells or None, feature names)."""
+    if not os.path.exists(path):
+        raise TableError(f"{path}: no such file")
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = [r for r in csv.reader(f) if any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise TableError(f"{path}: cannot read CSV ({e})") from None
+    if len(rows) < 2:
+        raise TableError(f"{path}: expected a header row and at least one data row")
+    header = [h.strip() for h in rows[0]]
+    for i, r in enumerate(rows[1:], start=2):
+        if len(r) != len(header):
+            raise TableError(f"{path}: line {i} has {len(r)} fields, the header has {len(header)}")
+    cells = np.array([[c.strip() for c in r] for r in rows[1:]], dtype=str)
+    if target is not None and target not in header:
+        raise TableError(f"{path}: no target column {target!r} (columns: {', '.join(header)})")
+    keep = [j for j, h in enumerate(header) if h != target]
+    if not keep:
+        raise TableError(f"{path}: no feature columns besides the target")
+    y = None if target is None else cells[:, header.index(target)]
+    return cells[:, keep], y, [header[j] for j in keep]
+
+
+def _numbers(col: np.ndarray):
+    """(float64 values with NaN where missing, index of the first cell that is not a number)."""
+    out = np.full(col.shape[0], np.nan)
+    for i, cell in enumerate(col):
+        if cell.lower() in MISSING:
+            continue
+        try:
+            out[i] = float(cell)
+        except ValueError:
+            return out, i
+        if not np.isfinite(out[i]):
+            return out, i
+    return out, None
+
+
+def column_kinds(cells: np.ndarray, names: list, categorical: str) -> list:
+    """True for each column that is categorical: one holding a cell that is neither a number nor
+    missing (only with categorical='auto'; otherwise such a cell is an error)."""
+    kinds = []
+    for j, name in enumerate(names):
+        _, bad = _numbers(cells[:, j])
+        if bad is not None and categorical != "auto":
+            raise TableError(
+                f"non-numeric feature value {str(cells[bad, j])!r} in column {name!r}, line {bad + 2} "
+                "(pass --categorical auto to encode string columns)"
+            )
+        kinds.append(bad is not None)
+    return kinds
+
+
+def embed_width(cardinality: int) -> int:
+    """fastai's rule of thumb, round(1.6 · cardinality^0.56), capped at 16 for small tables."""
+    return int(min(16, max(2, round(1.6 * (cardinality + 1) ** 0.56))))
+
+
+class TablePrep:
+    """Numeric columns: impute (optional), standardize, then the 0/1 missing indicators;
+    categorical columns: integer codes. Output columns: numeric, indicators, codes."""
+
+    def __init__(self, names: list, kinds: list, impute: str = "none", indicator: bool = False):
+        self.names, self.kinds = list(names), [bool(k) for k in kinds]
+        self.impute, self.indicator = impute, bool(indicator)
+
+    @property
+    def numeric(self) -> list:
+        return [j for j, k in enumerate(self.kinds) if not k]
+
+    @property
+    def categorical(self) -> list:
+        return [j for j, k in enumerate(self.kinds) if k]
+
+    def _numeric_values(self, cells: np.ndarray) -> np.ndarray:
+        cols = []
+        for j in self.numeric:
+            vals, bad = _numbers(cells[:, j])
+            if bad is not None:
+                raise TableError(
+                    f"non-numeric value {str(cells[bad, j])!r} in the numeric column "
+                    f"{self.names[j]!r}, line {bad + 2}"
+                )
+            if self.impute == "none" and np.isnan(vals).any():
+                i = int(np.argmax(np.isnan(vals)))
+                raise TableError(
+                    f"missing value {str(cells[i, j])!r} in column {self.names[j]!r}, line {i + 2} "
+                    "(pass --impute mean|median|zero)"
+                )
+            cols.append(vals)
+        return np.stack(cols, axis=1) if cols else np.zeros((cells.shape[0], 0))
+
+    def _categories(self, cells: np.ndarray) -> np.ndarray:
+        cat = cells[:, self.categorical]
+        # every spelling of "missing" is one category
+        return np.where(np.isin(np.char.lower(cat), list(MISSING)), "", cat)
+
+    def fit(self, cells: np.ndarray) -> TablePrep:
+        num = self._numeric_values(cells)
+        self.imputer = None
+        if self.impute != "none":
+            self.imputer = SimpleImputer(self.impute, add_indicator=self.indicator).fit(num)
+            filled = np.where(np.isnan(num), self.imputer.statistics_, num)
+        else:
+            filled = num
+        self.scaler = Standardizer().fit(filled) if filled.shape[1] else None
+        self.encoder = OrdinalEncoder("reserve").fit(self._categories(cells))
+        return self
+
+    def transform(self, cells: np.ndarray) -> np.ndarray:
+        num = self._numeric_values(cells)
+        parts = []
+        if self.imputer is not None:
+            imputed = self.imputer.transform(num).astype(np.float64)
+            num, ind = imputed[:, : num.shape[1]], imputed[:, num.shape[1] :]
+        else:
+            ind = np.zeros((num.shape[0], 0))
+        if self.scaler is not None:
+            parts.append(self.scaler.transform(num))
+        parts.append(ind.astype(np.float32))
+        if self.categorical:
+            parts.append(self.encoder.transform(self._categories(cells)))
+        return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
+
+    @property
+    def width(self) -> int:
+        n_ind = 0 if self.imputer is None else len(self.imputer.indicator_columns_)
+        return len(self.numeric) + n_ind + len(self.categorical)
+
+    def input_layer(self, embed_dim: int | None = None):
+        """The TabularInput for :meth:`transform`'s output, or None without categorical columns."""
+        from .embedding import TabularInput
+
+        if not self.categorical:
+            return None
+        first = self.width - len(self.categorical)
+        cards = {first + k: c for k, c in enumerate(self.encoder.cardinalities())}
+        dims = {c: embed_dim or embed_width(card) for c, card in cards.items()}
+        return TabularInput(list(range(first)), cards, dims, unknown="reserve")
+
+    def describe(self) -> str:
+        text = f"{len(self.numeric)} numeric"
+        if self.categorical:
+            cards = ", ".join(
+                f"{self.names[j]} ({c})"
+                for j, c in zip(self.categorical, self.encoder.cardinalities())
+            )
+            text += f", {len(self.categorical)} categorical: {cards}"
+        if self.imputer is not None:
+            text += f"; imputed by {self.impute}"
+            if self.indicator:
+                text += f" (+{len(self.imputer.indicator_columns_)} missing indicators)"
+        return text
+
+    def to_json(self) -> dict:
+        d = {
+            "names": self.names,
+            "kinds": ["categorical" if k else "numeric" for k in self.kinds],
+            "impute": self.impute,
+            "indicator": self.indicator,
+            "categories": [c.tolist() for c in self.encoder.categories_],
+        }
+        if self.imputer is not None:
+            d["impute_values"] = self.imputer.statistics_.tolist()
+            d["indicator_columns"] = self.imputer.indicator_columns_.tolist()
+        if self.scaler is not None:
+            d["mean"], d["scale"] = self.scaler.mean_.tolist(), self.scaler.scale_.tolist()
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> TablePrep:
+        p = cls(d["names"], [k == "categorical" for k in d["kinds"]], d["impute"], d["indicator"])
+        p.encoder = OrdinalEncoder("reserve")
+        p.encoder.categories_ = [np.array(c, dtype=str) for c in d["categories"]]
+        p.imputer = None
+        if "impute_values" in d:
+            p.imputer = SimpleImputer(d["impute"], add_indicator=d["indicator"])
+            p.imputer.statistics_ = np.asarray(d["impute_values"], np.float64)
+            p.imputer.indicator_columns_ = np.asarray(d["indicator_columns"], np.int64)
+        p.scaler = None
+        if "mean" in d:
+            p.scaler = Standardizer()
+            p.scaler.mean_ = np.asarray(d["mean"], np.float64)
+            p.scaler.scale_ = np.asarray(d["scale"], np.float64)
+        return p
