@@ -23,8 +23,8 @@ except ImportError as e:  # a bad NNCORE_ISA surfaces here with the core's messa
 
 from . import callbacks, data, datasets, optim
 from ._config import config, get_num_threads, num_threads, set_num_threads
-from .io import ModelFileError, load
 from .embedding import Embedding, TabularInput
+from .io import ModelFileError, load
 from .layers import Activation, BatchNorm, Dense, Dropout
 from .model import Sequential
 
