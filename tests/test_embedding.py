@@ -322,3 +322,32 @@ def test_numeric_none_takes_every_other_column_in_order():
     X = np.array([[0.5, 2, -1.0, 7.0]], np.float32)
     w = m.parameters()["0.weight"]
     np.testing.assert_array_equal(m.predict(X)[0], [0.5, -1.0, 7.0, *w[2]])
+
+
+@pytest.mark.parametrize("unknown", ["error", "reserve"])
+def test_onnx_export_gathers_the_same_rows(tmp_path, unknown):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    X, y = _data(200)
+    for first in (
+        nc.TabularInput([5, 0], {1: 50, 4: 300}, embed_dim={1: 2, 4: 5}, unknown=unknown),
+        nc.TabularInput(categorical={2: 7}, unknown=unknown),
+    ):
+        m = nc.Sequential([first, nc.Dense(8, "relu"), nc.Dense(2)], seed=4)
+        m.compile("adam", "cross_entropy")
+        m.fit(X, y, epochs=1, batch_size=50)
+        Xb = X.copy()
+        if unknown == "reserve":  # unknown codes of every kind, read from a non-zero row
+            m.parameters()["0.weight" if len(first.categorical) == 1 else "0.weight_0"][-1] = 1.5
+            col = next(iter(first.categorical))
+            Xb[:4, col] = [first.categorical[col], -1, np.nan, 0.5]
+        path = tmp_path / "m.onnx"
+        m.export_onnx(path)
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (out,) = sess.run(None, {sess.get_inputs()[0].name: Xb})
+        np.testing.assert_allclose(out, m.predict(Xb), atol=1e-5)
+    m = nc.Sequential([nc.Embedding(300, 3), nc.Dense(1)], input_dim=2)
+    m.export_onnx(tmp_path / "e.onnx")
+    sess = ort.InferenceSession(str(tmp_path / "e.onnx"), providers=["CPUExecutionProvider"])
+    Z = X[:, [1, 4]]
+    np.testing.assert_allclose(sess.run(None, {"input": Z})[0], m.predict(Z), atol=1e-5)

@@ -79,6 +79,11 @@ class _CodesInput(Layer):
         return arr
 
 
+    def _table_names(self, n_features: int) -> list[str]:
+        """The parameter (without the layer prefix) each code column reads, in output order."""
+        raise NotImplementedError
+
+
 class Embedding(_CodesInput):
     """Embedding of integer codes: every column of X is a code in [0, cardinality) and reads a
     row of one shared (cardinality, dim) table; (n, k) -> (n, k·dim), column by column.
@@ -124,6 +129,9 @@ class Embedding(_CodesInput):
 
     def _layout(self, n_features):
         return [], list(range(n_features)), [self.cardinality] * n_features
+
+    def _table_names(self, n_features):
+        return ["weight"] * n_features
 
     def __repr__(self) -> str:
         return f"Embedding({self.cardinality}, {self.dim}, unknown={self.unknown!r})"
@@ -239,6 +247,10 @@ class TabularInput(_CodesInput):
         if numeric is None:
             numeric = [c for c in range(n_features) if c not in self.categorical]
         return numeric, cols, list(self.categorical.values())
+
+    def _table_names(self, n_features):
+        k = len(self.categorical)
+        return ["weight"] if k == 1 else [f"weight_{t}" for t in range(k)]
 
     @classmethod
     def _from_config(cls, cfg: dict) -> TabularInput:

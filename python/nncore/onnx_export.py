@@ -3,7 +3,10 @@
 The graph computes what :meth:`Sequential.predict` returns: Dense -> Gemm (W is (out, in), so
 ``transB=1``), BatchNorm -> BatchNormalization with the running statistics (evaluation mode),
 Dropout -> nothing, activations -> their ONNX operators, then the output softmax/sigmoid that the
-loss implies. The batch dimension is symbolic ("batch"), so one file serves any batch size.
+loss implies. Embedding / TabularInput -> Gather of the numeric columns, and per code column a
+Gather of its table row (with unknown='reserve', codes outside [0, cardinality), fractions and NaN
+are mapped to the reserved row in the graph; with unknown='error' the runtime rejects an index out
+of range instead of the ValueError nncore raises), concatenated. The batch dimension is symbolic ("batch"), so one file serves any batch size.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 
 import numpy as np
 
+from .embedding import Embedding, TabularInput
 from .layers import Activation, BatchNorm, Dense, Dropout
 
 MIN_OPSET = 13  # Softmax over one axis (axis=1 of a 2-D input) and Gemm without bias from here
@@ -46,6 +50,45 @@ class _Graph:
         arr = np.ascontiguousarray(np.asarray(value, dtype=np.float32))
         self.inits.append(self.onnx.numpy_helper.from_array(arr, name))
         return name
+
+    def const_int(self, hint: str, value) -> str:
+        name = self.name(hint)
+        arr = np.ascontiguousarray(np.asarray(value, dtype=np.int64))
+        self.inits.append(self.onnx.numpy_helper.from_array(arr, name))
+        return name
+
+    def embedding(self, x: str, layer, params, n_in: int, where: str) -> str:
+        """Numeric columns, then each code column's table row, concatenated (see the module)."""
+        numeric, cols, cards = layer._layout(n_in)
+        tables: dict = {}
+        parts = []
+        if numeric:
+            parts.append(
+                self.op("Gather", [x, self.const_int(where + "_numeric", numeric)], where, axis=1)
+            )
+        for c, card, tname in zip(cols, cards, layer._table_names(n_in)):
+            if tname not in tables:
+                tables[tname] = self.const(f"{where}_{tname}", params[f"0.{tname}"])
+            at = f"{where}_col{c}"
+            v = self.op("Gather", [x, self.const_int(at + "_index", [c])], at, axis=1)
+            if layer.unknown == "reserve":
+                ok = self.op(
+                    "And",
+                    [
+                        self.op("GreaterOrEqual", [v, self.const("zero", 0.0)], at + "_ge0"),
+                        self.op("Less", [v, self.const("card", float(card))], at + "_lt"),
+                    ],
+                    at + "_range",
+                )
+                whole = self.op("Equal", [v, self.op("Floor", [v], at + "_floor")], at + "_int")
+                ok = self.op("And", [ok, whole], at + "_ok")
+                v = self.op("Where", [ok, v, self.const("reserved", float(card))], at + "_code")
+            idx = self.op("Cast", [v], at + "_int64", to=self.onnx.TensorProto.INT64)
+            row = self.op("Gather", [tables[tname], idx], at + "_row", axis=0)
+            parts.append(self.op("Flatten", [row], at + "_flat", axis=1))
+        if len(parts) == 1:
+            return parts[0]
+        return self.op("Concat", parts, where + "_concat", axis=1)
 
     def op(self, op_type: str, inputs, hint: str, **attrs) -> str:
         out = self.name(hint)
@@ -106,10 +149,10 @@ def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
             f"opset must be an integer in [{MIN_OPSET}, {newest}] (this onnx), got {opset!r}"
         )
     for i, layer in enumerate(model.layers):  # every layer is checked before any is converted
-        if type(layer) not in (Dense, Activation, BatchNorm, Dropout):
+        if type(layer) not in (Dense, Activation, BatchNorm, Dropout, Embedding, TabularInput):
             raise ValueError(
                 f"layer {i} ({layer!r}) cannot be exported to ONNX: export_onnx supports Dense, "
-                "Activation, BatchNorm and Dropout"
+                "Activation, BatchNorm, Dropout, Embedding and TabularInput"
             )
     params, buffers = model.parameters(), model.buffers()
     g = _Graph(onnx, opset)
@@ -145,6 +188,8 @@ def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
                 where + "_batchnorm",
                 epsilon=float(layer.eps),
             )
+        elif isinstance(layer, (Embedding, TabularInput)):  # always layer 0
+            x = g.embedding(x, layer, params, model.input_dim, where)
         # Dropout is the identity in evaluation mode: nothing to emit.
     transform = _OUTPUT_TRANSFORM.get(model.loss or "", "linear")
     x = g.activation(x, transform, None, "output")
