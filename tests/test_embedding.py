@@ -351,3 +351,36 @@ def test_onnx_export_gathers_the_same_rows(tmp_path, unknown):
     sess = ort.InferenceSession(str(tmp_path / "e.onnx"), providers=["CPUExecutionProvider"])
     Z = X[:, [1, 4]]
     np.testing.assert_allclose(sess.run(None, {"input": Z})[0], m.predict(Z), atol=1e-5)
+
+
+def test_torch_interop_round_trip():
+    X, y = _data(120)
+    for first in (
+        nc.TabularInput([5, 0], {1: 50, 4: 300}, embed_dim={1: 2, 4: 5}, unknown="reserve"),
+        nc.Embedding(300, 3),
+    ):
+        Z = X if isinstance(first, nc.TabularInput) else X[:, [1, 2, 4]]
+        m = nc.Sequential([first, nc.Dense(8, "relu"), nc.Dense(2)], seed=4)
+        m.compile("adam", "cross_entropy")
+        m.fit(Z, y, epochs=1, batch_size=50)
+        if isinstance(first, nc.TabularInput):
+            m.parameters()["0.weight_0"][-1] = 0.7
+            Z = Z.copy()
+            Z[:3, 1] = [50, np.nan, 1.5]  # the reserved row, in torch too
+        seq = m.to_torch().eval()
+        with torch.no_grad():
+            out = seq(torch.from_numpy(Z)).numpy()
+        np.testing.assert_allclose(out, m.forward(Z), atol=1e-6)
+        back = nc.from_torch(seq, input_dim=Z.shape[1])
+        assert repr(back.layers[0]) == repr(m.layers[0])
+        for name, w in m.parameters().items():
+            assert np.array_equal(back.parameters()[name], w), name
+    emb = torch.nn.Embedding(6, 2)
+    seq = torch.nn.Sequential(emb, torch.nn.Flatten(1), torch.nn.Linear(4, 1))
+    model = nc.from_torch(seq, input_dim=2)
+    codes = np.array([[0, 5], [3, 3]], np.float32)
+    with torch.no_grad():
+        want = seq(torch.from_numpy(codes).long()).numpy()
+    np.testing.assert_allclose(model.predict(codes), want, atol=1e-6)
+    with pytest.raises(ValueError, match="nn.Flatten"):
+        nc.from_torch(torch.nn.Sequential(emb, torch.nn.Linear(2, 1)), input_dim=1)

@@ -5,14 +5,72 @@ into an equivalent ``torch.nn.Sequential`` (weights and BatchNorm running statis
 Supported: ``Linear`` (+ a following activation module, folded into ``Dense``),
 ``BatchNorm1d``, ``Dropout``, and the activations ReLU, LeakyReLU, ELU, SELU, GELU (exact),
 Sigmoid, Tanh, Softplus (beta 1), SiLU, Softmax (over features), Identity. A round trip keeps
-every weight's bits; outputs agree to float32 rounding (the two libraries' kernels differ)."""
+every weight's bits; outputs agree to float32 rounding (the two libraries' kernels differ).
+
+Embedding and TabularInput become a :class:`CodesEmbedding` module (``nn.Embedding`` tables
+inside, input: the same float32 X with codes); ``from_torch`` reads it back, and also takes a
+leading ``nn.Embedding`` + ``nn.Flatten`` pair as :class:`~nncore.Embedding`."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .layers import Activation, BatchNorm, Dense, Dropout
+from .embedding import _CodesInput
+from .layers import Activation, BatchNorm, Dense, Dropout, layer_from_config
 from .model import Sequential
+
+_CODES_CLASS = None
+
+
+def codes_embedding_class():
+    """The torch module of nncore's Embedding/TabularInput (defined once torch is imported)."""
+    global _CODES_CLASS
+    if _CODES_CLASS is None:
+        torch = _torch()
+
+        class CodesEmbedding(torch.nn.Module):
+            """x (n, in) float32 with integer codes -> numeric columns, then each code column's
+            row of its ``nn.Embedding`` table, concatenated (nncore's ``embedding`` layer).
+            ``config`` is the nncore layer's config; with reserve, a code outside
+            [0, cardinality), a fraction or NaN reads the table's last row."""
+
+            def __init__(self, config: dict, tables, numeric, columns, table_of, cards):
+                super().__init__()
+                self.config = dict(config)
+                self.tables = torch.nn.ModuleList(tables)
+                self.numeric, self.columns = list(numeric), list(columns)
+                self.table_of, self.cards = list(table_of), list(cards)
+                self.reserve = bool(config.get("reserve"))
+
+            def forward(self, x):
+                parts = [x[:, self.numeric]] if self.numeric else []
+                for c, t, card in zip(self.columns, self.table_of, self.cards):
+                    v = x[:, c]
+                    if self.reserve:
+                        ok = (v >= 0) & (v < card) & (v == torch.floor(v))
+                        v = torch.where(ok, v, torch.full_like(v, float(card)))
+                    parts.append(self.tables[t](v.long()))
+                return torch.cat(parts, dim=1)
+
+        _CODES_CLASS = CodesEmbedding
+    return _CODES_CLASS
+
+
+def _codes_module(torch, layer, params, n_in: int):
+    numeric, cols, cards = layer._layout(n_in)
+    names = layer._table_names(n_in)
+    unique = list(dict.fromkeys(names))
+    tables = []
+    for name in unique:
+        w = np.array(params[f"0.{name}"])
+        emb = torch.nn.Embedding(w.shape[0], w.shape[1])
+        emb.weight.copy_(torch.from_numpy(w))
+        tables.append(emb)
+    module = codes_embedding_class()(
+        layer.get_config(), tables, numeric, cols, [unique.index(n) for n in names], cards
+    )
+    width = len(numeric) + sum(tables[unique.index(n)].embedding_dim for n in names)
+    return module, width
 
 
 def _torch():
@@ -80,6 +138,9 @@ def to_torch(model: Sequential):
             elif isinstance(layer, Activation):
                 act = _act_module(nn, layer.activation, layer.alpha)
                 mods.append(nn.Identity() if act is None else act)
+            elif isinstance(layer, _CodesInput):  # always layer 0
+                module, width = _codes_module(torch, layer, params, width)
+                mods.append(module)
             else:
                 raise ValueError(f"to_torch: no PyTorch equivalent for {type(layer).__name__}")
     return nn.Sequential(*mods)
@@ -159,6 +220,11 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
     i = 0
     while i < len(mods):
         m = mods[i]
+        if i == 0 and _codes_embedding(nn, mods) is not None:
+            layers.append(_codes_embedding(nn, mods))
+            sources.append(m)
+            i += 1 if not isinstance(m, nn.Embedding) else 2
+            continue
         if isinstance(m, nn.Linear):
             act = _activation_of(nn, mods[i + 1]) if i + 1 < len(mods) else None
             name, alpha = act if act is not None else ("linear", None)
@@ -183,6 +249,12 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
     model = Sequential(layers, input_dim=input_dim, seed=seed)
     params, buffers = model.parameters(), model.buffers()
     for j, (layer, m) in enumerate(zip(layers, sources)):
+        if isinstance(m, nn.Embedding):
+            params["0.weight"][...] = m.weight.detach().cpu().numpy()
+        elif isinstance(layer, _CodesInput):
+            names = list(dict.fromkeys(layer._table_names(input_dim)))
+            for name, table in zip(names, m.tables):
+                params[f"0.{name}"][...] = table.weight.detach().cpu().numpy()
         if isinstance(layer, Dense) or (isinstance(layer, BatchNorm) and layer.affine):
             params[f"{j}.weight"][...] = m.weight.detach().cpu().numpy()
             if getattr(m, "bias", None) is not None:
@@ -191,3 +263,21 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
             buffers[f"{j}.running_mean"][...] = m.running_mean.detach().cpu().numpy()
             buffers[f"{j}.running_var"][...] = m.running_var.detach().cpu().numpy()
     return model  # the next predict/forward sees the written views (Sequential.parameters)
+
+
+def _codes_embedding(nn, mods):
+    """The nncore input layer of a leading CodesEmbedding, or of nn.Embedding + nn.Flatten."""
+    m = mods[0]
+    if _CODES_CLASS is not None and isinstance(m, _CODES_CLASS):
+        return layer_from_config(m.config)
+    if isinstance(m, nn.Embedding):
+        flat = len(mods) > 1 and isinstance(mods[1], nn.Flatten) and mods[1].start_dim == 1
+        if not flat or m.padding_idx is not None or m.max_norm is not None:
+            raise ValueError(
+                "from_torch: a leading nn.Embedding needs an nn.Flatten(1) after it and no "
+                "padding_idx or max_norm"
+            )
+        from .embedding import Embedding
+
+        return Embedding(m.num_embeddings, m.embedding_dim)
+    return None
