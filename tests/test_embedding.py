@@ -384,3 +384,16 @@ def test_torch_interop_round_trip():
     np.testing.assert_allclose(model.predict(codes), want, atol=1e-6)
     with pytest.raises(ValueError, match="nn.Flatten"):
         nc.from_torch(torch.nn.Sequential(emb, torch.nn.Linear(2, 1)), input_dim=1)
+
+
+def test_cpp_model_loader_predicts_the_same_bits(tmp_path):
+    X, y = _data(200)
+    X[:3, 4] = [300, -1, np.nan]
+    m = nc.Sequential(
+        [nc.TabularInput([5, 0], {1: 50, 4: 300}, unknown="reserve"), nc.Dense(2)], seed=1
+    )
+    m.compile("adam", "cross_entropy")
+    m.fit(X, y, epochs=1, batch_size=50)
+    m.save(tmp_path / "m.nnc")
+    c = _core.CppModel.load(str(tmp_path / "m.nnc"))
+    np.testing.assert_array_equal(c.predict(X), m.predict(X))

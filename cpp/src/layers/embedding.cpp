@@ -69,8 +69,8 @@ class Embedding final : public Layer {
         check(c < in_dim, head + "categorical column " + std::to_string(c) +
                               " is out of range for an input of " + std::to_string(in_dim) +
                               " columns");
-        check(!seen.count(c), head + "column " + std::to_string(c) +
-                                  " is both numeric and categorical");
+        check(!seen.count(c),
+              head + "column " + std::to_string(c) + " is both numeric and categorical");
         check(cat.insert(c).second,
               head + "categorical column " + std::to_string(c) + " is repeated");
       }
@@ -86,16 +86,16 @@ class Embedding final : public Layer {
     const int ntab = int(card_.size());
     if (s.list.count("table")) {
       table_ = ints(s, "table");
-      check(table_.size() == cols_.size(),
-            head + "table needs one entry per categorical column (" +
-                std::to_string(cols_.size()) + "), got " + std::to_string(table_.size()));
+      check(table_.size() == cols_.size(), head + "table needs one entry per categorical column (" +
+                                               std::to_string(cols_.size()) + "), got " +
+                                               std::to_string(table_.size()));
       for (int t : table_)
         check(t < ntab, head + "table index " + std::to_string(t) + " is out of range for " +
                             std::to_string(ntab) + " tables");
     } else {
       check(ntab == 1 || ntab == int(cols_.size()),
-            head + "with " + std::to_string(ntab) + " tables and " +
-                std::to_string(cols_.size()) + " categorical columns, give table=");
+            head + "with " + std::to_string(ntab) + " tables and " + std::to_string(cols_.size()) +
+                " categorical columns, give table=");
       for (std::size_t k = 0; k < cols_.size(); ++k) table_.push_back(ntab == 1 ? 0 : int(k));
     }
     double width = double(numeric_.size());
@@ -212,9 +212,7 @@ class Embedding final : public Layer {
   }
   // First row of table t that thread th of T owns (rows split in proportion, as the optimizer's
   // chunk owners split a tensor).
-  std::int64_t own_begin(int t, int th, int T) const {
-    return std::int64_t(rows(t)) * th / T;
-  }
+  std::int64_t own_begin(int t, int th, int T) const { return std::int64_t(rows(t)) * th / T; }
   static int omp_thread() {
 #if NNCORE_HAVE_OPENMP
     return omp_get_thread_num();

@@ -69,6 +69,13 @@ LayerSpec to_spec(const Value& v, std::size_t i, const Bad& bad) {
       s.num[kv.first] = x.num;
     } else if (x.kind == Value::Kind::boolean) {
       s.num[kv.first] = x.b ? 1.0 : 0.0;
+    } else if (x.kind == Value::Kind::array) {  // the embedding's columns and table sizes
+      std::vector<double>& out = s.list[kv.first];
+      for (const Value& e : x.arr) {
+        if (e.kind != Value::Kind::number || !std::isfinite(e.num) || std::fabs(e.num) > 3.0e38)
+          bad(where + ": " + kv.first + " must be a list of numbers");
+        out.push_back(e.num);
+      }
     } else if (x.kind != Value::Kind::null) {
       bad(where + ": " + kv.first + " must be a number or a string");
     }
@@ -79,7 +86,8 @@ LayerSpec to_spec(const Value& v, std::size_t i, const Bad& bad) {
       {"dense", {"units", "activation", "init", "use_bias", "l1", "l2", "max_norm", "alpha"}},
       {"activation", {"activation", "alpha"}},
       {"batchnorm", {"momentum", "eps", "affine", "batch1"}},
-      {"dropout", {"rate"}}};
+      {"dropout", {"rate"}},
+      {"embedding", {"numeric", "columns", "cardinality", "dim", "table", "reserve"}}};
   auto kinds = known.find(s.type);
   if (kinds == known.end()) bad(where + ": unknown layer type '" + s.type + "'");
   for (const auto& kv : v.obj) {
@@ -110,6 +118,17 @@ void expected_sizes(int input_dim, const std::vector<LayerSpec>& specs, std::uin
     } else if (s.type == "batchnorm") {
       if (s.get("affine", 1) != 0) p += 2 * dim;
       b += 2 * dim;
+    } else if (s.type == "embedding") {
+      // The layer checks its lists (columns in range, positive sizes) and allocates nothing.
+      if (i != 0) bad(where + ": must be the first layer");
+      std::unique_ptr<Layer> L;
+      try {
+        L = make_layer(s, int(dim));
+      } catch (const std::invalid_argument& e) {
+        bad(where + ": " + e.what());
+      }
+      for (const auto& t : L->params()) p += double(t.size());
+      dim = L->out_dim();
     } else if (s.type != "activation" && s.type != "dropout") {
       bad(where + ": unknown layer type");
     }
