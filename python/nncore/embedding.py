@@ -28,7 +28,7 @@ def _count(value, what: str) -> int:
     if (
         isinstance(value, (bool, np.bool_))
         or not isinstance(value, numbers.Integral)
-        or not 1 <= value <= MAX_CARDINALITY
+        or not 1 <= int(value) <= MAX_CARDINALITY
     ):
         raise ValueError(f"{what} must be an integer in [1, 2**24], got {value!r}")
     return int(value)
@@ -77,7 +77,6 @@ class _CodesInput(Layer):
                     "cardinality - 1; pass unknown='reserve' to map unknown codes to a reserved row"
                 )
         return arr
-
 
     def _table_names(self, n_features: int) -> list[str]:
         """The parameter (without the layer prefix) each code column reads, in output order."""

@@ -98,11 +98,13 @@ class OrdinalEncoder:
            [2., 1.]], dtype=float32)
     """
 
-    categories_: list
+    categories_: list[np.ndarray]
 
     def __init__(self, unknown: str = "error"):
         if unknown not in ("error", "reserve"):
-            raise ValueError(f"OrdinalEncoder: unknown must be 'error' or 'reserve', got {unknown!r}")
+            raise ValueError(
+                f"OrdinalEncoder: unknown must be 'error' or 'reserve', got {unknown!r}"
+            )
         self.unknown = unknown
 
     def fit(self, X: Any) -> OrdinalEncoder:
@@ -111,7 +113,7 @@ class OrdinalEncoder:
         self.categories_ = [np.unique(arr[:, j].astype(str)) for j in range(arr.shape[1])]
         return self
 
-    def cardinalities(self) -> list:
+    def cardinalities(self) -> list[int]:
         """The number of categories of each column."""
         return [len(c) for c in self.categories_]
 

@@ -139,7 +139,7 @@ def to_torch(model: Sequential):
                 act = _act_module(nn, layer.activation, layer.alpha)
                 mods.append(nn.Identity() if act is None else act)
             elif isinstance(layer, _CodesInput):  # always layer 0
-                module, width = _codes_module(torch, layer, params, width)
+                module, width = _codes_module(torch, layer, params, int(width or 0))
                 mods.append(module)
             else:
                 raise ValueError(f"to_torch: no PyTorch equivalent for {type(layer).__name__}")
