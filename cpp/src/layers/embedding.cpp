@@ -141,26 +141,26 @@ class Embedding final : public Layer {
 
   void forward(const float* x, float* y, int n, float* saved, const StepContext&) override {
     std::int32_t* idx = reinterpret_cast<std::int32_t*>(saved);
-    const int nnum = int(numeric_.size()), ncat = int(cols_.size());
+    const int ncat = int(cols_.size());
+    const int nblocks = (n + kBlock - 1) / kBlock;
     int bad = 0;
     const bool par = std::int64_t(n) * out_dim_ > (1 << 14);
 #pragma omp parallel for num_threads(num_threads()) if (par) schedule(static) reduction(| : bad)
-    for (int i = 0; i < n; ++i) {
-      const float* xr = x + std::size_t(i) * in_dim_;
-      float* yr = y + std::size_t(i) * out_dim_;
-      for (int j = 0; j < nnum; ++j) yr[j] = xr[numeric_[std::size_t(j)]];
-      for (int k = 0; k < ncat; ++k) {
-        const int t = table_[std::size_t(k)];
-        const int r = row_of(xr[cols_[std::size_t(k)]], t);
-        idx[std::size_t(i) * ncat + k] = r;
-        if (r < 0) {
-          bad = 1;
-          continue;
+    for (int b = 0; b < nblocks; ++b) {
+      const int i0 = b * kBlock, i1 = std::min(n, i0 + kBlock);
+      // Codes of a block first, with a prefetch of each table row: the lookups into big tables
+      // are cache misses, and issuing them together overlaps their latency.
+      for (int i = i0; i < i1; ++i) {
+        const float* xr = x + std::size_t(i) * in_dim_;
+        for (int k = 0; k < ncat; ++k) {
+          const int t = table_[std::size_t(k)];
+          const int r = row_of(xr[cols_[std::size_t(k)]], t);
+          idx[std::size_t(i) * ncat + k] = r;
+          bad |= r < 0;
+          if (r >= 0) prefetch(row_ptr(t, r));
         }
-        const std::size_t d = std::size_t(dim_[std::size_t(t)]);
-        std::memcpy(yr + out_off_[std::size_t(k)], w_ + tab_off_[std::size_t(t)] + r * d,
-                    sizeof(float) * d);
       }
+      for (int i = i0; i < i1; ++i) copy_row(x, y, idx, i);
     }
     if (bad) report_unknown(x, n);
   }
@@ -203,7 +203,30 @@ class Embedding final : public Layer {
   }
 
  private:
+  static constexpr int kBlock = 16;  // rows whose table lookups are prefetched together
   int rows(int t) const { return card_[std::size_t(t)] + (reserve_ ? 1 : 0); }
+  const float* row_ptr(int t, int r) const {
+    return w_ + tab_off_[std::size_t(t)] + std::size_t(r) * std::size_t(dim_[std::size_t(t)]);
+  }
+  static void prefetch(const float* p) {
+#if defined(__GNUC__)
+    __builtin_prefetch(p);
+#endif
+  }
+  // Output row i: the numeric columns, then each code's table row (skipped for unknown codes:
+  // forward raises after the loop).
+  void copy_row(const float* x, float* y, const std::int32_t* idx, int i) const {
+    const float* xr = x + std::size_t(i) * in_dim_;
+    float* yr = y + std::size_t(i) * out_dim_;
+    for (std::size_t j = 0; j < numeric_.size(); ++j) yr[j] = xr[numeric_[j]];
+    const std::size_t ncat = cols_.size();
+    for (std::size_t k = 0; k < ncat; ++k) {
+      const int r = idx[std::size_t(i) * ncat + k], t = table_[k];
+      if (r >= 0)
+        std::memcpy(yr + out_off_[k], row_ptr(t, r),
+                    sizeof(float) * std::size_t(dim_[std::size_t(t)]));
+    }
+  }
   // The table row of a code, or -1 for an unknown code without a reserved row.
   int row_of(float v, int t) const {
     const int c = card_[std::size_t(t)];
