@@ -519,6 +519,8 @@ def _cv_mixed(args) -> int:
     """CV with the table preprocessing fitted on each fold's training part."""
     import nncore as nc
 
+    if args.jobs != 1:
+        raise CLIError("--jobs is not supported with --categorical / --impute (folds run in turn)")
     cells, y, task, classes, names, _, kinds = _load_mixed(args)
     try:
         folds = list(cv_splitter(task, args.folds, args.seed).split(cells, y))
