@@ -216,8 +216,12 @@ def test_unknown_codes_raise_naming_column_row_and_value(value, shown):
 def test_nan_in_a_numeric_column_is_still_refused():
     m = _tabular_model(unknown="reserve")
     X = _mixed(8)
-    X[3, 0] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
+    X[3, 3] = np.nan
+    with pytest.raises(ValueError, match="nan at row 3, column 3 .*NaN and inf are not allowed"):
+        m.predict(X)
+    X[3, 3] = 0
+    X[5, 2] = np.inf  # a column the layer ignores: still refused, named as it is in X
+    with pytest.raises(ValueError, match="inf at row 5, column 2"):
         m.predict(X)
 
 

@@ -62,7 +62,17 @@ class _CodesInput(Layer):
         numeric, cols, cards = self._layout(arr.shape[1])
         other = np.ones(arr.shape[1], bool)
         other[cols] = False
-        check_finite(arr[:, other] if not other.all() else arr, name)
+        if other.all():
+            check_finite(arr, name)
+        elif other.any():
+            rest = np.flatnonzero(other)
+            ok = np.isfinite(arr[:, rest])
+            if not ok.all():
+                i, j = np.argwhere(~ok)[0]
+                raise ValueError(
+                    f"{name}: contains {arr[i, rest[j]]} at row {i}, column {rest[j]} (not a "
+                    "categorical column); NaN and inf are not allowed"
+                )
         if self.unknown == "reserve":
             return arr
         for c, card in zip(cols, cards):
