@@ -45,6 +45,7 @@ __all__: list[str] = [
     "philox4x32_10",
     "philox4x32_10_batch",
     "schema",
+    "set_gemm_blocking",
     "set_isa",
     "set_num_threads",
     "sgemm",
@@ -286,7 +287,7 @@ def gemm_kernel() -> str:
 @typing.overload
 def gemm_kernel(isa: typing.Any = None) -> dict:
     """
-    The SGEMM micro-kernel and blocking used for an ISA.
+    The SGEMM micro-kernel and blocking used for an ISA: MC and NC derived from the cache sizes (or forced), KC fixed for every CPU (it decides the bits).
     """
 
 def grad_norm(grads: numpy.ndarray) -> float:
@@ -334,6 +335,14 @@ def philox4x32_10_batch(
 def schema() -> dict:
     """
     The core's layer kinds, activations, losses, initializers and optimizers: names, hyper-parameters (limit, default, optional), tensors, workspace and folding.
+    """
+
+def set_gemm_blocking(
+    mc: typing.SupportsInt | typing.SupportsIndex = 0,
+    nc: typing.SupportsInt | typing.SupportsIndex = 0,
+) -> None:
+    """
+    Force the GEMM's MC/NC cache blocks (0, 0: derived from the cache sizes again). For tests and tuning; call it while no GEMM runs.
     """
 
 def set_isa(arg0: str) -> None:
