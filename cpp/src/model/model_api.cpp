@@ -259,7 +259,7 @@ void Model::predict(const float* x, std::int64_t n, float* out) const {
   if (n < 0) throw std::invalid_argument("predict: n must be >= 0");
   if (n == 0) return;
   if (!x || !out) throw std::invalid_argument("predict: null input or output pointer");
-  net_->predict(x, n, out);
+  net_->predict(x, n, out, /*fold_batchnorm=*/true);  // as Python's predict by default
 }
 
 std::vector<float> Model::predict(const std::vector<float>& x) const {
