@@ -24,9 +24,10 @@ from isa_env import apply_isa_environment, describe_environment  # noqa: E402
 apply_isa_environment()
 
 import numpy as np  # noqa: E402
-from bench_train import make_data, nncore_model, torch_model  # noqa: E402
 
 import nncore as nc  # noqa: E402
+
+from bench_train import make_data, nncore_model, torch_model  # noqa: E402
 
 _clock = nc._core.bench_clock
 
@@ -97,13 +98,12 @@ def main() -> None:
                     times[k].append(sample(fn, args.sample_ms / 1000))
             med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
             t = med.get("torch")
-            ratio = (lambda a: f"{t / a:.2f}x") if t else (lambda a: "-")
-            print(
-                f"| {rows} | {threads} | {med['nncore']:.1f} | {med['folded']:.1f} | "
-                f"{t:.1f} | {ratio(med['nncore'])} | {ratio(med['folded'])} |"
-                if t
-                else f"| {rows} | {threads} | {med['nncore']:.1f} | {med['folded']:.1f} | - | - | - |"
-            )
+            cells = [f"{med['nncore']:.1f}", f"{med['folded']:.1f}"]
+            if t:
+                cells += [f"{t:.1f}", f"{t / med['nncore']:.2f}x", f"{t / med['folded']:.2f}x"]
+            else:
+                cells += ["-", "-", "-"]
+            print(f"| {rows} | {threads} | " + " | ".join(cells) + " |")
             sys.stdout.flush()
 
 
