@@ -81,16 +81,18 @@ void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int
     return;
   }
   if (tb == Trans::N) {
-    // Row copies of whole slivers in registers (the generic path calls memcpy per row, ~10 %
-    // of an unpacked 128-row product on the AVX2 path); a partial last sliver goes generic.
+    // Whole rows of B at a time, each sliver's part of the row to its own sliver: B is read
+    // sequentially (one sliver down all of K would read one cache line per row at a stride of
+    // ldb). Either way it runs at memcpy speed here (1.6 MB in 45 us, ~5 % of a 128-row
+    // product); the sequential walk leaves less to the prefetchers. A partial last sliver goes
+    // generic.
     const int full = n / nr * nr;
-    for (int s = 0; s < full; s += nr) {
-      const float* src = B + (std::ptrdiff_t)p0 * ldb + j0 + s;
-      float* d = dst + (std::ptrdiff_t)s * kc;
-      for (int k = 0; k < kc; ++k)
+    for (int k = 0; k < kc; ++k) {
+      const float* src = B + (std::ptrdiff_t)(p0 + k) * ldb + j0;
+      float* d = dst + (std::ptrdiff_t)k * nr;
+      for (int s = 0; s < full; s += nr)
         for (int v = 0; v < nr; v += 8)
-          _mm256_storeu_ps(d + (std::ptrdiff_t)k * nr + v,
-                           _mm256_loadu_ps(src + (std::ptrdiff_t)k * ldb + v));
+          _mm256_storeu_ps(d + (std::ptrdiff_t)s * kc + v, _mm256_loadu_ps(src + s + v));
     }
     if (full < n)
       gemm::pack_b_generic(tb, B, ldb, p0, kc, j0 + full, n - full, nr,
