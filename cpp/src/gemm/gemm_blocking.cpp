@@ -55,6 +55,8 @@ Blocking blocking(const KernelSet& ks) {
   if (mc < 0) mc = env_mc, nc = env_nc;
   if (mc > 0) b.mc = round_up(mc, ks.mr), b.source = "forced";
   if (nc > 0) b.nc = round_up(nc, ks.nr), b.source = "forced";
+  static const int env_panel_kb = env_int("NNCORE_GEMM_PANEL_KB");
+  if (env_panel_kb > 0) b.panel_bytes = (long)env_panel_kb << 10;
   return b;
 }
 

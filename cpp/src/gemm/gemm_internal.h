@@ -67,7 +67,8 @@ struct KernelSet {
 };
 
 // The MC and NC cache blocks of a kernel set (gemm_blocking.cpp): derived at run time from the
-// cache sizes the OS reports, or forced (tests; NNCORE_GEMM_MC / NNCORE_GEMM_NC). They decide
+// cache sizes the OS reports, or forced (tests; NNCORE_GEMM_MC / NNCORE_GEMM_NC, and
+// NNCORE_GEMM_PANEL_KB for panel_bytes, for tuning runs). They decide
 // only which tiles run when and what is packed when, never an element's FMA chain, so every
 // choice gives the same bits. panel_bytes: the largest packed B panel of all of K that is
 // re-read from L3 rather than repacked (run_block's C-resident order).
