@@ -17,8 +17,8 @@ import sklearn.neural_network as skn  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 import nncore as nc  # noqa: E402
-from nncore.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
-from nncore.sklearn import _engine, _stochastic  # noqa: E402
+import nncore.sklearn as ncs  # noqa: E402
+from nncore.sklearn import MLPClassifier, MLPRegressor, _engine, _stochastic  # noqa: E402
 
 rng = np.random.RandomState(0)
 X = rng.rand(61, 7)
@@ -33,26 +33,28 @@ CASES = [
     ("MLPClassifier", Y_BIN, dict(solver="sgd", learning_rate="invscaling", alpha=0.1)),
     ("MLPClassifier", Y_LABELS, dict(solver="sgd", momentum=0.5, nesterovs_momentum=False)),
     ("MLPClassifier", Y_MULTI, dict(solver="adam", early_stopping=True, n_iter_no_change=2)),
-    ("MLPClassifier", Y_MULTI, dict(solver="sgd", learning_rate="adaptive", tol=0.5,
-                                    n_iter_no_change=1, shuffle=False)),
+    (
+        "MLPClassifier",
+        Y_MULTI,
+        dict(solver="sgd", learning_rate="adaptive", tol=0.5, n_iter_no_change=1, shuffle=False),
+    ),
     ("MLPRegressor", Y_REG, dict(solver="adam", alpha=1.0, batch_size=16)),
     ("MLPRegressor", Y_POIS, dict(solver="sgd", loss="poisson", learning_rate_init=0.01)),
     ("MLPRegressor", Y_REG[:, 0], dict(solver="adamw", l2=1e-2, batch_size=9)),
 ]
 
 
-def _fit(cls_name, y, kw, per_batch=False, monkeypatch=None):
-    if per_batch:
-        monkeypatch.setattr(_engine.Engine, "can_train_epoch", staticmethod(lambda X, sw: False))
+def _fit(cls_name, y, kw):
     est = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}[cls_name](
-        hidden_layer_sizes=(9, 5), max_iter=6, random_state=1, batch_size=kw.pop("batch_size", 10),
+        hidden_layer_sizes=(9, 5),
+        max_iter=6,
+        random_state=1,
+        batch_size=kw.pop("batch_size", 10),
         **kw,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X, y)
-    monkeypatch.undo() if per_batch else None
-    return est
+        return est.fit(X, y)
 
 
 @pytest.mark.parametrize("cls_name, y, kw", CASES)
@@ -61,12 +63,12 @@ def test_one_call_per_epoch_equals_the_batch_by_batch_path(cls_name, y, kw, monk
     takes the batches, their order and scikit-learn's scaling exactly as the Python loop did."""
     calls = []
     real = _stochastic._core_epoch
-    monkeypatch.setattr(
-        _stochastic, "_core_epoch", lambda *a: calls.append(1) or real(*a)
-    )
+    monkeypatch.setattr(_stochastic, "_core_epoch", lambda *a: calls.append(1) or real(*a))
     fast = _fit(cls_name, y, dict(kw))
     assert calls, "the dense, unweighted fit did not take the one-call-per-epoch path"
-    slow = _fit(cls_name, y, dict(kw), per_batch=True, monkeypatch=monkeypatch)
+    monkeypatch.setattr(_engine.Engine, "can_train_epoch", staticmethod(lambda X, sw: False))
+    slow = _fit(cls_name, y, dict(kw))
+    assert len(calls) == fast.n_iter_, "the per-batch fit took the one-call-per-epoch path"
     assert fast.n_iter_ == slow.n_iter_ and fast.t_ == slow.t_
     for a, b in zip(fast.coefs_ + fast.intercepts_, slow.coefs_ + slow.intercepts_):
         np.testing.assert_array_equal(a, b)
@@ -95,7 +97,7 @@ def test_one_epoch_equals_scikit_learns_update(cls_name, kw):
     args = dict(
         hidden_layer_sizes=(6,),
         alpha=3.0,
-        batch_size=12,  # 61 rows: four batches of 12, one of 1... made 2 below
+        batch_size=12,
         max_iter=1,
         shuffle=True,
         random_state=4,
@@ -104,7 +106,7 @@ def test_one_epoch_equals_scikit_learns_update(cls_name, kw):
     Xs = X[:50]  # 4 batches of 12 and a last one of 2
     ys = y[:50]
     out = []
-    for mod in (skn, __import__("nncore.sklearn", fromlist=["x"])):
+    for mod in (skn, ncs):
         est = getattr(mod, cls_name)(**args)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
