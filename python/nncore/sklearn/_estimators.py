@@ -40,7 +40,8 @@ _DOC_EXTRAS = """
 
     ``activation`` also accepts nncore's ``leaky_relu, elu, selu, gelu, softplus, silu``.
     ``model_`` is the fitted :class:`nncore.Sequential`; ``coefs_``/``intercepts_`` are read from
-    it after each fit and written back into it when changed.
+    it after each fit and written back into it when changed. Its network applies ``alpha`` (as
+    its ``batch_l2`` setting, not saved with the model) in any further training step.
 """
 
 
