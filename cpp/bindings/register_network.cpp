@@ -303,6 +303,14 @@ void register_network(py::module_& m) {
           },
           py::arg("output"), py::arg("y"), py::arg("sample_weight") = py::none())
       .def("penalty", &Network::penalty)
+      .def_property("batch_l2", &Network::batch_l2, &Network::set_batch_l2)
+      .def(
+          "add_batch_l2",
+          [](Network& net, double batch_weight) {
+            py::gil_scoped_release nogil;
+            return net.add_batch_l2(batch_weight);
+          },
+          py::arg("batch_weight"))
       .def("add_penalty_grads", &Network::add_penalty_grads)
       .def("optimizer_step",
            [](Network& net) {

@@ -354,10 +354,51 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
     pen += L->penalty();
     L->add_penalty_grad();
   }
+  pen += batch_l2_impl(double(n));
   StepInfo si = update();
   if (penalty_out) *penalty_out = pen;
   if (info) *info = si;
   return loss;
+}
+
+void Network::set_batch_l2(double alpha) {
+  check(alpha >= 0 && std::isfinite(alpha), "batch_l2: alpha must be a finite number >= 0");
+  batch_l2_ = alpha;
+  batch_l2_views_.clear();
+  for (const auto& v : param_views_) {
+    const std::string& name = v.name;
+    if (layers_[v.layer]->type() != "dense" || name.size() < 7 ||
+        name.compare(name.size() - 7, 7, ".weight") != 0)
+      continue;
+    std::size_t size = 1;
+    for (int d : v.shape) size *= std::size_t(d);
+    batch_l2_views_.emplace_back(v.offset, size);
+  }
+}
+
+double Network::batch_l2_impl(double batch_weight) {
+  if (batch_l2_ == 0) return 0;
+  check(batch_weight > 0, "batch_l2: the batch weight must be > 0");
+  std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
+  // The same arithmetic as scikit-learn's float64 formula rounded once to float32: the factor is
+  // rounded first, the product and the sum each (-ffp-contract=off keeps them unfused), and the
+  // squared norm comes from grad_norm's fixed-order sum, so the bits do not depend on threads.
+  const float c = float(batch_l2_ / batch_weight);
+  double sq = 0;
+  for (const auto& [off, size] : batch_l2_views_) {
+    const float* w = params_.data() + off;
+    float* g = grads_.data() + off;
+    const double norm = grad_norm(w, size);
+    sq += norm * norm;
+    for (std::size_t i = 0; i < size; ++i) g[i] += c * w[i];
+  }
+  if (profiling_) add_ticks("batch_l2", t0);
+  return 0.5 * batch_l2_ * sq / batch_weight;
+}
+
+double Network::add_batch_l2(double batch_weight) {
+  Busy busy(*this);
+  return batch_l2_impl(batch_weight);
 }
 
 StepInfo Network::step_from_grad(const float* dout, int n, double* penalty_out) {

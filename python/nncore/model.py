@@ -892,6 +892,22 @@ class Sequential:
         penalties included unless ``accumulate``, which adds to the arena instead); no update."""
         return self._net.loss_grad(x, y, sample_weight, accumulate)
 
+    def _set_batch_l2(self, alpha: float) -> None:
+        """scikit-learn's ``alpha`` on the network: an L2 penalty on the Dense weights scaled by
+        the batch, applied in every C++ training step (see Network::set_batch_l2)."""
+        self._net.batch_l2 = float(alpha)
+
+    def _add_batch_l2(self, batch_weight: float) -> float:
+        """Adds the ``alpha`` gradient for a batch of total weight ``batch_weight`` to the
+        "grads" arena; returns its loss term."""
+        return float(self._net.add_batch_l2(float(batch_weight)))
+
+    def _train_epoch_unchecked(self, X, y, sample_weight, batch_size: int, order) -> dict:
+        """Every batch of one epoch over checked arrays in one C++ call (``order``: the row
+        permutation or None); the network's optimizer at its current learning rate."""
+        nb = -(-X.shape[0] // batch_size)
+        return self._net.train_epoch(X, y, sample_weight, batch_size, order, 0, nb, None)
+
     # --------------------------------------------------------------------------- description
     def summary(self, print_fn=print) -> str:
         """A table of layers, output shapes and parameter counts."""

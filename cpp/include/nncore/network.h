@@ -115,6 +115,17 @@ class Network {
     for (auto& L : layers_) L->add_penalty_grad();
   }
 
+  // scikit-learn's alpha: an L2 penalty on the Dense layers' weights (biases, BatchNorm excluded)
+  // scaled by the batch, alpha·ΣW²/(2B) on the loss and alpha·W/B on the gradient, where B is
+  // the batch's rows in train_step / train_epoch (its total sample weight in scikit-learn, which
+  // callers with sample weights pass to add_batch_l2 themselves). 0 (default) = off. A training
+  // setting of the caller, like the optimizer: not saved with the model.
+  void set_batch_l2(double alpha);
+  double batch_l2() const { return batch_l2_; }
+  // Adds alpha·W/B to the weights' gradients and returns alpha·ΣW²/(2B) (0 when off). For
+  // callers that sum a batch's gradient themselves (L-BFGS's full batch in chunks).
+  double add_batch_l2(double batch_weight);
+
   // forward(training) + loss + zero_grad + backward + penalty gradient + optimizer step +
   // constraints. Returns the data loss; *penalty_out gets the regularisation term.
   // Loss and gradient of one batch without an update (full-batch solvers such as L-BFGS, and
@@ -202,6 +213,7 @@ class Network {
   bool needs_batch_statistics() const;  // a layer cannot train on a batch of one row
   void check_not_single_row() const;    // throws when such a layer is present
   const float* backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads = false);
+  double batch_l2_impl(double batch_weight);
   double step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info,
                    std::int64_t* correct = nullptr);
   StepInfo update();  // optimizer step + constraints + step counter
@@ -219,6 +231,8 @@ class Network {
   LossOptions loss_options_;
   Act output_transform_ = Act::linear;
   std::shared_ptr<Optimizer> optimizer_;
+  double batch_l2_ = 0;
+  std::vector<std::pair<std::size_t, std::size_t>> batch_l2_views_;  // (offset, size) of weights
 
   // Workspace, sized for ws_rows_ rows.
   int ws_rows_ = 0;
