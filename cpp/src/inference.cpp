@@ -27,6 +27,7 @@ bool Network::can_fold() const {
   for (const LayerSpec& s : specs_) {
     const schema::Fold fold = schema::layer(s.type).fold;
     if (fold == schema::Fold::identity) continue;
+    if (fold == schema::Fold::block) return false;
     if (fold == schema::Fold::gemm) {
       Act a = parse_act(s.get_str("activation", "linear"));
       if (a == Act::softmax) return false;

@@ -146,7 +146,7 @@ const float* Network::run_eval(const float* x, int n, EvalWorkspace& ws) {
   ctx.shared = true;
   const float* in = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    ctx.layer_index = int(i);
+    ctx.layer_index = mask_ids_[i];
     ctx.relu_fused = fusion_ && fused_at(i);
     float* out = ws.acts[ctx.relu_fused ? i + 1 : i].data();
     layers_[i]->forward(in, out, n, ws.saved[i].data(), ctx);

@@ -169,7 +169,8 @@ class Sequential:
         """Append a layer (before the model is built)."""
         if not isinstance(layer, Layer):
             raise TypeError(
-                f"expected an nncore layer (Dense, Activation, BatchNorm, Dropout), got {layer!r}"
+                "expected an nncore layer (Dense, Activation, BatchNorm, Dropout, Residual), "
+                f"got {layer!r}"
             )
         if getattr(self, "_net", None) is not None:
             raise RuntimeError("cannot add layers to a built model")
@@ -326,11 +327,10 @@ class Sequential:
         """The number of outputs as the layers' specs give it (before the network is built)."""
         if self._net is not None:
             return self._net.output_dim
-        for layer in reversed(self.layers):
-            units = layer.spec().get("units")
-            if units is not None:
-                return int(units)
-        return self.input_dim
+        width = self.input_dim
+        for layer in self.layers:
+            width = layer.output_width(width)
+        return width
 
     def _require_compiled(self):
         if self.loss is None or self.optimizer is None:

@@ -82,7 +82,8 @@ class Network {
 
   // The key of a forward's dropout masks: element i of layer l keeps with
   // philox(seed, step, l | draw << 16, i) (nncore/dropout.h; step and draw are taken mod 2^32
-  // and 2^16). train_step / train_epoch use (the network's seed, steps taken, 0); forward(training)
+  // and 2^16; l counts the layers in pre-order, a residual block before its own layers, so it
+  // is the layer's position in a network without blocks). train_step / train_epoch use (the network's seed, steps taken, 0); forward(training)
   // without a key uses draw = the training forwards since the last optimizer step (mod 2^16), so
   // every call draws a new mask and the first after a step is the one train_step would use.
   struct MaskKey {
@@ -213,6 +214,7 @@ class Network {
   int input_dim_ = 0, output_dim_ = 0;
   std::uint64_t seed_ = 0, step_ = 0;
   std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<int> mask_ids_;  // layer i's StepContext::layer_index (pre-order over blocks)
   fvec params_, grads_, buffers_;
   std::vector<TensorView> param_views_, buffer_views_;
   Loss loss_ = Loss::mse;
