@@ -27,7 +27,7 @@ from ._validation import (
     check_X,
 )
 from .callbacks import Callback, CallbackList, History
-from .layers import Activation, Dense, Layer, layer_from_config
+from .layers import Activation, Dense, Layer, Residual, layer_from_config
 
 LOSSES = _losses.LOSSES
 _LOSS_ALIASES = _losses.ALIASES
@@ -94,6 +94,22 @@ def _schedulers(schedulers) -> list:
                 f"and step_epoch(logs)), got {s!r}"
             )
     return scheds
+
+
+def _summary_rows(layers, prefix: str, width, counts: dict, depth: int):
+    """(name, description, output width, parameters) of each layer, a block's layers indented
+    under it (``"3.body.0"``) and its projection after them (``"3.proj"``)."""
+    for j, layer in enumerate(layers):
+        name, pad = f"{prefix}{j}", "  " * depth
+        before, width = width, layer.output_width(width)
+        if not isinstance(layer, Residual):
+            yield pad + name, repr(layer), width, counts.get(name, 0)
+            continue
+        total = sum(c for k, c in counts.items() if k.startswith(name + "."))
+        yield pad + name, f"Residual(projection={layer.projection!r})", width, total
+        yield from _summary_rows(layer.layers, f"{name}.body.", before, counts, depth + 1)
+        if f"{name}.proj" in counts:
+            yield f"{pad}  {name}.proj", "projection x·Pᵀ (no bias)", width, counts[f"{name}.proj"]
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -895,12 +911,15 @@ class Sequential:
             raise RuntimeError(
                 "the model is not built yet: give input_dim or call build()/fit() first"
             )
-        counts: dict[int, int] = {}
-        for _name, shape, _off, layer in self._net.param_views():
-            counts[layer] = counts.get(layer, 0) + int(np.prod(shape))
+        counts: dict[str, int] = {}  # owner ("0", "3.body.1", "3.proj") -> parameters
+        for name, shape, _off, _layer in self._net.param_views():
+            owner = name.rsplit(".", 1)[0]
+            counts[owner] = counts.get(owner, 0) + int(np.prod(shape))
         rows = [("#", "layer", "output", "params")]
-        for i, (layer, (_kind, _din, dout)) in enumerate(zip(self.layers, self._net.layer_info())):
-            rows.append((str(i), repr(layer), f"(None, {dout})", f"{counts.get(i, 0):,}"))
+        rows += [
+            (n, d, f"(None, {w})", f"{c:,}")
+            for n, d, w, c in _summary_rows(self.layers, "", self.input_dim, counts, 0)
+        ]
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
         line = "  ".join("-" * w for w in widths)
         text = [f"Sequential(input_dim={self.input_dim}, seed={self.seed})", line]
