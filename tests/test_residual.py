@@ -310,9 +310,37 @@ def test_the_cpp_loader_reads_residual_models(tmp_path):
     np.testing.assert_array_equal(c.predict(X), m.predict(X))
 
 
-def test_folded_predict_matches_layer_by_layer(tmp_path):
-    m, X = _trained()
-    np.testing.assert_allclose(m.predict(X, fold_batchnorm=True), m.predict(X), atol=1e-5)
+def test_folded_predict_matches_layer_by_layer():
+    """BatchNorm folds inside blocks, an activation after a block runs on its own, a projection
+    accumulates into the body's output; a pre-activation block (BatchNorm first) falls back."""
+    m = nc.Sequential(
+        [
+            nc.Dense(16, "relu"),
+            nc.Residual(
+                [nc.Dense(16), nc.BatchNorm(), nc.Activation("relu"), nc.Dropout(0.2), nc.Dense(16)]
+            ),
+            nc.Activation("relu"),
+            nc.Residual([nc.Dense(8), nc.BatchNorm(), nc.Residual([nc.Dense(8, "tanh")])]),
+            nc.Residual([nc.Dropout(0.5)]),
+            nc.Dense(3),
+        ],
+        input_dim=D,
+        seed=4,
+    )
+    m.compile(optimizer="adam", loss="cross_entropy")
+    X = _data(n=300)
+    m.fit(X, X[:, :3].argmax(1), epochs=3, batch_size=32)
+    assert m._net.can_fold
+    folded = m.predict(X, fold_batchnorm=True)
+    np.testing.assert_allclose(folded, m.predict(X), rtol=1e-5, atol=1e-6)
+    assert not np.array_equal(folded, m.predict(X))  # really another path
+    pre, X2 = _trained()  # BatchNorm after an activated Dense: not foldable
+    assert not pre._net.can_fold
+    np.testing.assert_array_equal(pre.predict(X2, fold_batchnorm=True), pre.predict(X2))
+    pre_act = nc.Sequential(
+        [nc.Residual([nc.BatchNorm(), nc.Activation("relu"), nc.Dense(D)])], input_dim=D
+    )
+    assert not pre_act._net.can_fold
 
 
 def test_summary_and_parameters_name_the_nested_layers():

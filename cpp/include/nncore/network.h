@@ -231,8 +231,10 @@ class Network {
   std::vector<std::int32_t> batch_yi_;
   void add_ticks(const std::string& key, std::uint64_t since);
   struct InferencePlan;
+  struct PlanWalk;  // the folding rules over the specs (inference.cpp)
   bool build_plan();  // (re)builds plan_ for the current version_; false if not expressible
-  const float* run_plan(const float* x, int n, float* buf_a, float* buf_b);
+  // Runs the plan on n rows; bufs (grown as needed) hold its values.
+  const float* run_plan(const float* x, int n, std::vector<fvec>& bufs);
   std::vector<LayerSpec> specs_;
   std::uint64_t version_ = 1;  // bumped whenever parameters or running statistics may change
   std::unique_ptr<InferencePlan> plan_;
