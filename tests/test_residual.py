@@ -408,3 +408,31 @@ def test_bad_blocks_raise_clear_errors():
         _core.Network(3, [{"type": "residual", "projection": "x", "layers": [{"type": "dropout"}]}])
     with pytest.raises(ValueError, match="a block needs"):
         _core.Network(3, [{"type": "residual"}], 0)
+
+
+def test_diagnostics_name_the_layers_inside_blocks():
+    from nncore import diagnostics
+
+    m = _mlp()
+    m.compile(optimizer="adam", loss="cross_entropy")
+    X = _data(n=64)
+    y = X[:, :3].argmax(1)
+    rows = diagnostics.report(m, X, y, print_fn=None)
+    by = {r["layer"]: r for r in rows}
+    assert by["2.body.1.body.0"]["activation"] == "tanh" and by["2.proj"]["type"] == "projection"
+    assert by[1]["type"] == "residual" and "grad_norm" not in by[1]
+    h = m.fit(X, y, epochs=2, diagnostics=True)
+    keys = list(diagnostics.series(h, "grad_norm"))
+    assert keys == [
+        0,
+        "1.body.0",
+        "1.body.3",
+        "2.body.0",
+        "2.body.1.body.0",
+        "2.body.1.body.2",
+        "2.proj",
+        "3.body.0",
+        "3.proj",
+        4,
+    ]
+    assert all(v > 0 for vals in diagnostics.series(h, "grad_norm").values() for v in vals)
