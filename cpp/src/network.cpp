@@ -32,8 +32,8 @@ Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64
     id += s.count();
   }
   // The mask counter word holds the id in 16 bits (MaskKey).
-  check(id <= (1 << 16), "a network has at most 65536 layers (blocks' layers included), got " +
-                             std::to_string(id));
+  check(id <= (1 << 16),
+        "a network has at most 65536 layers (blocks' layers included), got " + std::to_string(id));
   int dim = input_dim;
   std::size_t np = 0, nb = 0;
   for (std::size_t i = 0; i < specs.size(); ++i) {

@@ -205,8 +205,7 @@ const std::vector<LayerKind>& layers() {
        {choice("projection", {"auto", "always", "never"}, "auto",
                "skip path: x·Pᵀ when the block changes the width (auto), always, or never "
                "(the identity: the widths must match)")},
-       {{"body.<j>.<tensor>", "each layer's own", ""},
-        {"proj.weight", "(out, in)", "projection"}},
+       {{"body.<j>.<tensor>", "each layer's own", ""}, {"proj.weight", "(out, in)", "projection"}},
        {{"body.<j>.<buffer>", "each layer's own", ""}},
        "the layers' outputs and workspace per row + 2 * max width (backward scratch)",
        "the layers' fixed workspace",

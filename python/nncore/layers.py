@@ -291,7 +291,13 @@ class Dropout(Layer):
         return {"type": "dropout", "rate": self.rate}
 
 
-_PROJECTIONS = {"auto": "auto", True: "always", "always": "always", False: "never", "never": "never"}
+_PROJECTIONS = {
+    "auto": "auto",
+    True: "always",
+    "always": "always",
+    False: "never",
+    "never": "never",
+}
 
 
 class Residual(Layer):

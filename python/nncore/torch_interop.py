@@ -128,7 +128,7 @@ def to_torch(model: Sequential):
     nn = torch.nn
     params, buffers = model.parameters(), model.buffers()  # RuntimeError if not built
     with torch.no_grad():
-        mods, _ = _to_modules(nn, model.layers, params, buffers, "", model.input_dim)
+        mods, _ = _to_modules(nn, model.layers, params, buffers, "", int(model.input_dim or 0))
     return nn.Sequential(*mods)
 
 

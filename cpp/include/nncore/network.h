@@ -83,9 +83,10 @@ class Network {
   // The key of a forward's dropout masks: element i of layer l keeps with
   // philox(seed, step, l | draw << 16, i) (nncore/dropout.h; step and draw are taken mod 2^32
   // and 2^16; l counts the layers in pre-order, a residual block before its own layers, so it
-  // is the layer's position in a network without blocks). train_step / train_epoch use (the network's seed, steps taken, 0); forward(training)
-  // without a key uses draw = the training forwards since the last optimizer step (mod 2^16), so
-  // every call draws a new mask and the first after a step is the one train_step would use.
+  // is the layer's position in a network without blocks). train_step / train_epoch use (the
+  // network's seed, steps taken, 0); forward(training) without a key uses draw = the training
+  // forwards since the last optimizer step (mod 2^16), so every call draws a new mask and the first
+  // after a step is the one train_step would use.
   struct MaskKey {
     std::uint64_t seed = 0, step = 0;
     std::uint32_t draw = 0;
@@ -231,7 +232,7 @@ class Network {
   std::vector<std::int32_t> batch_yi_;
   void add_ticks(const std::string& key, std::uint64_t since);
   struct InferencePlan;
-  struct PlanWalk;  // the folding rules over the specs (inference.cpp)
+  struct PlanWalk;    // the folding rules over the specs (inference.cpp)
   bool build_plan();  // (re)builds plan_ for the current version_; false if not expressible
   // Runs the plan on n rows; bufs (grown as needed) hold its values.
   const float* run_plan(const float* x, int n, std::vector<fvec>& bufs);

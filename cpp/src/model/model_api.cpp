@@ -64,8 +64,7 @@ LayerSpec to_spec(const Value& v, const std::string& where, const Bad& bad) {
       // a residual block's layers; json_lite's depth limit bounds the nesting
       if (x.arr.empty()) bad(where + ": a block needs at least one layer");
       for (std::size_t j = 0; j < x.arr.size(); ++j)
-        s.children.push_back(
-            to_spec(x.arr[j], where + ".layers[" + std::to_string(j) + "]", bad));
+        s.children.push_back(to_spec(x.arr[j], where + ".layers[" + std::to_string(j) + "]", bad));
     } else if (x.kind == Value::Kind::string) {
       s.str[kv.first] = x.str;
     } else if (x.kind == Value::Kind::number) {
