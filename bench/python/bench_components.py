@@ -93,7 +93,8 @@ def residual(width: int, batch: int, steps: int) -> None:
     traffic = {"forward": 3 * floats * 4, "backward": 5 * floats * 4}
     bw = _copy_bandwidth()
     print(f"residual block: width {width}, batch {batch}, {steps} steps per model, interleaved")
-    print(f"{'phase (min | median us)':<26}{'plain':>16}{'block':>16}{'extra':>14}{'traffic':>9}")
+    head = f"{'phase (min | median us)':<26}{'plain':>20}{'block':>20}{'extra':>20}{'traffic':>9}"
+    print(head)
     rows = [(f"the pair {p}", lambda k, s, p=p: pair(k, p, s), traffic[p]) for p in traffic]
     rows += [
         (label, lambda k, s, key=key: s(runs[k][key]), None)
@@ -106,9 +107,7 @@ def residual(width: int, batch: int, steps: int) -> None:
             cells.append((a * 1e6, b * 1e6, (b - a) * 1e6))
         (a0, b0, d0), (a1, b1, d1) = cells
         t = f"{bytes_ / bw * 1e6:9.1f}" if bytes_ else ""
-        print(
-            f"{label:<26}{a0:>7.1f} | {a1:>6.1f}{b0:>7.1f} | {b1:>6.1f}{d0:>6.1f} | {d1:>5.1f}{t}"
-        )
+        print(f"{label:<26}{a0:>9.1f} |{a1:>9.1f}{b0:>9.1f} |{b1:>9.1f}{d0:>9.1f} |{d1:>9.1f}{t}")
     print(
         f"traffic: the block's extra bytes at the copy bandwidth, {bw / 1e9:.1f} GB/s (read +"
         f" write, 64 MiB); threads {nc.get_num_threads()}; {describe_environment()}"
