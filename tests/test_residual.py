@@ -436,3 +436,39 @@ def test_diagnostics_name_the_layers_inside_blocks():
         4,
     ]
     assert all(v > 0 for vals in diagnostics.series(h, "grad_norm").values() for v in vals)
+
+
+def test_children_hooks_penalty_constraints_and_batch_statistics():
+    m = nc.Sequential(
+        [nc.Residual([nc.Dense(8, "relu", l2=0.1, max_norm=0.5), nc.BatchNorm(), nc.Dense(D)])],
+        input_dim=D,
+        seed=0,
+    )
+    m.compile(optimizer="sgd", loss="mse")
+    w = m.parameters()["0.body.0.weight"]
+    assert m.penalty() == pytest.approx(0.1 * float((w.astype(np.float64) ** 2).sum()), rel=1e-5)
+    X = _data(n=64)
+    m.fit(X, X, epochs=2, batch_size=16)
+    assert np.linalg.norm(m.parameters()["0.body.0.weight"], axis=1).max() <= 0.5 + 1e-6
+    with pytest.raises(ValueError, match="batch of 1"):
+        m.train_step(X[:1], X[:1])
+
+
+def test_concurrent_predicts_equal_sequential():
+    import threading
+
+    m, X = _trained()
+    want = {f: m.predict(X, fold_batchnorm=f) for f in (False, True)}
+    errors = []
+
+    def work(f):
+        for _ in range(20):
+            if not np.array_equal(m.predict(X, fold_batchnorm=f), want[f]):
+                errors.append(f)
+
+    threads = [threading.Thread(target=work, args=(i % 2 == 0,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

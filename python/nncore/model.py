@@ -737,7 +737,8 @@ class Sequential:
         :meth:`backward` next.
 
         Dropout keeps element i of layer l when philox(seed, step, l | draw << 16, i) clears the
-        rate (``nncore/dropout.h``). Without ``step``, step is the number of optimizer steps
+        rate (``nncore/dropout.h``); l counts the layers in order, a :class:`Residual` block
+        before its own layers (so it is the index in a model without blocks). Without ``step``, step is the number of optimizer steps
         taken and draw counts the training forwards since the last one, so every call draws a
         new mask and the first after a step is the mask ``train_step`` would use; ``step=k``
         uses (the model's seed, k, draw 0) and so repeats its mask."""
