@@ -439,17 +439,23 @@ def test_diagnostics_name_the_layers_inside_blocks():
 
 
 def test_children_hooks_penalty_constraints_and_batch_statistics():
-    m = nc.Sequential(
-        [nc.Residual([nc.Dense(8, "relu", l2=0.1, max_norm=0.5), nc.BatchNorm(), nc.Dense(D)])],
-        input_dim=D,
-        seed=0,
-    )
-    m.compile(optimizer="sgd", loss="mse")
+    def build():
+        layers = [nc.Dense(8, "relu", l2=0.1, max_norm=0.5), nc.BatchNorm(), nc.Dense(D)]
+        m = nc.Sequential([nc.Residual(layers)], input_dim=D, seed=0)
+        return m.compile(optimizer="sgd", loss="mse")
+
+    m = build()
     w = m.parameters()["0.body.0.weight"]
     assert m.penalty() == pytest.approx(0.1 * float((w.astype(np.float64) ** 2).sum()), rel=1e-5)
+    # a model whose parameters were never exposed: only the layers' own hooks run after a step
+    m = build()
     X = _data(n=64)
     m.fit(X, X, epochs=2, batch_size=16)
-    assert np.linalg.norm(m.parameters()["0.body.0.weight"], axis=1).max() <= 0.5 + 1e-6
+    (off, shape) = [(o, s) for n, s, o, _ in m._net.param_views() if n == "0.body.0.weight"][0]
+    w = m._net.params_array()[off : off + shape[0] * shape[1]].reshape(shape)
+    assert np.linalg.norm(w, axis=1).max() <= 0.5 + 1e-6  # max_norm after every step
+    # inference repacks the children's weights after the steps: the same as a fresh copy
+    np.testing.assert_array_equal(m.predict(X), nc.io.loads(nc.io.dumps(m)).predict(X))
     with pytest.raises(ValueError, match="batch of 1"):
         m.train_step(X[:1], X[:1])
 
