@@ -478,3 +478,30 @@ def test_concurrent_predicts_equal_sequential():
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_profiling_names_the_parts_of_a_block_and_keeps_the_bits():
+    def run(profile):
+        m = nc.Sequential(
+            [nc.Dense(8, "relu"), nc.Residual([nc.Dense(8, "relu"), nc.Residual([nc.Dense(4)])])],
+            input_dim=D,
+            seed=1,
+        )
+        m.compile(optimizer="adam", loss="mse")
+        m._net.set_profiling(profile)
+        X = _data()
+        m.fit(X, X[:, :4], epochs=2, batch_size=8)
+        return m
+
+    m = run(True)
+    keys = set(m._net.profile())
+    for k in (
+        "1.residual.forward",
+        "1.body.0.dense.forward",
+        "1.body.1.body.0.dense.backward",
+        "1.body.1.skip.forward",
+        "1.skip.forward",
+        "1.skip.backward",
+    ):
+        assert k in keys, k
+    np.testing.assert_array_equal(m._net.params_array(), run(False)._net.params_array())

@@ -10,7 +10,9 @@ Sections (``--section``; default all):
     skip's add in forward and, in backward, a copy of dy for the body and the add of the skip's
     gradient. Each step of the two models runs in turn, each phase timed per step; the table
     gives the minimum (the machine's cost, least disturbed by other load) and the median per
-    step, and the block's extra bytes at the bandwidth of a large copy.
+    step, and the block's extra bytes at the bandwidth of a large copy; then the block's parts as
+    the profiler names them (``body.<j>.<type>.<pass>``, ``skip.<pass>``: the skip's add and, in
+    backward, the copy of dy).
 
     python bench/python/bench_components.py                  # all sections
     python bench/python/bench_components.py --section residual --width 512 --batch 256
@@ -108,6 +110,12 @@ def residual(width: int, batch: int, steps: int) -> None:
         (a0, b0, d0), (a1, b1, d1) = cells
         t = f"{bytes_ / bw * 1e6:9.1f}" if bytes_ else ""
         print(f"{label:<26}{a0:>9.1f} |{a1:>9.1f}{b0:>9.1f} |{b1:>9.1f}{d0:>9.1f} |{d1:>9.1f}{t}")
+    inside = [
+        f"{key[2:]} {min(runs['residual'][key]) * 1e6:.1f}"
+        for key in runs["residual"]
+        if key.startswith("1.") and (".body." in key or ".skip." in key)
+    ]
+    print("inside the block (min us): " + ", ".join(inside))
     print(
         f"traffic: the block's extra bytes at the copy bandwidth, {bw / 1e9:.1f} GB/s (read +"
         f" write, 64 MiB); threads {nc.get_num_threads()}; {describe_environment()}"

@@ -176,6 +176,15 @@ std::size_t Network::workspace_bytes() const {
   return f * sizeof(float);
 }
 
+struct Network::LayerPhases final : PhaseSink {
+  LayerPhases(Network& n, std::size_t i) : net(n), layer(i) {}
+  void add(const std::string& name, std::uint64_t since) override {
+    net.add_ticks(std::to_string(layer) + "." + name, since);
+  }
+  Network& net;
+  std::size_t layer;
+};
+
 void Network::add_ticks(const std::string& key, std::uint64_t since) {
   const std::uint64_t d = cycle_ticks() - since;
   if (d > (std::uint64_t(1) << 50)) return;  // the counter stepped back (a VM moved the thread)
@@ -221,6 +230,8 @@ const float* Network::run_forward(const float* x, int n, bool training, bool fus
     ctx.layer_index = mask_ids_[i];
     ctx.relu_fused = last_fused_ && fused_at(i);
     float* out = acts_[ctx.relu_fused ? i + 1 : i].data();
+    LayerPhases phases(*this, i);
+    ctx.phases = profiling_ ? &phases : nullptr;
     std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
     layers_[i]->forward(in, out, n, saved_[i].data(), ctx);
     if (profiling_) add_ticks(phase_name(i, ctx.relu_fused, "forward"), t0);
@@ -284,6 +295,8 @@ const float* Network::backward_impl(const float* dout, int n, bool need_dx, bool
     const float* x = i == 0 ? batch_x_.data() : acts_[i - 1].data();
     const float* y = acts_[ctx.relu_fused ? i + 1 : i].data();
     float* dx = (i == 0 && !need_dx) ? nullptr : other;
+    LayerPhases phases(*this, i);
+    ctx.phases = profiling_ ? &phases : nullptr;
     std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
     layers_[i]->backward(x, y, cur, dx, n, saved_[i].data(), ctx);
     if (profiling_) add_ticks(phase_name(i, ctx.relu_fused, "backward"), t0);

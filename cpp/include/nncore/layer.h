@@ -46,6 +46,16 @@ struct TensorInfo {
   }
 };
 
+// Where a layer made of layers (a residual block) reports its parts' times when the network is
+// profiling: add(name, since) accumulates cycle_ticks() - since under the network's key for this
+// layer + "." + name (nncore/cycle_clock.h).
+struct PhaseSink {
+  virtual void add(const std::string& name, std::uint64_t since) = 0;
+
+ protected:
+  ~PhaseSink() = default;
+};
+
 // What a forward/backward call knows about the step it belongs to.
 struct StepContext {
   bool training = false;
@@ -70,6 +80,7 @@ struct StepContext {
   // Dropout draws masks although training is false (Monte-Carlo dropout: everything else, e.g.
   // batchnorm, stays in evaluation mode).
   bool mc_dropout = false;
+  PhaseSink* phases = nullptr;  // set while the network is profiling
 };
 
 class Layer {

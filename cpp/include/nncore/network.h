@@ -161,9 +161,11 @@ class Network {
   int last_rows() const { return last_rows_; }
 
   // Optional per-phase timing (seconds, accumulated): "<i>.<type>.forward", "<i>.<type>.backward",
-  // "loss", "optimizer", "gather". Off by default; when off it costs one branch per layer.
-  // Phases are timed in CPU cycles and converted with the wall-clock rate measured over the whole
-  // window since profiling was switched on or reset.
+  // "loss", "optimizer", "gather"; a residual block's parts also under "<i>.body.<j>.<type>.<pass>"
+  // (nested blocks likewise) and "<i>.skip.<pass>" (the skip's add, projection included). Off by
+  // default; when off it costs one branch per layer. Phases are timed in CPU cycles and converted
+  // with the wall-clock rate measured over the whole window since profiling was switched on or
+  // reset.
   void set_profiling(bool on) {
     if (on && !profiling_) profile_window_ = CycleWindow{};
     profiling_ = on;
@@ -231,6 +233,7 @@ class Network {
   fvec batch_x_, batch_yf_, batch_w_, dout_;
   std::vector<std::int32_t> batch_yi_;
   void add_ticks(const std::string& key, std::uint64_t since);
+  struct LayerPhases;  // a PhaseSink that files layer i's parts under "<i>."
   struct InferencePlan;
   struct PlanWalk;    // the folding rules over the specs (inference.cpp)
   bool build_plan();  // (re)builds plan_ for the current version_; false if not expressible

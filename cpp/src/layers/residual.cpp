@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "nncore/cycle_clock.h"
 #include "nncore/layer.h"
 #include "nncore/schema.h"
 #include "nncore/threading.h"
@@ -19,6 +20,27 @@ namespace nncore {
 namespace {
 
 constexpr std::size_t kParallelMin = 1 << 16;  // elements; below this one thread is faster
+
+// A child's view of the profiler: its parts go under "body.<j>." of this block's.
+struct ChildPhases final : PhaseSink {
+  ChildPhases(PhaseSink* u, std::size_t j) : up(u), prefix("body." + std::to_string(j) + ".") {}
+  void add(const std::string& name, std::uint64_t since) override { up->add(prefix + name, since); }
+  PhaseSink* up;
+  std::string prefix;
+};
+
+// Times one part of a block when the network is profiling (ctx.phases set); free otherwise.
+class Timed {
+ public:
+  explicit Timed(PhaseSink* sink) : sink_(sink), t0_(sink ? cycle_ticks() : 0) {}
+  void done(const std::string& name) {
+    if (sink_) sink_->add(name, t0_);
+  }
+
+ private:
+  PhaseSink* sink_;
+  std::uint64_t t0_;
+};
 
 // y = a + b elementwise (y may be a or b). An IEEE add rounds the same on every ISA and thread.
 void add(float* y, const float* a, const float* b, std::size_t total) {
@@ -109,9 +131,15 @@ class Residual final : public Layer {
     const float* in = x;
     for (std::size_t j = 0; j < body_.size(); ++j) {
       c.layer_index = ctx.layer_index + ids_[j];
+      ChildPhases sink(ctx.phases, j);
+      c.phases = ctx.phases ? &sink : nullptr;
+      Timed t(ctx.phases);
       body_[j]->forward(in, w.act[j], n, w.saved[j], c);
+      t.done(phase(j, "forward"));
       in = w.act[j];
     }
+    c.phases = nullptr;
+    Timed t(ctx.phases);
     const std::size_t total = std::size_t(n) * out_dim_;
     if (proj_) {
       proj_->forward(x, y, n, nullptr, c);  // linear: keeps nothing
@@ -119,6 +147,7 @@ class Residual final : public Layer {
     } else {
       add(y, in, x, total);
     }
+    t.done("skip.forward");
   }
 
   void backward(const float* x, const float*, float* dy, float* dx, int n, float* saved,
@@ -128,6 +157,7 @@ class Residual final : public Layer {
     c.relu_fused = false;
     const std::size_t total_in = std::size_t(n) * in_dim_;
     float* g = dy;  // the gradient entering the last child
+    Timed skip(ctx.phases);
     if (proj_) {
       // dP (= or +=) and dx = dy·P; a linear Dense leaves dy as it is, so the body reuses it.
       proj_->backward(x, nullptr, dy, dx, n, nullptr, c);
@@ -136,6 +166,7 @@ class Residual final : public Layer {
       std::memcpy(w.scratch[0], dy, sizeof(float) * std::size_t(n) * out_dim_);
       g = w.scratch[0];
     }
+    skip.done("skip.backward");
     float* body_dx = nullptr;  // where the first child writes d f / dx
     for (std::size_t j = body_.size(); j-- > 0;) {
       float* next = g == w.scratch[0] ? w.scratch[1] : w.scratch[0];
@@ -143,16 +174,22 @@ class Residual final : public Layer {
       if (j == 0) out = !dx ? nullptr : (proj_ ? next : dx);
       c.layer_index = ctx.layer_index + ids_[j];
       const float* xin = j == 0 ? x : w.act[j - 1];
+      ChildPhases sink(ctx.phases, j);
+      c.phases = ctx.phases ? &sink : nullptr;
+      Timed t(ctx.phases);
       body_[j]->backward(xin, w.act[j], g, out, n, w.saved[j], c);
+      t.done(phase(j, "backward"));
       if (j == 0) body_dx = out;
       g = next;
     }
     if (!dx) return;
     // dx = d f / dx + the skip's gradient (dy, or dy·P already in dx)
+    Timed t(ctx.phases);
     if (proj_)
       add(dx, dx, body_dx, total_in);
     else
       add(dx, dx, dy, total_in);
+    t.done("skip.backward");
   }
 
   bool writes_all_grads() const override {
@@ -184,6 +221,11 @@ class Residual final : public Layer {
   }
 
  private:
+  // "body.<j>.<type>.<pass>": a child's profile key, under this block's.
+  std::string phase(std::size_t j, const char* pass) const {
+    return "body." + std::to_string(j) + "." + body_[j]->type() + "." + pass;
+  }
+
   // The saved workspace of n rows: [act_0 | ... | act_last | saved_0 | ... | scratch_a | b].
   struct Parts {
     std::vector<float*> act, saved;
