@@ -150,6 +150,27 @@ def test_a_block_at_the_start_and_blocks_of_one_layer_match_torch():
     _check_against_torch(m, X, np.ones((32, 4), np.float32))
 
 
+@pytest.mark.parametrize("rows", [32, 300])  # the fused backward masks first from 256 rows
+def test_batchnorm_relu_fused_inside_a_block_matches_torch(rows):
+    def build():
+        return nc.Sequential(
+            [
+                nc.Residual([nc.Dense(8), nc.BatchNorm(), nc.Activation("relu"), nc.Dense(D)]),
+                nc.Residual([nc.BatchNorm(), nc.Activation("relu"), nc.Dense(4)]),
+            ],
+            input_dim=D,
+            seed=5,
+        )
+
+    m = build()
+    X = _data(n=rows, seed=5)
+    dout = np.random.default_rng(6).normal(size=(rows, 4)).astype(np.float32)
+    _check_against_torch(m, X, dout)
+    m._net.set_profiling(True)
+    m.forward(X, training=True)
+    assert "0.body.1.batchnorm+relu.forward" in m._net.profile()
+
+
 # ---------------------------------------------------------------- float64 finite differences
 def _ref_forward(layers, h, P, prefix=""):
     for j, layer in enumerate(layers):

@@ -84,6 +84,9 @@ class Residual final : public Layer {
       proj_ = make_layer(p, in_dim_);
     }
     for (const auto& L : body_) maxw_ = std::max(maxw_, L->out_dim());
+    // A BatchNorm followed by a ReLU runs as one pass each way, as in the network (same bits).
+    for (std::size_t j = 0; j < body_.size(); ++j)
+      fused_.push_back(j + 1 < body_.size() && body_[j]->fuses_relu() && body_[j + 1]->is_relu());
     maxw_ = std::max(maxw_, in_dim_);
   }
 
@@ -131,13 +134,17 @@ class Residual final : public Layer {
     const float* in = x;
     for (std::size_t j = 0; j < body_.size(); ++j) {
       c.layer_index = ctx.layer_index + ids_[j];
+      c.relu_fused = fused_[j];
+      float* out = w.act[fused_[j] ? j + 1 : j];  // a fused pair writes the ReLU's output
       ChildPhases sink(ctx.phases, j);
       c.phases = ctx.phases ? &sink : nullptr;
       Timed t(ctx.phases);
-      body_[j]->forward(in, w.act[j], n, w.saved[j], c);
+      body_[j]->forward(in, out, n, w.saved[j], c);
       t.done(phase(j, "forward"));
-      in = w.act[j];
+      in = out;
+      if (fused_[j]) ++j;
     }
+    c.relu_fused = false;
     c.phases = nullptr;
     Timed t(ctx.phases);
     const std::size_t total = std::size_t(n) * out_dim_;
@@ -169,6 +176,7 @@ class Residual final : public Layer {
     skip.done("skip.backward");
     float* body_dx = nullptr;  // where the first child writes d f / dx
     for (std::size_t j = body_.size(); j-- > 0;) {
+      if (j > 0 && fused_[j - 1]) continue;  // a ReLU run inside the layer before it
       float* next = g == w.scratch[0] ? w.scratch[1] : w.scratch[0];
       float* out = next;
       if (j == 0) out = !dx ? nullptr : (proj_ ? next : dx);
@@ -176,8 +184,9 @@ class Residual final : public Layer {
       const float* xin = j == 0 ? x : w.act[j - 1];
       ChildPhases sink(ctx.phases, j);
       c.phases = ctx.phases ? &sink : nullptr;
+      c.relu_fused = fused_[j];
       Timed t(ctx.phases);
-      body_[j]->backward(xin, w.act[j], g, out, n, w.saved[j], c);
+      body_[j]->backward(xin, w.act[fused_[j] ? j + 1 : j], g, out, n, w.saved[j], c);
       t.done(phase(j, "backward"));
       if (j == 0) body_dx = out;
       g = next;
@@ -221,9 +230,10 @@ class Residual final : public Layer {
   }
 
  private:
-  // "body.<j>.<type>.<pass>": a child's profile key, under this block's.
+  // "body.<j>.<type>[+relu].<pass>": a child's profile key, under this block's.
   std::string phase(std::size_t j, const char* pass) const {
-    return "body." + std::to_string(j) + "." + body_[j]->type() + "." + pass;
+    return "body." + std::to_string(j) + "." + body_[j]->type() + (fused_[j] ? "+relu." : ".") +
+           pass;
   }
 
   // The saved workspace of n rows: [act_0 | ... | act_last | saved_0 | ... | scratch_a | b].
@@ -274,7 +284,8 @@ class Residual final : public Layer {
   }
 
   std::vector<std::unique_ptr<Layer>> body_;
-  std::vector<int> ids_;  // each child's mask id relative to this layer's
+  std::vector<int> ids_;     // each child's mask id relative to this layer's
+  std::vector<bool> fused_;  // child j + 1 (a ReLU) runs inside child j
   std::unique_ptr<Layer> proj_;
   int maxw_ = 0;
 };
