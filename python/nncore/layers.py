@@ -62,8 +62,10 @@ class Layer:
         return {k: v for k, v in self.spec().items()}
 
     def output_width(self, width: int | None) -> int | None:
-        """The width of this layer's output for an input of ``width`` features (None: unknown)."""
-        return width
+        """The width of this layer's output for an input of ``width`` features (None: unknown):
+        the spec's ``units`` when it has them, else ``width``."""
+        units = self.spec().get("units")
+        return width if units is None else int(units)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "type")
@@ -154,9 +156,6 @@ class Dense(Layer):
         if self.alpha is not None:
             s["alpha"] = float(self.alpha)
         return s
-
-    def output_width(self, width: int | None) -> int | None:
-        return self.units
 
 
 class Activation(Layer):
