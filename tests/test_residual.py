@@ -526,3 +526,9 @@ def test_profiling_names_the_parts_of_a_block_and_keeps_the_bits():
     ):
         assert k in keys, k
     np.testing.assert_array_equal(m._net.params_array(), run(False)._net.params_array())
+
+
+def test_a_wide_layer_inside_a_block_counts_for_the_batch_limit():
+    m = nc.Sequential([nc.Residual([nc.Dense(2**20), nc.Dense(4)])], input_dim=4)
+    with pytest.raises(ValueError, match="exceeds the core's limit"):
+        m.predict(np.zeros((1000, 4), np.float32))

@@ -154,7 +154,9 @@ void Network::ensure_workspace(int n) {
 
 int Network::widest() const {
   int w = input_dim_;
-  for (const auto& L : layers_) w = std::max(w, L->out_dim());
+  // A layer's saved workspace is a buffer too: a residual block keeps its layers' outputs there.
+  for (const auto& L : layers_)
+    w = std::max({w, L->out_dim(), int(std::min<std::size_t>(L->saved_per_row(), 1u << 30))});
   return w;
 }
 
