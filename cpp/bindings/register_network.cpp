@@ -33,6 +33,18 @@ nncore::LayerSpec to_spec(const py::dict& d) {
       s.type = py::str(v);
     } else if (v.is_none()) {
       continue;
+    } else if (key == "layers" && (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v))) {
+      // a block's layers (Residual), each a spec dict of its own
+      std::size_t j = 0;
+      for (auto c : v) {
+        if (!py::isinstance<py::dict>(c))
+          throw py::type_error(kind + ": layers[" + std::to_string(j) +
+                               "] must be a layer spec (a dict), got " +
+                               std::string(py::str(py::type::of(c).attr("__name__"))));
+        s.children.push_back(to_spec(py::reinterpret_borrow<py::dict>(c)));
+        ++j;
+      }
+      if (s.children.empty()) throw py::value_error(kind + ": a block needs at least one layer");
     } else if (py::isinstance<py::str>(v)) {
       s.str[key] = py::str(v);
     } else if (py::isinstance<py::bool_>(v) || py::isinstance<py::int_>(v) ||

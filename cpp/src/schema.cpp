@@ -77,6 +77,7 @@ const char* fold_name(Fold f) {
     case Fold::scale_shift: return "scale_shift";
     case Fold::epilogue: return "epilogue";
     case Fold::identity: return "identity";
+    case Fold::block: return "block";
   }
   return "?";
 }
@@ -197,6 +198,18 @@ const std::vector<LayerKind>& layers() {
        "ceil(in / 32) (the mask, one bit per value)",
        "0",
        Fold::identity},
+      // y = f(x) + skip(x): f is the block's layers (the spec's children, "body.<j>.<name>" in
+      // the arenas), skip the identity or a bias-free linear map (ResNet's 1x1 shortcut).
+      {"residual",
+       "Residual",
+       {choice("projection", {"auto", "always", "never"}, "auto",
+               "skip path: x·Pᵀ when the block changes the width (auto), always, or never "
+               "(the identity: the widths must match)")},
+       {{"body.<j>.<tensor>", "each layer's own", ""}, {"proj.weight", "(out, in)", "projection"}},
+       {{"body.<j>.<buffer>", "each layer's own", ""}},
+       "the layers' outputs and workspace per row + 2 * max width (backward scratch)",
+       "the layers' fixed workspace",
+       Fold::block},
   };
   return t;
 }

@@ -24,7 +24,7 @@ except ImportError as e:  # a bad NNCORE_ISA surfaces here with the core's messa
 from . import callbacks, data, datasets, optim
 from ._config import config, get_num_threads, num_threads, set_num_threads
 from .io import ModelFileError, load
-from .layers import Activation, BatchNorm, Dense, Dropout
+from .layers import Activation, BatchNorm, Dense, Dropout, Residual
 from .model import Sequential
 
 # Heavier or optional parts load on first use, so `import nncore` stays fast.
@@ -55,6 +55,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "ModelFileError",
+    "Residual",
     "Sequential",
     "callbacks",
     "config",

@@ -27,7 +27,7 @@ from ._validation import (
     check_X,
 )
 from .callbacks import Callback, CallbackList, History
-from .layers import Activation, Dense, Layer, layer_from_config
+from .layers import Activation, Dense, Layer, Residual, layer_from_config
 
 LOSSES = _losses.LOSSES
 _LOSS_ALIASES = _losses.ALIASES
@@ -94,6 +94,22 @@ def _schedulers(schedulers) -> list:
                 f"and step_epoch(logs)), got {s!r}"
             )
     return scheds
+
+
+def _summary_rows(layers, prefix: str, width, counts: dict, depth: int):
+    """(name, description, output width, parameters) of each layer, a block's layers indented
+    under it (``"3.body.0"``) and its projection after them (``"3.proj"``)."""
+    for j, layer in enumerate(layers):
+        name, pad = f"{prefix}{j}", "  " * depth
+        before, width = width, layer.output_width(width)
+        if not isinstance(layer, Residual):
+            yield pad + name, repr(layer), width, counts.get(name, 0)
+            continue
+        total = sum(c for k, c in counts.items() if k.startswith(name + "."))
+        yield pad + name, f"Residual(projection={layer.projection!r})", width, total
+        yield from _summary_rows(layer.layers, f"{name}.body.", before, counts, depth + 1)
+        if f"{name}.proj" in counts:
+            yield f"{pad}  {name}.proj", "projection x·Pᵀ (no bias)", width, counts[f"{name}.proj"]
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -169,7 +185,8 @@ class Sequential:
         """Append a layer (before the model is built)."""
         if not isinstance(layer, Layer):
             raise TypeError(
-                f"expected an nncore layer (Dense, Activation, BatchNorm, Dropout), got {layer!r}"
+                "expected an nncore layer (Dense, Activation, BatchNorm, Dropout, Residual), "
+                f"got {layer!r}"
             )
         if getattr(self, "_net", None) is not None:
             raise RuntimeError("cannot add layers to a built model")
@@ -326,11 +343,10 @@ class Sequential:
         """The number of outputs as the layers' specs give it (before the network is built)."""
         if self._net is not None:
             return self._net.output_dim
-        for layer in reversed(self.layers):
-            units = layer.spec().get("units")
-            if units is not None:
-                return int(units)
-        return self.input_dim
+        width = self.input_dim
+        for layer in self.layers:
+            width = layer.output_width(width)
+        return width
 
     def _require_compiled(self):
         if self.loss is None or self.optimizer is None:
@@ -725,7 +741,8 @@ class Sequential:
         :meth:`backward` next.
 
         Dropout keeps element i of layer l when philox(seed, step, l | draw << 16, i) clears the
-        rate (``nncore/dropout.h``). Without ``step``, step is the number of optimizer steps
+        rate (``nncore/dropout.h``); l counts the layers in order, a :class:`Residual` block
+        before its own layers (so it is the index in a model without blocks). Without ``step``, step is the number of optimizer steps
         taken and draw counts the training forwards since the last one, so every call draws a
         new mask and the first after a step is the mask ``train_step`` would use; ``step=k``
         uses (the model's seed, k, draw 0) and so repeats its mask."""
@@ -915,12 +932,15 @@ class Sequential:
             raise RuntimeError(
                 "the model is not built yet: give input_dim or call build()/fit() first"
             )
-        counts: dict[int, int] = {}
-        for _name, shape, _off, layer in self._net.param_views():
-            counts[layer] = counts.get(layer, 0) + int(np.prod(shape))
+        counts: dict[str, int] = {}  # owner ("0", "3.body.1", "3.proj") -> parameters
+        for name, shape, _off, _layer in self._net.param_views():
+            owner = name.rsplit(".", 1)[0]
+            counts[owner] = counts.get(owner, 0) + int(np.prod(shape))
         rows = [("#", "layer", "output", "params")]
-        for i, (layer, (_kind, _din, dout)) in enumerate(zip(self.layers, self._net.layer_info())):
-            rows.append((str(i), repr(layer), f"(None, {dout})", f"{counts.get(i, 0):,}"))
+        rows += [
+            (n, d, f"(None, {w})", f"{c:,}")
+            for n, d, w, c in _summary_rows(self.layers, "", self.input_dim, counts, 0)
+        ]
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
         line = "  ".join("-" * w for w in widths)
         text = [f"Sequential(input_dim={self.input_dim}, seed={self.seed})", line]

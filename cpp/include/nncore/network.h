@@ -82,9 +82,11 @@ class Network {
 
   // The key of a forward's dropout masks: element i of layer l keeps with
   // philox(seed, step, l | draw << 16, i) (nncore/dropout.h; step and draw are taken mod 2^32
-  // and 2^16). train_step / train_epoch use (the network's seed, steps taken, 0); forward(training)
-  // without a key uses draw = the training forwards since the last optimizer step (mod 2^16), so
-  // every call draws a new mask and the first after a step is the one train_step would use.
+  // and 2^16; l counts the layers in pre-order, a residual block before its own layers, so it
+  // is the layer's position in a network without blocks). train_step / train_epoch use (the
+  // network's seed, steps taken, 0); forward(training) without a key uses draw = the training
+  // forwards since the last optimizer step (mod 2^16), so every call draws a new mask and the first
+  // after a step is the one train_step would use.
   struct MaskKey {
     std::uint64_t seed = 0, step = 0;
     std::uint32_t draw = 0;
@@ -170,9 +172,11 @@ class Network {
   int last_rows() const { return last_rows_; }
 
   // Optional per-phase timing (seconds, accumulated): "<i>.<type>.forward", "<i>.<type>.backward",
-  // "loss", "optimizer", "gather". Off by default; when off it costs one branch per layer.
-  // Phases are timed in CPU cycles and converted with the wall-clock rate measured over the whole
-  // window since profiling was switched on or reset.
+  // "loss", "optimizer", "gather"; a residual block's parts also under "<i>.body.<j>.<type>.<pass>"
+  // (nested blocks likewise) and "<i>.skip.<pass>" (the skip's add, projection included). Off by
+  // default; when off it costs one branch per layer. Phases are timed in CPU cycles and converted
+  // with the wall-clock rate measured over the whole window since profiling was switched on or
+  // reset.
   void set_profiling(bool on) {
     if (on && !profiling_) profile_window_ = CycleWindow{};
     profiling_ = on;
@@ -225,6 +229,7 @@ class Network {
   int input_dim_ = 0, output_dim_ = 0;
   std::uint64_t seed_ = 0, step_ = 0;
   std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<int> mask_ids_;  // layer i's StepContext::layer_index (pre-order over blocks)
   fvec params_, grads_, buffers_;
   std::vector<TensorView> param_views_, buffer_views_;
   Loss loss_ = Loss::mse;
@@ -242,9 +247,12 @@ class Network {
   fvec batch_x_, batch_yf_, batch_w_, dout_;
   std::vector<std::int32_t> batch_yi_;
   void add_ticks(const std::string& key, std::uint64_t since);
+  struct LayerPhases;  // a PhaseSink that files layer i's parts under "<i>."
   struct InferencePlan;
+  struct PlanWalk;    // the folding rules over the specs (inference.cpp)
   bool build_plan();  // (re)builds plan_ for the current version_; false if not expressible
-  const float* run_plan(const float* x, int n, float* buf_a, float* buf_b);
+  // Runs the plan on n rows; bufs (grown as needed) hold its values.
+  const float* run_plan(const float* x, int n, std::vector<fvec>& bufs);
   std::vector<LayerSpec> specs_;
   std::uint64_t version_ = 1;  // bumped whenever parameters or running statistics may change
   std::unique_ptr<InferencePlan> plan_;

@@ -47,6 +47,7 @@ enum class Fold {
   scale_shift,  // a per-feature affine map folded into the preceding GEMM's weight and bias
   epilogue,     // an elementwise function moved into the preceding GEMM's epilogue
   identity,     // nothing to do in evaluation mode
+  block,        // a residual block: its layers fold as a sequence, then the skip is added
 };
 const char* fold_name(Fold f);
 
