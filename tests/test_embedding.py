@@ -401,3 +401,43 @@ def test_cpp_model_loader_predicts_the_same_bits(tmp_path):
     m.save(tmp_path / "m.nnc")
     c = _core.CppModel.load(str(tmp_path / "m.nnc"))
     np.testing.assert_array_equal(c.predict(X), m.predict(X))
+
+
+def test_output_width_and_summary_before_and_after_build():
+    inp = nc.TabularInput(categorical={1: 5, 3: 3}, embed_dim={1: 2, 3: 4})
+    assert inp.output_width(6) == 4 + 6 and inp.output_width(None) is None
+    assert nc.TabularInput([0], {1: 5}, embed_dim=3).output_width(None) == 4
+    assert nc.Embedding(9, 3).output_width(2) == 6
+    m = nc.Sequential([inp, nc.Dense(3)], input_dim=6)
+    assert m._net.output_dim == 3 and m._output_width() == 3
+    m.summary()
+
+
+def test_embedding_inside_a_residual_block_is_refused():
+    with pytest.raises(ValueError, match="must be the model's first layer, not inside a block"):
+        nc.Sequential([nc.Residual([nc.Embedding(4, 2)])], input_dim=2)
+
+
+def test_residual_mlp_after_tabular_input_trains_bitwise_over_threads(restore_runtime):
+    X, y = _data(1400)
+
+    def fit(threads):
+        nc.set_num_threads(threads)
+        m = nc.Sequential(
+            [
+                nc.TabularInput(categorical={1: 50, 2: 7, 4: 300}, embed_dim=8),
+                nc.Dense(64, "relu"),
+                nc.Residual([nc.Dense(64, "relu"), nc.Dropout(0.1), nc.Dense(64)]),
+                nc.Dense(2),
+            ],
+            seed=3,
+        )
+        m.compile("adam", "cross_entropy")
+        m.fit(X, y, epochs=1, batch_size=700)
+        return m._net.params_array().copy(), m.predict(X[:50])
+
+    (p1, out1), (p3, out3) = fit(1), fit(3)
+    assert np.array_equal(p1.view(np.uint32), p3.view(np.uint32))
+    m_ref = nc.Sequential([nc.TabularInput(categorical={1: 50})], input_dim=6)
+    assert m_ref.predict(X[:2]).shape == (2, 5 + 8)
+    assert out1.shape == out3.shape == (50, 2)

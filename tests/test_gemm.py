@@ -234,3 +234,48 @@ def test_isas_bitwise_equal(rng):
         _core.set_isa(before)
     for o in out[1:]:
         np.testing.assert_array_equal(o, out[0])
+
+
+def test_blocking_derived_from_caches():
+    """MC and NC come from the reported cache sizes (or are forced); KC is the same everywhere."""
+    info = _core.gemm_kernel(_core.isa())
+    assert info["blocking"] == "derived"
+    assert info["caches"]["l2"] > 0 and info["kc"] == 256
+    assert info["mc"] % info["mr"] == 0 and info["nc"] % info["nr"] == 0
+    _core.set_gemm_blocking(13, 50)
+    try:
+        forced = _core.gemm_kernel(_core.isa())
+        assert forced["blocking"] == "forced"
+        assert forced["mc"] == -(-13 // info["mr"]) * info["mr"]
+        assert forced["nc"] == -(-50 // info["nr"]) * info["nr"]
+    finally:
+        _core.set_gemm_blocking(0, 0)
+    assert _core.gemm_kernel(_core.isa())["mc"] == info["mc"]
+    with pytest.raises(ValueError, match="mc and nc"):
+        _core.set_gemm_blocking(-1, 0)
+
+
+@pytest.mark.parametrize("ta,tb", LAYOUTS)
+def test_blocking_does_not_change_bits(isa, threads, rng, ta, tb):
+    """Two forced cache blockings (tiny: many MC/NC blocks, both loop orders of run_block; and
+    huge: one block) give the derived blocking's bits, with the fused epilogue and beta."""
+    M, N, K = 203, 301, 700  # several K blocks, MR/NR remainders on every ISA
+    A, B = operands(rng, M, N, K, ta, tb)
+    C0 = rng.standard_normal((M, N)).astype(np.float32)
+    bias = rng.standard_normal(N).astype(np.float32)
+    P = _core.PackedB(B, trans_b=tb)
+
+    def run():
+        return (
+            _core.sgemm(A, B, ta, tb, 0.7, 1.3, C0.copy(), bias=bias, activation="gelu"),
+            _core.sgemm_packed(A, P, ta, bias=bias, activation="relu"),
+        )
+
+    derived = run()
+    try:
+        for mc, nc in ((8, 48), (4096, 4096)):
+            _core.set_gemm_blocking(mc, nc)
+            for got, want in zip(run(), derived):
+                np.testing.assert_array_equal(got, want)
+    finally:
+        _core.set_gemm_blocking(0, 0)

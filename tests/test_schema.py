@@ -29,12 +29,12 @@ OUTSIDE = {
 
 
 def test_schema_lists_every_kind():
-    assert set(LAYERS) == {"dense", "activation", "batchnorm", "dropout", "embedding"}
+    assert set(LAYERS) == {"dense", "activation", "batchnorm", "dropout", "residual", "embedding"}
     assert set(OPTIMIZERS) == set(optim._BY_NAME)
     assert nc.layers.ACTIVATIONS == tuple(a["name"] for a in SCHEMA["activations"])
     assert nc.layers.INITIALIZERS == tuple(SCHEMA["initializers"])
     for kind in LAYERS.values():
-        assert kind["fold"] in {"gemm", "scale_shift", "epilogue", "identity", "none"}
+        assert kind["fold"] in {"gemm", "scale_shift", "epilogue", "identity", "block", "none"}
 
 
 @pytest.mark.parametrize("act", [a["name"] for a in SCHEMA["activations"]])

@@ -469,3 +469,32 @@ def test_lbfgs_weights_equal_repeated_rows_to_float32_precision():
         a = MLPClassifier(**kw).fit(X, y, sample_weight=sw)
         b = MLPClassifier(**kw).fit(np.repeat(X, sw.astype(int), 0), np.repeat(y, sw.astype(int)))
     np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), atol=1e-3)
+
+
+def test_predict_fast_path_keeps_scikit_learns_contract():
+    """predict skips validate_data for a plain float ndarray and the softmax for labels: the
+    labels still equal classes_[argmax(predict_proba)], and every input validate_data rejects is
+    still rejected with scikit-learn's message."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(hidden_layer_sizes=(7,), max_iter=5, random_state=0)
+        clf.fit(X_digits, y_digits + 10)  # labels that are not column indices
+    for X in (X_digits, X_digits.astype(np.float32), np.asfortranarray(X_digits)):
+        np.testing.assert_array_equal(
+            clf.predict(X), clf.classes_[np.argmax(clf.predict_proba(X), axis=1)]
+        )
+    bad = X_digits.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(bad)
+    bad[3, 2] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        clf.predict(bad)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X_digits[:, :-1])
+    with pytest.raises(ValueError, match="minimum of 1 is required"):
+        clf.predict(X_digits[:0])
+    # the engine is cached on the network, not on the estimator (predict leaves __dict__ alone)
+    before = dict(clf.__dict__)
+    clf.predict(X_digits)
+    assert clf.__dict__.keys() == before.keys()

@@ -7,6 +7,10 @@ synthetic 10-class set (labels from a random linear teacher) and a 200,000 x 50 
 Thread counts 1 and 2: nncore through nncore.num_threads, scikit-learn's BLAS through
 threadpoolctl (nncore's few numpy calls too). The two fits of a row run back to back; the table
 gives fit seconds, the ratio, both held-out scores and predict seconds on the held-out rows.
+With ``--reps N`` each row's pair of fits is repeated N times (scikit-learn, nncore, scikit-learn,
+...) and the table gives the medians, the ratio being the median of the per-pair ratios, so a
+loaded machine's drift hits both libraries alike. Predict time is the median of ``--predict-calls``
+calls on the held-out rows after the fit (the first call included).
 
     python bench/python/bench_sklearn.py                       # the full run (long)
     python bench/python/bench_sklearn.py --scale 0.1 --max-iter 5 --sets mnist,reg
@@ -62,7 +66,7 @@ CONFIGS = {
 }
 
 
-def run_one(cls, kw, threads, Xtr, ytr, Xte, yte):
+def run_one(cls, kw, threads, Xtr, ytr, Xte, yte, predict_calls=1):
     from threadpoolctl import threadpool_limits
 
     import nncore
@@ -73,11 +77,13 @@ def run_one(cls, kw, threads, Xtr, ytr, Xte, yte):
         t0 = time.perf_counter()
         est.fit(Xtr, ytr)
         fit_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        est.predict(Xte)
-        pred_s = time.perf_counter() - t0
+        times = []
+        for _ in range(max(1, predict_calls)):
+            t0 = time.perf_counter()
+            est.predict(Xte)
+            times.append(time.perf_counter() - t0)
         score = est.score(Xte, yte)
-    return fit_s, pred_s, score, est.n_iter_
+    return fit_s, float(np.median(times)), score, est.n_iter_
 
 
 def bench(args):
@@ -94,16 +100,29 @@ def bench(args):
             if args.max_iter and not set_name.startswith("digits"):
                 kw["max_iter"] = args.max_iter
             for threads in [int(t) for t in args.threads.split(",")]:
-                sk = run_one(getattr(skn, name), kw, threads, Xtr, ytr, Xte, yte)
-                nc = run_one(getattr(ncs, name), kw, threads, Xtr, ytr, Xte, yte)
+                pairs = []
+                for _ in range(max(1, args.reps)):
+                    data = (threads, Xtr, ytr, Xte, yte, args.predict_calls)
+                    pairs.append(
+                        (
+                            run_one(getattr(skn, name), kw, *data),
+                            run_one(getattr(ncs, name), kw, *data),
+                        )
+                    )
+                sk = tuple(float(np.median([p[0][i] for p in pairs])) for i in range(4))
+                nc = tuple(float(np.median([p[1][i] for p in pairs])) for i in range(4))
+                sk = (*sk[:3], pairs[0][0][3])
+                nc = (*nc[:3], pairs[0][1][3])
                 row = dict(
                     set=set_name,
                     config=cfg,
                     threads=threads,
                     args=kw,
+                    reps=len(pairs),
                     sk_fit=sk[0],
                     nc_fit=nc[0],
-                    ratio=sk[0] / nc[0],
+                    ratio=float(np.median([p[0][0] / p[1][0] for p in pairs])),
+                    ratios=[p[0][0] / p[1][0] for p in pairs],
                     sk_score=sk[2],
                     nc_score=nc[2],
                     sk_predict=sk[1],
@@ -169,6 +188,8 @@ def main():
     p.add_argument("--threads", default="1,2")
     p.add_argument("--scale", type=float, default=1.0, help="fraction of the large sets' rows")
     p.add_argument("--max-iter", type=int, default=0, help="max_iter for both on the large sets")
+    p.add_argument("--reps", type=int, default=1, help="interleaved repeats per row (medians)")
+    p.add_argument("--predict-calls", type=int, default=1, help="predict calls per fit (median)")
     p.add_argument("--sparse", action="store_true")
     p.add_argument("--sparse-child", nargs=3, metavar=("N", "D", "DENSITY"))
     args = p.parse_args()

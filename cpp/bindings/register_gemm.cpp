@@ -17,6 +17,7 @@
 #include "gemm/gemm_internal.h"
 #include "nncore/activations.h"
 #include "nncore/cpu.h"
+#include "nncore/cpu_caches.h"
 #include "nncore/gemm.h"
 
 namespace py = pybind11;
@@ -207,9 +208,30 @@ void register_gemm(py::module_& m) {
         d["mr"] = ks.mr;
         d["nr"] = ks.nr;
         d["kc"] = nncore::gemm::kKcMax;
-        d["mc"] = ks.mc;
-        d["nc"] = ks.nc;
+        const nncore::gemm::Blocking bk = nncore::gemm::blocking(ks);
+        d["mc"] = bk.mc;
+        d["nc"] = bk.nc;
+        d["blocking"] = std::string(bk.source);
+        const nncore::CacheSizes& c = nncore::cache_sizes();
+        py::dict caches;
+        caches["l1d"] = c.l1d;
+        caches["l2"] = c.l2;
+        caches["l3"] = c.l3;
+        caches["l3_sharing"] = c.l3_sharing;
+        caches["source"] = c.source;
+        d["caches"] = caches;
         return d;
       },
-      py::arg("isa") = py::none(), "The SGEMM micro-kernel and blocking used for an ISA.");
+      py::arg("isa") = py::none(),
+      "The SGEMM micro-kernel and blocking used for an ISA: MC and NC derived from the cache "
+      "sizes (or forced), KC fixed for every CPU (it decides the bits).");
+  m.def(
+      "set_gemm_blocking",
+      [](int mc, int nc) {
+        if (mc < 0 || nc < 0) throw py::value_error("set_gemm_blocking: mc and nc must be >= 0");
+        nncore::gemm::force_blocking(mc, nc);
+      },
+      py::arg("mc") = 0, py::arg("nc") = 0,
+      "Force the GEMM's MC/NC cache blocks (0, 0: derived from the cache sizes again). For "
+      "tests and tuning; call it while no GEMM runs.");
 }

@@ -33,6 +33,18 @@ nncore::LayerSpec to_spec(const py::dict& d) {
       s.type = py::str(v);
     } else if (v.is_none()) {
       continue;
+    } else if (key == "layers" && (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v))) {
+      // a block's layers (Residual), each a spec dict of its own
+      std::size_t j = 0;
+      for (auto c : v) {
+        if (!py::isinstance<py::dict>(c))
+          throw py::type_error(kind + ": layers[" + std::to_string(j) +
+                               "] must be a layer spec (a dict), got " +
+                               std::string(py::str(py::type::of(c).attr("__name__"))));
+        s.children.push_back(to_spec(py::reinterpret_borrow<py::dict>(c)));
+        ++j;
+      }
+      if (s.children.empty()) throw py::value_error(kind + ": a block needs at least one layer");
     } else if (py::isinstance<py::str>(v)) {
       s.str[key] = py::str(v);
     } else if (py::isinstance<py::bool_>(v) || py::isinstance<py::int_>(v) ||
@@ -318,6 +330,14 @@ void register_network(py::module_& m) {
           },
           py::arg("output"), py::arg("y"), py::arg("sample_weight") = py::none())
       .def("penalty", &Network::penalty)
+      .def_property("batch_l2", &Network::batch_l2, &Network::set_batch_l2)
+      .def(
+          "add_batch_l2",
+          [](Network& net, double batch_weight) {
+            py::gil_scoped_release nogil;
+            return net.add_batch_l2(batch_weight);
+          },
+          py::arg("batch_weight"))
       .def("add_penalty_grads", &Network::add_penalty_grads)
       .def("optimizer_step",
            [](Network& net) {

@@ -8,14 +8,24 @@
 namespace nncore {
 
 struct Network::InferencePlan {
+  // One operation on n rows. Values live in numbered buffers of n × maxw floats; -1 names the
+  // network's input. A residual block's input stays in its buffer until the block's add.
   struct Step {
+    enum class Kind {
+      gemm,  // dst = act(src·Wᵀ + bias), or dst += src·Wᵀ (accumulate: a block's projection)
+      add,   // dst = src + skip (a block's identity skip)
+      act,   // dst = act(dst): an activation after a block (no GEMM epilogue to take it)
+    } kind = Kind::gemm;
     PackedB w;
     fvec bias;
     Act act = Act::linear;
     float alpha = 0.f;
     int in = 0, out = 0;
+    int src = -1, dst = 0, skip = -1;
+    bool accumulate = false;
   };
   std::vector<Step> steps;
+  int nbufs = 0, maxw = 0;
   std::uint64_t version = 0;
   bool ok = false;
 };

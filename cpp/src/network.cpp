@@ -27,6 +27,14 @@ Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64
   check(input_dim > 0, "input_dim must be a positive integer, got " + std::to_string(input_dim));
   check(!specs.empty(), "a network needs at least one layer");
   layers_ = make_layers(input_dim, specs);
+  int id = 0;
+  for (const LayerSpec& s : specs) {
+    mask_ids_.push_back(id);
+    id += s.count();
+  }
+  // The mask counter word holds the id in 16 bits (MaskKey).
+  check(id <= (1 << 16),
+        "a network has at most 65536 layers (blocks' layers included), got " + std::to_string(id));
   int dim = input_dim;
   std::size_t np = 0, nb = 0;
   for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -151,7 +159,9 @@ void Network::ensure_workspace(int n) {
 
 int Network::widest() const {
   int w = input_dim_;
-  for (const auto& L : layers_) w = std::max(w, L->out_dim());
+  // A layer's saved workspace is a buffer too: a residual block keeps its layers' outputs there.
+  for (const auto& L : layers_)
+    w = std::max({w, L->out_dim(), int(std::min<std::size_t>(L->saved_per_row(), 1u << 30))});
   return w;
 }
 
@@ -172,6 +182,15 @@ std::size_t Network::workspace_bytes() const {
   for (const auto& s : saved_) f += s.size();
   return f * sizeof(float);
 }
+
+struct Network::LayerPhases final : PhaseSink {
+  LayerPhases(Network& n, std::size_t i) : net(n), layer(i) {}
+  void add(const std::string& name, std::uint64_t since) override {
+    net.add_ticks(std::to_string(layer) + "." + name, since);
+  }
+  Network& net;
+  std::size_t layer;
+};
 
 void Network::add_ticks(const std::string& key, std::uint64_t since) {
   const std::uint64_t d = cycle_ticks() - since;
@@ -215,9 +234,11 @@ const float* Network::run_forward(const float* x, int n, bool training, bool fus
   ctx.mc_dropout = mc_dropout;
   const float* in = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    ctx.layer_index = int(i);
+    ctx.layer_index = mask_ids_[i];
     ctx.relu_fused = last_fused_ && fused_at(i);
     float* out = acts_[ctx.relu_fused ? i + 1 : i].data();
+    LayerPhases phases(*this, i);
+    ctx.phases = profiling_ ? &phases : nullptr;
     std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
     layers_[i]->forward(in, out, n, saved_[i].data(), ctx);
     if (profiling_) add_ticks(phase_name(i, ctx.relu_fused, "forward"), t0);
@@ -276,11 +297,13 @@ const float* Network::backward_impl(const float* dout, int n, bool need_dx, bool
   for (std::size_t i = layers_.size(); i-- > 0;) {
     // A ReLU fused into layer i - 1 runs inside that layer's backward: dy passes through.
     if (last_fused_ && i > 0 && fused_at(i - 1)) continue;
-    ctx.layer_index = int(i);
+    ctx.layer_index = mask_ids_[i];
     ctx.relu_fused = last_fused_ && fused_at(i);
     const float* x = i == 0 ? batch_x_.data() : acts_[i - 1].data();
     const float* y = acts_[ctx.relu_fused ? i + 1 : i].data();
     float* dx = (i == 0 && !need_dx) ? nullptr : other;
+    LayerPhases phases(*this, i);
+    ctx.phases = profiling_ ? &phases : nullptr;
     std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
     layers_[i]->backward(x, y, cur, dx, n, saved_[i].data(), ctx);
     if (profiling_) add_ticks(phase_name(i, ctx.relu_fused, "backward"), t0);
@@ -359,10 +382,51 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
     pen += L->penalty();
     L->add_penalty_grad();
   }
+  pen += batch_l2_impl(double(n));
   StepInfo si = update();
   if (penalty_out) *penalty_out = pen;
   if (info) *info = si;
   return loss;
+}
+
+void Network::set_batch_l2(double alpha) {
+  check(alpha >= 0 && std::isfinite(alpha), "batch_l2: alpha must be a finite number >= 0");
+  batch_l2_ = alpha;
+  batch_l2_views_.clear();
+  for (const auto& v : param_views_) {
+    const std::string& name = v.name;
+    if (layers_[v.layer]->type() != "dense" || name.size() < 7 ||
+        name.compare(name.size() - 7, 7, ".weight") != 0)
+      continue;
+    std::size_t size = 1;
+    for (int d : v.shape) size *= std::size_t(d);
+    batch_l2_views_.emplace_back(v.offset, size);
+  }
+}
+
+double Network::batch_l2_impl(double batch_weight) {
+  if (batch_l2_ == 0) return 0;
+  check(batch_weight > 0, "batch_l2: the batch weight must be > 0");
+  std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
+  // The same arithmetic as scikit-learn's float64 formula rounded once to float32: the factor is
+  // rounded first, the product and the sum each (-ffp-contract=off keeps them unfused), and the
+  // squared norm comes from grad_norm's fixed-order sum, so the bits do not depend on threads.
+  const float c = float(batch_l2_ / batch_weight);
+  double sq = 0;
+  for (const auto& [off, size] : batch_l2_views_) {
+    const float* w = params_.data() + off;
+    float* g = grads_.data() + off;
+    const double norm = grad_norm(w, size);
+    sq += norm * norm;
+    for (std::size_t i = 0; i < size; ++i) g[i] += c * w[i];
+  }
+  if (profiling_) add_ticks("batch_l2", t0);
+  return 0.5 * batch_l2_ * sq / batch_weight;
+}
+
+double Network::add_batch_l2(double batch_weight) {
+  Busy busy(*this);
+  return batch_l2_impl(batch_weight);
 }
 
 StepInfo Network::step_from_grad(const float* dout, int n, double* penalty_out) {

@@ -22,7 +22,7 @@ namespace nncore {
 struct Network::EvalWorkspace {
   int rows = 0;
   std::vector<fvec> acts, saved;
-  fvec buf_a, buf_b;  // the folded plan's ping-pong buffers
+  std::vector<fvec> plan_bufs;  // the folded plan's values (sized by run_plan)
 };
 
 namespace {
@@ -127,15 +127,11 @@ void Network::size_eval_workspace(EvalWorkspace& ws, int n) {
   if (n > ws.rows) {
     ws.acts.resize(layers_.size());
     ws.saved.resize(layers_.size());
-    int maxdim = input_dim_;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       const Layer& L = *layers_[i];
       ws.acts[i].assign((std::size_t)n * L.out_dim(), 0.f);
       ws.saved[i].assign((std::size_t)n * L.saved_per_row() + L.saved_fixed(), 0.f);
-      maxdim = std::max(maxdim, L.out_dim());
     }
-    ws.buf_a.assign((std::size_t)n * maxdim, 0.f);
-    ws.buf_b.assign((std::size_t)n * maxdim, 0.f);
     ws.rows = n;
   }
 }
@@ -146,7 +142,7 @@ const float* Network::run_eval(const float* x, int n, EvalWorkspace& ws) {
   ctx.shared = true;
   const float* in = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    ctx.layer_index = int(i);
+    ctx.layer_index = mask_ids_[i];
     ctx.relu_fused = fusion_ && fused_at(i);
     float* out = ws.acts[ctx.relu_fused ? i + 1 : i].data();
     layers_[i]->forward(in, out, n, ws.saved[i].data(), ctx);
@@ -164,7 +160,7 @@ void Network::predict_rows(const float* x, std::int64_t n, float* out, bool fold
   for (std::int64_t r0 = 0; r0 < n; r0 += chunk) {
     const int rows = int(std::min<std::int64_t>(chunk, n - r0));
     size_eval_workspace(ws, rows);
-    const float* y = folded ? run_plan(x + r0 * d, rows, ws.buf_a.data(), ws.buf_b.data())
+    const float* y = folded ? run_plan(x + r0 * d, rows, ws.plan_bufs)
                             : run_eval(x + r0 * d, rows, ws);
     float* o = out + r0 * k;
     if (output_transform_ != Act::linear)

@@ -79,6 +79,7 @@ const char* fold_name(Fold f) {
     case Fold::epilogue: return "epilogue";
     case Fold::identity: return "identity";
     case Fold::none: return "none";
+    case Fold::block: return "block";
   }
   return "?";
 }
@@ -220,6 +221,18 @@ const std::vector<LayerKind>& layers() {
        "number of code columns (the row each one read)",
        "0",
        Fold::none},
+      // y = f(x) + skip(x): f is the block's layers (the spec's children, "body.<j>.<name>" in
+      // the arenas), skip the identity or a bias-free linear map (ResNet's 1x1 shortcut).
+      {"residual",
+       "Residual",
+       {choice("projection", {"auto", "always", "never"}, "auto",
+               "skip path: x·Pᵀ when the block changes the width (auto), always, or never "
+               "(the identity: the widths must match)")},
+       {{"body.<j>.<tensor>", "each layer's own", ""}, {"proj.weight", "(out, in)", "projection"}},
+       {{"body.<j>.<buffer>", "each layer's own", ""}},
+       "the layers' outputs and workspace per row + 2 * max width (backward scratch)",
+       "the layers' fixed workspace",
+       Fold::block},
   };
   return t;
 }
@@ -257,7 +270,9 @@ const std::vector<OptimizerKind>& optimizers() {
          {"square_avg", "momentum_buffer", "grad_avg"},
          {"centered"}},
         {"adam",
-         {lr, beta1, beta2, eps, wd, num("amsgrad", Limit::flag, 0, "AMSGrad variant"), decoupled},
+         {lr, beta1, beta2, eps, wd, num("amsgrad", Limit::flag, 0, "AMSGrad variant"), decoupled,
+          num("raw_eps", Limit::flag, 0,
+              "eps is added to sqrt(v) before the bias correction (scikit-learn's, Keras' Adam)")},
          {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
          {"amsgrad", "decoupled_weight_decay"}},
         {"adamw",

@@ -114,20 +114,24 @@ def config() -> dict[str, Any]:
     dict
         Keys ``version`` (str), ``isa`` (``"avx512"``, ``"avx2"``, ``"neon"`` or ``"scalar"``),
         ``isa_available`` (list of str), ``isa_forced_by_env`` (the ``NNCORE_ISA`` value or
-        None), ``gemm_kernel`` (str), ``threads`` and ``cores`` (int), ``openmp`` (bool),
-        ``compiler`` and ``build_type`` (str).
+        None), ``gemm_kernel`` (str), ``gemm_blocking`` (dict: the ``mc``, ``nc``, ``kc``
+        cache blocks, whether they were ``"derived"`` from the cache sizes or ``"forced"``, and
+        the ``caches`` they were derived from, in bytes), ``threads`` and ``cores`` (int),
+        ``openmp`` (bool), ``compiler`` and ``build_type`` (str).
 
     Examples
     --------
     >>> import nncore as nc
     >>> info = nc.config()
     >>> sorted(info)  # doctest: +NORMALIZE_WHITESPACE
-    ['build_type', 'compiler', 'cores', 'gemm_kernel', 'isa', 'isa_available',
-     'isa_forced_by_env', 'openmp', 'threads', 'version']
+    ['build_type', 'compiler', 'cores', 'gemm_blocking', 'gemm_kernel', 'isa',
+     'isa_available', 'isa_forced_by_env', 'openmp', 'threads', 'version']
     >>> info["isa"] in info["isa_available"]
     True
     """
     from . import __version__
+
+    kernel = _core.gemm_kernel(_core.isa())
 
     return {
         "version": __version__,
@@ -135,6 +139,7 @@ def config() -> dict[str, Any]:
         "isa_available": list(_core.supported_isas()),
         "isa_forced_by_env": os.environ.get("NNCORE_ISA") or None,
         "gemm_kernel": _core.gemm_kernel(),
+        "gemm_blocking": {k: kernel[k] for k in ("mc", "nc", "kc", "blocking", "caches")},
         "threads": _core.num_threads(),
         "cores": _core.num_cores(),
         "openmp": bool(_core.have_openmp()),

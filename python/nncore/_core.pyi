@@ -45,6 +45,7 @@ __all__: list[str] = [
     "philox4x32_10",
     "philox4x32_10_batch",
     "schema",
+    "set_gemm_blocking",
     "set_isa",
     "set_num_threads",
     "sgemm",
@@ -90,6 +91,7 @@ class Network:
         layers: list,
         seed: typing.SupportsInt | typing.SupportsIndex = 0,
     ) -> None: ...
+    def add_batch_l2(self, batch_weight: typing.SupportsFloat | typing.SupportsIndex) -> float: ...
     def add_penalty_grads(self) -> None: ...
     def backward(self, arg0: numpy.ndarray) -> numpy.typing.NDArray[numpy.float32]: ...
     def buffer_views(self) -> list: ...
@@ -155,6 +157,10 @@ class Network:
         self, x: numpy.ndarray, y: numpy.ndarray, sample_weight: typing.Any = None
     ) -> dict: ...
     def zero_grad(self) -> None: ...
+    @property
+    def batch_l2(self) -> float: ...
+    @batch_l2.setter
+    def batch_l2(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None: ...
     @property
     def can_fold(self) -> bool: ...
     @property
@@ -286,7 +292,7 @@ def gemm_kernel() -> str:
 @typing.overload
 def gemm_kernel(isa: typing.Any = None) -> dict:
     """
-    The SGEMM micro-kernel and blocking used for an ISA.
+    The SGEMM micro-kernel and blocking used for an ISA: MC and NC derived from the cache sizes (or forced), KC fixed for every CPU (it decides the bits).
     """
 
 def grad_norm(grads: numpy.ndarray) -> float:
@@ -334,6 +340,14 @@ def philox4x32_10_batch(
 def schema() -> dict:
     """
     The core's layer kinds, activations, losses, initializers and optimizers: names, hyper-parameters (limit, default, optional), tensors, workspace and folding.
+    """
+
+def set_gemm_blocking(
+    mc: typing.SupportsInt | typing.SupportsIndex = 0,
+    nc: typing.SupportsInt | typing.SupportsIndex = 0,
+) -> None:
+    """
+    Force the GEMM's MC/NC cache blocks (0, 0: derived from the cache sizes again). For tests and tuning; call it while no GEMM runs.
     """
 
 def set_isa(arg0: str) -> None:

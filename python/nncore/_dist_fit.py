@@ -97,6 +97,16 @@ def _unpack(packed, width, y_like):
     return X, np.ascontiguousarray(y.astype(y_like.dtype))
 
 
+def _has_batchnorm(layers) -> bool:
+    """A BatchNorm anywhere, residual blocks' layers included."""
+    from .layers import BatchNorm, Residual
+
+    return any(
+        isinstance(x, BatchNorm) or (isinstance(x, Residual) and _has_batchnorm(x.layers))
+        for x in layers
+    )
+
+
 class _Stepper:
     """One data-parallel optimizer step over a global batch."""
 
@@ -106,7 +116,7 @@ class _Stepper:
         self.grads = model._arena("grads")
         self.buffers = model._arena("buffers")
         self.P, self.Q = self.grads.size, self.buffers.size
-        self.needs_stats = any(info[0] == "batchnorm" for info in model._layer_info())
+        self.needs_stats = _has_batchnorm(model.layers)
         self.count_correct = model._has_accuracy() and y_like.ndim == 1
         self.block_stats: list[
             tuple[int, float, int, int]

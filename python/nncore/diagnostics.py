@@ -8,7 +8,9 @@ batchnorm running statistics and the gradient arena are saved and restored aroun
 step counter (which keys dropout masks) is untouched, so a fit with diagnostics ends with bitwise
 the same weights as one without. Not covered: per-batch diagnostics, Hessian/curvature measures.
 
-Definitions (key names as recorded in the History, ``i`` the layer index as in ``"i.weight"``):
+Definitions (key names as recorded in the History, ``i`` the layer index as in ``"i.weight"``;
+a Dense layer inside a residual block is named by its path, ``"3.body.0"``, and a block's
+projection ``"3.proj"``; the activation statistics cover a block's output, not its layers):
 
 ``grad_norm/i``
     Frobenius norm of d(mean data loss)/dW of Dense layer i on the diagnostic batch, after the
@@ -64,12 +66,35 @@ def _layer_acts(model) -> list:
 
 
 def _dense_weights(model) -> dict:
-    """layer index -> (name of its weight, offset, shape) for every Dense layer."""
+    """owner -> (offset, size) of every Dense weight, in arena order: the owner is the layer
+    index ("2") or, inside residual blocks, the path ("3.body.0", "3.proj")."""
     out = {}
-    for name, shape, offset, layer in model._param_entries():
+    for name, shape, offset, _layer in model._param_entries():
         if name.endswith(".weight") and len(shape) == 2:
-            out[int(layer)] = (offset, int(np.prod(shape)))
+            out[name[: -len(".weight")]] = (offset, int(np.prod(shape)))
     return out
+
+
+def _owner_key(owner: str):
+    """A series key: the layer index as an int for a top-level layer, else the path."""
+    return int(owner) if owner.isdigit() else owner
+
+
+def _nested(layers):
+    """(path, layer) of every layer inside the residual blocks of ``layers``, a block's layers
+    after it and its projection after them as (path + ".proj", None)."""
+    for j, layer in enumerate(layers):
+        yield from _block(str(j), layer)
+
+
+def _block(name: str, layer):
+    from .layers import Residual
+
+    if isinstance(layer, Residual):
+        for k, child in enumerate(layer.layers):
+            yield f"{name}.body.{k}", child
+            yield from _block(f"{name}.body.{k}", child)
+        yield f"{name}.proj", None
 
 
 def _activation_stats(act, a) -> dict:
@@ -86,8 +111,8 @@ def _activation_stats(act, a) -> dict:
 
 def _measure(model, x, y):
     """One training-mode forward (every layer's output) + loss + backward on (x, y), without
-    changing the network's state. Returns ({Dense layer: weight-gradient norm},
-    {layer: activation stats})."""
+    changing the network's state. Returns ({Dense owner (see _dense_weights): weight-gradient
+    norm}, {layer index: activation stats})."""
     buffers = model._arena("buffers")
     grads = model._arena("grads")
     saved_buffers = buffers.copy()
@@ -171,8 +196,8 @@ class DiagnosticsRecorder(Callback):
         model = self.model
         p = model._arena("params")
         norms, stats = _measure(model, self.x, self.y)
-        for i, gn in norms.items():
-            logs[f"grad_norm/{i}"] = gn
+        for owner, gn in norms.items():
+            logs[f"grad_norm/{owner}"] = gn
         for i, (off, size) in _dense_weights(model).items():
             w = p[off : off + size].astype(np.float64)
             wn = float(np.linalg.norm(w))
@@ -191,7 +216,8 @@ class DiagnosticsRecorder(Callback):
 
 def series(history, name: str = "grad_norm") -> dict:
     """``{layer index: [value per epoch]}`` for one diagnostics series of a History (or its
-    ``.history`` dict), e.g. ``series(h, "dead")``.
+    ``.history`` dict), e.g. ``series(h, "dead")``. A layer inside a residual block is keyed by
+    its path (``"3.body.0"``, ``"3.proj"``), after the top-level layers.
 
     Parameters
     ----------
@@ -223,8 +249,14 @@ def series(history, name: str = "grad_norm") -> dict:
     """
     h = getattr(history, "history", history)
     prefix = name + "/"
-    out = {int(k[len(prefix) :]): list(v) for k, v in h.items() if k.startswith(prefix)}
-    return dict(sorted(out.items()))
+    out = {_owner_key(k[len(prefix) :]): list(v) for k, v in h.items() if k.startswith(prefix)}
+    return dict(sorted(out.items(), key=lambda kv: _path_order(kv[0])))
+
+
+def _path_order(key) -> tuple:
+    """Sort key of a layer index or path, in arena order: "10" after "2", "3.body.0" after "3",
+    "3.proj" after "3.body.<any>"."""
+    return tuple(int(p) if p.isdigit() else int(p == "proj") for p in str(key).split("."))
 
 
 class DiagnosticsReport(list):
@@ -329,24 +361,38 @@ def _layer_rows(model, grads, acts) -> list:
     p = model._arena("params")
     dense = _dense_weights(model)
     acts_of = _layer_acts(model)
+    shapes = {name: shape for name, shape, _off, _layer in model._param_entries()}
     out = []
+
+    def norms(r, owner):
+        off, size = dense[owner]
+        wn = float(np.linalg.norm(p[off : off + size].astype(np.float64)))
+        r["grad_norm"] = grads[owner]
+        r["weight_norm"] = wn
+        r["grad_to_weight"] = grads[owner] / wn if wn > 0 else math.inf
+
     for i, (kind, _din, dout) in enumerate(model._layer_info()):
         r = {"layer": i, "type": kind, "activation": acts_of[i] or "linear", "units": int(dout)}
-        if i in dense:
-            off, size = dense[i]
-            wn = float(np.linalg.norm(p[off : off + size].astype(np.float64)))
-            r["grad_norm"] = grads[i]
-            r["weight_norm"] = wn
-            r["grad_to_weight"] = grads[i] / wn if wn > 0 else math.inf
+        if str(i) in dense:
+            norms(r, str(i))
         r.update(acts.get(i, {}))
         out.append(r)
+        # the Dense layers and projection of a residual block, by path, without activation stats
+        for path, layer in _block(str(i), model.layers[i]):
+            if path not in dense:
+                continue
+            r = {"layer": path, "type": "dense" if layer is not None else "projection"}
+            r["activation"] = getattr(layer, "activation", "linear")
+            r["units"] = int(shapes[path + ".weight"][0])
+            norms(r, path)
+            out.append(r)
     return out
 
 
 def _gradient_flags(grads, vanishing_ratio, exploding_ratio, exploding_norm) -> list:
     """Warnings about vanishing or exploding gradients (the rules in :func:`report`)."""
     flags: list = []
-    norms = [grads[i] for i in sorted(grads)]
+    norms = list(grads.values())  # arena order: first layer first
     if not norms:
         return flags
     if not all(math.isfinite(g) for g in norms):

@@ -142,6 +142,9 @@ class Embedding(_CodesInput):
     def _table_names(self, n_features):
         return ["weight"] * n_features
 
+    def output_width(self, width):
+        return None if width is None else width * self.dim
+
     def __repr__(self) -> str:
         return f"Embedding({self.cardinality}, {self.dim}, unknown={self.unknown!r})"
 
@@ -256,6 +259,12 @@ class TabularInput(_CodesInput):
         if numeric is None:
             numeric = [c for c in range(n_features) if c not in self.categorical]
         return numeric, cols, list(self.categorical.values())
+
+    def output_width(self, width):
+        if self.numeric is None and width is None:
+            return None
+        n_num = len(self.numeric) if self.numeric is not None else width - len(self.categorical)
+        return n_num + sum(self._dims())
 
     def _table_names(self, n_features):
         k = len(self.categorical)

@@ -17,6 +17,7 @@ __all__ = [
     "Activation",
     "BatchNorm",
     "Dropout",
+    "Residual",
     "LAYER_TYPES",
     "layer_from_config",
 ]
@@ -59,6 +60,12 @@ class Layer:
         """The layer's hyper-parameters as a plain dict (saved in model files; see
         ``layer_from_config``)."""
         return {k: v for k, v in self.spec().items()}
+
+    def output_width(self, width: int | None) -> int | None:
+        """The width of this layer's output for an input of ``width`` features (None: unknown):
+        the spec's ``units`` when it has them, else ``width``."""
+        units = self.spec().get("units")
+        return width if units is None else int(units)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "type")
@@ -283,7 +290,108 @@ class Dropout(Layer):
         return {"type": "dropout", "rate": self.rate}
 
 
-LAYER_TYPES = {"dense": Dense, "activation": Activation, "batchnorm": BatchNorm, "dropout": Dropout}
+_PROJECTIONS = {
+    "auto": "auto",
+    True: "always",
+    "always": "always",
+    False: "never",
+    "never": "never",
+}
+
+
+class Residual(Layer):
+    """A residual block ``y = f(x) + skip(x)``: ``f`` is ``layers`` applied in order, ``skip`` the
+    identity, or a learned bias-free linear map ``x · Pᵀ`` (P of shape (out, in)) when ``f``
+    changes the width. Blocks nest (a Residual may hold Residuals); everything runs in the C++
+    core, training and inference, with the same determinism as any other layer.
+
+    The projection is bias-free, like ResNet's 1x1 shortcut and Keras/PyTorch residual MLPs:
+    the body's last layer usually has a bias, which a bias on the skip would only duplicate. It
+    is initialised like a linear ``Dense`` (Xavier uniform). The block's tensors are named
+    ``"<i>.body.<j>.<name>"`` (layer j of the block) and ``"<i>.proj.weight"`` in
+    :meth:`Sequential.parameters`.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        The body ``f``, at least one layer.
+    projection : "auto", True or False, default "auto"
+        ``"auto"``: a projection exactly when the widths differ; ``True`` (or ``"always"``): a
+        projection even when they match; ``False`` (or ``"never"``): the identity, and the body
+        must keep the width.
+
+    Raises
+    ------
+    ValueError
+        For an empty block, an unknown ``projection``, or (when the model is built)
+        ``projection=False`` with a body that changes the width.
+    TypeError
+        When ``layers`` is not a list of nncore layers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> block = nc.Residual([nc.Dense(16, "relu"), nc.Dense(8)])
+    >>> block
+    Residual([Dense(units=16, ...), Dense(units=8, ...)], projection='auto')
+    >>> model = nc.Sequential([nc.Dense(8, "relu"), block, nc.Dense(2)], input_dim=4, seed=0)
+    >>> sorted(k for k in model.parameters() if k.startswith("1."))
+    ['1.body.0.bias', '1.body.0.weight', '1.body.1.bias', '1.body.1.weight']
+    >>> nc.Sequential([nc.Residual([nc.Dense(6)])], input_dim=4).parameters()["0.proj.weight"].shape
+    (6, 4)
+    """
+
+    def __init__(self, layers, *, projection="auto"):
+        if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
+            raise TypeError(f"Residual: layers must be a list of nncore layers, got {layers!r}")
+        if not layers:
+            raise ValueError("Residual: a block needs at least one layer")
+        for j, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"Residual: layers[{j}] must be an nncore layer (Dense, Activation, "
+                    f"BatchNorm, Dropout, Residual), got {layer!r}"
+                )
+        key = projection if isinstance(projection, (bool, str)) else None
+        if key not in _PROJECTIONS:
+            raise ValueError(
+                f"Residual: projection must be 'auto', True or False, got {projection!r}"
+            )
+        self.layers: list[Layer] = list(layers)
+        self.projection: str = _PROJECTIONS[key]
+
+    def spec(self) -> dict:
+        return {
+            "type": "residual",
+            "projection": self.projection,
+            "layers": [layer.spec() for layer in self.layers],
+        }
+
+    def get_config(self) -> dict:
+        return {
+            "type": "residual",
+            "projection": self.projection,
+            "layers": [layer.get_config() for layer in self.layers],
+        }
+
+    def output_width(self, width: int | None) -> int | None:
+        for layer in self.layers:
+            width = layer.output_width(width)
+        return width
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Residual([{inner}], projection={self.projection!r})"
+
+
+LAYER_TYPES = {
+    "dense": Dense,
+    "activation": Activation,
+    "batchnorm": BatchNorm,
+    "dropout": Dropout,
+    "residual": Residual,
+}
 
 
 def layer_from_config(config: dict) -> Layer:
@@ -330,4 +438,11 @@ def layer_from_config(config: dict) -> Layer:
         return Activation(cfg.pop("activation"), **cfg)
     if kind == "batchnorm":
         return BatchNorm(cfg["momentum"], cfg["eps"], cfg["affine"], cfg.get("batch1", False))
+    if kind == "residual":
+        children = cfg.get("layers")
+        if not isinstance(children, list):
+            raise ValueError("a residual config needs a list of layer configs under 'layers'")
+        return Residual(
+            [layer_from_config(c) for c in children], projection=cfg.get("projection", "auto")
+        )
     return Dropout(cfg["rate"])

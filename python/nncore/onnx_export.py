@@ -2,11 +2,13 @@
 
 The graph computes what :meth:`Sequential.predict` returns: Dense -> Gemm (W is (out, in), so
 ``transB=1``), BatchNorm -> BatchNormalization with the running statistics (evaluation mode),
-Dropout -> nothing, activations -> their ONNX operators, then the output softmax/sigmoid that the
-loss implies. Embedding / TabularInput -> Gather of the numeric columns, and per code column a
+Dropout -> nothing, activations -> their ONNX operators, Residual -> its layers then an Add of the
+block's input (or of a MatMul by the transposed projection), then the output softmax/sigmoid that
+the loss implies. Embedding / TabularInput -> Gather of the numeric columns, and per code column a
 Gather of its table row (with unknown='reserve', codes outside [0, cardinality), fractions and NaN
 are mapped to the reserved row in the graph; with unknown='error' the runtime rejects an index out
-of range instead of the ValueError nncore raises), concatenated. The batch dimension is symbolic ("batch"), so one file serves any batch size.
+of range instead of the ValueError nncore raises), concatenated. The batch dimension is symbolic
+("batch"), so one file serves any batch size.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 import numpy as np
 
 from .embedding import Embedding, TabularInput
-from .layers import Activation, BatchNorm, Dense, Dropout
+from .layers import Activation, BatchNorm, Dense, Dropout, Residual
 
 MIN_OPSET = 13  # Softmax over one axis (axis=1 of a 2-D input) and Gemm without bias from here
 _SELU_ALPHA = 1.6732632423543772  # the core's constants (activations_impl.inc)
@@ -148,49 +150,12 @@ def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
         raise ValueError(
             f"opset must be an integer in [{MIN_OPSET}, {newest}] (this onnx), got {opset!r}"
         )
-    for i, layer in enumerate(model.layers):  # every layer is checked before any is converted
-        if type(layer) not in (Dense, Activation, BatchNorm, Dropout, Embedding, TabularInput):
-            raise ValueError(
-                f"layer {i} ({layer!r}) cannot be exported to ONNX: export_onnx supports Dense, "
-                "Activation, BatchNorm, Dropout, Embedding and TabularInput"
-            )
+    _check_exportable(model.layers, "")
     params, buffers = model.parameters(), model.buffers()
     g = _Graph(onnx, opset)
-    x = "input"
     from .model import _OUTPUT_TRANSFORM
 
-    for i, layer in enumerate(model.layers):
-        where = f"layer{i}"
-        folded = i == model._stripped  # its softmax/sigmoid is applied as the output transform
-        if isinstance(layer, Dense):
-            inputs = [x, g.const(f"{where}_weight", params[f"{i}.weight"])]
-            if layer.use_bias:
-                inputs.append(g.const(f"{where}_bias", params[f"{i}.bias"]))
-            x = g.op("Gemm", inputs, where + "_gemm", transB=1)
-            if not folded:
-                x = g.activation(x, layer.activation, layer.alpha, where)
-        elif isinstance(layer, Activation):
-            if not folded:
-                x = g.activation(x, layer.activation, layer.alpha, where)
-        elif isinstance(layer, BatchNorm):
-            c = buffers[f"{i}.running_mean"].shape[0]
-            gamma = params[f"{i}.weight"] if layer.affine else np.ones(c, np.float32)
-            beta = params[f"{i}.bias"] if layer.affine else np.zeros(c, np.float32)
-            x = g.op(
-                "BatchNormalization",
-                [
-                    x,
-                    g.const(f"{where}_scale", gamma),
-                    g.const(f"{where}_shift", beta),
-                    g.const(f"{where}_running_mean", buffers[f"{i}.running_mean"]),
-                    g.const(f"{where}_running_var", buffers[f"{i}.running_var"]),
-                ],
-                where + "_batchnorm",
-                epsilon=float(layer.eps),
-            )
-        elif isinstance(layer, (Embedding, TabularInput)):  # always layer 0
-            x = g.embedding(x, layer, params, model.input_dim, where)
-        # Dropout is the identity in evaluation mode: nothing to emit.
+    x = _emit(g, model.layers, "input", params, buffers, "", model._stripped, model.input_dim)
     transform = _OUTPUT_TRANSFORM.get(model.loss or "", "linear")
     x = g.activation(x, transform, None, "output")
     if x == "input":  # a model of Dropout/linear layers only
@@ -207,6 +172,65 @@ def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
     proto.ir_version = min(proto.ir_version, _max_ir_version(onnx, opset))
     onnx.checker.check_model(proto, full_check=True)
     return proto
+
+
+def _check_exportable(layers, prefix: str) -> None:
+    """Every layer (blocks' layers included) is checked before any is converted."""
+    for i, layer in enumerate(layers):
+        if isinstance(layer, Residual):
+            _check_exportable(layer.layers, f"{prefix}{i}.body.")
+        elif type(layer) not in (Dense, Activation, BatchNorm, Dropout, Embedding, TabularInput):
+            raise ValueError(
+                f"layer {prefix}{i} ({layer!r}) cannot be exported to ONNX: export_onnx supports "
+                "Dense, Activation, BatchNorm, Dropout, Residual, Embedding and TabularInput"
+            )
+
+
+def _emit(g, layers, x: str, params, buffers, prefix: str, stripped, n_in: int = 0) -> str:
+    """Appends the nodes of ``layers`` (named ``prefix + index`` in the arenas) reading ``x``;
+    returns the output's name. ``stripped``: the index whose softmax/sigmoid the loss applies;
+    ``n_in``: the model's input width (an Embedding/TabularInput, always the first layer)."""
+    for i, layer in enumerate(layers):
+        name = f"{prefix}{i}"
+        where = "layer" + name.replace(".", "_")
+        folded = i == stripped  # its softmax/sigmoid is applied as the output transform
+        if isinstance(layer, Dense):
+            inputs = [x, g.const(f"{where}_weight", params[f"{name}.weight"])]
+            if layer.use_bias:
+                inputs.append(g.const(f"{where}_bias", params[f"{name}.bias"]))
+            x = g.op("Gemm", inputs, where + "_gemm", transB=1)
+            if not folded:
+                x = g.activation(x, layer.activation, layer.alpha, where)
+        elif isinstance(layer, Activation):
+            if not folded:
+                x = g.activation(x, layer.activation, layer.alpha, where)
+        elif isinstance(layer, BatchNorm):
+            c = buffers[f"{name}.running_mean"].shape[0]
+            gamma = params[f"{name}.weight"] if layer.affine else np.ones(c, np.float32)
+            beta = params[f"{name}.bias"] if layer.affine else np.zeros(c, np.float32)
+            x = g.op(
+                "BatchNormalization",
+                [
+                    x,
+                    g.const(f"{where}_scale", gamma),
+                    g.const(f"{where}_shift", beta),
+                    g.const(f"{where}_running_mean", buffers[f"{name}.running_mean"]),
+                    g.const(f"{where}_running_var", buffers[f"{name}.running_var"]),
+                ],
+                where + "_batchnorm",
+                epsilon=float(layer.eps),
+            )
+        elif isinstance(layer, Residual):
+            body = _emit(g, layer.layers, x, params, buffers, f"{name}.body.", None)
+            skip = x
+            proj = params.get(f"{name}.proj.weight")
+            if proj is not None:  # x · Pᵀ, P (out, in): a Gemm without bias
+                skip = g.op("Gemm", [x, g.const(f"{where}_proj", proj)], where + "_proj", transB=1)
+            x = g.op("Add", [body, skip], where + "_add")
+        elif isinstance(layer, (Embedding, TabularInput)):  # the model's layer 0
+            x = g.embedding(x, layer, params, n_in, where)
+        # Dropout is the identity in evaluation mode: nothing to emit.
+    return x
 
 
 def _max_ir_version(onnx, opset: int) -> int:

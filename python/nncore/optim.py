@@ -40,6 +40,10 @@ __all__ = [
 
 _COMMON = (("clipnorm", None), ("clipvalue", None), ("skip_nonfinite", True), ("maximize", False))
 _GE0 = {"limit": "ge0", "optional": False}
+# Options added after the file format settled: left out of get_config (and so of model files)
+# while off, so a file that does not use them stays byte for byte what it was and readable by
+# earlier versions.
+_OMIT_AT_DEFAULT = ("raw_eps",)
 
 
 def _own_names(name: str) -> tuple:
@@ -206,6 +210,9 @@ class Optimizer:
         optimizer (saved in model files)."""
         cfg: dict = {"name": self.name}
         cfg.update(self._config)
+        for k in _OMIT_AT_DEFAULT:
+            if k in cfg and not cfg[k]:
+                del cfg[k]
         cfg["lr"] = self.lr
         if "betas" in cfg:
             cfg["betas"] = list(cfg["betas"])
@@ -538,6 +545,9 @@ class Adam(Optimizer):
         Use the maximum of the second moment estimates seen so far.
     decoupled_weight_decay : bool, default False
         Decay the weights directly, as AdamW does.
+    raw_eps : bool, default False
+        Add ``eps`` to ``sqrt(v)`` before the bias correction instead of after it (the update
+        of scikit-learn's and Keras' Adam; torch's uses the corrected ``sqrt(v / (1 - beta2^t))``).
     maximize : bool, default False
         Ascend the objective instead of descending it.
     clipnorm : float or None, default None
@@ -582,6 +592,7 @@ class Adam(Optimizer):
         *,
         maximize=False,
         decoupled_weight_decay=False,
+        raw_eps=False,
         clipnorm=None,
         clipvalue=None,
         skip_nonfinite=True,

@@ -4,7 +4,10 @@ into an equivalent ``torch.nn.Sequential`` (weights and BatchNorm running statis
 
 Supported: ``Linear`` (+ a following activation module, folded into ``Dense``),
 ``BatchNorm1d``, ``Dropout``, and the activations ReLU, LeakyReLU, ELU, SELU, GELU (exact),
-Sigmoid, Tanh, Softplus (beta 1), SiLU, Softmax (over features), Identity. A round trip keeps
+Sigmoid, Tanh, Softplus (beta 1), SiLU, Softmax (over features), Identity, and residual blocks:
+a :class:`~nncore.Residual` becomes :func:`residual_module`'s class (``body`` a
+``torch.nn.Sequential``, ``proj`` a bias-free ``Linear`` or None; ``forward`` returns
+``body(x) + proj(x)``, or ``+ x``), which :func:`from_torch` accepts back. A round trip keeps
 every weight's bits; outputs agree to float32 rounding (the two libraries' kernels differ).
 
 Embedding and TabularInput become a :class:`CodesEmbedding` module (``nn.Embedding`` tables
@@ -16,8 +19,17 @@ from __future__ import annotations
 import numpy as np
 
 from .embedding import _CodesInput
-from .layers import Activation, BatchNorm, Dense, Dropout, layer_from_config
+from .layers import Activation, BatchNorm, Dense, Dropout, Residual, layer_from_config
 from .model import Sequential
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("to_torch/from_torch need PyTorch (pip install torch)") from None
+    return torch
+
 
 _CODES_CLASS = None
 
@@ -56,7 +68,8 @@ def codes_embedding_class():
     return _CODES_CLASS
 
 
-def _codes_module(torch, layer, params, n_in: int):
+def _codes_module(layer, params, n_in: int):
+    torch = _torch()
     numeric, cols, cards = layer._layout(n_in)
     names = layer._table_names(n_in)
     unique = list(dict.fromkeys(names))
@@ -71,14 +84,6 @@ def _codes_module(torch, layer, params, n_in: int):
     )
     width = len(numeric) + sum(tables[unique.index(n)].embedding_dim for n in names)
     return module, width
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("to_torch/from_torch need PyTorch (pip install torch)") from None
-    return torch
 
 
 def _act_module(nn, name: str, alpha):
@@ -102,47 +107,91 @@ def _act_module(nn, name: str, alpha):
     }[name]()
 
 
+_RESIDUAL: list = []  # the torch module class, made once (torch is imported lazily)
+
+
+def residual_module():
+    """The ``torch.nn.Module`` class a :class:`~nncore.Residual` block converts to:
+    ``Residual(body, proj=None)`` with ``forward(x) = body(x) + (x if proj is None else
+    proj(x))``."""
+    if not _RESIDUAL:
+        nn = _torch().nn
+
+        class Residual(nn.Module):
+            """nncore's residual block: ``body(x) + x``, or ``body(x) + proj(x)`` with ``proj``
+            a bias-free Linear when the body changes the width."""
+
+            def __init__(self, body, proj=None):
+                super().__init__()
+                self.body = body
+                self.proj = proj
+
+            def forward(self, x):
+                return self.body(x) + (x if self.proj is None else self.proj(x))
+
+        _RESIDUAL.append(Residual)
+    return _RESIDUAL[0]
+
+
+def _copy(dst, src) -> None:
+    dst.copy_(_torch().from_numpy(np.array(src)))
+
+
+def _to_modules(nn, layers, params, buffers, prefix: str, width: int):
+    """The torch modules of ``layers`` (named ``prefix + index`` in the arenas) and their
+    output width."""
+    mods: list = []
+    for i, layer in enumerate(layers):
+        name = f"{prefix}{i}"
+        if isinstance(layer, Dense):
+            lin = nn.Linear(width, layer.units, bias=layer.use_bias)
+            _copy(lin.weight, params[f"{name}.weight"])
+            if layer.use_bias:
+                _copy(lin.bias, params[f"{name}.bias"])
+            mods.append(lin)
+            act = _act_module(nn, layer.activation, layer.alpha)
+            if act is not None:
+                mods.append(act)
+            width = layer.units
+        elif isinstance(layer, BatchNorm):
+            bn = nn.BatchNorm1d(width, eps=layer.eps, momentum=layer.momentum, affine=layer.affine)
+            if layer.affine:
+                _copy(bn.weight, params[f"{name}.weight"])
+                _copy(bn.bias, params[f"{name}.bias"])
+            _copy(bn.running_mean, buffers[f"{name}.running_mean"])
+            _copy(bn.running_var, buffers[f"{name}.running_var"])
+            mods.append(bn)
+        elif isinstance(layer, Dropout):
+            mods.append(nn.Dropout(layer.rate))
+        elif isinstance(layer, Activation):
+            act = _act_module(nn, layer.activation, layer.alpha)
+            mods.append(nn.Identity() if act is None else act)
+        elif isinstance(layer, _CodesInput):  # the model's layer 0
+            module, width = _codes_module(layer, params, width)
+            mods.append(module)
+        elif isinstance(layer, Residual):
+            body, out = _to_modules(nn, layer.layers, params, buffers, f"{name}.body.", width)
+            proj = None
+            if f"{name}.proj.weight" in params:
+                proj = nn.Linear(width, out, bias=False)
+                _copy(proj.weight, params[f"{name}.proj.weight"])
+            mods.append(residual_module()(nn.Sequential(*body), proj))
+            width = out
+        else:
+            raise ValueError(f"to_torch: no PyTorch equivalent for {type(layer).__name__}")
+    return mods, width
+
+
 def to_torch(model: Sequential):
     """An equivalent ``torch.nn.Sequential`` (float32, evaluation mode set by the caller as
     usual): Dense -> Linear (+ activation module), BatchNorm -> BatchNorm1d with its running
-    statistics, Dropout -> Dropout, Activation -> its module."""
+    statistics, Dropout -> Dropout, Activation -> its module, Residual -> :func:`residual_module`'s
+    class."""
     torch = _torch()
     nn = torch.nn
     params, buffers = model.parameters(), model.buffers()  # RuntimeError if not built
-    width = model.input_dim
-    mods = []
     with torch.no_grad():
-        for i, layer in enumerate(model.layers):
-            if isinstance(layer, Dense):
-                lin = nn.Linear(width, layer.units, bias=layer.use_bias)
-                lin.weight.copy_(torch.from_numpy(np.array(params[f"{i}.weight"])))
-                if layer.use_bias:
-                    lin.bias.copy_(torch.from_numpy(np.array(params[f"{i}.bias"])))
-                mods.append(lin)
-                act = _act_module(nn, layer.activation, layer.alpha)
-                if act is not None:
-                    mods.append(act)
-                width = layer.units
-            elif isinstance(layer, BatchNorm):
-                bn = nn.BatchNorm1d(
-                    width, eps=layer.eps, momentum=layer.momentum, affine=layer.affine
-                )
-                if layer.affine:
-                    bn.weight.copy_(torch.from_numpy(np.array(params[f"{i}.weight"])))
-                    bn.bias.copy_(torch.from_numpy(np.array(params[f"{i}.bias"])))
-                bn.running_mean.copy_(torch.from_numpy(np.array(buffers[f"{i}.running_mean"])))
-                bn.running_var.copy_(torch.from_numpy(np.array(buffers[f"{i}.running_var"])))
-                mods.append(bn)
-            elif isinstance(layer, Dropout):
-                mods.append(nn.Dropout(layer.rate))
-            elif isinstance(layer, Activation):
-                act = _act_module(nn, layer.activation, layer.alpha)
-                mods.append(nn.Identity() if act is None else act)
-            elif isinstance(layer, _CodesInput):  # always layer 0
-                module, width = _codes_module(torch, layer, params, int(width or 0))
-                mods.append(module)
-            else:
-                raise ValueError(f"to_torch: no PyTorch equivalent for {type(layer).__name__}")
+        mods, _ = _to_modules(nn, model.layers, params, buffers, "", int(model.input_dim or 0))
     return nn.Sequential(*mods)
 
 
@@ -179,7 +228,8 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
     ----------
     module : torch.nn.Sequential
         Linear (each optionally followed by a supported activation module), BatchNorm1d (with
-        running statistics), activations and Dropout.
+        running statistics), activations, Dropout and :func:`residual_module` blocks (as
+        :func:`to_torch` writes them).
     input_dim : int
         Number of input features.
     seed : int, default 0
@@ -215,28 +265,70 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
     if not isinstance(module, nn.Sequential):
         raise ValueError(f"from_torch needs a torch.nn.Sequential, got {type(module).__name__}")
     mods = list(module)
+    first = _codes_embedding(nn, mods)
+    rest = mods if first is None else mods[2 if isinstance(mods[0], nn.Embedding) else 1 :]
+    layers, sources = _from_modules(nn, rest, "", start=0 if first is None else 1)
+    if first is not None:
+        layers.insert(0, first)
+    model = Sequential(layers, input_dim=input_dim, seed=seed)
+    params, buffers = model.parameters(), model.buffers()
+    with torch.no_grad():
+        if isinstance(mods[0], nn.Embedding):
+            params["0.weight"][...] = mods[0].weight.detach().cpu().numpy()
+        elif first is not None:
+            names = list(dict.fromkeys(first._table_names(input_dim)))
+            for tname, table in zip(names, mods[0].tables):
+                params[f"0.{tname}"][...] = table.weight.detach().cpu().numpy()
+        for name, m in sources:
+            if isinstance(m, nn.Linear) or (isinstance(m, nn.BatchNorm1d) and m.affine):
+                params[f"{name}.weight"][...] = m.weight.detach().cpu().numpy()
+                if getattr(m, "bias", None) is not None:
+                    params[f"{name}.bias"][...] = m.bias.detach().cpu().numpy()
+            if isinstance(m, nn.BatchNorm1d):
+                buffers[f"{name}.running_mean"][...] = m.running_mean.detach().cpu().numpy()
+                buffers[f"{name}.running_var"][...] = m.running_var.detach().cpu().numpy()
+    return model  # the next predict/forward sees the written views (Sequential.parameters)
+
+
+def _from_modules(nn, mods, prefix: str, start: int = 0):
+    """(nncore layers, [(arena name, torch module with its tensors)]) of a list of modules;
+    ``start``: the arena index of the first (1 after a leading embedding)."""
     layers: list = []
     sources: list = []
     i = 0
     while i < len(mods):
         m = mods[i]
-        if i == 0 and _codes_embedding(nn, mods) is not None:
-            layers.append(_codes_embedding(nn, mods))
-            sources.append(m)
-            i += 1 if not isinstance(m, nn.Embedding) else 2
-            continue
+        name = f"{prefix}{start + len(layers)}"
         if isinstance(m, nn.Linear):
             act = _activation_of(nn, mods[i + 1]) if i + 1 < len(mods) else None
-            name, alpha = act if act is not None else ("linear", None)
-            layers.append(Dense(m.out_features, name, use_bias=m.bias is not None, alpha=alpha))
-            sources.append(m)
+            act_name, alpha = act if act is not None else ("linear", None)
+            layers.append(Dense(m.out_features, act_name, use_bias=m.bias is not None, alpha=alpha))
+            sources.append((name, m))
             i += 2 if act is not None else 1
             continue
-        if isinstance(m, nn.BatchNorm1d):
-            momentum = 0.1 if m.momentum is None else m.momentum
+        if isinstance(m, residual_module()):
+            if not isinstance(m.body, nn.Sequential) or len(m.body) == 0:
+                raise ValueError(
+                    f"from_torch: module {i}: a Residual's body must be a non-empty "
+                    "torch.nn.Sequential"
+                )
+            body, body_sources = _from_modules(nn, list(m.body), f"{name}.body.")
+            if m.proj is not None:
+                if not isinstance(m.proj, nn.Linear) or m.proj.bias is not None:
+                    raise ValueError(
+                        f"from_torch: module {i}: a Residual's proj must be a "
+                        "bias-free torch.nn.Linear or None"
+                    )
+                sources.append((f"{name}.proj", m.proj))
+            # "auto" unless the projection keeps the width (then only "always" has one)
+            square = m.proj is not None and m.proj.in_features == m.proj.out_features
+            layers.append(Residual(body, projection=True if square else "auto"))
+            sources.extend(body_sources)
+        elif isinstance(m, nn.BatchNorm1d):
             if m.momentum is None or not m.track_running_stats:
                 raise ValueError("from_torch: BatchNorm1d needs running statistics and a momentum")
-            layers.append(BatchNorm(momentum=momentum, eps=m.eps, affine=m.affine))
+            layers.append(BatchNorm(momentum=m.momentum, eps=m.eps, affine=m.affine))
+            sources.append((name, m))
         elif isinstance(m, nn.Dropout):
             layers.append(Dropout(m.p))
         else:
@@ -244,25 +336,8 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
             if act is None:
                 raise ValueError(f"from_torch: module {i} ({m!r}) has no nncore equivalent")
             layers.append(Activation(act[0], alpha=act[1]))
-        sources.append(m)
         i += 1
-    model = Sequential(layers, input_dim=input_dim, seed=seed)
-    params, buffers = model.parameters(), model.buffers()
-    for j, (layer, m) in enumerate(zip(layers, sources)):
-        if isinstance(m, nn.Embedding):
-            params["0.weight"][...] = m.weight.detach().cpu().numpy()
-        elif isinstance(layer, _CodesInput):
-            names = list(dict.fromkeys(layer._table_names(input_dim)))
-            for name, table in zip(names, m.tables):
-                params[f"0.{name}"][...] = table.weight.detach().cpu().numpy()
-        if isinstance(layer, Dense) or (isinstance(layer, BatchNorm) and layer.affine):
-            params[f"{j}.weight"][...] = m.weight.detach().cpu().numpy()
-            if getattr(m, "bias", None) is not None:
-                params[f"{j}.bias"][...] = m.bias.detach().cpu().numpy()
-        if isinstance(layer, BatchNorm):
-            buffers[f"{j}.running_mean"][...] = m.running_mean.detach().cpu().numpy()
-            buffers[f"{j}.running_var"][...] = m.running_var.detach().cpu().numpy()
-    return model  # the next predict/forward sees the written views (Sequential.parameters)
+    return layers, sources
 
 
 def _codes_embedding(nn, mods):

@@ -15,10 +15,17 @@ namespace nncore {
 
 // A layer's hyper-parameters as they come from Python: a type name, numbers and strings.
 struct LayerSpec {
-  std::string type;  // "dense" | "activation" | "batchnorm" | "dropout" | "embedding"
+  std::string type;  // "dense" | "activation" | "batchnorm" | "dropout" | "residual" | "embedding"
   std::map<std::string, double> num;
   std::map<std::string, std::string> str;
   std::map<std::string, std::vector<double>> list;  // column indices, cardinalities (embedding)
+  std::vector<LayerSpec> children;                  // a block's layers, in order (residual)
+  // This layer and every layer nested in it: the dropout-mask ids it takes (see StepContext).
+  int count() const {
+    int c = 1;
+    for (const auto& ch : children) c += ch.count();
+    return c;
+  }
   double get(const std::string& key, double fallback) const {
     auto it = num.find(key);
     return it == num.end() ? fallback : it->second;
@@ -40,12 +47,25 @@ struct TensorInfo {
   }
 };
 
+// Where a layer made of layers (a residual block) reports its parts' times when the network is
+// profiling: add(name, since) accumulates cycle_ticks() - since under the network's key for this
+// layer + "." + name (nncore/cycle_clock.h).
+struct PhaseSink {
+  virtual void add(const std::string& name, std::uint64_t since) = 0;
+
+ protected:
+  ~PhaseSink() = default;
+};
+
 // What a forward/backward call knows about the step it belongs to.
 struct StepContext {
   bool training = false;
   std::uint64_t seed = 0;  // the network's seed (keys dropout masks)
   std::uint64_t step = 0;  // optimizer steps taken so far (part of the dropout counter)
-  int layer_index = 0;     // position in the network (part of the dropout counter)
+  // The layer's id in a pre-order walk over the network's layers, blocks' children included (a
+  // block, then its layers): the position in the network when there are no blocks. Part of
+  // the dropout counter.
+  int layer_index = 0;
   // Parameter gradients are written (=) instead of accumulated (+=): the fused training step
   // then needs no zeroing pass, and the weight-gradient GEMM does not read the old gradient.
   bool overwrite_grads = false;
@@ -61,6 +81,7 @@ struct StepContext {
   // Dropout draws masks although training is false (Monte-Carlo dropout: everything else, e.g.
   // batchnorm, stays in evaluation mode).
   bool mc_dropout = false;
+  PhaseSink* phases = nullptr;  // set while the network is profiling
 };
 
 class Layer {
@@ -125,6 +146,7 @@ std::unique_ptr<Layer> make_dense_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_activation_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_batchnorm_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_dropout_layer(const LayerSpec& spec, int in_dim);
+std::unique_ptr<Layer> make_residual_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_embedding_layer(const LayerSpec& spec, int in_dim);
 
 }  // namespace nncore

@@ -82,9 +82,11 @@ class Network {
 
   // The key of a forward's dropout masks: element i of layer l keeps with
   // philox(seed, step, l | draw << 16, i) (nncore/dropout.h; step and draw are taken mod 2^32
-  // and 2^16). train_step / train_epoch use (the network's seed, steps taken, 0); forward(training)
-  // without a key uses draw = the training forwards since the last optimizer step (mod 2^16), so
-  // every call draws a new mask and the first after a step is the one train_step would use.
+  // and 2^16; l counts the layers in pre-order, a residual block before its own layers, so it
+  // is the layer's position in a network without blocks). train_step / train_epoch use (the
+  // network's seed, steps taken, 0); forward(training) without a key uses draw = the training
+  // forwards since the last optimizer step (mod 2^16), so every call draws a new mask and the first
+  // after a step is the one train_step would use.
   struct MaskKey {
     std::uint64_t seed = 0, step = 0;
     std::uint32_t draw = 0;
@@ -114,6 +116,17 @@ class Network {
   void add_penalty_grads() {
     for (auto& L : layers_) L->add_penalty_grad();
   }
+
+  // scikit-learn's alpha: an L2 penalty on the Dense layers' weights (biases, BatchNorm excluded)
+  // scaled by the batch, alpha·ΣW²/(2B) on the loss and alpha·W/B on the gradient, where B is
+  // the batch's rows in train_step / train_epoch (its total sample weight in scikit-learn, which
+  // callers with sample weights pass to add_batch_l2 themselves). 0 (default) = off. A training
+  // setting of the caller, like the optimizer: not saved with the model.
+  void set_batch_l2(double alpha);
+  double batch_l2() const { return batch_l2_; }
+  // Adds alpha·W/B to the weights' gradients and returns alpha·ΣW²/(2B) (0 when off). For
+  // callers that sum a batch's gradient themselves (L-BFGS's full batch in chunks).
+  double add_batch_l2(double batch_weight);
 
   // forward(training) + loss + zero_grad + backward + penalty gradient + optimizer step +
   // constraints. Returns the data loss; *penalty_out gets the regularisation term.
@@ -159,9 +172,11 @@ class Network {
   int last_rows() const { return last_rows_; }
 
   // Optional per-phase timing (seconds, accumulated): "<i>.<type>.forward", "<i>.<type>.backward",
-  // "loss", "optimizer", "gather". Off by default; when off it costs one branch per layer.
-  // Phases are timed in CPU cycles and converted with the wall-clock rate measured over the whole
-  // window since profiling was switched on or reset.
+  // "loss", "optimizer", "gather"; a residual block's parts also under "<i>.body.<j>.<type>.<pass>"
+  // (nested blocks likewise) and "<i>.skip.<pass>" (the skip's add, projection included). Off by
+  // default; when off it costs one branch per layer. Phases are timed in CPU cycles and converted
+  // with the wall-clock rate measured over the whole window since profiling was switched on or
+  // reset.
   void set_profiling(bool on) {
     if (on && !profiling_) profile_window_ = CycleWindow{};
     profiling_ = on;
@@ -202,6 +217,7 @@ class Network {
   bool needs_batch_statistics() const;  // a layer cannot train on a batch of one row
   void check_not_single_row() const;    // throws when such a layer is present
   const float* backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads = false);
+  double batch_l2_impl(double batch_weight);
   double step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info,
                    std::int64_t* correct = nullptr);
   StepInfo update();  // optimizer step + constraints + step counter
@@ -213,12 +229,15 @@ class Network {
   int input_dim_ = 0, output_dim_ = 0;
   std::uint64_t seed_ = 0, step_ = 0;
   std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<int> mask_ids_;  // layer i's StepContext::layer_index (pre-order over blocks)
   fvec params_, grads_, buffers_;
   std::vector<TensorView> param_views_, buffer_views_;
   Loss loss_ = Loss::mse;
   LossOptions loss_options_;
   Act output_transform_ = Act::linear;
   std::shared_ptr<Optimizer> optimizer_;
+  double batch_l2_ = 0;
+  std::vector<std::pair<std::size_t, std::size_t>> batch_l2_views_;  // (offset, size) of weights
 
   // Workspace, sized for ws_rows_ rows.
   int ws_rows_ = 0;
@@ -228,9 +247,12 @@ class Network {
   fvec batch_x_, batch_yf_, batch_w_, dout_;
   std::vector<std::int32_t> batch_yi_;
   void add_ticks(const std::string& key, std::uint64_t since);
+  struct LayerPhases;  // a PhaseSink that files layer i's parts under "<i>."
   struct InferencePlan;
+  struct PlanWalk;    // the folding rules over the specs (inference.cpp)
   bool build_plan();  // (re)builds plan_ for the current version_; false if not expressible
-  const float* run_plan(const float* x, int n, float* buf_a, float* buf_b);
+  // Runs the plan on n rows; bufs (grown as needed) hold its values.
+  const float* run_plan(const float* x, int n, std::vector<fvec>& bufs);
   std::vector<LayerSpec> specs_;
   std::uint64_t version_ = 1;  // bumped whenever parameters or running statistics may change
   std::unique_ptr<InferencePlan> plan_;

@@ -49,6 +49,7 @@ enum class Fold {
   epilogue,     // an elementwise function moved into the preceding GEMM's epilogue
   identity,     // nothing to do in evaluation mode
   none,         // not expressible: a network with it predicts layer by layer
+  block,        // a residual block: its layers fold as a sequence, then the skip is added
 };
 const char* fold_name(Fold f);
 

@@ -82,6 +82,7 @@ struct Problem {
   std::ptrdiff_t ldc;
   const Epilogue* ep;
   GemmSplit split = GemmSplit::auto_;
+  gemm::Blocking bk{};  // set by run()
 };
 
 // One (ic, K block) step of the macro-kernel: packs rows [ic, ic + mc) × K block [p0, p0 + kc) of
@@ -145,15 +146,15 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
   const int nr = ks.nr;
   const int nb = gemm::kc_blocks(p.K);
   ThreadBuffers& tb = thread_buffers();
-  const int row_blocks = (m1 - m0 + ks.mc - 1) / ks.mc;
+  const int row_blocks = (m1 - m0 + p.bk.mc - 1) / p.bk.mc;
   const bool direct = ks.in_place_b && !p.pb && p.tb == Trans::N && in_place_b_pays(p.ldb, m1 - m0);
   const std::ptrdiff_t bstride = direct ? p.ldb : 0;
   // The packed B panel of a column chunk must stay small enough to be re-read from L3.
-  const std::size_t panel_bytes = sizeof(float) * (std::size_t)p.K * ks.nc;
-  const bool c_resident = row_blocks > 1 && nb > 1 && panel_bytes <= (2u << 20);
-  float* abuf = grow(tb.a, (std::size_t)std::min(p.K, gemm::kKcMax + 8) * ks.mc);
-  for (int jc = n0; jc < n1; jc += ks.nc) {
-    const int nc = std::min(ks.nc, n1 - jc);
+  const std::size_t panel_bytes = sizeof(float) * (std::size_t)p.K * p.bk.nc;
+  const bool c_resident = row_blocks > 1 && nb > 1 && (long)panel_bytes <= p.bk.panel_bytes;
+  float* abuf = grow(tb.a, (std::size_t)std::min(p.K, gemm::kKcMax + 8) * p.bk.mc);
+  for (int jc = n0; jc < n1; jc += p.bk.nc) {
+    const int nc = std::min(p.bk.nc, n1 - jc);
     const std::size_t ncpad = (std::size_t)(nc + nr - 1) / nr * nr;
     // B block of K block blk for this column chunk: pre-packed, or packed here.
     auto b_block = [&](int p0, int kc, float* buf) -> const float* {
@@ -170,8 +171,8 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
         const int kc = p1 - p0;
         const float* bp = b_block(p0, kc,
                                   p.pb || direct ? nullptr : grow(tb.b, (std::size_t)kc * ncpad));
-        for (int ic = m0; ic < m1; ic += ks.mc)
-          macro_step(p, ic, std::min(ks.mc, m1 - ic), jc, nc, blk, p0, kc, bp, bstride, abuf);
+        for (int ic = m0; ic < m1; ic += p.bk.mc)
+          macro_step(p, ic, std::min(p.bk.mc, m1 - ic), jc, nc, blk, p0, kc, bp, bstride, abuf);
       }
     } else {
       float* all = p.pb || direct ? nullptr : grow(tb.b, (std::size_t)p.K * ncpad);
@@ -180,12 +181,13 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
           const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
           if (p0 < p1) b_block(p0, p1 - p0, all + (std::size_t)p0 * ncpad);
         }
-      for (int ic = m0; ic < m1; ic += ks.mc)
+      for (int ic = m0; ic < m1; ic += p.bk.mc)
         for (int blk = 0; blk < nb; ++blk) {
           const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
           if (p0 >= p1) break;
           const float* bp = all ? all + (std::size_t)p0 * ncpad : b_block(p0, p1 - p0, nullptr);
-          macro_step(p, ic, std::min(ks.mc, m1 - ic), jc, nc, blk, p0, p1 - p0, bp, bstride, abuf);
+          macro_step(p, ic, std::min(p.bk.mc, m1 - ic), jc, nc, blk, p0, p1 - p0, bp, bstride,
+                     abuf);
         }
     }
   }
@@ -255,8 +257,9 @@ int threads_for(const Problem& p, int requested) {
   return macs < kParallelMacs ? 1 : (int)std::min<long>(requested, tiles);
 }
 
-void run(const Problem& p) {
+void run(Problem p) {
   if (p.M <= 0 || p.N <= 0) return;
+  p.bk = gemm::blocking(*p.ks);
   check(!(p.ep && p.ep->act == Act::softmax),
         "sgemm: the epilogue takes elementwise activations only (not softmax)");
   if (p.K <= 0) {

@@ -50,7 +50,10 @@ struct KernelSet {
   Isa isa;
   const char* name;  // e.g. "avx512 8x48"
   int mr, nr;
-  int mc, nc;  // cache blocks (KC is shared by all ISAs: see kc_blocks())
+  // Cache blocks as tuned on the development machine (Zen 4, 1 MiB L2): the derivation in
+  // gemm_blocking.cpp scales them to the caches of the CPU it runs on. KC is shared by all ISAs
+  // (see kc_blocks()).
+  int mc, nc;
   UkrFn ukr;
   PackAFn pack_a;
   PackBFn pack_b;
@@ -62,6 +65,22 @@ struct KernelSet {
   int row_slivers = 0;
   void (*ukr_row)(int kc, const float* a, const float* b, float* c, const UkrEpi& e) = nullptr;
 };
+
+// The MC and NC cache blocks of a kernel set (gemm_blocking.cpp): derived at run time from the
+// cache sizes the OS reports, or forced (tests; NNCORE_GEMM_MC / NNCORE_GEMM_NC, and
+// NNCORE_GEMM_PANEL_KB for panel_bytes, for tuning runs). They decide
+// only which tiles run when and what is packed when, never an element's FMA chain, so every
+// choice gives the same bits. panel_bytes: the largest packed B panel of all of K that is
+// re-read from L3 rather than repacked (run_block's C-resident order).
+struct Blocking {
+  int mc = 0, nc = 0;
+  long panel_bytes = 0;
+  const char* source = "";  // "derived" | "forced"
+};
+Blocking blocking(const KernelSet& ks);
+// mc, nc > 0 force them for every kernel set (rounded up to MR / NR multiples); 0, 0 restores
+// the derived ones. Not thread-safe against running GEMMs: call between them.
+void force_blocking(int mc, int nc);
 
 // The K blocking. It depends on K only (not on the ISA, M, N or the thread count), so every
 // path and every M gives the same rounding.
@@ -92,7 +111,8 @@ constexpr int kMR = 4, kNR = 16;
 namespace nncore::avx2 {
 void sgemm_ukr_avx2(int m, int n, int kc, const float* a, const float* b, float* c,
                     std::ptrdiff_t ldc, const gemm::UkrEpi& e);
-constexpr int kMR = 6, kNR = 16;
+void sgemm_ukr_avx2_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e);
+constexpr int kMR = 6, kNR = 16, kRowSlivers = 4;
 }  // namespace nncore::avx2
 // Packing with AVX2 instructions (gemm_pack_avx2.cpp), for both x86 kernel sets (AVX-512 implies
 // AVX2). Same contracts as pack_b_generic / pack_a_generic.
@@ -100,8 +120,12 @@ namespace nncore::x86 {
 void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0, int n,
                        int nr, float* dst);
 // 8-row A slivers (the AVX-512 set's MR) through 8×8 register transposes; other heights go to
-// pack_a_generic, which is why the AVX2 set (MR = 6) does not register it.
+// pack_a_generic.
 void sgemm_pack_a8_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0, int kc,
+                        int mr, float* dst);
+// 6-row A slivers (the AVX2 set's MR) through 6×8 register transposes; other heights go to
+// pack_a_generic.
+void sgemm_pack_a6_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0, int kc,
                         int mr, float* dst);
 }  // namespace nncore::x86
 namespace nncore::avx512 {

@@ -15,6 +15,45 @@ __m256i lane_mask(int cnt) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// The contract's tile finalisation (gemm_internal.h). Masked is only for a partial last column
+// vector: vmaskmovps stores are microcoded on AMD Zen (one per ~12 cycles), which cost a full 6x16
+// tile ~10 % of its K loop when every store went through them.
+template <int M, int NV, bool Masked>
+inline void finalise(const __m256 (&acc)[M][NV], int tail, float* c, std::ptrdiff_t ldc,
+                     const gemm::UkrEpi& e) {
+  const __m256i last = lane_mask(tail);
+  const __m256 valpha = _mm256_set1_ps(e.alpha), vbeta = _mm256_set1_ps(e.beta);
+  const bool scale = e.alpha != 1.f, read_c = e.beta != 0.f, scale_c = e.beta != 1.f;
+  auto load = [&](const float* p, bool edge) {
+    return Masked && edge ? _mm256_maskload_ps(p, last) : _mm256_loadu_ps(p);
+  };
+  auto store = [&](float* p, __m256 r, bool edge) {
+    if (Masked && edge)
+      _mm256_maskstore_ps(p, last, r);
+    else
+      _mm256_storeu_ps(p, r);
+  };
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+    const bool edge = v == NV - 1;
+    const __m256 bias = e.bias ? load(e.bias + 8 * v, edge) : _mm256_setzero_ps();
+#pragma GCC unroll 6
+    for (int i = 0; i < M; ++i) {
+      __m256 r = acc[i][v];
+      if (scale) r = _mm256_mul_ps(valpha, r);
+      float* cp = c + i * ldc + 8 * v;
+      if (read_c) {
+        __m256 cv = load(cp, edge);
+        if (scale_c) cv = _mm256_mul_ps(vbeta, cv);
+        r = _mm256_add_ps(r, cv);
+      }
+      if (e.bias) r = _mm256_add_ps(r, bias);
+      if (e.preact) store(e.preact + i * e.ldp + 8 * v, r, edge);
+      store(cp, r, edge);
+    }
+  }
+}
+
 template <int M, int NV>
 void tile(int n, int kc, const float* __restrict a, const float* __restrict b, float* c,
           std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
@@ -43,28 +82,10 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
     }
   }
   const int tail = n - 8 * (NV - 1);
-  const __m256i full = _mm256_set1_epi32(-1), last = lane_mask(tail);
-  const __m256 valpha = _mm256_set1_ps(e.alpha), vbeta = _mm256_set1_ps(e.beta);
-  const bool scale = e.alpha != 1.f, read_c = e.beta != 0.f, scale_c = e.beta != 1.f;
-#pragma GCC unroll 2
-  for (int v = 0; v < NV; ++v) {
-    const __m256i mk = v == NV - 1 ? last : full;
-    const __m256 bias = e.bias ? _mm256_maskload_ps(e.bias + 8 * v, mk) : _mm256_setzero_ps();
-#pragma GCC unroll 6
-    for (int i = 0; i < M; ++i) {
-      __m256 r = acc[i][v];
-      if (scale) r = _mm256_mul_ps(valpha, r);
-      float* cp = c + i * ldc + 8 * v;
-      if (read_c) {
-        __m256 cv = _mm256_maskload_ps(cp, mk);
-        if (scale_c) cv = _mm256_mul_ps(vbeta, cv);
-        r = _mm256_add_ps(r, cv);
-      }
-      if (e.bias) r = _mm256_add_ps(r, bias);
-      if (e.preact) _mm256_maskstore_ps(e.preact + i * e.ldp + 8 * v, mk, r);
-      _mm256_maskstore_ps(cp, mk, r);
-    }
-  }
+  if (tail == 8)
+    finalise<M, NV, false>(acc, tail, c, ldc, e);
+  else
+    finalise<M, NV, true>(acc, tail, c, ldc, e);
 }
 
 using TileFn = void (*)(int, int, const float*, const float*, float*, std::ptrdiff_t,
@@ -74,7 +95,37 @@ const TileFn kTiles[kMR][2] = {
     {tile<4, 1>, tile<4, 2>}, {tile<5, 1>, tile<5, 2>}, {tile<6, 1>, tile<6, 2>},
 };
 
+// One row against NS full packed slivers (NS·16 columns): 2·NS FMA chains instead of two, so a
+// batch-1 product is bound by reading B rather than by the FMA latency (as the AVX-512 row
+// kernel, bench/results/design_choices.md#gemm-row-kernel). Each element's chain and
+// finalisation are those of tile<1, 2>: the same bits.
+template <int NS>
+void row_slivers(int kc, const float* __restrict a, const float* __restrict b, float* c,
+                 const gemm::UkrEpi& e) {
+  __m256 acc[1][2 * NS];
+#pragma GCC unroll 8
+  for (int v = 0; v < 2 * NS; ++v) acc[0][v] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+  for (int k = 0; k < kc; ++k) {
+    const __m256 av = _mm256_broadcast_ss(a + k * kMR);
+#pragma GCC unroll 4
+    for (int s = 0; s < NS; ++s)
+#pragma GCC unroll 2
+      for (int v = 0; v < 2; ++v)
+        acc[0][2 * s + v] = _mm256_fmadd_ps(av,
+                                            _mm256_loadu_ps(b + (std::ptrdiff_t)s * kc * kNR +
+                                                            k * kNR + 8 * v),
+                                            acc[0][2 * s + v]);
+  }
+  finalise<1, 2 * NS, false>(acc, 8, c, 0, e);
+}
+
 }  // namespace
+
+// One row × kRowSlivers full packed slivers (see row_slivers).
+void sgemm_ukr_avx2_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e) {
+  row_slivers<kRowSlivers>(kc, a, b, c, e);
+}
 
 // c (m×n, ldc) <- finalise(a_sliver (kc×6) · b_sliver (kc×16)), 1 <= m <= 6, 1 <= n <= 16
 void sgemm_ukr_avx2(int m, int n, int kc, const float* a, const float* b, float* c,

@@ -52,8 +52,7 @@ struct ArrayRef {
   bool f32 = false;
 };
 
-LayerSpec to_spec(const Value& v, std::size_t i, const Bad& bad) {
-  const std::string where = "layer " + std::to_string(i);
+LayerSpec to_spec(const Value& v, const std::string& where, const Bad& bad) {
   if (v.kind != Value::Kind::object) bad(where + ": expected an object");
   LayerSpec s;
   for (const auto& kv : v.obj) {
@@ -61,6 +60,11 @@ LayerSpec to_spec(const Value& v, std::size_t i, const Bad& bad) {
     if (kv.first == "type") {
       if (x.kind != Value::Kind::string) bad(where + ": 'type' must be a string");
       s.type = x.str;
+    } else if (kv.first == "layers" && x.kind == Value::Kind::array) {
+      // a residual block's layers; json_lite's depth limit bounds the nesting
+      if (x.arr.empty()) bad(where + ": a block needs at least one layer");
+      for (std::size_t j = 0; j < x.arr.size(); ++j)
+        s.children.push_back(to_spec(x.arr[j], where + ".layers[" + std::to_string(j) + "]", bad));
     } else if (x.kind == Value::Kind::string) {
       s.str[kv.first] = x.str;
     } else if (x.kind == Value::Kind::number) {
@@ -87,6 +91,7 @@ LayerSpec to_spec(const Value& v, std::size_t i, const Bad& bad) {
       {"activation", {"activation", "alpha"}},
       {"batchnorm", {"momentum", "eps", "affine", "batch1"}},
       {"dropout", {"rate"}},
+      {"residual", {"projection", "layers"}},
       {"embedding", {"numeric", "columns", "cardinality", "dim", "table", "reserve"}}};
   auto kinds = known.find(s.type);
   if (kinds == known.end()) bad(where + ": unknown layer type '" + s.type + "'");
@@ -96,43 +101,58 @@ LayerSpec to_spec(const Value& v, std::size_t i, const Bad& bad) {
     for (const auto& k : kinds->second) ok = ok || k == kv.first;
     if (!ok) bad(where + " (" + s.type + "): unknown parameter '" + kv.first + "'");
   }
+  if (s.type == "residual" && s.children.empty()) bad(where + ": a block needs its 'layers'");
   return s;
 }
 
-// Parameter and buffer counts the specs imply, checked against the core's limits before the
-// network allocates anything (so a hostile header cannot ask for terabytes).
-void expected_sizes(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t& params,
-                    std::uint64_t& buffers, const Bad& bad) {
-  double dim = input_dim;
-  double p = 0, b = 0;
+// Adds the parameter and buffer counts of `specs` on inputs of width dim to p and b; returns
+// the output width. Checked against the core's limits before the network allocates anything
+// (so a hostile header cannot ask for terabytes).
+double add_sizes(double dim, const std::vector<LayerSpec>& specs, const std::string& where,
+                 double& p, double& b, const Bad& bad) {
   for (std::size_t i = 0; i < specs.size(); ++i) {
     const LayerSpec& s = specs[i];
-    const std::string where = "layer " + std::to_string(i) + " (" + s.type + ")";
+    const std::string at = where + std::to_string(i) + " (" + s.type + ")";
     if (s.type == "dense") {
       const double units = s.get("units", 0);
       if (!(units >= 1 && units <= kMaxIndex && units == std::floor(units)))
-        bad(where + ": units must be a positive integer");
-      if (units * dim > kMaxIndex) bad(where + ": more than 2**31-1 weights");
+        bad(at + ": units must be a positive integer");
+      if (units * dim > kMaxIndex) bad(at + ": more than 2**31-1 weights");
       p += units * dim + (s.get("use_bias", 1) != 0 ? units : 0);
       dim = units;
     } else if (s.type == "batchnorm") {
       if (s.get("affine", 1) != 0) p += 2 * dim;
       b += 2 * dim;
+    } else if (s.type == "residual") {
+      const double out = add_sizes(dim, s.children, where + std::to_string(i) + ".", p, b, bad);
+      const std::string mode = s.get_str("projection", "auto");
+      if (mode == "always" || (mode == "auto" && out != dim)) {
+        if (out * dim > kMaxIndex) bad(at + ": more than 2**31-1 projection weights");
+        p += out * dim;
+      }
+      dim = out;
     } else if (s.type == "embedding") {
       // The layer checks its lists (columns in range, positive sizes) and allocates nothing.
-      if (i != 0) bad(where + ": must be the first layer");
+      if (i != 0 || where != "layer ") bad(at + ": must be the first layer of the model");
       std::unique_ptr<Layer> L;
       try {
         L = make_layer(s, int(dim));
       } catch (const std::invalid_argument& e) {
-        bad(where + ": " + e.what());
+        bad(at + ": " + e.what());
       }
       for (const auto& t : L->params()) p += double(t.size());
       dim = L->out_dim();
     } else if (s.type != "activation" && s.type != "dropout") {
-      bad(where + ": unknown layer type");
+      bad(at + ": unknown layer type");
     }
   }
+  return dim;
+}
+
+void expected_sizes(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t& params,
+                    std::uint64_t& buffers, const Bad& bad) {
+  double p = 0, b = 0;
+  add_sizes(input_dim, specs, "layer ", p, b, bad);
   params = std::uint64_t(p);
   buffers = std::uint64_t(b);
 }
@@ -223,7 +243,7 @@ Model Model::from_bytes(const void* bytes, std::size_t size, const std::string& 
   const double seed = seed_v && seed_v->kind == Value::Kind::number ? seed_v->num : 0.0;
   std::vector<LayerSpec> specs;
   for (std::size_t i = 0; i < layers->arr.size(); ++i)
-    specs.push_back(to_spec(layers->arr[i], i, bad));
+    specs.push_back(to_spec(layers->arr[i], "layer " + std::to_string(i), bad));
 
   Model m;
   const Value* comp = config->find("compile");
@@ -278,7 +298,7 @@ void Model::predict(const float* x, std::int64_t n, float* out) const {
   if (n < 0) throw std::invalid_argument("predict: n must be >= 0");
   if (n == 0) return;
   if (!x || !out) throw std::invalid_argument("predict: null input or output pointer");
-  net_->predict(x, n, out);
+  net_->predict(x, n, out, /*fold_batchnorm=*/true);  // as Python's predict by default
 }
 
 std::vector<float> Model::predict(const std::vector<float>& x) const {

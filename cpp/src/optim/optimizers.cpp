@@ -324,7 +324,9 @@ class Adam : public Fused {
     k_.pre = q;
     const double bc2_sqrt = std::sqrt(bc2);
     k_.neg_step_bc2 = float(-(lr_ / bc1) * bc2_sqrt);
-    k_.eps_bc2 = float(h("eps") * bc2_sqrt);
+    // raw_eps (scikit-learn's and Keras' Adam): eps is added to sqrt(v) itself, which is
+    // torch's form with eps / sqrt(bc2) in place of eps.
+    k_.eps_bc2 = float(h_or("raw_eps") != 0 ? h("eps") : h("eps") * bc2_sqrt);
     k_.wd = float(wd);
     k_.decay = float(1 - lr_ * wd);
     k_.w1 = float(1 - b1);

@@ -90,6 +90,7 @@ class BaseMLP(BaseEstimator):
         else:
             eng = self._engine()
         Xs = _training_matrix(X)
+        eng.model._set_batch_l2(eng.alpha)  # the network may have been used with another alpha
         with self._threads():
             if self.solver == "lbfgs":
                 from ._lbfgs import fit_lbfgs
@@ -179,7 +180,16 @@ class BaseMLP(BaseEstimator):
         coefs, intercepts = self.coefs_, self.intercepts_
         eng = None
         if model is not None:
-            eng = Engine(model, self.out_activation_, self.alpha, bool(self.l1 or self.l2))
+            # One Engine per network and settings, kept between calls (building one reads the
+            # layer table from the core: a visible share of a small predict). Kept on the
+            # network, not the estimator, whose __dict__ predict must leave unchanged.
+            key = (self.out_activation_, float(self.alpha), bool(self.l1 or self.l2))
+            cached = getattr(model, "_sklearn_engine", None)
+            if cached is not None and cached[0] == key and cached[1].model is model:
+                eng = cached[1]
+            else:
+                eng = Engine(model, self.out_activation_, self.alpha, bool(self.l1 or self.l2))
+                model._sklearn_engine = (key, eng)
             if eng.shapes() != [np.shape(c)[::-1] for c in coefs]:
                 eng = None
         if eng is None:
@@ -201,16 +211,34 @@ class BaseMLP(BaseEstimator):
         return {}
 
     # ---------------------------------------------------------------------------- outputs
-    def _forward(self, X, check_input=True, eng=None) -> np.ndarray:
+    def _check_predict_input(self, X):
+        """validate_data(X) as scikit-learn's predict calls it. A plain float ndarray whose
+        checks pass is returned as it is without the generic validation machinery (a third of
+        a small predict); anything else, or any failing check, goes through validate_data,
+        which then warns or raises exactly as scikit-learn does."""
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in (np.float32, np.float64)
+            and X.shape[0] >= 1
+            and X.shape[1] == getattr(self, "n_features_in_", -1)
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X.sum())  # scikit-learn's own fast finiteness test
+        ):
+            return X
+        return validate_data(
+            self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float64, np.float32)
+        )
+
+    def _forward(self, X, check_input=True, eng=None, raw=False) -> np.ndarray:
         """The output activation's values in X's float dtype (from ``eng`` during a fit, whose
-        network is ahead of ``coefs_``)."""
+        network is ahead of ``coefs_``); with ``raw``, the core's float32 outputs before it."""
         if check_input:
-            X = validate_data(
-                self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float64, np.float32)
-            )
+            X = self._check_predict_input(X)
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         with self._threads():
-            return (eng or self._engine()).predict(X, dtype)
+            eng = eng or self._engine()
+            return eng.outputs(X) if raw else eng.predict(X, dtype)
 
     def _score_fast(self, eng, X, y, sample_weight):
         """The validation score scikit-learn computes for early stopping (NaN when the

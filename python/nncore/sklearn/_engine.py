@@ -1,16 +1,15 @@
 """The nncore network behind an estimator, seen the way scikit-learn's MLP code sees its own:
 ``coefs_``/``intercepts_`` in (in, out) layout, and a batch's loss and gradient with scikit-learn's
 scaling (its loss per output activation, sample weights normalised by their sum, ``alpha``'s L2
-term divided by that sum). The forward and backward passes run in the C++ core; this module only
-rescales the core's weights, adds the ``alpha`` term and moves rows in batches."""
+term divided by that sum). Everything per batch runs in the C++ core (``alpha`` is the network's
+``batch_l2``); this module rescales the core's weights and, where the core cannot take a whole
+epoch in one call (sparse X, sample weights), moves rows in batches."""
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
-
-from .. import _core
 
 # Rows per call into the core: a larger batch (L-BFGS's full batch) accumulates its gradient over
 # chunks, so the workspace and the densified rows of a sparse X stay bounded. Fixed, so the sums
@@ -59,6 +58,7 @@ class Engine:
                 (self._w if name.endswith("weight") else self._b).append((off, tuple(shape)))
         _, c, r = _LOSSES[out_activation]
         self._c, self._r = c(self.n_out), r(self.n_out)
+        model._set_batch_l2(self.alpha)
 
     # ----------------------------------------------------------------- scikit-learn's layout
     def _views(self, arena: np.ndarray):
@@ -161,23 +161,44 @@ class Engine:
         if self.extra_penalty:
             loss += float(self.model.penalty())
         if self.alpha:
-            loss += self._add_alpha(total_w)
+            # scikit-learn's L2 term: alpha/2·ΣW²/Σw on the loss, alpha·W/Σw on the weights'
+            # gradients (biases are not penalised), added after the whole batch's gradient
+            loss += self.model._add_batch_l2(total_w)
         return loss
 
-    def _add_alpha(self, total_w: float) -> float:
-        """scikit-learn's L2 term: alpha/2·ΣW²/Σw on the loss, alpha·W/Σw on the weights'
-        gradients (biases are not penalised)."""
-        params, grads = self.model._arena("params"), self.model._arena("grads")
-        sq = 0.0
-        c = np.float32(self.alpha / total_w)
-        for off, s in self._w:
-            w = params[off : off + s[0] * s[1]]
-            sq += _core.grad_norm(w) ** 2  # accumulated in float64, same bits for any thread count
-            g = grads[off : off + s[0] * s[1]]
-            g += c * w
-        return 0.5 * self.alpha * sq / total_w
+    # ------------------------------------------------------------------------ whole epochs
+    @staticmethod
+    def can_train_epoch(X, sw) -> bool:
+        """Whether :meth:`train_epoch` takes this data: a dense X without sample weights (the
+        core normalises a batch by its rows; scikit-learn's weighted batches by their weight
+        sum, which :meth:`loss_grad` applies batch by batch)."""
+        return sw is None and isinstance(X, np.ndarray)
+
+    def epoch_weights(self, n: int):
+        """The per-row weights that turn the core's loss normalisation into scikit-learn's
+        (the factor loss_grad applies per batch), or None where none is needed."""
+        return None if self._c == 1.0 else np.full(n, self._c, dtype=np.float32)
+
+    def train_epoch(self, X, T, w, batch_size: int, order) -> float:
+        """One epoch in one C++ call: every batch's forward, loss, backward, ``alpha`` term and
+        optimizer step. ``order`` is the row permutation (None: in order), sorted within each
+        batch as :meth:`loss_grad`'s callers do. Returns the sum over batches of (loss × rows),
+        as the per-batch path accumulates it."""
+        st = self.model._train_epoch_unchecked(X, T, w, batch_size, order)
+        return st["loss_sum"] * self._r + st["penalty_sum"]
 
     # ---------------------------------------------------------------------------- outputs
+    def outputs(self, X) -> np.ndarray:
+        """The core's float32 outputs (before the output activation), in chunks of rows."""
+        n = X.shape[0]
+        if n <= CHUNK:
+            return self.model._forward_unchecked(dense_rows(X, slice(0, n)), False)
+        out = np.empty((n, self.n_out), dtype=np.float32)
+        for i in range(0, n, CHUNK):
+            rows = slice(i, min(i + CHUNK, n))
+            out[rows] = self.model._forward_unchecked(dense_rows(X, rows), False)
+        return out
+
     def predict(self, X, dtype=np.float64) -> np.ndarray:
         """The output activation's values in ``dtype``: the core's float32 outputs (in chunks of
         rows; a sparse X is densified chunk by chunk) through the output activation computed in

@@ -40,7 +40,8 @@ _DOC_EXTRAS = """
 
     ``activation`` also accepts nncore's ``leaky_relu, elu, selu, gelu, softplus, silu``.
     ``model_`` is the fitted :class:`nncore.Sequential`; ``coefs_``/``intercepts_`` are read from
-    it after each fit and written back into it when changed.
+    it after each fit and written back into it when changed. Its network applies ``alpha`` (as
+    its ``batch_l2`` setting, not saved with the model) in any further training step.
 """
 
 
@@ -218,6 +219,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._predict(X)
 
     def _predict(self, X, check_input=True, eng=None):
+        if self.out_activation_ == "softmax":
+            # The largest logit is the largest probability: the labels need neither the
+            # softmax nor its float64 copy (what inverse_transform does with probabilities).
+            z = self._forward(X, check_input=check_input, eng=eng, raw=True)
+            return self.classes_.take(np.argmax(z, axis=1))
         p = self._forward(X, check_input=check_input, eng=eng)
         if self.n_outputs_ == 1:
             p = p.ravel()

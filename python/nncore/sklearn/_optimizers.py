@@ -8,9 +8,11 @@ difference is absorbed exactly here instead of by a second optimizer family:
   changes (``invscaling``, ``adaptive``) the buffer is rescaled by ``lr_old/lr_new`` so ``v`` stays
   what scikit-learn would hold. Nesterov matches term by term.
 - Adam: scikit-learn divides by ``sqrt(v) + eps``, PyTorch by ``sqrt(v / (1 - beta2^t)) + eps``;
-  both step ``lr·sqrt(1 - beta2^t)/(1 - beta1^t)·m``. Setting the core's eps to
-  ``eps / sqrt(1 - beta2^t)`` before step t gives scikit-learn's update.
+  both step ``lr·sqrt(1 - beta2^t)/(1 - beta1^t)·m``. The core's Adam takes scikit-learn's form
+  with ``raw_eps=True``.
 
+Neither needs anything between two steps of an epoch (the learning rate changes only between
+epochs), so a whole epoch runs in one C++ call; ``before_epoch``/``after_epoch`` do the rest.
 The objects are plain data (picklable); the nncore optimizer lives in the model.
 """
 
@@ -46,7 +48,7 @@ class SGDSchedule:
         self._core_lr = self.learning_rate
         return opt
 
-    def before_step(self, opt) -> None:
+    def before_epoch(self, opt) -> None:
         if self._core_lr == self.learning_rate:
             return
         if self.momentum > 0 and self._core_lr:
@@ -56,6 +58,9 @@ class SGDSchedule:
                 core.set_state("momentum_buffer", buf * (self._core_lr / self.learning_rate))
         opt.lr = self.learning_rate
         self._core_lr = self.learning_rate
+
+    def after_epoch(self, opt) -> None:
+        pass
 
     def iteration_ends(self, time_step) -> None:
         if self.lr_schedule == "invscaling":
@@ -90,16 +95,19 @@ class AdamSchedule:
             lr=self.learning_rate,
             betas=(self.beta_1, self.beta_2),
             eps=self.epsilon,
+            raw_eps=True,
             skip_nonfinite=False,
             **extra,
         )
 
-    def before_step(self, opt) -> None:
-        t = opt.steps + 1
-        bc2 = 1.0 - self.beta_2**t
-        opt._set_hparam("eps", self.epsilon / math.sqrt(bc2) if bc2 > 0 else self.epsilon)
-        # scikit-learn reports the bias-corrected step size as its learning_rate
-        self.learning_rate = self.learning_rate_init * math.sqrt(bc2) / (1.0 - self.beta_1**t)
+    def before_epoch(self, opt) -> None:
+        pass
+
+    def after_epoch(self, opt) -> None:
+        t = opt.steps
+        if t:  # scikit-learn reports the last step's bias-corrected step size as learning_rate
+            bc2 = 1.0 - self.beta_2**t
+            self.learning_rate = self.learning_rate_init * math.sqrt(bc2) / (1.0 - self.beta_1**t)
 
     def iteration_ends(self, time_step) -> None:
         pass
@@ -125,5 +133,8 @@ class CoreSchedule(AdamSchedule):
         model.compile(optimizer=opt, loss=model.loss)
         return opt
 
-    def before_step(self, opt) -> None:
+    def before_epoch(self, opt) -> None:
+        pass
+
+    def after_epoch(self, opt) -> None:
         pass

@@ -78,7 +78,9 @@ def fit_stochastic(est, eng, X, Y, sw, incremental):
     n = X_tr.shape[0]
     T = eng.targets(Y_tr)
     bs = _batch_size(est, n)
-    sample_idx = np.arange(n, dtype=int)
+    sample_idx = np.arange(n, dtype=np.int64)
+    run_epoch = _core_epoch if eng.can_train_epoch(X_tr, sw_tr) else _python_epoch
+    w = eng.epoch_weights(n) if run_epoch is _core_epoch else sw_tr
     try:
         est.n_iter_ = 0
         for _ in range(est.max_iter):
@@ -88,15 +90,9 @@ def fit_stochastic(est, eng, X, Y, sw, incremental):
                 perm = np.arange(n)
                 est._random_state.shuffle(perm)
                 sample_idx = sample_idx[perm]
-            acc = 0.0
-            for sl in gen_batches(n, bs):
-                # The order of rows inside a batch does not change its gradient; sorted rows
-                # gather faster and make the sums independent of the shuffle's order.
-                rows = np.sort(sample_idx[sl]) if est.shuffle else sl
-                loss = eng.loss_grad(X_tr, rows, T, sw_tr)
-                acc += loss * (sl.stop - sl.start)
-                sched.before_step(opt)
-                model._optimizer_step()
+            sched.before_epoch(opt)
+            acc = run_epoch(eng, X_tr, T, w, bs, sample_idx if est.shuffle else None)
+            sched.after_epoch(opt)
             est.n_iter_ += 1
             est.loss_ = acc / n
             est.t_ += n
@@ -127,6 +123,36 @@ def fit_stochastic(est, eng, X, Y, sw, incremental):
         warnings.warn("Training interrupted by user.", stacklevel=3)
     if early:
         eng.set_params_flat(est._best_params)
+
+
+def _batch_sorted(order: np.ndarray, bs: int) -> np.ndarray:
+    """The permutation with the rows of each batch in increasing order: the order of rows inside
+    a batch does not change its gradient, and sorted rows gather faster and make the sums
+    independent of the shuffle's order within a batch."""
+    order = order.copy()
+    full = order.shape[0] // bs * bs
+    order[:full].reshape(-1, bs).sort(axis=1)
+    order[full:].sort()
+    return order
+
+
+def _core_epoch(eng, X, T, w, bs, order):
+    """One epoch in one C++ call (dense X, no sample weights)."""
+    return eng.train_epoch(X, T, w, bs, None if order is None else _batch_sorted(order, bs))
+
+
+def _python_epoch(eng, X, T, sw, bs, order):
+    """One epoch batch by batch: a sparse X (each batch densified on its own) or sample weights
+    (scikit-learn normalises each batch by its weight sum)."""
+    model = eng.model
+    if order is not None:
+        order = _batch_sorted(order, bs)
+    acc = 0.0
+    for sl in gen_batches(X.shape[0], bs):
+        loss = eng.loss_grad(X, order[sl] if order is not None else sl, T, sw)
+        acc += loss * (sl.stop - sl.start)
+        model._optimizer_step()
+    return acc
 
 
 def _update_no_improvement(est, eng, early, X_val, y_val, sw_val):

@@ -1,0 +1,68 @@
+// MC and NC from the cache sizes (see gemm::Blocking in gemm_internal.h).
+//
+// KC is not derived: it is fixed at kKcMax for every CPU because the K blocking decides where an
+// element's FMA chain restarts (gemm_internal.h), i.e. the bits; a CPU-dependent KC would make
+// results depend on the machine. MC and NC are free: they only reorder whole tiles.
+//
+// The model is the usual one for BLIS-style GEMMs (Low et al., "Analytical modeling is enough
+// for high-performance BLIS", TOMS 2016), with the fractions calibrated on the machine the
+// kernel sets' constants were tuned on (Zen 4: 1 MiB L2, 32 MiB L3 shared by the VM's 2 CPUs),
+// so that there they give those constants back:
+//   - the packed A block (MC × KC floats) takes 1/8 of L2, the rest holds the B sliver streamed
+//     through L1, the C tiles and the next A sliver;
+//   - the packed B panel (KC × NC floats) takes 1/32 of this core's share of L3 (sharing CPUs
+//     divide it), so other threads' panels and the C block stay in L3;
+//   - a whole-K B panel is re-read from L3 instead of repacked up to 1/8 of that share.
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+
+#include "gemm/gemm_internal.h"
+#include "nncore/cpu_caches.h"
+
+namespace nncore::gemm {
+namespace {
+
+std::atomic<int> g_forced_mc{-1}, g_forced_nc{-1};
+
+int env_int(const char* name) {
+  const char* e = std::getenv(name);
+  return e && *e ? std::max(0, std::atoi(e)) : 0;
+}
+
+int round_to(long v, int unit) { return (int)std::max<long>(unit, (v + unit / 2) / unit * unit); }
+int round_up(int v, int unit) { return (v + unit - 1) / unit * unit; }
+
+Blocking derive(const KernelSet& ks) {
+  const CacheSizes& c = cache_sizes();
+  const long kc_bytes = (long)kKcMax * (long)sizeof(float);
+  const long l3_share = c.l3 > 0 ? c.l3 / std::max(1, c.l3_sharing) : 4 * c.l2;
+  Blocking b;
+  b.mc = round_to(std::clamp(c.l2 / 8 / kc_bytes, 4L * ks.mr, 1024L), ks.mr);
+  b.nc = round_to(std::clamp(l3_share / 32 / kc_bytes, 8L * ks.nr, 4096L), ks.nr);
+  b.panel_bytes = std::max(l3_share / 8, c.l2);
+  b.source = "derived";
+  return b;
+}
+
+}  // namespace
+
+Blocking blocking(const KernelSet& ks) {
+  static const int env_mc = env_int("NNCORE_GEMM_MC"), env_nc = env_int("NNCORE_GEMM_NC");
+  Blocking b = derive(ks);
+  int mc = g_forced_mc.load(std::memory_order_relaxed);
+  int nc = g_forced_nc.load(std::memory_order_relaxed);
+  if (mc < 0) mc = env_mc, nc = env_nc;
+  if (mc > 0) b.mc = round_up(mc, ks.mr), b.source = "forced";
+  if (nc > 0) b.nc = round_up(nc, ks.nr), b.source = "forced";
+  static const int env_panel_kb = env_int("NNCORE_GEMM_PANEL_KB");
+  if (env_panel_kb > 0) b.panel_bytes = (long)env_panel_kb << 10;
+  return b;
+}
+
+void force_blocking(int mc, int nc) {
+  g_forced_mc.store(mc > 0 ? mc : (nc > 0 ? 0 : -1), std::memory_order_relaxed);
+  g_forced_nc.store(nc > 0 ? nc : 0, std::memory_order_relaxed);
+}
+
+}  // namespace nncore::gemm
