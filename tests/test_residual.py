@@ -353,11 +353,13 @@ def test_folded_predict_matches_layer_by_layer():
     m.fit(X, X[:, :3].argmax(1), epochs=3, batch_size=32)
     assert m._net.can_fold
     folded = m.predict(X, fold_batchnorm=True)
-    np.testing.assert_allclose(folded, m.predict(X), rtol=1e-5, atol=1e-6)
-    assert not np.array_equal(folded, m.predict(X))  # really another path
+    layered = m.predict(X, fold_batchnorm=False)
+    np.testing.assert_array_equal(folded, m.predict(X))  # the folded plan is predict's default
+    np.testing.assert_allclose(folded, layered, rtol=1e-5, atol=1e-6)
+    assert not np.array_equal(folded, layered)  # really another path
     pre, X2 = _trained()  # BatchNorm after an activated Dense: not foldable
     assert not pre._net.can_fold
-    np.testing.assert_array_equal(pre.predict(X2, fold_batchnorm=True), pre.predict(X2))
+    np.testing.assert_array_equal(pre.predict(X2), pre.predict(X2, fold_batchnorm=False))
     pre_act = nc.Sequential(
         [nc.Residual([nc.BatchNorm(), nc.Activation("relu"), nc.Dense(D)])], input_dim=D
     )
