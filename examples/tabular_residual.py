@@ -12,14 +12,19 @@ Three models, each scored on the same held-out folds (5-fold stratified cross-va
 with two shuffles; statistics such as the imputation and standardization come from each training
 part only):
 
-- an MLP whose first layer is ``nc.TabularInput``: the categorical columns are integer codes that
-  read learned embedding vectors (4 wide), concatenated after the numeric columns;
-- the same MLP on one-hot encoded categories;
+- a residual MLP whose first layer is ``nc.TabularInput``: the categorical columns are integer
+  codes that read learned embedding vectors (4 wide), concatenated after the numeric columns, then
+  Dense -> ``nc.Residual([Dense, Dropout, Dense])`` -> ReLU (Gorishniy et al. 2021's ResNet
+  block for tabular data, without its BatchNorm);
+- a plain MLP (two ReLU Dense layers) on one-hot encoded categories;
 - scikit-learn's ``HistGradientBoostingClassifier`` with native categorical support (when
   scikit-learn is installed).
 
-Run: ``python examples/tabular_residual.py`` (half a minute on two busy cores; most of it is the
-fifty small fits).
+Run: ``python examples/tabular_residual.py`` (5-30 s on two shared cores). On 2026-11-30 it printed
+accuracies 0.904 ± 0.027 (residual MLP + embeddings), 0.908 ± 0.030 (plain MLP + one-hot) and
+0.910 ± 0.025 (HistGradientBoosting): on 333 rows and three categorical columns of 2-3 values the
+three are within noise of each other. Embeddings pay off when a column has many categories,
+where one-hot inputs grow as wide as the cardinality.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from nncore.preprocessing import OrdinalEncoder, SimpleImputer, Standardizer
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "penguins.csv")
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 CATEGORICAL = ["species", "island", "year"]
-EPOCHS, BATCH, WIDTH, EMBED = 80, 32, 64, 4
+EPOCHS, BATCH, WIDTH, EMBED = 40, 32, 64, 4
 
 
 def load(path=DATA):
@@ -50,13 +55,20 @@ def load(path=DATA):
     return num, cat, y
 
 
-def hidden_layers():
-    """The MLP's body: two ReLU layers (a residual block once nc.Residual lands)."""
+def residual_body():
+    return [
+        nc.Dense(WIDTH, "relu"),
+        nc.Residual([nc.Dense(WIDTH, "relu"), nc.Dropout(0.1), nc.Dense(WIDTH)]),
+        nc.Activation("relu"),
+    ]
+
+
+def plain_body():
     return [nc.Dense(WIDTH, "relu"), nc.Dense(WIDTH, "relu")]
 
 
-def mlp(first, n_in, seed):
-    layers = ([first] if first is not None else []) + hidden_layers() + [nc.Dense(2)]
+def mlp(first, body, n_in, seed):
+    layers = ([first] if first is not None else []) + body + [nc.Dense(2)]
     model = nc.Sequential(layers, input_dim=n_in, seed=seed)
     return model.compile(nc.optim.AdamW(lr=3e-3, weight_decay=1e-2), "cross_entropy", ["accuracy"])
 
@@ -87,14 +99,14 @@ def fold_scores(num, cat, y, tr, te, seed):
         embed_dim=EMBED,
         unknown="reserve",
     )
-    model = mlp(inp, d + len(cards), seed)
+    model = mlp(inp, residual_body(), d + len(cards), seed)
     model.fit(np.hstack([Ztr, Ctr]), y[tr], epochs=EPOCHS, batch_size=BATCH)
-    scores["MLP + embeddings"] = model.evaluate(np.hstack([Zte, Cte]), y[te])["accuracy"]
+    scores["residual MLP + embeddings"] = model.evaluate(np.hstack([Zte, Cte]), y[te])["accuracy"]
 
     Otr, Ote = np.hstack([Ztr, one_hot(Ctr, cards)]), np.hstack([Zte, one_hot(Cte, cards)])
-    model = mlp(None, Otr.shape[1], seed)
+    model = mlp(None, plain_body(), Otr.shape[1], seed)
     model.fit(Otr, y[tr], epochs=EPOCHS, batch_size=BATCH)
-    scores["MLP + one-hot"] = model.evaluate(Ote, y[te])["accuracy"]
+    scores["plain MLP + one-hot"] = model.evaluate(Ote, y[te])["accuracy"]
 
     try:
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -124,5 +136,5 @@ if __name__ == "__main__":
     n = len(next(iter(res.values())))
     print(f"penguins: predict sex, held-out accuracy over {n} folds (5-fold CV x 2 shuffles)")
     for name, s in res.items():
-        print(f"  {name:22s} {s.mean():.4f} ± {s.std():.4f}")
+        print(f"  {name:26s} {s.mean():.4f} ± {s.std():.4f}")
     print(f"({time.perf_counter() - t0:.1f} s)")

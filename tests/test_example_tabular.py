@@ -27,5 +27,5 @@ def test_tabular_example_one_fold():
     te = rng.permutation(len(y))[:80]
     tr = np.setdiff1d(np.arange(len(y)), te)
     scores = ex.fold_scores(num, cat, y, tr, te, seed=0)
-    assert scores["MLP + embeddings"] > 0.8  # sex from species x size: chance is ~0.5
-    assert scores["MLP + one-hot"] > 0.8
+    assert scores["residual MLP + embeddings"] > 0.8  # sex from species x size: chance ~0.5
+    assert scores["plain MLP + one-hot"] > 0.8
