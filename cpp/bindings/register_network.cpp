@@ -133,8 +133,12 @@ HeldTargets targets(const py::array& y, const py::object& w, long n, long k) {
 
 }  // namespace
 
+void def_block_passes(py::class_<Network>& cls);  // network_blocks.cpp
+
 void register_network(py::module_& m) {
-  py::class_<Network>(m, "Network")
+  py::class_<Network> cls(m, "Network");
+  def_block_passes(cls);
+  cls
       .def(py::init([](int input_dim, const py::list& specs, std::uint64_t seed) {
              std::vector<nncore::LayerSpec> s;
              for (auto d : specs) s.push_back(to_spec(py::cast<py::dict>(d)));

@@ -132,6 +132,8 @@ class Context:
     replicated: bool
     timeout: float
     _watchdog: _Watchdog = field(repr=False)
+    batchnorm: str = "sync"
+    overlap: bool = True
 
     def fit(self, model, X, y, **kw):
         from ._dist_fit import fit
@@ -155,6 +157,8 @@ def init(
     reduction: str = "tree",
     replicated: bool = False,
     timeout: float = 120.0,
+    batchnorm: str = "sync",
+    overlap: bool = True,
 ) -> Context:
     """Join the MPI job; afterwards ``model.fit`` trains data-parallel over its ranks.
 
@@ -174,10 +178,20 @@ def init(
         Every rank holds the whole dataset (no row exchange); fit's X is then the full data.
     timeout : float
         Seconds a collective may wait before the job is aborted.
+    batchnorm : "sync" or "local"
+        "sync" (default): BatchNorm statistics over the whole global batch, as one process
+        training on that batch computes them (torch.nn.SyncBatchNorm). "local": each block of
+        ``block_rows`` rows is normalised with its own statistics (ghost batch norm; no
+        communication inside the pass).
+    overlap : bool
+        Start each layer's gradient exchange as soon as its backward is done, while the earlier
+        layers' backward runs (False: exchange after the whole backward; for measurements).
     """
     MPI = _import_mpi()
     if reduction not in ("tree", "allreduce"):
         raise ValueError(f"reduction must be 'tree' or 'allreduce', got {reduction!r}")
+    if batchnorm not in ("sync", "local"):
+        raise ValueError(f"batchnorm must be 'sync' or 'local', got {batchnorm!r}")
     block_rows = check_positive_int(block_rows, "block_rows")
     if not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
@@ -199,6 +213,8 @@ def init(
         replicated=bool(replicated),
         timeout=float(timeout),
         _watchdog=_Watchdog(comm, timeout),
+        batchnorm=batchnorm,
+        overlap=bool(overlap),
     )
     _CONTEXT[0] = ctx
     from . import model as _model
@@ -241,16 +257,32 @@ def _gather_rows(ctx: Context, a: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def evaluate(model, X, y, *, ctx: Context | None = None) -> dict:
-    """``model.evaluate`` over all ranks' rows (each rank passes its own): the outputs and targets
-    are gathered, so every metric is exact, not an average of per-rank averages. With
-    ``replicated=True`` in :func:`init`, plain ``model.evaluate`` on the full data is the same."""
+def evaluate(model, X, y, *, sample_weight=None, ctx: Context | None = None) -> dict:
+    """``model.evaluate`` over all ranks' rows (each rank passes its own; after :func:`init`,
+    ``model.evaluate`` itself comes here). Each rank runs the forward pass of its rows; the
+    outputs, targets and weights are gathered in rank order and every rank computes the loss and
+    the metrics from all of them, as one process evaluating the concatenated rows would: the
+    same scores bit for bit, whatever the rank count (exact metrics, not averages of per-rank
+    averages). With ``replicated=True`` every rank passes all rows and does 1/size of the
+    forward work. Collective: every rank must call it."""
     ctx = ctx or _require()
-    if ctx.replicated:
-        return model.evaluate(X, y)
-    X = _gather_rows(ctx, np.asarray(X, np.float32))
-    y = _gather_rows(ctx, np.asarray(y))
-    return model.evaluate(X, y)
+    X, y, sw = model._evaluate_inputs(X, y, sample_weight)
+    if callable(model.loss):
+        # a Python loss needs the targets' own type: evaluate the gathered rows everywhere
+        if not ctx.replicated:
+            X, y = _gather_rows(ctx, X), _gather_rows(ctx, y)
+        out, loss = model._outputs_and_loss(X, y, None)
+        return model._scores(out, y, loss)
+    n = X.shape[0]
+    lo, hi = (ctx.rank * n // ctx.size, (ctx.rank + 1) * n // ctx.size) if ctx.replicated else (0, n)
+    out = _gather_rows(ctx, model._outputs(X[lo:hi]))
+    if not ctx.replicated:
+        y = _gather_rows(ctx, y)
+        sws = ctx._watchdog.run("allgather (evaluate weights)", ctx.comm.allgather, sw)
+        if any(w is None for w in sws) != all(w is None for w in sws):
+            raise ValueError("evaluate: some ranks gave sample_weight and others did not")
+        sw = None if sws[0] is None else np.concatenate(sws)
+    return model._scores(out, y, model._loss_of_outputs(out, y, sw))
 
 
 def save(model, path, *, ctx: Context | None = None) -> None:
