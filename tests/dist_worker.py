@@ -3,7 +3,8 @@ with mode "plain" for the single-process reference). Writes the final weights to
 
 usage: dist_worker.py MODE OUT [options as key=value]
 MODE: plain (no MPI), dp (data-parallel fit), kill (rank 1 dies mid-fit), hang (rank 1 stops
-answering mid-fit), mismatch-seed, mismatch-shape, mismatch-batch.
+answering mid-fit), mismatch-seed, mismatch-shape, mismatch-batch, loss-class-weight (fit's
+ValueError is written to OUT).
 Options shared by plain and dp: sw=1 (sample weights), cw=balanced (class_weight), vsplit=F
 (validation_split); dp only: bn=local (ghost batchnorm), per_block=1 (one whole pass per block
 instead of the block pass; a test switch), overlap=0.
@@ -88,6 +89,8 @@ def main():
     seed = ctx.rank if mode == "mismatch-seed" else 0
     hidden = 16 + ctx.rank if mode == "mismatch-shape" else 16
     model = build(seed=seed, hidden=hidden, **arch)
+    if mode == "loss-class-weight":
+        model.compile(optimizer="adam", loss="cross_entropy", loss_options={"class_weight": [1, 2, 1]})
     Xl, yl = (X, y) if replicated else dist.shard(X, y)
     wl = w if (replicated or w is None) else dist.shard(w)
     bs = batch + ctx.rank if mode == "mismatch-batch" else batch
