@@ -90,7 +90,9 @@ def main():
     hidden = 16 + ctx.rank if mode == "mismatch-shape" else 16
     model = build(seed=seed, hidden=hidden, **arch)
     if mode == "loss-class-weight":
-        model.compile(optimizer="adam", loss="cross_entropy", loss_options={"class_weight": [1, 2, 1]})
+        model.compile(
+            optimizer="adam", loss="cross_entropy", loss_options={"class_weight": [1, 2, 1]}
+        )
     Xl, yl = (X, y) if replicated else dist.shard(X, y)
     wl = w if (replicated or w is None) else dist.shard(w)
     bs = batch + ctx.rank if mode == "mismatch-batch" else batch

@@ -95,4 +95,3 @@ def loss_of_outputs(fn, out, y, chunk: int = 4096) -> float:
         loss, _ = call(fn, out[i : i + chunk], _rows(y, slice(i, i + chunk)))
         total += loss * out[i : i + chunk].shape[0]
     return total / n
-

@@ -271,7 +271,9 @@ class _Stepper:
         # the block's own mask key: a rank that trains several blocks between two optimizer
         # steps must draw the same masks as a rank that trains one
         out = m._forward_unchecked(X[sl], True, step=key0 + i)
-        m._backward_unchecked(self._block_loss(i, out, y[sl], None if sw is None else sw[sl], total))
+        m._backward_unchecked(
+            self._block_loss(i, out, y[sl], None if sw is None else sw[sl], total)
+        )
         vec = np.empty(self.P + self.Q, np.float32)
         vec[: self.P] = self.grads
         vec[self.P :] = self.buffers
@@ -423,8 +425,10 @@ def _validation(ctx, model, X, y, sw, offsets, seed, kw):
         raise ValueError("give either validation_split or validation_data, not both")
     strat = None
     if model.loss in _losses.SOFTMAX_LOSSES and y.ndim == 1:
-        strat = y if ctx.replicated else np.concatenate(
-            ctx._watchdog.run("allgather (labels)", ctx.comm.allgather, y)
+        strat = (
+            y
+            if ctx.replicated
+            else np.concatenate(ctx._watchdog.run("allgather (labels)", ctx.comm.allgather, y))
         )
     tr, va = holdout_indices(int(offsets[-1]), frac, seed, stratify=strat)
     lo = 0 if ctx.replicated else int(offsets[ctx.rank])

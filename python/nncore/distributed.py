@@ -274,7 +274,9 @@ def evaluate(model, X, y, *, sample_weight=None, ctx: Context | None = None) -> 
         out, loss = model._outputs_and_loss(X, y, None)
         return model._scores(out, y, loss)
     n = X.shape[0]
-    lo, hi = (ctx.rank * n // ctx.size, (ctx.rank + 1) * n // ctx.size) if ctx.replicated else (0, n)
+    lo, hi = (
+        (ctx.rank * n // ctx.size, (ctx.rank + 1) * n // ctx.size) if ctx.replicated else (0, n)
+    )
     out = _gather_rows(ctx, model._outputs(X[lo:hi]))
     if not ctx.replicated:
         y = _gather_rows(ctx, y)
