@@ -311,3 +311,67 @@ def test_missing_mpi4py_says_how_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(ImportError, match=r'pip install "nncore\[mpi\]".*openmpi'):
         dist.init()
+
+
+# ------------------------------------------------------------------ the block pass, no MPI
+class _OneProcessReducer:
+    """All blocks in this process: the block tree over them (what _dist_fit._Reducer computes
+    with one rank)."""
+
+    def __init__(self, grads):
+        self.grads, self.announced = grads, []
+
+    def sum_blocks(self, partial, out):
+        n = partial.shape[0]
+        out[...] = _blocktree.node_sum(_blocktree.root_level(n), 0, lambda i: partial[i].copy(), n)
+
+    def grads_ready(self, nodes, offset, size, reduced):
+        self.announced.append((offset, size, reduced))
+        if not reduced:
+            assert nodes.shape == (1, size)  # one rank holding every block: the root node
+            self.grads[offset : offset + size] = nodes[0]
+
+
+def _bn_model():
+    import nncore as nc
+
+    m = nc.Sequential(
+        [nc.Dense(24), nc.BatchNorm(), nc.Activation("relu"), nc.Dense(3)], input_dim=10, seed=1
+    )
+    m.compile(optimizer="sgd", loss="cross_entropy")
+    return m
+
+
+@pytest.mark.parametrize("rows", [[64], [16, 16, 16, 16], [20, 7, 30, 7]])
+def test_block_pass_batchnorm_uses_the_global_batch(rows):
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((64, 10)) * 3 + 1).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    ref, m = _bn_model(), _bn_model()
+    out_ref = ref._forward_unchecked(X, True)
+    _, d_ref = ref._loss_unchecked(out_ref, y)
+    ref.zero_grad()
+    ref._backward_unchecked(d_ref)
+    g_ref, b_ref = ref._arena("grads").copy(), ref._arena("buffers").copy()
+
+    red = _OneProcessReducer(m._arena("grads"))
+    keys = list(range(len(rows)))
+    out = m._forward_blocks(X, rows, keys, 0, 64, red)
+    dout = np.empty_like(out)
+    r0 = 0
+    for r in rows:  # each block's loss gradient scaled to its share of the batch mean
+        _, d = m._loss_unchecked(out[r0 : r0 + r], y[r0 : r0 + r])
+        dout[r0 : r0 + r] = d * np.float32(r / 64)
+        r0 += r
+    m._backward_blocks(dout, rows, keys, 0, 64, red)
+    # every parameter layer announced once, last layer first; batchnorm's own sums are final
+    assert [a[2] for a in red.announced] == [False, True, False]
+    assert red.announced[0][0] > red.announced[2][0]
+    if len(rows) == 1:  # one block: the one-process kernels' bits
+        assert out.tobytes() == out_ref.tobytes()
+        assert m._arena("grads").tobytes() == g_ref.tobytes()
+        assert m._arena("buffers").tobytes() == b_ref.tobytes()
+    else:  # the batch's statistics, up to the rounding of the split sums
+        np.testing.assert_allclose(out, out_ref, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(m._arena("grads"), g_ref, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(m._arena("buffers"), b_ref, rtol=1e-6, atol=1e-7)
