@@ -136,9 +136,7 @@ HeldTargets targets(const py::array& y, const py::object& w, long n, long k) {
 void def_block_passes(py::class_<Network>& cls);  // network_blocks.cpp
 
 void register_network(py::module_& m) {
-  py::class_<Network> cls(m, "Network");
-  def_block_passes(cls);
-  cls
+  py::class_<Network>(m, "Network")
       .def(py::init([](int input_dim, const py::list& specs, std::uint64_t seed) {
              std::vector<nncore::LayerSpec> s;
              for (auto d : specs) s.push_back(to_spec(py::cast<py::dict>(d)));
@@ -437,4 +435,6 @@ void register_network(py::module_& m) {
           },
           py::arg("x"), py::arg("fold_batchnorm") = false)
       .def_property_readonly("can_fold", &Network::can_fold);
+  auto cls = py::reinterpret_borrow<py::class_<Network>>(m.attr("Network"));
+  def_block_passes(cls);
 }

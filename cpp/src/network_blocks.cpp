@@ -97,8 +97,7 @@ void Network::backward_blocks(const float* dout, int n, const BlockPass& pass) {
   } leave{*this};
   const std::vector<int> off = block_offsets(pass, n);
   check(last_training_ && n == last_rows_,
-        "backward_blocks: needs a forward_blocks of the same " + std::to_string(n) +
-            " rows first");
+        "backward_blocks: needs a forward_blocks of the same " + std::to_string(n) + " rows first");
   const std::size_t nb = pass.rows.size();
   std::vector<Node> st;
   for (std::size_t b = 0; b < nb; ++b) push_leaf(st, pass.first + std::int64_t(b), [](auto) {});

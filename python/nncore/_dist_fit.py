@@ -118,7 +118,7 @@ class _Reducer:
     arena. Every rank reaches the same calls in the same order (the layers run in order on every
     rank, with or without blocks), as MPI's collectives require."""
 
-    def __init__(self, ctx, covers, nb, lo, grads):
+    def __init__(self, ctx, covers, nb, lo, grads) -> None:
         self.ctx, self.covers, self.nb, self.lo, self.grads = ctx, covers, nb, lo, grads
         self.pending: list = []  # (request, offset, size, buffers...)
         self.deferred: list = []  # grads_ready calls held back when not overlapping

@@ -274,8 +274,8 @@ class Network {
   bool params_pending_ = false;         // params_changed() came while evaluation calls were running
   std::uint64_t prepared_version_ = 0;  // version_ the layers were last prepared for readers at
   std::vector<EvalWorkspace*> free_workspaces_;  // owned (deleted by ~Network)
-  std::uint32_t draws_ = 0;  // training forwards since the last optimizer step (MaskKey)
-  fvec block_nodes_;              // backward_blocks' tree node sums (see block_nodes())
+  std::uint32_t draws_ = 0;        // training forwards since the last optimizer step (MaskKey)
+  fvec block_nodes_;               // backward_blocks' tree node sums (see block_nodes())
   std::vector<fvec> block_stack_;  // its scratch: partial tree nodes of one layer
   int block_node_count_ = 0;
 };

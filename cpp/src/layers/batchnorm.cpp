@@ -146,10 +146,13 @@ class BatchNorm final : public Layer {
     const int c = in_dim_;
     const float* mean = saved;
     const float* invstd = saved + c;
-    block_sums(p, x, 2 * c, [&](double* s, const float* xb, int rows) {
-      const std::size_t off = std::size_t(xb - x);
-      bn_sum_grads(s, dy + off, relu_y ? relu_y + off : nullptr, xb, mean, invstd, rows, c);
-    }, c);
+    block_sums(
+        p, x, 2 * c,
+        [&](double* s, const float* xb, int rows) {
+          const std::size_t off = std::size_t(xb - x);
+          bn_sum_grads(s, dy + off, relu_y ? relu_y + off : nullptr, xb, mean, invstd, rows, c);
+        },
+        c);
     if (dgamma_) {
       for (int j = 0; j < c; ++j) {
         dbeta_[j] += float(total_[j]);
@@ -157,8 +160,8 @@ class BatchNorm final : public Layer {
       }
     }
     if (dx)
-      bn_backward_dx(dx, dy, relu_y, x, mean, invstd, gamma_, total_.data(),
-                     double(p.global_rows), n, c);
+      bn_backward_dx(dx, dy, relu_y, x, mean, invstd, gamma_, total_.data(), double(p.global_rows),
+                     n, c);
   }
 
   // total_ (width) = the global sum of f's per-block partial sums; f(partial, block rows, rows)
