@@ -215,8 +215,8 @@ def test_weights_class_weight_and_validation_split_are_plain_fit(tmp_path):
     # concatenated shards) and evaluate (collective, gathered outputs) give plain fit's bits.
     opts = ("dropout=0", "sw=1", "cw=balanced", "vsplit=0.2")
     ref = plain(tmp_path, *opts)
-    for n in (2, 4):
-        r = run_dp(tmp_path, n, *opts, "block_rows=64")
+    for n, extra in ((2, ()), (4, ()), (2, ("replicated=1",))):
+        r = run_dp(tmp_path, n, *opts, "block_rows=64", *extra)
         assert r["params"].tobytes() == ref["params"].tobytes()
         np.testing.assert_array_equal(r["loss"], ref["loss"])
         np.testing.assert_array_equal(r["val_loss"], ref["val_loss"])
