@@ -33,9 +33,12 @@ class PyReducer final : public nncore::BlockReducer {
     py::gil_scoped_acquire gil;
     const auto K = py::ssize_t(net_.block_node_count());
     py::object nodes = py::none();
-    if (!reduced)
-      nodes = view(const_cast<float*>(net_.block_nodes().data()) + std::size_t(K) * offset,
-                   {K, py::ssize_t(size)}, owner_);
+    if (!reduced) {
+      float* base = const_cast<float*>(net_.block_nodes().data());
+      // no blocks here: an empty (0, size) array, without offsetting a possibly null pointer
+      if (K > 0) base += std::size_t(K) * offset;
+      nodes = view(base, {K, py::ssize_t(size)}, owner_);
+    }
     target_.attr("grads_ready")(nodes, offset, size, reduced);
   }
 
