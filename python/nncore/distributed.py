@@ -52,7 +52,9 @@ Layers that look across rows, and what holds:
 validates on the held-out rows it owns). Not supported (``ValueError``): ``diagnostics`` and the
 loss option ``class_weight``. After :func:`init`, ``model.evaluate`` is collective (see
 :func:`evaluate`). Rank 0 alone runs ``ModelCheckpoint``, ``CSVLogger`` and progress output; every
-rank sees the same epoch logs, so ``EarlyStopping`` stops all ranks together.
+rank sees the same epoch logs, so ``EarlyStopping`` stops all ranks together. The epoch logs add
+``comm_time`` (seconds this rank spent in collectives and waits: row exchange, batchnorm sums,
+gradient exchange, including waiting for slower ranks) and ``grad_comm_time`` (its gradient part).
 
 Failure behaviour: ranks compare a digest of the model, compiler settings, initial weights and fit
 arguments before training, and all raise ``ValueError`` naming the first difference. A watchdog
