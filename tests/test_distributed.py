@@ -375,3 +375,91 @@ def test_block_pass_batchnorm_uses_the_global_batch(rows):
         np.testing.assert_allclose(out, out_ref, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(m._arena("grads"), g_ref, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(m._arena("buffers"), b_ref, rtol=1e-6, atol=1e-7)
+
+
+class _ThreadRank:
+    """One rank of a job simulated by threads in this process: the reducer exchanges the tree
+    node sums through shared memory instead of MPI (what _dist_fit._Reducer computes)."""
+
+    def __init__(self, world, rank, nb, grads):
+        self.world, self.rank, self.nb, self.grads = world, rank, nb, grads
+        self.covers = [_blocktree.cover(a, b) for a, b in _blocktree.split_runs(nb, world["size"])]
+        self.lo = _blocktree.split_runs(nb, world["size"])[rank][0]
+
+    def _tree(self, mine):
+        w = self.world
+        w["slots"][self.rank] = mine
+        w["barrier"].wait()
+        known = {
+            node: arr
+            for c, theirs in zip(self.covers, list(w["slots"]))
+            for node, arr in zip(c, theirs)
+        }
+        w["barrier"].wait()  # every rank has read the slots before they are reused
+        return _blocktree.finish(known, self.nb)
+
+    def sum_blocks(self, partial, out):
+        mine = [
+            _blocktree.node_sum(h, j, lambda i: partial[i - self.lo].copy(), self.nb)
+            for h, j in self.covers[self.rank]
+        ]
+        out[...] = self._tree(mine)
+
+    def grads_ready(self, nodes, offset, size, reduced):
+        if not reduced:
+            self.grads[offset : offset + size] = self._tree([v.copy() for v in nodes])
+
+
+def _thread_job(size, X, y, rows):
+    """One optimizer step of _bn_model on blocks ``rows`` over ``size`` thread-ranks; every
+    rank's weights afterwards."""
+    import threading
+
+    nb, total = len(rows), len(X)
+    start = np.concatenate([[0], np.cumsum(rows)])
+    world = {"size": size, "barrier": threading.Barrier(size), "slots": [None] * size}
+    result, errors = [None] * size, []
+
+    def rank(r):
+        try:
+            m = _bn_model()
+            red = _ThreadRank(world, r, nb, m._arena("grads"))
+            lo, hi = _blocktree.split_runs(nb, size)[r]
+            sl = slice(start[lo], start[hi])
+            mine, keys = list(rows[lo:hi]), list(range(lo, hi))
+            out = m._forward_blocks(X[sl], mine, keys, lo, total, red)
+            dout = np.empty_like(out)
+            r0 = 0
+            for b in mine:
+                _, d = m._loss_unchecked(out[r0 : r0 + b], y[sl][r0 : r0 + b])
+                dout[r0 : r0 + b] = d * np.float32(b / total)
+                r0 += b
+            m._backward_blocks(dout, mine, keys, lo, total, red)
+            m._add_penalty_grads()
+            m._optimizer_step()
+            result[r] = (m._arena("params").copy(), m._arena("buffers").copy())
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+            world["barrier"].abort()
+
+    threads = [threading.Thread(target=rank, args=(r,)) for r in range(size)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    return result
+
+
+def test_sync_batchnorm_step_does_not_depend_on_the_rank_count_without_mpi():
+    # Ranks as threads (no MPI needed): 6 uneven blocks on 1, 2, 3, 4 and 8 ranks (some ranks
+    # hold no block) give one optimizer step with the same bits on every rank.
+    rng = np.random.default_rng(3)
+    X = (rng.standard_normal((70, 10)) * 2 + 0.5).astype(np.float32)
+    y = rng.integers(0, 3, 70)
+    rows = [16, 9, 16, 5, 16, 8]
+    ref = _thread_job(1, X, y, rows)[0]
+    for size in (2, 3, 4, 8):
+        for params, buffers in _thread_job(size, X, y, rows):
+            assert params.tobytes() == ref[0].tobytes()
+            assert buffers.tobytes() == ref[1].tobytes()
