@@ -3,7 +3,11 @@ with mode "plain" for the single-process reference). Writes the final weights to
 
 usage: dist_worker.py MODE OUT [options as key=value]
 MODE: plain (no MPI), dp (data-parallel fit), kill (rank 1 dies mid-fit), hang (rank 1 stops
-answering mid-fit), mismatch-seed, mismatch-shape, mismatch-batch.
+answering mid-fit), mismatch-seed, mismatch-shape, mismatch-batch, loss-class-weight, bn-in-block (fit's
+ValueError / NotImplementedError is written to OUT).
+Options shared by plain and dp: sw=1 (sample weights), cw=balanced (class_weight), vsplit=F
+(validation_split); dp only: bn=local (ghost batchnorm), per_block=1 (one whole pass per block
+instead of the block pass; a test switch), overlap=0.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ def data(n=301, d=12, k=3):
     X = rng.standard_normal((n, d)).astype(np.float32)
     y = (X[:, :k].argmax(1) + (X[:, k] > 1)).astype(np.int64) % k
     return X, y
+
+
+def weights(n=301):
+    return (0.25 + (np.arange(n) % 7) / 4).astype(np.float32)
 
 
 def build(seed=0, hidden=16, dropout=0.2, bn=True, opt="adam"):
@@ -44,20 +52,26 @@ def main():
     reduction = opts.get("reduction", "tree")
     arch = dict(
         dropout=float(opts.get("dropout", 0.2)),
-        bn=opts.get("bn", "1") == "1",
+        bn=opts.get("bn", "1") != "0",
         opt=opts.get("opt", "adam"),
     )
     X, y = data()
+    w = weights() if opts.get("sw") == "1" else None
+    extra = dict(class_weight=opts.get("cw"), validation_split=float(opts.get("vsplit", 0)))
     threads = int(opts.get("threads", 1))
     nc.set_num_threads(threads)
     if mode == "plain":
         model = build(**arch)
-        hist = model.fit(X, y, epochs=epochs, batch_size=batch, seed=3)
+        hist = model.fit(X, y, epochs=epochs, batch_size=batch, seed=3, sample_weight=w, **extra)
+        scores = model.evaluate(X, y, sample_weight=w)
         np.savez(
             out,
             params=model._arena("params"),
             buffers=model._arena("buffers"),
             loss=np.array(hist.history["loss"]),
+            val_loss=np.array(hist.history.get("val_loss", [])),
+            eval_loss=scores["loss"],
+            eval_acc=scores["accuracy"],
         )
         return
     import nncore.distributed as dist
@@ -68,11 +82,26 @@ def main():
         replicated=replicated,
         reduction=reduction,
         threads=threads,
+        batchnorm="local" if opts.get("bn") == "local" else "sync",
+        overlap=opts.get("overlap", "1") == "1",
     )
+    ctx._per_block = opts.get("per_block") == "1"
     seed = ctx.rank if mode == "mismatch-seed" else 0
     hidden = 16 + ctx.rank if mode == "mismatch-shape" else 16
     model = build(seed=seed, hidden=hidden, **arch)
+    if mode == "bn-in-block":
+        model = nc.Sequential(
+            [nc.Dense(16), nc.Residual([nc.Dense(16), nc.BatchNorm()]), nc.Dense(3)],
+            input_dim=12,
+            seed=0,
+        )
+        model.compile(optimizer="adam", loss="cross_entropy")
+    if mode == "loss-class-weight":
+        model.compile(
+            optimizer="adam", loss="cross_entropy", loss_options={"class_weight": [1, 2, 1]}
+        )
     Xl, yl = (X, y) if replicated else dist.shard(X, y)
+    wl = w if (replicated or w is None) else dist.shard(w)
     bs = batch + ctx.rank if mode == "mismatch-batch" else batch
     callbacks = []
     if mode in ("kill", "hang") and ctx.rank == 1:
@@ -94,14 +123,22 @@ def main():
         val = (X[:100], y[:100]) if replicated else dist.shard(X[:100], y[:100])
     try:
         hist = model.fit(
-            Xl, yl, epochs=epochs, batch_size=bs, seed=3, callbacks=callbacks, validation_data=val
+            Xl,
+            yl,
+            epochs=epochs,
+            batch_size=bs,
+            seed=3,
+            callbacks=callbacks,
+            validation_data=val,
+            sample_weight=wl,
+            **extra,
         )
-    except ValueError as e:
+    except (ValueError, NotImplementedError) as e:
         if ctx.rank == 0:
             with open(out, "w") as f:
                 f.write(str(e))
         return
-    scores = dist.evaluate(model, Xl, yl)
+    scores = model.evaluate(Xl, yl, sample_weight=wl)  # collective under init()
     if ctx.rank == 0:
         np.savez(
             out,

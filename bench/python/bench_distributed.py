@@ -5,8 +5,10 @@
 
 Parts:
   dp      epoch time of data-parallel fit under mpirun -n 1, 2, 4 (more ranks than cores are
-          oversubscribed), and the share of the epoch spent in communication (row exchange and
-          gradient reduction, measured around the collectives), for both reductions.
+          oversubscribed), and the share of the epoch spent in communication (row exchange,
+          batchnorm sums and gradient exchange, measured around the collectives and waits), for
+          both reductions, with the gradient exchange overlapping backward or after it; then a
+          model with BatchNorm, synchronised vs local statistics.
   model   the scaling model to 16 nodes x 16 cores at 10 and 100 Gbit/s (printed, with its
           assumptions), from the measured one-core step time and the gradient size.
   stream  rows/s of fit streaming from a Parquet file vs fit on the same rows in memory.
@@ -38,8 +40,12 @@ N, D, H, K = 16384, 256, 256, 10
 BATCH, BLOCK, EPOCHS = 256, 64, 2
 
 
-def make_model():
-    m = nc.Sequential([nc.Dense(H, "relu"), nc.Dense(H, "relu"), nc.Dense(K)], input_dim=D, seed=0)
+def make_model(bn: bool = False):
+    if bn:
+        layers = [nc.Dense(H), nc.BatchNorm(), nc.Activation("relu")] * 2
+    else:
+        layers = [nc.Dense(H, "relu"), nc.Dense(H, "relu")]
+    m = nc.Sequential([*layers, nc.Dense(K)], input_dim=D, seed=0)
     m.compile(optimizer=nc.optim.Adam(lr=1e-3), loss="cross_entropy")
     return m
 
@@ -50,15 +56,18 @@ def data():
     return X, (X[:, :K].argmax(1)).astype(np.int64)
 
 
-def worker(reduction: str):
+def worker(reduction: str, overlap: str, bn: str):
     import nncore.distributed as dist
 
-    ctx = dist.init(block_rows=BLOCK, reduction=reduction)
+    batchnorm = "local" if bn == "local" else "sync"
+    ctx = dist.init(
+        block_rows=BLOCK, reduction=reduction, overlap=overlap == "on", batchnorm=batchnorm
+    )
     X, y = dist.shard(*data())
-    m = make_model()
+    m = make_model(bn != "none")
     h = m.fit(X, y, epochs=EPOCHS, batch_size=BATCH, seed=1)
     if ctx.rank == 0:
-        last = {k: h.history[k][-1] for k in ("time", "comm_time", "loss")}
+        last = {k: h.history[k][-1] for k in ("time", "comm_time", "grad_comm_time", "loss")}
         last["threads"] = nc.get_num_threads()
         print("RESULT " + json.dumps(last))
 
@@ -87,31 +96,29 @@ def part_dp():
         f"gradient), {N} rows, batch {BATCH}, block_rows {BLOCK}, cores {os.cpu_count()}"
     )
     print(f"plain fit, one process, {nc.get_num_threads()} threads: {plain:.3f} s/epoch")
-    print("| ranks | reduction | threads/rank | epoch s | comm s | comm share |")
-    print("|---|---|---|---|---|---|")
-    for reduction in ("tree", "allreduce"):
+    print(
+        "| model | ranks | reduction | overlap | threads/rank | epoch s | comm s | comm share "
+        "| gradient exchange s | its share |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    configs = [("none", r, o) for r in ("tree", "allreduce") for o in ("off", "on")]
+    configs += [("sync", "tree", "on"), ("local", "tree", "on")]
+    for bn, reduction, overlap in configs:
         for n in (1, 2, 4):
-            cmd = [
-                mpirun,
-                "-n",
-                str(n),
-                "--oversubscribe",
-                "--bind-to",
-                "none",
-                sys.executable,
-                __file__,
-                "--worker",
-                reduction,
-            ]
+            cmd = [mpirun, "-n", str(n), "--oversubscribe", "--bind-to", "none", sys.executable]
+            cmd += [__file__, "--worker", reduction, overlap, bn]
             r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
             line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")), None)
+            name = {"none": "no BN", "sync": "BN sync", "local": "BN local"}[bn]
             if line is None:
-                print(f"| {n} | {reduction} | failed: {r.stderr[-300:]} |")
+                print(f"| {name} | {n} | {reduction} | {overlap} | failed: {r.stderr[-300:]} |")
                 continue
             res = json.loads(line[7:])
+            t = res["time"]
             print(
-                f"| {n} | {reduction} | {res['threads']} | {res['time']:.3f} | "
-                f"{res['comm_time']:.3f} | {res['comm_time'] / res['time']:.0%} |"
+                f"| {name} | {n} | {reduction} | {overlap} | {res['threads']} | {t:.3f} | "
+                f"{res['comm_time']:.3f} | {res['comm_time'] / t:.0%} | "
+                f"{res['grad_comm_time']:.3f} | {res['grad_comm_time'] / t:.0%} |"
             )
 
 
@@ -213,10 +220,10 @@ def part_stream():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--part", choices=("dp", "model", "stream", "all"), default="all")
-    ap.add_argument("--worker", choices=("tree", "allreduce"))
+    ap.add_argument("--worker", nargs=3, metavar=("REDUCTION", "OVERLAP", "BN"))
     a = ap.parse_args()
     if a.worker:
-        worker(a.worker)
+        worker(*a.worker)
         return
     for part, fn in (("dp", part_dp), ("model", part_model), ("stream", part_stream)):
         if a.part in (part, "all"):

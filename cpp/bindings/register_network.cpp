@@ -160,6 +160,8 @@ HeldTargets targets(const py::array& y, const py::object& w, long n, long k) {
 
 }  // namespace
 
+void def_block_passes(py::class_<Network>& cls);  // network_blocks.cpp
+
 void register_network(py::module_& m) {
   py::class_<Network>(m, "Network")
       .def(py::init([](int input_dim, const py::list& specs, std::uint64_t seed) {
@@ -468,4 +470,6 @@ void register_network(py::module_& m) {
           },
           py::arg("x"), py::arg("fold_batchnorm") = false)
       .def_property_readonly("can_fold", &Network::can_fold);
+  auto cls = py::reinterpret_borrow<py::class_<Network>>(m.attr("Network"));
+  def_block_passes(cls);
 }

@@ -3,8 +3,10 @@
     mpirun -n 4 python examples/distributed/train_mpi.py
     (as root, or with more ranks than cores: mpirun --allow-run-as-root --oversubscribe -n 4 ...)
 
-Each rank loads only its rows (here: its share of a synthetic dataset). The weights at the end
-are bitwise the same for -n 1, 2 or 4 (see nncore.distributed); rank 0 prints and saves.
+Each rank loads only its rows (here: its share of a synthetic dataset). BatchNorm is
+synchronised: its statistics are those of the whole 256-row batch, as in one process. The weights
+at the end are bitwise the same for -n 1, 2 or 4 (see nncore.distributed); rank 0 prints and
+saves.
 """
 
 import numpy as np
@@ -34,7 +36,7 @@ history = model.fit(
     validation_data=(X_test, y_test),  # evaluated over all ranks' test rows
     callbacks=[nc.callbacks.ModelCheckpoint("/tmp/nncore-mpi-{epoch}.nnc")],  # rank 0 writes
 )
-scores = dist.evaluate(model, X_test, y_test)
+scores = model.evaluate(X_test, y_test)  # collective: every rank gets all ranks' scores
 if ctx.rank == 0:
     print(f"{ctx.size} ranks: final loss {history.history['loss'][-1]:.4f}, test {scores}")
     print("weights checksum", float(np.abs(model.get_weights()[0]).sum()))

@@ -94,6 +94,15 @@ class Network:
     def add_batch_l2(self, batch_weight: typing.SupportsFloat | typing.SupportsIndex) -> float: ...
     def add_penalty_grads(self) -> None: ...
     def backward(self, arg0: numpy.ndarray) -> numpy.typing.NDArray[numpy.float32]: ...
+    def backward_blocks(
+        self,
+        dout: numpy.ndarray,
+        rows: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex],
+        keys: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex],
+        first: typing.SupportsInt | typing.SupportsIndex,
+        global_rows: typing.SupportsInt | typing.SupportsIndex,
+        reducer: typing.Any,
+    ) -> None: ...
     def buffer_views(self) -> list: ...
     def buffers_array(self) -> numpy.typing.NDArray[numpy.float32]: ...
     def forward(
@@ -103,6 +112,15 @@ class Network:
         step: typing.SupportsInt | typing.SupportsIndex | None = None,
     ) -> numpy.typing.NDArray[numpy.float32]: ...
     def forward_all(self, x: numpy.ndarray, training: bool = False) -> list: ...
+    def forward_blocks(
+        self,
+        x: numpy.ndarray,
+        rows: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex],
+        keys: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex],
+        first: typing.SupportsInt | typing.SupportsIndex,
+        global_rows: typing.SupportsInt | typing.SupportsIndex,
+        reducer: typing.Any,
+    ) -> numpy.typing.NDArray[numpy.float32]: ...
     def forward_mc(
         self,
         x: numpy.ndarray,

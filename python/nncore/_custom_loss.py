@@ -86,13 +86,12 @@ def run_epoch(model, net, X, y, batch_size, order, lrs, cb, sums) -> dict:
     return totals
 
 
-def outputs_and_loss(net, fn, X, y, chunk: int = 4096):
-    """Evaluation-mode outputs and the row-weighted mean of the function's chunk losses."""
-    n = X.shape[0]
-    outs, total = [], 0.0
+def loss_of_outputs(fn, out, y, chunk: int = 4096) -> float:
+    """The row-weighted mean of the function's losses on chunks of given outputs (evaluate's
+    loss of a callable)."""
+    n = out.shape[0]
+    total = 0.0
     for i in range(0, n, chunk):
-        out = net.forward(X[i : i + chunk], False)
-        loss, _ = call(fn, out, _rows(y, slice(i, i + chunk)))
-        total += loss * out.shape[0]
-        outs.append(out)
-    return np.concatenate(outs), total / n
+        loss, _ = call(fn, out[i : i + chunk], _rows(y, slice(i, i + chunk)))
+        total += loss * out[i : i + chunk].shape[0]
+    return total / n

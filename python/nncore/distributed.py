@@ -11,37 +11,50 @@ Run one process per rank (``mpirun -n 4 python train.py``); in each::
     model = nc.Sequential([...], input_dim=..., seed=0)
     model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
     model.fit(X_local, y_local, epochs=10, batch_size=256)   # one model, trained by all ranks
-    dist.evaluate(model, X_local_test, y_local_test)          # metrics over all ranks' rows
+    model.evaluate(X_local_test, y_local_test)   # collective: metrics over all ranks' rows
     dist.save(model, "model.nnc")                              # rank 0 writes
 
 How a step works. The rows of rank 0, 1, ... concatenated form the global dataset. Each epoch
 shuffles it with the permutation plain ``fit`` uses (seed, epoch), so the global batches are
 the same rows as in one process. A global batch is cut into row blocks of ``block_rows`` rows;
 each rank takes a contiguous run of blocks, fetches rows it does not hold from their owners (one
-``Alltoallv``), and runs forward, loss and backward per block (the loss gradient scaled by
-block rows / batch rows, so the sum is the gradient of the batch mean). The block gradients are
-summed in one fixed binary tree over blocks (:mod:`nncore._blocktree`): each rank sums the aligned
-sub-trees it holds, one ``Allgatherv`` exchanges them, every rank finishes the tree and applies
-the same optimizer update. The result is **bitwise independent of the number of ranks** for a
-given ``block_rows``, and bitwise repeatable. It equals plain single-process ``fit`` bitwise when
-one block spans the batch (``block_rows >= batch_size``); with smaller blocks it differs from
-plain ``fit`` by float32 rounding of the split sums (about 1e-6 relative on the weights after a
-few epochs in the tests). ``reduction="allreduce"`` instead sums each rank's sub-trees locally and
-runs one in-place ``MPI_Allreduce`` on the flat gradient arena: fewer bytes on the wire for many
-ranks (2·P instead of about ranks·P per rank), rounding then depends on the rank count.
+``Alltoallv``), and runs the block pass (``Network.forward_blocks`` / ``backward_blocks``): the
+layers one at a time over all its blocks, row-local layers once per block (a block gets the bits
+a pass of it alone would), the loss gradient of each block scaled by block rows / batch rows so
+the sum is the gradient of the batch mean. The block gradients are summed in one fixed binary
+tree over blocks (:mod:`nncore._blocktree`): each rank sums the aligned sub-trees it holds, layer
+by layer in the core; each layer's sub-tree sums go out (nonblocking ``Iallgatherv``) as soon as
+its backward is done, overlapping the earlier layers' backward; every rank finishes the same tree
+and applies the same optimizer update. The result is **bitwise independent of the number of
+ranks** for a given ``block_rows``, and bitwise repeatable. It equals plain single-process ``fit``
+bitwise when one block spans the batch (``block_rows >= batch_size``); with smaller blocks it
+differs from plain ``fit`` by float32 rounding of the split sums (below 1e-6 on the weights after
+3 epochs in the tests). ``reduction="allreduce"`` instead sums each rank's sub-trees locally and
+runs ``MPI_Iallreduce`` per layer: fewer bytes on the wire for many ranks (2·P instead of about
+ranks·P per rank), rounding then depends on the rank count.
 
 Layers that look across rows, and what holds:
 
-- BatchNorm normalises each block with that block's statistics (ghost batch norm, local by
-  construction; statistics are not synchronised across ranks — there is no SyncBatchNorm). Since
-  blocks do not depend on the rank count, neither does training. The running statistics move
-  once per step by the mean of the blocks' updates, the same on every rank.
+- BatchNorm (``init(batchnorm="sync")``, the default) normalises with the statistics of the whole
+  global batch, as ``torch.nn.SyncBatchNorm``: it runs once over all local blocks, takes
+  per-block per-feature sums in double and has them summed over all blocks in the same fixed
+  tree by the reducer the core calls back mid-pass (:class:`nncore._dist_fit._Reducer`): the
+  mean, then the centred squares (forward), then Σdy and Σdy·x̂ (backward). Rank-count
+  independent, and plain ``fit``'s bits for a batch of one block. ``batchnorm="local"``
+  normalises each block with its own statistics (ghost batch norm); its running statistics move
+  once per step by the mean of the blocks' updates. Also rank-count independent, but other
+  maths than plain ``fit``.
 - Dropout masks are keyed by (seed, global step, block index, layer, element in block), so they do
   not depend on the rank count either (they differ from plain ``fit``'s masks).
 
-Not supported here (``ValueError``): ``sample_weight``, ``class_weight``, ``validation_split``,
-``diagnostics``. Rank 0 alone runs ``ModelCheckpoint``, ``CSVLogger`` and progress output; every
-rank sees the same epoch logs, so ``EarlyStopping`` stops all ranks together.
+``sample_weight`` travels with the rows, ``class_weight="balanced"`` counts every rank's rows and
+``validation_split`` holds out the rows plain ``fit`` would of the concatenated data (each rank
+validates on the held-out rows it owns). Not supported (``ValueError``): ``diagnostics`` and the
+loss option ``class_weight``. After :func:`init`, ``model.evaluate`` is collective (see
+:func:`evaluate`). Rank 0 alone runs ``ModelCheckpoint``, ``CSVLogger`` and progress output; every
+rank sees the same epoch logs, so ``EarlyStopping`` stops all ranks together. The epoch logs add
+``comm_time`` (seconds this rank spent in collectives and waits: row exchange, batchnorm sums,
+gradient exchange, including waiting for slower ranks) and ``grad_comm_time`` (its gradient part).
 
 Failure behaviour: ranks compare a digest of the model, compiler settings, initial weights and fit
 arguments before training, and all raise ``ValueError`` naming the first difference. A watchdog
@@ -132,6 +145,8 @@ class Context:
     replicated: bool
     timeout: float
     _watchdog: _Watchdog = field(repr=False)
+    batchnorm: str = "sync"
+    overlap: bool = True
 
     def fit(self, model, X, y, **kw):
         from ._dist_fit import fit
@@ -155,6 +170,8 @@ def init(
     reduction: str = "tree",
     replicated: bool = False,
     timeout: float = 120.0,
+    batchnorm: str = "sync",
+    overlap: bool = True,
 ) -> Context:
     """Join the MPI job; afterwards ``model.fit`` trains data-parallel over its ranks.
 
@@ -174,10 +191,20 @@ def init(
         Every rank holds the whole dataset (no row exchange); fit's X is then the full data.
     timeout : float
         Seconds a collective may wait before the job is aborted.
+    batchnorm : "sync" or "local"
+        "sync" (default): BatchNorm statistics over the whole global batch, as one process
+        training on that batch computes them (torch.nn.SyncBatchNorm). "local": each block of
+        ``block_rows`` rows is normalised with its own statistics (ghost batch norm; no
+        communication inside the pass).
+    overlap : bool
+        Start each layer's gradient exchange as soon as its backward is done, while the earlier
+        layers' backward runs (False: exchange after the whole backward; for measurements).
     """
     MPI = _import_mpi()
     if reduction not in ("tree", "allreduce"):
         raise ValueError(f"reduction must be 'tree' or 'allreduce', got {reduction!r}")
+    if batchnorm not in ("sync", "local"):
+        raise ValueError(f"batchnorm must be 'sync' or 'local', got {batchnorm!r}")
     block_rows = check_positive_int(block_rows, "block_rows")
     if not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
@@ -199,6 +226,8 @@ def init(
         replicated=bool(replicated),
         timeout=float(timeout),
         _watchdog=_Watchdog(comm, timeout),
+        batchnorm=batchnorm,
+        overlap=bool(overlap),
     )
     _CONTEXT[0] = ctx
     from . import model as _model
@@ -241,16 +270,34 @@ def _gather_rows(ctx: Context, a: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def evaluate(model, X, y, *, ctx: Context | None = None) -> dict:
-    """``model.evaluate`` over all ranks' rows (each rank passes its own): the outputs and targets
-    are gathered, so every metric is exact, not an average of per-rank averages. With
-    ``replicated=True`` in :func:`init`, plain ``model.evaluate`` on the full data is the same."""
+def evaluate(model, X, y, *, sample_weight=None, ctx: Context | None = None) -> dict:
+    """``model.evaluate`` over all ranks' rows (each rank passes its own; after :func:`init`,
+    ``model.evaluate`` itself comes here). Each rank runs the forward pass of its rows; the
+    outputs, targets and weights are gathered in rank order and every rank computes the loss and
+    the metrics from all of them, as one process evaluating the concatenated rows would: the
+    same scores bit for bit, whatever the rank count (exact metrics, not averages of per-rank
+    averages). With ``replicated=True`` every rank passes all rows and does 1/size of the
+    forward work. Collective: every rank must call it."""
     ctx = ctx or _require()
-    if ctx.replicated:
-        return model.evaluate(X, y)
-    X = _gather_rows(ctx, np.asarray(X, np.float32))
-    y = _gather_rows(ctx, np.asarray(y))
-    return model.evaluate(X, y)
+    X, y, sw = model._evaluate_inputs(X, y, sample_weight)
+    if callable(model.loss):
+        # a Python loss needs the targets' own type: evaluate the gathered rows everywhere
+        if not ctx.replicated:
+            X, y = _gather_rows(ctx, X), _gather_rows(ctx, y)
+        out, loss = model._outputs_and_loss(X, y, None)
+        return model._scores(out, y, loss)
+    n = X.shape[0]
+    lo, hi = (
+        (ctx.rank * n // ctx.size, (ctx.rank + 1) * n // ctx.size) if ctx.replicated else (0, n)
+    )
+    out = _gather_rows(ctx, model._outputs(X[lo:hi]))
+    if not ctx.replicated:
+        y = _gather_rows(ctx, y)
+        sws = ctx._watchdog.run("allgather (evaluate weights)", ctx.comm.allgather, sw)
+        if any(w is None for w in sws) != all(w is None for w in sws):
+            raise ValueError("evaluate: some ranks gave sample_weight and others did not")
+        sw = None if sws[0] is None else np.concatenate(sws)
+    return model._scores(out, y, model._loss_of_outputs(out, y, sw))
 
 
 def save(model, path, *, ctx: Context | None = None) -> None:

@@ -683,28 +683,51 @@ class Sequential:
 
     def _outputs_and_loss(self, X, y, sw, chunk: int = 4096):
         """Raw outputs (evaluation mode) and the mean data loss, in chunks to bound memory."""
+        out = self._outputs(X, chunk)
+        return out, self._loss_of_outputs(out, y, sw, chunk)
+
+    def _outputs(self, X, chunk: int = 4096) -> np.ndarray:
+        """Raw evaluation-mode outputs of checked rows, ``chunk`` rows per core call (each row's
+        output does not depend on the rows beside it)."""
+        parts = [self._net.forward(X[i : i + chunk], False) for i in range(0, X.shape[0], chunk)]
+        return np.concatenate(parts) if parts else np.empty((0, self._output_dim()), np.float32)
+
+    def _loss_of_outputs(self, out, y, sw, chunk: int = 4096) -> float:
+        """The mean data loss of outputs against checked targets, summed chunk by chunk."""
         if callable(self.loss):
             _custom_loss.no_weights(sw)
-            return _custom_loss.outputs_and_loss(self._net, self.loss, X, y, chunk)
-        n = X.shape[0]
-        outs, total = [], 0.0
+            return _custom_loss.loss_of_outputs(self.loss, out, y, chunk)
+        n = out.shape[0]
+        total = 0.0
         for i in range(0, n, chunk):
-            out = self._net.forward(X[i : i + chunk], False)
             loss, _ = self._net.loss(
-                out, y[i : i + chunk], None if sw is None else sw[i : i + chunk]
+                out[i : i + chunk], y[i : i + chunk], None if sw is None else sw[i : i + chunk]
             )
-            total += loss * out.shape[0]
-            outs.append(out)
-        return np.concatenate(outs), total / n
+            total += loss * out[i : i + chunk].shape[0]
+        return total / n
 
     def evaluate(self, X, y, *, sample_weight=None) -> dict:
-        """Mean data loss (without the l1/l2 term) and each compiled metric, in evaluation mode."""
+        """Mean data loss (without the l1/l2 term) and each compiled metric, in evaluation mode.
+
+        After ``nncore.distributed.init()`` this is collective: every rank passes its own rows and
+        gets the scores of all ranks' rows (see :func:`nncore.distributed.evaluate`)."""
         if self.loss is None:
             raise RuntimeError("the model is not compiled: call model.compile(...) first")
-        X = self._check_X(X)
-        y = self._check_y(y, X.shape[0])
-        sw = check_sample_weight(sample_weight, X.shape[0])
+        ctx = _DISTRIBUTED[0]
+        if ctx is not None:
+            from .distributed import evaluate
+
+            return evaluate(self, X, y, sample_weight=sample_weight, ctx=ctx)
+        X, y, sw = self._evaluate_inputs(X, y, sample_weight)
         out, loss = self._outputs_and_loss(X, y, sw)
+        return self._scores(out, y, loss)
+
+    def _evaluate_inputs(self, X, y, sample_weight):
+        X = self._check_X(X)
+        return X, self._check_y(y, X.shape[0]), check_sample_weight(sample_weight, X.shape[0])
+
+    def _scores(self, out, y, loss) -> dict:
+        """evaluate's dictionary from all outputs, targets and the mean loss."""
         result = {"loss": float(loss)}
         if self.metrics:
             pred = self._transform(out)
@@ -902,12 +925,19 @@ class Sequential:
             return self._net.forward_all(x, training)
         return self._net.forward(x, training, step)
 
-    def _loss_unchecked(self, out: np.ndarray, y) -> tuple:
-        """(loss, d loss / d out) for already checked outputs and targets, without weights."""
-        return self._net.loss(out, y, None)
+    def _loss_unchecked(self, out: np.ndarray, y, sample_weight=None) -> tuple:
+        """(loss, d loss / d out) for already checked outputs, targets and weights."""
+        return self._net.loss(out, y, sample_weight)
 
     def _backward_unchecked(self, dout: np.ndarray) -> np.ndarray:
         return self._net.backward(dout)
+
+    def _forward_blocks(self, x, rows, keys, first, global_rows, reducer) -> np.ndarray:
+        """A data-parallel forward over this rank's row blocks (``nncore._dist_fit``)."""
+        return self._net.forward_blocks(x, rows, keys, first, global_rows, reducer)
+
+    def _backward_blocks(self, dout, rows, keys, first, global_rows, reducer) -> None:
+        self._net.backward_blocks(dout, rows, keys, first, global_rows, reducer)
 
     def _loss_grad(self, x: np.ndarray, y, sample_weight=None, accumulate: bool = False) -> float:
         """Mean loss of a checked float32 batch, its gradient left in the "grads" arena (layer

@@ -35,4 +35,25 @@ void bn_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const 
                  const float* mean, const float* invstd, const float* gamma, int n, int c,
                  bool training, const float* relu_y = nullptr);
 
+// Block passes (synchronised BatchNorm over a data-parallel batch; batchnorm_sync.cpp): the
+// training forward and backward cut at their reductions over rows, so that the per-block sums can
+// be summed over every block of the global batch in between. Each sum runs in double, each column
+// in row order, with the operations of bn_forward_train / bn_backward: a batch that is one block
+// gets their bits. Portable code (no per-ISA variants), so every ISA gives the same bits.
+// s (c) = sum over rows of x (n, c).
+void bn_sum_rows(double* s, const float* x, int n, int c);
+// q (c) = sum over rows of (x - mean)^2.
+void bn_sum_squared_deviations(double* q, const float* x, const double* mean, int n, int c);
+// y = (x - mean)·(invstd·gamma) + beta, the training forward's last pass (relu: fused ReLU).
+void bn_normalize(float* y, const float* x, const float* mean, const float* invstd,
+                  const float* gamma, const float* beta, int n, int c, bool relu);
+// sums (2c) = [sum of dy, sum of dy·x̂], x̂ = (x - mean)·invstd; dy is masked by a fused ReLU's
+// output relu_y (relu_y > 0 ? dy : 0) when relu_y is non-null.
+void bn_sum_grads(double* sums, const float* dy, const float* relu_y, const float* x,
+                  const float* mean, const float* invstd, int n, int c);
+// dx = gamma·invstd·(dy - sums[0:c]/count - x̂·sums[c:2c]/count), sums over `count` rows.
+void bn_backward_dx(float* dx, const float* dy, const float* relu_y, const float* x,
+                    const float* mean, const float* invstd, const float* gamma, const double* sums,
+                    double count, int n, int c);
+
 }  // namespace nncore

@@ -13,6 +13,8 @@
 
 namespace nncore {
 
+struct BlockPass;  // nncore/block_pass.h
+
 // A layer's hyper-parameters as they come from Python: a type name, numbers and strings.
 struct LayerSpec {
   std::string type;  // "dense" | "activation" | "batchnorm" | "dropout" | "residual" | "embedding"
@@ -82,6 +84,9 @@ struct StepContext {
   // batchnorm, stays in evaluation mode).
   bool mc_dropout = false;
   PhaseSink* phases = nullptr;  // set while the network is profiling
+  // Data-parallel block pass (Network::forward_blocks): set only for the layers that reduce over
+  // rows themselves (reduces_over_blocks()), which then see every local block in one call.
+  const BlockPass* blocks = nullptr;
 };
 
 class Layer {
@@ -133,6 +138,10 @@ class Layer {
   // True for a layer whose input is the network's raw input (integer codes): Network refuses
   // it anywhere but first.
   virtual bool first_only() const { return false; }
+  // True when forward/backward reduce over the rows of the whole global batch in a block pass
+  // (ctx.blocks): such a layer runs once over all local blocks and sums its per-block partials
+  // with ctx.blocks->reducer. Every other layer runs once per block, as if the block were alone.
+  virtual bool reduces_over_blocks() const { return false; }
 
  protected:
   int in_dim_ = 0, out_dim_ = 0;

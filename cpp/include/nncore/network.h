@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "nncore/activations.h"
+#include "nncore/block_pass.h"
 #include "nncore/common.h"
 #include "nncore/cycle_clock.h"
 #include "nncore/layer.h"
@@ -153,6 +154,25 @@ class Network {
                          const std::int64_t* order, std::int64_t batch_begin,
                          std::int64_t batch_end, const float* lr_per_batch);
 
+  // Data-parallel training passes over this process's blocks (network_blocks.cpp). x (n, input_dim)
+  // holds the blocks' rows concatenated (n = the sum of pass.rows). Layers run one at a time over
+  // every block: each row-local layer once per block, with the block's own dropout key, so a block
+  // gets exactly the bits a forward of that block alone would; a layer that reduces over rows
+  // (reduces_over_blocks: batchnorm) once over all blocks, reducing through pass.reducer.
+  // Returns the output (n, output_dim) in the workspace.
+  const float* forward_blocks(const float* x, int n, const BlockPass& pass);
+  // After forward_blocks with the same pass: dout (n, output_dim), each block's rows already
+  // scaled to its share of the batch loss. Each parameter layer's gradient is computed per block
+  // and summed into the node sums of the fixed block tree (block_nodes), then announced with
+  // pass.reducer->grads_ready, last layer first. The gradient arena is left unspecified except
+  // for the slices announced as reduced.
+  void backward_blocks(const float* dout, int n, const BlockPass& pass);
+  // The node sums of the last backward_blocks: for parameters [offset, offset + size) the K nodes
+  // (the maximal aligned sub-trees covering the local blocks, left to right) lie one after the
+  // other at [K·offset, K·(offset + size)), so each layer's nodes are one contiguous buffer.
+  const fvec& block_nodes() const { return block_nodes_; }
+  int block_node_count() const { return block_node_count_; }
+
   // Evaluation-mode forward in chunks, with the output transform applied: out (n, output_dim).
   // With fold_batchnorm, evaluation-mode BatchNorm is folded into the preceding Dense and
   // activations/dropout into the GEMM epilogue (an inference plan, rebuilt after any change to
@@ -276,7 +296,10 @@ class Network {
   bool params_pending_ = false;         // params_changed() came while evaluation calls were running
   std::uint64_t prepared_version_ = 0;  // version_ the layers were last prepared for readers at
   std::vector<EvalWorkspace*> free_workspaces_;  // owned (deleted by ~Network)
-  std::uint32_t draws_ = 0;  // training forwards since the last optimizer step (MaskKey)
+  std::uint32_t draws_ = 0;        // training forwards since the last optimizer step (MaskKey)
+  fvec block_nodes_;               // backward_blocks' tree node sums (see block_nodes())
+  std::vector<fvec> block_stack_;  // its scratch: partial tree nodes of one layer
+  int block_node_count_ = 0;
 };
 
 }  // namespace nncore
