@@ -5,10 +5,10 @@
                                                            [--isa native|avx2|avx512]
 
 The model is bench_train.py's: 784-512(BN, ReLU, Dropout .2)-512(BN, ReLU, Dropout .2)-10,
-softmax output. nncore's `predict` (its default plan), `predict(fold_batchnorm=True)` and
-PyTorch's `model.eval()` forward under `torch.inference_mode()` followed by a softmax (what
-`predict` returns) run the same rows in one round, in turn; each sample repeats the call for at
-least --sample-ms. Ratios are PyTorch time / nncore time (> 1: nncore faster).
+softmax output. nncore's `predict` (its default: the folded plan), `predict(fold_batchnorm=False)`
+(layer by layer) and PyTorch's `model.eval()` forward under `torch.inference_mode()` followed by a
+softmax (what `predict` returns) run the same rows in one round, in turn; each sample repeats the
+call for at least --sample-ms. Ratios are PyTorch time / nncore time (> 1: nncore faster).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def main() -> None:
     print(f"# {describe_environment()}")
     print(f"# rounds={args.rounds}, sample >= {args.sample_ms} ms, medians of per-call times\n")
     print(
-        "| batch | threads | nncore µs | folded µs | torch µs | torch / nncore | torch / folded |"
+        "| batch | threads | nncore µs | layer-by-layer µs | torch µs | torch / nncore | torch / layers |"
     )
     print("|---|---|---|---|---|---|---|")
     for threads in [int(t) for t in args.threads.split(",")]:
@@ -82,7 +82,7 @@ def main() -> None:
             xb = np.ascontiguousarray(X[:rows])
             calls = {
                 "nncore": lambda xb=xb: m.predict(xb),
-                "folded": lambda xb=xb: m.predict(xb, fold_batchnorm=True),
+                "layers": lambda xb=xb: m.predict(xb, fold_batchnorm=False),
             }
             if torch is not None:
                 xt = torch.from_numpy(xb)
@@ -98,9 +98,9 @@ def main() -> None:
                     times[k].append(sample(fn, args.sample_ms / 1000))
             med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
             t = med.get("torch")
-            cells = [f"{med['nncore']:.1f}", f"{med['folded']:.1f}"]
+            cells = [f"{med['nncore']:.1f}", f"{med['layers']:.1f}"]
             if t:
-                cells += [f"{t:.1f}", f"{t / med['nncore']:.2f}x", f"{t / med['folded']:.2f}x"]
+                cells += [f"{t:.1f}", f"{t / med['nncore']:.2f}x", f"{t / med['layers']:.2f}x"]
             else:
                 cells += ["-", "-", "-"]
             print(f"| {rows} | {threads} | " + " | ".join(cells) + " |")
