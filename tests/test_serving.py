@@ -182,3 +182,22 @@ def test_backward_after_an_evaluation_forward_still_works():
     out = m.forward(X, training=False)
     dx = m.backward(np.ones_like(out))
     assert dx.shape == X.shape and np.isfinite(dx).all()
+
+
+def test_parameter_views_are_watched_while_any_view_lives():
+    """predict re-packs weights while a parameters() view (or any array derived from one) may
+    still be written, and stops once they are all gone."""
+    m = nc.Sequential([nc.Dense(8, "relu"), nc.Dense(3)], input_dim=5, seed=0)
+    x = np.ones((2, 5), np.float32)
+    p = m.parameters()
+    row = p["1.bias"][1:]  # a derived view outlives the dict
+    del p
+    before = m.predict(x)
+    row[:] = 7.0
+    after = m.predict(x)
+    np.testing.assert_array_equal(after[:, 0], before[:, 0])
+    assert not np.array_equal(after[:, 1:], before[:, 1:])
+    assert m._params_exposed
+    del row
+    m.predict(x)
+    assert not m._params_exposed  # nothing can write any more: no re-pack per call

@@ -9,6 +9,7 @@ progress and Ctrl-C.
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,16 @@ def _task_of(loss, k: int | None) -> str | None:
     if loss in _losses.SIGMOID_LOSSES:
         return None if k is None else ("multilabel" if k > 1 else "binary")
     return "regression" if isinstance(loss, str) else None
+
+
+class _ViewOwner:
+    """The owner of one ``parameters()`` call's views. numpy makes this object the base of every
+    array derived from them (slices, reshapes, ``np.asarray``), so while it is alive a write into
+    the arena may still come; once it is gone none can, and predict stops re-packing weights."""
+
+    def __init__(self, arena: np.ndarray) -> None:
+        self._arena = arena
+        self.__array_interface__ = arena.__array_interface__
 
 
 class Parameters(dict):
@@ -178,6 +189,7 @@ class Sequential:
         self._net: Any = None  # the _core.Network, once built
         self._stripped = None  # index of the final activation folded into the loss, if any
         self._params_exposed = False
+        self._exposures: list[weakref.ref] = []  # one per parameters() call (see _ViewOwner)
         if input_dim is not None and self.layers:
             self.build()
 
@@ -260,6 +272,10 @@ class Sequential:
         self._ensure_built(X)
         if self._params_exposed:
             self._net.params_changed()
+            self._exposures = [r for r in self._exposures if r() is not None]
+            # With every view gone no write can come any more: stop re-packing on each call
+            # (a full re-pack, or a rebuild of the folded plan, costs several predicts at batch 1).
+            self._params_exposed = bool(self._exposures)
         return X
 
     def compile(
@@ -826,8 +842,10 @@ class Sequential:
             raise RuntimeError(
                 "the model is not built yet: give input_dim or call build()/fit() first"
             )
+        owner = _ViewOwner(self._net.params_array())
+        self._exposures.append(weakref.ref(owner))
         self._params_exposed = True
-        p = Parameters(self._views(self._net.params_array(), self._net.param_views()))
+        p = Parameters(self._views(np.asarray(owner), self._net.param_views()))
         p.model = self
         return p
 
