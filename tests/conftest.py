@@ -54,6 +54,15 @@ def threads(request):
 
 
 @pytest.fixture
+def restore_runtime():
+    """Puts the ISA and the thread count back after a test that switches them."""
+    isa = _core.isa()
+    yield
+    nncore.set_num_threads(0)
+    _core.set_isa(isa)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(1234)
 

@@ -21,14 +21,6 @@ THREADS = (1, 2, 3, 5, 7)
 ALL_ISAS = ("avx512", "avx2", "neon", "scalar")
 
 
-@pytest.fixture
-def restore_runtime():
-    isa = _core.isa()
-    yield
-    nc.set_num_threads(0)
-    _core.set_isa(isa)
-
-
 def _data(n=431, d=40, k=5):
     rng = np.random.default_rng(11)
     X = rng.normal(size=(n, d)).astype(np.float32)

@@ -13,14 +13,6 @@ from nncore import _core
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture
-def restore_runtime():
-    isa = _core.isa()
-    yield
-    nc.set_num_threads(0)
-    _core.set_isa(isa)
-
-
 def _mixed(n=64, seed=0):
     """X with numeric columns 0, 3 and codes in 1 (cardinality 5) and 4 (cardinality 3);
     column 2 is ignored by the input below."""

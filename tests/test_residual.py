@@ -236,14 +236,6 @@ def _train_hash(threads=None):
     return h.hexdigest()
 
 
-@pytest.fixture
-def restore_runtime():
-    isa = _core.isa()
-    yield
-    nc.set_num_threads(0)
-    _core.set_isa(isa)
-
-
 def test_training_is_bitwise_the_same_over_threads_and_isas(restore_runtime):
     want = _train_hash(1)
     for t in (2, 3):
