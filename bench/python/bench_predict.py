@@ -60,7 +60,6 @@ def main() -> None:
     m = nncore_model()
     # A few training steps so that BatchNorm's running statistics are not the identity.
     m.fit(X[:1024], np.zeros(1024, np.int64), epochs=1, batch_size=256, verbose=0)
-    calls = {}
     if torch is not None:
         tm, _ = torch_model()
         tm.eval()

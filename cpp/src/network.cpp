@@ -13,14 +13,11 @@
 
 namespace nncore {
 
-struct Network::Busy {
-  Network& net;
-  explicit Busy(Network& n) : net(n) {
-    Access mode = Access::exclusive;
-    net.enter(mode, false);
-  }
-  ~Busy() { net.leave(Access::exclusive, nullptr); }
-};
+Network::Busy::Busy(Network& n) : net(n) {
+  Access mode = Access::exclusive;
+  net.enter(mode, false);
+}
+Network::Busy::~Busy() { net.leave(Access::exclusive, nullptr); }
 
 Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed)
     : input_dim_(input_dim), seed_(seed), specs_(specs) {

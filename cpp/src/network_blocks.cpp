@@ -50,12 +50,7 @@ void push_leaf(std::vector<Node>& st, std::int64_t block, Merge merge) {
 }  // namespace
 
 const float* Network::forward_blocks(const float* x, int n, const BlockPass& pass) {
-  Access mode = Access::exclusive;  // a training call, as Network::Busy in network.cpp
-  enter(mode, false);
-  struct Leave {
-    Network& net;
-    ~Leave() { net.leave(Access::exclusive, nullptr); }
-  } leave{*this};
+  Busy busy(*this);  // a training call
   const std::vector<int> off = block_offsets(pass, n);
   ensure_workspace(std::max(n, 1));
   if (n) std::memcpy(batch_x_.data(), x, sizeof(float) * std::size_t(n) * input_dim_);
@@ -89,12 +84,7 @@ const float* Network::forward_blocks(const float* x, int n, const BlockPass& pas
 }
 
 void Network::backward_blocks(const float* dout, int n, const BlockPass& pass) {
-  Access mode = Access::exclusive;  // a training call, as Network::Busy in network.cpp
-  enter(mode, false);
-  struct Leave {
-    Network& net;
-    ~Leave() { net.leave(Access::exclusive, nullptr); }
-  } leave{*this};
+  Busy busy(*this);  // a training call
   const std::vector<int> off = block_offsets(pass, n);
   check(last_training_ && n == last_rows_,
         "backward_blocks: needs a forward_blocks of the same " + std::to_string(n) + " rows first");

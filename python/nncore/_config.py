@@ -138,7 +138,7 @@ def config() -> dict[str, Any]:
         "isa": _core.isa(),
         "isa_available": list(_core.supported_isas()),
         "isa_forced_by_env": os.environ.get("NNCORE_ISA") or None,
-        "gemm_kernel": _core.gemm_kernel(),
+        "gemm_kernel": kernel["name"],
         "gemm_blocking": {k: kernel[k] for k in ("mc", "nc", "kc", "blocking", "caches")},
         "threads": _core.num_threads(),
         "cores": _core.num_cores(),

@@ -220,7 +220,12 @@ class Network {
                                                          const std::vector<LayerSpec>& specs);
 
  private:
-  struct Busy;  // RAII guard: an exclusive (training) call
+  // RAII guard of an exclusive (training) call (network_access.cpp's rules).
+  struct Busy {
+    Network& net;
+    explicit Busy(Network& n);
+    ~Busy();
+  };
   // Access modes (network_access.cpp): exclusive = training calls; keeper = an evaluation
   // forward on the training workspace (at most one, alongside readers); reader = an evaluation
   // call on a pooled workspace.
