@@ -150,7 +150,7 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
   const bool direct = ks.in_place_b && !p.pb && p.tb == Trans::N && in_place_b_pays(p.ldb, m1 - m0);
   const std::ptrdiff_t bstride = direct ? p.ldb : 0;
   // The packed B panel of a column chunk must stay small enough to be re-read from L3.
-  const std::size_t panel_bytes = sizeof(float) * (std::size_t)p.K * p.bk.nc;
+  const std::size_t panel_bytes = sizeof(float) * (std::size_t)p.K * std::min(p.bk.nc, n1 - n0);
   const bool c_resident = row_blocks > 1 && nb > 1 && (long)panel_bytes <= p.bk.panel_bytes;
   float* abuf = grow(tb.a, (std::size_t)std::min(p.K, gemm::kKcMax + 8) * p.bk.mc);
   for (int jc = n0; jc < n1; jc += p.bk.nc) {

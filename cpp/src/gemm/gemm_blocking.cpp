@@ -10,8 +10,11 @@
 // so that there they give those constants back:
 //   - the packed A block (MC × KC floats) takes 1/8 of L2, the rest holds the B sliver streamed
 //     through L1, the C tiles and the next A sliver;
-//   - the packed B panel (KC × NC floats) takes 1/32 of this core's share of L3 (sharing CPUs
-//     divide it), so other threads' panels and the C block stay in L3;
+//   - the packed B panel (KC × NC floats) takes 1/8 of this core's share of L3 (sharing CPUs
+//     divide it), as BLIS's Zen/Haswell NC of ~4K columns does: every extra column chunk packs
+//     the same A block again. Swept on the quiet VM (MC 64–256 × NC 384–4096, 1 and 2 threads,
+//     bench/RESULTS.md "GEMM blocking sweep"): NC 512 → 2064 took 2048³ from 87 to 91 % of peak
+//     and bs-2048 dW from 85 to 88–90 %, flat from 1.5K to 4K columns, other shapes unchanged;
 //   - a whole-K B panel is re-read from L3 instead of repacked up to 1/8 of that share.
 #include <algorithm>
 #include <atomic>
@@ -39,7 +42,7 @@ Blocking derive(const KernelSet& ks) {
   const long l3_share = c.l3 > 0 ? c.l3 / std::max(1, c.l3_sharing) : 4 * c.l2;
   Blocking b;
   b.mc = round_to(std::clamp(c.l2 / 8 / kc_bytes, 4L * ks.mr, 1024L), ks.mr);
-  b.nc = round_to(std::clamp(l3_share / 32 / kc_bytes, 8L * ks.nr, 4096L), ks.nr);
+  b.nc = round_to(std::clamp(l3_share / 8 / kc_bytes, 8L * ks.nr, 4096L), ks.nr);
   b.panel_bytes = std::max(l3_share / 8, c.l2);
   b.source = "derived";
   return b;
