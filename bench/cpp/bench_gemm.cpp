@@ -241,6 +241,13 @@ int main(int argc, char** argv) {
       {"bs2048 dX 2048x512x512 = dY.W (NN)", Trans::N, Trans::N, 2048, 512, 512, 0.f, false},
       {"batch-1 1x784x512 (packed W)", Trans::N, Trans::T, 1, 512, 784, 0.f, true},
       {"batch-4 4x784x512 (packed W)", Trans::N, Trans::T, 4, 512, 784, 0.f, true},
+      // Narrow outputs (the x86 sets' row-vectorised kernel up to its cols_max): a regression
+      // output, a few and ten logits, at sklearn's default batch of 200 rows.
+      {"narrow fwd 200x100x1 (regression out)", Trans::N, Trans::T, 200, 1, 100, 0.f, false},
+      {"narrow fwd 200x100x4", Trans::N, Trans::T, 200, 4, 100, 0.f, false},
+      {"narrow fwd 200x100x8", Trans::N, Trans::T, 200, 8, 100, 0.f, false},
+      {"narrow fwd 200x100x10", Trans::N, Trans::T, 200, 10, 100, 0.f, false},
+      {"narrow dW^T 100x200x1 (TN)", Trans::T, Trans::N, 100, 1, 200, 0.f, false},
   };
 
   std::printf("# bench_gemm: %s, %d cores, TSC %.3f GHz; shapes are M x K x N; operands on %s\n",

@@ -102,6 +102,22 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
   e.bstride = bstride;
   const std::ptrdiff_t b_sliver = bstride ? 1 : kc;  // distance between B slivers, per column
   ks.pack_a(p.ta, p.A, p.lda, ic, mc, p0, kc, mr, abuf);
+  if (nc <= p.bk.cols_max) {
+    // A chunk of a few columns: the whole block in one call, vectorised over its rows.
+    float* cblk = p.C + (std::ptrdiff_t)ic * p.ldc + jc;
+    e.bias = last && ep && ep->bias ? ep->bias + jc : nullptr;
+    e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)ic * p.ldc + jc : nullptr;
+    ks.ukr_cols(mc, nc, kc, abuf, bp, bstride ? bstride : nr, cblk, p.ldc, e);
+    if (last && act) {
+      if (p.ldc == nc)  // contiguous rows: one pass (rows of 1-8 floats would cost a call each)
+        act_forward(ep->act, ep->alpha, cblk, cblk, (std::size_t)mc * nc);
+      else
+        for (int i = 0; i < mc; ++i)
+          act_forward(ep->act, ep->alpha, cblk + (std::ptrdiff_t)i * p.ldc,
+                      cblk + (std::ptrdiff_t)i * p.ldc, (std::size_t)nc);
+    }
+    return;
+  }
   for (int ir = 0; ir < mc; ir += mr) {
     const int m = std::min(mr, mc - ir);
     float* crow = p.C + (std::ptrdiff_t)(ic + ir) * p.ldc;
@@ -152,7 +168,8 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
   // The packed B panel of a column chunk must stay small enough to be re-read from L3.
   const std::size_t panel_bytes = sizeof(float) * (std::size_t)p.K * std::min(p.bk.nc, n1 - n0);
   const bool c_resident = row_blocks > 1 && nb > 1 && (long)panel_bytes <= p.bk.panel_bytes;
-  float* abuf = grow(tb.a, (std::size_t)std::min(p.K, gemm::kKcMax + 8) * p.bk.mc);
+  // + 8: a narrow-N kernel loads whole 8-float vectors from 6-row slivers (the last overhangs).
+  float* abuf = grow(tb.a, (std::size_t)std::min(p.K, gemm::kKcMax + 8) * p.bk.mc + 8);
   for (int jc = n0; jc < n1; jc += p.bk.nc) {
     const int nc = std::min(p.bk.nc, n1 - jc);
     const std::size_t ncpad = (std::size_t)(nc + nr - 1) / nr * nr;

@@ -58,6 +58,11 @@ Blocking blocking(const KernelSet& ks) {
   if (mc < 0) mc = env_mc, nc = env_nc;
   if (mc > 0) b.mc = round_up(mc, ks.mr), b.source = "forced";
   if (nc > 0) b.nc = round_up(nc, ks.nr), b.source = "forced";
+  static const char* env_cols = std::getenv("NNCORE_GEMM_COLS_MAX");
+  b.cols_max = ks.ukr_cols
+                   ? (env_cols && *env_cols ? std::max(0, std::atoi(env_cols)) : ks.cols_max)
+                   : 0;
+  b.cols_max = std::min(b.cols_max, kColsLimit);
   static const int env_panel_kb = env_int("NNCORE_GEMM_PANEL_KB");
   if (env_panel_kb > 0) b.panel_bytes = (long)env_panel_kb << 10;
   return b;

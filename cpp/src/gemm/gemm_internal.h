@@ -64,6 +64,13 @@ struct KernelSet {
   // the epilogue's bias/preact contiguous), the same bits as ukr (the batch-1 path).
   int row_slivers = 0;
   void (*ukr_row)(int kc, const float* a, const float* b, float* c, const UkrEpi& e) = nullptr;
+  // Optional: products whose column chunk is at most cols_max wide, vectorised over rows (see
+  // sgemm_cols_avx2.cpp): all m rows of a packed A block (ceil(m/MR) slivers) × the n columns
+  // of one B sliver, whose k rows are ldbk floats apart (NR packed, the row stride in place).
+  // Same bits as ukr.
+  int cols_max = 0;  // at most kColsLimit
+  void (*ukr_cols)(int m, int n, int kc, const float* a, const float* b, std::ptrdiff_t ldbk,
+                   float* c, std::ptrdiff_t ldc, const UkrEpi& e) = nullptr;
 };
 
 // The MC and NC cache blocks of a kernel set (gemm_blocking.cpp): derived at run time from the
@@ -74,6 +81,7 @@ struct KernelSet {
 // re-read from L3 rather than repacked (run_block's C-resident order).
 struct Blocking {
   int mc = 0, nc = 0;
+  int cols_max = 0;  // KernelSet::cols_max, or NNCORE_GEMM_COLS_MAX (0: never the narrow kernel)
   long panel_bytes = 0;
   const char* source = "";  // "derived" | "forced"
 };
@@ -81,6 +89,9 @@ Blocking blocking(const KernelSet& ks);
 // mc, nc > 0 force them for every kernel set (rounded up to MR / NR multiples); 0, 0 restores
 // the derived ones. Not thread-safe against running GEMMs: call between them.
 void force_blocking(int mc, int nc);
+
+// The widest column chunk a ukr_cols kernel handles.
+constexpr int kColsLimit = 8;
 
 // The K blocking. It depends on K only (not on the ISA, M, N or the thread count), so every
 // path and every M gives the same rounding.
@@ -113,6 +124,8 @@ void sgemm_ukr_avx2(int m, int n, int kc, const float* a, const float* b, float*
                     std::ptrdiff_t ldc, const gemm::UkrEpi& e);
 void sgemm_ukr_avx2_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e);
 constexpr int kMR = 6, kNR = 16, kRowSlivers = 4;
+// Column chunks up to this wide take the narrow-N kernel (x86::sgemm_cols_mr6).
+constexpr int kColsMax = 4;  // measured: n = 8 is slower than the 6x8 tile (bench_gemm "narrow")
 }  // namespace nncore::avx2
 // Packing with AVX2 instructions (gemm_pack_avx2.cpp), for both x86 kernel sets (AVX-512 implies
 // AVX2). Same contracts as pack_b_generic / pack_a_generic.
@@ -125,6 +138,11 @@ void sgemm_pack_a8_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, in
                         int mr, float* dst);
 // 6-row A slivers (the AVX2 set's MR) through 6×8 register transposes; other heights go to
 // pack_a_generic.
+// The narrow-N kernels (KernelSet::ukr_cols) for 8-row and 6-row A slivers.
+void sgemm_cols_mr8(int m, int n, int kc, const float* a, const float* b, std::ptrdiff_t ldbk,
+                    float* c, std::ptrdiff_t ldc, const gemm::UkrEpi& e);
+void sgemm_cols_mr6(int m, int n, int kc, const float* a, const float* b, std::ptrdiff_t ldbk,
+                    float* c, std::ptrdiff_t ldc, const gemm::UkrEpi& e);
 void sgemm_pack_a6_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0, int kc,
                         int mr, float* dst);
 }  // namespace nncore::x86
@@ -133,6 +151,8 @@ void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, floa
                       std::ptrdiff_t ldc, const gemm::UkrEpi& e);
 void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e);
 constexpr int kMR = 8, kNR = 48, kRowSlivers = 3;
+// Column chunks up to this wide take the narrow-N kernel (x86::sgemm_cols_mr8).
+constexpr int kColsMax = 8;
 }  // namespace nncore::avx512
 namespace nncore::neon {
 void sgemm_ukr_neon(int m, int n, int kc, const float* a, const float* b, float* c,
