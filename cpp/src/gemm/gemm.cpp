@@ -102,34 +102,36 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
   e.bstride = bstride;
   const std::ptrdiff_t b_sliver = bstride ? 1 : kc;  // distance between B slivers, per column
   ks.pack_a(p.ta, p.A, p.lda, ic, mc, p0, kc, mr, abuf);
-  if (nc <= p.bk.cols_max) {
-    // A chunk of a few columns: the whole block in one call, vectorised over its rows.
-    float* cblk = p.C + (std::ptrdiff_t)ic * p.ldc + jc;
-    e.bias = last && ep && ep->bias ? ep->bias + jc : nullptr;
-    e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)ic * p.ldc + jc : nullptr;
-    ks.ukr_cols(mc, nc, kc, abuf, bp, bstride ? bstride : nr, cblk, p.ldc, e);
-    if (last && act) {
-      if (p.ldc == nc)  // contiguous rows: one pass (rows of 1-8 floats would cost a call each)
-        act_forward(ep->act, ep->alpha, cblk, cblk, (std::size_t)mc * nc);
-      else
-        for (int i = 0; i < mc; ++i)
-          act_forward(ep->act, ep->alpha, cblk + (std::ptrdiff_t)i * p.ldc,
-                      cblk + (std::ptrdiff_t)i * p.ldc, (std::size_t)nc);
+  // A last sliver of at most cols_max columns (a 100-wide layer is 48 + 48 + 4 on AVX-512), or a
+  // whole chunk that narrow, runs for all rows of the block in one call, vectorised over the rows.
+  // It goes first, so the per-strip activation below covers it as well.
+  const int tail = nc % nr;
+  const int nmain = tail > 0 && tail <= p.bk.cols_max ? nc - tail : nc;
+  if (nmain < nc) {
+    float* cblk = p.C + (std::ptrdiff_t)ic * p.ldc + jc + nmain;
+    e.bias = last && ep && ep->bias ? ep->bias + jc + nmain : nullptr;
+    e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)ic * p.ldc + jc + nmain
+                                        : nullptr;
+    ks.ukr_cols(mc, nc - nmain, kc, abuf, bp + (std::ptrdiff_t)nmain * b_sliver,
+                bstride ? bstride : nr, cblk, p.ldc, e);
+    if (nmain == 0 && last && act && p.ldc == nc) {
+      // Contiguous rows of 1-8 floats: one activation pass instead of a call per row.
+      act_forward(ep->act, ep->alpha, cblk, cblk, (std::size_t)mc * nc);
+      return;
     }
-    return;
   }
   for (int ir = 0; ir < mc; ir += mr) {
     const int m = std::min(mr, mc - ir);
     float* crow = p.C + (std::ptrdiff_t)(ic + ir) * p.ldc;
     // A single row (batch-1 predict) takes several packed slivers at a time when the kernel can.
     const int rs = m == 1 && ks.ukr_row && !bstride ? ks.row_slivers : 0;
-    for (int jr = 0; jr < nc; jr += nr) {
-      const int n = std::min(nr, nc - jr);
+    for (int jr = 0; jr < nmain; jr += nr) {
+      const int n = std::min(nr, nmain - jr);
       const int col = jc + jr;
       e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;
       e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
                                           : nullptr;
-      if (rs && jr + rs * nr <= nc) {
+      if (rs && jr + rs * nr <= nmain) {
         ks.ukr_row(kc, abuf + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * kc, crow + col, e);
         jr += (rs - 1) * nr;
         continue;
