@@ -283,14 +283,14 @@ def test_blocking_does_not_change_bits(isa, threads, rng, ta, tb):
 
 @pytest.mark.parametrize("ta,tb", LAYOUTS)
 def test_narrow_n_same_bits_on_every_isa(threads, rng, ta, tb):
-    """Products of 1-9 columns, and the last 4 columns of 52- and 100-wide ones (the x86 sets
+    """Products of 1-13 columns, and the last 4 columns of 52- and 100-wide ones (the x86 sets
     vectorise those over rows: regression outputs, a few logits, their dW, a narrow last sliver)
     give the bits of the scalar reference on every ISA, with every part of the epilogue, several K
     blocks, row counts around the sliver groups and the packed-B path."""
     before = _core.isa()
     isas = _core.supported_isas()
     try:
-        for N in [*range(1, 10), 52, 100]:
+        for N in [*range(1, 14), 52, 100]:
             for M, K in ((1, 70), (7, 1), (50, 600), (203, 300)):
                 A, B = operands(rng, M, N, K, ta, tb)
                 C0 = rng.standard_normal((M, N)).astype(np.float32)

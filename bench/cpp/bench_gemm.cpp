@@ -247,6 +247,7 @@ int main(int argc, char** argv) {
       {"narrow fwd 200x100x4", Trans::N, Trans::T, 200, 4, 100, 0.f, false},
       {"narrow fwd 200x100x8", Trans::N, Trans::T, 200, 8, 100, 0.f, false},
       {"narrow fwd 200x100x10", Trans::N, Trans::T, 200, 10, 100, 0.f, false},
+      {"narrow fwd 200x100x12", Trans::N, Trans::T, 200, 12, 100, 0.f, false},
       {"narrow dW^T 100x200x1 (TN)", Trans::T, Trans::N, 100, 1, 200, 0.f, false},
       // scikit-learn's default hidden layer: 100 = 2·48 + 4 columns on AVX-512, 6·16 + 4 on AVX2.
       {"narrow-tail fwd 200x784x100", Trans::N, Trans::T, 200, 100, 784, 0.f, false},

@@ -104,9 +104,10 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
   ks.pack_a(p.ta, p.A, p.lda, ic, mc, p0, kc, mr, abuf);
   // A last sliver of at most cols_max columns (a 100-wide layer is 48 + 48 + 4 on AVX-512), or a
   // whole chunk that narrow, runs for all rows of the block in one call, vectorised over the rows.
-  // It goes first, so the per-strip activation below covers it as well.
+  // It goes first, so the per-strip activation below covers it as well. Fewer rows than one
+  // sliver (batch-1 predict) stay on the tiles: there the row vectors would be mostly padding.
   const int tail = nc % nr;
-  const int nmain = tail > 0 && tail <= p.bk.cols_max ? nc - tail : nc;
+  const int nmain = tail > 0 && tail <= p.bk.cols_max && mc >= mr ? nc - tail : nc;
   if (nmain < nc) {
     float* cblk = p.C + (std::ptrdiff_t)ic * p.ldc + jc + nmain;
     e.bias = last && ep && ep->bias ? ep->bias + jc + nmain : nullptr;
@@ -115,7 +116,7 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
     ks.ukr_cols(mc, nc - nmain, kc, abuf, bp + (std::ptrdiff_t)nmain * b_sliver,
                 bstride ? bstride : nr, cblk, p.ldc, e);
     if (nmain == 0 && last && act && p.ldc == nc) {
-      // Contiguous rows of 1-8 floats: one activation pass instead of a call per row.
+      // Contiguous rows of 1-12 floats: one activation pass instead of a call per row.
       act_forward(ep->act, ep->alpha, cblk, cblk, (std::size_t)mc * nc);
       return;
     }

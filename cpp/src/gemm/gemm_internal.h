@@ -91,7 +91,7 @@ Blocking blocking(const KernelSet& ks);
 void force_blocking(int mc, int nc);
 
 // The widest column chunk a ukr_cols kernel handles.
-constexpr int kColsLimit = 8;
+constexpr int kColsLimit = 12;
 
 // The K blocking. It depends on K only (not on the ISA, M, N or the thread count), so every
 // path and every M gives the same rounding.
@@ -152,7 +152,7 @@ void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, floa
 void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e);
 constexpr int kMR = 8, kNR = 48, kRowSlivers = 3;
 // Column chunks up to this wide take the narrow-N kernel (x86::sgemm_cols_mr8).
-constexpr int kColsMax = 8;
+constexpr int kColsMax = 12;
 }  // namespace nncore::avx512
 namespace nncore::neon {
 void sgemm_ukr_neon(int m, int n, int kc, const float* a, const float* b, float* c,

@@ -1,9 +1,9 @@
 // Narrow-N SGEMM kernel for the x86 kernel sets: products whose whole N is a few columns (a
-// regression output of 1, a handful of logits, the dW of such a layer), vectorised over the rows
-// of the packed A block instead of over columns. A column-vectorised tile there spends its FMAs
-// on zero padding (1 useful lane of 16 for N = 1 with AVX-512) and its finalisation on one
-// element per row; here each k step loads one row vector per A sliver (its k-th MR floats) and
-// multiplies it by n broadcast B values, so every lane of every FMA is a row of C.
+// regression output of 1, up to 12 logits, the dW of such a layer, the last sliver of a wider one),
+// vectorised over the rows of the packed A block instead of over columns. A column-vectorised tile
+// there spends its FMAs on zero padding (1 useful lane of 16 for N = 1 with AVX-512) and its
+// finalisation on one element per row; here each k step loads one row vector per A sliver (its k-th
+// MR floats) and multiplies it by n broadcast B values, so every lane of every FMA is a row of C.
 //
 // Same bits as the tile kernels: each element's chain is acc = fma(a[k], b[k], acc) over
 // k = 0..kc-1 from 0 (fma is commutative in its two factors), finalised by the contract's
@@ -146,6 +146,10 @@ void dispatch(int m, int n, int kc, const float* a, const float* b, std::ptrdiff
     case 6: return run<MR, 6>(m, kc, a, b, ldbk, c, ldc, e);
     case 7: return run<MR, 7>(m, kc, a, b, ldbk, c, ldc, e);
     case 8: return run<MR, 8>(m, kc, a, b, ldbk, c, ldc, e);
+    case 9: return run<MR, 9>(m, kc, a, b, ldbk, c, ldc, e);
+    case 10: return run<MR, 10>(m, kc, a, b, ldbk, c, ldc, e);
+    case 11: return run<MR, 11>(m, kc, a, b, ldbk, c, ldc, e);
+    case 12: return run<MR, 12>(m, kc, a, b, ldbk, c, ldc, e);
     default: break;  // callers pass n <= kColsLimit (gemm_blocking.cpp clamps)
   }
 }
