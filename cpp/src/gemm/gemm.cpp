@@ -148,6 +148,14 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
   }
 }
 
+// Rows of the row block starting at ic (of rows up to m1): MC, except that a remainder of up to a
+// quarter of MC joins the block before it. M = 128 with the AVX2 set's MC of 126 would otherwise
+// end in a 2-row block, a whole pass over the packed B for two rows.
+int block_rows(int ic, int m1, int mc) {
+  const int rest = m1 - ic;
+  return rest <= mc + mc / 4 ? rest : mc;
+}
+
 // Rows [m0, m1) × columns [n0, n1) of C, all of K; m0 a multiple of MR, n0 of NR.
 // With one row block or one K block, the BLIS order (jc, K block, ic): each packed B block is
 // used by every row block while it sits in L2. With several of both, the C block would be read
@@ -165,14 +173,15 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
   const int nr = ks.nr;
   const int nb = gemm::kc_blocks(p.K);
   ThreadBuffers& tb = thread_buffers();
-  const int row_blocks = (m1 - m0 + p.bk.mc - 1) / p.bk.mc;
+  const bool several_row_blocks = block_rows(m0, m1, p.bk.mc) < m1 - m0;
   const bool direct = ks.in_place_b && !p.pb && p.tb == Trans::N && in_place_b_pays(p.ldb, m1 - m0);
   const std::ptrdiff_t bstride = direct ? p.ldb : 0;
   // The packed B panel of a column chunk must stay small enough to be re-read from L3.
   const std::size_t panel_bytes = sizeof(float) * (std::size_t)p.K * std::min(p.bk.nc, n1 - n0);
-  const bool c_resident = row_blocks > 1 && nb > 1 && (long)panel_bytes <= p.bk.panel_bytes;
+  const bool c_resident = several_row_blocks && nb > 1 && (long)panel_bytes <= p.bk.panel_bytes;
   // + 8: a narrow-N kernel loads whole 8-float vectors from 6-row slivers (the last overhangs).
-  float* abuf = grow(tb.a, (std::size_t)std::min(p.K, gemm::kKcMax + 8) * p.bk.mc + 8);
+  const int max_rows = p.bk.mc + p.bk.mc / 4 + ks.mr;  // block_rows' largest block, rounded up
+  float* abuf = grow(tb.a, (std::size_t)std::min(p.K, gemm::kKcMax + 8) * max_rows + 8);
   for (int jc = n0; jc < n1; jc += p.bk.nc) {
     const int nc = std::min(p.bk.nc, n1 - jc);
     const std::size_t ncpad = (std::size_t)(nc + nr - 1) / nr * nr;
@@ -191,8 +200,10 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
         const int kc = p1 - p0;
         const float* bp = b_block(p0, kc,
                                   p.pb || direct ? nullptr : grow(tb.b, (std::size_t)kc * ncpad));
-        for (int ic = m0; ic < m1; ic += p.bk.mc)
-          macro_step(p, ic, std::min(p.bk.mc, m1 - ic), jc, nc, blk, p0, kc, bp, bstride, abuf);
+        for (int ic = m0, mb; ic < m1; ic += mb) {
+          mb = block_rows(ic, m1, p.bk.mc);
+          macro_step(p, ic, mb, jc, nc, blk, p0, kc, bp, bstride, abuf);
+        }
       }
     } else {
       float* all = p.pb || direct ? nullptr : grow(tb.b, (std::size_t)p.K * ncpad);
@@ -201,14 +212,15 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
           const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
           if (p0 < p1) b_block(p0, p1 - p0, all + (std::size_t)p0 * ncpad);
         }
-      for (int ic = m0; ic < m1; ic += p.bk.mc)
+      for (int ic = m0, mb; ic < m1; ic += mb) {
+        mb = block_rows(ic, m1, p.bk.mc);
         for (int blk = 0; blk < nb; ++blk) {
           const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
           if (p0 >= p1) break;
           const float* bp = all ? all + (std::size_t)p0 * ncpad : b_block(p0, p1 - p0, nullptr);
-          macro_step(p, ic, std::min(p.bk.mc, m1 - ic), jc, nc, blk, p0, p1 - p0, bp, bstride,
-                     abuf);
+          macro_step(p, ic, mb, jc, nc, blk, p0, p1 - p0, bp, bstride, abuf);
         }
+      }
     }
   }
 }
