@@ -12,9 +12,9 @@
 //     through L1, the C tiles and the next A sliver;
 //   - the packed B panel (KC × NC floats) takes 1/8 of this core's share of L3 (sharing CPUs
 //     divide it), as BLIS's Zen/Haswell NC of ~4K columns does: every extra column chunk packs
-//     the same A block again. Swept on the quiet VM (MC 64–256 × NC 384–4096, 1 and 2 threads,
-//     bench/RESULTS.md "GEMM blocking sweep"): NC 512 → 2064 took 2048³ from 87 to 91 % of peak
-//     and bs-2048 dW from 85 to 88–90 %, flat from 1.5K to 4K columns, other shapes unchanged;
+//     the same A block again. Swept on the quiet VM (MC 64–256 × NC 384–4096, bench/RESULTS.md
+//     "Every x86 path (issue #21), 2026-11-30 night"): NC 512 → 2064 took 2048³ from 86 to 89 %
+//     of peak and bs-2048 dW from 82 to 88 %, flat from 1.5K to 4K columns, other shapes unchanged;
 //   - a whole-K B panel is re-read from L3 instead of repacked up to 1/8 of that share.
 #include <algorithm>
 #include <atomic>
@@ -58,11 +58,10 @@ Blocking blocking(const KernelSet& ks) {
   if (mc < 0) mc = env_mc, nc = env_nc;
   if (mc > 0) b.mc = round_up(mc, ks.mr), b.source = "forced";
   if (nc > 0) b.nc = round_up(nc, ks.nr), b.source = "forced";
-  static const char* env_cols = std::getenv("NNCORE_GEMM_COLS_MAX");
-  b.cols_max = ks.ukr_cols
-                   ? (env_cols && *env_cols ? std::max(0, std::atoi(env_cols)) : ks.cols_max)
-                   : 0;
-  b.cols_max = std::min(b.cols_max, kColsLimit);
+  // NNCORE_GEMM_COLS_MAX=0 is meaningful (never the narrow kernel): -1 marks "unset".
+  static const int env_cols = std::getenv("NNCORE_GEMM_COLS_MAX") ? env_int("NNCORE_GEMM_COLS_MAX")
+                                                                  : -1;
+  b.cols_max = ks.ukr_cols ? std::min(env_cols >= 0 ? env_cols : ks.cols_max, kColsLimit) : 0;
   static const int env_panel_kb = env_int("NNCORE_GEMM_PANEL_KB");
   if (env_panel_kb > 0) b.panel_bytes = (long)env_panel_kb << 10;
   return b;

@@ -125,7 +125,7 @@ void sgemm_ukr_avx2(int m, int n, int kc, const float* a, const float* b, float*
 void sgemm_ukr_avx2_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e);
 constexpr int kMR = 6, kNR = 16, kRowSlivers = 4;
 // Column chunks up to this wide take the narrow-N kernel (x86::sgemm_cols_mr6).
-constexpr int kColsMax = 4;  // measured: n = 8 is slower than the 6x8 tile (bench_gemm "narrow")
+constexpr int kColsMax = 4;  // measured: at n = 8 the 6-row tile is faster (bench_gemm "narrow")
 }  // namespace nncore::avx2
 // Packing with AVX2 instructions (gemm_pack_avx2.cpp), for both x86 kernel sets (AVX-512 implies
 // AVX2). Same contracts as pack_b_generic / pack_a_generic.
@@ -138,13 +138,13 @@ void sgemm_pack_a8_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, in
                         int mr, float* dst);
 // 6-row A slivers (the AVX2 set's MR) through 6×8 register transposes; other heights go to
 // pack_a_generic.
+void sgemm_pack_a6_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0, int kc,
+                        int mr, float* dst);
 // The narrow-N kernels (KernelSet::ukr_cols) for 8-row and 6-row A slivers.
 void sgemm_cols_mr8(int m, int n, int kc, const float* a, const float* b, std::ptrdiff_t ldbk,
                     float* c, std::ptrdiff_t ldc, const gemm::UkrEpi& e);
 void sgemm_cols_mr6(int m, int n, int kc, const float* a, const float* b, std::ptrdiff_t ldbk,
                     float* c, std::ptrdiff_t ldc, const gemm::UkrEpi& e);
-void sgemm_pack_a6_avx2(Trans ta, const float* A, std::ptrdiff_t lda, int i0, int m, int p0, int kc,
-                        int mr, float* dst);
 }  // namespace nncore::x86
 namespace nncore::avx512 {
 void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, float* c,

@@ -13,6 +13,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
+#include <utility>
 
 #include "gemm/gemm_internal.h"
 
@@ -134,24 +136,21 @@ void run(int m, int kc, const float* a, const float* b, std::ptrdiff_t ldbk, flo
   }
 }
 
+using RunFn = void (*)(int, int, const float*, const float*, std::ptrdiff_t, float*, std::ptrdiff_t,
+                       gemm::UkrEpi);
+
+// run<MR, n> for n = 1..kColsLimit, indexed by n - 1.
+template <int MR, std::size_t... I>
+constexpr std::array<RunFn, sizeof...(I)> runs(std::index_sequence<I...>) {
+  return {run<MR, int(I) + 1>...};
+}
+
 template <int MR>
 void dispatch(int m, int n, int kc, const float* a, const float* b, std::ptrdiff_t ldbk, float* c,
               std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
-  switch (n) {
-    case 1: return run<MR, 1>(m, kc, a, b, ldbk, c, ldc, e);
-    case 2: return run<MR, 2>(m, kc, a, b, ldbk, c, ldc, e);
-    case 3: return run<MR, 3>(m, kc, a, b, ldbk, c, ldc, e);
-    case 4: return run<MR, 4>(m, kc, a, b, ldbk, c, ldc, e);
-    case 5: return run<MR, 5>(m, kc, a, b, ldbk, c, ldc, e);
-    case 6: return run<MR, 6>(m, kc, a, b, ldbk, c, ldc, e);
-    case 7: return run<MR, 7>(m, kc, a, b, ldbk, c, ldc, e);
-    case 8: return run<MR, 8>(m, kc, a, b, ldbk, c, ldc, e);
-    case 9: return run<MR, 9>(m, kc, a, b, ldbk, c, ldc, e);
-    case 10: return run<MR, 10>(m, kc, a, b, ldbk, c, ldc, e);
-    case 11: return run<MR, 11>(m, kc, a, b, ldbk, c, ldc, e);
-    case 12: return run<MR, 12>(m, kc, a, b, ldbk, c, ldc, e);
-    default: break;  // callers pass n <= kColsLimit (gemm_blocking.cpp clamps)
-  }
+  static constexpr auto kRuns = runs<MR>(std::make_index_sequence<gemm::kColsLimit>());
+  // Callers pass 1 <= n <= kColsLimit (gemm_blocking.cpp clamps cols_max).
+  kRuns[n - 1](m, kc, a, b, ldbk, c, ldc, e);
 }
 
 }  // namespace
