@@ -315,3 +315,40 @@ def test_narrow_n_same_bits_on_every_isa(threads, rng, ta, tb):
                         np.testing.assert_array_equal(got, want, err_msg=f"N={N} M={M} K={K}")
     finally:
         _core.set_isa(before)
+
+
+@pytest.mark.parametrize("tb", [False, True])
+def test_few_rows_split_in_vectors_same_bits(rng, tb):
+    """Products of at most one A sliver of rows (batch-1 predict) split their columns between
+    threads in vectors, so a thread's range can start inside a packed sliver, and a single row
+    is read in place rather than packed: every thread count and ISA gives the bits of the scalar
+    reference, packed and unpacked B, with the epilogue, at widths that put the thread
+    boundaries at every offset inside a 48- or 16-wide sliver."""
+    before, threads_before = _core.isa(), _core.num_threads()
+    try:
+        for M, N, K in ((1, 512, 784), (1, 300, 900), (1, 1000, 300), (2, 520, 700), (8, 336, 800)):
+            A, B = operands(rng, M, N, K, False, tb)
+            bias = rng.standard_normal(N).astype(np.float32)
+            C0 = rng.standard_normal((M, N)).astype(np.float32)
+            _core.set_isa("scalar")
+            _core.set_num_threads(1)
+            want = (
+                _core.sgemm(A, B, False, tb, bias=bias, activation="relu"),
+                _core.sgemm(A, B, False, tb, 0.7, 1.3, C0.copy()),
+            )
+            check_close(_core.sgemm(A, B, False, tb), A, B, False, tb)
+            for isa in _core.supported_isas():
+                _core.set_isa(isa)
+                P = _core.PackedB(B, trans_b=tb)
+                for nt in (1, 2, 3, 5, 7):
+                    _core.set_num_threads(nt)
+                    msg = f"isa={isa} threads={nt} M={M} N={N}"
+                    got = _core.sgemm_packed(A, P, bias=bias, activation="relu")
+                    np.testing.assert_array_equal(got, want[0], err_msg=msg)
+                    got = _core.sgemm(A, B, False, tb, bias=bias, activation="relu")
+                    np.testing.assert_array_equal(got, want[0], err_msg=msg)
+                    got = _core.sgemm(A, B, False, tb, 0.7, 1.3, C0.copy())
+                    np.testing.assert_array_equal(got, want[1], err_msg=msg)
+    finally:
+        _core.set_isa(before)
+        _core.set_num_threads(threads_before)

@@ -101,7 +101,11 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
   e.ldp = p.ldc;
   e.bstride = bstride;
   const std::ptrdiff_t b_sliver = bstride ? 1 : kc;  // distance between B slivers, per column
-  ks.pack_a(p.ta, p.A, p.lda, ic, mc, p0, kc, mr, abuf);
+  // A single row (batch-1 predict) is read in place: packing it wrote a mostly unused sliver
+  // whose lines the streamed B had evicted.
+  e.a_row = mc == 1 && p.ta == Trans::N && ks.a_row;
+  const float* ablk = e.a_row ? p.A + (std::ptrdiff_t)ic * p.lda + p0 : abuf;
+  if (!e.a_row) ks.pack_a(p.ta, p.A, p.lda, ic, mc, p0, kc, mr, abuf);
   // A last sliver of at most cols_max columns (a 100-wide layer is 48 + 48 + 4 on AVX-512), or a
   // whole chunk that narrow, runs for all rows of the block in one call, vectorised over the rows.
   // It goes first, so the per-strip activation below covers it as well. Fewer rows than one
@@ -133,11 +137,11 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
       e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
                                           : nullptr;
       if (rs && jr + rs * nr <= nmain) {
-        ks.ukr_row(kc, abuf + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * kc, crow + col, e);
+        ks.ukr_row(kc, ablk + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * kc, crow + col, e);
         jr += (rs - 1) * nr;
         continue;
       }
-      ks.ukr(m, n, kc, abuf + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * b_sliver,
+      ks.ukr(m, n, kc, ablk + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * b_sliver,
              crow + col, p.ldc, e);
     }
     // The activation runs over the MR×NC strip just written, while it is still in L1.
@@ -182,13 +186,15 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
   // + 8: a narrow-N kernel loads whole 8-float vectors from 6-row slivers (the last overhangs).
   const int max_rows = p.bk.mc + p.bk.mc / 4 + ks.mr;  // block_rows' largest block, rounded up
   float* abuf = grow(tb.a, (std::size_t)std::min(p.K, gemm::kKcMax + 8) * max_rows + 8);
-  for (int jc = n0; jc < n1; jc += p.bk.nc) {
-    const int nc = std::min(p.bk.nc, n1 - jc);
+  for (int jc = n0, nc; jc < n1; jc += nc) {
+    // A range that starts inside a pre-packed sliver (see col_unit) takes the sliver's rest first.
+    nc = p.pb && jc % nr ? std::min(n1, (jc / nr + 1) * nr) - jc : std::min(p.bk.nc, n1 - jc);
     const std::size_t ncpad = (std::size_t)(nc + nr - 1) / nr * nr;
     // B block of K block blk for this column chunk: pre-packed, or packed here.
     auto b_block = [&](int p0, int kc, float* buf) -> const float* {
       if (p.pb)
-        return p.pb->data.data() + (std::ptrdiff_t)p0 * p.pb->npad + (std::ptrdiff_t)jc * kc;
+        return p.pb->data.data() + (std::ptrdiff_t)p0 * p.pb->npad +
+               (std::ptrdiff_t)(jc / nr * nr) * kc + jc % nr;
       if (direct) return p.B + (std::ptrdiff_t)p0 * p.ldb + jc;
       ks.pack_b(p.tb, p.B, p.ldb, p0, kc, jc, nc, nr, buf);
       return buf;
@@ -257,6 +263,15 @@ void thread_grid(const Problem& p, int nt, int& tm, int& tn) {
   }
 }
 
+// The columns are split between threads in slivers of NR, except for products of at most one A
+// sliver of rows (batch-1 predict): those stream B once, so each thread's share of B is its time,
+// and 512 columns in 48-wide slivers would split 288 / 224. With kernels that can start a tile
+// inside a sliver (KernelSet::vec) they split in vectors instead: 256 / 256.
+int col_unit(const Problem& p) {
+  const KernelSet& ks = *p.ks;
+  return ks.vec && p.M <= ks.mr ? ks.vec : ks.nr;
+}
+
 // Splits `units` slivers into `parts` near-equal contiguous ranges; returns range `i` in elements.
 void split(int units, int parts, int i, int unit, int total, int& lo, int& hi) {
   const int q = units / parts, r = units % parts;
@@ -314,7 +329,8 @@ void run(Problem p) {
       const int ti = t / tn, tj = t % tn;
       int m0, m1, n0, n1;
       split((p.M + ks.mr - 1) / ks.mr, tm, ti, ks.mr, p.M, m0, m1);
-      split((p.N + ks.nr - 1) / ks.nr, tn, tj, ks.nr, p.N, n0, n1);
+      const int cu = col_unit(p);
+      split((p.N + cu - 1) / cu, tn, tj, cu, p.N, n0, n1);
       if (m0 < m1 && n0 < n1) run_block(p, m0, m1, n0, n1);
     }
   }
@@ -385,8 +401,9 @@ int sgemm_thread_of(int M, int N, int K, int threads, int i, int j, GemmSplit ho
     split((M + ks.mr - 1) / ks.mr, tm, a, ks.mr, M, lo, hi);
     if (i >= lo && i < hi) ti = a;
   }
+  const int cu = col_unit(p);
   for (int b = 0; b < tn; ++b) {
-    split((N + ks.nr - 1) / ks.nr, tn, b, ks.nr, N, lo, hi);
+    split((N + cu - 1) / cu, tn, b, cu, N, lo, hi);
     if (j >= lo && j < hi) tj = b;
   }
   return ti * tn + tj;

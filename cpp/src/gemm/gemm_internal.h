@@ -34,6 +34,9 @@ struct UkrEpi {
   float* preact = nullptr;      // preact of the tile's (0, 0), or null
   std::ptrdiff_t ldp = 0;
   std::ptrdiff_t bstride = 0;  // 0: b is a packed sliver; else the row stride of B read in place
+  // a is one row of A read in place (element k at a[k]) instead of a packed sliver; only with
+  // m == 1 and kernel sets whose a_row is set.
+  bool a_row = false;
 };
 
 using UkrFn = void (*)(int m, int n, int kc, const float* a, const float* b, float* c,
@@ -71,6 +74,13 @@ struct KernelSet {
   int cols_max = 0;  // at most kColsLimit
   void (*ukr_cols)(int m, int n, int kc, const float* a, const float* b, std::ptrdiff_t ldbk,
                    float* c, std::ptrdiff_t ldc, const UkrEpi& e) = nullptr;
+  // Whether ukr and ukr_row take UkrEpi::a_row: a single row (batch-1 predict) is then read in
+  // place instead of packed into a sliver whose other rows stay unused.
+  bool a_row = false;
+  // Optional: the vector width, when ukr reads only the ceil(n / vec) vectors of a B sliver
+  // that its n columns cover. A tile may then start vec-aligned inside a packed sliver, which
+  // lets run() split a few-row product's columns evenly between threads (col_unit in gemm.cpp).
+  int vec = 0;
 };
 
 // The MC and NC cache blocks of a kernel set (gemm_blocking.cpp): derived at run time from the

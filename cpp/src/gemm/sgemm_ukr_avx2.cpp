@@ -54,7 +54,9 @@ inline void finalise(const __m256 (&acc)[M][NV], int tail, float* c, std::ptrdif
   }
 }
 
-template <int M, int NV>
+// AS: the distance between an A column's values, kMR in a packed sliver, 1 for a row read in
+// place (UkrEpi::a_row).
+template <int M, int NV, int AS = kMR>
 void tile(int n, int kc, const float* __restrict a, const float* __restrict b, float* c,
           std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
   __m256 acc[M][NV];
@@ -76,7 +78,7 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
     for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + k * kNR + 8 * v);
 #pragma GCC unroll 6
     for (int i = 0; i < M; ++i) {
-      const __m256 av = _mm256_broadcast_ss(a + k * kMR + i);
+      const __m256 av = _mm256_broadcast_ss(a + k * AS + i);
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
     }
@@ -94,12 +96,13 @@ const TileFn kTiles[kMR][2] = {
     {tile<1, 1>, tile<1, 2>}, {tile<2, 1>, tile<2, 2>}, {tile<3, 1>, tile<3, 2>},
     {tile<4, 1>, tile<4, 2>}, {tile<5, 1>, tile<5, 2>}, {tile<6, 1>, tile<6, 2>},
 };
+const TileFn kRowTiles[2] = {tile<1, 1, 1>, tile<1, 2, 1>};
 
 // One row against NS full packed slivers (NS·16 columns): 2·NS FMA chains instead of two, so a
 // batch-1 product is bound by reading B rather than by the FMA latency (as the AVX-512 row
 // kernel, bench/results/design_choices.md#gemm-row-kernel). Each element's chain and
 // finalisation are those of tile<1, 2>: the same bits.
-template <int NS>
+template <int NS, int AS>
 void row_slivers(int kc, const float* __restrict a, const float* __restrict b, float* c,
                  const gemm::UkrEpi& e) {
   __m256 acc[1][2 * NS];
@@ -107,7 +110,7 @@ void row_slivers(int kc, const float* __restrict a, const float* __restrict b, f
   for (int v = 0; v < 2 * NS; ++v) acc[0][v] = _mm256_setzero_ps();
 #pragma GCC unroll 2
   for (int k = 0; k < kc; ++k) {
-    const __m256 av = _mm256_broadcast_ss(a + k * kMR);
+    const __m256 av = _mm256_broadcast_ss(a + k * AS);
 #pragma GCC unroll 4
     for (int s = 0; s < NS; ++s)
 #pragma GCC unroll 2
@@ -124,13 +127,16 @@ void row_slivers(int kc, const float* __restrict a, const float* __restrict b, f
 
 // One row × kRowSlivers full packed slivers (see row_slivers).
 void sgemm_ukr_avx2_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e) {
-  row_slivers<kRowSlivers>(kc, a, b, c, e);
+  if (e.a_row)
+    row_slivers<kRowSlivers, 1>(kc, a, b, c, e);
+  else
+    row_slivers<kRowSlivers, kMR>(kc, a, b, c, e);
 }
 
 // c (m×n, ldc) <- finalise(a_sliver (kc×6) · b_sliver (kc×16)), 1 <= m <= 6, 1 <= n <= 16
 void sgemm_ukr_avx2(int m, int n, int kc, const float* a, const float* b, float* c,
                     std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
-  kTiles[m - 1][(n + 7) / 8 - 1](n, kc, a, b, c, ldc, e);
+  (e.a_row ? kRowTiles : kTiles[m - 1])[(n + 7) / 8 - 1](n, kc, a, b, c, ldc, e);
 }
 
 }  // namespace nncore::avx2

@@ -33,7 +33,9 @@ struct Finaliser {
   }
 };
 
-template <int M, int NV>
+// AS: the distance between an A column's values, kMR in a packed sliver, 1 for a row read in
+// place (UkrEpi::a_row).
+template <int M, int NV, int AS = kMR>
 void tile(int n, int kc, const float* __restrict a, const float* __restrict b, float* c,
           std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
   __m512 acc[M][NV];
@@ -64,7 +66,7 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
                           : _mm512_loadu_ps(b + k * sb + 16 * v);
 #pragma GCC unroll 8
     for (int i = 0; i < M; ++i) {
-      const __m512 av = _mm512_set1_ps(a[k * kMR + i]);
+      const __m512 av = _mm512_set1_ps(a[k * AS + i]);
 #pragma GCC unroll 3
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
     }
@@ -89,12 +91,13 @@ const TileFn kTiles[kMR][3] = {
     {tile<5, 1>, tile<5, 2>, tile<5, 3>}, {tile<6, 1>, tile<6, 2>, tile<6, 3>},
     {tile<7, 1>, tile<7, 2>, tile<7, 3>}, {tile<8, 1>, tile<8, 2>, tile<8, 3>},
 };
+const TileFn kRowTiles[3] = {tile<1, 1, 1>, tile<1, 2, 1>, tile<1, 3, 1>};
 
 // One row against NS full packed slivers (NS·48 columns): 3·NS FMA chains instead of three, so a
 // batch-1 product is not bound by the FMA latency
 // (bench/results/design_choices.md#gemm-row-kernel). Each element's chain and finalisation are
 // those of tile<1, 3>: the same bits.
-template <int NS>
+template <int NS, int AS>
 void row_slivers(int kc, const float* __restrict a, const float* __restrict b, float* c,
                  const gemm::UkrEpi& e) {
   __m512 acc[3 * NS];
@@ -102,7 +105,7 @@ void row_slivers(int kc, const float* __restrict a, const float* __restrict b, f
   for (int v = 0; v < 3 * NS; ++v) acc[v] = _mm512_setzero_ps();
 #pragma GCC unroll 2
   for (int k = 0; k < kc; ++k) {
-    const __m512 av = _mm512_set1_ps(a[k * kMR]);
+    const __m512 av = _mm512_set1_ps(a[k * AS]);
 #pragma GCC unroll 4
     for (int s = 0; s < NS; ++s)
 #pragma GCC unroll 3
@@ -126,13 +129,16 @@ void row_slivers(int kc, const float* __restrict a, const float* __restrict b, f
 
 // One row × kRowSlivers full packed slivers (see row_slivers).
 void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e) {
-  row_slivers<kRowSlivers>(kc, a, b, c, e);
+  if (e.a_row)
+    row_slivers<kRowSlivers, 1>(kc, a, b, c, e);
+  else
+    row_slivers<kRowSlivers, kMR>(kc, a, b, c, e);
 }
 
 // c (m×n, ldc) <- finalise(a_sliver (kc×8) · b_sliver (kc×48)), 1 <= m <= 8, 1 <= n <= 48
 void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, float* c,
                       std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
-  kTiles[m - 1][(n + 15) / 16 - 1](n, kc, a, b, c, ldc, e);
+  (e.a_row ? kRowTiles : kTiles[m - 1])[(n + 15) / 16 - 1](n, kc, a, b, c, ldc, e);
 }
 
 }  // namespace nncore::avx512

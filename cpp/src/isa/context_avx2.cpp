@@ -8,7 +8,7 @@ const Context& context_avx2() {
                          {Isa::avx2, "avx2 6x16", avx2::kMR, avx2::kNR, 120, 512,
                           avx2::sgemm_ukr_avx2, x86::sgemm_pack_a6_avx2, x86::sgemm_pack_b_avx2,
                           false, avx2::kRowSlivers, avx2::sgemm_ukr_avx2_row, avx2::kColsMax,
-                          x86::sgemm_cols_mr6},
+                          x86::sgemm_cols_mr6, true, 8},
                          {act_avx2::forward_span, act_avx2::backward_span, act_avx2::softmax_rows,
                           act_avx2::softmax_backward_rows},
                          {bn_avx2::forward_train_cols, bn_avx2::forward_eval_cols,
