@@ -169,25 +169,38 @@ void register_kernels(py::module_& m) {
   m.def(
       "find_nonfinite",
       [](const py::array& a) -> std::int64_t {
-        const bool f32 = py::isinstance<py::array_t<float>>(a);
-        const bool f64 = py::isinstance<py::array_t<double>>(a);
+        // The dtype test by identity first: array_t's isinstance builds and compares two dtypes
+        // (~0.3 µs, a tenth of a batch-1 predict).
+        const py::dtype dt = a.dtype();
+        const bool f32 = dt.is(py::dtype::of<float>()) || py::isinstance<py::array_t<float>>(a);
+        const bool f64 = !f32 && py::isinstance<py::array_t<double>>(a);
         if (!(f32 || f64) || !(a.flags() & py::array::c_style)) return -2;
         const std::int64_t n = std::int64_t(a.size());
-        auto scan = [n](const auto* p) -> std::int64_t {
-          constexpr double lim = 3.4028234663852886e38;  // FLT_MAX
+        // Blocks of 4096 counted without branches (a vectorised sum), then the bad block
+        // element-wise. A bool |= did not vectorise: ~2 cycles per element.
+        auto scan = [n](const auto* p, auto bad_value) -> std::int64_t {
           for (std::int64_t b = 0; b < n; b += 4096) {
-            const std::int64_t e = std::min<std::int64_t>(n, b + 4096);
-            bool bad = false;
-            for (std::int64_t i = b; i < e; ++i) bad |= !(std::abs(double(p[i])) <= lim);
+            const int len = int(std::min<std::int64_t>(n - b, 4096));
+            const auto* q = p + b;
+            std::uint32_t bad = 0;
+            for (int i = 0; i < len; ++i) bad += bad_value(q[i]) ? 1u : 0u;
+            const std::int64_t e = b + len;
             if (bad)
               for (std::int64_t i = b; i < e; ++i)
-                if (!(std::abs(double(p[i])) <= lim)) return i;
+                if (bad_value(p[i])) return i;
           }
           return -1;
         };
+        // float: NaN or inf is an all-ones exponent; double: also beyond float32's range.
+        auto bad32 = [](std::uint32_t u) { return (u & 0x7f800000u) == 0x7f800000u; };
+        auto bad64 = [](double v) { return !(std::abs(v) <= 3.4028234663852886e38); };
+        auto run = [&] {
+          return f32 ? scan(static_cast<const std::uint32_t*>(a.data()), bad32)
+                     : scan(static_cast<const double*>(a.data()), bad64);
+        };
+        if (n < (1 << 16)) return run();  // releasing the GIL costs more than the scan
         py::gil_scoped_release nogil;
-        return f32 ? scan(static_cast<const float*>(a.data()))
-                   : scan(static_cast<const double*>(a.data()));
+        return run();
       },
       py::arg("a"));
 }

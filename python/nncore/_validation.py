@@ -35,6 +35,7 @@ from . import _core
 
 _MAX_INT32 = 2**31 - 1
 _MAX_FLOAT32 = float(np.finfo(np.float32).max)
+_FLOAT32 = np.dtype(np.float32)
 _BLOCK = 1 << 22  # elements per block of the NaN scan
 _CHECK_MEMORY_ABOVE = 1 << 30  # bytes; smaller requests are not worth reading /proc/meminfo
 
@@ -131,6 +132,17 @@ def check_X(
 ) -> np.ndarray:
     """Return X as a C-contiguous float32 (n, d) array, or raise naming the problem.
     finite=False leaves NaN/inf to the caller (categorical codes, nncore.embedding)."""
+    if (  # the common case in ~0.4 µs (a batch-1 predict is ~20 µs); errors take the full path
+        type(X) is np.ndarray
+        and X.dtype == _FLOAT32
+        and X.ndim == 2
+        and X.flags.c_contiguous
+        and 0 < X.shape[0] <= _MAX_INT32
+        and 0 < X.shape[1] <= _MAX_INT32
+        and (n_features is None or X.shape[1] == n_features)
+        and (not finite or _core.find_nonfinite(X) == -1)
+    ):
+        return X
     arr = _as_numeric(X, name)
     if arr.ndim != 2:
         hint = ""
