@@ -211,6 +211,7 @@ void register_gemm(py::module_& m) {
         const nncore::gemm::Blocking bk = nncore::gemm::blocking(ks);
         d["mc"] = bk.mc;
         d["nc"] = bk.nc;
+        d["group_cols"] = bk.group_cols;
         d["blocking"] = std::string(bk.source);
         const nncore::CacheSizes& c = nncore::cache_sizes();
         py::dict caches;
@@ -227,11 +228,13 @@ void register_gemm(py::module_& m) {
       "sizes (or forced), KC fixed for every CPU (it decides the bits).");
   m.def(
       "set_gemm_blocking",
-      [](int mc, int nc) {
-        if (mc < 0 || nc < 0) throw py::value_error("set_gemm_blocking: mc and nc must be >= 0");
-        nncore::gemm::force_blocking(mc, nc);
+      [](int mc, int nc, int group_cols) {
+        if (mc < 0 || nc < 0 || group_cols < 0)
+          throw py::value_error("set_gemm_blocking: mc, nc and group_cols must be >= 0");
+        nncore::gemm::force_blocking(mc, nc, group_cols);
       },
-      py::arg("mc") = 0, py::arg("nc") = 0,
-      "Force the GEMM's MC/NC cache blocks (0, 0: derived from the cache sizes again). For "
-      "tests and tuning; call it while no GEMM runs.");
+      py::arg("mc") = 0, py::arg("nc") = 0, py::arg("group_cols") = 0,
+      "Force the GEMM's MC/NC cache blocks and the columns of packed B a row block's slivers "
+      "pass over at a time (0: derived from the cache sizes again). For tests and tuning; call "
+      "it while no GEMM runs.");
 }

@@ -115,7 +115,8 @@ def config() -> dict[str, Any]:
         Keys ``version`` (str), ``isa`` (``"avx512"``, ``"avx2"``, ``"neon"`` or ``"scalar"``),
         ``isa_available`` (list of str), ``isa_forced_by_env`` (the ``NNCORE_ISA`` value or
         None), ``gemm_kernel`` (str), ``gemm_blocking`` (dict: the ``mc``, ``nc``, ``kc``
-        cache blocks, whether they were ``"derived"`` from the cache sizes or ``"forced"``, and
+        cache blocks, the ``group_cols`` columns of packed B each row block's slivers pass over
+        at a time (L2-sized), whether they were ``"derived"`` from the cache sizes or ``"forced"``, and
         the ``caches`` they were derived from, in bytes), ``threads`` and ``cores`` (int),
         ``openmp`` (bool), ``compiler`` and ``build_type`` (str).
 
@@ -139,7 +140,9 @@ def config() -> dict[str, Any]:
         "isa_available": list(_core.supported_isas()),
         "isa_forced_by_env": os.environ.get("NNCORE_ISA") or None,
         "gemm_kernel": kernel["name"],
-        "gemm_blocking": {k: kernel[k] for k in ("mc", "nc", "kc", "blocking", "caches")},
+        "gemm_blocking": {
+            k: kernel[k] for k in ("mc", "nc", "kc", "group_cols", "blocking", "caches")
+        },
         "threads": _core.num_threads(),
         "cores": _core.num_cores(),
         "openmp": bool(_core.have_openmp()),

@@ -363,9 +363,10 @@ def schema() -> dict:
 def set_gemm_blocking(
     mc: typing.SupportsInt | typing.SupportsIndex = 0,
     nc: typing.SupportsInt | typing.SupportsIndex = 0,
+    group_cols: typing.SupportsInt | typing.SupportsIndex = 0,
 ) -> None:
     """
-    Force the GEMM's MC/NC cache blocks (0, 0: derived from the cache sizes again). For tests and tuning; call it while no GEMM runs.
+    Force the GEMM's MC/NC cache blocks and the columns of packed B a row block's slivers pass over at a time (0: derived from the cache sizes again). For tests and tuning; call it while no GEMM runs.
     """
 
 def set_isa(arg0: str) -> None:

@@ -125,31 +125,44 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
       return;
     }
   }
-  for (int ir = 0; ir < mc; ir += mr) {
-    const int m = std::min(mr, mc - ir);
-    float* crow = p.C + (std::ptrdiff_t)(ic + ir) * p.ldc;
-    // A single row (batch-1 predict) takes several packed slivers at a time when the kernel can.
-    const int rs = m == 1 && ks.ukr_row && !bstride ? ks.row_slivers : 0;
-    for (int jr = 0; jr < nmain; jr += nr) {
-      const int n = std::min(nr, nmain - jr);
-      const int col = jc + jr;
-      e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;
-      e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
-                                          : nullptr;
-      if (rs && jr + rs * nr <= nmain) {
-        ks.ukr_row(kc, ablk + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * kc, crow + col, e);
-        jr += (rs - 1) * nr;
-        continue;
+  // The B slivers go in groups of at most bk.group_cols columns, each group under every A sliver
+  // in turn: a group of the packed panel stays in L2 while the row block's slivers pass over it
+  // (a whole 2064-column panel is 2 MB and would stream from L3 once per A sliver).
+  // One A sliver (batch-1) has nothing to reuse a group for.
+  const int group = mc <= mr ? std::max(nmain, nr) : std::max(nr, p.bk.group_cols / nr * nr);
+  int jg = 0;
+  do {  // at least once: with nmain == 0 the narrow columns still need their activation
+    const int jend = std::min(nmain, jg + group);
+    // The last group's activation also covers the narrow columns the ukr_cols call wrote.
+    const int act_end = jend == nmain ? nc : jend;
+    for (int ir = 0; ir < mc; ir += mr) {
+      const int m = std::min(mr, mc - ir);
+      float* crow = p.C + (std::ptrdiff_t)(ic + ir) * p.ldc;
+      // A single row (batch-1 predict) takes several packed slivers at a time when the kernel can.
+      const int rs = m == 1 && ks.ukr_row && !bstride ? ks.row_slivers : 0;
+      for (int jr = jg; jr < jend; jr += nr) {
+        const int n = std::min(nr, jend - jr);
+        const int col = jc + jr;
+        e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;
+        e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
+                                            : nullptr;
+        if (rs && jr + rs * nr <= jend) {
+          ks.ukr_row(kc, ablk + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * kc, crow + col,
+                     e);
+          jr += (rs - 1) * nr;
+          continue;
+        }
+        ks.ukr(m, n, kc, ablk + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * b_sliver,
+               crow + col, p.ldc, e);
       }
-      ks.ukr(m, n, kc, ablk + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * b_sliver,
-             crow + col, p.ldc, e);
+      // The activation runs over the MR-row strip of the group just written, while in L1.
+      if (last && act)
+        for (int i = 0; i < m; ++i)
+          act_forward(ep->act, ep->alpha, crow + (std::ptrdiff_t)i * p.ldc + jc + jg,
+                      crow + (std::ptrdiff_t)i * p.ldc + jc + jg, (std::size_t)(act_end - jg));
     }
-    // The activation runs over the MR×NC strip just written, while it is still in L1.
-    if (last && act)
-      for (int i = 0; i < m; ++i)
-        act_forward(ep->act, ep->alpha, crow + (std::ptrdiff_t)i * p.ldc + jc,
-                    crow + (std::ptrdiff_t)i * p.ldc + jc, (std::size_t)nc);
-  }
+    jg = jend;
+  } while (jg < nmain);
 }
 
 // Rows of the row block starting at ic (of rows up to m1): MC, except that a remainder of up to a
