@@ -259,13 +259,19 @@ def test_nonfinite_gradients_skip(bad):
     assert opt0.steps == 1
 
 
-def test_norm_reported_without_prepass():
-    g = _grad_sequence(70_001, 1, seed=6)[0]
-    p = np.zeros_like(g)
-    opt = core.make_optimizer("sgd", {"skip_nonfinite": 0})
-    info = opt.step(p, g)
+@pytest.mark.parametrize("n", [70_001, 200_003, 31])
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_norm_reported_without_prepass(name, n):
+    """Without clipping or skipping, the norm is summed chunk by chunk inside the update pass; it
+    reports the bits of the separate pre-pass (clipnorm) and of grad_norm."""
+    g = _grad_sequence(n, 1, seed=6)[0]
+    opt = core.make_optimizer(name, {"skip_nonfinite": 0})
+    info = opt.step(np.zeros_like(g), g)
     assert info["grad_norm"] == pytest.approx(np.linalg.norm(g.astype(np.float64)), rel=1e-14)
     assert info["finite"] is True
+    pre = core.make_optimizer(name, {"skip_nonfinite": 0, "clipnorm": 1e30})
+    assert pre.step(np.zeros_like(g), g)["grad_norm"] == info["grad_norm"]
+    assert core.grad_norm(g) == info["grad_norm"]
 
 
 @pytest.mark.parametrize(

@@ -136,7 +136,9 @@ void sgemm_ukr_avx2_row(int kc, const float* a, const float* b, float* c, const 
 // c (m×n, ldc) <- finalise(a_sliver (kc×6) · b_sliver (kc×16)), 1 <= m <= 6, 1 <= n <= 16
 void sgemm_ukr_avx2(int m, int n, int kc, const float* a, const float* b, float* c,
                     std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
-  (e.a_row ? kRowTiles : kTiles[m - 1])[(n + 7) / 8 - 1](n, kc, a, b, c, ldc, e);
+  const int nv = (n + 7) / 8 - 1;
+  const TileFn tile_fn = e.a_row ? kRowTiles[nv] : kTiles[m - 1][nv];
+  tile_fn(n, kc, a, b, c, ldc, e);
 }
 
 }  // namespace nncore::avx2

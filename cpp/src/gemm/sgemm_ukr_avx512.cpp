@@ -138,7 +138,9 @@ void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c, cons
 // c (m×n, ldc) <- finalise(a_sliver (kc×8) · b_sliver (kc×48)), 1 <= m <= 8, 1 <= n <= 48
 void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, float* c,
                       std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
-  (e.a_row ? kRowTiles : kTiles[m - 1])[(n + 15) / 16 - 1](n, kc, a, b, c, ldc, e);
+  const int nv = (n + 15) / 16 - 1;
+  const TileFn tile_fn = e.a_row ? kRowTiles[nv] : kTiles[m - 1][nv];
+  tile_fn(n, kc, a, b, c, ldc, e);
 }
 
 }  // namespace nncore::avx512
