@@ -194,6 +194,12 @@ def test_forward_backward_from_two_threads():
                 counts[kind] += 1
                 if counts["busy"] >= 20 and counts["ok"] >= 5:
                     return
+            if kind == "busy":
+                # Yield the GIL, as a caller that retries would: a refused call returns in ~1 µs
+                # and takes the GIL straight back, so without a yield the working thread waits out
+                # CPython's switch interval at each of its GIL acquisitions (under the sanitizers:
+                # one completed step in 20 s once the input check stopped releasing the GIL).
+                time.sleep(0)
 
     errors = _run_threads([loop, loop])
     assert not errors, errors
