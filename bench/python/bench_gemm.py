@@ -111,6 +111,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--warmup-s", type=float, default=0.5, help="per library, per thread count")
     ap.add_argument("--sample-ms", type=float, default=20.0)
     ap.add_argument(
         "--settle-ms",
@@ -154,6 +155,16 @@ def main():
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for nt in [int(t) for t in args.threads.split(",")]:
+        # Untimed warm-up at this thread count: right after the 1-thread rows the first
+        # 2-thread row ran every library at its 1-thread speed (nncore 232 µs against 122 µs,
+        # numpy 431 against 271 µs at fwd 32), as if the idle second vCPU had to be woken first.
+        with threadpool_limits(limits=nt, user_api="blas"):
+            set_threads(nt)
+            warm = make_calls(*shapes[0][1:], rng)
+            for l in libs:
+                end = time.perf_counter() + args.warmup_s
+                while time.perf_counter() < end:
+                    warm[l]()
         for name, M, K, N, kind in shapes:
             calls = make_calls(M, K, N, kind, rng)
             times = {l: [] for l in libs}
