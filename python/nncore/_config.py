@@ -116,8 +116,8 @@ def config() -> dict[str, Any]:
         ``isa_available`` (list of str), ``isa_forced_by_env`` (the ``NNCORE_ISA`` value or
         None), ``gemm_kernel`` (str), ``gemm_blocking`` (dict: the ``mc``, ``nc``, ``kc``
         cache blocks, the ``group_cols`` columns of packed B each row block's slivers pass over
-        at a time (L2-sized), whether they were ``"derived"`` from the cache sizes or ``"forced"``, and
-        the ``caches`` they were derived from, in bytes), ``threads`` and ``cores`` (int),
+        at a time (L2-sized), whether they were ``"derived"`` from the cache sizes or
+        ``"forced"``, and the ``caches`` they were derived from, in bytes), ``threads`` and ``cores`` (int),
         ``openmp`` (bool), ``compiler`` and ``build_type`` (str).
 
     Examples

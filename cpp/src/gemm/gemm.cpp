@@ -117,7 +117,7 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
     e.bias = last && ep && ep->bias ? ep->bias + jc + nmain : nullptr;
     e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)ic * p.ldc + jc + nmain
                                         : nullptr;
-    ks.ukr_cols(mc, nc - nmain, kc, abuf, bp + (std::ptrdiff_t)nmain * b_sliver,
+    ks.ukr_cols(mc, nc - nmain, kc, ablk, bp + (std::ptrdiff_t)nmain * b_sliver,
                 bstride ? bstride : nr, cblk, p.ldc, e);
     if (nmain == 0 && last && act && p.ldc == nc) {
       // Contiguous rows of 1-12 floats: one activation pass instead of a call per row.
@@ -129,7 +129,7 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
   // in turn: a group of the packed panel stays in L2 while the row block's slivers pass over it
   // (a whole 2064-column panel is 2 MB and would stream from L3 once per A sliver).
   // One A sliver (batch-1) has nothing to reuse a group for.
-  const int group = mc <= mr ? std::max(nmain, nr) : std::max(nr, p.bk.group_cols / nr * nr);
+  const int group = mc <= mr ? std::max(nmain, nr) : std::max(nr, p.bk.group_cols);
   int jg = 0;
   do {  // at least once: with nmain == 0 the narrow columns still need their activation
     const int jend = std::min(nmain, jg + group);

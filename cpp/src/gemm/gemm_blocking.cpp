@@ -18,8 +18,9 @@
 //   - a whole-K B panel is re-read from L3 instead of repacked up to 1/8 of that share.
 //   - the row block's A slivers pass over the packed B panel in groups of columns that fill half
 //     of L2 (480 columns of 48 here), so a 2 MB panel is not streamed from L3 once per A sliver.
-//     Swept 192-1440 columns on the quiet VM: 480 took 2048³ from 89.5 to 90.9 % of peak and
-//     bs-2048 dW from 85.6 to 89.2 % (AVX-512), 512 took them from 87.7 to 88.6 and 85.8 to
+//     Swept 192-1440 columns on the quiet VM, then 7 interleaved rounds (bench/RESULTS.md,
+//     "Every x86 path (issue #21), 2026-12-01"): 480 took 2048³ from 89.5 to 90.3 % of peak and
+//     bs-2048 dW from 87.8 to 89.2 % (AVX-512), 512 took them from 87.7 to 88.6 and 85.8 to
 //     87.5 % (AVX2); 288 and 960 and more gained less.
 #include <algorithm>
 #include <atomic>

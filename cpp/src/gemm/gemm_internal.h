@@ -93,8 +93,9 @@ struct Blocking {
   int mc = 0, nc = 0;
   int cols_max = 0;  // KernelSet::cols_max, or NNCORE_GEMM_COLS_MAX (0: never the narrow kernel)
   long panel_bytes = 0;
-  int group_cols = 1 << 30;  // B slivers per pass of a row block's A slivers (macro_step)
-  const char* source = "";   // "derived" | "forced"
+  int group_cols =
+      0;  // columns (a multiple of NR) per pass of a row block's A slivers (macro_step)
+  const char* source = "";  // "derived" | "forced"
 };
 Blocking blocking(const KernelSet& ks);
 // mc, nc (and group_cols) > 0 force them for every kernel set (rounded up to MR / NR
