@@ -138,8 +138,12 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
     for (int ir = 0; ir < mc; ir += mr) {
       const int m = std::min(mr, mc - ir);
       float* crow = p.C + (std::ptrdiff_t)(ic + ir) * p.ldc;
-      // A single row (batch-1 predict) takes several packed slivers at a time when the kernel can.
-      const int rs = m == 1 && ks.ukr_row && !bstride ? ks.row_slivers : 0;
+      // A single row (batch-1 predict), or the few rows of a last sliver, takes several packed
+      // slivers at a time when the kernel set can.
+      const int rs = bstride                         ? 0
+                     : m == 1 && ks.ukr_row          ? ks.row_slivers
+                     : m > 1 && m <= ks.few_rows_max ? ks.few_slivers
+                                                     : 0;
       for (int jr = jg; jr < jend; jr += nr) {
         const int n = std::min(nr, jend - jr);
         const int col = jc + jr;
@@ -147,8 +151,11 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
         e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
                                             : nullptr;
         if (rs && jr + rs * nr <= jend) {
-          ks.ukr_row(kc, ablk + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jr * kc, crow + col,
-                     e);
+          const float* a = ablk + (std::ptrdiff_t)ir * kc;
+          if (m == 1)
+            ks.ukr_row(kc, a, bp + (std::ptrdiff_t)jr * kc, crow + col, e);
+          else
+            ks.ukr_few(m, kc, a, bp + (std::ptrdiff_t)jr * kc, crow + col, p.ldc, e);
           jr += (rs - 1) * nr;
           continue;
         }

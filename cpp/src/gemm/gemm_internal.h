@@ -81,6 +81,12 @@ struct KernelSet {
   // that its n columns cover. A tile may then start vec-aligned inside a packed sliver, which
   // lets run() split a few-row product's columns evenly between threads (col_unit in gemm.cpp).
   int vec = 0;
+  // Optional: 2 <= m <= few_rows_max rows of a packed A sliver against few_slivers full packed
+  // slivers (c and the epilogue's bias/preact contiguous across them), the same bits as ukr.
+  // The last rows of a block (M mod MR) then run enough FMA chains to hide the FMA latency.
+  int few_rows_max = 0, few_slivers = 0;
+  void (*ukr_few)(int m, int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc,
+                  const UkrEpi& e) = nullptr;
 };
 
 // The MC and NC cache blocks of a kernel set (gemm_blocking.cpp): derived at run time from the
@@ -136,7 +142,9 @@ namespace nncore::avx2 {
 void sgemm_ukr_avx2(int m, int n, int kc, const float* a, const float* b, float* c,
                     std::ptrdiff_t ldc, const gemm::UkrEpi& e);
 void sgemm_ukr_avx2_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e);
-constexpr int kMR = 6, kNR = 16, kRowSlivers = 4;
+void sgemm_ukr_avx2_few(int m, int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc,
+                        const gemm::UkrEpi& e);
+constexpr int kMR = 6, kNR = 16, kRowSlivers = 4, kFewRowsMax = 3, kFewSlivers = 2;
 // Column chunks up to this wide take the narrow-N kernel (x86::sgemm_cols_mr6).
 constexpr int kColsMax = 4;  // measured: at n = 8 the 6-row tile is faster (bench_gemm "narrow")
 }  // namespace nncore::avx2

@@ -81,18 +81,24 @@ void sgemm_pack_b_avx2(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int
     return;
   }
   if (tb == Trans::N) {
-    // Whole rows of B at a time, each sliver's part of the row to its own sliver: B is read
-    // sequentially (one sliver down all of K would read one cache line per row at a stride of
-    // ldb). Either way it runs at memcpy speed here (1.6 MB in 45 us, ~5 % of a 128-row
-    // product); the sequential walk leaves less to the prefetchers. A partial last sliver goes
-    // generic.
+    // Eight rows of B at a time, each sliver's part of them to its own sliver. Slivers lie
+    // nr·kc floats apart, a multiple of 4 KiB for every kc a multiple of 64: a walk that wrote
+    // one row across all slivers put every store of that row in the same L1 set (49 slivers of
+    // the AVX2 set for 784 columns). Measured on the AVX2 dX 128x512x784: 86.5 -> 89.2 % of peak.
+    // Eight rows give each sliver 8·nr contiguous floats per visit, while the eight source rows
+    // (8·n floats) stay in L1 for the sweep. A partial last sliver goes generic.
     const int full = n / nr * nr;
-    for (int k = 0; k < kc; ++k) {
-      const float* src = B + (std::ptrdiff_t)(p0 + k) * ldb + j0;
-      float* d = dst + (std::ptrdiff_t)k * nr;
-      for (int s = 0; s < full; s += nr)
-        for (int v = 0; v < nr; v += 8)
-          _mm256_storeu_ps(d + (std::ptrdiff_t)s * kc + v, _mm256_loadu_ps(src + s + v));
+    constexpr int kRows = 8;
+    for (int k0 = 0; k0 < kc; k0 += kRows) {
+      const int k1 = std::min(kc, k0 + kRows);
+      for (int s = 0; s < full; s += nr) {
+        const float* src = B + (std::ptrdiff_t)p0 * ldb + j0 + s;
+        float* d = dst + (std::ptrdiff_t)s * kc;
+        for (int k = k0; k < k1; ++k)
+          for (int v = 0; v < nr; v += 8)
+            _mm256_storeu_ps(d + (std::ptrdiff_t)k * nr + v,
+                             _mm256_loadu_ps(src + (std::ptrdiff_t)k * ldb + v));
+      }
     }
     if (full < n)
       gemm::pack_b_generic(tb, B, ldb, p0, kc, j0 + full, n - full, nr,

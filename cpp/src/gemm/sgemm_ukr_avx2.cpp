@@ -98,39 +98,54 @@ const TileFn kTiles[kMR][2] = {
 };
 const TileFn kRowTiles[2] = {tile<1, 1, 1>, tile<1, 2, 1>};
 
-// One row against NS full packed slivers (NS·16 columns): 2·NS FMA chains instead of two, so a
-// batch-1 product is bound by reading B rather than by the FMA latency (as the AVX-512 row
-// kernel, bench/results/design_choices.md#gemm-row-kernel). Each element's chain and
-// finalisation are those of tile<1, 2>: the same bits.
-template <int NS, int AS>
-void row_slivers(int kc, const float* __restrict a, const float* __restrict b, float* c,
-                 const gemm::UkrEpi& e) {
-  __m256 acc[1][2 * NS];
+// M rows against NS full packed slivers (NS·16 columns): 2·M·NS FMA chains instead of 2·M, so a
+// product with a few rows, or the last 1-3 rows of a larger one (128 = 21·6 + 2), keeps both FMA
+// pipes busy rather than waiting on the FMA latency; one row (batch-1) is then bound by reading B
+// (as the AVX-512 row kernel, bench/results/design_choices.md#gemm-row-kernel). Each element's
+// chain and finalisation are those of tile<M, 2>: the same bits.
+template <int M, int NS, int AS>
+void slivers(int kc, const float* __restrict a, const float* __restrict b, float* c,
+             std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
+  __m256 acc[M][2 * NS];
+#pragma GCC unroll 3
+  for (int i = 0; i < M; ++i)
 #pragma GCC unroll 8
-  for (int v = 0; v < 2 * NS; ++v) acc[0][v] = _mm256_setzero_ps();
+    for (int v = 0; v < 2 * NS; ++v) acc[i][v] = _mm256_setzero_ps();
 #pragma GCC unroll 2
   for (int k = 0; k < kc; ++k) {
-    const __m256 av = _mm256_broadcast_ss(a + k * AS);
+    __m256 bv[2 * NS];
 #pragma GCC unroll 4
     for (int s = 0; s < NS; ++s)
 #pragma GCC unroll 2
       for (int v = 0; v < 2; ++v)
-        acc[0][2 * s + v] = _mm256_fmadd_ps(av,
-                                            _mm256_loadu_ps(b + (std::ptrdiff_t)s * kc * kNR +
-                                                            k * kNR + 8 * v),
-                                            acc[0][2 * s + v]);
+        bv[2 * s + v] = _mm256_loadu_ps(b + (std::ptrdiff_t)s * kc * kNR + k * kNR + 8 * v);
+#pragma GCC unroll 3
+    for (int i = 0; i < M; ++i) {
+      const __m256 av = _mm256_broadcast_ss(a + k * AS + i);
+#pragma GCC unroll 8
+      for (int v = 0; v < 2 * NS; ++v) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
+    }
   }
-  finalise<1, 2 * NS, false>(acc, 8, c, 0, e);
+  finalise<M, 2 * NS, false>(acc, 8, c, ldc, e);
 }
 
 }  // namespace
 
-// One row × kRowSlivers full packed slivers (see row_slivers).
+// One row × kRowSlivers full packed slivers (see slivers).
 void sgemm_ukr_avx2_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e) {
   if (e.a_row)
-    row_slivers<kRowSlivers, 1>(kc, a, b, c, e);
+    slivers<1, kRowSlivers, 1>(kc, a, b, c, 0, e);
   else
-    row_slivers<kRowSlivers, kMR>(kc, a, b, c, e);
+    slivers<1, kRowSlivers, kMR>(kc, a, b, c, 0, e);
+}
+
+// 2 <= m <= kFewRowsMax packed rows × kFewSlivers full packed slivers (see slivers).
+void sgemm_ukr_avx2_few(int m, int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc,
+                        const gemm::UkrEpi& e) {
+  if (m == 2)
+    slivers<2, kFewSlivers, kMR>(kc, a, b, c, ldc, e);
+  else
+    slivers<3, kFewSlivers, kMR>(kc, a, b, c, ldc, e);
 }
 
 // c (m×n, ldc) <- finalise(a_sliver (kc×6) · b_sliver (kc×16)), 1 <= m <= 6, 1 <= n <= 16
