@@ -47,6 +47,7 @@ int main() {
   std::vector<std::int32_t> labels(ce_n);
   for (auto& l : labels) l = int(rng.below(ce_k));
   fvec dpred(ce_n * ce_k);
+  std::vector<std::uint32_t> mask_bits((n + 31) / 32);
   std::printf("threads %d, n = %zu (activations, dropout); BN (%d, %d); CE (%d, %d)\n",
               num_threads(), n, bn_n, bn_c, ce_n, ce_k);
   std::printf("%-8s %-11s %10s %10s\n", "isa", "kernel", "fwd ns/el", "bwd ns/el");
@@ -89,6 +90,10 @@ int main() {
     std::printf("%-8s %-11s %10.3f %10.3f\n", isa_name(isa), "batchnorm", f, bk);
     f = best_ns([&] { dropout_apply(y.data(), z.data(), n, 0.5, 1, 2, 3); }, n);
     std::printf("%-8s %-11s %10.3f %10s\n", isa_name(isa), "dropout", f, "=fwd");
+    // As the layer trains: forward also stores the mask bits, backward reads them.
+    f = best_ns([&] { dropout_apply(y.data(), z.data(), n, 0.2, 1, 2, 3, mask_bits.data()); }, n);
+    bk = best_ns([&] { dropout_apply_bits(dz.data(), dy.data(), n, 0.2, mask_bits.data()); }, n);
+    std::printf("%-8s %-11s %10.3f %10.3f\n", isa_name(isa), "dropout+bits", f, bk);
   }
   return 0;
 }

@@ -283,6 +283,12 @@ def main():
     rows_out = []
     for nt in threads:
         set_threads(nt, have_torch)
+        # Untimed warm-up at each thread count: the first 2-thread epoch after minutes of
+        # 1-thread ones once ran at the 1-thread speed (as in bench_gemm.py, as if the idle vCPU
+        # had to be woken first).
+        nncore_epoch(nncore_model(), X[:6000], y[:6000], 128)
+        if have_torch:
+            torch_epoch(torch_model(), Xt[:6000], yt[:6000], 128)
         for bs in bss:
             tn, tt = [], []
             m = nncore_model()
