@@ -193,6 +193,7 @@ def test_gallery_script_form(path):
 
 def test_fastest_gallery_script_runs(tmp_path):
     """One script end to end, as the documentation build runs all of them."""
+    pytest.importorskip("matplotlib")
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=nncore_home())
     script = ROOT / "examples" / "plot_04_activations.py"
     proc = subprocess.run(

@@ -86,11 +86,14 @@ class Dense final : public Layer {
       // its 4 B/weight destination then cycles through L3 or memory. Packing one K block at a
       // time into a buffer that stays in L2 does the same work faster
       // (bench/results/design_choices.md#dense-training-pack).
-      // Same kernel and K blocking as the packed path, so the same bits. Threads split the
-      // output units, so each reads the rows of W its own core just updated (faster than the
-      // automatic grid at small batches; same section).
+      // Same kernel and K blocking as the packed path, so the same bits. Up to as many rows as
+      // output units, threads split the output units, so each reads the rows of W its own core
+      // just updated (faster than the automatic grid at small batches; same section). Past that
+      // every thread would pack more rows of x than there are weights: the automatic grid,
+      // which weighs the duplicated packing, splits the rows (bs 2048 on Zen 3, 2 threads: the
+      // forward GEMMs 2-5 % faster).
       sgemm(Trans::N, Trans::T, n, out_dim_, in_dim_, 1.f, x, in_dim_, w_, in_dim_, 0.f, y,
-            out_dim_, &ep, GemmSplit::columns);
+            out_dim_, &ep, n <= out_dim_ ? GemmSplit::columns : GemmSplit::auto_);
     } else {
       if (stale_) {
         packed_.pack(Trans::T, in_dim_, out_dim_, w_, in_dim_);
