@@ -302,9 +302,13 @@ def main():
             # JAX runs in its own pinned process after this row's interleaved reps.
             j = jax_epoch(nt, bs, args.rows, args.reps) if have_jax else float("nan")
             rows_out.append((nt, bs, a, b, j))
+            # On a shared VM the spread and the per-rep (paired) ratio show how much of a
+            # difference between runs is the neighbours' load rather than either library.
+            paired = statistics.median(q / p for p, q in zip(tn, tt)) if tt else float("nan")
             print(
                 f"threads={nt} bs={bs:5d}  nncore {a:7.3f} s  torch {b:7.3f} s  ratio {b / a:5.2f}x"
-                f"  jax {j:7.3f} s  ratio {j / a:5.2f}x",
+                f"  jax {j:7.3f} s  ratio {j / a:5.2f}x"
+                f"  (nncore {min(tn):.3f}-{max(tn):.3f} s, paired torch ratio {paired:.2f}x)",
                 flush=True,
             )
     print(
