@@ -477,7 +477,8 @@ void Network::gather(const float* X, const Targets& t, const std::int64_t* order
   // Shuffled rows come from memory one row at a time, each at its own address: the copy waits on
   // DRAM latency, not bandwidth, so a second thread's misses overlap with the first's (Zen 3,
   // bs 2048, 2 threads: 43 -> 26 ms of a 1.5 s epoch). A copy: the same bits.
-  const int nt = (std::size_t)n * d >= (1u << 16) ? num_threads() : 1;
+  constexpr std::size_t kParallelMin = 1 << 16;  // floats; below this one thread is faster
+  const int nt = (std::size_t)n * d >= kParallelMin ? num_threads() : 1;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (int r = 0; r < n; ++r) {
     std::int64_t src = order ? order[begin + r] : begin + r;
