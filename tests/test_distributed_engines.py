@@ -4,6 +4,7 @@ without the engine."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -110,6 +111,13 @@ def test_fit_on_a_dask_array_streams_its_chunks():
     assert a._arena("params").tobytes() == b._arena("params").tobytes()
 
 
+# Under tools/sanitize.sh Ray's workers inherit LD_PRELOAD=libasan, and AddressSanitizer stops them
+# at a use-after-free in Ray's own setproctitle (spt_setup in _raylet.so, reading a freed argv
+# copy); ray.init then waits for workers that never start. Ray runs in the plain test run only.
+@pytest.mark.skipif(
+    bool(os.environ.get("NNCORE_SANITIZED")),
+    reason="not under the sanitizer run (Ray's worker trips it in its own setproctitle)",
+)
 def test_ray_local_mode_gives_the_serial_scores(serial):
     ray = pytest.importorskip("ray")
     from ray.util.joblib import register_ray
