@@ -274,6 +274,45 @@ def test_norm_reported_without_prepass(name, n):
     assert core.grad_norm(g) == info["grad_norm"]
 
 
+_F32_BITS = {
+    "nan": 0x7FC00000,
+    "-nan": 0xFFC00000,
+    "nan-payload": 0x7F800001,  # the smallest signalling NaN: only one mantissa bit set
+    "inf": 0x7F800000,
+    "-inf": 0xFF800000,
+}
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("n", [1, 31, 70_001, 200_003])
+def test_skip_check_finds_every_nonfinite_and_keeps_the_norm(n, threads, restore_runtime):
+    """The skip pre-pass (skip_nonfinite=1) must, on every ISA and thread count, see a NaN/inf
+    at any position and of any bit pattern, pass the largest finite floats (whose squares
+    overflow a float), and report the norm's bits of the skip_nonfinite=0 path."""
+    core.set_num_threads(threads)
+    g = _grad_sequence(n, 1, seed=7)[0]
+    g[n // 2] = np.finfo(np.float32).max  # finite: its square overflows float, not double
+    g[0] = -np.finfo(np.float32).max
+    for isa in _isa_names():
+        core.set_isa(isa)
+        checked = core.make_optimizer("adam", {})
+        info = checked.step(np.zeros_like(g), g)
+        assert info["finite"] is True and info["skipped"] is False, isa
+        plain = core.make_optimizer("adam", {"skip_nonfinite": 0})
+        assert plain.step(np.zeros_like(g), g)["grad_norm"] == info["grad_norm"], isa
+        for pos in sorted({0, n // 3, n - 1}):
+            for name, bits in _F32_BITS.items():
+                g2 = g.copy()
+                g2.view(np.uint32)[pos] = bits
+                p = np.ones_like(g)
+                opt = core.make_optimizer("adam", {})
+                info = opt.step(p, g2)
+                where = (isa, pos, name)
+                assert info["skipped"] is True and info["finite"] is False, where
+                assert not math.isfinite(info["grad_norm"]), where
+                assert opt.steps == 0 and np.all(p == 1.0), where
+
+
 @pytest.mark.parametrize(
     "name,hp,match",
     [
