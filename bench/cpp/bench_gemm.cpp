@@ -228,6 +228,10 @@ int main(int argc, char** argv) {
   const std::vector<Case> cases = {
       {"fwd 32x784x512 (packed W)", Trans::N, Trans::T, 32, 512, 784, 0.f, true},
       {"fwd 128x784x512 (packed W)", Trans::N, Trans::T, 128, 512, 784, 0.f, true},
+      // The training forward: W changes every step, so it is packed inside each call.
+      {"train fwd 32x784x512 = X.W^T (NT)", Trans::N, Trans::T, 32, 512, 784, 0.f, false},
+      {"train fwd 128x784x512 = X.W^T (NT)", Trans::N, Trans::T, 128, 512, 784, 0.f, false},
+      {"train dW 512x32x784 = dY^T.X (TN)", Trans::T, Trans::N, 512, 784, 32, 0.f, false},
       {"fwd 128x512x512 (packed W)", Trans::N, Trans::T, 128, 512, 512, 0.f, true},
       {"fwd 512x512x512 (packed W)", Trans::N, Trans::T, 512, 512, 512, 0.f, true},
       {"fwd 1024x784x512 (packed W)", Trans::N, Trans::T, 1024, 512, 784, 0.f, true},
