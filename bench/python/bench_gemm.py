@@ -43,6 +43,9 @@ SHAPES = [
     ("nn 2048^3", 2048, 2048, 2048, "nn"),
     ("bwd dX 128x512x784", 128, 512, 784, "dx"),
     ("bwd dW 512x128x784", 512, 128, 784, "dw"),
+    # the weight gradients of batch 32 and 64: one short K block, so per-tile costs show
+    ("bwd dW 512x32x784", 512, 32, 784, "dw"),
+    ("bwd dW 512x64x784", 512, 64, 784, "dw"),
     ("batch-1 1x784x512", 1, 784, 512, "fwd"),
     ("batch-4 4x784x512", 4, 784, 512, "fwd"),
 ]

@@ -144,7 +144,19 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
                      : m == 1 && ks.ukr_row          ? ks.row_slivers
                      : m > 1 && m <= ks.few_rows_max ? ks.few_slivers
                                                      : 0;
-      for (int jr = jg; jr < jend; jr += nr) {
+      // Full rows against the group's full packed slivers: one call for the whole strip where
+      // the kernel set can (KernelSet::ukr_strip); the loop below takes what is left.
+      int jstart = jg;
+      if (m == mr && !bstride && !e.a_row && ks.ukr_strip && jend - jg >= nr) {
+        const int ns = (jend - jg) / nr, col = jc + jg;
+        e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;
+        e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
+                                            : nullptr;
+        ks.ukr_strip(ns, kc, ablk + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jg * kc,
+                     crow + col, p.ldc, e);
+        jstart += ns * nr;
+      }
+      for (int jr = jstart; jr < jend; jr += nr) {
         const int n = std::min(nr, jend - jr);
         const int col = jc + jr;
         e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;

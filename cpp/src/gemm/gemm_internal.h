@@ -87,6 +87,13 @@ struct KernelSet {
   int few_rows_max = 0, few_slivers = 0;
   void (*ukr_few)(int m, int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc,
                   const UkrEpi& e) = nullptr;
+  // Optional: a full MR-row packed A sliver against ns >= 1 full packed slivers in turn, each
+  // exactly ukr's full MR×NR tile (c, and the epilogue's bias/preact, advance NR columns per
+  // sliver). One call per row strip instead of one per tile: at a short K block (the weight
+  // gradient at batch 32 has kc = 32) the per-tile call and set-up cost a quarter of the tile
+  // (bench/results/design_choices.md#gemm-strip).
+  void (*ukr_strip)(int ns, int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc,
+                    const UkrEpi& e) = nullptr;
 };
 
 // The MC and NC cache blocks of a kernel set (gemm_blocking.cpp): derived at run time from the
@@ -144,6 +151,8 @@ void sgemm_ukr_avx2(int m, int n, int kc, const float* a, const float* b, float*
 void sgemm_ukr_avx2_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e);
 void sgemm_ukr_avx2_few(int m, int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc,
                         const gemm::UkrEpi& e);
+void sgemm_ukr_avx2_strip(int ns, int kc, const float* a, const float* b, float* c,
+                          std::ptrdiff_t ldc, const gemm::UkrEpi& e);
 constexpr int kMR = 6, kNR = 16, kRowSlivers = 4, kFewRowsMax = 3, kFewSlivers = 2;
 // Column chunks up to this wide take the narrow-N kernel (x86::sgemm_cols_mr6).
 constexpr int kColsMax = 4;  // measured: at n = 8 the 6-row tile is faster (bench_gemm "narrow")

@@ -57,8 +57,9 @@ inline void finalise(const __m256 (&acc)[M][NV], int tail, float* c, std::ptrdif
 // AS: the distance between an A column's values, kMR in a packed sliver, 1 for a row read in
 // place (UkrEpi::a_row).
 template <int M, int NV, int AS = kMR>
-void tile(int n, int kc, const float* __restrict a, const float* __restrict b, float* c,
-          std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
+inline __attribute__((always_inline)) void tile(int n, int kc, const float* __restrict a,
+                                                const float* __restrict b, float* c,
+                                                std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
   __m256 acc[M][NV];
   // Fetch the C tile now so it arrives during the K loop (see sgemm_ukr_avx512.cpp).
 #pragma GCC unroll 6
@@ -146,6 +147,17 @@ void sgemm_ukr_avx2_few(int m, int kc, const float* a, const float* b, float* c,
     slivers<2, kFewSlivers, kMR>(kc, a, b, c, ldc, e);
   else
     slivers<3, kFewSlivers, kMR>(kc, a, b, c, ldc, e);
+}
+
+// ns full 6×16 tiles along one row strip (see KernelSet::ukr_strip): tile<6, 2> each.
+void sgemm_ukr_avx2_strip(int ns, int kc, const float* a, const float* b, float* c,
+                          std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
+  gemm::UkrEpi es = e;
+  for (int s = 0; s < ns; ++s) {
+    tile<kMR, 2>(kNR, kc, a, b + (std::ptrdiff_t)s * kc * kNR, c + s * kNR, ldc, es);
+    if (es.bias) es.bias += kNR;
+    if (es.preact) es.preact += kNR;
+  }
 }
 
 // c (m×n, ldc) <- finalise(a_sliver (kc×6) · b_sliver (kc×16)), 1 <= m <= 6, 1 <= n <= 16
