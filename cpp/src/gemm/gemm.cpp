@@ -106,6 +106,11 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
   e.a_row = mc == 1 && p.ta == Trans::N && ks.a_row;
   const float* ablk = e.a_row ? p.A + (std::ptrdiff_t)ic * p.lda + p0 : abuf;
   if (!e.a_row) ks.pack_a(p.ta, p.A, p.lda, ic, mc, p0, kc, mr, abuf);
+  // Points the epilogue's bias and preact at C's (row, col); they apply in the last K block only.
+  auto epilogue_at = [&](int row, int col) {
+    e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;
+    e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)row * p.ldc + col : nullptr;
+  };
   // A last sliver of at most cols_max columns (a 100-wide layer is 48 + 48 + 4 on AVX-512), or a
   // whole chunk that narrow, runs for all rows of the block in one call, vectorised over the rows.
   // It goes first, so the per-strip activation below covers it as well. Fewer rows than one
@@ -114,9 +119,7 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
   const int nmain = tail > 0 && tail <= p.bk.cols_max && mc >= mr ? nc - tail : nc;
   if (nmain < nc) {
     float* cblk = p.C + (std::ptrdiff_t)ic * p.ldc + jc + nmain;
-    e.bias = last && ep && ep->bias ? ep->bias + jc + nmain : nullptr;
-    e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)ic * p.ldc + jc + nmain
-                                        : nullptr;
+    epilogue_at(ic, jc + nmain);
     ks.ukr_cols(mc, nc - nmain, kc, ablk, bp + (std::ptrdiff_t)nmain * b_sliver,
                 bstride ? bstride : nr, cblk, p.ldc, e);
     if (nmain == 0 && last && act && p.ldc == nc) {
@@ -149,9 +152,7 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
       int jstart = jg;
       if (m == mr && !bstride && !e.a_row && ks.ukr_strip && jend - jg >= nr) {
         const int ns = (jend - jg) / nr, col = jc + jg;
-        e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;
-        e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
-                                            : nullptr;
+        epilogue_at(ic + ir, col);
         ks.ukr_strip(ns, kc, ablk + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jg * kc,
                      crow + col, p.ldc, e);
         jstart += ns * nr;
@@ -159,9 +160,7 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
       for (int jr = jstart; jr < jend; jr += nr) {
         const int n = std::min(nr, jend - jr);
         const int col = jc + jr;
-        e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;
-        e.preact = last && ep && ep->preact ? ep->preact + (std::ptrdiff_t)(ic + ir) * p.ldc + col
-                                            : nullptr;
+        epilogue_at(ic + ir, col);
         if (rs && jr + rs * nr <= jend) {
           const float* a = ablk + (std::ptrdiff_t)ir * kc;
           if (m == 1)
