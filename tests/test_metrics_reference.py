@@ -130,3 +130,10 @@ def test_every_named_metric_is_checked_here():
     here |= {"hamming_loss", "f1_micro", "f1_macro", "roc_auc_per_label"}
     aliases = {"acc", "mean_squared_error", "mean_absolute_error"}
     assert set(metrics.names()) - aliases <= here, set(metrics.names()) - aliases - here
+
+
+def test_one_probability_column_is_thresholded_at_one_half():
+    t = np.array([0, 1, 1, 0, 1])
+    p = np.array([[0.2], [0.7], [0.4], [0.6], [0.51]])  # labels 0 1 0 1 1
+    assert metrics.get("accuracy")(t, p) == pytest.approx(3 / 5)
+    np.testing.assert_array_equal(metrics.confusion_matrix(t, p), [[1, 1], [1, 2]])
