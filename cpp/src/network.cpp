@@ -19,7 +19,8 @@ Network::Busy::Busy(Network& n) : net(n) {
 }
 Network::Busy::~Busy() { net.leave(Access::exclusive, nullptr); }
 
-Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed)
+Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed,
+                 bool init_params)
     : input_dim_(input_dim), seed_(seed), specs_(specs) {
   check(input_dim > 0, "input_dim must be a positive integer, got " + std::to_string(input_dim));
   check(!specs.empty(), "a network needs at least one layer");
@@ -56,6 +57,7 @@ Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64
     L.bind(params_.data() + po, grads_.data() + po, buffers_.data() + bo);
     for (const auto& t : L.params()) po += t.size();
     for (const auto& t : L.buffers()) bo += t.size();
+    if (!init_params) continue;
     Rng rng(derive_seed(seed, 1000 + i));
     L.init(rng);
   }
