@@ -399,8 +399,8 @@ def _patched_sequential_fit(original):
             _log_params(mlflow, {**model_params(self), **fit_args} if self.built else fit_args)
             callbacks = [*(kwargs.pop("callbacks", None) or []), _EpochMetrics(mlflow)]
             history = original(self, *args, callbacks=callbacks, **kwargs)
-            if _SETTINGS["log_models"]:
-                log_model(self, name="model")
+            if _SETTINGS["log_models"]:  # linked to the last epoch's metrics
+                log_model(self, name="model", step=max(history.epoch, default=0))
             mlflow.set_tag("nncore.fit", "Sequential.fit")
             return history
         finally:
