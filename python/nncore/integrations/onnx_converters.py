@@ -175,7 +175,7 @@ def register_converters() -> None:
     >>> from nncore.integrations.onnx_converters import register_converters
     >>> register_converters()
     >>> X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
-    >>> est = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    >>> est = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=500, random_state=0)
     >>> est = est.fit(X, X.sum(axis=1))
     >>> onx = to_onnx(est, X[:1])
     >>> [o.name for o in onx.graph.output]
