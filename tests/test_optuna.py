@@ -114,3 +114,14 @@ def test_monitor_missing_and_bad_n_jobs():
         _model(0.1).fit(X, y, epochs=1, callbacks=[nc.callbacks.OptunaPruning(trial)])
     with pytest.raises(ValueError, match="n_jobs=1"):
         optuna_pruning.cross_validate(trial, lambda: _model(0.1), X, y, n_jobs=2)
+
+
+def test_monitor_against_the_study_direction_is_refused():
+    maximize = optuna.create_study(direction="maximize").ask()
+    with pytest.raises(ValueError, match="would stop the best trials"):
+        nc.callbacks.OptunaPruning(maximize, monitor="val_loss")
+    nc.callbacks.OptunaPruning(maximize, monitor="val_accuracy")
+    nc.callbacks.OptunaPruning(maximize, monitor="val_neg_mse", mode="max")
+    minimize = optuna.create_study().ask()
+    with pytest.raises(ValueError, match="direction is minimize"):
+        nc.callbacks.OptunaPruning(minimize, monitor="val_accuracy")

@@ -24,6 +24,29 @@ def _require_optuna():
     return optuna
 
 
+_MAX_HINTS = ("acc", "auc", "f1", "precision", "recall", "r2", "score")
+
+
+def _check_direction(optuna, trial, monitor: str, mode: str) -> None:
+    """A pruner compares values in the study's direction: a loss reported to a study that
+    maximizes would prune the best trials. Refuse that mismatch up front."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"OptunaPruning: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        mode = "max" if any(h in monitor.lower() for h in _MAX_HINTS) else "min"
+    study = getattr(trial, "study", None)
+    direction = getattr(study, "direction", None) if study is not None else None
+    if direction is None:
+        return
+    wanted = optuna.study.StudyDirection.MAXIMIZE if mode == "max" else optuna.study.StudyDirection.MINIMIZE
+    if direction != wanted:
+        raise ValueError(
+            f"OptunaPruning: {monitor!r} is to be {'maximized' if mode == 'max' else 'minimized'} "
+            f"but the study's direction is {direction.name.lower()}: its pruner would stop the "
+            "best trials. Monitor a value in the study's direction (or set mode=)."
+        )
+
+
 class OptunaPruning(Callback):
     """Report ``logs[monitor]`` to an Optuna trial after every epoch and prune the trial (raise
     ``optuna.TrialPruned`` out of ``fit``) when its pruner says so.
@@ -40,7 +63,13 @@ class OptunaPruning(Callback):
     trial : optuna.trial.Trial
         The trial the objective was given.
     monitor : str, default "val_loss"
-        An epoch-log key (``val_*`` needs ``validation_split`` or ``validation_data``).
+        An epoch-log key (``val_*`` needs ``validation_split`` or ``validation_data``). It must
+        improve in the study's direction (the pruner compares values that way): ``val_loss``
+        for ``direction="minimize"``, ``val_accuracy`` for ``"maximize"``.
+    mode : {"auto", "min", "max"}, default "auto"
+        Whether ``monitor`` is minimized or maximized; ``auto`` takes names such as accuracy,
+        auc, f1, r2 as maximized, the rest as minimized. A mode that contradicts the study's
+        direction raises ``ValueError``.
 
     Attributes
     ----------
@@ -54,7 +83,8 @@ class OptunaPruning(Callback):
     ImportError
         Without the optuna package.
     ValueError
-        During ``fit``, when ``monitor`` is not in the epoch logs.
+        When ``monitor``'s mode contradicts the study's direction; during ``fit``, when
+        ``monitor`` is not in the epoch logs.
 
     Examples
     --------
@@ -77,10 +107,11 @@ class OptunaPruning(Callback):
     4
     """
 
-    def __init__(self, trial, monitor: str = "val_loss"):
+    def __init__(self, trial, monitor: str = "val_loss", mode: str = "auto"):
         self._optuna = _require_optuna()
         if not isinstance(monitor, str):
             raise ValueError(f"OptunaPruning: monitor must be a string, got {monitor!r}")
+        _check_direction(self._optuna, trial, monitor, mode)
         self.trial = trial
         self.monitor = monitor
         self.steps = 0
