@@ -15,6 +15,7 @@ const Context& context_avx512() {
                          {bn_avx512::forward_train_cols, bn_avx512::forward_eval_cols,
                           bn_avx512::backward_cols},
                          {dropout_avx512::apply_span, dropout_avx512::apply_bits_span},
+                         {ln_avx512::forward_rows, ln_avx512::backward_rows, ln_avx512::param_grads_cols},
                          &optim_detail::avx512::table()};
   return c;
 }

@@ -90,6 +90,7 @@ LayerSpec to_spec(const Value& v, const std::string& where, const Bad& bad) {
       {"dense", {"units", "activation", "init", "use_bias", "l1", "l2", "max_norm", "alpha"}},
       {"activation", {"activation", "alpha"}},
       {"batchnorm", {"momentum", "eps", "affine", "batch1"}},
+      {"layernorm", {"eps", "elementwise_affine", "bias"}},
       {"dropout", {"rate"}},
       {"residual", {"projection", "layers"}},
       {"embedding", {"numeric", "columns", "cardinality", "dim", "table", "reserve"}}};
@@ -123,6 +124,8 @@ double add_sizes(double dim, const std::vector<LayerSpec>& specs, const std::str
     } else if (s.type == "batchnorm") {
       if (s.get("affine", 1) != 0) p += 2 * dim;
       b += 2 * dim;
+    } else if (s.type == "layernorm") {  // weight with elementwise_affine, then bias with bias
+      if (s.get("elementwise_affine", 1) != 0) p += (s.get("bias", 1) != 0 ? 2 : 1) * dim;
     } else if (s.type == "residual") {
       const double out = add_sizes(dim, s.children, where + std::to_string(i) + ".", p, b, bad);
       const std::string mode = s.get_str("projection", "auto");
