@@ -202,7 +202,7 @@ const std::vector<LayerKind>& layers() {
         num("bias", Limit::flag, 1, "learn the per-feature shift (with elementwise_affine)")},
        {{"weight", "(in)", "elementwise_affine"}, {"bias", "(in)", "elementwise_affine and bias"}},
        {},
-       "2 (mean, rstd)",
+       "3 (mean as a float pair, rstd)",
        "0",
        Fold::none},
       {"dropout",

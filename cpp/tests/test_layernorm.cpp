@@ -32,13 +32,15 @@ LnInputs ln_inputs(int n, int c) {
 
 // Every output of one forward and backward, concatenated.
 std::vector<float> ln_outputs(const LnInputs& in, int n, int c) {
-  std::vector<float> y(in.x.size()), mean(n), rstd(n), dx(in.x.size()), dg(c, 0.f), db(c, 0.f);
-  ln_forward(y.data(), mean.data(), rstd.data(), in.x.data(), in.gamma.data(), in.beta.data(), n,
-             c, 1e-5f);
-  ln_backward(dx.data(), dg.data(), db.data(), in.dy.data(), in.x.data(), mean.data(), rstd.data(),
-              in.gamma.data(), n, c);
+  std::vector<float> y(in.x.size()), mean(n), lo(n), rstd(n), dx(in.x.size()), dg(c, 0.f),
+      db(c, 0.f);
+  ln_forward(y.data(), mean.data(), lo.data(), rstd.data(), in.x.data(), in.gamma.data(),
+             in.beta.data(), n, c, 1e-5f);
+  ln_backward(dx.data(), dg.data(), db.data(), in.dy.data(), in.x.data(), mean.data(), lo.data(),
+              rstd.data(), in.gamma.data(), n, c);
   std::vector<float> all;
-  for (const auto* v : {&y, &mean, &rstd, &dx, &dg, &db}) all.insert(all.end(), v->begin(), v->end());
+  for (const auto* v : {&y, &mean, &lo, &rstd, &dx, &dg, &db})
+    all.insert(all.end(), v->begin(), v->end());
   return all;
 }
 
@@ -49,7 +51,7 @@ TEST(layernorm_matches_a_double_reference) {
   const LnInputs in = ln_inputs(n, c);
   const std::vector<float> out = ln_outputs(in, n, c);
   const float* y = out.data();
-  const float* dg = out.data() + 2 * n * c + 2 * n;
+  const float* dg = out.data() + 2 * n * c + 3 * n;
   const float* db = dg + c;
   std::vector<double> sg(c, 0), sb(c, 0);
   for (int i = 0; i < n; ++i) {

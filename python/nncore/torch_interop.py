@@ -361,9 +361,9 @@ def _from_modules(nn, mods, prefix: str, start: int = 0):
                     f"from_torch: module {i} ({m!r}): nncore's LayerNorm normalizes the features "
                     "of (batch, features) rows: normalized_shape must be one width"
                 )
-            affine = bool(m.elementwise_affine)
+            affine = bool(m.elementwise_affine)  # without it torch keeps neither tensor
             layers.append(
-                LayerNorm(eps=m.eps, elementwise_affine=affine, bias=affine and m.bias is not None)
+                LayerNorm(eps=m.eps, elementwise_affine=affine, bias=not affine or m.bias is not None)
             )
             if affine:
                 sources.append((name, m))

@@ -41,12 +41,14 @@ namespace nncore {
                  std::uint32_t c2, std::uint32_t c3, std::uint32_t k0, std::uint32_t k1);         \
   }                                                                                               \
   namespace ln_ns {                                                                               \
-  void forward_rows(float* y, float* mean, float* rstd, const float* x, const float* gamma,        \
-                    const float* beta, int c, float eps, int r0, int r1);                         \
+  void forward_rows(float* y, float* mean, float* mean_lo, float* rstd, const float* x,           \
+                    const float* gamma, const float* beta, int c, float eps, int r0, int r1);     \
   void backward_rows(float* dx, const float* dy, const float* x, const float* mean,               \
-                     const float* rstd, const float* gamma, int c, int r0, int r1);               \
+                     const float* mean_lo, const float* rstd, const float* gamma, int c, int r0,  \
+                     int r1);                                                                     \
   void param_grads_cols(float* dgamma, float* dbeta, const float* dy, const float* x,             \
-                        const float* mean, const float* rstd, int n, int c, int j0, int w);       \
+                        const float* mean, const float* mean_lo, const float* rstd, int n, int c, \
+                        int j0, int w);                                                           \
   }
 
 NNCORE_DECLARE_ISA_KERNELS(act_scalar, bn_scalar, dropout_scalar, ln_scalar)

@@ -34,23 +34,25 @@ ColumnRanges column_ranges(int c) {
 }
 }  // namespace
 
-void ln_forward(float* y, float* mean, float* rstd, const float* x, const float* gamma,
-                const float* beta, int n, int c, float eps) {
+void ln_forward(float* y, float* mean, float* mean_lo, float* rstd, const float* x,
+                const float* gamma, const float* beta, int n, int c, float eps) {
   const auto f = isa::active().ln.forward;
   const int step = row_step(c), tasks = (n + step - 1) / step;
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
   for (int t = 0; t < tasks; ++t)
-    f(y, mean, rstd, x, gamma, beta, c, eps, t * step, std::min(n, (t + 1) * step));
+    f(y, mean, mean_lo, rstd, x, gamma, beta, c, eps, t * step, std::min(n, (t + 1) * step));
 }
 
 void ln_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
-                 const float* mean, const float* rstd, const float* gamma, int n, int c) {
+                 const float* mean, const float* mean_lo, const float* rstd, const float* gamma,
+                 int n, int c) {
   const isa::LnKernels& k = isa::active().ln;
   if (dx) {
     const int step = row_step(c), tasks = (n + step - 1) / step;
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
     for (int t = 0; t < tasks; ++t)
-      k.backward(dx, dy, x, mean, rstd, gamma, c, t * step, std::min(n, (t + 1) * step));
+      k.backward(dx, dy, x, mean, mean_lo, rstd, gamma, c, t * step,
+                 std::min(n, (t + 1) * step));
   }
   if (!dgamma && !dbeta) return;
   const ColumnRanges r = column_ranges(c);
@@ -59,7 +61,8 @@ void ln_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const 
     schedule(static)
   for (int b = 0; b < r.count; ++b) {
     const int j0 = b * r.width;
-    k.param_grads(dgamma, dbeta, dy, x, mean, rstd, n, c, j0, std::min(c, j0 + r.width) - j0);
+    k.param_grads(dgamma, dbeta, dy, x, mean, mean_lo, rstd, n, c, j0,
+                  std::min(c, j0 + r.width) - j0);
   }
 }
 

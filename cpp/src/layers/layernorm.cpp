@@ -1,7 +1,7 @@
 // LayerNorm layer over the features of each row, as torch.nn.LayerNorm(in) (kernels in
 // nncore/layernorm.h). Spec keys: eps (1e-5, > 0), elementwise_affine (1: a learned per-feature
 // weight, starting at 1), bias (1: with elementwise_affine, a learned shift too, starting at 0).
-// Saved workspace: each row's mean and rstd. Training and evaluation compute the same thing.
+// Saved workspace: each row's mean (a float pair) and rstd. Training and evaluation compute the same thing.
 #include <cstring>
 
 #include "nncore/layer.h"
@@ -44,11 +44,11 @@ class LayerNorm final : public Layer {
       if (beta_) beta_[j] = 0.f;
     }
   }
-  std::size_t saved_per_row() const override { return 2; }
+  std::size_t saved_per_row() const override { return 3; }
 
   void forward(const float* x, float* y, int n, float* saved, const StepContext&) override {
-    // x (n, c) -> y (n, c); saved = [mean (n), rstd (n)]
-    ln_forward(y, saved, saved + n, x, gamma_, beta_, n, in_dim_, eps_);
+    // x (n, c) -> y (n, c); saved = [mean (n), mean_lo (n), rstd (n)]
+    ln_forward(y, saved, saved + n, saved + 2 * n, x, gamma_, beta_, n, in_dim_, eps_);
   }
 
   bool writes_all_grads() const override { return true; }
@@ -58,7 +58,7 @@ class LayerNorm final : public Layer {
       if (dgamma_) std::memset(dgamma_, 0, sizeof(float) * in_dim_);
       if (dbeta_) std::memset(dbeta_, 0, sizeof(float) * in_dim_);
     }
-    ln_backward(dx, dgamma_, dbeta_, dy, x, saved, saved + n, gamma_, n, in_dim_);
+    ln_backward(dx, dgamma_, dbeta_, dy, x, saved, saved + n, saved + 2 * n, gamma_, n, in_dim_);
   }
 
  private:
