@@ -51,20 +51,28 @@ TEST(layernorm_matches_a_double_reference) {
   const LnInputs in = ln_inputs(n, c);
   const std::vector<float> out = ln_outputs(in, n, c);
   const float* y = out.data();
-  const float* dg = out.data() + 2 * n * c + 3 * n;
+  const float* dx = out.data() + n * c + 3 * n;
+  const float* dg = dx + n * c;
   const float* db = dg + c;
   std::vector<double> sg(c, 0), sb(c, 0);
   for (int i = 0; i < n; ++i) {
-    double m = 0, v = 0;
+    double m = 0, v = 0, a = 0, b = 0;
     for (int j = 0; j < c; ++j) m += in.x[i * c + j];
     m /= c;
     for (int j = 0; j < c; ++j) v += (in.x[i * c + j] - m) * (in.x[i * c + j] - m);
     const double rs = 1 / std::sqrt(v / c + 1e-5);
     for (int j = 0; j < c; ++j) {
-      const double xh = (in.x[i * c + j] - m) * rs;
+      const double xh = (in.x[i * c + j] - m) * rs, g = in.dy[i * c + j] * double(in.gamma[j]);
       CHECK_NEAR(y[i * c + j], xh * in.gamma[j] + in.beta[j], 1e-5);
       sg[j] += in.dy[i * c + j] * xh;
       sb[j] += in.dy[i * c + j];
+      a += g / c;
+      b += g * xh / c;
+    }
+    // dx = rstd·(g - mean(g) - x̂·mean(g·x̂)), g = dy·gamma
+    for (int j = 0; j < c; ++j) {
+      const double xh = (in.x[i * c + j] - m) * rs, g = in.dy[i * c + j] * double(in.gamma[j]);
+      CHECK_NEAR(dx[i * c + j], rs * (g - a - xh * b), 1e-4);
     }
   }
   for (int j = 0; j < c; ++j) {
