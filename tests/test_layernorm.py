@@ -296,8 +296,12 @@ def test_training_matches_torch():
         opt.zero_grad()
         torch.nn.functional.mse_loss(t(torch.from_numpy(xb)), torch.from_numpy(yb)).backward()
         opt.step()
-    want = dict(zip(["0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias"],
-                    [q.detach().numpy() for q in t.parameters()]))
+    want = dict(
+        zip(
+            ["0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias"],
+            [q.detach().numpy() for q in t.parameters()],
+        )
+    )
     for k, v in want.items():
         np.testing.assert_allclose(m.parameters()[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
 

@@ -363,7 +363,9 @@ def _from_modules(nn, mods, prefix: str, start: int = 0):
                 )
             affine = bool(m.elementwise_affine)  # without it torch keeps neither tensor
             layers.append(
-                LayerNorm(eps=m.eps, elementwise_affine=affine, bias=not affine or m.bias is not None)
+                LayerNorm(
+                    eps=m.eps, elementwise_affine=affine, bias=not affine or m.bias is not None
+                )
             )
             if affine:
                 sources.append((name, m))

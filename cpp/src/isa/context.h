@@ -1,7 +1,7 @@
 // One table per ISA listing every kernel family the core dispatches (as BLIS's
 // bli_cntx_init_<arch>): the GEMM micro-kernel set with its packing and blocking, the
-// activation, batch-norm, dropout and layer-norm kernels and the optimizer update kernels. Each table is
-// filled in its own file (context_<isa>.cpp, data only: compiled for the baseline, see
+// activation, batch-norm, dropout and layer-norm kernels and the optimizer update kernels. Each
+// table is filled in its own file (context_<isa>.cpp, data only: compiled for the baseline, see
 // cmake/NncoreIsa.cmake) and built once, on first use; the scalar table is always there.
 // Losses, regularisation and initialisers are compiled once for the baseline and not dispatched.
 #pragma once

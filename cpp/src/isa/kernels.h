@@ -10,7 +10,7 @@
 
 namespace nncore {
 
-#define NNCORE_DECLARE_ISA_KERNELS(act_ns, bn_ns, dropout_ns, ln_ns)                                \
+#define NNCORE_DECLARE_ISA_KERNELS(act_ns, bn_ns, dropout_ns, ln_ns)                              \
   namespace act_ns {                                                                              \
   void forward_span(Act a, float alpha, const float* z, float* y, std::size_t n);                 \
   void backward_span(Act a, float alpha, const float* z, const float* y, const float* dy,         \

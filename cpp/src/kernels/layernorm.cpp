@@ -51,8 +51,7 @@ void ln_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const 
     const int step = row_step(c), tasks = (n + step - 1) / step;
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
     for (int t = 0; t < tasks; ++t)
-      k.backward(dx, dy, x, mean, mean_lo, rstd, gamma, c, t * step,
-                 std::min(n, (t + 1) * step));
+      k.backward(dx, dy, x, mean, mean_lo, rstd, gamma, c, t * step, std::min(n, (t + 1) * step));
   }
   if (!dgamma && !dbeta) return;
   const ColumnRanges r = column_ranges(c);

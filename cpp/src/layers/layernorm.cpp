@@ -1,7 +1,8 @@
 // LayerNorm layer over the features of each row, as torch.nn.LayerNorm(in) (kernels in
 // nncore/layernorm.h). Spec keys: eps (1e-5, > 0), elementwise_affine (1: a learned per-feature
 // weight, starting at 1), bias (1: with elementwise_affine, a learned shift too, starting at 0).
-// Saved workspace: each row's mean (a float pair) and rstd. Training and evaluation compute the same thing.
+// Saved workspace: each row's mean (a float pair) and rstd. Training and evaluation compute the
+// same thing.
 #include <cstring>
 
 #include "nncore/layer.h"
