@@ -17,7 +17,7 @@ struct BlockPass;  // nncore/block_pass.h
 
 // A layer's hyper-parameters as they come from Python: a type name, numbers and strings.
 struct LayerSpec {
-  std::string type;  // "dense" | "activation" | "batchnorm" | "dropout" | "residual" | "embedding"
+  std::string type;  // a schema layer kind: "dense", "batchnorm", "layernorm", "residual", ...
   std::map<std::string, double> num;
   std::map<std::string, std::string> str;
   std::map<std::string, std::vector<double>> list;  // column indices, cardinalities (embedding)
@@ -159,6 +159,7 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_dense_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_activation_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_batchnorm_layer(const LayerSpec& spec, int in_dim);
+std::unique_ptr<Layer> make_layernorm_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_dropout_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_residual_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_embedding_layer(const LayerSpec& spec, int in_dim);
