@@ -116,8 +116,8 @@ run_pytest() {
 }
 
 applied=""
-revert() {  # the planted file back from the working tree
-  [ -z "$applied" ] || cp -p "$root/$applied" "$copy/$applied"
+revert() {  # the planted file back from the working tree, with a new mtime so Ninja rebuilds it
+  [ -z "$applied" ] || cp "$root/$applied" "$copy/$applied"
   applied=""
 }
 trap revert EXIT
