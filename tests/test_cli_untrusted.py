@@ -70,13 +70,19 @@ PLAIN = {
     "not an object": (lambda m: m.clear() or m.update(x=[]), "format"),
 }
 MIXED = {
-    "table kinds out of range": (lambda m: m["table"].update(kinds=["numeric", "x", "numeric"]),
-                                 "kinds"),
+    "table kinds out of range": (
+        lambda m: m["table"].update(kinds=["numeric", "x", "numeric"]),
+        "kinds",
+    ),
     "names shorter": (lambda m: m["table"].update(names=["x"]), "kinds"),
-    "indicator column out of range": (lambda m: m["table"].update(indicator_columns=[7]),
-                                      "indicator_columns"),
-    "categories unsorted": (lambda m: m["table"].update(categories=[["rome", "berlin"]]),
-                            "categories"),
+    "indicator column out of range": (
+        lambda m: m["table"].update(indicator_columns=[7]),
+        "indicator_columns",
+    ),
+    "categories unsorted": (
+        lambda m: m["table"].update(categories=[["rome", "berlin"]]),
+        "categories",
+    ),
     "categories missing": (lambda m: m["table"].update(categories=[]), "categories"),
     "classes shorter": (lambda m: m.update(classes=["no"]), "classes"),
     "impute unknown": (lambda m: m["table"].update(impute="mode"), "impute"),

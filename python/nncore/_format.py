@@ -90,7 +90,9 @@ def encode(state: dict[str, Any]) -> list[bytes]:
     hbytes = json.dumps(header, default=_json_default).encode("utf-8")
     why = json_limit_error(hbytes)
     if why or len(hbytes) > _MAX_HEADER:  # save writes only what load reads
-        raise ValueError(f"cannot save: the model's description has {why or f'a header over {_MAX_HEADER >> 20} MiB'}")
+        raise ValueError(
+            f"cannot save: the model's description has {why or f'a header over {_MAX_HEADER >> 20} MiB'}"
+        )
     head = MAGIC + struct.pack("<IQ", VERSION, len(hbytes)) + hbytes
     digest = hashlib.sha256(head)
     for b in blobs:

@@ -8,9 +8,12 @@ from __future__ import annotations
 import math
 import os
 import stat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._format import ModelFileError, read_json
+
+if TYPE_CHECKING:  # typing.TypeGuard is Python 3.10+; annotations are not evaluated at run time
+    from typing import TypeGuard
 
 FORMAT = 1
 MAX_BYTES = 64 << 20  # a sidecar holds names, categories and one mean/scale per column
@@ -118,7 +121,7 @@ def _check_table(t: Any, bad, input_dim: int) -> None:
         raise bad(f"the table gives {width} model inputs, the model takes {input_dim}")
 
 
-def _strings(v: Any) -> bool:
+def _strings(v: Any) -> TypeGuard[list[str]]:
     return isinstance(v, list) and all(isinstance(s, str) for s in v)
 
 

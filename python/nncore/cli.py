@@ -441,8 +441,9 @@ def cmd_predict(args) -> int:
         raise CLIError(f"{side}: missing (the sidecar written by 'nncore train' with the model)")
     model = nc.load(args.model)
     try:  # checked against the model it travels with, like a model file against its arrays
-        outputs = model.predict(np.zeros((1, model.input_dim), np.float32)).shape[1]
-        meta = read_sidecar(side, model.input_dim, outputs)
+        width = int(model.input_dim or 0)  # a loaded model is built: its input_dim is known
+        outputs = model.predict(np.zeros((1, width), np.float32)).shape[1]
+        meta = read_sidecar(side, width, outputs)
     except (SidecarError, ModelFileError) as e:
         raise CLIError(str(e)) from None
     if "table" in meta:
