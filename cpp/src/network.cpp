@@ -332,6 +332,17 @@ double Network::penalty() const {
 StepInfo Network::update() {
   check(optimizer_ != nullptr, "no optimizer: compile the model first");
   std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
+  for (auto& L : layers_) L->before_update();
+  // Each chunk of parameters the optimizer finishes goes to the layers while it is in cache
+  // (Dense repacks its weight for the next forward there).
+  const float* arena = params_.data();
+  struct HookGuard {  // the optimizer may outlive this network (it is shared with Python)
+    Optimizer& opt;
+    ~HookGuard() { opt.set_chunk_hook(nullptr); }
+  } guard{*optimizer_};
+  optimizer_->set_chunk_hook([this, arena](std::size_t off, std::size_t len) {
+    for (auto& L : layers_) L->updated(arena + off, arena + off + len);
+  });
   StepInfo info = optimizer_->step(params_.data(), grads_.data(), params_.size());
   for (auto& L : layers_) L->after_update();
   ++version_;

@@ -195,6 +195,19 @@ const std::vector<LayerKind>& layers() {
        "0",
        "2 * in (mean, invstd)",
        Fold::scale_shift},
+      // nc.LayerNorm (torch.nn.LayerNorm over the features); layers/layernorm.cpp. Not folded
+      // into a GEMM: its statistics are the row's own, so a network with it predicts layer by
+      // layer.
+      {"layernorm",
+       "LayerNorm",
+       {num("eps", Limit::gt0, 1e-5, "added to the variance"),
+        num("elementwise_affine", Limit::flag, 1, "learn a per-feature scale (and shift: bias)"),
+        num("bias", Limit::flag, 1, "learn the per-feature shift (with elementwise_affine)")},
+       {{"weight", "(in)", "elementwise_affine"}, {"bias", "(in)", "elementwise_affine and bias"}},
+       {},
+       "3 (mean as a float pair, rstd)",
+       "0",
+       Fold::none},
       {"dropout",
        "Dropout",
        {num("rate", Limit::unit_open, 0.5, "probability of zeroing a value")},
