@@ -39,7 +39,9 @@ def test_every_file_loads_or_raises_the_documented_error():
             assert str(e).startswith(name + ": ") and "\n" not in str(e), (name, str(e))
     # Python builds only what the C++ check accepted
     assert loaded["python"] <= loaded["cpp"]
-    assert len(loaded["python"]) > 300 and len(loaded["cpp"]) > 300  # the mutations reach past the header
+    assert (
+        len(loaded["python"]) > 300 and len(loaded["cpp"]) > 300
+    )  # the mutations reach past the header
     for name in ("valid_residual_depth_40.nnc", "valid_residual_depth_250.nnc"):
         assert name in loaded["python"] and name in loaded["cpp"]
     for name, _ in _CORPUS:

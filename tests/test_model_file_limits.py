@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import pickle
 import subprocess
 import sys
 import textwrap
@@ -63,6 +62,7 @@ def _unpickle(nnc: bytes):
     m.__setstate__(dict(state, nnc=nnc))
     return m
 
+
 _LIMITED = textwrap.dedent(
     """
     import resource, sys
@@ -94,7 +94,10 @@ def _load_limited(tmp_path, files: dict[str, bytes], timeout=60) -> list[str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run(
         [sys.executable, "-c", _LIMITED.format(sanitized=SANITIZED), *paths],
-        capture_output=True, text=True, timeout=timeout, env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.splitlines()
@@ -112,8 +115,9 @@ def test_tiny_embedding_file_declaring_2e31_columns_is_refused_at_once(tmp_path)
     data = nc.io.dumps(_tabular())
     files = {
         "wide.nnc": _with(data, config__input_dim=2**31 - 1),
-        "wide_no_numeric.nnc": _with(data, config__input_dim=2**31 - 1,
-                                     config__layers__0__numeric=_DROP),
+        "wide_no_numeric.nnc": _with(
+            data, config__input_dim=2**31 - 1, config__layers__0__numeric=_DROP
+        ),
     }
     assert max(len(d) for d in files.values()) < 2000
     _all_refused(_load_limited(tmp_path, files), 2, "wider than the")
@@ -183,8 +187,10 @@ def test_both_readers_count_values_the_same_way():
     for pad, ok in ((limit - base_nodes - 1, True), (limit - base_nodes, False)):
         # pad empty lists: each is one value, plus the list holding them
         data = hc.reseal(text[:-1] + b', "pad": [' + b",".join([b"[]"] * pad) + b"]}", section)
-        for load, err in ((nc.io.loads, nc.ModelFileError),
-                          (_core.CppModel.from_bytes, _core.CppModelError)):
+        for load, err in (
+            (nc.io.loads, nc.ModelFileError),
+            (_core.CppModel.from_bytes, _core.CppModelError),
+        ):
             if ok:
                 load(data)
             else:
@@ -201,7 +207,10 @@ def test_device_symlink_and_fifo_are_refused_without_reading(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path / "zero.nnc"), str(tmp_path / "fifo.nnc")],
-        capture_output=True, text=True, timeout=60, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     _all_refused(out.stdout.splitlines(), 2, "is not a regular file")
 
@@ -246,8 +255,10 @@ def test_depth_limit_is_the_same_in_both_readers():
     _, section = hc.split(nc.io.dumps(_mlp()))
     for extra, ok in ((depth - 1, True), (depth, False)):  # the header itself is one level
         data = hc.reseal(text[:-1] + b', "pad": ' + b"[" * extra + b"]" * extra + b"}", section)
-        for load, err in ((nc.io.loads, nc.ModelFileError),
-                          (_core.CppModel.from_bytes, _core.CppModelError)):
+        for load, err in (
+            (nc.io.loads, nc.ModelFileError),
+            (_core.CppModel.from_bytes, _core.CppModelError),
+        ):
             if ok:
                 load(data)
             else:
@@ -269,13 +280,26 @@ def test_targeted_hostile_files_finish_with_the_documented_error(tmp_path):
 
 # -- issue #32, item 4: every loss Python saves, the C++ loader reads ---------------------------
 LOSSES = {
-    "mse": {}, "mae": {}, "huber": {}, "cross_entropy": {}, "binary_cross_entropy": {},
-    "poisson": {}, "focal": {}, "binary_focal": {}, "quantile": {"quantiles": [0.1, 0.5, 0.9]},
+    "mse": {},
+    "mae": {},
+    "huber": {},
+    "cross_entropy": {},
+    "binary_cross_entropy": {},
+    "poisson": {},
+    "focal": {},
+    "binary_focal": {},
+    "quantile": {"quantiles": [0.1, 0.5, 0.9]},
 }
 
 
 def test_every_loss_is_covered():
-    assert set(LOSSES) == set(nc._losses.OUTPUT_TRANSFORM) | {"mse", "mae", "huber", "poisson", "quantile"}
+    assert set(LOSSES) == set(nc._losses.OUTPUT_TRANSFORM) | {
+        "mse",
+        "mae",
+        "huber",
+        "poisson",
+        "quantile",
+    }
 
 
 @pytest.mark.parametrize("loss", sorted(LOSSES))

@@ -60,15 +60,28 @@ def _worker(loader: str, paths: list[str]) -> None:
 
 
 def run(loader: str, directory: str) -> dict:
-    names = sorted(os.listdir(directory), key=lambda n: (os.path.getsize(os.path.join(directory, n)), n))
+    names = sorted(
+        os.listdir(directory), key=lambda n: (os.path.getsize(os.path.join(directory, n)), n)
+    )
     sizes = {n: os.path.getsize(os.path.join(directory, n)) for n in names}
     todo = list(names)
-    res = {"files": len(names), "ok": 0, "refused": 0, "wrong_error": [], "crash": [], "hang": [],
-           "slowest": (0.0, ""), "rss_over": [], "max_rss_ratio": (0.0, "")}
+    res = {
+        "files": len(names),
+        "ok": 0,
+        "refused": 0,
+        "wrong_error": [],
+        "crash": [],
+        "hang": [],
+        "slowest": (0.0, ""),
+        "rss_over": [],
+        "max_rss_ratio": (0.0, ""),
+    }
     while todo:
         proc = subprocess.Popen(
             [sys.executable, __file__, "--worker", loader, directory, *todo],
-            stdout=subprocess.PIPE, text=True, bufsize=1,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         done = set()
         last = time.monotonic()
@@ -134,12 +147,16 @@ def main() -> None:
         t0 = time.perf_counter()
         res = run(args.loader, directory)
         wall = time.perf_counter() - t0
-    print(f"loader {args.loader}: {res['files']} files, {res['ok']} loaded, {res['refused']} "
-          f"refused with the documented error, {len(res['wrong_error'])} other errors, "
-          f"{len(res['crash'])} crashes, {len(res['hang'])} hangs (> {HANG_S:.0f} s)")
-    print(f"slowest file {res['slowest'][0] * 1e3:.1f} ms ({res['slowest'][1]}); largest RSS "
-          f"growth / (4 x size + 50 MB) = {res['max_rss_ratio'][0]:.3f} ({res['max_rss_ratio'][1:]}); "
-          f"{len(res['rss_over'])} files over; wall {wall:.1f} s")
+    print(
+        f"loader {args.loader}: {res['files']} files, {res['ok']} loaded, {res['refused']} "
+        f"refused with the documented error, {len(res['wrong_error'])} other errors, "
+        f"{len(res['crash'])} crashes, {len(res['hang'])} hangs (> {HANG_S:.0f} s)"
+    )
+    print(
+        f"slowest file {res['slowest'][0] * 1e3:.1f} ms ({res['slowest'][1]}); largest RSS "
+        f"growth / (4 x size + 50 MB) = {res['max_rss_ratio'][0]:.3f} ({res['max_rss_ratio'][1:]}); "
+        f"{len(res['rss_over'])} files over; wall {wall:.1f} s"
+    )
     for key in ("wrong_error", "crash", "hang", "rss_over"):
         for item in res[key][:10]:
             print(f"  {key}: {item}")

@@ -30,17 +30,89 @@ DEFAULT_OUT = os.path.join(ROOT, "tests", "data", "hostile_corpus.tar.xz")
 
 # Values a hostile header puts where a size, name or list was.
 HOSTILE = [
-    0, -1, 1, 2, 3, 7, 255, 2**16, 2**24, 2**31 - 1, 2**31, 2**32, 2**53, 2**63, 2**64, 10**30,
-    -(2**63), 0.5, -0.0, 1e308, -1e308, 1e-320, 3.4e38, "", "x", "dense", "residual", "embedding",
-    "softmax", "sigmoid", "<f4", "<i8", "|O", None, True, False, [], {}, [0], [-1], [2**31],
-    [2**32, 2**32, 0], [2**31 - 1, 2**31 - 1], ["<f4"], {"a": 1}, {"type": "dense"},
-    [1.5], [None], [[[[]]]], [10**6], ["x"] * 3,
+    0,
+    -1,
+    1,
+    2,
+    3,
+    7,
+    255,
+    2**16,
+    2**24,
+    2**31 - 1,
+    2**31,
+    2**32,
+    2**53,
+    2**63,
+    2**64,
+    10**30,
+    -(2**63),
+    0.5,
+    -0.0,
+    1e308,
+    -1e308,
+    1e-320,
+    3.4e38,
+    "",
+    "x",
+    "dense",
+    "residual",
+    "embedding",
+    "softmax",
+    "sigmoid",
+    "<f4",
+    "<i8",
+    "|O",
+    None,
+    True,
+    False,
+    [],
+    {},
+    [0],
+    [-1],
+    [2**31],
+    [2**32, 2**32, 0],
+    [2**31 - 1, 2**31 - 1],
+    ["<f4"],
+    {"a": 1},
+    {"type": "dense"},
+    [1.5],
+    [None],
+    [[[[]]]],
+    [10**6],
+    ["x"] * 3,
 ]
 NAMES = [
-    "mse", "mae", "huber", "cross_entropy", "binary_cross_entropy", "poisson", "focal",
-    "binary_focal", "quantile", "pinball", "softmax", "sigmoid", "relu", "linear", "he_normal",
-    "always", "never", "auto", "dense", "activation", "batchnorm", "dropout", "residual",
-    "embedding", "layernorm", "params", "buffers", "optimizer.exp_avg", "adam", "sgd",
+    "mse",
+    "mae",
+    "huber",
+    "cross_entropy",
+    "binary_cross_entropy",
+    "poisson",
+    "focal",
+    "binary_focal",
+    "quantile",
+    "pinball",
+    "softmax",
+    "sigmoid",
+    "relu",
+    "linear",
+    "he_normal",
+    "always",
+    "never",
+    "auto",
+    "dense",
+    "activation",
+    "batchnorm",
+    "dropout",
+    "residual",
+    "embedding",
+    "layernorm",
+    "params",
+    "buffers",
+    "optimizer.exp_avg",
+    "adam",
+    "sgd",
 ]
 
 
@@ -96,9 +168,15 @@ def mutate_header(rng: random.Random, header: dict[str, Any]) -> dict[str, Any] 
             h = _set(h, path, copy.deepcopy(rng.choice(HOSTILE)))
         elif c < 0.6:
             value = _get(h, path)
-            h = _set(h, path, rng.choice(NAMES) if isinstance(value, str) else value * 2
-                     if isinstance(value, (int, float)) and not isinstance(value, bool) else
-                     rng.choice(HOSTILE))
+            h = _set(
+                h,
+                path,
+                rng.choice(NAMES)
+                if isinstance(value, str)
+                else value * 2
+                if isinstance(value, (int, float)) and not isinstance(value, bool)
+                else rng.choice(HOSTILE),
+            )
         elif c < 0.72 and isinstance(parent, dict):
             del parent[path[-1]]
         elif c < 0.84 and isinstance(parent, list):
@@ -158,18 +236,54 @@ def base_models() -> list[tuple[str, bytes]]:
         m.fit(x, y, epochs=1, batch_size=8)
         out.append((name, nc.io.dumps(m)))
 
-    add("mlp", [nc.Dense(6), nc.BatchNorm(), nc.Activation("relu"), nc.Dropout(0.2),
-                nc.Dense(3, "softmax")], "cross_entropy", X, rng.integers(0, 3, 16))
-    add("residual", [nc.Residual([nc.Dense(5, "relu"), nc.Residual([nc.Dense(5)])]),
-                     nc.Dense(1)], "mse", X, X[:, :1], opt="sgd")
-    add("tabular", [nc.TabularInput(numeric=[0, 1], categorical={2: 3, 3: 5}, embed_dim=2),
-                    nc.Dense(2, "sigmoid")], "binary_cross_entropy", codes,
-        (codes[:, :2] > 0).astype(np.float32))
-    add("embedding", [nc.Embedding(5, 3), nc.Dense(2)], "quantile", codes[:, 3:],
-        codes[:, :1], input_dim=1,
-        quantiles=[0.1, 0.9])
-    add("focal", [nc.Dense(4, "tanh"), nc.Dense(3)], "focal", X, rng.integers(0, 3, 16),
-        opt="rmsprop")
+    add(
+        "mlp",
+        [
+            nc.Dense(6),
+            nc.BatchNorm(),
+            nc.Activation("relu"),
+            nc.Dropout(0.2),
+            nc.Dense(3, "softmax"),
+        ],
+        "cross_entropy",
+        X,
+        rng.integers(0, 3, 16),
+    )
+    add(
+        "residual",
+        [nc.Residual([nc.Dense(5, "relu"), nc.Residual([nc.Dense(5)])]), nc.Dense(1)],
+        "mse",
+        X,
+        X[:, :1],
+        opt="sgd",
+    )
+    add(
+        "tabular",
+        [
+            nc.TabularInput(numeric=[0, 1], categorical={2: 3, 3: 5}, embed_dim=2),
+            nc.Dense(2, "sigmoid"),
+        ],
+        "binary_cross_entropy",
+        codes,
+        (codes[:, :2] > 0).astype(np.float32),
+    )
+    add(
+        "embedding",
+        [nc.Embedding(5, 3), nc.Dense(2)],
+        "quantile",
+        codes[:, 3:],
+        codes[:, :1],
+        input_dim=1,
+        quantiles=[0.1, 0.9],
+    )
+    add(
+        "focal",
+        [nc.Dense(4, "tanh"), nc.Dense(3)],
+        "focal",
+        X,
+        rng.integers(0, 3, 16),
+        opt="rmsprop",
+    )
     return out
 
 
@@ -194,8 +308,9 @@ def targeted(bases: dict[str, bytes]) -> list[tuple[str, bytes]]:
     out.append(("embedding_no_numeric_2e31", reseal(h, tab_s)))
     with_config("embedding_card_2e24", tab_h, tab_s, config__layers__0__cardinality=[2**24, 5])
     # 2. a huge Dense or input declared, a few real bytes
-    with_config("dense_10000x10000", mlp_h, mlp_s, config__input_dim=10000,
-                config__layers__0__units=10000)
+    with_config(
+        "dense_10000x10000", mlp_h, mlp_s, config__input_dim=10000, config__layers__0__units=10000
+    )
     with_config("input_dim_2e24", mlp_h, mlp_s, config__input_dim=2**24)
     with_config("units_2e30", mlp_h, mlp_s, config__layers__0__units=2**30 - 1)
     # 3. types numpy or dict lookups choke on
@@ -204,8 +319,9 @@ def targeted(bases: dict[str, bytes]) -> list[tuple[str, bytes]]:
         h["arrays"][0]["dtype"] = dt
         out.append((f"dtype_{i}", reseal(h, mlp_s)))
     h = copy.deepcopy(mlp_h)
-    h["arrays"].append({"name": "x", "dtype": "<f4", "shape": [2**32, 2**32, 0], "offset": 0,
-                        "nbytes": 0})
+    h["arrays"].append(
+        {"name": "x", "dtype": "<f4", "shape": [2**32, 2**32, 0], "offset": 0, "nbytes": 0}
+    )
     out.append(("shape_2e32_2e32_0", reseal(h, mlp_s)))
     # 4. headers that are mostly empty containers (small here; one big one, compressed)
     # the last two: a 16 MB header (the limit) and a 63 MB one (over it)

@@ -26,12 +26,21 @@ struct Network::EvalWorkspace {
 };
 
 namespace {
-[[noreturn]] void busy() {
+// Two messages: the caller refused is either an evaluation call that met a training call, or a
+// training call that met anything.
+[[noreturn]] void busy(bool training_caller) {
+  if (!training_caller)
+    throw std::runtime_error(
+        "this model is already running a call in another thread: a training call (fit, "
+        "train_step, forward(training=True), backward, an optimizer step), which predict, "
+        "evaluate and forward(training=False) cannot overlap on the same model (they run beside "
+        "each other, not beside training); call them between training calls, or on a copy "
+        "(copy.deepcopy(model))");
   throw std::runtime_error(
       "this model is already running a call in another thread: training calls (fit, "
       "train_step, forward(training=True), backward, optimizer steps) cannot overlap any other "
       "call on the same model; predict, evaluate and forward(training=False) may run in many "
-      "threads at once");
+      "threads at once, but not beside training");
 }
 }  // namespace
 
@@ -45,9 +54,9 @@ void Network::prepare_inference_locked(bool fold) {
 
 Network::EvalWorkspace* Network::enter(Access& mode, bool fold) {
   std::unique_lock<std::mutex> lock(access_mu_);
-  if (writer_) busy();
+  if (writer_) busy(mode == Access::exclusive);
   if (mode == Access::exclusive) {
-    if (keeper_ || readers_ > 0) busy();
+    if (keeper_ || readers_ > 0) busy(true);
     writer_ = true;
     if (params_pending_) {
       apply_params_changed();
@@ -58,7 +67,7 @@ Network::EvalWorkspace* Network::enter(Access& mode, bool fold) {
   // Weights written from outside while readers ran are applied once the readers have left:
   // this waits for evaluation calls only (they finish on their own), never for training calls.
   access_cv_.wait(lock, [&] { return !params_pending_ || (readers_ == 0 && !keeper_); });
-  if (writer_) busy();
+  if (writer_) busy(false);
   if (params_pending_) {
     apply_params_changed();
     params_pending_ = false;
@@ -113,7 +122,7 @@ class Network::EvalCall {
 
 void Network::params_changed() {
   std::lock_guard<std::mutex> lock(access_mu_);
-  if (writer_) busy();
+  if (writer_) busy(true);
   if (readers_ > 0 || keeper_) {
     params_pending_ = true;  // applied by the next call that finds no reader running
     return;

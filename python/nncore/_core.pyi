@@ -24,6 +24,7 @@ __all__: list[str] = [
     "bn_forward_eval",
     "bn_forward_train",
     "build_type",
+    "check_model_bytes",
     "clip_grad_norm",
     "clip_grad_value",
     "compiler",
@@ -38,6 +39,7 @@ __all__: list[str] = [
     "isa",
     "loss",
     "make_optimizer",
+    "model_file_limits",
     "num_cores",
     "num_threads",
     "num_threads_setting",
@@ -203,9 +205,11 @@ class CppModelError(ValueError):
 
 class CppModel:
     @staticmethod
-    def from_bytes(arg0: bytes) -> CppModel: ...
+    def from_bytes(data: bytes, name: str = "<memory>") -> CppModel: ...
     @staticmethod
-    def load(arg0: str) -> CppModel: ...
+    def load(
+        path: str, max_bytes: typing.SupportsInt | typing.SupportsIndex = 2147483648
+    ) -> CppModel: ...
     def predict(self, arg0: numpy.ndarray) -> numpy.typing.NDArray[numpy.float32]: ...
     @property
     def input_dim(self) -> int: ...
@@ -264,6 +268,7 @@ def bn_forward_train(
     numpy.typing.NDArray[numpy.float32],
     numpy.typing.NDArray[numpy.float32],
 ]: ...
+def check_model_bytes(data: bytes, name: str) -> tuple[int, int]: ...
 def clip_grad_norm(
     grads: numpy.ndarray, max_norm: typing.SupportsFloat | typing.SupportsIndex
 ) -> float:
@@ -335,6 +340,7 @@ def loss(
 def make_optimizer(
     name: str, hparams: collections.abc.Mapping[str, typing.SupportsFloat | typing.SupportsIndex]
 ) -> Optimizer: ...
+def model_file_limits() -> dict: ...
 def num_cores() -> int: ...
 def num_threads() -> int: ...
 def num_threads_setting() -> int: ...

@@ -90,7 +90,9 @@ def encode(state: dict[str, Any]) -> list[bytes]:
     hbytes = json.dumps(header, default=_json_default).encode("utf-8")
     why = json_limit_error(hbytes)
     if why or len(hbytes) > _MAX_HEADER:  # save writes only what load reads
-        raise ValueError(f"cannot save: the model's description has {why or f'a header over {_MAX_HEADER >> 20} MiB'}")
+        raise ValueError(
+            f"cannot save: the model's description has {why or f'a header over {_MAX_HEADER >> 20} MiB'}"
+        )
     head = MAGIC + struct.pack("<IQ", VERSION, len(hbytes)) + hbytes
     digest = hashlib.sha256(head)
     for b in blobs:
@@ -178,10 +180,17 @@ def decode(data: bytes, name: str) -> tuple[dict[str, Any], dict[str, np.ndarray
 def json_size(text: bytes) -> tuple[int, int]:
     """(values, nesting depth) of the JSON text, counted in linear time on the text with its
     strings blanked, before anything allocates one object per value (exact for valid JSON)."""
-    bare = _STRING.sub(b'""', text).translate(None, b" \t\n\r")
+    if b"\\" in text:  # escapes: a quote may be inside a string
+        bare = _STRING.sub(b'""', text)
+    else:  # no escapes: strings are exactly the odd pieces between quotes
+        bare = b"".join(text.split(b'"')[0::2])
+    commas = bare.count(b",")
+    if commas + 1 > _MAX_NODES:  # each comma starts one more value: over, whatever the rest
+        return commas + 1, 0
+    bare = bare.translate(None, b" \t\n\r")
     opens = bare.count(b"[") + bare.count(b"{")
     # every value but the root follows a comma or opens a non-empty container
-    nodes = 1 + bare.count(b",") + opens - bare.count(b"[]") - bare.count(b"{}")
+    nodes = 1 + commas + opens - bare.count(b"[]") - bare.count(b"{}")
     if nodes > _MAX_NODES:  # then the depth is not needed (and may be long to count)
         return nodes, 0
     brackets = np.frombuffer(bare.translate(None, _NOT_BRACKET), dtype=np.uint8)
