@@ -5,6 +5,8 @@ weight. Both must give exactly what packing the current weight would give."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
+
 import nncore as nc
 
 
@@ -37,3 +39,73 @@ def test_step_packed_weights_train_like_a_fresh_pack(threads, isa):
     repacked = _trained(1e30)
     for name, p in fused.parameters().items():
         np.testing.assert_array_equal(p, repacked.parameters()[name], err_msg=name)
+
+
+def _held_views_model(units=512, inputs=784):
+    # 784 x 512 weights: a parameter arena of 1.6 MB, which owns its pages (watched).
+    model = nc.Sequential([nc.Dense(units, "relu"), nc.Dense(10)], input_dim=inputs, seed=0)
+    X = np.random.default_rng(0).normal(size=(32, inputs)).astype(np.float32)
+    return model, X
+
+
+def test_held_views_reuse_the_packed_weights_until_written():
+    model, X = _held_views_model()
+    before = model.predict(X)
+    params = model.parameters()
+    model.predict(X)  # the first call after parameters() re-packs: a write may have come
+    prepares = model._net.eval_prepares
+    for _ in range(3):
+        np.testing.assert_array_equal(model.predict(X), before)
+    assert model._net.eval_prepares == prepares  # nothing written: nothing re-packed
+    params["1.bias"][:] += 1.0
+    np.testing.assert_allclose(model.predict(X), before + 1.0, rtol=1e-6)
+    assert model._net.eval_prepares == prepares + 1
+    model.predict(X)
+    assert model._net.eval_prepares == prepares + 1
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda p: p["0.weight"].__setitem__((0, slice(None)), 0.5),
+        lambda p: np.multiply(p["0.weight"], 2.0, out=p["0.weight"]),
+        lambda p: np.copyto(p["0.weight"].reshape(-1)[:1000], 0.25),
+        lambda p: np.asarray(p["0.bias"]).fill(3.0),
+    ],
+    ids=["setitem", "ufunc-out", "copyto-derived-view", "asarray-fill"],
+)
+def test_every_kind_of_write_through_held_views_takes_effect(write):
+    model, X = _held_views_model()
+    params = model.parameters()
+    model.predict(X)
+    write(params)
+    fresh = nc.Sequential([nc.Dense(512, "relu"), nc.Dense(10)], input_dim=784, seed=0)
+    fresh.build()
+    fresh.set_weights([v.copy() for v in params.values()])
+    np.testing.assert_array_equal(model.predict(X), fresh.predict(X))
+
+
+def test_training_with_held_views_matches_training_without():
+    X, y = _data(n=256, d=784)
+    models = []
+    for hold in (True, False):
+        model = nc.Sequential([nc.Dense(512, "relu"), nc.Dense(7)], input_dim=784, seed=2)
+        model.compile(optimizer=nc.optim.Adam(lr=1e-3), loss="cross_entropy")
+        held = model.parameters() if hold else None
+        model.predict(X)  # arms the watch when views are held
+        model.fit(X, y, epochs=1, batch_size=64, verbose=0)  # the optimizer writes the arena
+        models.append((model, held))
+    (watched, held), (plain, _) = models
+    np.testing.assert_array_equal(watched.predict(X), plain.predict(X))
+    np.testing.assert_array_equal(held["0.weight"], plain.parameters()["0.weight"])
+
+
+def test_small_models_with_held_views_stay_correct():
+    # An arena under 1 MiB shares its pages: not watched, re-packed on every call instead.
+    model, X = _held_views_model(units=16, inputs=20)
+    params = model.parameters()
+    model.predict(X)
+    params["1.bias"][:] = 2.0
+    out = model.predict(X)
+    params["1.bias"][:] = 0.0
+    np.testing.assert_allclose(model.predict(X), out - 2.0, atol=1e-5)

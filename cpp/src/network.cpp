@@ -8,6 +8,7 @@
 #include "inference_plan.h"
 #include "nncore/gemm.h"
 #include "nncore/owned_chunks.h"
+#include "write_watch.h"
 #include "nncore/schema.h"
 #include "nncore/threading.h"
 

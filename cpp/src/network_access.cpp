@@ -16,6 +16,7 @@
 
 #include "inference_plan.h"
 #include "nncore/network.h"
+#include "write_watch.h"
 
 namespace nncore {
 
@@ -48,6 +49,7 @@ void Network::prepare_inference_locked(bool fold) {
   if (prepared_version_ != version_) {
     for (auto& L : layers_) L->prepare_inference();
     prepared_version_ = version_;
+    ++eval_prepares_;
   }
   if (fold) build_plan();
 }
@@ -72,6 +74,8 @@ Network::EvalWorkspace* Network::enter(Access& mode, bool fold) {
     apply_params_changed();
     params_pending_ = false;
   }
+  // Armed before the weights are read for packing: a write from now on is seen by the next call.
+  if (watch_writes_) arm_watch();
   // Layers are prepared only while no reader is inside them: prepared_version_ can be stale
   // here only if no reader has entered since the last exclusive call or params change.
   prepare_inference_locked(fold);
@@ -199,6 +203,27 @@ void Network::infer(const float* x, int n, float* out) {
     y = run_eval(x, n, call.ws());
   }
   std::memcpy(out, y, sizeof(float) * (std::size_t)n * output_dim_);
+}
+
+bool Network::watch_armed() const { return watch_ && watch_->armed(); }
+
+void Network::arm_watch() {
+  if (!watch_) {
+    watch_ = std::make_unique<WriteWatch>();
+    // Only an arena that owns its pages: AlignedAllocator gives buffers of 1 MiB or more whole
+    // 2 MiB pages (smaller models keep re-packing on every call while views are held).
+    if (params_.capacity() * sizeof(float) >= (std::size_t(1) << 20))
+      watch_->watch(params_.data(), params_.size() * sizeof(float));
+  }
+  watch_->arm();
+}
+
+void Network::sync_param_writes(bool exposed) {
+  // Not armed: never armed yet, or a write faulted since the last evaluation call.
+  if (!watch_armed()) params_changed();
+  std::lock_guard<std::mutex> lock(access_mu_);
+  watch_writes_ = exposed;
+  if (!exposed && watch_) watch_->disarm();
 }
 
 Network::~Network() {

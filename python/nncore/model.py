@@ -271,11 +271,12 @@ class Sequential:
             X = check_X(X, n_features=self.input_dim, name=name)
         self._ensure_built(X)
         if self._params_exposed:
-            self._net.params_changed()
             self._exposures = [r for r in self._exposures if r() is not None]
-            # With every view gone no write can come any more: stop re-packing on each call
-            # (a full re-pack, or a rebuild of the folded plan, costs several predicts at batch 1).
             self._params_exposed = bool(self._exposures)
+            # The core re-packs only if a write came through the views since the last call (it
+            # watches the arena's pages while views are alive), then stops watching once every
+            # view is gone.
+            self._net.sync_param_writes(self._params_exposed)
         return X
 
     def compile(
