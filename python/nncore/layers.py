@@ -16,6 +16,7 @@ __all__ = [
     "Dense",
     "Activation",
     "BatchNorm",
+    "LayerNorm",
     "Dropout",
     "Residual",
     "LAYER_TYPES",
@@ -67,8 +68,18 @@ class Layer:
         units = self.spec().get("units")
         return width if units is None else int(units)
 
+    def needs_batch_statistics(self) -> bool:
+        """True when a training forward cannot run on a batch of one row (the core's rule)."""
+        return False
+
+    # Config keys whose constructor argument has another name (the repr shows the argument).
+    ARGUMENT_NAMES: dict[str, str] = {}
+
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "type")
+        names = self.ARGUMENT_NAMES
+        args = ", ".join(
+            f"{names.get(k, k)}={v!r}" for k, v in self.get_config().items() if k != "type"
+        )
         return f"{type(self).__name__}({args})"
 
 
@@ -225,11 +236,13 @@ class BatchNorm(Layer):
     --------
     >>> import nncore as nc
     >>> nc.BatchNorm(momentum=0.01)
-    BatchNorm(momentum=0.01, eps=1e-05, affine=True, batch1=False)
+    BatchNorm(momentum=0.01, eps=1e-05, affine=True, batch1_fallback=False)
     >>> model = nc.Sequential([nc.Dense(4), nc.BatchNorm(), nc.Activation("relu")], input_dim=3)
     >>> model.layers[1].get_config()["type"]
     'batchnorm'
     """
+
+    ARGUMENT_NAMES = {"batch1": "batch1_fallback"}
 
     def __init__(
         self,
@@ -247,6 +260,9 @@ class BatchNorm(Layer):
             batch1=batch1_fallback,
         )
 
+    def needs_batch_statistics(self) -> bool:
+        return not self.batch1_fallback
+
     def spec(self) -> dict:
         return {
             "type": "batchnorm",
@@ -254,6 +270,58 @@ class BatchNorm(Layer):
             "eps": self.eps,
             "affine": self.affine,
             "batch1": self.batch1_fallback,
+        }
+
+
+class LayerNorm(Layer):
+    """Layer normalization over the features of each row, as ``torch.nn.LayerNorm(features)``.
+
+    ``y = (x - mean) / sqrt(var + eps) · weight + bias`` with the row's mean and biased variance;
+    training and evaluation compute the same thing (there are no running statistics), so a batch
+    of one row is fine. The width is the input's (inferred when the model is built), so unlike
+    torch there is no ``normalized_shape``; the arguments are keyword-only, so ``LayerNorm(64)``
+    cannot silently set ``eps``.
+
+    Parameters
+    ----------
+    eps : float, default 1e-5
+        Added to the variance before the square root; positive.
+    elementwise_affine : bool, default True
+        Learn a per-feature scale (``weight``, starts at 1) and, with ``bias``, a shift.
+    bias : bool, default True
+        Learn the per-feature shift (``bias``, starts at 0) when ``elementwise_affine`` is true
+        (torch >= 2.1's argument).
+
+    Raises
+    ------
+    ValueError
+        When ``eps`` is not a positive number or a flag is not a boolean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> nc.LayerNorm()
+    LayerNorm(eps=1e-05, elementwise_affine=True, bias=True)
+    >>> model = nc.Sequential([nc.Dense(4), nc.LayerNorm(), nc.Activation("relu")], input_dim=3)
+    >>> sorted(model.parameters())[2:]
+    ['1.bias', '1.weight']
+    >>> y = nc.Sequential([nc.LayerNorm()], input_dim=3).predict(np.float32([[1, 2, 3]]))
+    >>> bool(abs(y.mean()) < 1e-6)
+    True
+    """
+
+    def __init__(self, *, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True):
+        self.eps, self.elementwise_affine, self.bias = _checked(
+            "layernorm", "LayerNorm", eps=eps, elementwise_affine=elementwise_affine, bias=bias
+        )
+
+    def spec(self) -> dict:
+        return {
+            "type": "layernorm",
+            "eps": self.eps,
+            "elementwise_affine": self.elementwise_affine,
+            "bias": self.bias,
         }
 
 
@@ -351,7 +419,7 @@ class Residual(Layer):
             if not isinstance(layer, Layer):
                 raise TypeError(
                     f"Residual: layers[{j}] must be an nncore layer (Dense, Activation, "
-                    f"BatchNorm, Dropout, Residual), got {layer!r}"
+                    f"BatchNorm, LayerNorm, Dropout, Residual), got {layer!r}"
                 )
         key = projection if isinstance(projection, (bool, str)) else None
         if key not in _PROJECTIONS:
@@ -380,6 +448,9 @@ class Residual(Layer):
             width = layer.output_width(width)
         return width
 
+    def needs_batch_statistics(self) -> bool:
+        return any(layer.needs_batch_statistics() for layer in self.layers)
+
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Residual([{inner}], projection={self.projection!r})"
@@ -389,6 +460,7 @@ LAYER_TYPES = {
     "dense": Dense,
     "activation": Activation,
     "batchnorm": BatchNorm,
+    "layernorm": LayerNorm,
     "dropout": Dropout,
     "residual": Residual,
 }
@@ -400,13 +472,15 @@ def layer_from_config(config: dict) -> Layer:
     Parameters
     ----------
     config : dict
-        ``{"type": "dense" | "activation" | "batchnorm" | "dropout", ...hyper-parameters}`` as
+        ``{"type": "dense" | "activation" | "batchnorm" | "layernorm" | "dropout" | "residual"
+        | "embedding", ...hyper-parameters}`` as
         :meth:`Layer.get_config` returns it (not modified).
 
     Returns
     -------
     Layer
-        A new :class:`Dense`, :class:`Activation`, :class:`BatchNorm` or :class:`Dropout`.
+        A new :class:`Dense`, :class:`Activation`, :class:`BatchNorm`, :class:`LayerNorm`,
+        :class:`Dropout`, :class:`Residual` or embedding layer.
 
     Raises
     ------
@@ -438,6 +512,8 @@ def layer_from_config(config: dict) -> Layer:
         return Activation(cfg.pop("activation"), **cfg)
     if kind == "batchnorm":
         return BatchNorm(cfg["momentum"], cfg["eps"], cfg["affine"], cfg.get("batch1", False))
+    if kind == "layernorm":
+        return LayerNorm(**cfg)
     if kind == "residual":
         children = cfg.get("layers")
         if not isinstance(children, list):
