@@ -44,9 +44,7 @@ def make_model(depth=1, width=64, lr=1e-3, dropout=0.0):
     for _ in range(depth):
         layers += [nc.Dense(width, "relu"), nc.Dropout(dropout)]
     model = nc.Sequential([*layers, nc.Dense(10)], input_dim=64, seed=0)
-    return model.compile(
-        optimizer=nc.optim.Adam(lr=lr), loss="cross_entropy", metrics=["accuracy"]
-    )
+    return model.compile(optimizer=nc.optim.Adam(lr=lr), loss="cross_entropy", metrics=["accuracy"])
 
 
 # %%
@@ -79,10 +77,8 @@ print(f"random search: best 3-fold accuracy {search.best_score_:.4f} after {budg
 # pairs of seeds for the two searches, Optuna matched the random search's best score in fewer
 # epochs than the random search took to find it in 5, took more in 3 and missed it in 1; its own
 # best beat the random search's in 8.)
-epochs_used = [0]
-count = nc.callbacks.LambdaCallback(
-    on_epoch_end=lambda epoch, logs: epochs_used.__setitem__(0, epochs_used[0] + 1)
-)
+epochs_used = []  # one entry per epoch trained
+count = nc.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs_used.append(epoch))
 trial_epochs = []  # cumulative epochs at the end of each trial
 
 
@@ -105,12 +101,12 @@ def objective(trial):
             return_train_score=False,
         )
     finally:
-        trial_epochs.append(epochs_used[0])
+        trial_epochs.append(len(epochs_used))
     return float(res["test_accuracy"].mean())
 
 
 def stop_at_budget(study, trial):
-    if epochs_used[0] >= budget:
+    if len(epochs_used) >= budget:
         study.stop()
 
 
@@ -125,7 +121,7 @@ states = [t.state for t in study.trials]
 pruned = states.count(optuna.trial.TrialState.PRUNED)
 complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
 print(
-    f"optuna: {len(study.trials)} trials ({pruned} pruned) in {epochs_used[0]} epochs, "
+    f"optuna: {len(study.trials)} trials ({pruned} pruned) in {len(epochs_used)} epochs, "
     f"best 3-fold accuracy {study.best_value:.4f}"
 )
 print("best parameters:", study.best_params)
@@ -210,7 +206,11 @@ try:
 except ImportError:
     board = None
 history = model.fit(
-    X_train, y_train, epochs=EPOCHS, batch_size=batch_size, validation_split=0.2,
+    X_train,
+    y_train,
+    epochs=EPOCHS,
+    batch_size=batch_size,
+    validation_split=0.2,
     callbacks=callbacks,
 )
 if board is not None:

@@ -1,6 +1,6 @@
 """``nc.callbacks.TensorBoard``: fit's logs as TensorBoard event files, written with the
 ``tensorboard`` package's own protobufs and record writer (TensorFlow is not needed; the package is
-imported when training starts, not when nncore is). Not written: graphs, images, embeddings,
+imported when the callback is made, not with nncore). Not written: graphs, images, embeddings,
 profiles."""
 
 from __future__ import annotations
@@ -48,11 +48,14 @@ class _Run:
 
     def _write(self, step: int, values: list) -> None:
         summary = self.summary_pb2.Summary(value=values)
-        self.writer.add_event(self.event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
+        self.writer.add_event(
+            self.event_pb2.Event(wall_time=time.time(), step=step, summary=summary)
+        )
 
     def scalars(self, step: int, items: dict) -> None:
         values = [
-            self.summary_pb2.Summary.Value(tag=tag, simple_value=float(v)) for tag, v in items.items()
+            self.summary_pb2.Summary.Value(tag=tag, simple_value=float(v))
+            for tag, v in items.items()
         ]
         if values:
             self._write(step, values)
@@ -127,7 +130,10 @@ def _hparams_records(run: _Run, hparams: dict, metrics: list, status: str, start
     )
     for tag, data in (
         (metadata.EXPERIMENT_TAG, plugin_data_pb2.HParamsPluginData(experiment=experiment)),
-        (metadata.SESSION_START_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_start_info=session)),
+        (
+            metadata.SESSION_START_INFO_TAG,
+            plugin_data_pb2.HParamsPluginData(session_start_info=session),
+        ),
         (metadata.SESSION_END_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_end_info=end)),
     ):
         run.plugin(tag, metadata.create_summary_metadata(data))
@@ -182,7 +188,7 @@ class TensorBoard(Callback):
         When ``histogram_freq`` is not an integer >= 0 or ``update_freq`` is not "epoch",
         "batch" or an integer >= 1.
     ImportError
-        When training starts without the tensorboard package.
+        Without the tensorboard package.
 
     Examples
     --------
@@ -227,6 +233,7 @@ class TensorBoard(Callback):
                 "TensorBoard: update_freq must be 'epoch', 'batch' or an integer >= 1, "
                 f"got {update_freq!r}"
             )
+        _require_tensorboard()  # fail here rather than when training starts
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq = int(histogram_freq)
         self.update_freq = update_freq if isinstance(update_freq, str) else int(update_freq)
@@ -246,7 +253,6 @@ class TensorBoard(Callback):
         self._active = _is_writer_rank()
         if not self._active:
             return
-        _require_tensorboard()  # fail before the first epoch, not after it
         self.runs = {}
         self._start = time.time()
         self._status = "SUCCESS"
@@ -291,9 +297,7 @@ class TensorBoard(Callback):
     def on_train_end(self, logs=None):
         if not getattr(self, "_active", False):
             return
-        _hparams_records(
-            self._run("."), self._hp, sorted(self._metrics), self._status, self._start
-        )
+        _hparams_records(self._run("."), self._hp, sorted(self._metrics), self._status, self._start)
         for run in self.runs.values():
             run.close()  # the names stay in self.runs; a next fit opens new event files
 
