@@ -39,6 +39,8 @@ _LAZY = {
     "lr_scheduler",
     "io",
     "torch_interop",
+    "mlflow",
+    "integrations",
 }
 
 
