@@ -57,20 +57,23 @@ def train_batch(net, fn, x, y) -> dict:
     return info
 
 
-def run_epoch(model, net, X, y, batch_size, order, lrs, cb, sums) -> dict:
+def run_epoch(model, net, X, y, batch_size, order, per_batch, cb, sums) -> dict:
     """One epoch of ``model`` (its core network ``net``), batch by batch, with the statistics
-    fit's C++ epochs report."""
+    fit's C++ epochs report; the ``per_batch`` schedulers step after each update. As the C++
+    epochs do, a final batch of one row is dropped when batchnorm needs batch statistics."""
     n = X.shape[0]
     nbatches = -(-n // batch_size)
     idx_all = np.arange(n) if order is None else order
     totals: dict[str, float] = dict.fromkeys(sums, 0)
     totals["grad_norm"] = -1.0
-    core_opt = net.optimizer
+    one_row_dropped = any(layer.needs_batch_statistics() for layer in model.layers)
     for b in range(nbatches):
         idx = idx_all[b * batch_size : (b + 1) * batch_size]
-        if lrs is not None:
-            core_opt.lr = float(lrs[b])
+        if len(idx) == 1 and one_row_dropped:
+            continue
         info = train_batch(net, model.loss, np.ascontiguousarray(X[idx]), _rows(y, idx))
+        for s in per_batch:
+            s.step_batch()
         rows = len(idx)
         totals["loss_sum"] += info["loss"] * rows
         totals["penalty_sum"] += info["penalty"] * rows

@@ -68,8 +68,18 @@ class Layer:
         units = self.spec().get("units")
         return width if units is None else int(units)
 
+    def needs_batch_statistics(self) -> bool:
+        """True when a training forward cannot run on a batch of one row (the core's rule)."""
+        return False
+
+    # Config keys whose constructor argument has another name (the repr shows the argument).
+    ARGUMENT_NAMES: dict[str, str] = {}
+
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "type")
+        names = self.ARGUMENT_NAMES
+        args = ", ".join(
+            f"{names.get(k, k)}={v!r}" for k, v in self.get_config().items() if k != "type"
+        )
         return f"{type(self).__name__}({args})"
 
 
@@ -226,11 +236,13 @@ class BatchNorm(Layer):
     --------
     >>> import nncore as nc
     >>> nc.BatchNorm(momentum=0.01)
-    BatchNorm(momentum=0.01, eps=1e-05, affine=True, batch1=False)
+    BatchNorm(momentum=0.01, eps=1e-05, affine=True, batch1_fallback=False)
     >>> model = nc.Sequential([nc.Dense(4), nc.BatchNorm(), nc.Activation("relu")], input_dim=3)
     >>> model.layers[1].get_config()["type"]
     'batchnorm'
     """
+
+    ARGUMENT_NAMES = {"batch1": "batch1_fallback"}
 
     def __init__(
         self,
@@ -247,6 +259,9 @@ class BatchNorm(Layer):
             affine=affine,
             batch1=batch1_fallback,
         )
+
+    def needs_batch_statistics(self) -> bool:
+        return not self.batch1_fallback
 
     def spec(self) -> dict:
         return {
@@ -432,6 +447,9 @@ class Residual(Layer):
         for layer in self.layers:
             width = layer.output_width(width)
         return width
+
+    def needs_batch_statistics(self) -> bool:
+        return any(layer.needs_batch_statistics() for layer in self.layers)
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)

@@ -593,27 +593,24 @@ class Sequential:
             _custom_loss.no_weights(sw)
         n = X.shape[0]
         nbatches = -(-n // batch_size)
-        lrs = None
-        if any(s.interval == "batch" for s in scheds):
-            # The per-batch schedule is resolved up front, so C++ can run many batches per call.
-            lrs = np.empty(nbatches, np.float32)
-            for b in range(nbatches):
-                lrs[b] = self.optimizer.lr
-                for s in scheds:
-                    s.step_batch()
+        per_batch = [s for s in scheds if s.interval == "batch"]
         if callable(self.loss):
             return _custom_loss.run_epoch(
-                self, self._net, X, y, batch_size, order, lrs, cb, _EPOCH_SUMS
+                self, self._net, X, y, batch_size, order, per_batch, cb, _EPOCH_SUMS
             )
         totals: dict[str, float] = dict.fromkeys(_EPOCH_SUMS, 0)
         totals["grad_norm"] = -1.0
         b = 0
-        chunk = 1 if cb.wants_batches else max(1, min(nbatches, 4))
+        # A per-batch schedule steps after every optimizer step (as in a PyTorch loop).
+        chunk = 1 if cb.wants_batches or per_batch else max(1, min(nbatches, 4))
         while b < nbatches:
             end = min(nbatches, b + chunk)
             t1 = time.perf_counter()
-            st = self._net.train_epoch(X, y, sw, batch_size, order, b, end, lrs)
+            st = self._net.train_epoch(X, y, sw, batch_size, order, b, end, None)
             dt = time.perf_counter() - t1
+            if st["batches"]:
+                for s in per_batch:
+                    s.step_batch()
             for key in _EPOCH_SUMS:
                 totals[key] += st.get(key, 0)
             totals["grad_norm"] = st["grad_norm"]
@@ -627,9 +624,9 @@ class Sequential:
             cb.on_batch_end(b - 1, logs)
             if self.stop_training:
                 break
-            if not cb.wants_batches:  # aim for ~_CHUNK_SECONDS per call
-                per_batch = dt / max(st["batches"], 1)
-                chunk = nbatches if per_batch <= 0 else int(_CHUNK_SECONDS / per_batch)
+            if not (cb.wants_batches or per_batch):  # aim for ~_CHUNK_SECONDS per call
+                batch_seconds = dt / max(st["batches"], 1)
+                chunk = nbatches if batch_seconds <= 0 else int(_CHUNK_SECONDS / batch_seconds)
                 chunk = max(1, min(nbatches, chunk))
         return totals
 
@@ -1028,14 +1025,23 @@ class Sequential:
         return cfg
 
     @classmethod
-    def from_config(cls, config: dict) -> Sequential:
-        """A new, untrained model from :meth:`get_config`'s dict (compiled when the config holds
-        compile settings)."""
+    def from_config(cls, config: dict, *, optimizer="adam") -> Sequential:
+        """A new, untrained model from :meth:`get_config`'s dict, compiled with ``optimizer`` when
+        the config holds compile settings (a config does not hold the optimizer)."""
         model = cls(
             [layer_from_config(c) for c in config["layers"]],
             input_dim=config.get("input_dim"),
             seed=config.get("seed", 0),
         )
+        comp = config.get("compile")
+        if comp is not None:
+            model.compile(
+                optimizer=optimizer,
+                loss=comp["loss"],
+                metrics=comp.get("metrics"),
+                huber_delta=comp.get("huber_delta", 1.0),
+                loss_options=comp.get("loss_options"),
+            )
         return model
 
     # ---------------------------------------------------------------------------------- state
@@ -1074,18 +1080,9 @@ class Sequential:
         config = state.get("config")
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise ValueError("the state lacks the model configuration")
-        model = cls.from_config(config)
-        comp = config.get("compile")
         optd = state.get("optimizer")
-        if comp is not None:
-            opt = "sgd" if optd is None else _optim.get(optd["name"], **optd.get("hparams", {}))
-            model.compile(
-                optimizer=opt,
-                loss=comp["loss"],
-                metrics=comp.get("metrics"),
-                huber_delta=comp.get("huber_delta", 1.0),
-                loss_options=comp.get("loss_options"),
-            )
+        opt = "sgd" if optd is None else _optim.get(optd["name"], **optd.get("hparams", {}))
+        model = cls.from_config(config, optimizer=opt)
         model.build()
         net = model._net
         arrays = state["arrays"]
@@ -1134,9 +1131,6 @@ class Sequential:
             model = Sequential.from_state({**header, "arrays": arrays})
         else:
             model = Sequential.from_config(state["config"])
-            comp = state["config"].get("compile")
-            if comp is not None:
-                model.compile(loss=comp["loss"], huber_delta=comp.get("huber_delta", 1.0))
         self.__dict__.update(model.__dict__)
         self.metrics = list(state.get("metrics", self.metrics))
         if self.optimizer is not None:

@@ -48,7 +48,10 @@ struct EpochStats {
 
 class Network {
  public:
-  Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed);
+  // init_params = false leaves the arenas zero (a loader that copies a file's weights in next
+  // initialises nothing randomly).
+  Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed,
+          bool init_params = true);
   ~Network();
 
   int input_dim() const { return input_dim_; }
