@@ -2,13 +2,14 @@
 into an equivalent ``torch.nn.Sequential`` (weights and BatchNorm running statistics copied),
 :func:`from_torch` builds an nncore model from a supported ``torch.nn.Sequential``.
 
-Supported: ``Linear`` (+ a following activation module, folded into ``Dense``),
-``BatchNorm1d``, ``LayerNorm`` (over the features: ``normalized_shape`` of one width), ``Dropout``, and the activations ReLU, LeakyReLU, ELU, SELU, GELU (exact),
-Sigmoid, Tanh, Softplus (beta 1), SiLU, Softmax (over features), Identity, and residual blocks:
-a :class:`~nncore.Residual` becomes :func:`residual_module`'s class (``body`` a
-``torch.nn.Sequential``, ``proj`` a bias-free ``Linear`` or None; ``forward`` returns
-``body(x) + proj(x)``, or ``+ x``), which :func:`from_torch` accepts back. A round trip keeps
-every weight's bits; outputs agree to float32 rounding (the two libraries' kernels differ).
+Supported: ``Linear`` (+ a following activation module, folded into ``Dense``), ``BatchNorm1d``,
+``LayerNorm`` (over the features: a ``normalized_shape`` of one width), ``Dropout``, and the
+activations ReLU, LeakyReLU, ELU, SELU, GELU (exact), Sigmoid, Tanh, Softplus (beta 1), SiLU,
+Softmax (over features), Identity, and residual blocks: a :class:`~nncore.Residual` becomes
+:func:`residual_module`'s class (``body`` a ``torch.nn.Sequential``, ``proj`` a bias-free ``Linear``
+or None; ``forward`` returns ``body(x) + proj(x)``, or ``+ x``), which :func:`from_torch` accepts
+back. A round trip keeps every weight's bits; outputs agree to float32 rounding (the two libraries'
+kernels differ).
 
 Embedding and TabularInput become a :class:`CodesEmbedding` module (``nn.Embedding`` tables
 inside, input: the same float32 X with codes); ``from_torch`` reads it back, and also takes a
@@ -170,8 +171,10 @@ def _to_modules(nn, layers, params, buffers, prefix: str, width: int):
             _copy(bn.running_var, buffers[f"{name}.running_var"])
             mods.append(bn)
         elif isinstance(layer, LayerNorm):
+            # bias=False only when needed: torch < 2.1 has no such argument
+            extra = {} if layer.bias else {"bias": False}
             ln = nn.LayerNorm(
-                width, eps=layer.eps, elementwise_affine=layer.elementwise_affine, bias=layer.bias
+                width, eps=layer.eps, elementwise_affine=layer.elementwise_affine, **extra
             )
             if layer.elementwise_affine:
                 _copy(ln.weight, params[f"{name}.weight"])
@@ -202,8 +205,8 @@ def _to_modules(nn, layers, params, buffers, prefix: str, width: int):
 def to_torch(model: Sequential):
     """An equivalent ``torch.nn.Sequential`` (float32, evaluation mode set by the caller as
     usual): Dense -> Linear (+ activation module), BatchNorm -> BatchNorm1d with its running
-    statistics, LayerNorm -> LayerNorm(width), Dropout -> Dropout, Activation -> its module, Residual -> :func:`residual_module`'s
-    class."""
+    statistics, LayerNorm -> LayerNorm(width), Dropout -> Dropout, Activation -> its module,
+    Residual -> :func:`residual_module`'s class."""
     torch = _torch()
     nn = torch.nn
     params, buffers = model.parameters(), model.buffers()  # RuntimeError if not built
@@ -245,7 +248,8 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
     ----------
     module : torch.nn.Sequential
         Linear (each optionally followed by a supported activation module), BatchNorm1d (with
-        running statistics), LayerNorm (over one width), activations, Dropout and :func:`residual_module` blocks (as
+        running statistics), LayerNorm (over one width), activations, Dropout and
+        :func:`residual_module` blocks (as
         :func:`to_torch` writes them).
     input_dim : int
         Number of input features.
