@@ -44,9 +44,7 @@ def make_model(depth=1, width=64, lr=1e-3, dropout=0.0):
     for _ in range(depth):
         layers += [nc.Dense(width, "relu"), nc.Dropout(dropout)]
     model = nc.Sequential([*layers, nc.Dense(10)], input_dim=64, seed=0)
-    return model.compile(
-        optimizer=nc.optim.Adam(lr=lr), loss="cross_entropy", metrics=["accuracy"]
-    )
+    return model.compile(optimizer=nc.optim.Adam(lr=lr), loss="cross_entropy", metrics=["accuracy"])
 
 
 # %%
@@ -210,7 +208,11 @@ try:
 except ImportError:
     board = None
 history = model.fit(
-    X_train, y_train, epochs=EPOCHS, batch_size=batch_size, validation_split=0.2,
+    X_train,
+    y_train,
+    epochs=EPOCHS,
+    batch_size=batch_size,
+    validation_split=0.2,
     callbacks=callbacks,
 )
 if board is not None:

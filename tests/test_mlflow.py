@@ -48,7 +48,9 @@ def _data(n=120):
 
 def _model():
     model = nc.Sequential([nc.Dense(16, "relu"), nc.BatchNorm(), nc.Dense(2)], input_dim=5, seed=3)
-    return model.compile(optimizer=nc.optim.Adam(lr=0.02), loss="cross_entropy", metrics=["accuracy"])
+    return model.compile(
+        optimizer=nc.optim.Adam(lr=0.02), loss="cross_entropy", metrics=["accuracy"]
+    )
 
 
 def test_log_model_round_trip_and_pyfunc(store):

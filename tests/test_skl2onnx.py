@@ -12,10 +12,10 @@ pytest.importorskip("sklearn")
 pytest.importorskip("skl2onnx")
 ort = pytest.importorskip("onnxruntime")
 
+from skl2onnx import to_onnx  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
-from skl2onnx import to_onnx  # noqa: E402
 
 import nncore.integrations.onnx_converters  # noqa: E402,F401  (registers the converters)
 from nncore.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
@@ -44,7 +44,9 @@ def _run(onx, X):
 def test_pipeline_matches_predict_proba(load, options):
     X, y = load(return_X_y=True)
     X = X.astype(np.float32)
-    pipe = _fit(MLPClassifier(hidden_layer_sizes=(32,), max_iter=15, random_state=0, **options), X, y)
+    pipe = _fit(
+        MLPClassifier(hidden_layer_sizes=(32,), max_iter=15, random_state=0, **options), X, y
+    )
     clf = pipe[-1]
     onx = to_onnx(pipe, X[:1], options={id(clf): {"zipmap": False}})
     labels, proba = _run(onx, X)

@@ -25,9 +25,7 @@ def _data(n=160, seed=0):
 
 
 def _model():
-    model = nc.Sequential(
-        [nc.Dense(12, "relu"), nc.Dropout(0.1), nc.Dense(2)], input_dim=6, seed=0
-    )
+    model = nc.Sequential([nc.Dense(12, "relu"), nc.Dropout(0.1), nc.Dense(2)], input_dim=6, seed=0)
     return model.compile(
         optimizer=nc.optim.Adam(lr=0.01), loss="cross_entropy", metrics=["accuracy"]
     )
@@ -124,7 +122,8 @@ def test_only_rank_zero_writes(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"histogram_freq": -1}, {"histogram_freq": 1.5}, {"update_freq": "step"}, {"update_freq": 0}]
+    "kwargs",
+    [{"histogram_freq": -1}, {"histogram_freq": 1.5}, {"update_freq": "step"}, {"update_freq": 0}],
 )
 def test_bad_arguments(tmp_path, kwargs):
     with pytest.raises(ValueError, match="TensorBoard"):

@@ -5,6 +5,7 @@ weight. Both must give exactly what packing the current weight would give."""
 from __future__ import annotations
 
 import numpy as np
+
 import nncore as nc
 
 

@@ -166,13 +166,21 @@ def save_model(
     conda = {
         "name": "mlflow-env",
         "channels": ["conda-forge"],
-        "dependencies": [f"python={_python()}", "pip", {"pip": [f"mlflow=={mlflow.__version__}", *reqs]}],
+        "dependencies": [
+            f"python={_python()}",
+            "pip",
+            {"pip": [f"mlflow=={mlflow.__version__}", *reqs]},
+        ],
     }
     with open(os.path.join(path, "conda.yaml"), "w") as f:
         yaml.safe_dump(conda, f, default_flow_style=False)
     with open(os.path.join(path, "python_env.yaml"), "w") as f:
         yaml.safe_dump(
-            {"python": _python(), "build_dependencies": ["pip"], "dependencies": ["-r requirements.txt"]},
+            {
+                "python": _python(),
+                "build_dependencies": ["pip"],
+                "dependencies": ["-r requirements.txt"],
+            },
             f,
             default_flow_style=False,
         )
@@ -449,7 +457,10 @@ def _targets() -> list:
         from nncore.sklearn import MLPClassifier, MLPRegressor
     except ImportError:  # scikit-learn is not installed: only Sequential.fit is patched
         return targets
-    return targets + [(MLPClassifier, _patched_estimator_fit), (MLPRegressor, _patched_estimator_fit)]
+    return targets + [
+        (MLPClassifier, _patched_estimator_fit),
+        (MLPRegressor, _patched_estimator_fit),
+    ]
 
 
 def autolog(log_models: bool = True, disable: bool = False, silent: bool = False) -> None:

@@ -114,7 +114,9 @@ def convert_classifier(scope, operator, container) -> None:
 
     est = operator.raw_operator
     if est.out_activation_ != "softmax" and est.n_outputs_ > 1:
-        raise NotImplementedError("nncore's skl2onnx converter does not convert multi-label classifiers")
+        raise NotImplementedError(
+            "nncore's skl2onnx converter does not convert multi-label classifiers"
+        )
     x = _float_input(scope, container, operator)
     out = _inline_network(scope, container, est, x)
     if est.n_outputs_ == 1:  # binary: predict_proba is [1 - p, p]
@@ -135,14 +137,19 @@ def convert_classifier(scope, operator, container) -> None:
     classes = np.asarray(est.classes_)
     table = scope.get_unique_variable_name("nncore_classes")
     if classes.dtype.kind in "iub":
-        container.add_initializer(table, TensorProto.INT64, [len(classes)], classes.astype(np.int64))
+        container.add_initializer(
+            table, TensorProto.INT64, [len(classes)], classes.astype(np.int64)
+        )
     else:
         container.add_initializer(
             table, TensorProto.STRING, [len(classes)], [str(c).encode("utf-8") for c in classes]
         )
     container.add_node(
-        "Gather", [table, index], [operator.outputs[0].full_name],
-        name=scope.get_unique_operator_name("Gather"), axis=0,
+        "Gather",
+        [table, index],
+        [operator.outputs[0].full_name],
+        name=scope.get_unique_operator_name("Gather"),
+        axis=0,
     )
 
 

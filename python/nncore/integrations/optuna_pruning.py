@@ -38,7 +38,11 @@ def _check_direction(optuna, trial, monitor: str, mode: str) -> None:
     direction = getattr(study, "direction", None) if study is not None else None
     if direction is None:
         return
-    wanted = optuna.study.StudyDirection.MAXIMIZE if mode == "max" else optuna.study.StudyDirection.MINIMIZE
+    wanted = (
+        optuna.study.StudyDirection.MAXIMIZE
+        if mode == "max"
+        else optuna.study.StudyDirection.MINIMIZE
+    )
     if direction != wanted:
         raise ValueError(
             f"OptunaPruning: {monitor!r} is to be {'maximized' if mode == 'max' else 'minimized'} "
@@ -230,7 +234,9 @@ def cross_validate(trial, model_fn, X, y, cv=5, **kwargs) -> dict:
     for key in parts[0]:
         vals = [p[key] for p in parts]
         out[key] = (
-            np.concatenate(vals) if isinstance(vals[0], np.ndarray) else [v for p in vals for v in p]
+            np.concatenate(vals)
+            if isinstance(vals[0], np.ndarray)
+            else [v for p in vals for v in p]
         )
     out["epochs"] = sum(len(h.epoch) for h in out["history"])
     return out

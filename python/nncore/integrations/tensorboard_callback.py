@@ -48,11 +48,14 @@ class _Run:
 
     def _write(self, step: int, values: list) -> None:
         summary = self.summary_pb2.Summary(value=values)
-        self.writer.add_event(self.event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
+        self.writer.add_event(
+            self.event_pb2.Event(wall_time=time.time(), step=step, summary=summary)
+        )
 
     def scalars(self, step: int, items: dict) -> None:
         values = [
-            self.summary_pb2.Summary.Value(tag=tag, simple_value=float(v)) for tag, v in items.items()
+            self.summary_pb2.Summary.Value(tag=tag, simple_value=float(v))
+            for tag, v in items.items()
         ]
         if values:
             self._write(step, values)
@@ -127,7 +130,10 @@ def _hparams_records(run: _Run, hparams: dict, metrics: list, status: str, start
     )
     for tag, data in (
         (metadata.EXPERIMENT_TAG, plugin_data_pb2.HParamsPluginData(experiment=experiment)),
-        (metadata.SESSION_START_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_start_info=session)),
+        (
+            metadata.SESSION_START_INFO_TAG,
+            plugin_data_pb2.HParamsPluginData(session_start_info=session),
+        ),
         (metadata.SESSION_END_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_end_info=end)),
     ):
         run.plugin(tag, metadata.create_summary_metadata(data))
@@ -291,9 +297,7 @@ class TensorBoard(Callback):
     def on_train_end(self, logs=None):
         if not getattr(self, "_active", False):
             return
-        _hparams_records(
-            self._run("."), self._hp, sorted(self._metrics), self._status, self._start
-        )
+        _hparams_records(self._run("."), self._hp, sorted(self._metrics), self._status, self._start)
         for run in self.runs.values():
             run.close()  # the names stay in self.runs; a next fit opens new event files
 
