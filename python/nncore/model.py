@@ -225,8 +225,9 @@ class Sequential:
         or the first ``fit``)."""
         return self._net is not None
 
-    def build(self, input_dim: int | None = None) -> Sequential:
-        """Create the network in the core (done automatically on first use)."""
+    def build(self, input_dim: int | None = None, *, _init: bool = True) -> Sequential:
+        """Create the network in the core (done automatically on first use). (``_init=False``,
+        for loading: the weights stay zero until the file's are copied in.)"""
         if input_dim is not None:
             check_positive_int(input_dim, "input_dim")
             if self.input_dim is not None and input_dim != self.input_dim:
@@ -238,7 +239,7 @@ class Sequential:
             raise ValueError("the model has no layers")
         specs, stripped = self._core_specs()
         old = self._net
-        net = _core.Network(self.input_dim, specs, self.seed)
+        net = _core.Network(self.input_dim, specs, self.seed, init=_init)
         if old is not None:  # rebuilt after compile changed the output folding: keep the state
             net.params_array()[:] = old.params_array()
             net.buffers_array()[:] = old.buffers_array()
@@ -1083,8 +1084,9 @@ class Sequential:
             raise ValueError("the state lacks the model configuration")
         optd = state.get("optimizer")
         opt = "sgd" if optd is None else _optim.get(optd["name"], **optd.get("hparams", {}))
-        model = cls.from_config(config, optimizer=opt)
-        model.build()
+        # built once, with nothing initialised randomly: the arrays below are the weights
+        model = cls.from_config(dict(config, input_dim=None), optimizer=opt)
+        model.build(config.get("input_dim"), _init=False)
         net = model._net
         arrays = state["arrays"]
         for key, target in (("params", net.params_array()), ("buffers", net.buffers_array())):
