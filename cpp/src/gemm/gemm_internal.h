@@ -50,16 +50,16 @@ using PackBFn = void (*)(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, i
                          int n, int nr, float* dst);
 
 struct KernelSet {
-  Isa isa;
-  const char* name;  // e.g. "avx512 8x48"
-  int mr, nr;
+  Isa isa = Isa::scalar;
+  const char* name = "";  // e.g. "avx512 8x48"
+  int mr = 0, nr = 0;
   // Cache blocks as tuned on the development machine (Zen 4, 1 MiB L2): the derivation in
   // gemm_blocking.cpp scales them to the caches of the CPU it runs on. KC is shared by all ISAs
   // (see kc_blocks()).
-  int mc, nc;
-  UkrFn ukr;
-  PackAFn pack_a;
-  PackBFn pack_b;
+  int mc = 0, nc = 0;
+  UkrFn ukr = nullptr;
+  PackAFn pack_a = nullptr;
+  PackBFn pack_b = nullptr;
   // Whether a plain B may be read in place (see run_block in gemm.cpp): pays with wide B
   // slivers (3 lines per row); 1-line slivers at a power-of-two row stride thrash L1 sets.
   bool in_place_b = false;
