@@ -25,6 +25,7 @@ const Context& context_avx512() {
     g.ukr_cols = x86::sgemm_cols_mr8;
     g.a_row = true;
     g.vec = 16;
+    g.ukr_strip = avx512::sgemm_ukr_avx512_strip;
     x.act.forward = act_avx512::forward_span;
     x.act.backward = act_avx512::backward_span;
     x.act.softmax = act_avx512::softmax_rows;
