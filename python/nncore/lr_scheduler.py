@@ -834,7 +834,7 @@ class OneCycleLR(LRScheduler):
             self.group["max_momentum"] = _number("max_momentum", max_momentum)
             self.group["base_momentum"] = _number("base_momentum", base_momentum)
             if last_epoch == -1:
-                optimizer._set_hparam(self._momentum_name, self.group["max_momentum"])
+                optimizer.set_hparam(self._momentum_name, self.group["max_momentum"])
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start, end, pct):
@@ -862,7 +862,7 @@ class OneCycleLR(LRScheduler):
                 break
             start_step = phase["end_step"]
         if self.cycle_momentum:
-            self.optimizer._set_hparam(self._momentum_name, mom)
+            self.optimizer.set_hparam(self._momentum_name, mom)
         return [lr]
 
 
