@@ -123,6 +123,11 @@ def test_the_reach_in_check_can_fail(tmp_path):
 
 
 # ---------------------------------------------------------------------------- import graph
+def _is_module_file(path, level: int, name: str) -> bool:
+    target = _module_file(path, level, None)
+    return (target / name).is_dir() or any(target.glob(f"{name}.*"))
+
+
 def _module_name(path) -> str:
     parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -153,6 +158,8 @@ def _imports(path) -> set:
             for alias in node.names:
                 if f"{base}.{alias.name}" in MODULES:
                     out.add(f"{base}.{alias.name}")
+                elif not node.module and not _is_module_file(path, node.level, alias.name):
+                    out.add(base)  # ``from . import name`` of the package's own attribute
     return {m for m in out if m in MODULES and m != me}
 
 
