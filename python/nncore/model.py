@@ -1,9 +1,12 @@
 """Sequential: a stack of layers run by the C++ core, with a Keras-style ``compile``/``fit`` and
 PyTorch-style ``forward``/``backward``/``train_step`` for user-written loops.
 
-``fit`` hands whole runs of batches to C++ (shuffle order, gather, forward, loss, backward, update,
-all with the GIL released) and comes back to Python only between chunks of batches, for callbacks,
-progress and Ctrl-C.
+This is the public face only: it checks what the user gives (``nncore.training.inputs``), keeps
+the compile settings and hands the work on. The C++ network belongs to the model's engine
+(``nncore._engine``); every kind of ``fit`` (arrays, streamed chunks, MPI shards, a Python loss)
+runs through the one epoch driver (``nncore.training.driver``), which hands whole runs of batches
+to C++ with the GIL released and comes back to Python between chunks of batches, for callbacks,
+schedules, progress and Ctrl-C.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ Layers that look across rows, and what holds:
 - BatchNorm (``init(batchnorm="sync")``, the default) normalises with the statistics of the whole
   global batch, as ``torch.nn.SyncBatchNorm``: it runs once over all local blocks, takes
   per-block per-feature sums in double and has them summed over all blocks in the same fixed
-  tree by the reducer the core calls back mid-pass (:class:`nncore._dist_fit._Reducer`): the
+  tree by the reducer the core calls back mid-pass (:class:`nncore.distributed._fit._Reducer`): the
   mean, then the centred squares (forward), then Σdy and Σdy·x̂ (backward). Rank-count
   independent, and plain ``fit``'s bits for a batch of one block. ``batchnorm="local"``
   normalises each block with its own statistics (ghost batch norm); its running statistics move
@@ -60,6 +60,12 @@ Failure behaviour: ranks compare a digest of the model, compiler settings, initi
 arguments before training, and all raise ``ValueError`` naming the first difference. A watchdog
 thread aborts the whole job (``MPI_Abort``) when a collective makes no progress for ``timeout``
 seconds (a rank died or hangs), printing which collective stalled, so no rank hangs forever.
+
+What the package owns: this module, the public API and the :class:`Context` (``init`` makes it
+the context ``model.fit`` and ``model.evaluate`` hand to the training driver); ``_collective``,
+the watchdog, the start-of-fit check and the collective evaluate; ``_fit``, the MPI shards as a
+batch source and the data-parallel step (blocks, fixed-tree sums, the block pass) that plug
+into the one epoch driver of :mod:`nncore.training`.
 """
 
 from __future__ import annotations
