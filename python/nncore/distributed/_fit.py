@@ -465,6 +465,8 @@ class ShardSource:
     order (the permutation plain fit uses for (seed, epoch), so the global batches are the
     rows one process would train on)."""
 
+    ready = True  # the model is built: the driver starts the callbacks before the first run
+
     def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int, epochs: int):
         self.n, self.shuffle, self.seed = n, shuffle, seed
         batches = -(-n // batch_size)
@@ -481,6 +483,8 @@ class ShardStep:
     """The driver's step: each global batch of a run through :class:`_Stepper`. Only what
     every rank knows alike goes in the batch logs (the batch loss would need one more
     collective per step); the epoch logs gather the blocks' statistics."""
+
+    one_by_one = True  # a Python step per batch anyway: callbacks see every batch
 
     def __init__(self, ctx, stepper: _Stepper, batch_size: int):
         self.ctx, self.stepper, self.batch_size = ctx, stepper, batch_size

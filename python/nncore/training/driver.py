@@ -56,6 +56,8 @@ def callback_list(model, callbacks, epochs, verbose, first=()) -> tuple[History,
 class ArraySource:
     """In-memory arrays: one run per epoch, its rows shuffled by (seed, epoch) or in order."""
 
+    ready = True  # the model is built: the driver starts the callbacks before the first run
+
     def __init__(self, X, y, sw, batch_size: int, shuffle: bool, seed: int, epochs: int):
         self.run = (X, y, sw, None)
         self.shuffle, self.seed = shuffle, seed
@@ -87,7 +89,8 @@ def add_stats(totals: dict, st: dict) -> None:
 
 class Driver:
     """Runs ``epochs`` epochs of ``step`` over ``source``; ``start(run)`` is called once with
-    the first run (the model is built by then) and returns (History, CallbackList, validation
+    the first run (the model is built by then; with None before it when the source is
+    ``ready``) and returns (History, CallbackList, validation
     rows or None). ``ctx`` (a distributed context) makes every rank stop together."""
 
     def __init__(self, model, source, step, *, schedulers, start, ctx=None):
@@ -100,6 +103,8 @@ class Driver:
     def fit(self, epochs: int) -> History:
         model = self.model
         model.stop_training = False
+        if getattr(self.source, "ready", False):  # built already: callbacks start before epoch 0
+            self._begin(None)
         for epoch in range(model.epochs_done, model.epochs_done + epochs):
             if not self._epoch(epoch):
                 break
@@ -146,7 +151,7 @@ class Driver:
         """A run's batches, handed to the step in calls of ~_CHUNK_SECONDS, or one by one when
         a callback or a per-batch schedule needs every batch."""
         nbatches, b = self.step.batches(run), 0
-        one_by_one = self.cb.wants_batches or bool(self.per_batch)
+        one_by_one = self.cb.wants_batches or bool(self.per_batch) or self.step.one_by_one
         chunk = 1 if one_by_one else max(1, min(nbatches, 4))
         while b < nbatches:
             end = min(nbatches, b + chunk)

@@ -26,6 +26,8 @@ def evaluate(model, X, y, sw) -> dict:
 class FusedStep:
     """Batches ``begin..end`` of a run in one C++ call."""
 
+    one_by_one = False  # the driver may hand over many batches per call
+
     def __init__(self, model, batch_size: int):
         self.model, self.batch_size = model, batch_size
         self.accuracy = has_accuracy(model)
@@ -66,7 +68,10 @@ class FusedStep:
 
 class PythonLossStep(FusedStep):
     """``compile(loss=fn)``: per batch a C++ forward, ``fn`` in Python, a C++ backward and
-    update (``Network.step_from_grad``)."""
+    update (``Network.step_from_grad``). A Python call per batch anyway: the driver hands the
+    batches over one by one (callbacks and stopping see every batch)."""
+
+    one_by_one = True
 
     def __init__(self, model, batch_size: int):
         super().__init__(model, batch_size)
