@@ -96,3 +96,40 @@ def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
 def rel_err(a, b) -> float:
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
+
+
+def layers_forward(layers, h, P, masks=None, prefix=""):
+    """Float64 forward of a list of nncore layers in training mode (batchnorm on the batch's
+    statistics); P: parameter name -> float64 array; masks: layer name -> the dropout keep mask
+    (read from nncore, whose masks are a pure function of seed, step, layer and element)."""
+    import nncore as nc
+
+    for j, layer in enumerate(layers):
+        name = f"{prefix}{j}"
+        if isinstance(layer, nc.Dense):
+            z = h @ P[f"{name}.weight"].T
+            if f"{name}.bias" in P:
+                z = z + P[f"{name}.bias"]
+            h = activation(layer.activation, z, layer.alpha)
+        elif isinstance(layer, nc.BatchNorm):
+            mu, var = h.mean(0), h.var(0)
+            h = (h - mu) / np.sqrt(var + layer.eps) * P[f"{name}.weight"] + P[f"{name}.bias"]
+        elif isinstance(layer, nc.Activation):
+            h = activation(layer.activation, h, layer.alpha)
+        elif isinstance(layer, nc.Dropout):
+            if layer.rate > 0:
+                h = h * masks[name] / (1 - layer.rate)
+        elif isinstance(layer, nc.Residual):
+            body = layers_forward(layer.layers, h, P, masks, f"{name}.body.")
+            proj = P.get(f"{name}.proj.weight")
+            h = body + (h if proj is None else h @ proj.T)
+        elif isinstance(layer, nc.TabularInput):
+            cols = [h[:, layer.numeric]]
+            for t, c in enumerate(layer.categorical):
+                cols.append(P[f"{name}.weight_{t}"][h[:, c].astype(int)])
+            h = np.concatenate(cols, axis=1)
+        elif isinstance(layer, nc.Embedding):
+            h = P[f"{name}.weight"][h.astype(int)].reshape(len(h), -1)
+        else:
+            raise TypeError(f"no reference for {layer!r}")
+    return h

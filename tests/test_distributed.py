@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -292,11 +291,10 @@ def test_ranks_that_disagree_fail_at_fit_start(tmp_path, mode, needle):
 @needs_mpi
 @pytest.mark.parametrize("mode", ["kill", "hang"])
 def test_a_rank_that_dies_or_hangs_ends_the_job(tmp_path, mode):
-    t0 = time.monotonic()
+    # no duration compared: mpirun's timeout (90 s) fails a job that hangs, and the watchdog's
+    # own message says it was the one that ended it
     r = mpirun(2, mode, tmp_path / "x.npz", "timeout=5", "epochs=50", timeout=90)
-    took = time.monotonic() - t0
     assert r.returncode != 0
-    assert took < 60, took
     text = r.stdout + r.stderr
     if mode == "hang":
         assert "made no progress for 5 s" in text, text[-2000:]

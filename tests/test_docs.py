@@ -113,10 +113,22 @@ def _doctest_params():
     return out
 
 
+# Modules whose examples need an optional package: their doctests skip without it.
+OPTIONAL_DOCTEST_PACKAGES = {
+    "nncore.sklearn": "sklearn",
+    "nncore.mlflow": "mlflow",
+    "nncore.integrations.mlflow_flavor": "mlflow",
+    "nncore.integrations.tensorboard_callback": "tensorboard",
+    "nncore.integrations.optuna_pruning": "optuna",
+    "nncore.integrations.onnx_converters": "skl2onnx",
+}
+
+
 @pytest.mark.parametrize("modname", _doctest_params())
 def test_doctests(modname, headless_matplotlib):
-    if modname == "nncore.sklearn":
-        pytest.importorskip("sklearn")
+    for prefix, package in OPTIONAL_DOCTEST_PACKAGES.items():
+        if modname.startswith(prefix):
+            pytest.importorskip(package)
     module = importlib.import_module(modname)
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     runner = doctest.DocTestRunner(optionflags=flags)

@@ -10,8 +10,6 @@ import pytest
 import nncore as nc
 from nncore import _core
 
-torch = pytest.importorskip("torch")
-
 
 def _mixed(n=64, seed=0):
     """X with numeric columns 0, 3 and codes in 1 (cardinality 5) and 4 (cardinality 3);
@@ -32,7 +30,7 @@ def _tabular_model(seed=0, unknown="error"):
     return m
 
 
-def _torch_dense(layer_w, layer_b):
+def _torch_dense(torch, layer_w, layer_b):
     lin = torch.nn.Linear(layer_w.shape[1], layer_w.shape[0]).double()
     with torch.no_grad():
         lin.weight.copy_(torch.from_numpy(layer_w.astype(np.float64)))
@@ -49,6 +47,7 @@ def _grads_nncore(m, X, Y):
 
 
 def test_embedding_matches_torch_embedding_forward_and_backward():
+    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)
     X = rng.integers(0, 7, size=(40, 4)).astype(np.float32)  # repeated codes: the scatter-add sums
     Y = rng.normal(size=(40, 2)).astype(np.float32)
@@ -61,7 +60,7 @@ def test_embedding_matches_torch_embedding_forward_and_backward():
     emb = torch.nn.Embedding(7, 3).double()
     with torch.no_grad():
         emb.weight.copy_(torch.from_numpy(p["0.weight"].astype(np.float64)))
-    lin = _torch_dense(p["1.weight"], p["1.bias"])
+    lin = _torch_dense(torch, p["1.weight"], p["1.bias"])
     t_out = lin(emb(torch.from_numpy(X).long()).flatten(1))
     torch.nn.functional.mse_loss(t_out, torch.from_numpy(Y).double()).backward()
     np.testing.assert_allclose(out, t_out.detach().numpy(), atol=1e-5, rtol=1e-5)
@@ -71,6 +70,7 @@ def test_embedding_matches_torch_embedding_forward_and_backward():
 
 
 def test_tabular_input_matches_torch_forward_and_backward():
+    torch = pytest.importorskip("torch")
     X = _mixed()
     Y = np.random.default_rng(2).normal(size=(64, 2)).astype(np.float32)
     m = _tabular_model(seed=5)
@@ -82,8 +82,8 @@ def test_tabular_input_matches_torch_forward_and_backward():
     with torch.no_grad():
         e1.weight.copy_(torch.from_numpy(p["0.weight_0"].astype(np.float64)))
         e4.weight.copy_(torch.from_numpy(p["0.weight_1"].astype(np.float64)))
-    l1 = _torch_dense(p["1.weight"], p["1.bias"])
-    l2 = _torch_dense(p["2.weight"], p["2.bias"])
+    l1 = _torch_dense(torch, p["1.weight"], p["1.bias"])
+    l2 = _torch_dense(torch, p["2.weight"], p["2.bias"])
     x = torch.from_numpy(X.astype(np.float64)).requires_grad_(True)
     h = torch.cat([x[:, [3, 0]], e1(x[:, 1].long()), e4(x[:, 4].long())], dim=1)
     t_out = l2(torch.tanh(l1(h)))
@@ -350,6 +350,7 @@ def test_onnx_export_gathers_the_same_rows(tmp_path, unknown):
 
 
 def test_torch_interop_round_trip():
+    torch = pytest.importorskip("torch")
     X, y = _data(120)
     for first in (
         nc.TabularInput([5, 0], {1: 50, 4: 300}, embed_dim={1: 2, 4: 5}, unknown="reserve"),

@@ -6,7 +6,9 @@ base call (model, data, hyper-parameters; varied dtypes, layouts and values) plu
 perturbations (NaN/inf, wrong shapes or dtypes, labels out of range, absurd sizes, bad
 hyper-parameters...). Models mix Dense, Activation, BatchNorm and Dropout layers, every loss
 and every optimizer with a random valid set of options; model files to corrupt come with
-BatchNorm buffers and each optimizer's saved state. The rules: a case without perturbations
+BatchNorm buffers and each optimizer's saved state, and are byte-flipped, truncated, spliced or
+given structured JSON-header mutations resealed with a correct SHA-256 (tools/hostile_corpus.py),
+then read by both loaders, each of which may only raise its one documented error. The rules: a case without perturbations
 must succeed (or raise one of the documented errors in its "allow" list, e.g. BatchNorm's
 refusal of a one-row training batch); any exception must be a
 ValueError/TypeError/RuntimeError/MemoryError whose message names a perturbed argument.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import random
 import select
 import struct
 import subprocess
@@ -87,7 +90,20 @@ def _run_case(case):
         p = case["path"]
         with open(p, "wb") as f:
             f.write(case["bytes"])
-        nc.load(p)
+        # both loaders; each may refuse only with its one documented error type
+        refused = []
+        for load, documented in (
+            (nc.load, nc.ModelFileError),
+            (_core.CppModel.load, _core.CppModelError),
+        ):
+            try:
+                load(p)
+            except documented as e:
+                refused.append(e)
+            except Exception as e:  # noqa: BLE001 - reported as unclean by check_case
+                raise SystemError(f"{load.__qualname__} raised {type(e).__name__}: {e}") from None
+        if refused:
+            raise refused[0]
         return None
     layers = []
     for t, kw in case["layers"]:
@@ -1063,7 +1079,12 @@ if __name__ != "__main__":
         good = _good_files()
         base = good[draw(st.integers(0, len(good) - 1))]
         data = bytearray(base)
-        c = draw(st.sampled_from(["flip", "flips", "truncate", "junk", "splice"]))
+        c = draw(st.sampled_from(["flip", "flips", "truncate", "junk", "splice", "header"]))
+        if c == "header":
+            # structured JSON-header mutations resealed with a correct SHA-256
+            # (tools/hostile_corpus.py): the validation behind the checksum is what runs
+            data = _hostile_corpus().mutate(random.Random(draw(st.integers(0, 2**32 - 1))), base)
+            return {"kind": "file", "bytes": data, "may_pass": True}, ["nnc", "model", "file"]
         if c == "flip":
             i = draw(st.integers(0, len(data) - 1))
             data[i] ^= 1 << draw(st.integers(0, 7))
@@ -1081,6 +1102,14 @@ if __name__ != "__main__":
         return {"kind": "file", "bytes": bytes(data)}, ["nnc", "model", "file"]
 
     _GOOD_FILES = None
+
+    def _hostile_corpus():
+        tools = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
+        if tools not in sys.path:
+            sys.path.insert(0, tools)
+        import hostile_corpus
+
+        return hostile_corpus
 
     @_fz("file")
     @given(case_bad=file_cases())

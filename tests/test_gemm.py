@@ -247,6 +247,13 @@ def test_blocking_derived_from_caches():
     assert info["group_cols"] % info["nr"] == 0
     assert info["group_cols"] * 256 * 4 <= max(info["caches"]["l2"] // 2, 256 * 4 * info["nr"])
     assert (info["group_cols"] + info["nr"]) * 256 * 4 > info["caches"]["l2"] // 2
+    # the L3 share is what the OS reports per sharing CPU, capped by what one core of this CPU
+    # model can own (a VM may report the socket's whole L3 as its own)
+    c = info["caches"]
+    if c["l3"] > 0:
+        assert c["l3_per_cpu"] == min(c["l3"] // c["l3_sharing"], c["l3_cap"])
+        assert ("+capped" in c["source"]) == (c["l3"] // c["l3_sharing"] > c["l3_cap"])
+        assert info["nc"] * 256 * 4 <= max(c["l3_per_cpu"] // 8, 8 * 256 * 4 * info["nr"]) * 1.1
     _core.set_gemm_blocking(13, 50, 20)
     try:
         forced = _core.gemm_kernel(_core.isa())

@@ -1,7 +1,7 @@
 """Ctrl-C during fit (issue: Hardening): SIGINT to a subprocess running a long fit stops it at
 the next batch boundary with KeyboardInterrupt; the history so far stays in model.history and the
-model still predicts finite values, saves and loads. The latency is measured against the fit's
-own batch and epoch durations (measured in the child, under the same machine load)."""
+model still predicts finite values, saves and loads. That the stop comes inside the epoch is
+checked by counts (batches done, epochs recorded), not by comparing durations."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import pytest
 
@@ -43,14 +42,27 @@ SCRIPT = textwrap.dedent(
     y = (X[:, :5].argmax(axis=1)).astype(np.int64)
 
     class Mark(nc.callbacks.Callback):
+        done = 0  # batches finished in the current epoch
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch, self.done = epoch, 0
+
+        def on_batch_end(self, batch, logs=None):
+            self.done = batch + 1
+            if self.epoch == 1 and not getattr(self, "told", False):
+                self.told = True  # the parent sends SIGINT on this line: inside epoch 1
+                print("IN_EPOCH_1", self.done, flush=True)
+
         def on_epoch_end(self, epoch, logs=None):
             if epoch == 0:
                 print("EPOCHS_DONE", logs["time"], batches, flush=True)
 
+    mark = Mark()
+
     try:
-        m.fit(X, y, epochs=10**6, batch_size=128, callbacks=[Mark()])
+        m.fit(X, y, epochs=10**6, batch_size=128, callbacks=[mark])
     except KeyboardInterrupt:
-        print("INTERRUPTED", len(m.history.epoch), len(m.history["loss"]), flush=True)
+        print("INTERRUPTED", len(m.history.epoch), len(m.history["loss"]), mark.done, flush=True)
         out = m.predict(X)
         assert np.isfinite(out).all()
         assert np.isfinite(m.history["loss"]).all()
@@ -83,12 +95,11 @@ def test_sigint_stops_fit_at_a_batch_boundary(tmp_path):
     try:
         line = proc.stdout.readline()
         assert line.startswith("EPOCHS_DONE"), (line, proc.stderr.read() if proc.poll() else "")
-        epoch_s, batches = float(line.split()[1]), int(line.split()[2])
-        time.sleep(0.25 * epoch_s)  # well inside epoch 1: the child is in a C++ chunk
-        t0 = time.monotonic()
+        batches = int(line.split()[2])
+        line = proc.stdout.readline()
+        assert line.startswith("IN_EPOCH_1"), (line, proc.stderr.read() if proc.poll() else "")
         proc.send_signal(signal.SIGINT)
         line = proc.stdout.readline()
-        latency = time.monotonic() - t0
         rest, err = proc.communicate(timeout=60)
     finally:
         watchdog.cancel()
@@ -101,10 +112,8 @@ def test_sigint_stops_fit_at_a_batch_boundary(tmp_path):
     assert "CONSISTENT" in rest, err
     assert "KeyboardInterrupt" in err
     assert proc.returncode != 0
-    # fit returns to Python after each chunk of batches (~50 ms, at least one batch); a stop at
-    # the next chunk boundary takes at most a chunk, plus the child's time to print. The bound
-    # must stay below the epoch: an interrupt seen only between epochs fails the test.
-    batch_s = epoch_s / batches
-    bound = 3 * max(batch_s, 0.05) + 0.15
-    assert bound < 0.5 * epoch_s, (bound, epoch_s, "the epoch is too short to tell")
-    assert latency < bound, (latency, bound, epoch_s, batch_s)
+    # fit returns to Python after each chunk of batches (~50 ms of an epoch of about a second):
+    # the stop comes inside epoch 1, so its history holds epoch 0 only and fewer than all of
+    # epoch 1's batches ran. An interrupt seen only between epochs would show 2 epochs.
+    assert int(parts[1]) == 1, (line, err)
+    assert 1 <= int(parts[3]) < batches, (line, batches)

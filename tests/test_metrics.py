@@ -9,7 +9,11 @@ import pytest
 
 from nncore import metrics
 
-skm = pytest.importorskip("sklearn.metrics")
+
+@pytest.fixture
+def skm():
+    """scikit-learn's metrics, the reference; the tests that need none run without it."""
+    return pytest.importorskip("sklearn.metrics")
 
 
 def _probs(rng, n, k):
@@ -27,7 +31,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("n,k,seed", CASES)
-def test_label_metrics_match_sklearn(n, k, seed):
+def test_label_metrics_match_sklearn(n, k, seed, skm):
     rng = np.random.default_rng(seed)
     t = rng.integers(0, k, n)
     p = rng.integers(0, k, n)
@@ -58,7 +62,7 @@ def test_label_metrics_match_sklearn(n, k, seed):
 
 
 @pytest.mark.parametrize("n,k,seed", CASES)
-def test_probability_inputs(n, k, seed):
+def test_probability_inputs(n, k, seed, skm):
     rng = np.random.default_rng(seed)
     t = rng.integers(0, k, n)
     t[:k] = np.arange(k)  # every class present (roc_auc one-vs-rest needs them)
@@ -81,7 +85,7 @@ def test_probability_inputs(n, k, seed):
         )
 
 
-def test_edge_cases():
+def test_edge_cases(skm):
     # Ties in scores, a perfect and an inverted ranking.
     t = np.array([0, 0, 1, 1, 1, 0])
     s = np.array([0.5, 0.5, 0.5, 0.9, 0.1, 0.2])
@@ -115,7 +119,7 @@ def test_edge_cases():
         metrics.accuracy([0, 1], [0])
 
 
-def test_regression_metrics():
+def test_regression_metrics(skm):
     rng = np.random.default_rng(5)
     for shape in [(40,), (30, 3), (1,)]:
         t = rng.normal(size=shape)

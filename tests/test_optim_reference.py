@@ -173,3 +173,29 @@ def test_reference_matches_torch(case):
         torch.set_default_dtype(before)
     want = _run_reference(name, hp, w0, grads)
     np.testing.assert_allclose(tp.detach().numpy(), want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "clip", [{"clipnorm": 5.0}, {"clipvalue": 0.1}, {"clipnorm": 5.0, "clipvalue": 0.1}]
+)
+def test_clipping_matches_the_reference(clip):
+    """torch's clip_grad_norm_ (coefficient max_norm / (norm + 1e-6), at most 1), then
+    clip_grad_value_, before the update; the norm reported is the one before clipping."""
+    rng = np.random.default_rng(2)
+    w0 = rng.standard_normal(300).astype(np.float32)
+    grads = [(rng.standard_normal(300) * 2).astype(np.float32) for _ in range(8)]
+    p = w0.copy()
+    # SGD: its step is linear in the gradient, so any change of the clipping shows
+    opt = core.make_optimizer("sgd", {"lr": 0.01, "momentum": 0.9, **clip})
+    ref, want = oref.BY_NAME["sgd"](lr=0.01, momentum=0.9), w0.astype(np.float64)
+    for g in grads:
+        info = opt.step(p, g.copy())
+        g64 = g.astype(np.float64)
+        norm = np.linalg.norm(g64)
+        assert info["grad_norm"] == pytest.approx(norm, rel=1e-12)
+        if "clipnorm" in clip:
+            g64 = g64 * min(1.0, clip["clipnorm"] / (norm + 1e-6))
+        if "clipvalue" in clip:
+            g64 = np.clip(g64, -clip["clipvalue"], clip["clipvalue"])
+        want = ref.step(want, g64)
+    np.testing.assert_allclose(p, want, rtol=1e-5, atol=1e-6)

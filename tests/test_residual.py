@@ -1,7 +1,7 @@
 """nc.Residual (issue #19): y = f(x) + x, or + x·Pᵀ when f changes the width. Forward and
-gradients against PyTorch (1e-5) and float64 central finite differences; nested blocks; training
-bitwise over threads and ISAs; dropout mask ids of the blocks' layers; save/load (Python and the
-C++ loader); the folded predict; to_torch/from_torch; ONNX; bad specs."""
+gradients against float64 central finite differences (PyTorch parity: test_residual_torch.py);
+nested blocks; training bitwise over threads and ISAs; dropout mask ids of the blocks' layers;
+save/load (Python and the C++ loader); the folded predict; to_torch/from_torch; ONNX; bad specs."""
 
 from __future__ import annotations
 
@@ -45,130 +45,6 @@ def _mlp(seed=0, width=D, rate=0.0):
 def _data(n=32, d=D, seed=0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, d)).astype(np.float32)
-
-
-# ---------------------------------------------------------------- a torch mirror of the model
-torch = pytest.importorskip("torch")
-
-
-class _TorchBlock(torch.nn.Module):
-    def __init__(self, body, proj):
-        super().__init__()
-        self.body, self.proj = body, proj
-
-    def forward(self, x):
-        return self.body(x) + (x if self.proj is None else self.proj(x))
-
-
-def _torch_act(name):
-    nn = torch.nn
-    return {
-        "linear": nn.Identity,
-        "relu": nn.ReLU,
-        "tanh": nn.Tanh,
-        "gelu": nn.GELU,
-        "silu": nn.SiLU,
-        "sigmoid": nn.Sigmoid,
-        "elu": nn.ELU,
-    }[name]()
-
-
-def _mirror(layers, params, prefix, width, names, dtype):
-    """A torch module of ``layers`` with nncore's weights; ``names`` gets nncore name -> torch
-    parameter."""
-    nn = torch.nn
-    mods = []
-
-    def param(name):
-        p = nn.Parameter(torch.tensor(np.array(params[name]), dtype=dtype))
-        names[name] = p
-        return p
-
-    for j, layer in enumerate(layers):
-        name = f"{prefix}{j}"
-        if isinstance(layer, nc.Dense):
-            lin = nn.Linear(width, layer.units, dtype=dtype)
-            lin.weight, lin.bias = param(f"{name}.weight"), param(f"{name}.bias")
-            mods += [lin, _torch_act(layer.activation)]
-            width = layer.units
-        elif isinstance(layer, nc.BatchNorm):
-            bn = nn.BatchNorm1d(width, eps=layer.eps, momentum=layer.momentum, dtype=dtype)
-            bn.weight, bn.bias = param(f"{name}.weight"), param(f"{name}.bias")
-            mods.append(bn)
-        elif isinstance(layer, nc.Dropout):
-            assert layer.rate == 0
-        elif isinstance(layer, nc.Activation):
-            mods.append(_torch_act(layer.activation))
-        else:
-            body, out = _mirror(layer.layers, params, f"{name}.body.", width, names, dtype)
-            proj = None
-            if f"{name}.proj.weight" in params:
-                proj = nn.Linear(width, out, bias=False, dtype=dtype)
-                proj.weight = param(f"{name}.proj.weight")
-            mods.append(_TorchBlock(body, proj))
-            width = out
-    return nn.Sequential(*mods), width
-
-
-def _check_against_torch(m, X, dout):
-    out = m.forward(X, training=True)
-    m.zero_grad()
-    dx = m.backward(dout)
-    grads = {k: v.copy() for k, v in m.gradients().items()}
-    names: dict = {}
-    tm, _ = _mirror(m.layers, m.parameters(), "", m.input_dim, names, torch.float32)
-    tm.train()
-    xt = torch.tensor(X, requires_grad=True)
-    ot = tm(xt)
-    (ot * torch.tensor(dout)).sum().backward()
-    np.testing.assert_allclose(out, ot.detach().numpy(), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-5, atol=1e-5)
-    assert set(grads) == set(names)
-    for k, p in names.items():
-        np.testing.assert_allclose(grads[k], p.grad.numpy(), rtol=1e-5, atol=1e-5, err_msg=k)
-
-
-def test_forward_and_gradients_match_torch():
-    m = _mlp()
-    X = _data()
-    dout = np.random.default_rng(1).normal(size=(32, 3)).astype(np.float32)
-    _check_against_torch(m, X, dout)
-
-
-def test_a_block_at_the_start_and_blocks_of_one_layer_match_torch():
-    # the first layer's dx is skipped by the network: the block must still get its grads right
-    m = nc.Sequential(
-        [
-            nc.Residual([nc.Dense(D, "relu")]),
-            nc.Residual([nc.Residual([nc.Dense(4)])]),
-            nc.Residual([nc.Dropout(0.0)], projection=True),
-        ],
-        input_dim=D,
-        seed=3,
-    )
-    X = _data(seed=3)
-    _check_against_torch(m, X, np.ones((32, 4), np.float32))
-
-
-@pytest.mark.parametrize("rows", [32, 300])  # the fused backward masks first from 256 rows
-def test_batchnorm_relu_fused_inside_a_block_matches_torch(rows):
-    def build():
-        return nc.Sequential(
-            [
-                nc.Residual([nc.Dense(8), nc.BatchNorm(), nc.Activation("relu"), nc.Dense(D)]),
-                nc.Residual([nc.BatchNorm(), nc.Activation("relu"), nc.Dense(4)]),
-            ],
-            input_dim=D,
-            seed=5,
-        )
-
-    m = build()
-    X = _data(n=rows, seed=5)
-    dout = np.random.default_rng(6).normal(size=(rows, 4)).astype(np.float32)
-    _check_against_torch(m, X, dout)
-    m.engine.core.set_profiling(True)
-    m.forward(X, training=True)
-    assert "0.body.1.batchnorm+relu.forward" in m.engine.core.profile()
 
 
 # ---------------------------------------------------------------- float64 finite differences
@@ -379,6 +255,7 @@ def _kinds(layers):
 
 
 def test_to_torch_and_back(tmp_path):
+    torch = pytest.importorskip("torch")
     m, X = _trained()
     tm = m.to_torch().eval()
     with torch.no_grad():
@@ -466,9 +343,7 @@ def test_children_hooks_penalty_constraints_and_batch_statistics():
     m = build()
     X = _data(n=64)
     m.fit(X, X, epochs=2, batch_size=16)
-    (off, shape) = [(o, s) for n, s, o, _ in m.engine.core.param_views() if n == "0.body.0.weight"][
-        0
-    ]
+    (off, shape) = [(o, s) for n, s, o, _ in m.engine.core.param_views() if n == "0.body.0.weight"][0]
     w = m.engine.core.params_array()[off : off + shape[0] * shape[1]].reshape(shape)
     assert np.linalg.norm(w, axis=1).max() <= 0.5 + 1e-6  # max_norm after every step
     # inference repacks the children's weights after the steps: the same as a fresh copy
@@ -521,9 +396,7 @@ def test_profiling_names_the_parts_of_a_block_and_keeps_the_bits():
         "1.skip.backward",
     ):
         assert k in keys, k
-    np.testing.assert_array_equal(
-        m.engine.core.params_array(), run(False).engine.core.params_array()
-    )
+    np.testing.assert_array_equal(m.engine.core.params_array(), run(False).engine.core.params_array())
 
 
 def test_a_wide_layer_inside_a_block_counts_for_the_batch_limit():

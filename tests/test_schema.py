@@ -29,7 +29,15 @@ OUTSIDE = {
 
 
 def test_schema_lists_every_kind():
-    assert set(LAYERS) == {"dense", "activation", "batchnorm", "dropout", "residual", "embedding"}
+    assert set(LAYERS) == {
+        "dense",
+        "activation",
+        "batchnorm",
+        "layernorm",
+        "dropout",
+        "residual",
+        "embedding",
+    }
     assert set(OPTIMIZERS) == set(optim._BY_NAME)
     assert nc.layers.ACTIVATIONS == tuple(a["name"] for a in SCHEMA["activations"])
     assert nc.layers.INITIALIZERS == tuple(SCHEMA["initializers"])
@@ -95,7 +103,12 @@ def test_optimizer_limits_hold_in_core_and_python(name, key):
         cls(**kwargs)
 
 
-LAYER_CLASSES = {"dense": nc.Dense, "activation": nc.Activation, "batchnorm": nc.BatchNorm}
+LAYER_CLASSES = {
+    "dense": nc.Dense,
+    "activation": nc.Activation,
+    "batchnorm": nc.BatchNorm,
+    "layernorm": nc.LayerNorm,
+}
 PY_NAMES = {("batchnorm", "batch1"): "batch1_fallback"}
 
 
@@ -146,6 +159,15 @@ def test_layer_limits_hold_in_core_and_python(kind, key):
         ([nc.Dense(4), nc.BatchNorm()], {}),
         ([nc.Dense(4), nc.BatchNorm(affine=False)], {"affine": False}),
         ([nc.Dense(4), nc.Activation("relu"), nc.Dropout(0.3)], {}),
+        ([nc.Dense(4), nc.LayerNorm()], {}),
+        (
+            [nc.Dense(4), nc.LayerNorm(bias=False)],
+            {"elementwise_affine and bias": False},
+        ),
+        (
+            [nc.Dense(4), nc.LayerNorm(elementwise_affine=False)],
+            {"elementwise_affine": False, "elementwise_affine and bias": False},
+        ),
         ([nc.Embedding(3, 2), nc.Dense(4)], {"one_table": True, "tables": False}),
         (
             [nc.TabularInput([0], {1: 3, 2: 4}), nc.Dense(4)],

@@ -56,16 +56,35 @@ def _expected_failures(est):
     return {}
 
 
-@parametrize_with_checks(_instances(), expected_failed_checks=_expected_failures)
-def test_sklearn_compatible(estimator, check):
-    name = getattr(check, "func", check).__name__
-    # The sample-weight checks run on scikit-learn's configurations for them, the rest on the
-    # generic instances (as scikit-learn's own suite does).
-    if (name in SW_CHECKS) != _sw_instance(estimator):
-        pytest.skip("run on the other instance")
+def _checks(want_sw: bool):
+    """scikit-learn's (estimator, check) pairs, keeping the sample-weight checks for the instances
+    scikit-learn's own suite runs them on and every other check for the generic instances (as
+    that suite does), so no pair is generated only to be skipped."""
+    mark = parametrize_with_checks(_instances(), expected_failed_checks=_expected_failures)
+
+    def is_sw(pair):
+        est, check = getattr(pair, "values", pair)
+        name = getattr(check, "func", check).__name__
+        return (name in SW_CHECKS) == _sw_instance(est) == want_sw
+
+    pairs = [p for p in mark.args[1] if is_sw(p)]
+    return pytest.mark.parametrize(mark.args[0], pairs, **mark.kwargs)
+
+
+def _run_check(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+@_checks(want_sw=False)
+def test_sklearn_compatible(estimator, check):
+    _run_check(estimator, check)
+
+
+@_checks(want_sw=True)
+def test_sklearn_sample_weight_checks(estimator, check):
+    _run_check(estimator, check)
 
 
 X_digits, y_digits = load_digits(n_class=3, return_X_y=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 import nncore as nc
+from nncore import streaming
 from nncore.streaming import CSVReader, ParquetReader, prefetch
 
 from conftest import nncore_home
@@ -117,27 +119,41 @@ def test_prefetch_reads_ahead_and_forwards_errors():
         next(it)
 
 
-def test_prefetch_overlaps_reading_with_training():
-    X, y = data(4000, 5)
-    delay = 0.05
+def _fit_watching_the_reader(prefetch_chunks, wait):
+    """Fits two chunks; returns the model and, per batch, whether the reader had started on
+    chunk 1 by then. With ``wait`` the first batch of chunk 0 blocks until the reader gets there
+    (a deadlock guard, not a timing: with prefetching the reader always gets there)."""
+    X, y = data(1000, 5)
+    reading_chunk_1 = threading.Event()
+    seen = []
 
-    def slow():
-        for i in range(0, len(X), 500):
-            time.sleep(delay)  # a slow disk
+    def source():
+        for k, i in enumerate(range(0, len(X), 500)):
+            if k == 1:
+                reading_chunk_1.set()
             yield X[i : i + 500], y[i : i + 500]
 
-    m = make_model()
-    t0 = time.perf_counter()
-    m.fit(slow, epochs=1, batch_size=8)
-    with_overlap = time.perf_counter() - t0
-    from nncore import streaming
+    def on_batch_end(batch, logs):
+        if wait and not seen:
+            reading_chunk_1.wait(timeout=30)
+        seen.append(reading_chunk_1.is_set())
 
-    m2 = make_model()
-    t0 = time.perf_counter()
-    streaming.fit_source(m2, slow, epochs=1, batch_size=8, prefetch_chunks=0)
-    serial = time.perf_counter() - t0
-    assert weights(m) == weights(m2)
-    assert with_overlap < serial, (with_overlap, serial)
+    watch = nc.callbacks.LambdaCallback(on_batch_end=on_batch_end, wants_batches=True)
+    m = make_model()
+    fit = functools.partial(streaming.fit_source, prefetch_chunks=prefetch_chunks)
+    fit(m, source, epochs=1, batch_size=8, callbacks=[watch])
+    return m, seen
+
+
+def test_prefetch_overlaps_reading_with_training():
+    # checked by events, not durations: with prefetching the reader starts on chunk 1 while the
+    # first batch of chunk 0 is still in training; without it, only after chunk 0's 62 batches
+    m, seen = _fit_watching_the_reader(prefetch_chunks=2, wait=True)
+    serial, seen_serial = _fit_watching_the_reader(prefetch_chunks=0, wait=False)
+    assert seen[0], "the reader did not start on chunk 1 during chunk 0's training"
+    assert seen_serial[:62] == [False] * 62 and all(seen_serial[62:])
+    assert len(seen) == len(seen_serial) == 125
+    assert weights(m) == weights(serial)
 
 
 def test_abandoned_prefetch_stops_its_thread():

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Full fuzz run of the public API, the core bindings and model files (>= 10,000 cases), each case in a
+# Full fuzz run of the public API, the core bindings and model files (>= 10,000 cases; model files
+# get byte flips and structured JSON-header mutations with the SHA-256 recomputed, read by both
+# loaders), each case in a
 # worker subprocess (crash = failure, hang = 60 s timeout). Prints: cases, ok, clean errors, crashes,
 # hangs, time, and the run's seed. Extra pytest arguments pass through, e.g. tools/fuzz.sh -x.
 # The cases come from NNCORE_FUZZ_SEED when set (replay a failure with the seed it printed),

@@ -1,29 +1,34 @@
 #!/usr/bin/env bash
-# Mutation check of the test suite: plants each bug of the zoo (tools/mutants/<name>.patch, one
-# precise patch per mutant) in a copy of the tree, rebuilds it incrementally, runs ctest and then
-# pytest (-x: stops at the first failure) and records which test killed the mutant and how long
-# it took. Prints a Markdown table; exits 1 if any mutant survives, 2 on a setup error (a patch
-# that no longer applies, a mutant that does not compile, a baseline that is not green).
+# Mutation check of the test suite: plants each bug of the zoo (tools/mutants/<name>.mutant: the
+# exact original snippet and its replacement, found in the one file under python/ or cpp/ that
+# holds it once; see tools/mutants/mutant.py) in a copy of the tree, rebuilds it incrementally,
+# runs the mutant's own tests first (its spec's `tests:` line), then ctest (C++ mutants), then the
+# whole pytest suite (-x), and records which test killed it and how long it took. Prints a
+# Markdown table; exits 1 if any mutant survives, 2 on a setup error (a snippet found zero or
+# several times, a mutant that does not compile, a baseline that is not green).
 #
 #   tools/mutants.sh                  every mutant
 #   tools/mutants.sh NAME [NAME...]   only these (names as in --list)
-#   tools/mutants.sh --list           the mutants and the file each one changes
+#   tools/mutants.sh --list           the mutants, the file each one changes, its first tests
 # Options: --out FILE (also write the table there), --skip-baseline (trust that the unmutated
 # copy is green; the baseline run costs one full ctest + pytest).
-# Env: MUTANT_WORK (the copy and its build directory; kept between runs so rebuilds stay
-# incremental, default /tmp/nncore-mutants-$USER), JOBS (build jobs, default 2).
+# Env: MUTANT_PYTHON (the Python that runs pytest, default python3: give one without PyTorch, as
+# a user who installs .[test] has), MUTANT_WORK (the copy and its build directory; kept between
+# runs so rebuilds stay incremental, default /tmp/nncore-mutants-$USER; under /work the build
+# shares ccache hits with the worktrees' build/dev), JOBS (build jobs, default 2).
 #
 # Python-only mutants skip the rebuild and ctest (the C++ binary cannot see them).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 zoo="$root/tools/mutants"
+spec_tool=(python3 "$zoo/mutant.py")
 work="${MUTANT_WORK:-/tmp/nncore-mutants-${USER:-$(id -u)}}"
 copy="$work/tree"
-bdir="$work/build"
+bdir="$copy/build/mutants"  # as deep below the sources as build/dev: ccache hits
 logs="$work/logs"
+py="${MUTANT_PYTHON:-python3}"
 
 die() { echo "mutants.sh: $*" >&2; exit 2; }
-patch_files() { sed -n 's|^+++ b/||p' "$1"; }
 
 out="" baseline=1 list=0 names=()
 while [ $# -gt 0 ]; do
@@ -31,22 +36,24 @@ while [ $# -gt 0 ]; do
     --list) list=1 ;;
     --out) out="$2"; shift ;;
     --skip-baseline) baseline=0 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) names+=("$1") ;;
   esac
   shift
 done
 
-all=()
-for p in "$zoo"/*.patch; do all+=("$(basename "$p" .patch)"); done
-[ ${#all[@]} -gt 0 ] || die "no mutants in $zoo"
 if [ $list = 1 ]; then
-  for n in "${all[@]}"; do printf '%-32s %s\n' "$n" "$(patch_files "$zoo/$n.patch" | tr '\n' ' ')"; done
-  exit 0
+  exec "${spec_tool[@]}" list
 fi
+mapfile -t all < <(cd "$zoo" && ls -- *.mutant 2>/dev/null | sed 's/\.mutant$//')
+[ ${#all[@]} -gt 0 ] || die "no mutants in $zoo"
 [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
-for n in "${names[@]}"; do [ -f "$zoo/$n.patch" ] || die "no mutant '$n' (see --list)"; done
+"${spec_tool[@]}" check "${names[@]}" || die "bad mutant spec"
+"$py" -c 'import numpy, pytest' 2>/dev/null || die "MUTANT_PYTHON=$py lacks numpy or pytest"
+torch_note="without PyTorch"
+"$py" -c 'import torch' 2>/dev/null && torch_note="WITH PyTorch (set MUTANT_PYTHON to a venv without it)"
+echo "pytest runs on $py ($torch_note)" >&2
 
 # The copy: tracked and untracked-but-not-ignored files of the working tree (no build outputs).
 # Only files whose content differs are written (e.g. one left mutated by a killed run): they get
@@ -93,10 +100,13 @@ run_ctest() {
     killer="ctest: $killer"
   fi
 }
+# run_pytest LOG [TEST...]: the whole suite without TESTs
 run_pytest() {
   local log="$1" rc=0
-  (cd "$copy" && PYTHONPATH="$copy/python" timeout 1200 python3 -m pytest -x -q -rfE \
-    -p no:cacheprovider tests) >"$log" 2>&1 || rc=$?
+  shift
+  [ $# -gt 0 ] || set -- tests
+  (cd "$copy" && PYTHONPATH="$copy/python" timeout 1800 "$py" -m pytest -x -q -rfE \
+    -p no:cacheprovider "$@") >"$log" 2>&1 || rc=$?
   killer=""
   if [ $rc != 0 ]; then
     killer="$(grep -m1 -E '^(FAILED|ERROR) ' "$log" | sed -E 's/^(FAILED|ERROR) //; s/ - .*//')"
@@ -106,7 +116,10 @@ run_pytest() {
 }
 
 applied=""
-revert() { [ -z "$applied" ] || (cd "$copy" && git apply -R "$zoo/$applied.patch"); applied=""; }
+revert() {  # the planted file back from the working tree, with a new mtime so Ninja rebuilds it
+  [ -z "$applied" ] || cp "$root/$applied" "$copy/$applied"
+  applied=""
+}
 trap revert EXIT
 
 if [ $baseline = 1 ]; then
@@ -122,44 +135,53 @@ fi
 
 rows=() survived=0 t_all=$(date +%s) cxx_mutated=0
 for n in "${names[@]}"; do
-  p="$zoo/$n.patch"
-  files="$(patch_files "$p" | tr '\n' ' ' | sed 's/ $//')"
-  (cd "$copy" && git apply --check "$p" 2>"$logs/$n.apply.log") ||
-    die "mutant $n no longer applies (the code it targets changed): $(cat "$logs/$n.apply.log")"
-  (cd "$copy" && git apply "$p")
-  applied="$n"
+  file="$("${spec_tool[@]}" apply "$n" "$copy" 2>"$logs/$n.apply.log")" ||
+    die "mutant $n does not apply: $(cat "$logs/$n.apply.log")"
+  applied="$file"
+  mapfile -t first < <("${spec_tool[@]}" tests "$n")
   t0=$(date +%s)
-  killer=""
-  if patch_files "$p" | grep -qv '^python/'; then
+  killer="" stage=""
+  if [ "${file#python/}" = "$file" ]; then
     build >"$logs/$n.build.log" 2>&1 || die "mutant $n does not compile: $logs/$n.build.log"
     cxx_mutated=1
-    run_ctest "$logs/$n.ctest.log"
   elif [ $cxx_mutated = 1 ]; then
     # the extension still holds the previous (reverted) C++ mutant: rebuild it clean first, or
     # this Python mutant would be "killed" by the other one
     build >"$logs/$n.build.log" 2>&1 || die "clean rebuild before $n failed: $logs/$n.build.log"
     cxx_mutated=0
   fi
-  [ -n "$killer" ] || run_pytest "$logs/$n.pytest.log"
+  if [ ${#first[@]} -gt 0 ]; then
+    run_pytest "$logs/$n.first.log" "${first[@]}"
+    stage="its tests"
+  fi
+  if [ -z "$killer" ] && [ $cxx_mutated = 1 ]; then
+    run_ctest "$logs/$n.ctest.log"
+    stage="ctest"
+  fi
+  if [ -z "$killer" ]; then
+    run_pytest "$logs/$n.pytest.log"
+    stage="whole suite"
+  fi
   secs=$(($(date +%s) - t0))
   revert
   if [ -n "$killer" ]; then
-    echo "killed   $n ($killer, ${secs}s)" >&2
-    rows+=("| $n | \`$files\` | $killer | $secs |")
+    echo "killed   $n ($killer; $stage, ${secs}s)" >&2
+    rows+=("| $n | \`$file\` | $killer | $stage | $secs |")
   else
     echo "SURVIVED $n (${secs}s)" >&2
     survived=$((survived + 1))
-    rows+=("| $n | \`$files\` | **survived** | $secs |")
+    rows+=("| $n | \`$file\` | **survived** | | $secs |")
   fi
 done
-build >"$logs/final-build.log" 2>&1 || true  # leave the copy's build unmutated for the next run
+[ $cxx_mutated = 0 ] ||
+  build >"$logs/final-build.log" 2>&1 || true  # leave the copy's build unmutated for the next run
 
 {
-  echo "| mutant | file | killed by (first failing test) | time (s) |"
-  echo "|---|---|---|---|"
+  echo "| mutant | file | killed by (first failing test) | found by | time (s) |"
+  echo "|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
   echo "${#names[@]} mutants, $((${#names[@]} - survived)) killed, $survived survived;" \
-    "$(($(date +%s) - t_all)) s after the baseline."
+    "$(($(date +%s) - t_all)) s after the baseline; pytest $torch_note."
 } | tee ${out:+"$out"}
 [ $survived = 0 ]

@@ -1,9 +1,13 @@
-"""Training-epoch benchmark of DESIGN.md §6: nncore vs PyTorch eager (and scikit-learn), same run.
+"""Training-epoch benchmark of DESIGN.md §6: nncore vs PyTorch and JAX (and scikit-learn), same run.
 
 Data: 60,000 × 784 synthetic float32 rows, 10 classes (labels from a random linear teacher, so the
 task is learnable). Model: 784-512(BN, ReLU, Dropout .2)-512(BN, ReLU, Dropout .2)-10, Adam 1e-3,
-softmax cross-entropy. For each batch size and thread count, full epochs of nncore and PyTorch run
-interleaved; the table reports medians and the ratio. Also: the plain MLP (no BN/Dropout) at bs 128
+softmax cross-entropy. For each batch size and thread count, full epochs of nncore and each PyTorch
+peer run interleaved (nncore, peer 1, peer 2, ..., nncore, ...); the table reports medians and the
+ratios. PyTorch peers (--torch-peers): "default" (eager, torch.optim.Adam's default foreach
+implementation), "fused" (eager, Adam(fused=True): the strongest eager optimizer) and "compile"
+(torch.compile of the model, Adam(fused=True)); JAX (whole step jitted, or the epoch in lax.scan,
+the faster) runs in its own pinned process after each row. Also: the plain MLP (no BN/Dropout) at bs 128
 against scikit-learn's MLPClassifier, batch-1 and batch-1024 predict latency, and the peak memory an
 epoch adds (each library in a fresh process).
 
@@ -60,7 +64,8 @@ def nncore_model(bn_dropout: bool = True, seed: int = 0):
     return m
 
 
-def torch_model(bn_dropout: bool = True, seed: int = 0):
+def torch_model(bn_dropout: bool = True, seed: int = 0, peer: str = "default"):
+    """(model, optimizer) of a PyTorch peer: "default", "fused" or "compile" (see the header)."""
     import torch
 
     torch.manual_seed(seed)
@@ -75,7 +80,10 @@ def torch_model(bn_dropout: bool = True, seed: int = 0):
         d = H
     layers.append(nn.Linear(d, K))
     model = nn.Sequential(*layers)
-    return model, torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=peer in ("fused", "compile"))
+    if peer == "compile":
+        model = torch.compile(model)
+    return model, opt
 
 
 def nncore_epoch(model, X, y, bs):
@@ -245,6 +253,11 @@ def main():
     ap.add_argument("--quick", action="store_true", help="6,000 rows, one rep")
     ap.add_argument("--skip-sklearn", action="store_true")
     ap.add_argument("--skip-jax", action="store_true")
+    ap.add_argument(
+        "--torch-peers",
+        default="fused,compile",
+        help="comma-separated PyTorch peers: default, fused, compile (empty: none)",
+    )
     ap.add_argument("--memory-child", nargs=3, metavar=("LIB", "ROWS", "BS"))
     ap.add_argument("--isa", default="native", help="native, avx2 or avx512 (peers too)")
     args = ap.parse_args()
@@ -274,6 +287,7 @@ def main():
     if have_torch:
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     bss = [int(b) for b in args.batch_sizes.split(",")]
+    torch_peers = [p for p in args.torch_peers.split(",") if p] if have_torch else []
     threads = [int(t) for t in args.threads.split(",")]
     print(
         f"# nncore {nc.__version__} {nc.config()['isa']}; torch "
@@ -287,37 +301,43 @@ def main():
         # 1-thread ones once ran at the 1-thread speed (as in bench_gemm.py, as if the idle vCPU
         # had to be woken first).
         nncore_epoch(nncore_model(), X[:6000], y[:6000], 128)
-        if have_torch:
-            torch_epoch(torch_model(), Xt[:6000], yt[:6000], 128)
         for bs in bss:
-            tn, tt = [], []
             m = nncore_model()
-            mo = torch_model() if have_torch else None
-            for _ in range(args.reps):  # interleaved: nncore, torch, nncore, torch, ...
+            # Each peer's model is built (and torch.compile'd: its first epochs compile) and
+            # warmed up before the timed reps.
+            peers = {}
+            for name in torch_peers:
+                peers[name] = torch_model(peer=name)
+                torch_epoch(peers[name], Xt[:6000], yt[:6000], bs)
+                torch_epoch(peers[name], Xt[:6000], yt[:6000], bs)
+            tn, tt = [], {name: [] for name in torch_peers}
+            for _ in range(args.reps):  # interleaved: nncore, each peer, nncore, ...
                 tn.append(nncore_epoch(m, X, y, bs))
-                if have_torch:
-                    tt.append(torch_epoch(mo, Xt, yt, bs))
+                for name in torch_peers:
+                    tt[name].append(torch_epoch(peers[name], Xt, yt, bs))
             a = statistics.median(tn)
-            b = statistics.median(tt) if tt else float("nan")
+            med = {name: statistics.median(v) for name, v in tt.items()}
             # JAX runs in its own pinned process after this row's interleaved reps.
             j = jax_epoch(nt, bs, args.rows, args.reps) if have_jax else float("nan")
-            rows_out.append((nt, bs, a, b, j))
+            rows_out.append((nt, bs, a, med, j))
             # On a shared VM the spread and the per-rep (paired) ratio show how much of a
             # difference between runs is the neighbours' load rather than either library.
-            paired = statistics.median(q / p for p, q in zip(tn, tt)) if tt else float("nan")
+            peers_s = "".join(
+                f"  torch-{name} {med[name]:7.3f} s ({med[name] / a:4.2f}x, paired "
+                f"{statistics.median(q / p for p, q in zip(tn, tt[name])):.2f}x)"
+                for name in torch_peers
+            )
             print(
-                f"threads={nt} bs={bs:5d}  nncore {a:7.3f} s  torch {b:7.3f} s  ratio {b / a:5.2f}x"
-                f"  jax {j:7.3f} s  ratio {j / a:5.2f}x"
-                f"  (nncore {min(tn):.3f}-{max(tn):.3f} s, paired torch ratio {paired:.2f}x)",
+                f"threads={nt} bs={bs:5d}  nncore {a:7.3f} s ({min(tn):.3f}-{max(tn):.3f})"
+                f"{peers_s}  jax {j:7.3f} s ({j / a:4.2f}x)",
                 flush=True,
             )
-    print(
-        "\n| threads | batch | nncore epoch (s) | PyTorch epoch (s) | PyTorch / nncore "
-        "| JAX jit/scan (s) | JAX / nncore |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for nt, bs, a, b, j in rows_out:
-        print(f"| {nt} | {bs} | {a:.3f} | {b:.3f} | {b / a:.2f}× | {j:.3f} | {j / a:.2f}× |")
+    head = "".join(f" torch {n} (s) | / nncore |" for n in torch_peers)
+    print(f"\n| threads | batch | nncore epoch (s) |{head} JAX jit/scan (s) | JAX / nncore |")
+    print("|---|---|---|" + "---|---|" * len(torch_peers) + "---|---|")
+    for nt, bs, a, med, j in rows_out:
+        cells = "".join(f" {med[n]:.3f} | {med[n] / a:.2f}× |" for n in torch_peers)
+        print(f"| {nt} | {bs} | {a:.3f} |{cells} {j:.3f} | {j / a:.2f}× |")
 
     # Plain MLP at bs 128 against scikit-learn (and torch), 1 thread.
     set_threads(1, have_torch)

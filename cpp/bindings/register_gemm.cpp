@@ -219,6 +219,8 @@ void register_gemm(py::module_& m) {
         caches["l2"] = c.l2;
         caches["l3"] = c.l3;
         caches["l3_sharing"] = c.l3_sharing;
+        caches["l3_per_cpu"] = c.l3_per_cpu;
+        caches["l3_cap"] = c.l3_cap;
         caches["source"] = c.source;
         d["caches"] = caches;
         return d;

@@ -226,6 +226,9 @@ void register_network(py::module_& m) {
       .def("reset_profile", &Network::reset_profile)
       .def("zero_grad", &Network::zero_grad)
       .def("params_changed", &Network::params_changed)
+      .def("sync_param_writes", &Network::sync_param_writes, py::arg("exposed"),
+           py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("eval_prepares", &Network::eval_prepares)
       .def(
           "set_loss",
           [](Network& net, const std::string& name, float delta, const py::object& options) {

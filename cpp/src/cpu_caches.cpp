@@ -1,6 +1,7 @@
 // Cache size detection for the GEMM blocking (see nncore/cpu_caches.h).
 #include "nncore/cpu_caches.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -8,6 +9,9 @@
 
 #if defined(__linux__)
 #include <unistd.h>
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #endif
 
 namespace nncore {
@@ -81,6 +85,35 @@ void read_sysfs(CacheSizes& c) {
   }
 }
 
+constexpr long kMiB = 1L << 20;
+
+}  // namespace
+
+long l3_cap_per_core() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a, b, c, d;
+  if (__get_cpuid(0, &a, &b, &c, &d)) {
+    const bool intel = b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;  // GenuineIntel
+    const bool amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163;    // AuthenticAMD
+    __get_cpuid(1, &a, &b, &c, &d);
+    const unsigned base = (a >> 8) & 0xf;
+    const unsigned family = base == 0xf ? base + ((a >> 20) & 0xff) : base;
+    const unsigned model = ((a >> 4) & 0xf) |
+                           (base == 6 || base == 0xf ? ((a >> 16) & 0xf) << 4 : 0);
+    if (intel && family == 6) {
+      if (model == 207) return 5 * kMiB;       // Emerald Rapids: 320 MiB for 64 cores
+      if (model == 143) return 15 * kMiB / 8;  // Sapphire Rapids: 1.875 MiB per core
+      return 3 * kMiB;  // server parts 1.375-2 MiB per core, client parts up to 3 MiB
+    }
+    if (amd && family >= 0x19) return 12 * kMiB;  // Zen 3-5: 96 MiB V-Cache CCD of 8 cores
+    if (amd && family == 0x17) return 4 * kMiB;   // Zen 1-2: 16 MiB per 4-core CCX
+  }
+#endif
+  return 16 * kMiB;
+}
+
+namespace {
+
 CacheSizes detect() {
   CacheSizes c;
   read_sysfs(c);
@@ -106,10 +139,18 @@ CacheSizes detect() {
     c.l2 = parse_size(e);
     c.source += "+env";
   }
-  if (const char* e = std::getenv("NNCORE_CACHE_L3"); e && parse_size(e) > 0) {
-    c.l3 = parse_size(e);
+  const bool l3_env = std::getenv("NNCORE_CACHE_L3") &&
+                      parse_size(std::getenv("NNCORE_CACHE_L3")) > 0;
+  if (l3_env) {
+    c.l3 = parse_size(std::getenv("NNCORE_CACHE_L3"));
     c.l3_sharing = 1;
     if (c.source.find("+env") == std::string::npos) c.source += "+env";
+  }
+  c.l3_per_cpu = c.l3 / std::max(1, c.l3_sharing);
+  c.l3_cap = l3_cap_per_core();
+  if (!l3_env && c.l3_per_cpu > c.l3_cap) {
+    c.l3_per_cpu = c.l3_cap;
+    c.source += "+capped";
   }
   return c;
 }

@@ -8,6 +8,7 @@
 #include "inference_plan.h"
 #include "nncore/gemm.h"
 #include "nncore/owned_chunks.h"
+#include "write_watch.h"
 #include "nncore/schema.h"
 #include "nncore/threading.h"
 
@@ -19,7 +20,8 @@ Network::Busy::Busy(Network& n) : net(n) {
 }
 Network::Busy::~Busy() { net.leave(Access::exclusive, nullptr); }
 
-Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed)
+Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed,
+                 bool init_params)
     : input_dim_(input_dim), seed_(seed), specs_(specs) {
   check(input_dim > 0, "input_dim must be a positive integer, got " + std::to_string(input_dim));
   check(!specs.empty(), "a network needs at least one layer");
@@ -56,6 +58,7 @@ Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64
     L.bind(params_.data() + po, grads_.data() + po, buffers_.data() + bo);
     for (const auto& t : L.params()) po += t.size();
     for (const auto& t : L.buffers()) bo += t.size();
+    if (!init_params) continue;
     Rng rng(derive_seed(seed, 1000 + i));
     L.init(rng);
   }
@@ -330,6 +333,17 @@ double Network::penalty() const {
 StepInfo Network::update() {
   check(optimizer_ != nullptr, "no optimizer: compile the model first");
   std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
+  for (auto& L : layers_) L->before_update();
+  // Each chunk of parameters the optimizer finishes goes to the layers while it is in cache
+  // (Dense repacks its weight for the next forward there).
+  const float* arena = params_.data();
+  struct HookGuard {  // the optimizer may outlive this network (it is shared with Python)
+    Optimizer& opt;
+    ~HookGuard() { opt.set_chunk_hook(nullptr); }
+  } guard{*optimizer_};
+  optimizer_->set_chunk_hook([this, arena](std::size_t off, std::size_t len) {
+    for (auto& L : layers_) L->updated(arena + off, arena + off + len);
+  });
   StepInfo info = optimizer_->step(params_.data(), grads_.data(), params_.size());
   for (auto& L : layers_) L->after_update();
   ++version_;

@@ -16,6 +16,7 @@
 
 #include "inference_plan.h"
 #include "nncore/network.h"
+#include "write_watch.h"
 
 namespace nncore {
 
@@ -26,12 +27,21 @@ struct Network::EvalWorkspace {
 };
 
 namespace {
-[[noreturn]] void busy() {
+// Two messages: the caller refused is either an evaluation call that met a training call, or a
+// training call that met anything.
+[[noreturn]] void busy(bool training_caller) {
+  if (!training_caller)
+    throw std::runtime_error(
+        "this model is already running a call in another thread: a training call (fit, "
+        "train_step, forward(training=True), backward, an optimizer step), which predict, "
+        "evaluate and forward(training=False) cannot overlap on the same model (they run beside "
+        "each other, not beside training); call them between training calls, or on a copy "
+        "(copy.deepcopy(model))");
   throw std::runtime_error(
       "this model is already running a call in another thread: training calls (fit, "
       "train_step, forward(training=True), backward, optimizer steps) cannot overlap any other "
       "call on the same model; predict, evaluate and forward(training=False) may run in many "
-      "threads at once");
+      "threads at once, but not beside training");
 }
 }  // namespace
 
@@ -39,15 +49,16 @@ void Network::prepare_inference_locked(bool fold) {
   if (prepared_version_ != version_) {
     for (auto& L : layers_) L->prepare_inference();
     prepared_version_ = version_;
+    ++eval_prepares_;
   }
   if (fold) build_plan();
 }
 
 Network::EvalWorkspace* Network::enter(Access& mode, bool fold) {
   std::unique_lock<std::mutex> lock(access_mu_);
-  if (writer_) busy();
+  if (writer_) busy(mode == Access::exclusive);
   if (mode == Access::exclusive) {
-    if (keeper_ || readers_ > 0) busy();
+    if (keeper_ || readers_ > 0) busy(true);
     writer_ = true;
     if (params_pending_) {
       apply_params_changed();
@@ -58,11 +69,13 @@ Network::EvalWorkspace* Network::enter(Access& mode, bool fold) {
   // Weights written from outside while readers ran are applied once the readers have left:
   // this waits for evaluation calls only (they finish on their own), never for training calls.
   access_cv_.wait(lock, [&] { return !params_pending_ || (readers_ == 0 && !keeper_); });
-  if (writer_) busy();
+  if (writer_) busy(false);
   if (params_pending_) {
     apply_params_changed();
     params_pending_ = false;
   }
+  // Armed before the weights are read for packing: a write from now on is seen by the next call.
+  if (watch_writes_) arm_watch();
   // Layers are prepared only while no reader is inside them: prepared_version_ can be stale
   // here only if no reader has entered since the last exclusive call or params change.
   prepare_inference_locked(fold);
@@ -113,7 +126,7 @@ class Network::EvalCall {
 
 void Network::params_changed() {
   std::lock_guard<std::mutex> lock(access_mu_);
-  if (writer_) busy();
+  if (writer_) busy(true);
   if (readers_ > 0 || keeper_) {
     params_pending_ = true;  // applied by the next call that finds no reader running
     return;
@@ -190,6 +203,27 @@ void Network::infer(const float* x, int n, float* out) {
     y = run_eval(x, n, call.ws());
   }
   std::memcpy(out, y, sizeof(float) * (std::size_t)n * output_dim_);
+}
+
+bool Network::watch_armed() const { return watch_ && watch_->armed(); }
+
+void Network::arm_watch() {
+  if (!watch_) {
+    watch_ = std::make_unique<WriteWatch>();
+    // Only an arena that owns its pages: AlignedAllocator gives buffers of 1 MiB or more whole
+    // 2 MiB pages (smaller models keep re-packing on every call while views are held).
+    if (params_.capacity() * sizeof(float) >= (std::size_t(1) << 20))
+      watch_->watch(params_.data(), params_.size() * sizeof(float));
+  }
+  watch_->arm();
+}
+
+void Network::sync_param_writes(bool exposed) {
+  // Not armed: never armed yet, or a write faulted since the last evaluation call.
+  if (!watch_armed()) params_changed();
+  std::lock_guard<std::mutex> lock(access_mu_);
+  watch_writes_ = exposed;
+  if (!exposed && watch_) watch_->disarm();
 }
 
 Network::~Network() {

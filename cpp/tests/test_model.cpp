@@ -37,16 +37,16 @@ TEST(sha256_known_answers) {
 }
 
 TEST(json_reader_strict_and_bounded) {
-  auto ok = [](const std::string& s) {
+  auto ok = [](const std::string& s, int depth = 512, std::uint64_t nodes = 1000) {
     try {
-      json::parse(s.data(), s.size());
+      json::parse(s.data(), s.size(), depth, nodes);
       return true;
     } catch (const std::runtime_error&) {
       return false;
     }
   };
   const std::string doc = R"({"a": [1, 2.5, -3e2, true, false, null, "x\n\u00e9"], "b": {}})";
-  json::Value v = json::parse(doc.data(), doc.size());
+  json::Value v = json::parse(doc.data(), doc.size(), 2, 10);
   CHECK(v.find("a") && v.find("a")->arr.size() == 7);
   CHECK(v.find("a")->arr[0].integral && !v.find("a")->arr[1].integral);
   CHECK(v.find("a")->arr[6].str == "x\n\xc3\xa9");
@@ -56,6 +56,10 @@ TEST(json_reader_strict_and_bounded) {
   CHECK(!ok("\"\x01\""));
   CHECK(!ok(std::string(100000, '[')));  // depth-limited, no stack overflow
   CHECK(!ok("{} x"));
+  // the limits are exact: depth = containers in containers, nodes = values (keys not counted)
+  CHECK(ok("[[[]]]", 3) && !ok("[[[[]]]]", 3) && ok("[[[1]]]", 3));
+  CHECK(ok("[1, 2, {\"a\": []}]", 8, 5) && !ok("[1, 2, {\"a\": []}]", 8, 4));
+  CHECK(!ok(doc, 2, 9) && !ok(doc, 1, 10));
 }
 
 TEST(model_refuses_non_model_bytes) {

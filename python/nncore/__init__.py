@@ -23,7 +23,7 @@ from . import callbacks, data, datasets, optim
 from ._config import __version__, config, get_num_threads, num_threads, set_num_threads
 from .embedding import Embedding, TabularInput
 from .io import ModelFileError, load
-from .layers import Activation, BatchNorm, Dense, Dropout, Residual
+from .layers import Activation, BatchNorm, Dense, Dropout, LayerNorm, Residual
 from .model import Sequential
 
 # Heavier or optional parts load on first use, so `import nncore` stays fast.
@@ -37,6 +37,8 @@ _LAZY = {
     "lr_scheduler",
     "io",
     "torch_interop",
+    "mlflow",
+    "integrations",
 }
 
 
@@ -54,6 +56,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "Embedding",
+    "LayerNorm",
     "ModelFileError",
     "Residual",
     "Sequential",

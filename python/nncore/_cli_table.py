@@ -15,6 +15,7 @@ from .preprocessing import OrdinalEncoder, SimpleImputer, Standardizer
 
 # Cells that mean "no value" (compared lower-cased, stripped).
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 class TableError(ValueError):
@@ -58,6 +59,11 @@ def _numbers(col: np.ndarray):
             return out, i
         if not np.isfinite(out[i]):
             return out, i
+        if abs(out[i]) > _F32_MAX:  # a number, but not one fit takes (float32)
+            raise TableError(
+                f"feature value {cell!r} on line {i + 2} does not fit float32 (|x| <= 3.4e38), "
+                "as fit requires"
+            )
     return out, None
 
 

@@ -1,6 +1,8 @@
-"""The bytes of nncore's ``.nnc`` model format, with no knowledge of models: a model's state
-dict to byte chunks and back (every field validated on the way in), and the atomic file writer.
-:mod:`nncore.io` documents the layout and builds models from it."""
+"""The bytes of nncore's ``.nnc`` model format: a model's state dict to byte chunks and back
+(every field validated on the way in, and the model it describes checked by the core's loader
+against the arrays present before anything is built), the bounded JSON reading both loaders share
+limits with, and the atomic file writer. :mod:`nncore.io` documents the layout and builds models
+from it."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import struct
 import tempfile
 from collections.abc import Iterable
@@ -15,11 +18,20 @@ from typing import Any
 
 import numpy as np
 
+from . import _core
+
 MAGIC = b"NNCORE\x00\x01"
 VERSION = 1
 _ALLOWED_DTYPES = {"<f4": np.float32, "<i8": np.int64}
-_MAX_HEADER = 64 << 20  # bytes of JSON; a real header is a few KiB
+# The limits both loaders enforce (nncore/model.h, ModelFileLimits): one set of numbers.
+LIMITS: dict[str, int] = _core.model_file_limits()
+_MAX_HEADER = LIMITS["max_header_bytes"]  # bytes of JSON; a real header is a few KiB
+_MAX_DEPTH = LIMITS["max_json_depth"]  # containers in containers (~250 nested Residual blocks)
+_MAX_NODES = LIMITS["max_json_nodes"]  # values in the header
 _MAX_NDIM = 8
+_MAX_DIM = 2**62  # one array dimension (a product of larger ones could overflow numpy)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
 _ALIGN = 64  # each array starts on a 64-byte boundary of the data section
 
 
@@ -76,6 +88,11 @@ def encode(state: dict[str, Any]) -> list[bytes]:
     header = {k: v for k, v in state.items() if k != "arrays"}
     header["arrays"] = entries
     hbytes = json.dumps(header, default=_json_default).encode("utf-8")
+    why = json_limit_error(hbytes)
+    if why or len(hbytes) > _MAX_HEADER:  # save writes only what load reads
+        raise ValueError(
+            f"cannot save: the model's description has {why or f'a header over {_MAX_HEADER >> 20} MiB'}"
+        )
     head = MAGIC + struct.pack("<IQ", VERSION, len(hbytes)) + hbytes
     digest = hashlib.sha256(head)
     for b in blobs:
@@ -117,16 +134,15 @@ def decode(data: bytes, name: str) -> tuple[dict[str, Any], dict[str, np.ndarray
         raise ModelFileError(
             f"{name}: format version {version} is not supported (this nncore reads {VERSION})"
         )
+    if hlen > _MAX_HEADER:  # before hashing: over the limit whatever the checksum says
+        raise ModelFileError(f"{name}: header length {hlen} exceeds the file size or the limit")
     body, digest = data[:-32], data[-32:]
     if hashlib.sha256(body).digest() != digest:
         raise ModelFileError(f"{name}: checksum mismatch (the file is truncated or corrupted)")
     start = len(MAGIC) + 12
     if hlen > _MAX_HEADER or start + hlen > len(body):
         raise ModelFileError(f"{name}: header length {hlen} exceeds the file size or the limit")
-    try:
-        header = json.loads(body[start : start + hlen].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
-        raise ModelFileError(f"{name}: unreadable header ({type(e).__name__}: {e})") from None
+    header = read_json(body[start : start + hlen], name)
     if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
         raise ModelFileError(f"{name}: header lacks the array table")
     section = memoryview(body)[start + hlen :]
@@ -135,13 +151,16 @@ def decode(data: bytes, name: str) -> tuple[dict[str, Any], dict[str, np.ndarray
         if (
             not isinstance(entry, dict)
             or not isinstance(entry.get("name"), str)
-            or entry.get("dtype") not in _ALLOWED_DTYPES
+            or not isinstance(entry.get("dtype"), str)
+            or entry["dtype"] not in _ALLOWED_DTYPES
             or not isinstance(entry.get("shape"), list)
             or len(entry["shape"]) > _MAX_NDIM
         ):
             raise ModelFileError(f"{name}: malformed array entry {str(entry)[:200]}")
         dt = _ALLOWED_DTYPES[entry["dtype"]]
         shape = tuple(check_count(d, "an array dimension", name) for d in entry["shape"])
+        if any(d > _MAX_DIM for d in shape):
+            raise ModelFileError(f"{name}: array {entry['name']!r} has a dimension over 2**62")
         off = check_count(entry.get("offset"), "an array offset", name)
         nbytes = check_count(entry.get("nbytes"), "an array size", name)
         # Python integers: an absurd shape cannot overflow into a small, plausible size.
@@ -149,10 +168,69 @@ def decode(data: bytes, name: str) -> tuple[dict[str, Any], dict[str, np.ndarray
             raise ModelFileError(
                 f"{name}: array {entry['name']!r} is out of bounds or inconsistent"
             )
-        arrays[entry["name"]] = (
-            np.frombuffer(section[off : off + nbytes], dtype=dt).reshape(shape).copy()
-        )
+        try:
+            a = np.frombuffer(section[off : off + nbytes], dtype=dt).reshape(shape)
+        except ValueError as e:  # a shape numpy cannot index, e.g. [2**32, 2**32, 0]
+            raise ModelFileError(f"{name}: array {entry['name']!r}: {e}") from None
+        arrays[entry["name"]] = a.copy()
+    check_model(data, name)
     return header, arrays
+
+
+def json_size(text: bytes) -> tuple[int, int]:
+    """(values, nesting depth) of the JSON text, counted in linear time on the text with its
+    strings blanked, before anything allocates one object per value (exact for valid JSON)."""
+    if b"\\" in text:  # escapes: a quote may be inside a string
+        bare = _STRING.sub(b'""', text)
+    else:  # no escapes: strings are exactly the odd pieces between quotes
+        bare = b"".join(text.split(b'"')[0::2])
+    commas = bare.count(b",")
+    if commas + 1 > _MAX_NODES:  # each comma starts one more value: over, whatever the rest
+        return commas + 1, 0
+    bare = bare.translate(None, b" \t\n\r")
+    opens = bare.count(b"[") + bare.count(b"{")
+    # every value but the root follows a comma or opens a non-empty container
+    nodes = 1 + commas + opens - bare.count(b"[]") - bare.count(b"{}")
+    if nodes > _MAX_NODES:  # then the depth is not needed (and may be long to count)
+        return nodes, 0
+    brackets = np.frombuffer(bare.translate(None, _NOT_BRACKET), dtype=np.uint8)
+    if not brackets.size:
+        return nodes, 0
+    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1).astype(np.int32)
+    return nodes, int(np.cumsum(steps).max())
+
+
+def json_limit_error(text: bytes) -> str | None:
+    """Which limit of both loaders the JSON text breaks, or None."""
+    nodes, depth = json_size(text)
+    if nodes > _MAX_NODES:
+        return f"more than {_MAX_NODES} values"
+    if depth > _MAX_DEPTH:
+        return f"nesting deeper than {_MAX_DEPTH}"
+    return None
+
+
+def read_json(text: bytes, name: str) -> Any:
+    """The JSON value in ``text``, read only when its nesting depth and number of values are
+    within the limits the C++ loader enforces; else ModelFileError."""
+    why = json_limit_error(text)
+    if why:
+        raise ModelFileError(f"{name}: unreadable header ({why})")
+    try:
+        return json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
+        raise ModelFileError(f"{name}: unreadable header ({type(e).__name__}: {e})") from None
+
+
+def check_model(data: bytes, name: str) -> None:
+    """The core's own check of the model a file describes (nncore/model.h's loader, the layer
+    factory that builds Network): every layer's hyper-parameters, and the parameter and buffer
+    counts they imply against the arrays present, with nothing allocated in proportion to a
+    declared size. So Python builds nothing from an unchecked header."""
+    try:
+        _core.check_model_bytes(data, name)
+    except _core.CppModelError as e:
+        raise ModelFileError(str(e)) from None
 
 
 def write_atomic(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:

@@ -8,7 +8,14 @@ from __future__ import annotations
 import numpy as np
 
 from .embedding import CodesInput
-from .layers import Activation, BatchNorm, Dense, Dropout, Residual
+from .layers import (
+    Activation,
+    BatchNorm,
+    Dense,
+    Dropout,
+    LayerNorm,
+    Residual,
+)
 
 
 def torch_module():
@@ -149,6 +156,15 @@ def _to_modules(nn, layers, params, buffers, prefix: str, width: int):
             _copy(bn.running_mean, buffers[f"{name}.running_mean"])
             _copy(bn.running_var, buffers[f"{name}.running_var"])
             mods.append(bn)
+        elif isinstance(layer, LayerNorm):
+            ln = nn.LayerNorm(
+                width, eps=layer.eps, elementwise_affine=layer.elementwise_affine, bias=layer.bias
+            )
+            if layer.elementwise_affine:
+                _copy(ln.weight, params[f"{name}.weight"])
+                if layer.bias:
+                    _copy(ln.bias, params[f"{name}.bias"])
+            mods.append(ln)
         elif isinstance(layer, Dropout):
             mods.append(nn.Dropout(layer.rate))
         elif isinstance(layer, Activation):
@@ -173,7 +189,7 @@ def _to_modules(nn, layers, params, buffers, prefix: str, width: int):
 def to_torch(model):
     """An equivalent ``torch.nn.Sequential`` (float32, evaluation mode set by the caller as
     usual): Dense -> Linear (+ activation module), BatchNorm -> BatchNorm1d with its running
-    statistics, Dropout -> Dropout, Activation -> its module, Residual -> :func:`residual_module`'s
+    statistics, LayerNorm -> LayerNorm(width), Dropout -> Dropout, Activation -> its module, Residual -> :func:`residual_module`'s
     class."""
     torch = torch_module()
     nn = torch.nn

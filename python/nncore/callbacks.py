@@ -8,12 +8,15 @@ sets ``self.model.stop_training = True``; fit stops at the next chunk boundary.
 
 Included: EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, TerminateOnNaN,
 LearningRateScheduler, CSVLogger, LambdaCallback (Keras semantics, with differences noted in each
-docstring). Not included: TensorBoard, remote monitors, per-batch checkpointing.
+docstring). ``TensorBoard`` and ``OptunaPruning`` live in :mod:`nncore.integrations` (their
+packages are optional) and are reached here by name. Not included: remote monitors, per-batch
+checkpointing.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib
 import math
 import os
 import sys
@@ -806,6 +809,19 @@ class LambdaCallback(Callback):
             if fn is not None:  # the instance attribute shadows the no-op method
                 setattr(self, hook, fn)
         self.wants_batches = bool(wants_batches)
+
+
+# Callbacks bridging to optional packages, loaded on first use (nncore.integrations).
+_BRIDGES = {
+    "TensorBoard": "nncore.integrations.tensorboard_callback",
+    "OptunaPruning": "nncore.integrations.optuna_pruning",
+}
+
+
+def __getattr__(name: str):
+    if name in _BRIDGES:
+        return getattr(importlib.import_module(_BRIDGES[name]), name)
+    raise AttributeError(f"module 'nncore.callbacks' has no attribute {name!r}")
 
 
 __all__ = [

@@ -34,6 +34,10 @@ import time
 import numpy as np
 
 SIDECAR_FORMAT = 1
+_F32_MAX = float(np.finfo(np.float32).max)  # features are float32 in the core, as in fit
+# Target cells that mean "no value" (the tables' missing spellings): a row without a target is an
+# error, never a class of its own.
+_MISSING_TARGET = frozenset({"", "na", "n/a", "nan", "null", "?"})
 # Tuned on digits for >= 0.975 mean 5-fold accuracy at the least time (every seed 0-5 tried
 # scores >= 0.977 with 96 units, Adam lr 3e-3, 30 epochs; 64 units need ~50 epochs for that).
 DEFAULTS = {"hidden": "96", "epochs": 30, "batch_size": 32, "lr": 3e-3, "folds": 5}
@@ -75,9 +79,12 @@ def read_table(path: str, target: str | None):
         if X.dtype.kind not in "fiub":
             raise CLIError(f"{path}: X must be numeric, got dtype {X.dtype}")
         X = X.astype(np.float64)
-        if not np.isfinite(X).all():
-            i, j = np.argwhere(~np.isfinite(X))[0]
-            raise CLIError(f"{path}: X has a non-finite value at row {i}, column {j}")
+        if not (np.isfinite(X) & (np.abs(X) <= _F32_MAX)).all():
+            i, j = np.argwhere(~(np.isfinite(X) & (np.abs(X) <= _F32_MAX)))[0]
+            raise CLIError(
+                f"{path}: X has the value {X[i, j]!r} at row {i}, column {j}: features must be "
+                "finite float32 numbers (|x| <= 3.4e38), as fit requires"
+            )
         if y is not None and len(y) != len(X):
             raise CLIError(f"{path}: X has {len(X)} rows but y has {len(y)}")
         return X, y, [f"x{j}" for j in range(X.shape[1])], target or "y"
@@ -108,6 +115,11 @@ def read_table(path: str, target: str | None):
             if j == ti:
                 continue
             v = _parse_float(cell.strip())
+            if v is not None and np.isfinite(v) and abs(v) > _F32_MAX:
+                raise CLIError(
+                    f"{path}: feature value {cell.strip()!r} in column {header[j]!r}, line {i + 2} "
+                    "does not fit float32 (|x| <= 3.4e38), as fit requires"
+                )
             if v is None or not np.isfinite(v):
                 raise CLIError(
                     f"{path}: non-numeric feature value {cell!r} in column {header[j]!r}, line "
@@ -122,6 +134,15 @@ def read_table(path: str, target: str | None):
 
 def encode_target(y, task: str):
     """(task, encoded y, class names or None). Classification targets become 0..k-1."""
+    if y.dtype.kind in "US":
+        blank = [i for i, c in enumerate(y) if str(c).strip().lower() in _MISSING_TARGET]
+        if blank:
+            raise CLIError(
+                f"missing target value {str(y[blank[0]]).strip()!r} on data row {blank[0] + 1} "
+                f"({len(blank)} row(s) in all): every row needs a target"
+            )
+    if y.dtype.kind == "u" and y.size and int(y.max()) > np.iinfo(np.int64).max:
+        raise CLIError("integer targets must fit int64 (|y| < 2**63)")
     vals = None
     if y.dtype.kind in "fiub":
         vals = y.astype(np.float64)
@@ -141,7 +162,17 @@ def encode_target(y, task: str):
         if not np.isfinite(vals).all():
             raise CLIError("the target column has non-finite values")
         return task, vals.astype(np.float32), None
-    if vals is not None and np.all(vals == np.round(vals)):
+    if y.dtype.kind in "iu":  # exact: no trip through float64
+        classes, enc = np.unique(y.astype(np.int64), return_inverse=True)
+        names = [str(int(c)) for c in classes]
+    elif vals is not None and np.all(vals == np.round(vals)):
+        if np.abs(vals).max() >= 2.0**53:
+            i = int(np.argmax(np.abs(vals) >= 2.0**53))
+            raise CLIError(
+                f"integer class label {str(y[i]).strip()!r} (data row {i + 1}) is beyond 2**53: "
+                "labels that large do not stay distinct as numbers (and must fit int64); "
+                "write them as text labels"
+            )
         classes, enc = np.unique(vals.astype(np.int64), return_inverse=True)
         names = [str(int(c)) for c in classes]
     else:
@@ -400,21 +431,21 @@ def cmd_train(args) -> int:
 def cmd_predict(args) -> int:
     import nncore as nc
 
+    from ._format import ModelFileError
+    from ._sidecar import SidecarError, read_sidecar
+
     if not os.path.exists(args.model):
         raise CLIError(f"{args.model}: no such file")
     side = sidecar_path(args.model)
     if not os.path.exists(side):
         raise CLIError(f"{side}: missing (the sidecar written by 'nncore train' with the model)")
-    try:
-        with open(side, encoding="utf-8") as f:
-            meta = json.load(f)
-        meta["task"], meta["target"]
-        if "table" not in meta:
-            mean, scale = np.asarray(meta["mean"]), np.asarray(meta["scale"])
-            features = meta["features"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise CLIError(f"{side}: unreadable sidecar ({e})") from None
     model = nc.load(args.model)
+    try:  # checked against the model it travels with, like a model file against its arrays
+        width = int(model.input_dim or 0)  # a loaded model is built: its input_dim is known
+        outputs = model.predict(np.zeros((1, width), np.float32)).shape[1]
+        meta = read_sidecar(side, width, outputs)
+    except (SidecarError, ModelFileError) as e:
+        raise CLIError(str(e)) from None
     if "table" in meta:
         return _write_predictions(args, meta, _predict_mixed(model, meta, args.data))
     if args.data.endswith(".npz"):
@@ -423,12 +454,13 @@ def cmd_predict(args) -> int:
         X, _, names, _ = read_table(
             args.data, meta["target"] if _has_column(args.data, meta["target"]) else None
         )
-        missing = [c for c in features if c not in names]
+        missing = [c for c in meta["features"] if c not in names]
         if missing:
             raise CLIError(
                 f"{args.data}: missing feature column(s) {', '.join(map(repr, missing))}"
             )
-        X = X[:, [names.index(c) for c in features]]
+        X = X[:, [names.index(c) for c in meta["features"]]]
+    features, mean, scale = meta["features"], np.asarray(meta["mean"]), np.asarray(meta["scale"])
     if X.shape[1] != len(features):
         raise CLIError(f"{args.data}: expected {len(features)} features, got {X.shape[1]}")
     out = model.predict(((X - mean) / scale).astype(np.float32))

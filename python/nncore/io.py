@@ -21,6 +21,7 @@ checksum, JSON and every array's dtype/shape/bounds before building the model. T
 from __future__ import annotations
 
 import os
+import stat
 from typing import Any
 
 import numpy as np
@@ -98,8 +99,6 @@ def loads(data: bytes) -> Sequential:
     ModelFileError
         For anything that is not a valid model file (truncated, corrupted, foreign, wrong
         version, inconsistent description); the message names ``<bytes>``.
-    MemoryError
-        When the model it describes cannot fit in memory.
 
     Examples
     --------
@@ -159,24 +158,57 @@ def save(model: Sequential, path: str | os.PathLike[str]) -> None:
     model.save(path)
 
 
-def _physical_memory() -> int:
+DEFAULT_MAX_BYTES: int = _format.LIMITS["default_max_file_bytes"]  # load(path, max_bytes=...)
+
+
+def _read_regular(name: str, max_bytes: int) -> bytes:
+    """A regular file's bytes, at most ``max_bytes``: no device (``/dev/zero``), FIFO or socket,
+    whatever a symlink points to. O_NONBLOCK so opening a FIFO does not wait for a writer, and
+    fstat on the open descriptor, so what is checked is what is read."""
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise ValueError(f"max_bytes must be a non-negative integer, got {max_bytes!r}")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 0
+        fd = os.open(name, flags)
+    except IsADirectoryError:
+        raise ModelFileError(f"{name}: is a directory, not an nncore model file") from None
+    st = os.fstat(fd)
+    try:
+        if stat.S_ISDIR(st.st_mode):
+            raise ModelFileError(f"{name}: is a directory, not an nncore model file")
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelFileError(f"{name}: is not a regular file (a device, FIFO or socket)")
+        if st.st_size > max_bytes:
+            raise ModelFileError(
+                f"{name}: {st.st_size} bytes is more than the limit of {max_bytes} "
+                "(raise it with max_bytes=)"
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(st.st_size + 1)  # one more: a file that grows is refused, not read on
+    if len(data) != st.st_size:
+        raise ModelFileError(f"{name}: the file changed size while being read")
+    return data
 
 
-def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def read(
+    path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Validate a model file and return (header dict, {name: array}).
 
-    Everything is checked before it is used: the size of the file against memory, the magic,
-    version and checksum, the JSON header (its length, nesting and types) and each array's dtype,
-    shape and bounds. Nothing is unpickled and no code from the file runs.
+    Everything is checked before it is used: that it is a regular file of at most ``max_bytes``,
+    the magic, version and checksum, the JSON header (its length, nesting depth and number of
+    values), each array's dtype, shape and bounds, and the model it describes against the arrays
+    present (the C++ loader's own check). Nothing is unpickled and no code from the file runs.
 
     Parameters
     ----------
     path : str or os.PathLike
         A file written by :func:`save`.
+    max_bytes : int, default 2 GiB
+        Larger files are refused before they are read.
 
     Returns
     -------
@@ -189,8 +221,8 @@ def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nda
     Raises
     ------
     ModelFileError
-        When ``path`` is a directory, is larger than the machine's memory, or is not a valid
-        model file.
+        When ``path`` is a directory, a device, a FIFO or a socket, is larger than ``max_bytes``,
+        or is not a valid model file.
     OSError
         When the file cannot be opened.
 
@@ -210,25 +242,25 @@ def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nda
     >>> tmp.cleanup()
     """
     name = os.fspath(path)
-    if os.path.isdir(name):
-        raise ModelFileError(f"{name}: is a directory, not an nncore model file")
-    with open(name, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        mem = _physical_memory()
-        if mem and size > mem:
-            raise ModelFileError(f"{name}: {size} bytes is larger than this machine's memory")
-        data = f.read()
-    return _format.decode(data, name)
+    return _format.decode(_read_regular(name, max_bytes), name)
 
 
-def load(path: str | os.PathLike[str]) -> Sequential:
+def load(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Sequential:
     """Load a model saved with :meth:`Sequential.save` (weights, buffers, compile settings and
     optimizer state, so training resumes exactly where it stopped).
+
+    Safe for files from untrusted sources: nothing is unpickled or executed, every declared size
+    is checked against the arrays the file holds and against fixed limits before anything is
+    allocated, so memory and time stay proportional to the file's size, and every malformed file
+    raises :class:`ModelFileError`. (``pickle.loads`` of an untrusted pickle is not safe: pickle
+    runs code.)
 
     Parameters
     ----------
     path : str or os.PathLike
         A file written by :func:`save` or :meth:`Sequential.save`.
+    max_bytes : int, default 2 GiB
+        Larger files are refused before they are read.
 
     Returns
     -------
@@ -240,9 +272,7 @@ def load(path: str | os.PathLike[str]) -> Sequential:
     ModelFileError
         (a ValueError) For anything that is not a valid model file; the message names the file.
     OSError
-        When the file cannot be opened.
-    MemoryError
-        When the model it describes cannot fit in memory.
+        When the file cannot be opened (missing, no permission).
 
     Examples
     --------
@@ -260,7 +290,7 @@ def load(path: str | os.PathLike[str]) -> Sequential:
     True
     >>> tmp.cleanup()
     """
-    return _build(*read(path), os.fspath(path))
+    return _build(*read(path, max_bytes=max_bytes), os.fspath(path))
 
 
 def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], name: str) -> Sequential:
@@ -272,8 +302,6 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], name: str) -> 
         return Sequential.from_state({**header, "arrays": arrays})
     except ModelFileError:
         raise
-    except MemoryError:
-        raise
     except (
         KeyError,
         TypeError,
@@ -283,7 +311,8 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], name: str) -> 
         OverflowError,
         RecursionError,
         RuntimeError,
+        MemoryError,
     ) as e:
         raise ModelFileError(
-            f"{name}: invalid model description ({type(e).__name__}: {str(e)[:300]})"
+            f"{name}: invalid model description ({type(e).__name__}: {' '.join(str(e).split())[:300]})"
         ) from None

@@ -17,6 +17,7 @@ __all__ = [
     "Dense",
     "Activation",
     "BatchNorm",
+    "LayerNorm",
     "Dropout",
     "Residual",
     "LAYER_TYPES",
@@ -278,6 +279,58 @@ class BatchNorm(Layer):
         }
 
 
+class LayerNorm(Layer):
+    """Layer normalization over the features of each row, as ``torch.nn.LayerNorm(features)``.
+
+    ``y = (x - mean) / sqrt(var + eps) · weight + bias`` with the row's mean and biased variance;
+    training and evaluation compute the same thing (there are no running statistics), so a batch
+    of one row is fine. The width is the input's (inferred when the model is built), so unlike
+    torch there is no ``normalized_shape``; the arguments are keyword-only, so ``LayerNorm(64)``
+    cannot silently set ``eps``.
+
+    Parameters
+    ----------
+    eps : float, default 1e-5
+        Added to the variance before the square root; positive.
+    elementwise_affine : bool, default True
+        Learn a per-feature scale (``weight``, starts at 1) and, with ``bias``, a shift.
+    bias : bool, default True
+        Learn the per-feature shift (``bias``, starts at 0) when ``elementwise_affine`` is true
+        (torch >= 2.1's argument).
+
+    Raises
+    ------
+    ValueError
+        When ``eps`` is not a positive number or a flag is not a boolean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> nc.LayerNorm()
+    LayerNorm(eps=1e-05, elementwise_affine=True, bias=True)
+    >>> model = nc.Sequential([nc.Dense(4), nc.LayerNorm(), nc.Activation("relu")], input_dim=3)
+    >>> sorted(model.parameters())[2:]
+    ['1.bias', '1.weight']
+    >>> y = nc.Sequential([nc.LayerNorm()], input_dim=3).predict(np.float32([[1, 2, 3]]))
+    >>> bool(abs(y.mean()) < 1e-6)
+    True
+    """
+
+    def __init__(self, *, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True):
+        self.eps, self.elementwise_affine, self.bias = _checked(
+            "layernorm", "LayerNorm", eps=eps, elementwise_affine=elementwise_affine, bias=bias
+        )
+
+    def spec(self) -> dict:
+        return {
+            "type": "layernorm",
+            "eps": self.eps,
+            "elementwise_affine": self.elementwise_affine,
+            "bias": self.bias,
+        }
+
+
 class Dropout(Layer):
     """Inverted dropout: in training, zero each value with probability ``rate`` and scale the rest
     by 1/(1 - rate); identity in evaluation. The mask is a pure function of (seed, step, layer,
@@ -372,7 +425,7 @@ class Residual(Layer):
             if not isinstance(layer, Layer):
                 raise TypeError(
                     f"Residual: layers[{j}] must be an nncore layer (Dense, Activation, "
-                    f"BatchNorm, Dropout, Residual), got {layer!r}"
+                    f"BatchNorm, LayerNorm, Dropout, Residual), got {layer!r}"
                 )
         key = projection if isinstance(projection, (bool, str)) else None
         if key not in _PROJECTIONS:
@@ -413,6 +466,7 @@ LAYER_TYPES = {
     "dense": Dense,
     "activation": Activation,
     "batchnorm": BatchNorm,
+    "layernorm": LayerNorm,
     "dropout": Dropout,
     "residual": Residual,
 }
@@ -424,13 +478,15 @@ def layer_from_config(config: dict) -> Layer:
     Parameters
     ----------
     config : dict
-        ``{"type": "dense" | "activation" | "batchnorm" | "dropout", ...hyper-parameters}`` as
+        ``{"type": "dense" | "activation" | "batchnorm" | "layernorm" | "dropout" | "residual"
+        | "embedding", ...hyper-parameters}`` as
         :meth:`Layer.get_config` returns it (not modified).
 
     Returns
     -------
     Layer
-        A new :class:`Dense`, :class:`Activation`, :class:`BatchNorm` or :class:`Dropout`.
+        A new :class:`Dense`, :class:`Activation`, :class:`BatchNorm`, :class:`LayerNorm`,
+        :class:`Dropout`, :class:`Residual` or embedding layer.
 
     Raises
     ------
@@ -461,6 +517,8 @@ def layer_from_config(config: dict) -> Layer:
         return Activation(cfg.pop("activation"), **cfg)
     if kind == "batchnorm":
         return BatchNorm(cfg["momentum"], cfg["eps"], cfg["affine"], cfg.get("batch1", False))
+    if kind == "layernorm":
+        return LayerNorm(**cfg)
     if kind == "residual":
         children = cfg.get("layers")
         if not isinstance(children, list):

@@ -138,8 +138,8 @@ class Sequential:
         """Append a layer (before the model is built)."""
         if not isinstance(layer, Layer):
             raise TypeError(
-                "expected an nncore layer (Dense, Activation, BatchNorm, Dropout, Residual, "
-                f"Embedding, TabularInput), got {layer!r}"
+                "expected an nncore layer (Dense, Activation, BatchNorm, LayerNorm, Dropout, "
+                f"Residual, Embedding, TabularInput), got {layer!r}"
             )
         if self.built:
             raise RuntimeError("cannot add layers to a built model")

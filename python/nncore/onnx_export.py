@@ -2,7 +2,8 @@
 
 The graph computes what :meth:`Sequential.predict` returns: Dense -> Gemm (W is (out, in), so
 ``transB=1``), BatchNorm -> BatchNormalization with the running statistics (evaluation mode),
-Dropout -> nothing, activations -> their ONNX operators, Residual -> its layers then an Add of the
+LayerNorm -> LayerNormalization over axis 1 (opset >= 17; below, its ReduceMean/Sub/Mul/Sqrt/Div
+decomposition), Dropout -> nothing, activations -> their ONNX operators, Residual -> its layers then an Add of the
 block's input (or of a MatMul by the transposed projection), then the output softmax/sigmoid that
 the loss implies. Embedding / TabularInput -> Gather of the numeric columns, and per code column a
 Gather of its table row (with unknown='reserve', codes outside [0, cardinality), fractions and NaN
@@ -20,7 +21,7 @@ import numpy as np
 
 from . import _format, _losses
 from .embedding import Embedding, TabularInput
-from .layers import Activation, BatchNorm, Dense, Dropout, Residual
+from .layers import Activation, BatchNorm, Dense, Dropout, LayerNorm, Residual
 
 MIN_OPSET = 13  # Softmax over one axis (axis=1 of a 2-D input) and Gemm without bias from here
 _SELU_ALPHA = 1.6732632423543772  # the core's constants (activations_impl.inc)
@@ -92,6 +93,41 @@ class _Graph:
         if len(parts) == 1:
             return parts[0]
         return self.op("Concat", parts, where + "_concat", axis=1)
+
+    def layernorm(self, x: str, layer, params, name: str, where: str) -> str:
+        """y = (x - mean)/sqrt(var + eps)·weight + bias over axis 1 (biased variance)."""
+        weight = params.get(f"{name}.weight")
+        bias = params.get(f"{name}.bias")
+        if self.opset >= 17:
+            if weight is None:  # the operator needs a scale: ones of the input's width
+                scale = self.op("Shape", [x], where + "_shape", start=1, end=2)
+                scale = self.op(
+                    "ConstantOfShape",
+                    [scale],
+                    where + "_ones",
+                    value=self.onnx.numpy_helper.from_array(np.ones(1, np.float32)),
+                )
+            else:
+                scale = self.const(f"{where}_weight", weight)
+            inputs = [x, scale]
+            if bias is not None:
+                inputs.append(self.const(f"{where}_bias", bias))
+            return self.op(
+                "LayerNormalization", inputs, where + "_layernorm", axis=1, epsilon=layer.eps
+            )
+        mean = self.op("ReduceMean", [x], where + "_mean", axes=[1], keepdims=1)
+        d = self.op("Sub", [x, mean], where + "_centred")
+        var = self.op(
+            "ReduceMean", [self.op("Mul", [d, d], where + "_sq")], where + "_var", axes=[1]
+        )
+        eps = self.const(f"{where}_eps", layer.eps)
+        std = self.op("Sqrt", [self.op("Add", [var, eps], where + "_var_eps")], where + "_std")
+        y = self.op("Div", [d, std], where + "_normalized")
+        if weight is not None:
+            y = self.op("Mul", [y, self.const(f"{where}_weight", weight)], where + "_scaled")
+        if bias is not None:
+            y = self.op("Add", [y, self.const(f"{where}_bias", bias)], where + "_shifted")
+        return y
 
     def op(self, op_type: str, inputs, hint: str, **attrs) -> str:
         out = self.name(hint)
@@ -178,10 +214,19 @@ def _check_exportable(layers, prefix: str) -> None:
     for i, layer in enumerate(layers):
         if isinstance(layer, Residual):
             _check_exportable(layer.layers, f"{prefix}{i}.body.")
-        elif type(layer) not in (Dense, Activation, BatchNorm, Dropout, Embedding, TabularInput):
+        elif type(layer) not in (
+            Dense,
+            Activation,
+            BatchNorm,
+            LayerNorm,
+            Dropout,
+            Embedding,
+            TabularInput,
+        ):
             raise ValueError(
                 f"layer {prefix}{i} ({layer!r}) cannot be exported to ONNX: export_onnx supports "
-                "Dense, Activation, BatchNorm, Dropout, Residual, Embedding and TabularInput"
+                "Dense, Activation, BatchNorm, LayerNorm, Dropout, Residual, Embedding and "
+                "TabularInput"
             )
 
 
@@ -219,6 +264,8 @@ def _emit(g, layers, x: str, params, buffers, prefix: str, stripped, n_in: int =
                 where + "_batchnorm",
                 epsilon=float(layer.eps),
             )
+        elif isinstance(layer, LayerNorm):
+            x = g.layernorm(x, layer, params, name, where)
         elif isinstance(layer, Residual):
             body = _emit(g, layer.layers, x, params, buffers, f"{name}.body.", None)
             skip = x

@@ -3,7 +3,7 @@ into an equivalent ``torch.nn.Sequential`` (weights and BatchNorm running statis
 :func:`from_torch` builds an nncore model from a supported ``torch.nn.Sequential``.
 
 Supported: ``Linear`` (+ a following activation module, folded into ``Dense``),
-``BatchNorm1d``, ``Dropout``, and the activations ReLU, LeakyReLU, ELU, SELU, GELU (exact),
+``BatchNorm1d``, ``LayerNorm`` (over the features: ``normalized_shape`` of one width), ``Dropout``, and the activations ReLU, LeakyReLU, ELU, SELU, GELU (exact),
 Sigmoid, Tanh, Softplus (beta 1), SiLU, Softmax (over features), Identity, and residual blocks:
 a :class:`~nncore.Residual` becomes :func:`residual_module`'s class (``body`` a
 ``torch.nn.Sequential``, ``proj`` a bias-free ``Linear`` or None; ``forward`` returns
@@ -23,7 +23,7 @@ from ._torch_export import (  # noqa: F401  (the public names of the export half
     torch_module,
 )
 from .embedding import Embedding
-from .layers import Activation, BatchNorm, Dense, Dropout, Residual, layer_from_config
+from .layers import Activation, BatchNorm, Dense, Dropout, LayerNorm, Residual, layer_from_config
 from .model import Sequential
 
 
@@ -60,7 +60,7 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
     ----------
     module : torch.nn.Sequential
         Linear (each optionally followed by a supported activation module), BatchNorm1d (with
-        running statistics), activations, Dropout and :func:`residual_module` blocks (as
+        running statistics), LayerNorm (over one width), activations, Dropout and :func:`residual_module` blocks (as
         :func:`to_torch` writes them).
     input_dim : int
         Number of input features.
@@ -112,7 +112,16 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
             for tname, table in zip(names, mods[0].tables):
                 params[f"0.{tname}"][...] = table.weight.detach().cpu().numpy()
         for name, m in sources:
-            if isinstance(m, nn.Linear) or (isinstance(m, nn.BatchNorm1d) and m.affine):
+            if isinstance(m, nn.LayerNorm) and params[f"{name}.weight"].shape != m.weight.shape:
+                raise ValueError(
+                    f"from_torch: {m!r} normalizes {tuple(m.normalized_shape)} features, but "
+                    f"its input there has {params[f'{name}.weight'].shape[0]}"
+                )
+            if (
+                isinstance(m, nn.Linear)
+                or (isinstance(m, nn.BatchNorm1d) and m.affine)
+                or (isinstance(m, nn.LayerNorm) and m.elementwise_affine)
+            ):
                 params[f"{name}.weight"][...] = m.weight.detach().cpu().numpy()
                 if getattr(m, "bias", None) is not None:
                     params[f"{name}.bias"][...] = m.bias.detach().cpu().numpy()
@@ -161,6 +170,20 @@ def _from_modules(nn, mods, prefix: str, start: int = 0):
                 raise ValueError("from_torch: BatchNorm1d needs running statistics and a momentum")
             layers.append(BatchNorm(momentum=m.momentum, eps=m.eps, affine=m.affine))
             sources.append((name, m))
+        elif isinstance(m, nn.LayerNorm):
+            if len(m.normalized_shape) != 1:
+                raise ValueError(
+                    f"from_torch: module {i} ({m!r}): nncore's LayerNorm normalizes the features "
+                    "of (batch, features) rows: normalized_shape must be one width"
+                )
+            affine = bool(m.elementwise_affine)  # without it torch keeps neither tensor
+            layers.append(
+                LayerNorm(
+                    eps=m.eps, elementwise_affine=affine, bias=not affine or m.bias is not None
+                )
+            )
+            if affine:
+                sources.append((name, m))
         elif isinstance(m, nn.Dropout):
             layers.append(Dropout(m.p))
         else:

@@ -56,6 +56,13 @@ class PackedB {
   PackedB(PackedB&&) noexcept;
   PackedB& operator=(PackedB&&) noexcept;
   void pack(Trans tb, int K, int N, const float* B, int ldb);
+  // The two halves of pack(), for a caller that packs B piecewise as it writes it (the
+  // optimizer's chunks, see Dense): layout() sizes the buffer for the active ISA's kernel (a
+  // no-op when it already has that layout) and returns the column unit, the kernel's NR;
+  // pack_cols() packs columns [j0, j1) of op(B) for all of K on the calling thread (j0 a
+  // multiple of the unit, j1 one too or N). Different threads may pack disjoint units at once.
+  int layout(int K, int N);
+  void pack_cols(Trans tb, const float* B, int ldb, int j0, int j1);
   int K() const;
   int N() const;
   bool empty() const;
@@ -68,6 +75,7 @@ class PackedB {
 
 // C = alpha · op(A) · B + beta · C (+ epilogue) with B pre-packed.
 void sgemm_packed(Trans ta, int M, float alpha, const float* A, int lda, const PackedB& B,
-                  float beta, float* C, int ldc, const Epilogue* ep = nullptr);
+                  float beta, float* C, int ldc, const Epilogue* ep = nullptr,
+                  GemmSplit split = GemmSplit::auto_);
 
 }  // namespace nncore

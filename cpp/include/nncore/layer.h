@@ -17,7 +17,7 @@ struct BlockPass;  // nncore/block_pass.h
 
 // A layer's hyper-parameters as they come from Python: a type name, numbers and strings.
 struct LayerSpec {
-  std::string type;  // "dense" | "activation" | "batchnorm" | "dropout" | "residual" | "embedding"
+  std::string type;  // a schema layer kind: "dense", "batchnorm", "layernorm", "residual", ...
   std::map<std::string, double> num;
   std::map<std::string, std::string> str;
   std::map<std::string, std::vector<double>> list;  // column indices, cardinalities (embedding)
@@ -126,7 +126,12 @@ class Layer {
   // Regularisation term this layer adds to the loss (l1/l2), and its gradient (added to grads).
   virtual double penalty() const { return 0.0; }
   virtual void add_penalty_grad() {}
-  // After every optimizer step: constraints (max-norm); packed inference weights go stale.
+  // Around every optimizer step: before_update(), then updated(lo, hi) for each chunk [lo, hi)
+  // of the parameter arena as the optimizer finishes it (from several threads at once, on
+  // disjoint chunks; a layer looks for the overlap with its own parameters), then
+  // after_update(): constraints (max-norm); packed weights not repacked in updated() go stale.
+  virtual void before_update() {}
+  virtual void updated(const float* lo, const float* hi) {}
   virtual void after_update() {}
   // Called after parameters were changed from outside (load, user writes).
   virtual void params_changed() { after_update(); }
@@ -154,6 +159,7 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_dense_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_activation_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_batchnorm_layer(const LayerSpec& spec, int in_dim);
+std::unique_ptr<Layer> make_layernorm_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_dropout_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_residual_layer(const LayerSpec& spec, int in_dim);
 std::unique_ptr<Layer> make_embedding_layer(const LayerSpec& spec, int in_dim);

@@ -22,6 +22,8 @@
 
 namespace nncore {
 
+class WriteWatch;  // write_watch.h (private to the core)
+
 struct TensorView {
   std::string name;  // "<layer index>.<tensor>", e.g. "0.weight", "1.running_mean"
   std::vector<int> shape;
@@ -48,7 +50,10 @@ struct EpochStats {
 
 class Network {
  public:
-  Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed);
+  // init_params = false leaves the arenas zero (a loader that copies a file's weights in next
+  // initialises nothing randomly).
+  Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed,
+          bool init_params = true);
   ~Network();
 
   int input_dim() const { return input_dim_; }
@@ -68,6 +73,15 @@ class Network {
   void zero_grad();
   // Call after parameters were written from outside (user views, load): re-packs weights.
   void params_changed();
+  // For a caller that hands out writable views of the parameter arena (Python's parameters())
+  // and cannot know when they are written: call before each evaluation call while views may be
+  // alive (exposed), and once more when they are all gone. While exposed, evaluation calls make
+  // the arena read-only (WriteWatch, when the arena owns whole pages): a write through a view
+  // then faults once, the arena becomes writable again and this call applies params_changed();
+  // with no write since, the packed weights and the folded plan are reused as they are.
+  void sync_param_writes(bool exposed);
+  // How many times evaluation calls (re)built the packed weights and the folded plan.
+  std::uint64_t eval_prepares() const { return eval_prepares_; }
 
   // Loss, optimizer, output transform (softmax/sigmoid applied by predict only).
   void set_loss(Loss loss, const LossOptions& options = {});
@@ -305,6 +319,11 @@ class Network {
   fvec block_nodes_;               // backward_blocks' tree node sums (see block_nodes())
   std::vector<fvec> block_stack_;  // its scratch: partial tree nodes of one layer
   int block_node_count_ = 0;
+  bool watch_writes_ = false;  // sync_param_writes(true): arm the watch on evaluation
+  std::uint64_t eval_prepares_ = 0;
+  std::unique_ptr<WriteWatch> watch_;  // last: disarmed before the arenas are freed
+  bool watch_armed() const;
+  void arm_watch();  // under access_mu_
 };
 
 }  // namespace nncore

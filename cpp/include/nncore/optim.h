@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,8 +41,15 @@ class Optimizer {
   // Optional owning thread per kArenaChunk-float chunk of the arenas (owned_chunks.h); empty or
   // of the wrong length means even ranges. Placement only: results do not depend on it.
   void set_chunk_owners(std::vector<int> owners) { owners_ = std::move(owners); }
+  // Optional: called after each chunk of an update with the chunk's range [off, off + len) of
+  // the arenas, on the thread that updated it (several threads at once, on disjoint ranges), so
+  // the network can repack a weight while it is still in that core's cache (Dense). Not called
+  // for a skipped step.
+  using ChunkHook = std::function<void(std::size_t off, std::size_t len)>;
+  void set_chunk_hook(ChunkHook hook) { hook_ = std::move(hook); }
 
  protected:
+  ChunkHook hook_;
   double lr_ = 1e-3;
   std::int64_t steps_ = 0;
   std::vector<int> owners_;

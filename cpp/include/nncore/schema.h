@@ -78,6 +78,7 @@ struct LossKind {
   std::string targets;
   std::vector<Param> params;       // its numbers (LossOptions' fields of the same names)
   std::vector<std::string> lists;  // its list options: class_weight, quantiles
+  Act output = Act::linear;        // what predict applies to the logits (softmax, sigmoid)
 };
 
 struct OptimizerKind {

@@ -376,17 +376,41 @@ void check_dims(int M, int N, int K) {
 
 }  // namespace
 
-void PackedB::pack(Trans tb, int K, int N, const float* B, int ldb) {
-  check(K >= 0 && N >= 0, "PackedB::pack: negative dimension");
+int PackedB::layout(int K, int N) {
+  check(K >= 0 && N >= 0, "PackedB: negative dimension");
   Impl& im = *impl_;
-  im.ks = &gemm::kernel_set(active_isa());
+  const KernelSet* ks = &gemm::kernel_set(active_isa());
+  const int npad = (N + ks->nr - 1) / ks->nr * ks->nr;
+  const std::size_t need = (std::size_t)K * npad;
+  if (im.ks != ks || im.K != K || im.N != N || im.data.size() != need) {
+    im.ks = ks;
+    im.K = K;
+    im.N = N;
+    im.npad = npad;
+    im.data.assign(need, 0.f);
+  }
+  return ks->nr;
+}
+
+void PackedB::pack_cols(Trans tb, const float* B, int ldb, int j0, int j1) {
+  Impl& im = *impl_;
   const KernelSet& ks = *im.ks;
-  im.K = K;
-  im.N = N;
-  const int np = (N + ks.nr - 1) / ks.nr;
-  im.npad = np * ks.nr;
-  const std::size_t need = (std::size_t)K * im.npad;
-  if (im.data.size() != need) im.data.assign(need, 0.f);
+  const int nb = gemm::kc_blocks(im.K);
+  for (int blk = 0; blk < nb; ++blk) {
+    const int p0 = gemm::kc_start(im.K, nb, blk), p1 = gemm::kc_start(im.K, nb, blk + 1);
+    if (p0 >= p1) break;
+    const int kc = p1 - p0;
+    for (int j = j0; j < j1; j += ks.nr)
+      ks.pack_b(tb, B, ldb, p0, kc, j, std::min(ks.nr, j1 - j), ks.nr,
+                im.data.data() + (std::ptrdiff_t)p0 * im.npad + (std::ptrdiff_t)j * kc);
+  }
+}
+
+void PackedB::pack(Trans tb, int K, int N, const float* B, int ldb) {
+  layout(K, N);
+  Impl& im = *impl_;
+  const KernelSet& ks = *im.ks;
+  const int np = im.npad / ks.nr;
   const int nb = gemm::kc_blocks(K);
   const long tasks = (long)nb * np;
   const int nt = double(K) * N >= (1 << 17) ? num_threads() : 1;
@@ -466,11 +490,12 @@ void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A,
 
 // Uses the kernel the weights were packed for (the active ISA at pack() time).
 void sgemm_packed(Trans ta, int M, float alpha, const float* A, int lda, const PackedB& B,
-                  float beta, float* C, int ldc, const Epilogue* ep) {
+                  float beta, float* C, int ldc, const Epilogue* ep, GemmSplit split) {
   check(!B.empty(), "sgemm_packed: B was never packed");
   const PackedB::Impl* im = B.impl();
   check_dims(M, im->N, im->K);
-  Problem p{im->ks, ta, Trans::N, M, im->N, im->K, alpha, beta, A, lda, nullptr, 0, im, C, ldc, ep};
+  Problem p{im->ks, ta,      Trans::N, M,  im->N, im->K, alpha, beta, A,
+            lda,    nullptr, 0,        im, C,     ldc,   ep,    split};
   run(p);
 }
 

@@ -11,17 +11,18 @@
 //   - the packed A block (MC × KC floats) takes 1/8 of L2, the rest holds the B sliver streamed
 //     through L1, the C tiles and the next A sliver;
 //   - the packed B panel (KC × NC floats) takes 1/8 of this core's share of L3 (sharing CPUs
-//     divide it), as BLIS's Zen/Haswell NC of ~4K columns does: every extra column chunk packs
-//     the same A block again. Swept on the quiet VM (MC 64–256 × NC 384–4096, bench/RESULTS.md
-//     "Every x86 path (issue #21), 2026-11-30 night"): NC 512 → 2064 took 2048³ from 86 to 89 %
-//     of peak and bs-2048 dW from 82 to 88 %, flat from 1.5K to 4K columns, other shapes unchanged;
+//     divide it, capped by what a core of the CPU model can own), as BLIS's Zen/Haswell NC of ~4K
+//     columns does: every extra column chunk packs the same A block again. Swept on the quiet VM
+//     (MC 64–256 × NC 384–4096, bench/results/history/2026-11-30-night-issue21.md): NC 512 → 2064
+//     took 2048³ from 86 to 89 % of peak and bs-2048 dW from 82 to 88 %, flat from 1.5K to 4K
+//     columns, other shapes unchanged;
 //   - a whole-K B panel is re-read from L3 instead of repacked up to 1/8 of that share.
 //   - the row block's A slivers pass over the packed B panel in groups of columns that fill half
 //     of L2 (480 columns of 48 here), so a 2 MB panel is not streamed from L3 once per A sliver.
-//     Swept 192-1440 columns on the quiet VM, then 7 interleaved rounds (bench/RESULTS.md,
-//     "Every x86 path (issue #21), 2026-12-01"): 480 took 2048³ from 89.5 to 90.3 % of peak and
-//     bs-2048 dW from 87.8 to 89.2 % (AVX-512), 512 took them from 87.7 to 88.6 and 85.8 to
-//     87.5 % (AVX2); 288 and 960 and more gained less.
+//     Swept 192-1440 columns on the quiet VM, then 7 interleaved rounds
+//     (bench/results/history/2026-12-01-early-issue21.md): 480 took 2048³ from 89.5 to 90.3 % of
+//     peak and bs-2048 dW from 87.8 to 89.2 % (AVX-512), 512 took them from 87.7 to 88.6 and 85.8
+//     to 87.5 % (AVX2); 288 and 960 and more gained less.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -46,7 +47,9 @@ int round_down(long v, int unit) { return (int)std::max<long>(unit, v / unit * u
 Blocking derive(const KernelSet& ks) {
   const CacheSizes& c = cache_sizes();
   const long kc_bytes = (long)kKcMax * (long)sizeof(float);
-  const long l3_share = c.l3 > 0 ? c.l3 / std::max(1, c.l3_sharing) : 4 * c.l2;
+  // The share is capped by what one core of this CPU model can own (cpu_caches.h): this Xeon's
+  // VM reports 300 MiB of L3 shared by its 2 vCPUs.
+  const long l3_share = c.l3 > 0 ? c.l3_per_cpu : 4 * c.l2;
   Blocking b;
   b.mc = round_to(std::clamp(c.l2 / 8 / kc_bytes, 4L * ks.mr, 1024L), ks.mr);
   b.nc = round_to(std::clamp(l3_share / 8 / kc_bytes, 8L * ks.nr, 4096L), ks.nr);

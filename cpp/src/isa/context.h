@@ -1,7 +1,7 @@
 // One table per ISA listing every kernel family the core dispatches (as BLIS's
 // bli_cntx_init_<arch>): the GEMM micro-kernel set with its packing and blocking, the
-// activation, batch-norm and dropout span kernels and the optimizer update kernels. Each table is
-// filled in its own file (context_<isa>.cpp, data only: compiled for the baseline, see
+// activation, batch-norm, dropout and layer-norm kernels and the optimizer update kernels. Each
+// table is filled in its own file (context_<isa>.cpp, data only: compiled for the baseline, see
 // cmake/NncoreIsa.cmake) and built once, on first use; the scalar table is always there.
 // Losses, regularisation and initialisers are compiled once for the baseline and not dispatched.
 #pragma once
@@ -32,12 +32,20 @@ struct DropoutKernels {
   decltype(&dropout_scalar::apply_bits_span) apply_bits;
 };
 
+// Layer norm: the forward and dx over rows, the parameter gradients over columns.
+struct LnKernels {
+  decltype(&ln_scalar::forward_rows) forward;
+  decltype(&ln_scalar::backward_rows) backward;
+  decltype(&ln_scalar::param_grads_cols) param_grads;
+};
+
 struct Context {
   Isa isa;
   gemm::KernelSet gemm;
   ActKernels act;
   BnKernels bn;
   DropoutKernels dropout;
+  LnKernels ln;
   const optim_detail::Kernels* optim;
 };
 

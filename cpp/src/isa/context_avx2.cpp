@@ -17,6 +17,7 @@ const Context& context_avx2() {
                          {bn_avx2::forward_train_cols, bn_avx2::forward_eval_cols,
                           bn_avx2::backward_cols},
                          {dropout_avx2::apply_span, dropout_avx2::apply_bits_span},
+                         {ln_avx2::forward_rows, ln_avx2::backward_rows, ln_avx2::param_grads_cols},
                          &optim_detail::avx2::table()};
   // clang-format on
   return c;

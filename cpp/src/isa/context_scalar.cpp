@@ -14,6 +14,8 @@ const Context& context_scalar() {
                          {bn_scalar::forward_train_cols, bn_scalar::forward_eval_cols,
                           bn_scalar::backward_cols},
                          {dropout_scalar::apply_span, dropout_scalar::apply_bits_span},
+                         {ln_scalar::forward_rows, ln_scalar::backward_rows,
+                          ln_scalar::param_grads_cols},
                          &optim_detail::scalar::table()};
   return c;
 }

@@ -10,7 +10,7 @@
 
 namespace nncore {
 
-#define NNCORE_DECLARE_ISA_KERNELS(act_ns, bn_ns, dropout_ns)                                     \
+#define NNCORE_DECLARE_ISA_KERNELS(act_ns, bn_ns, dropout_ns, ln_ns)                              \
   namespace act_ns {                                                                              \
   void forward_span(Act a, float alpha, const float* z, float* y, std::size_t n);                 \
   void backward_span(Act a, float alpha, const float* z, const float* y, const float* dy,         \
@@ -39,14 +39,24 @@ namespace nncore {
                        const std::uint32_t* bits);                                                \
   void mask_span(std::uint8_t* keep, std::size_t i0, std::size_t len, std::uint32_t thr,          \
                  std::uint32_t c2, std::uint32_t c3, std::uint32_t k0, std::uint32_t k1);         \
+  }                                                                                               \
+  namespace ln_ns {                                                                               \
+  void forward_rows(float* y, float* mean, float* mean_lo, float* rstd, const float* x,           \
+                    const float* gamma, const float* beta, int c, float eps, int r0, int r1);     \
+  void backward_rows(float* dx, const float* dy, const float* x, const float* mean,               \
+                     const float* mean_lo, const float* rstd, const float* gamma, int c, int r0,  \
+                     int r1);                                                                     \
+  void param_grads_cols(float* dgamma, float* dbeta, const float* dy, const float* x,             \
+                        const float* mean, const float* mean_lo, const float* rstd, int n, int c, \
+                        int j0, int w);                                                           \
   }
 
-NNCORE_DECLARE_ISA_KERNELS(act_scalar, bn_scalar, dropout_scalar)
+NNCORE_DECLARE_ISA_KERNELS(act_scalar, bn_scalar, dropout_scalar, ln_scalar)
 #if NNCORE_HAVE_AVX2
-NNCORE_DECLARE_ISA_KERNELS(act_avx2, bn_avx2, dropout_avx2)
+NNCORE_DECLARE_ISA_KERNELS(act_avx2, bn_avx2, dropout_avx2, ln_avx2)
 #endif
 #if NNCORE_HAVE_AVX512
-NNCORE_DECLARE_ISA_KERNELS(act_avx512, bn_avx512, dropout_avx512)
+NNCORE_DECLARE_ISA_KERNELS(act_avx512, bn_avx512, dropout_avx512, ln_avx512)
 #endif
 #undef NNCORE_DECLARE_ISA_KERNELS
 

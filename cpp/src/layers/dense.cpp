@@ -1,8 +1,12 @@
 // Dense layer: y = act(x·Wᵀ + b), W (out, in) as in PyTorch. Bias and elementwise activation
-// run in the GEMM epilogue; for inference the weight is kept packed for the GEMM micro-kernel
-// and re-packed lazily after it changes. l1/l2 penalties and the max-norm constraint live here too.
+// run in the GEMM epilogue; the weight is kept packed for the GEMM micro-kernel, repacked by the
+// optimizer step as it writes it, or lazily after other changes. l1/l2 penalties and the
+// max-norm constraint live here too.
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 #include "nncore/activations.h"
 #include "nncore/gemm.h"
@@ -81,17 +85,25 @@ class Dense final : public Layer {
     ep.act = fused ? act_ : Act::linear;
     ep.alpha = alpha_;
     ep.preact = act_backward_needs_z(act_) ? saved : nullptr;
-    if (ctx.training) {
-      // Training changes W after every step, so a packed copy would be rebuilt for each forward:
-      // its 4 B/weight destination then cycles through L3 or memory. Packing one K block at a
-      // time into a buffer that stays in L2 does the same work faster
-      // (bench/results/design_choices.md#dense-training-pack).
-      // Same kernel and K blocking as the packed path, so the same bits. Up to as many rows as
-      // output units, threads split the output units, so each reads the rows of W its own core
-      // just updated (faster than the automatic grid at small batches; same section). Past that
-      // every thread would pack more rows of x than there are weights: the automatic grid,
-      // which weighs the duplicated packing, splits the rows (bs 2048 on Zen 3, 2 threads: the
-      // forward GEMMs 0.92x the time; same section).
+    if (ctx.training && !stale_) {
+      // W was repacked by the optimizer step that wrote it (updated()): the same kernel and K
+      // blocking as below, so the same bits, without packing W again on every forward.
+      sgemm_packed(Trans::N, n, 1.f, x, in_dim_, packed_, 0.f, y, out_dim_, &ep,
+                   n <= out_dim_ ? GemmSplit::columns : GemmSplit::auto_);
+    } else if (ctx.training) {
+      // W changed outside an optimizer step (the first step, a load, a user's write): packing
+      // the whole of it for one forward would cycle its 4 B/weight destination through L3 or
+      // memory. Packing one K block at a time into a buffer that stays in L2 does the same work
+      // faster (bench/results/design_choices.md#dense-training-pack). after every step, so a packed
+      // copy would be rebuilt for each forward: its 4 B/weight destination then cycles through L3
+      // or memory. Packing one K block at a time into a buffer that stays in L2 does the same work
+      // faster (bench/results/design_choices.md#dense-training-pack). Same kernel and K blocking as
+      // the packed path, so the same bits. Up to as many rows as output units, threads split the
+      // output units, so each reads the rows of W its own core just updated (faster than the
+      // automatic grid at small batches; same section). Past that every thread would pack more rows
+      // of x than there are weights: the automatic grid, which weighs the duplicated packing,
+      // splits the rows (bs 2048 on Zen 3, 2 threads: the forward GEMMs 0.92x the time; same
+      // section).
       sgemm(Trans::N, Trans::T, n, out_dim_, in_dim_, 1.f, x, in_dim_, w_, in_dim_, 0.f, y,
             out_dim_, &ep, n <= out_dim_ ? GemmSplit::columns : GemmSplit::auto_);
     } else {
@@ -128,9 +140,46 @@ class Dense final : public Layer {
   void add_penalty_grad() override {
     l1_l2_grad(gw_, w_, (std::size_t)out_dim_ * in_dim_, l1_, l2_);
   }
+  // The optimizer step repacks W one column sliver (NR output units, all of K) at a time: the
+  // thread that finishes a sliver's last chunk packs it while those rows are still in its cache
+  // (bench/results/issue33.md#packed-by-the-step). The max-norm constraint rewrites W after
+  // the step, so with it the next forward packs as before.
+  void before_update() override {
+    fuse_ = max_norm_ == 0;
+    if (!fuse_) return;
+    const int nr = packed_.layout(in_dim_, out_dim_);
+    if (nr != nr_ || !done_) {
+      nr_ = nr;
+      nslivers_ = (out_dim_ + nr - 1) / nr;
+      done_.reset(new std::atomic<std::size_t>[std::size_t(nslivers_)]);
+    }
+    for (int s = 0; s < nslivers_; ++s) done_[s].store(0, std::memory_order_relaxed);
+  }
+  void updated(const float* lo, const float* hi) override {
+    const float *w = w_, *w_end = w_ + (std::size_t)out_dim_ * in_dim_;
+    if (!fuse_ || hi <= w || lo >= w_end) return;
+    const std::size_t a = std::size_t(std::max(lo, w) - w),
+                      b = std::size_t(std::min(hi, w_end) - w);
+    const std::size_t sliver = (std::size_t)nr_ * in_dim_;
+    for (std::size_t s = a / sliver; s * sliver < b; ++s) {
+      const std::size_t s0 = s * sliver,
+                        s1 = std::min(s0 + sliver, (std::size_t)out_dim_ * in_dim_);
+      const std::size_t got = std::min(b, s1) - std::max(a, s0);
+      // acq_rel: the thread that completes a sliver sees the other threads' writes to its rows.
+      if (done_[s].fetch_add(got, std::memory_order_acq_rel) + got == s1 - s0)
+        packed_.pack_cols(Trans::T, w_, in_dim_, int(s * nr_),
+                          std::min(out_dim_, int(s + 1) * nr_));
+    }
+  }
   void after_update() override {
     if (max_norm_ > 0) max_norm_rows(w_, out_dim_, in_dim_, max_norm_);
-    stale_ = true;
+    bool packed = fuse_;
+    for (int s = 0; packed && s < nslivers_; ++s) {
+      const std::size_t rows = std::size_t(std::min(out_dim_, (s + 1) * nr_) - s * nr_);
+      packed = done_[s].load(std::memory_order_relaxed) == rows * in_dim_;
+    }
+    stale_ = !packed;
+    fuse_ = false;
   }
   void prepare_inference() override {
     if (!stale_) return;
@@ -143,6 +192,9 @@ class Dense final : public Layer {
   float alpha_ = 0, l1_ = 0, l2_ = 0, max_norm_ = 0;
   Init init_ = Init::xavier_uniform;
   bool use_bias_ = true, stale_ = true;
+  bool fuse_ = false;  // inside an optimizer step that repacks W (before_update)
+  int nr_ = 0, nslivers_ = 0;
+  std::unique_ptr<std::atomic<std::size_t>[]> done_;  // per sliver: weights updated this step
   float *w_ = nullptr, *gw_ = nullptr, *b_ = nullptr, *gb_ = nullptr;
   PackedB packed_;
 };

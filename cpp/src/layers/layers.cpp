@@ -16,6 +16,7 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec, int in_dim) {
   if (spec.type == "dense") return make_dense_layer(spec, in_dim);
   if (spec.type == "activation") return make_activation_layer(spec, in_dim);
   if (spec.type == "batchnorm") return make_batchnorm_layer(spec, in_dim);
+  if (spec.type == "layernorm") return make_layernorm_layer(spec, in_dim);
   if (spec.type == "dropout") return make_dropout_layer(spec, in_dim);
   if (spec.type == "embedding") return make_embedding_layer(spec, in_dim);
   if (spec.type == "residual") return make_residual_layer(spec, in_dim);

@@ -10,11 +10,14 @@ namespace nncore {
 namespace json {
 
 namespace {
-constexpr int kMaxDepth = 64;
 
 struct Parser {
   const char* s;
-  std::size_t n, i = 0;
+  std::size_t n;
+  int max_depth;
+  std::uint64_t max_nodes;
+  std::size_t i = 0;
+  std::uint64_t nodes = 0;
 
   [[noreturn]] void fail(const std::string& what) const {
     throw std::runtime_error("JSON: " + what + " at byte " + std::to_string(i));
@@ -129,9 +132,12 @@ struct Parser {
     return v;
   }
   Value value(int depth) {
-    if (depth > kMaxDepth) fail("nesting deeper than " + std::to_string(kMaxDepth));
     ws();
     if (i >= n) fail("unexpected end");
+    // depth counts the containers around this value; a container here makes it depth + 1 deep
+    if (depth >= max_depth && (s[i] == '[' || s[i] == '{'))
+      fail("nesting deeper than " + std::to_string(max_depth));
+    if (++nodes > max_nodes) fail("more than " + std::to_string(max_nodes) + " values");
     Value v;
     const char c = s[i];
     if (c == '{') {
@@ -219,8 +225,8 @@ const Value* Value::find(const std::string& key) const {
   return it == obj.end() ? nullptr : &it->second;
 }
 
-Value parse(const char* text, std::size_t n) {
-  Parser p{text, n};
+Value parse(const char* text, std::size_t n, int max_depth, std::uint64_t max_nodes) {
+  Parser p{text, n, max_depth, max_nodes};
   Value v = p.value(0);
   p.ws();
   if (p.i != n) p.fail("trailing characters");

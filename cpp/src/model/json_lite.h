@@ -1,6 +1,9 @@
 // A small strict JSON reader for the .nnc header (objects, arrays, strings, numbers, true,
-// false, null), with a depth limit; throws std::runtime_error with the byte offset. Private.
+// false, null), bounded in nesting depth and in the values it allocates (so a header of "[],"
+// repeated costs what its limit allows, not gigabytes); throws std::runtime_error with the byte
+// offset. Private.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,7 +24,8 @@ struct Value {
   const Value* find(const std::string& key) const;  // null unless an object with key
 };
 
-Value parse(const char* text, std::size_t n);
+// max_depth: containers inside containers; max_nodes: values of any kind (keys not counted).
+Value parse(const char* text, std::size_t n, int max_depth, std::uint64_t max_nodes);
 
 }  // namespace json
 }  // namespace nncore

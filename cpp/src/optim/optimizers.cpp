@@ -163,6 +163,7 @@ class Fused : public Optimizer {
       std::size_t off = std::size_t(c) * kChunk, len = std::min(kChunk, n - off);
       if (!pre) partial_[c] = K.sumsq(g + off, len);
       update(K, p + off, g + off, off, len);
+      if (hook_) hook_(off, len);
     });
     if (!pre) {
       double ss = combine(partial_);

@@ -102,11 +102,12 @@ class Engine:
         return bool(self._exposures)
 
     def sync_exposed(self) -> None:
-        """Before a call: re-read weights written through live views. With every view gone no
-        write can come any more, and re-packing stops (it costs several batch-1 predicts)."""
+        """Before a call: the core re-packs only if a write came through the views since the
+        last call (it watches the arena's pages while views are alive), then stops watching
+        once every view is gone."""
         if self._exposures:
-            self._net.params_changed()
             self._exposures = [r for r in self._exposures if r() is not None]
+            self._net.sync_param_writes(bool(self._exposures))
 
     def params_changed(self) -> None:
         """Tell the core that parameters or buffers were written (drops cached plans)."""
