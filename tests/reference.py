@@ -41,6 +41,18 @@ def activation(name: str, z: np.ndarray, alpha: float | None = None) -> np.ndarr
     raise ValueError(name)
 
 
+def layernorm(x, gamma=None, beta=None, eps: float = 1e-5) -> np.ndarray:
+    """torch.nn.LayerNorm over the last axis: biased variance; gamma/beta None = 1 / 0."""
+    x = np.asarray(x, dtype=np.float64)
+    mu = x.mean(-1, keepdims=True)
+    y = (x - mu) / np.sqrt(((x - mu) ** 2).mean(-1, keepdims=True) + eps)
+    if gamma is not None:
+        y = y * gamma
+    if beta is not None:
+        y = y + beta
+    return y
+
+
 def loss(name: str, pred: np.ndarray, y: np.ndarray, weights=None, delta: float = 1.0) -> float:
     p = np.asarray(pred, dtype=np.float64)
     n, k = p.shape

@@ -134,3 +134,29 @@ def test_value_and_gradient_match_the_closed_form(case):
     assert value == pytest.approx(want, rel=1e-5, abs=1e-7)
     fd = ref.numeric_grad(lambda: closed_form(name, opts, z64, t64, sw64), z64)
     np.testing.assert_allclose(grad, fd, rtol=1e-4, atol=1e-5 * np.abs(fd).max())
+
+
+def test_every_option_is_covered_and_its_documented_default_is_the_one_used():
+    # the core's schema documents each option's default (and the Python docs are built from it);
+    # the loss without the option must equal the loss with the documented value
+    from nncore import _core
+
+    covered = {(c[0], k) for c in CASES for k in c[1]}
+    targets = {c[0]: c[2] for c in CASES}
+    for kind in _core.schema()["losses"]:
+        name = kind["name"]
+        for key in [p["name"] for p in kind["params"]] + kind["lists"]:
+            assert (name, key) in covered, f"{name}: option {key} has no case above"
+        z, t, _ = _data(targets[name])
+        m = nc.Sequential([nc.Dense(z.shape[1])], input_dim=2, seed=0)
+        m.compile(
+            optimizer="sgd",
+            loss=name,
+            loss_options={"quantiles": [0.8]} if name == "quantile" else None,
+        )
+        plain = m.loss_fn(z, t)
+        for p in kind["params"]:
+            m.compile(optimizer="sgd", loss=name, loss_options={p["name"]: p["default"]})
+            explicit = m.loss_fn(z, t)
+            assert explicit[0] == plain[0], (name, p["name"])
+            np.testing.assert_array_equal(explicit[1], plain[1])

@@ -311,3 +311,20 @@ def test_cpp_loader_reads_every_loss_python_saves(loss):
     c = _core.CppModel.from_bytes(nc.io.dumps(m))
     assert c.loss == loss
     np.testing.assert_array_equal(c.predict(x), m.predict(x))
+
+
+def test_load_builds_one_network_and_initialises_nothing_randomly(monkeypatch):
+    made = []
+    real = _core.Network
+
+    def spy(*args, **kwargs):
+        made.append(kwargs.get("init", True))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_core, "Network", spy)
+    m = _mlp()
+    data = nc.io.dumps(m)
+    made.clear()
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(nc.io.loads(data).predict(x), m.predict(x))
+    assert made == [False]

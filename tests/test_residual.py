@@ -343,7 +343,9 @@ def test_children_hooks_penalty_constraints_and_batch_statistics():
     m = build()
     X = _data(n=64)
     m.fit(X, X, epochs=2, batch_size=16)
-    (off, shape) = [(o, s) for n, s, o, _ in m.engine.core.param_views() if n == "0.body.0.weight"][0]
+    (off, shape) = [(o, s) for n, s, o, _ in m.engine.core.param_views() if n == "0.body.0.weight"][
+        0
+    ]
     w = m.engine.core.params_array()[off : off + shape[0] * shape[1]].reshape(shape)
     assert np.linalg.norm(w, axis=1).max() <= 0.5 + 1e-6  # max_norm after every step
     # inference repacks the children's weights after the steps: the same as a fresh copy
@@ -396,7 +398,9 @@ def test_profiling_names_the_parts_of_a_block_and_keeps_the_bits():
         "1.skip.backward",
     ):
         assert k in keys, k
-    np.testing.assert_array_equal(m.engine.core.params_array(), run(False).engine.core.params_array())
+    np.testing.assert_array_equal(
+        m.engine.core.params_array(), run(False).engine.core.params_array()
+    )
 
 
 def test_a_wide_layer_inside_a_block_counts_for_the_batch_limit():

@@ -25,6 +25,11 @@ WHOLE_MODULE_SKIPS = {
     "test_sklearn.py": ("sklearn",),  # nncore.sklearn needs scikit-learn
     "test_sklearn_epoch.py": ("sklearn",),
     "test_sklearn_suite.py": ("sklearn", "sklearn.neural_network.tests.test_mlp"),
+    # the ecosystem bridges: every test drives the package it bridges to
+    "test_mlflow.py": ("mlflow", "mlflow.pyfunc"),
+    "test_optuna.py": ("optuna",),
+    "test_skl2onnx.py": ("sklearn", "skl2onnx", "onnxruntime"),
+    "test_tensorboard.py": ("tensorboard",),
 }
 
 

@@ -7,7 +7,7 @@ peer run interleaved (nncore, peer 1, peer 2, ..., nncore, ...); the table repor
 ratios. PyTorch peers (--torch-peers): "default" (eager, torch.optim.Adam's default foreach
 implementation), "fused" (eager, Adam(fused=True): the strongest eager optimizer) and "compile"
 (torch.compile of the model, Adam(fused=True)); JAX (whole step jitted, or the epoch in lax.scan,
-the faster) runs in its own pinned process after each row. Also: the plain MLP (no BN/Dropout) at bs 128
+the faster) runs in its own pinned process, one timed epoch per rep, interleaved with the others. Also: the plain MLP (no BN/Dropout) at bs 128
 against scikit-learn's MLPClassifier, batch-1 and batch-1024 predict latency, and the peak memory an
 epoch adds (each library in a fresh process).
 
@@ -310,15 +310,18 @@ def main():
                 peers[name] = torch_model(peer=name)
                 torch_epoch(peers[name], Xt[:6000], yt[:6000], bs)
                 torch_epoch(peers[name], Xt[:6000], yt[:6000], bs)
-            tn, tt = [], {name: [] for name in torch_peers}
-            for _ in range(args.reps):  # interleaved: nncore, each peer, nncore, ...
+            tn, tt, tj = [], {name: [] for name in torch_peers}, []
+            for _ in range(args.reps):  # interleaved: nncore, each peer, JAX, nncore, ...
                 tn.append(nncore_epoch(m, X, y, bs))
                 for name in torch_peers:
                     tt[name].append(torch_epoch(peers[name], Xt, yt, bs))
+                # JAX in its own pinned process (it compiles in an untimed epoch first), one
+                # timed epoch per rep, so it sees the same neighbours' load as the others.
+                if have_jax:
+                    tj.append(jax_epoch(nt, bs, args.rows, 1))
             a = statistics.median(tn)
             med = {name: statistics.median(v) for name, v in tt.items()}
-            # JAX runs in its own pinned process after this row's interleaved reps.
-            j = jax_epoch(nt, bs, args.rows, args.reps) if have_jax else float("nan")
+            j = statistics.median(tj) if tj else float("nan")
             rows_out.append((nt, bs, a, med, j))
             # On a shared VM the spread and the per-rep (paired) ratio show how much of a
             # difference between runs is the neighbours' load rather than either library.

@@ -164,13 +164,14 @@ void def_block_passes(py::class_<Network>& cls);  // network_blocks.cpp
 
 void register_network(py::module_& m) {
   py::class_<Network>(m, "Network")
-      .def(py::init([](int input_dim, const py::list& specs, std::uint64_t seed) {
+      .def(py::init([](int input_dim, const py::list& specs, std::uint64_t seed, bool init) {
              std::vector<nncore::LayerSpec> s;
              for (auto d : specs) s.push_back(to_spec(py::cast<py::dict>(d)));
              check_specs(input_dim, s);
-             return std::make_unique<Network>(input_dim, s, seed);
+             // init=False: arenas left zero, for a loader that copies a file's values in
+             return std::make_unique<Network>(input_dim, s, seed, init);
            }),
-           py::arg("input_dim"), py::arg("layers"), py::arg("seed") = 0)
+           py::arg("input_dim"), py::arg("layers"), py::arg("seed") = 0, py::arg("init") = true)
       .def_property_readonly("input_dim", &Network::input_dim)
       .def_property_readonly("output_dim", &Network::output_dim)
       .def_property_readonly("num_params", &Network::num_params)

@@ -22,7 +22,7 @@ Network::Busy::~Busy() { net.leave(Access::exclusive, nullptr); }
 
 Network::Network(int input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed,
                  bool init_params)
-    : input_dim_(input_dim), seed_(seed), specs_(specs) {
+    : input_dim_(input_dim), seed_(seed), specs_(specs), watch_(std::make_unique<WriteWatch>()) {
   check(input_dim > 0, "input_dim must be a positive integer, got " + std::to_string(input_dim));
   check(!specs.empty(), "a network needs at least one layer");
   layers_ = make_layers(input_dim, specs);

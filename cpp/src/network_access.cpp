@@ -205,16 +205,13 @@ void Network::infer(const float* x, int n, float* out) {
   std::memcpy(out, y, sizeof(float) * (std::size_t)n * output_dim_);
 }
 
-bool Network::watch_armed() const { return watch_ && watch_->armed(); }
+bool Network::watch_armed() const { return watch_->armed(); }
 
 void Network::arm_watch() {
-  if (!watch_) {
-    watch_ = std::make_unique<WriteWatch>();
-    // Only an arena that owns its pages: AlignedAllocator gives buffers of 1 MiB or more whole
-    // 2 MiB pages (smaller models keep re-packing on every call while views are held).
-    if (params_.capacity() * sizeof(float) >= (std::size_t(1) << 20))
-      watch_->watch(params_.data(), params_.size() * sizeof(float));
-  }
+  // Only an arena that owns its pages: AlignedAllocator gives buffers of 1 MiB or more whole
+  // 2 MiB pages (smaller models keep re-packing on every call while views are held).
+  if (!watch_->watching() && params_.capacity() * sizeof(float) >= (std::size_t(1) << 20))
+    watch_->watch(params_.data(), params_.size() * sizeof(float));
   watch_->arm();
 }
 
@@ -223,7 +220,7 @@ void Network::sync_param_writes(bool exposed) {
   if (!watch_armed()) params_changed();
   std::lock_guard<std::mutex> lock(access_mu_);
   watch_writes_ = exposed;
-  if (!exposed && watch_) watch_->disarm();
+  if (!exposed) watch_->disarm();
 }
 
 Network::~Network() {

@@ -82,7 +82,7 @@ bool enabled() {
 }  // namespace
 
 bool WriteWatch::watch(void* p, std::size_t bytes) {
-  if (slot_ >= 0 || !p || bytes == 0 || !enabled()) return false;
+  if (slot_.load() >= 0 || !p || bytes == 0 || !enabled()) return false;
   const std::uintptr_t lo = reinterpret_cast<std::uintptr_t>(p), ps = page_size();
   if (lo % ps) return false;
   const std::uintptr_t hi = (lo + bytes + ps - 1) / ps * ps;
@@ -94,30 +94,37 @@ bool WriteWatch::watch(void* p, std::size_t bytes) {
     s.armed.store(0);
     s.written.store(0);
     s.lo.store(lo, std::memory_order_release);
-    slot_ = i;
+    slot_.store(i);
     return true;
   }
   return false;
 }
 
 bool WriteWatch::arm() {
-  if (slot_ < 0) return false;
-  Slot& s = g_slots[slot_];
+  const int slot = slot_.load();
+  if (slot < 0) return false;
+  Slot& s = g_slots[slot];
   if (s.armed.load(std::memory_order_acquire)) return true;
   {
     std::lock_guard<std::mutex> lock(g_mu);
     if (!ensure_handler()) return false;
   }
+  // Armed before the pages turn read-only: a write that faults right after mprotect clears it
+  // again, so armed() never claims a protection that a fault has already lifted.
   s.written.store(0, std::memory_order_release);
-  const std::uintptr_t lo = s.lo.load();
-  if (mprotect(reinterpret_cast<void*>(lo), s.hi.load() - lo, PROT_READ) != 0) return false;
   s.armed.store(1, std::memory_order_release);
+  const std::uintptr_t lo = s.lo.load();
+  if (mprotect(reinterpret_cast<void*>(lo), s.hi.load() - lo, PROT_READ) != 0) {
+    s.armed.store(0, std::memory_order_release);
+    return false;
+  }
   return true;
 }
 
 void WriteWatch::disarm() {
-  if (slot_ < 0) return;
-  Slot& s = g_slots[slot_];
+  const int slot = slot_.load();
+  if (slot < 0) return;
+  Slot& s = g_slots[slot];
   if (!s.armed.load(std::memory_order_acquire)) return;
   const std::uintptr_t lo = s.lo.load();
   mprotect(reinterpret_cast<void*>(lo), s.hi.load() - lo, PROT_READ | PROT_WRITE);
@@ -125,18 +132,21 @@ void WriteWatch::disarm() {
 }
 
 bool WriteWatch::armed() const {
-  return slot_ >= 0 && g_slots[slot_].armed.load(std::memory_order_acquire) != 0;
+  const int slot = slot_.load();
+  return slot >= 0 && g_slots[slot].armed.load(std::memory_order_acquire) != 0;
 }
 
 bool WriteWatch::take_written() {
-  return slot_ >= 0 && g_slots[slot_].written.exchange(0, std::memory_order_acq_rel) != 0;
+  const int slot = slot_.load();
+  return slot >= 0 && g_slots[slot].written.exchange(0, std::memory_order_acq_rel) != 0;
 }
 
 WriteWatch::~WriteWatch() {
-  if (slot_ < 0) return;
+  const int slot = slot_.load();
+  if (slot < 0) return;
   disarm();
   std::lock_guard<std::mutex> lock(g_mu);
-  g_slots[slot_].lo.store(0, std::memory_order_release);
+  g_slots[slot].lo.store(0, std::memory_order_release);
 }
 
 #else  // no MMU tricks here: nothing is ever watched

@@ -3,6 +3,7 @@
 // writable again, records the write and returns, so the write completes. Costs nothing while
 // nothing is written. Leaves out: ranges that do not own whole pages, and non-Linux systems.
 #pragma once
+#include <atomic>
 #include <cstddef>
 
 namespace nncore {
@@ -17,7 +18,7 @@ class WriteWatch {
   // next page boundary. False (and nothing watched) when that or the system does not allow it,
   // or NNCORE_WRITE_WATCH=0.
   bool watch(void* p, std::size_t bytes);
-  bool watching() const { return slot_ >= 0; }
+  bool watching() const { return slot_.load() >= 0; }
   // Read-only from now on (a no-op while already armed); false when not watching.
   bool arm();
   // Writable again, without recording a write.
@@ -27,7 +28,7 @@ class WriteWatch {
   bool take_written();
 
  private:
-  int slot_ = -1;
+  std::atomic<int> slot_{-1};  // set once by watch(); read by any thread
 };
 
 }  // namespace nncore

@@ -157,8 +157,10 @@ def _to_modules(nn, layers, params, buffers, prefix: str, width: int):
             _copy(bn.running_var, buffers[f"{name}.running_var"])
             mods.append(bn)
         elif isinstance(layer, LayerNorm):
+            # bias=False only when needed: torch < 2.1 has no such argument
+            extra = {} if layer.bias else {"bias": False}
             ln = nn.LayerNorm(
-                width, eps=layer.eps, elementwise_affine=layer.elementwise_affine, bias=layer.bias
+                width, eps=layer.eps, elementwise_affine=layer.elementwise_affine, **extra
             )
             if layer.elementwise_affine:
                 _copy(ln.weight, params[f"{name}.weight"])
@@ -189,8 +191,8 @@ def _to_modules(nn, layers, params, buffers, prefix: str, width: int):
 def to_torch(model):
     """An equivalent ``torch.nn.Sequential`` (float32, evaluation mode set by the caller as
     usual): Dense -> Linear (+ activation module), BatchNorm -> BatchNorm1d with its running
-    statistics, LayerNorm -> LayerNorm(width), Dropout -> Dropout, Activation -> its module, Residual -> :func:`residual_module`'s
-    class."""
+    statistics, LayerNorm -> LayerNorm(width), Dropout -> Dropout, Activation -> its module,
+    Residual -> :func:`residual_module`'s class."""
     torch = torch_module()
     nn = torch.nn
     params, buffers = model.parameters(), model.buffers()  # RuntimeError if not built

@@ -479,8 +479,8 @@ def layer_from_config(config: dict) -> Layer:
     ----------
     config : dict
         ``{"type": "dense" | "activation" | "batchnorm" | "layernorm" | "dropout" | "residual"
-        | "embedding", ...hyper-parameters}`` as
-        :meth:`Layer.get_config` returns it (not modified).
+        | "embedding", ...hyper-parameters}`` as :meth:`Layer.get_config` returns it (not
+        modified).
 
     Returns
     -------
@@ -492,8 +492,9 @@ def layer_from_config(config: dict) -> Layer:
     ------
     ValueError
         For an unknown or missing ``type``, or hyper-parameters the layer refuses.
-    KeyError
-        When a required key (``units``, ``rate``, ...) is missing.
+    KeyError or TypeError
+        When a required key (``units``, ``rate``, ...) is missing, or a key is not one of the
+        layer's arguments.
 
     Examples
     --------
@@ -517,8 +518,6 @@ def layer_from_config(config: dict) -> Layer:
         return Activation(cfg.pop("activation"), **cfg)
     if kind == "batchnorm":
         return BatchNorm(cfg["momentum"], cfg["eps"], cfg["affine"], cfg.get("batch1", False))
-    if kind == "layernorm":
-        return LayerNorm(**cfg)
     if kind == "residual":
         children = cfg.get("layers")
         if not isinstance(children, list):
@@ -526,4 +525,5 @@ def layer_from_config(config: dict) -> Layer:
         return Residual(
             [layer_from_config(c) for c in children], projection=cfg.get("projection", "auto")
         )
-    return Dropout(cfg["rate"])
+    # every other layer's config keys are its constructor's arguments (Dropout, LayerNorm, ...)
+    return LAYER_TYPES[kind](**cfg)

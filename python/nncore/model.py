@@ -152,8 +152,9 @@ class Sequential:
         or the first ``fit``)."""
         return getattr(self, "engine", None) is not None
 
-    def build(self, input_dim: int | None = None) -> Sequential:
-        """Create the network in the core (done automatically on first use)."""
+    def build(self, input_dim: int | None = None, *, _init: bool = True) -> Sequential:
+        """Create the network in the core (done automatically on first use). (``_init=False``,
+        for loading: the weights stay zero until the file's are copied in.)"""
         if input_dim is not None:
             check_positive_int(input_dim, "input_dim")
             if self.input_dim is not None and input_dim != self.input_dim:
@@ -164,7 +165,9 @@ class Sequential:
         if not self.layers:
             raise ValueError("the model has no layers")
         specs, stripped = core_specs(self.layers, self.loss)
-        self.engine = Engine(self.input_dim, specs, self.seed, stripped, previous=self.engine)
+        self.engine = Engine(
+            self.input_dim, specs, self.seed, stripped, previous=self.engine, init=_init
+        )
         self._configure()
         return self
 
@@ -581,8 +584,9 @@ class Sequential:
             raise ValueError("the state lacks the model configuration")
         optd = state.get("optimizer")
         opt = "sgd" if optd is None else _optim.get(optd["name"], **optd.get("hparams", {}))
-        model = cls.from_config(config, optimizer=opt)
-        model.build()
+        # built once, with nothing initialised randomly: the arrays below are the weights
+        model = cls.from_config(dict(config, input_dim=None), optimizer=opt)
+        model.build(config.get("input_dim"), _init=False)
         arrays = state["arrays"]
         model.engine.load_arrays(arrays)
         model.engine.step = check_positive_int(state.get("step", 0), "step", 0, _MAX_COUNT)

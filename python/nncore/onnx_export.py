@@ -3,14 +3,13 @@
 The graph computes what :meth:`Sequential.predict` returns: Dense -> Gemm (W is (out, in), so
 ``transB=1``), BatchNorm -> BatchNormalization with the running statistics (evaluation mode),
 LayerNorm -> LayerNormalization over axis 1 (opset >= 17; below, its ReduceMean/Sub/Mul/Sqrt/Div
-decomposition), Dropout -> nothing, activations -> their ONNX operators, Residual -> its layers then an Add of the
-block's input (or of a MatMul by the transposed projection), then the output softmax/sigmoid that
-the loss implies. Embedding / TabularInput -> Gather of the numeric columns, and per code column a
-Gather of its table row (with unknown='reserve', codes outside [0, cardinality), fractions and NaN
-are mapped to the reserved row in the graph; with unknown='error' the runtime rejects an index out
-of range instead of the ValueError nncore raises), concatenated. The batch dimension is symbolic
-("batch"), so one file serves any batch size.
-"""
+decomposition), Dropout -> nothing, activations -> their ONNX operators, Residual -> its layers then
+an Add of the block's input (or of a MatMul by the transposed projection), then the output
+softmax/sigmoid that the loss implies. Embedding / TabularInput -> Gather of the numeric columns,
+and per code column a Gather of its table row (with unknown='reserve', codes outside [0,
+cardinality), fractions and NaN are mapped to the reserved row in the graph; with unknown='error'
+the runtime rejects an index out of range instead of the ValueError nncore raises), concatenated.
+The batch dimension is symbolic ("batch"), so one file serves any batch size."""
 
 from __future__ import annotations
 

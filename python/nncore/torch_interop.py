@@ -2,13 +2,14 @@
 into an equivalent ``torch.nn.Sequential`` (weights and BatchNorm running statistics copied),
 :func:`from_torch` builds an nncore model from a supported ``torch.nn.Sequential``.
 
-Supported: ``Linear`` (+ a following activation module, folded into ``Dense``),
-``BatchNorm1d``, ``LayerNorm`` (over the features: ``normalized_shape`` of one width), ``Dropout``, and the activations ReLU, LeakyReLU, ELU, SELU, GELU (exact),
-Sigmoid, Tanh, Softplus (beta 1), SiLU, Softmax (over features), Identity, and residual blocks:
-a :class:`~nncore.Residual` becomes :func:`residual_module`'s class (``body`` a
-``torch.nn.Sequential``, ``proj`` a bias-free ``Linear`` or None; ``forward`` returns
-``body(x) + proj(x)``, or ``+ x``), which :func:`from_torch` accepts back. A round trip keeps
-every weight's bits; outputs agree to float32 rounding (the two libraries' kernels differ).
+Supported: ``Linear`` (+ a following activation module, folded into ``Dense``), ``BatchNorm1d``,
+``LayerNorm`` (over the features: a ``normalized_shape`` of one width), ``Dropout``, and the
+activations ReLU, LeakyReLU, ELU, SELU, GELU (exact), Sigmoid, Tanh, Softplus (beta 1), SiLU,
+Softmax (over features), Identity, and residual blocks: a :class:`~nncore.Residual` becomes
+:func:`residual_module`'s class (``body`` a ``torch.nn.Sequential``, ``proj`` a bias-free ``Linear``
+or None; ``forward`` returns ``body(x) + proj(x)``, or ``+ x``), which :func:`from_torch` accepts
+back. A round trip keeps every weight's bits; outputs agree to float32 rounding (the two libraries'
+kernels differ).
 
 Embedding and TabularInput become a :class:`CodesEmbedding` module (``nn.Embedding`` tables
 inside, input: the same float32 X with codes); ``from_torch`` reads it back, and also takes a
@@ -60,7 +61,8 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
     ----------
     module : torch.nn.Sequential
         Linear (each optionally followed by a supported activation module), BatchNorm1d (with
-        running statistics), LayerNorm (over one width), activations, Dropout and :func:`residual_module` blocks (as
+        running statistics), LayerNorm (over one width), activations, Dropout and
+        :func:`residual_module` blocks (as
         :func:`to_torch` writes them).
     input_dim : int
         Number of input features.

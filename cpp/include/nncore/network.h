@@ -321,7 +321,9 @@ class Network {
   int block_node_count_ = 0;
   bool watch_writes_ = false;  // sync_param_writes(true): arm the watch on evaluation
   std::uint64_t eval_prepares_ = 0;
-  std::unique_ptr<WriteWatch> watch_;  // last: disarmed before the arenas are freed
+  // Made by the constructor and never replaced (any thread may ask it); last member, so it is
+  // disarmed before the arenas are freed.
+  std::unique_ptr<WriteWatch> watch_;
   bool watch_armed() const;
   void arm_watch();  // under access_mu_
 };

@@ -150,10 +150,10 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
       // Full rows against the group's full packed slivers: one call for the whole strip where
       // the kernel set can (KernelSet::ukr_strip); the loop below takes what is left.
       int jstart = jg;
-      if (m == mr && !bstride && !e.a_row && ks.ukr_strip && jend - jg >= nr) {
+      if (m == mr && !e.a_row && ks.ukr_strip && jend - jg >= nr) {
         const int ns = (jend - jg) / nr, col = jc + jg;
         epilogue_at(ic + ir, col);
-        ks.ukr_strip(ns, kc, ablk + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jg * kc,
+        ks.ukr_strip(ns, kc, ablk + (std::ptrdiff_t)ir * kc, bp + (std::ptrdiff_t)jg * b_sliver,
                      crow + col, p.ldc, e);
         jstart += ns * nr;
       }

@@ -50,16 +50,16 @@ using PackBFn = void (*)(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, i
                          int n, int nr, float* dst);
 
 struct KernelSet {
-  Isa isa;
-  const char* name;  // e.g. "avx512 8x48"
-  int mr, nr;
+  Isa isa = Isa::scalar;
+  const char* name = "";  // e.g. "avx512 8x48"
+  int mr = 0, nr = 0;
   // Cache blocks as tuned on the development machine (Zen 4, 1 MiB L2): the derivation in
   // gemm_blocking.cpp scales them to the caches of the CPU it runs on. KC is shared by all ISAs
   // (see kc_blocks()).
-  int mc, nc;
-  UkrFn ukr;
-  PackAFn pack_a;
-  PackBFn pack_b;
+  int mc = 0, nc = 0;
+  UkrFn ukr = nullptr;
+  PackAFn pack_a = nullptr;
+  PackBFn pack_b = nullptr;
   // Whether a plain B may be read in place (see run_block in gemm.cpp): pays with wide B
   // slivers (3 lines per row); 1-line slivers at a power-of-two row stride thrash L1 sets.
   bool in_place_b = false;
@@ -87,11 +87,11 @@ struct KernelSet {
   int few_rows_max = 0, few_slivers = 0;
   void (*ukr_few)(int m, int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc,
                   const UkrEpi& e) = nullptr;
-  // Optional: a full MR-row packed A sliver against ns >= 1 full packed slivers in turn, each
-  // exactly ukr's full MR×NR tile (c, and the epilogue's bias/preact, advance NR columns per
-  // sliver). One call per row strip instead of one per tile: at a short K block (the weight
-  // gradient at batch 32 has kc = 32) the per-tile call and set-up cost a quarter of the tile
-  // (bench/results/design_choices.md#gemm-strip).
+  // Optional: a full MR-row packed A sliver against ns >= 1 full B slivers in turn (packed, or
+  // read in place when UkrEpi::bstride is set), each exactly ukr's full MR×NR tile (c, and the
+  // epilogue's bias/preact, advance NR columns per sliver). One call per row strip instead of one
+  // per tile: at a short K block (the weight gradient at batch 32 has kc = 32) the per-tile call
+  // and set-up cost a quarter of the tile (bench/results/design_choices.md#gemm-strip).
   void (*ukr_strip)(int ns, int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc,
                     const UkrEpi& e) = nullptr;
 };
@@ -180,6 +180,8 @@ namespace nncore::avx512 {
 void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, float* c,
                       std::ptrdiff_t ldc, const gemm::UkrEpi& e);
 void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e);
+void sgemm_ukr_avx512_strip(int ns, int kc, const float* a, const float* b, float* c,
+                            std::ptrdiff_t ldc, const gemm::UkrEpi& e);
 constexpr int kMR = 8, kNR = 48, kRowSlivers = 3;
 // Column chunks up to this wide take the narrow-N kernel (x86::sgemm_cols_mr8).
 constexpr int kColsMax = 12;

@@ -153,8 +153,10 @@ void sgemm_ukr_avx2_few(int m, int kc, const float* a, const float* b, float* c,
 void sgemm_ukr_avx2_strip(int ns, int kc, const float* a, const float* b, float* c,
                           std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
   gemm::UkrEpi es = e;
+  // Packed slivers are kc·NR floats apart; B read in place (bstride) has the next NR columns.
+  const std::ptrdiff_t step = e.bstride ? kNR : (std::ptrdiff_t)kc * kNR;
   for (int s = 0; s < ns; ++s) {
-    tile<kMR, 2>(kNR, kc, a, b + (std::ptrdiff_t)s * kc * kNR, c + s * kNR, ldc, es);
+    tile<kMR, 2>(kNR, kc, a, b + s * step, c + s * kNR, ldc, es);
     if (es.bias) es.bias += kNR;
     if (es.preact) es.preact += kNR;
   }

@@ -135,6 +135,21 @@ void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c, cons
     row_slivers<kRowSlivers, kMR>(kc, a, b, c, e);
 }
 
+// ns full 8×48 tiles along one row strip (see KernelSet::ukr_strip): tile<8, 3> each, so the
+// same bits, without an indirect call and its dispatch per tile (at the bs-32 weight gradient's
+// kc = 32 a tile is only 768 FMAs).
+void sgemm_ukr_avx512_strip(int ns, int kc, const float* a, const float* b, float* c,
+                            std::ptrdiff_t ldc, const gemm::UkrEpi& e) {
+  gemm::UkrEpi es = e;
+  // Packed slivers are kc·NR floats apart; B read in place (bstride) has the next NR columns.
+  const std::ptrdiff_t step = e.bstride ? kNR : (std::ptrdiff_t)kc * kNR;
+  for (int s = 0; s < ns; ++s) {
+    tile<kMR, 3>(kNR, kc, a, b + s * step, c + s * kNR, ldc, es);
+    if (es.bias) es.bias += kNR;
+    if (es.preact) es.preact += kNR;
+  }
+}
+
 // c (m×n, ldc) <- finalise(a_sliver (kc×8) · b_sliver (kc×48)), 1 <= m <= 8, 1 <= n <= 48
 void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, float* c,
                       std::ptrdiff_t ldc, const gemm::UkrEpi& e) {

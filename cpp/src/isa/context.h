@@ -39,15 +39,23 @@ struct LnKernels {
   decltype(&ln_scalar::param_grads_cols) param_grads;
 };
 
+// Filled by name in each context_<isa>.cpp (`c.gemm.mr = ...`), never by position: a misplaced
+// boolean in a 20-field braced list silently changed the kernel set. complete() checks the
+// result before it is used.
 struct Context {
-  Isa isa;
-  gemm::KernelSet gemm;
-  ActKernels act;
-  BnKernels bn;
-  DropoutKernels dropout;
-  LnKernels ln;
-  const optim_detail::Kernels* optim;
+  Isa isa = Isa::scalar;
+  gemm::KernelSet gemm{};
+  ActKernels act{};
+  BnKernels bn{};
+  DropoutKernels dropout{};
+  LnKernels ln{};
+  const optim_detail::Kernels* optim = nullptr;
 };
+
+// c, after checking that every family is filled and that each optional GEMM kernel comes with
+// its size (row_slivers with ukr_row, cols_max with ukr_cols, few_rows_max and few_slivers with
+// ukr_few): a table left half-filled aborts at its first use instead of calling a null kernel.
+Context complete(Context c);
 
 // The table of an ISA (the scalar table for one this build lacks), and of the active ISA
 // (active_isa(), which tests may switch between calls).

@@ -5,21 +5,23 @@
 namespace nncore::isa {
 
 const Context& context_neon() {
-  static const Context c = [] {
-    Context n = context_scalar();
-    n.isa = Isa::neon;
+  static const Context c = complete([] {
+    Context x = context_scalar();
+    x.isa = Isa::neon;
+    gemm::KernelSet g;  // a whole new GEMM set: nothing of the reference set's carries over
+    g.isa = Isa::neon;
+    g.name = "neon 8x12";
     // 8×12: 24 accumulators + 2 A + 3 B of the 32 q registers; NC a multiple of 12.
-    n.gemm = {Isa::neon,
-              "neon 8x12",
-              neon::kMR,
-              neon::kNR,
-              128,
-              516,
-              neon::sgemm_ukr_neon,
-              gemm::pack_a_generic,
-              gemm::pack_b_generic};
-    return n;
-  }();
+    g.mr = neon::kMR;
+    g.nr = neon::kNR;
+    g.mc = 128;
+    g.nc = 516;
+    g.ukr = neon::sgemm_ukr_neon;
+    g.pack_a = gemm::pack_a_generic;
+    g.pack_b = gemm::pack_b_generic;
+    x.gemm = g;
+    return x;
+  }());
   return c;
 }
 

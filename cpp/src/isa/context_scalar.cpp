@@ -5,18 +5,36 @@
 namespace nncore::isa {
 
 const Context& context_scalar() {
-  // MC only sizes the per-thread A buffer (the A sliver lives in L1, the KC×NC block of B in L2).
-  static const Context c{Isa::scalar,
-                         {Isa::scalar, "scalar 4x16 (reference)", ref::kMR, ref::kNR, 64, 512,
-                          ref::sgemm_ukr_ref, gemm::pack_a_generic, gemm::pack_b_generic},
-                         {act_scalar::forward_span, act_scalar::backward_span,
-                          act_scalar::softmax_rows, act_scalar::softmax_backward_rows},
-                         {bn_scalar::forward_train_cols, bn_scalar::forward_eval_cols,
-                          bn_scalar::backward_cols},
-                         {dropout_scalar::apply_span, dropout_scalar::apply_bits_span},
-                         {ln_scalar::forward_rows, ln_scalar::backward_rows,
-                          ln_scalar::param_grads_cols},
-                         &optim_detail::scalar::table()};
+  static const Context c = complete([] {
+    Context x;
+    x.isa = Isa::scalar;
+    gemm::KernelSet& g = x.gemm;
+    g.isa = Isa::scalar;
+    g.name = "scalar 4x16 (reference)";
+    g.mr = ref::kMR;
+    g.nr = ref::kNR;
+    // MC only sizes the per-thread A buffer (the A sliver lives in L1, the KC×NC block of B in
+    // L2).
+    g.mc = 64;
+    g.nc = 512;
+    g.ukr = ref::sgemm_ukr_ref;
+    g.pack_a = gemm::pack_a_generic;
+    g.pack_b = gemm::pack_b_generic;
+    x.act.forward = act_scalar::forward_span;
+    x.act.backward = act_scalar::backward_span;
+    x.act.softmax = act_scalar::softmax_rows;
+    x.act.softmax_backward = act_scalar::softmax_backward_rows;
+    x.bn.train = bn_scalar::forward_train_cols;
+    x.bn.eval = bn_scalar::forward_eval_cols;
+    x.bn.backward = bn_scalar::backward_cols;
+    x.dropout.apply = dropout_scalar::apply_span;
+    x.dropout.apply_bits = dropout_scalar::apply_bits_span;
+    x.ln.forward = ln_scalar::forward_rows;
+    x.ln.backward = ln_scalar::backward_rows;
+    x.ln.param_grads = ln_scalar::param_grads_cols;
+    x.optim = &optim_detail::scalar::table();
+    return x;
+  }());
   return c;
 }
 

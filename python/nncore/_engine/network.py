@@ -33,8 +33,9 @@ class Engine:
     """The C++ network built from ``specs`` (with the state of ``previous`` when given: a
     rebuild after ``compile`` changed the output folding keeps weights, buffers and step)."""
 
-    def __init__(self, input_dim: int, specs, seed: int, stripped, previous=None):
-        net = _core.Network(input_dim, specs, seed)
+    def __init__(self, input_dim: int, specs, seed: int, stripped, previous=None, init=True):
+        # init=False: weights left zero (a loaded model's arrays are copied in next)
+        net = _core.Network(input_dim, specs, seed, init=init)
         if previous is not None:
             for which in ("params", "buffers"):
                 net_arena(net, which)[:] = previous.arena(which)
