@@ -66,8 +66,8 @@ def main():
         scores = model.evaluate(X, y, sample_weight=w)
         np.savez(
             out,
-            params=model._arena("params"),
-            buffers=model._arena("buffers"),
+            params=model.engine.arena("params"),
+            buffers=model.engine.arena("buffers"),
             loss=np.array(hist.history["loss"]),
             val_loss=np.array(hist.history.get("val_loss", [])),
             eval_loss=scores["loss"],
@@ -142,8 +142,8 @@ def main():
     if ctx.rank == 0:
         np.savez(
             out,
-            params=model._arena("params"),
-            buffers=model._arena("buffers"),
+            params=model.engine.arena("params"),
+            buffers=model.engine.arena("buffers"),
             loss=np.array(hist.history["loss"]),
             acc=np.array(hist.history["accuracy"]),
             eval_loss=scores["loss"],

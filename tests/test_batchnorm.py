@@ -241,13 +241,13 @@ def test_fused_relu_matches_the_layer_by_layer_network(threads, restore):
             seed=2,
         )
         m.compile(optimizer=nc.optim.Adam(lr=0.02), loss="cross_entropy")
-        m._net.fusion = fusion
+        m.engine.core.fusion = fusion
         return m
 
     a, b = model(True), model(False)
-    assert a._net.fusion and not b._net.fusion
-    a._net.set_profiling(True)
-    b._net.set_profiling(True)
+    assert a.engine.core.fusion and not b.engine.core.fusion
+    a.engine.core.set_profiling(True)
+    b.engine.core.set_profiling(True)
     for step in range(5):
         rows = slice(step * 16, step * 16 + 17) if step < 4 else slice(None)
         la, lb = a.train_step(X[rows], y[rows]), b.train_step(X[rows], y[rows])
@@ -261,12 +261,12 @@ def test_fused_relu_matches_the_layer_by_layer_network(threads, restore):
         ga, gb = a.backward(np.ones_like(oa)), b.backward(np.ones_like(ob))
         assert np.array_equal(ga, gb), training
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
-    fused = sorted(k for k in a._net.profile() if "+relu" in k)
+    fused = sorted(k for k in a.engine.core.profile() if "+relu" in k)
     assert fused == [f"{i}.batchnorm+relu.{d}" for i in (1, 10, 7) for d in ("backward", "forward")]
-    assert "2.activation.forward" not in a._net.profile()
-    assert not [k for k in b._net.profile() if "+relu" in k]
-    assert "5.activation.forward" in a._net.profile()  # a ReLU after a Dense is not fused
+    assert "2.activation.forward" not in a.engine.core.profile()
+    assert not [k for k in b.engine.core.profile() if "+relu" in k]
+    assert "5.activation.forward" in a.engine.core.profile()  # a ReLU after a Dense is not fused
     # forward_all still shows every layer's own output: the BatchNorm's, before its ReLU
-    outs = a._net.forward_all(X, True)
+    outs = a.engine.core.forward_all(X, True)
     assert (outs[1] < 0).any() and np.array_equal(outs[2], np.maximum(outs[1], 0))
-    assert a._net.fusion
+    assert a.engine.core.fusion

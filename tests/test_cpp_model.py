@@ -55,7 +55,7 @@ def test_cpp_predictions_equal_python_bitwise(name, tmp_path):
     p = tmp_path / "m.nnc"
     m.save(p)
     c = CppModel.load(str(p))
-    assert (c.input_dim, c.output_dim, c.loss) == (m.input_dim, m._net.output_dim, m.loss)
+    assert (c.input_dim, c.output_dim, c.loss) == (m.input_dim, m.engine.core.output_dim, m.loss)
     np.testing.assert_array_equal(c.predict(X), m.predict(X))
     np.testing.assert_array_equal(c.predict(X[:1]), m.predict(X[:1]))
     from_bytes = CppModel.from_bytes(p.read_bytes())

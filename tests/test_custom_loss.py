@@ -45,7 +45,9 @@ def test_same_bits_as_the_builtin_loss(per_batch_schedule):
             else None
         )
         h = m.fit(X, y, epochs=3, batch_size=32, schedulers=sched, verbose=0)
-        runs.append((m._net.params_array().copy(), m._net.buffers_array().copy(), h.history))
+        runs.append(
+            (m.engine.core.params_array().copy(), m.engine.core.buffers_array().copy(), h.history)
+        )
     (p0, b0, h0), (p1, b1, h1) = runs
     assert np.array_equal(p0.view(np.uint32), p1.view(np.uint32))
     assert np.array_equal(b0.view(np.uint32), b1.view(np.uint32))
@@ -60,7 +62,7 @@ def test_train_step_evaluate_and_loss_fn():
         la = a.train_step(X[i * 40 : (i + 1) * 40], y[i * 40 : (i + 1) * 40])
         lb = b.train_step(X[i * 40 : (i + 1) * 40], y[i * 40 : (i + 1) * 40])
         assert lb == pytest.approx(la, rel=1e-12)
-    assert np.array_equal(a._net.params_array(), b._net.params_array())
+    assert np.array_equal(a.engine.core.params_array(), b.engine.core.params_array())
     assert b.evaluate(X, y)["loss"] == pytest.approx(a.evaluate(X, y)["loss"], rel=1e-12)
     out = b.forward(X)
     lv, g = b.loss_fn(out, y)
@@ -88,7 +90,7 @@ def test_bitwise_over_threads(restore_threads):
         core.set_num_threads(t)
         m = _model(mse_like_core)
         m.fit(X, y, epochs=2, batch_size=50, verbose=0)
-        res.append(m._net.params_array().copy())
+        res.append(m.engine.core.params_array().copy())
     for r in res[1:]:
         assert np.array_equal(r.view(np.uint32), res[0].view(np.uint32))
 

@@ -55,7 +55,7 @@ def _fit(threads, batch_size, optimizer=None, epochs=2, rows=431):
         state = m.optimizer.state_dict()["state"]
     finally:
         nc.set_num_threads(0)
-    arrays = [m._net.params_array(), m._net.buffers_array(), *state.values()]
+    arrays = [m.engine.core.params_array(), m.engine.core.buffers_array(), *state.values()]
     return [a.copy() for a in arrays], h["loss"] + h["reg_loss"]
 
 

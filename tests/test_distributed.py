@@ -256,7 +256,7 @@ def test_rank_0_writes_checkpoints_and_validation_covers_every_rank(tmp_path):
     assert written == [f"ck-rank0-{e}.nnc" for e in (1, 2, 3)]
     X, y = data()
     last = nc.load(tmp_path / "ck-rank0-3.nnc")
-    assert last._arena("params").tobytes() == r["params"].tobytes()
+    assert last.engine.arena("params").tobytes() == r["params"].tobytes()
     # val_loss is over both ranks' validation rows, i.e. the whole validation set
     assert r["val_loss"][-1] == pytest.approx(last.evaluate(X[:100], y[:100])["loss"], rel=1e-12)
 
@@ -356,33 +356,33 @@ def test_block_pass_batchnorm_uses_the_global_batch(rows):
     X = (rng.standard_normal((64, 10)) * 3 + 1).astype(np.float32)
     y = rng.integers(0, 3, 64)
     ref, m = _bn_model(), _bn_model()
-    out_ref = ref._forward_unchecked(X, True)
-    _, d_ref = ref._loss_unchecked(out_ref, y)
+    out_ref = ref.engine.forward(X, True)
+    _, d_ref = ref.engine.loss(out_ref, y)
     ref.zero_grad()
-    ref._backward_unchecked(d_ref)
-    g_ref, b_ref = ref._arena("grads").copy(), ref._arena("buffers").copy()
+    ref.engine.backward(d_ref)
+    g_ref, b_ref = ref.engine.arena("grads").copy(), ref.engine.arena("buffers").copy()
 
-    red = _OneProcessReducer(m._arena("grads"))
+    red = _OneProcessReducer(m.engine.arena("grads"))
     keys = list(range(len(rows)))
-    out = m._forward_blocks(X, rows, keys, 0, 64, red)
+    out = m.engine.forward_blocks(X, rows, keys, 0, 64, red)
     dout = np.empty_like(out)
     r0 = 0
     for r in rows:  # each block's loss gradient scaled to its share of the batch mean
-        _, d = m._loss_unchecked(out[r0 : r0 + r], y[r0 : r0 + r])
+        _, d = m.engine.loss(out[r0 : r0 + r], y[r0 : r0 + r])
         dout[r0 : r0 + r] = d * np.float32(r / 64)
         r0 += r
-    m._backward_blocks(dout, rows, keys, 0, 64, red)
+    m.engine.backward_blocks(dout, rows, keys, 0, 64, red)
     # every parameter layer announced once, last layer first; batchnorm's own sums are final
     assert [a[2] for a in red.announced] == [False, True, False]
     assert red.announced[0][0] > red.announced[2][0]
     if len(rows) == 1:  # one block: the one-process kernels' bits
         assert out.tobytes() == out_ref.tobytes()
-        assert m._arena("grads").tobytes() == g_ref.tobytes()
-        assert m._arena("buffers").tobytes() == b_ref.tobytes()
+        assert m.engine.arena("grads").tobytes() == g_ref.tobytes()
+        assert m.engine.arena("buffers").tobytes() == b_ref.tobytes()
     else:  # the batch's statistics, up to the rounding of the split sums
         np.testing.assert_allclose(out, out_ref, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(m._arena("grads"), g_ref, rtol=1e-4, atol=1e-6)
-        np.testing.assert_allclose(m._arena("buffers"), b_ref, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(m.engine.arena("grads"), g_ref, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(m.engine.arena("buffers"), b_ref, rtol=1e-6, atol=1e-7)
 
 
 class _ThreadRank:
@@ -431,21 +431,21 @@ def _thread_job(size, X, y, rows):
     def rank(r):
         try:
             m = _bn_model()
-            red = _ThreadRank(world, r, nb, m._arena("grads"))
+            red = _ThreadRank(world, r, nb, m.engine.arena("grads"))
             lo, hi = _blocktree.split_runs(nb, size)[r]
             sl = slice(start[lo], start[hi])
             mine, keys = list(rows[lo:hi]), list(range(lo, hi))
-            out = m._forward_blocks(X[sl], mine, keys, lo, total, red)
+            out = m.engine.forward_blocks(X[sl], mine, keys, lo, total, red)
             dout = np.empty_like(out)
             r0 = 0
             for b in mine:
-                _, d = m._loss_unchecked(out[r0 : r0 + b], y[sl][r0 : r0 + b])
+                _, d = m.engine.loss(out[r0 : r0 + b], y[sl][r0 : r0 + b])
                 dout[r0 : r0 + b] = d * np.float32(b / total)
                 r0 += b
-            m._backward_blocks(dout, mine, keys, lo, total, red)
-            m._add_penalty_grads()
-            m._optimizer_step()
-            result[r] = (m._arena("params").copy(), m._arena("buffers").copy())
+            m.engine.backward_blocks(dout, mine, keys, lo, total, red)
+            m.engine.add_penalty_grads()
+            m.engine.optimizer_step()
+            result[r] = (m.engine.arena("params").copy(), m.engine.arena("buffers").copy())
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
             world["barrier"].abort()

@@ -108,7 +108,7 @@ def test_fit_on_a_dask_array_streams_its_chunks():
     b = make_model()
     b.fit(X, y, epochs=2, batch_size=32, shuffle=False)
     # chunks re-batched to the same batches: the same training as in memory
-    assert a._arena("params").tobytes() == b._arena("params").tobytes()
+    assert a.engine.arena("params").tobytes() == b.engine.arena("params").tobytes()
 
 
 # Under tools/sanitize.sh Ray's workers inherit LD_PRELOAD=libasan, and AddressSanitizer stops them

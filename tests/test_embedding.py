@@ -176,7 +176,7 @@ def _fit_bits(threads):
         m.fit(X, y, epochs=2, batch_size=700)
     finally:
         nc.set_num_threads(0)
-    return m._net.params_array().copy()
+    return m.engine.core.params_array().copy()
 
 
 def test_training_is_bitwise_the_same_over_threads_and_isas(restore_runtime):
@@ -202,7 +202,7 @@ def test_unknown_codes_raise_naming_column_row_and_value(value, shown):
         m.fit(X, np.zeros((8, 2), np.float32), epochs=1)
     # the core checks too (callers that bypass Python's check)
     with pytest.raises(ValueError, match=r"column 1 holds .* at row 6"):
-        m._net.forward(X, False, None)
+        m.engine.core.forward(X, False, None)
 
 
 def test_nan_in_a_numeric_column_is_still_refused():
@@ -402,7 +402,7 @@ def test_output_width_and_summary_before_and_after_build():
     assert nc.TabularInput([0], {1: 5}, embed_dim=3).output_width(None) == 4
     assert nc.Embedding(9, 3).output_width(2) == 6
     m = nc.Sequential([inp, nc.Dense(3)], input_dim=6)
-    assert m._net.output_dim == 3 and m._output_width() == 3
+    assert m.engine.core.output_dim == 3 and m._output_width() == 3
     m.summary()
 
 
@@ -427,7 +427,7 @@ def test_residual_mlp_after_tabular_input_trains_bitwise_over_threads(restore_ru
         )
         m.compile("adam", "cross_entropy")
         m.fit(X, y, epochs=1, batch_size=700)
-        return m._net.params_array().copy(), m.predict(X[:50])
+        return m.engine.core.params_array().copy(), m.predict(X[:50])
 
     (p1, out1), (p3, out3) = fit(1), fit(3)
     assert np.array_equal(p1.view(np.uint32), p3.view(np.uint32))

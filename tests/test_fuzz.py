@@ -182,7 +182,6 @@ def _run_core(case, _core):
                 a.get("order"),
                 a["begin"],
                 a["end"],
-                a.get("lrs"),
             )
             net.predict(a["X"])
         return None
@@ -926,7 +925,6 @@ if __name__ != "__main__":
                         "begin",
                         "order",
                         "order_dtype",
-                        "lrs",
                         "spec_nan",
                         "spec_type",
                         "spec_str",
@@ -948,11 +946,6 @@ if __name__ != "__main__":
                     st.sampled_from([np.zeros(n, complex), "abc", np.zeros(n + 1, np.int64)])
                 )
                 bad = ["order"]
-            elif c == "lrs":
-                args["lrs"] = draw(
-                    st.sampled_from([np.ones(10**4, np.float32), "x", np.ones((2, 2))])
-                )
-                bad = ["lr_per_batch"]
             elif c == "spec_nan":
                 specs[0]["alpha"] = draw(
                     st.sampled_from([float("nan"), float("inf"), 1e39, 10**400])

@@ -54,7 +54,7 @@ def test_round_trip_is_exact(saved):
     m, X, p = saved
     m2 = nc.load(p)
     np.testing.assert_array_equal(m.predict(X), m2.predict(X))
-    assert m2.epochs_done == m.epochs_done and m2._net.step == m._net.step
+    assert m2.epochs_done == m.epochs_done and m2.engine.core.step == m.engine.core.step
 
 
 @pytest.mark.parametrize("keep", [0, 1, 7, 8, 19, 20, 100, -33, -32, -1])

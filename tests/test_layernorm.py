@@ -152,7 +152,7 @@ def test_bitwise_over_isas_and_threads(restore):
             )
             m.compile(optimizer="adam", loss="cross_entropy")
             m.fit(X, Y, epochs=2, batch_size=32, verbose=0)
-            res[(isa, t)] = [y, dx, net.grads_array().copy(), m._net.params_array().copy()]
+            res[(isa, t)] = [y, dx, net.grads_array().copy(), m.engine.core.params_array().copy()]
     base = res[(core.supported_isas()[0], 1)]
     for key, out in res.items():
         for a, b in zip(base, out):

@@ -61,7 +61,10 @@ def test_mean_and_std_are_those_of_the_samples():
     m = _model(rate=0.5, loss="binary_cross_entropy")
     X = _X(50)
     samples = np.stack(
-        [1 / (1 + np.exp(-m._net.forward_mc(X, 5, s, 0).astype(np.float64))) for s in range(9)]
+        [
+            1 / (1 + np.exp(-m.engine.core.forward_mc(X, 5, s, 0).astype(np.float64)))
+            for s in range(9)
+        ]
     )
     mean, std = m.predict(X, mc_samples=9, seed=5, return_std=True)
     np.testing.assert_allclose(mean, samples.mean(0), rtol=1e-6)
@@ -126,7 +129,7 @@ def test_training_forward_draws_a_new_mask_per_call():
     m2.train_step(X, y)
     m3 = _model(rate=0.5)
     m3.train_step(X, y)
-    assert np.array_equal(m2._net.params_array(), m3._net.params_array())
+    assert np.array_equal(m2.engine.core.params_array(), m3.engine.core.params_array())
     np.testing.assert_array_equal(m2.forward(X, training=True), m3.forward(X, training=True))
 
 
@@ -140,7 +143,7 @@ def test_user_loop_with_one_forward_per_step_matches_train_step():
         b.zero_grad()
         b.backward(grad)
         b.optimizer.step()
-    assert np.array_equal(a._net.params_array(), b._net.params_array())
+    assert np.array_equal(a.engine.core.params_array(), b.engine.core.params_array())
 
 
 @pytest.mark.parametrize(

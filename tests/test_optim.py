@@ -458,20 +458,20 @@ def test_attach_step_zero_grad_and_lr():
     out = m.forward(X, training=True)
     _, grad = m.loss_fn(out, y)
     m.backward(grad)
-    before = m._net.params_array().copy()
+    before = m.engine.core.params_array().copy()
     info = opt.step()
     assert info["finite"] and not info["skipped"] and info["grad_norm"] > 0
-    assert not np.array_equal(before, m._net.params_array())
+    assert not np.array_equal(before, m.engine.core.params_array())
     opt.zero_grad()
-    assert not m._net.grads_array().any()
+    assert not m.engine.core.grads_array().any()
     opt.lr = 0.5
-    assert opt.lr == 0.5 and m._net.optimizer.lr == 0.5
+    assert opt.lr == 0.5 and m.engine.core.optimizer.lr == 0.5
     with pytest.raises(ValueError, match="lr"):
         opt.lr = -1.0
     # torch style: Adam(model.parameters())
     m2 = _model("sgd")
     a = optim.Adam(m2.parameters(), lr=0.01)
-    assert m2.optimizer is a and m2._net.optimizer.name == "adam"
+    assert m2.optimizer is a and m2.engine.core.optimizer.name == "adam"
 
 
 def test_clip_helpers_on_model():
@@ -480,7 +480,7 @@ def test_clip_helpers_on_model():
     out = m.forward(X, training=True)
     _, grad = m.loss_fn(out, y)
     m.backward(grad)
-    g = m._net.grads_array()
+    g = m.engine.core.grads_array()
     ref = float(np.linalg.norm(g.astype(np.float64)))
     norm = optim.clip_grad_norm_(m, ref / 2)
     assert norm == pytest.approx(ref, rel=1e-12)
@@ -515,12 +515,12 @@ def test_state_dict_resume_is_bitwise(opt):
 
     json.dumps({k: v for k, v in sd.items() if k != "state"})  # the model file header is JSON
     resumed = _model(opt())
-    resumed._net.params_array()[:] = part._net.params_array()
-    resumed._net.params_changed()
+    resumed.engine.core.params_array()[:] = part.engine.core.params_array()
+    resumed.engine.core.params_changed()
     resumed.optimizer.load_state_dict(sd)
     for i in range(5, 12):
         resumed.train_step(X[i * 5 : (i + 1) * 5], y[i * 5 : (i + 1) * 5])
-    a, b = full._net.params_array(), resumed._net.params_array()
+    a, b = full.engine.core.params_array(), resumed.engine.core.params_array()
     assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
 
 
@@ -540,7 +540,7 @@ def test_load_state_dict_validation():
         m.optimizer.load_state_dict({"name": "adam"})
     # hyper-parameters in the state dict win (torch restores param_groups too)
     m.optimizer.load_state_dict(dict(sd, hparams=dict(sd["hparams"], amsgrad=True), state={}))
-    assert m._net.optimizer.hparams()["amsgrad"] == 1.0
+    assert m.engine.core.optimizer.hparams()["amsgrad"] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -562,17 +562,17 @@ def test_save_load_resume_bitwise(tmp_path, make):
     assert back.optimizer.get_config() == part.optimizer.get_config()
     for i in range(4, 10):
         back.train_step(X[i * 6 : (i + 1) * 6], y[i * 6 : (i + 1) * 6])
-    assert np.array_equal(full._net.params_array(), back._net.params_array())
+    assert np.array_equal(full.engine.core.params_array(), back.engine.core.params_array())
 
 
 def test_fit_skips_nonfinite_steps():
     X, y = _data()
     m = _model(optim.Adam(lr=0.01))
-    before = m._net.params_array().copy()
+    before = m.engine.core.params_array().copy()
     X[3, 0] = np.inf  # the validation layer may reject it; then feed the core directly
     try:
-        info = m._net.train_step(X[:8], y[:8], None)
+        info = m.engine.core.train_step(X[:8], y[:8], None)
     except ValueError:
         pytest.skip("non-finite input rejected before the core")
     assert info["finite"] is False and info["skipped"] is True
-    assert np.array_equal(before, m._net.params_array())
+    assert np.array_equal(before, m.engine.core.params_array())

@@ -191,7 +191,7 @@ def test_dropout_stores_one_bit_per_element():
         m.forward(x, training=True)
     # the dropout layer holds its output rows like any layer, plus its mask: 1 bit per element
     # (rows of ceil(300 / 32) words), not a float or a byte
-    extra = with_do._net.workspace_bytes - without._net.workspace_bytes
+    extra = with_do.engine.core.workspace_bytes - without.engine.core.workspace_bytes
     assert extra == 256 * ((300 + 31) // 32) * 4
 
 
@@ -229,7 +229,7 @@ def test_folded_inference_equals_layer_by_layer():
     )
     m.compile(optimizer="adam", loss="cross_entropy")
     m.fit(X, y, epochs=3, batch_size=32)
-    assert m._net.can_fold
+    assert m.engine.core.can_fold
     a, b = m.predict(X, fold_batchnorm=False), m.predict(X)
     np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
     m.fit(X, y, epochs=1, batch_size=32)  # the plan is rebuilt after training

@@ -107,7 +107,7 @@ def _train_hash(threads=None):
         nc.set_num_threads(threads)
     m.fit(X, y, epochs=2, batch_size=127)
     h = hashlib.sha256()
-    for a in (m._net.params_array(), m._net.buffers_array(), m.predict(X[:50])):
+    for a in (m.engine.core.params_array(), m.engine.core.buffers_array(), m.predict(X[:50])):
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()
 
@@ -147,7 +147,7 @@ def test_two_dropouts_of_a_block_draw_different_masks():
     m = nc.Sequential(
         [nc.Residual([nc.Dropout(0.5)]), nc.Residual([nc.Dropout(0.5)])], input_dim=D, seed=9
     )
-    a = m._net.forward_all(X, True)
+    a = m.engine.core.forward_all(X, True)
     first = a[0] == X  # x + 0
     second = a[1] == a[0]
     assert 0.3 < first.mean() < 0.7 and not np.array_equal(first, second)
@@ -187,7 +187,7 @@ def test_save_load_round_trip_resumes_bitwise(tmp_path):
     y = X[:, :3].argmax(1)
     m.fit(X, y, epochs=1)
     back.fit(X, y, epochs=1)
-    np.testing.assert_array_equal(back._net.params_array(), m._net.params_array())
+    np.testing.assert_array_equal(back.engine.core.params_array(), m.engine.core.params_array())
 
 
 def test_the_cpp_loader_reads_residual_models(tmp_path):
@@ -219,19 +219,19 @@ def test_folded_predict_matches_layer_by_layer():
     m.compile(optimizer="adam", loss="cross_entropy")
     X = _data(n=300)
     m.fit(X, X[:, :3].argmax(1), epochs=3, batch_size=32)
-    assert m._net.can_fold
+    assert m.engine.core.can_fold
     folded = m.predict(X, fold_batchnorm=True)
     layered = m.predict(X, fold_batchnorm=False)
     np.testing.assert_array_equal(folded, m.predict(X))  # the folded plan is predict's default
     np.testing.assert_allclose(folded, layered, rtol=1e-5, atol=1e-6)
     assert not np.array_equal(folded, layered)  # really another path
     pre, X2 = _trained()  # BatchNorm after an activated Dense: not foldable
-    assert not pre._net.can_fold
+    assert not pre.engine.core.can_fold
     np.testing.assert_array_equal(pre.predict(X2), pre.predict(X2, fold_batchnorm=False))
     pre_act = nc.Sequential(
         [nc.Residual([nc.BatchNorm(), nc.Activation("relu"), nc.Dense(D)])], input_dim=D
     )
-    assert not pre_act._net.can_fold
+    assert not pre_act.engine.core.can_fold
 
 
 def test_summary_and_parameters_name_the_nested_layers():
@@ -260,11 +260,11 @@ def test_to_torch_and_back(tmp_path):
     tm = m.to_torch().eval()
     with torch.no_grad():
         out = tm(torch.from_numpy(X)).numpy()
-    np.testing.assert_allclose(out, m._net.forward(X, False), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(out, m.engine.core.forward(X, False), rtol=1e-6, atol=1e-6)
     back = nc.from_torch(tm, input_dim=D)
     assert _kinds(back.layers) == _kinds(m.layers)
-    np.testing.assert_array_equal(back._net.params_array(), m._net.params_array())
-    np.testing.assert_array_equal(back._net.buffers_array(), m._net.buffers_array())
+    np.testing.assert_array_equal(back.engine.core.params_array(), m.engine.core.params_array())
+    np.testing.assert_array_equal(back.engine.core.buffers_array(), m.engine.core.buffers_array())
 
 
 def test_onnx_export_adds_the_skip(tmp_path):
@@ -343,8 +343,10 @@ def test_children_hooks_penalty_constraints_and_batch_statistics():
     m = build()
     X = _data(n=64)
     m.fit(X, X, epochs=2, batch_size=16)
-    (off, shape) = [(o, s) for n, s, o, _ in m._net.param_views() if n == "0.body.0.weight"][0]
-    w = m._net.params_array()[off : off + shape[0] * shape[1]].reshape(shape)
+    (off, shape) = [(o, s) for n, s, o, _ in m.engine.core.param_views() if n == "0.body.0.weight"][
+        0
+    ]
+    w = m.engine.core.params_array()[off : off + shape[0] * shape[1]].reshape(shape)
     assert np.linalg.norm(w, axis=1).max() <= 0.5 + 1e-6  # max_norm after every step
     # inference repacks the children's weights after the steps: the same as a fresh copy
     np.testing.assert_array_equal(m.predict(X), nc.io.loads(nc.io.dumps(m)).predict(X))
@@ -380,13 +382,13 @@ def test_profiling_names_the_parts_of_a_block_and_keeps_the_bits():
             seed=1,
         )
         m.compile(optimizer="adam", loss="mse")
-        m._net.set_profiling(profile)
+        m.engine.core.set_profiling(profile)
         X = _data()
         m.fit(X, X[:, :4], epochs=2, batch_size=8)
         return m
 
     m = run(True)
-    keys = set(m._net.profile())
+    keys = set(m.engine.core.profile())
     for k in (
         "1.residual.forward",
         "1.body.0.dense.forward",
@@ -396,7 +398,9 @@ def test_profiling_names_the_parts_of_a_block_and_keeps_the_bits():
         "1.skip.backward",
     ):
         assert k in keys, k
-    np.testing.assert_array_equal(m._net.params_array(), run(False)._net.params_array())
+    np.testing.assert_array_equal(
+        m.engine.core.params_array(), run(False).engine.core.params_array()
+    )
 
 
 def test_a_wide_layer_inside_a_block_counts_for_the_batch_limit():

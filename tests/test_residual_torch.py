@@ -129,6 +129,6 @@ def test_batchnorm_relu_fused_inside_a_block_matches_torch(rows):
     X = _data(n=rows, seed=5)
     dout = np.random.default_rng(6).normal(size=(rows, 4)).astype(np.float32)
     _check_against_torch(m, X, dout)
-    m._net.set_profiling(True)
+    m.engine.core.set_profiling(True)
     m.forward(X, training=True)
-    assert "0.body.1.batchnorm+relu.forward" in m._net.profile()
+    assert "0.body.1.batchnorm+relu.forward" in m.engine.core.profile()

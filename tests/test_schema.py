@@ -179,7 +179,7 @@ def test_built_tensors_are_the_schema_tensors(layers, options):
     """Each layer's parameters and buffers, as the network lays them out, are the schema's
     tensors (those whose condition holds), in the schema's order."""
     m = nc.Sequential(layers, input_dim=5)
-    net = m._net
+    net = m.engine.core
     params = [name for name, *_ in net.param_views()]
     buffers = [name for name, *_ in net.buffer_views()]
     want_p, want_b = [], []

@@ -197,7 +197,7 @@ def test_parameter_views_are_watched_while_any_view_lives():
     after = m.predict(x)
     np.testing.assert_array_equal(after[:, 0], before[:, 0])
     assert not np.array_equal(after[:, 1:], before[:, 1:])
-    assert m._params_exposed
+    assert m.engine.params_exposed
     del row
     m.predict(x)
-    assert not m._params_exposed  # nothing can write any more: no re-pack per call
+    assert not m.engine.params_exposed  # nothing can write any more: no re-pack per call

@@ -131,13 +131,13 @@ def test_adam_raw_eps_is_scikit_learns_update():
     def run(raw):
         model = nc.Sequential([nc.Dense(4, use_bias=False)], input_dim=3, seed=0)
         model.compile(optimizer=nc.optim.Adam(lr=lr, eps=eps, raw_eps=raw), loss="mse")
-        p = model._arena("params")
+        p = model.engine.arena("params")
         p[:] = w0.ravel()
-        model._params_changed()
+        model.engine.params_changed()
         for g in grads:
-            model._arena("grads")[:] = g.ravel()
-            model._optimizer_step()
-        return model._arena("params").copy()
+            model.engine.arena("grads")[:] = g.ravel()
+            model.engine.optimizer_step()
+        return model.engine.arena("params").copy()
 
     w, m, v = w0.astype(np.float64).ravel(), 0.0, 0.0
     for t, g in enumerate(grads, start=1):

@@ -42,7 +42,7 @@ def chunks(X, y, sizes):
 
 
 def weights(m):
-    return m._arena("params").tobytes()
+    return m.engine.arena("params").tobytes()
 
 
 def test_chunked_source_trains_exactly_like_in_memory_fit():

@@ -46,8 +46,8 @@ def test_every_activation_and_layer(act):
     np.testing.assert_allclose(_out_torch(tm, X), m.predict(X), rtol=1e-6, atol=1e-6)
     back = nc.from_torch(tm, input_dim=7)
     for a, b in (
-        (m._net.params_array(), back._net.params_array()),
-        (m._net.buffers_array(), back._net.buffers_array()),
+        (m.engine.core.params_array(), back.engine.core.params_array()),
+        (m.engine.core.buffers_array(), back.engine.core.buffers_array()),
     ):
         assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
     np.testing.assert_array_equal(back.predict(X), m.predict(X))

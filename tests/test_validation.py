@@ -223,15 +223,13 @@ def test_binding_batch_range_and_order():
     net = _net()
     X, y = np.ones((10, 3), np.float32), np.zeros(10, np.int64)
     with pytest.raises(ValueError, match="batch_begin"):
-        net.train_epoch(X, y, None, 4, None, -1, 3, None)
+        net.train_epoch(X, y, None, 4, None, -1, 3)
     with pytest.raises(ValueError, match="batch_size"):
-        net.train_epoch(X, y, None, 0, None, 0, 3, None)
+        net.train_epoch(X, y, None, 0, None, 0, 3)
     with pytest.raises(ValueError, match="order"):
-        net.train_epoch(X, y, None, 4, np.full(10, 10, np.int64), 0, 3, None)
+        net.train_epoch(X, y, None, 4, np.full(10, 10, np.int64), 0, 3)
     with pytest.raises(TypeError, match="order"):
-        net.train_epoch(X, y, None, 4, np.zeros(10, complex), 0, 3, None)
-    with pytest.raises(ValueError, match="lr_per_batch"):
-        net.train_epoch(X, y, None, 4, None, 0, 3, np.ones(2, np.float32))
+        net.train_epoch(X, y, None, 4, np.zeros(10, complex), 0, 3)
 
 
 @pytest.mark.parametrize(

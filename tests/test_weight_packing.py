@@ -53,15 +53,15 @@ def test_held_views_reuse_the_packed_weights_until_written():
     before = model.predict(X)
     params = model.parameters()
     model.predict(X)  # the first call after parameters() re-packs: a write may have come
-    prepares = model._net.eval_prepares
+    prepares = model.engine.core.eval_prepares
     for _ in range(3):
         np.testing.assert_array_equal(model.predict(X), before)
-    assert model._net.eval_prepares == prepares  # nothing written: nothing re-packed
+    assert model.engine.core.eval_prepares == prepares  # nothing written: nothing re-packed
     params["1.bias"][:] += 1.0
     np.testing.assert_allclose(model.predict(X), before + 1.0, rtol=1e-6)
-    assert model._net.eval_prepares == prepares + 1
+    assert model.engine.core.eval_prepares == prepares + 1
     model.predict(X)
-    assert model._net.eval_prepares == prepares + 1
+    assert model.engine.core.eval_prepares == prepares + 1
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     std::int64_t done = 0;
     while (done < nsteps) {
       std::int64_t end = std::min<std::int64_t>(nb, nsteps - done);
-      net.train_epoch(X.data(), t, pool, bs, nullptr, 0, end, nullptr);
+      net.train_epoch(X.data(), t, pool, bs, nullptr, 0, end);
       done += end;
     }
   };

@@ -44,10 +44,10 @@ def _phases(models: dict, X, y, steps: int) -> dict:
     out: dict = {k: {} for k in models}
     for m in models.values():  # warm-up: workspace, packed weights, optimizer state
         m.train_step(X, y)
-        m._net.set_profiling(True)
+        m.engine.core.set_profiling(True)
     for _ in range(steps):
         for k, m in models.items():
-            net = m._net
+            net = m.engine.core
             net.reset_profile()
             t0 = _clock()
             m.train_step(X, y)

@@ -61,14 +61,14 @@ def _tabular():
 
 
 def _epoch_seconds(model, X, y, batch):
-    net = model._net
+    net = model.engine.core
     t0 = _clock()
-    net.train_epoch(X, y, None, batch, None, 0, 1 << 40, None)
+    net.train_epoch(X, y, None, batch, None, 0, 1 << 40)
     return _clock() - t0
 
 
 def _profile(model, X, y, batch):
-    net = model._net
+    net = model.engine.core
     net.set_profiling(True)
     net.reset_profile()
     _epoch_seconds(model, X, y, batch)

@@ -52,9 +52,9 @@ def main():
             plain.append(_median_us(lambda: call(X), args.calls))  # noqa: B023
             views = model.parameters()
             model.predict(X)  # the first call after parameters() re-packs: a write may have come
-            before = getattr(model._net, "eval_prepares", 0)
+            before = getattr(model.engine.core, "eval_prepares", 0)
             held.append(_median_us(lambda: call(X), args.calls))  # noqa: B023
-            repacks += getattr(model._net, "eval_prepares", -1) - before
+            repacks += getattr(model.engine.core, "eval_prepares", -1) - before
             del views
             model.predict(X)
         a, b = float(np.median(plain)), float(np.median(held))

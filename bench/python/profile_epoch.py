@@ -26,12 +26,12 @@ def main():
     X, y = bt.make_data(args.rows)
     m = bt.nncore_model(bn_dropout=not args.plain)
     m.fit(X[: args.rows // 10], y[: args.rows // 10], epochs=1, batch_size=args.batch_size)
-    m._net.set_profiling(True)
-    m._net.reset_profile()
+    m.engine.core.set_profiling(True)
+    m.engine.core.reset_profile()
     t = time.perf_counter()
     m.fit(X, y, epochs=1, batch_size=args.batch_size)
     epoch = time.perf_counter() - t
-    phases = m._net.profile()
+    phases = m.engine.core.profile()
     print(
         f"bs {args.batch_size}, {args.threads} thread(s): epoch {epoch:.3f} s, "
         f"phases sum {sum(phases.values()):.3f} s"

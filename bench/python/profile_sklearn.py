@@ -37,7 +37,7 @@ def profile_fit(cls, kw, X, y, max_iter):
     with threadpool_limits(1), nncore.num_threads(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = cls(random_state=0, **{**kw, "max_iter": 1}).fit(X, y)
-        net = est.model_._net
+        net = est.model_.engine.core
         net.set_profiling(True)
         net.reset_profile()
         est.set_params(warm_start=True, max_iter=max_iter)

@@ -409,7 +409,7 @@ void register_network(py::module_& m) {
       .def(
           "train_epoch",
           [](Network& net, const py::array& X, const py::array& y, py::object w, int batch_size,
-             py::object order, std::int64_t begin, std::int64_t end, py::object lrs) {
+             py::object order, std::int64_t begin, std::int64_t end) {
             farray xx = matrix(X, "X", net.input_dim());
             long N = xx.shape(0);
             HeldTargets h = targets(y, w, N, net.output_dim());
@@ -434,17 +434,10 @@ void register_network(py::module_& m) {
                 if (o[i] < 0 || o[i] >= N) throw py::value_error("order: index out of range");
               ord_ptr = o;
             }
-            farray lr;
-            const float* lr_ptr = nullptr;
-            if (!lrs.is_none()) {
-              long nb = (N + batch_size - 1) / std::max(batch_size, 1);
-              lr = vector(py::array::ensure(lrs), "lr_per_batch", nb);
-              lr_ptr = lr.data();
-            }
             nncore::EpochStats st;
             {
               py::gil_scoped_release nogil;
-              st = net.train_epoch(xx.data(), h.t, N, batch_size, ord_ptr, begin, end, lr_ptr);
+              st = net.train_epoch(xx.data(), h.t, N, batch_size, ord_ptr, begin, end);
             }
             py::dict d;
             d["loss_sum"] = st.loss_sum;
@@ -457,7 +450,7 @@ void register_network(py::module_& m) {
             return d;
           },
           py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
-          py::arg("order"), py::arg("batch_begin"), py::arg("batch_end"), py::arg("lr_per_batch"))
+          py::arg("order"), py::arg("batch_begin"), py::arg("batch_end"))
       .def(
           "predict",
           [](Network& net, const py::array& x, bool fold_batchnorm) {

@@ -508,7 +508,7 @@ void Network::gather(const float* X, const Targets& t, const std::int64_t* order
 
 EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N, int batch_size,
                                 const std::int64_t* order, std::int64_t batch_begin,
-                                std::int64_t batch_end, const float* lr_per_batch) {
+                                std::int64_t batch_end) {
   Busy busy(*this);
   check(batch_size > 0, "batch_size must be a positive integer");
   check(N > 0, "no training rows");
@@ -526,7 +526,6 @@ EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N
     std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
     gather(X, t, order, begin, rows, batch);
     if (profiling_) add_ticks("gather", t0);
-    if (lr_per_batch) optimizer_->set_lr(lr_per_batch[b]);
     double pen = 0;
     StepInfo info;
     double loss = step_impl(rows, batch, &pen, &info, &st.correct);

@@ -195,8 +195,7 @@ std::vector<float> train_run(const RunConfig& cfg) {
   for (int epoch = 0; epoch < 2; ++epoch) {
     for (std::int64_t i = 0; i < N; ++i) order[i] = (i * 97 + epoch * 31) % N;  // 97 ⟂ 150
     const std::int64_t batches = (N + cfg.batch_size - 1) / cfg.batch_size;
-    EpochStats st = net.train_epoch(X.data(), t, N, cfg.batch_size, order.data(), 0, batches,
-                                    nullptr);
+    EpochStats st = net.train_epoch(X.data(), t, N, cfg.batch_size, order.data(), 0, batches);
     result.push_back(float(st.loss_sum));
     result.push_back(float(st.penalty_sum));
   }

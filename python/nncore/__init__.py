@@ -14,15 +14,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
-
 try:
     from . import _core  # noqa: F401  (fails early with a clear message)
 except ImportError as e:  # a bad NNCORE_ISA surfaces here with the core's message
     raise ImportError(f"nncore's C++ core could not be loaded: {e}") from e
 
 from . import callbacks, data, datasets, optim
-from ._config import config, get_num_threads, num_threads, set_num_threads
+from ._config import __version__, config, get_num_threads, num_threads, set_num_threads
 from .embedding import Embedding, TabularInput
 from .io import ModelFileError, load
 from .layers import Activation, BatchNorm, Dense, Dropout, LayerNorm, Residual

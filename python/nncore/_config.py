@@ -9,6 +9,8 @@ from typing import Any
 
 from . import _core
 
+__version__ = "0.1.0"  # the package version (nncore.__version__; pyproject.toml repeats it)
+
 
 def set_num_threads(n: int) -> None:
     """Use ``n`` OpenMP threads in nncore's kernels, for this process.
@@ -130,8 +132,6 @@ def config() -> dict[str, Any]:
     >>> info["isa"] in info["isa_available"]
     True
     """
-    from . import __version__
-
     kernel = _core.gemm_kernel(_core.isa())
 
     return {

@@ -173,7 +173,6 @@ class Network:
         order: typing.Any,
         batch_begin: typing.SupportsInt | typing.SupportsIndex,
         batch_end: typing.SupportsInt | typing.SupportsIndex,
-        lr_per_batch: typing.Any,
     ) -> dict: ...
     def train_step(
         self, x: numpy.ndarray, y: numpy.ndarray, sample_weight: typing.Any = None

@@ -49,44 +49,13 @@ def _rows(y, idx):
     return y[idx] if isinstance(y, np.ndarray) else np.asarray(y)[idx]
 
 
-def train_batch(net, fn, x, y) -> dict:
-    out = net.forward(x, True)
+def train_batch(engine, fn, x, y) -> dict:
+    """One training forward of the model's ``engine``, ``fn`` on it, backward and update."""
+    out = engine.forward(x, True)
     loss, grad = call(fn, out, y)
-    info = net.step_from_grad(grad)
+    info = engine.step_from_grad(grad)
     info["loss"] = loss
     return info
-
-
-def run_epoch(model, net, X, y, batch_size, order, per_batch, cb, sums) -> dict:
-    """One epoch of ``model`` (its core network ``net``), batch by batch, with the statistics
-    fit's C++ epochs report; the ``per_batch`` schedulers step after each update. As the C++
-    epochs do, a final batch of one row is dropped when batchnorm needs batch statistics."""
-    n = X.shape[0]
-    nbatches = -(-n // batch_size)
-    idx_all = np.arange(n) if order is None else order
-    totals: dict[str, float] = dict.fromkeys(sums, 0)
-    totals["grad_norm"] = -1.0
-    one_row_dropped = any(layer.needs_batch_statistics() for layer in model.layers)
-    for b in range(nbatches):
-        idx = idx_all[b * batch_size : (b + 1) * batch_size]
-        if len(idx) == 1 and one_row_dropped:
-            continue
-        info = train_batch(net, model.loss, np.ascontiguousarray(X[idx]), _rows(y, idx))
-        for s in per_batch:
-            s.step_batch()
-        rows = len(idx)
-        totals["loss_sum"] += info["loss"] * rows
-        totals["penalty_sum"] += info["penalty"] * rows
-        totals["rows"] += rows
-        totals["skipped_nonfinite"] += int(info["skipped"])
-        totals["grad_norm"] = info["grad_norm"]
-        logs = {"batch": b, "batches": nbatches, "loss": totals["loss_sum"] / totals["rows"]}
-        if totals["skipped_nonfinite"]:
-            logs["nonfinite_steps"] = int(totals["skipped_nonfinite"])
-        cb.on_batch_end(b, logs)
-        if model.stop_training:
-            break
-    return totals
 
 
 def loss_of_outputs(fn, out, y, chunk: int = 4096) -> float:

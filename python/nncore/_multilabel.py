@@ -92,8 +92,6 @@ def roc_auc_per_label(y_true, y_score, average: str | None = "macro"):
     >>> roc_auc_per_label([[1, 0], [0, 1], [1, 1], [0, 0]], [[0.9, 0.1], [0.2, 0.8], [0.7, 0.6], [0.1, 0.3]])
     1.0
     """
-    from .metrics import _binary_auc
-
     if average not in ("macro", None):
         raise ValueError(f"average must be 'macro' or None, got {average!r}")
     t, s = _indicators(y_true, y_score, "roc_auc")
@@ -102,7 +100,7 @@ def roc_auc_per_label(y_true, y_score, average: str | None = "macro"):
         raise ValueError(
             f"roc_auc: label columns {bad} hold a single class; their AUC is undefined"
         )
-    per = np.array([_binary_auc(t[:, j], s[:, j]) for j in range(t.shape[1])])
+    per = np.array([binary_auc(t[:, j], s[:, j]) for j in range(t.shape[1])])
     return float(per.mean()) if average == "macro" else per
 
 
@@ -121,3 +119,22 @@ MULTILABEL = {
     "mae": None,
     "mean_absolute_error": None,
 }
+
+
+def binary_auc(pos: np.ndarray, score: np.ndarray) -> float:
+    n_pos = int(pos.sum())
+    n_neg = len(pos) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("roc_auc is undefined when y_true holds only one class")
+    order = np.argsort(score, kind="mergesort")
+    s = score[order]
+    ranks = np.empty(len(s), dtype=np.float64)
+    # Average ranks over ties (Mann-Whitney U).
+    bounds = np.flatnonzero(np.diff(s)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(s)]])
+    for a, b in zip(starts, ends):
+        ranks[a:b] = 0.5 * (a + b - 1) + 1.0
+    r = np.empty_like(ranks)
+    r[order] = ranks
+    return float((r[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))

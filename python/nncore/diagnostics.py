@@ -41,6 +41,8 @@ import math
 import numpy as np
 
 from .callbacks import Callback
+from .layers import Residual
+from .training import inputs
 
 DIAG_ROWS = 256
 DIAG_SEED = 0
@@ -59,7 +61,7 @@ def _layer_acts(model) -> list:
     acts = []
     for i, layer in enumerate(model.layers):
         act = getattr(layer, "activation", None)
-        if i == model._stripped:
+        if i == model.engine.stripped:
             act = None  # folded into the loss: the layer outputs logits
         acts.append(act)
     return acts
@@ -69,7 +71,7 @@ def _dense_weights(model) -> dict:
     """owner -> (offset, size) of every Dense weight, in arena order: the owner is the layer
     index ("2") or, inside residual blocks, the path ("3.body.0", "3.proj")."""
     out = {}
-    for name, shape, offset, _layer in model._param_entries():
+    for name, shape, offset, _layer in model.engine.param_entries():
         if name.endswith(".weight") and len(shape) == 2:
             out[name[: -len(".weight")]] = (offset, int(np.prod(shape)))
     return out
@@ -88,8 +90,6 @@ def _nested(layers):
 
 
 def _block(name: str, layer):
-    from .layers import Residual
-
     if isinstance(layer, Residual):
         for k, child in enumerate(layer.layers):
             yield f"{name}.body.{k}", child
@@ -113,16 +113,16 @@ def _measure(model, x, y):
     """One training-mode forward (every layer's output) + loss + backward on (x, y), without
     changing the network's state. Returns ({Dense owner (see _dense_weights): weight-gradient
     norm}, {layer index: activation stats})."""
-    buffers = model._arena("buffers")
-    grads = model._arena("grads")
+    buffers = model.engine.arena("buffers")
+    grads = model.engine.arena("grads")
     saved_buffers = buffers.copy()
     saved_grads = grads.copy()
     try:
         model.zero_grad()
-        outs = model._forward_unchecked(x, True, every_layer=True)
-        _, dout = model._loss_unchecked(outs[-1], y)
-        model._backward_unchecked(dout)
-        g = model._arena("grads")
+        outs = model.engine.forward_all(x, True)
+        _, dout = model.engine.loss(outs[-1], y)
+        model.engine.backward(dout)
+        g = model.engine.arena("grads")
         norms = {
             i: float(np.linalg.norm(g[off : off + size].astype(np.float64)))
             for i, (off, size) in _dense_weights(model).items()
@@ -131,7 +131,7 @@ def _measure(model, x, y):
         grads[:] = saved_grads
         if buffers.size:
             buffers[:] = saved_buffers
-            model._params_changed()  # running statistics were put back: drop cached plans
+            model.engine.params_changed()  # running statistics were put back: drop cached plans
     stats = {
         i: _activation_stats(act, a) for i, (act, a) in enumerate(zip(_layer_acts(model), outs))
     }
@@ -184,7 +184,7 @@ class DiagnosticsRecorder(Callback):
         self.y = y[idx]
 
     def on_epoch_begin(self, epoch, logs=None):
-        p = self.model._arena("params")
+        p = self.model.engine.arena("params")
         self._start = {
             i: p[off : off + size].astype(np.float64)
             for i, (off, size) in _dense_weights(self.model).items()
@@ -194,7 +194,7 @@ class DiagnosticsRecorder(Callback):
         if logs is None:
             return
         model = self.model
-        p = model._arena("params")
+        p = model.engine.arena("params")
         norms, stats = _measure(model, self.x, self.y)
         for owner, gn in norms.items():
             logs[f"grad_norm/{owner}"] = gn
@@ -267,9 +267,9 @@ class DiagnosticsReport(list):
 
 
 def _prepare(model, X, y, rows, seed):
-    model._require_compiled()
-    X = model._check_X(X)
-    y = model._check_y(y, X.shape[0])
+    inputs.require_compiled(model)
+    X = inputs.check_input(model, X)
+    y = inputs.check_y(model, y, X.shape[0])
     idx = _batch_indices(X.shape[0], rows, seed)
     return np.ascontiguousarray(X[idx]), y[idx]
 
@@ -358,10 +358,10 @@ def report(
 def _layer_rows(model, grads, acts) -> list:
     """One dict per layer: type, activation, units and, for a Dense layer, its weight-gradient
     and weight norms; then its activation statistics."""
-    p = model._arena("params")
+    p = model.engine.arena("params")
     dense = _dense_weights(model)
     acts_of = _layer_acts(model)
-    shapes = {name: shape for name, shape, _off, _layer in model._param_entries()}
+    shapes = {name: shape for name, shape, _off, _layer in model.engine.param_entries()}
     out = []
 
     def norms(r, owner):
@@ -371,7 +371,7 @@ def _layer_rows(model, grads, acts) -> list:
         r["weight_norm"] = wn
         r["grad_to_weight"] = grads[owner] / wn if wn > 0 else math.inf
 
-    for i, (kind, _din, dout) in enumerate(model._layer_info()):
+    for i, (kind, _din, dout) in enumerate(model.engine.layer_info()):
         r = {"layer": i, "type": kind, "activation": acts_of[i] or "linear", "units": int(dout)}
         if str(i) in dense:
             norms(r, str(i))
@@ -533,41 +533,39 @@ def gradient_check(
     if not (isinstance(eps, (int, float)) and eps > 0):
         raise ValueError(f"eps must be > 0, got {eps!r}")
     x, yb = _prepare(model, X, y, rows, seed)
-    params = model._arena("params")
-    buffers = model._arena("buffers")
-    grads = model._arena("grads")
+    params, buffers, grads = (model.engine.arena(w) for w in ("params", "buffers", "grads"))
     saved_buffers, saved_grads = buffers.copy(), grads.copy()
     rng = np.random.default_rng(seed)
     details = []
 
     def loss_at():
-        out = model._forward_unchecked(x, True)
+        out = model.engine.forward(x, True)
         if buffers.size:
             buffers[:] = saved_buffers
-        return model._loss_unchecked(out, yb)[0]
+        return model.engine.loss(out, yb)[0]
 
     try:
         model.zero_grad()
-        out = model._forward_unchecked(x, True)
-        _, dout = model._loss_unchecked(out, yb)
-        model._backward_unchecked(dout)
-        analytic = model._arena("grads").copy()
+        out = model.engine.forward(x, True)
+        _, dout = model.engine.loss(out, yb)
+        model.engine.backward(dout)
+        analytic = model.engine.arena("grads").copy()
         if buffers.size:
             buffers[:] = saved_buffers
-        for name, shape, offset, _layer in model._param_entries():
+        for name, shape, offset, _layer in model.engine.param_entries():
             size = int(np.prod(shape))
             picks = rng.choice(size, min(n_checks, size), replace=False)
             for j in picks:
                 k = offset + int(j)
                 orig = params[k]
                 params[k] = orig + np.float32(eps)
-                model._params_changed()
+                model.engine.params_changed()
                 lp = loss_at()
                 params[k] = orig - np.float32(eps)
-                model._params_changed()
+                model.engine.params_changed()
                 lm = loss_at()
                 params[k] = orig
-                model._params_changed()
+                model.engine.params_changed()
                 # The actual step sizes after float32 rounding.
                 h = float(np.float32(orig + np.float32(eps))) - float(
                     np.float32(orig - np.float32(eps))
@@ -578,7 +576,7 @@ def gradient_check(
         grads[:] = saved_grads
         if buffers.size:
             buffers[:] = saved_buffers
-        model._params_changed()
+        model.engine.params_changed()
     err = 0.0
     for _, _, a, n in details:
         err = max(err, abs(a - n) / max(abs(a), abs(n), 1e-4))

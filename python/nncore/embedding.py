@@ -46,20 +46,20 @@ def _unknown(value, title: str) -> str:
     return value
 
 
-class _CodesInput(Layer):
+class CodesInput(Layer):
     """What both input layers share: checking X's codes in Python, before the core sees them."""
 
     unknown: str
 
-    def _layout(self, n_features: int) -> tuple[list[int], list[int], list[int]]:
+    def layout(self, n_features: int) -> tuple[list[int], list[int], list[int]]:
         """(numeric columns, code columns, cardinality of each code column) for this width."""
         raise NotImplementedError
 
-    def _check_input(self, X, n_features: int | None, name: str) -> np.ndarray:
+    def check_input(self, X, n_features: int | None, name: str) -> np.ndarray:
         """X as C-contiguous float32, with every column outside the code columns finite and every
         code valid (or, with unknown='reserve', anything: invalid codes read the reserved row)."""
         arr = check_X(X, n_features=n_features, name=name, finite=False)
-        numeric, cols, cards = self._layout(arr.shape[1])
+        numeric, cols, cards = self.layout(arr.shape[1])
         other = np.ones(arr.shape[1], bool)
         other[cols] = False
         if other.all():
@@ -88,12 +88,12 @@ class _CodesInput(Layer):
                 )
         return arr
 
-    def _table_names(self, n_features: int) -> list[str]:
+    def table_names(self, n_features: int) -> list[str]:
         """The parameter (without the layer prefix) each code column reads, in output order."""
         raise NotImplementedError
 
 
-class Embedding(_CodesInput):
+class Embedding(CodesInput):
     """Embedding of integer codes: every column of X is a code in [0, cardinality) and reads a
     row of one shared (cardinality, dim) table; (n, k) -> (n, k·dim), column by column.
 
@@ -123,6 +123,12 @@ class Embedding(_CodesInput):
     (10, 3)
     """
 
+    @staticmethod
+    def from_config(cfg: dict) -> Layer:
+        """What ``layer_from_config`` calls for an ``embedding`` config (TabularInput when it
+        names its columns)."""
+        return from_config(cfg)
+
     def __init__(self, cardinality: int, dim: int, *, unknown: str = "error"):
         self.cardinality = _count(cardinality, "Embedding: cardinality")
         self.dim = _count(dim, "Embedding: dim")
@@ -136,10 +142,10 @@ class Embedding(_CodesInput):
             "reserve": self.unknown == "reserve",
         }
 
-    def _layout(self, n_features):
+    def layout(self, n_features):
         return [], list(range(n_features)), [self.cardinality] * n_features
 
-    def _table_names(self, n_features):
+    def table_names(self, n_features):
         return ["weight"] * n_features
 
     def output_width(self, width):
@@ -149,7 +155,7 @@ class Embedding(_CodesInput):
         return f"Embedding({self.cardinality}, {self.dim}, unknown={self.unknown!r})"
 
 
-class TabularInput(_CodesInput):
+class TabularInput(CodesInput):
     """The input of a mixed table: numeric columns and integer-coded categorical columns of one
     float32 X. Output: the numeric columns (in the order given), then each categorical column's
     embedding (in the order of ``categorical``), concatenated. Each categorical column has its
@@ -248,7 +254,7 @@ class TabularInput(_CodesInput):
         s["reserve"] = self.unknown == "reserve"
         return s
 
-    def _layout(self, n_features):
+    def layout(self, n_features):
         cols = list(self.categorical)
         for c in cols + (self.numeric or []):
             if c >= n_features:
@@ -266,7 +272,7 @@ class TabularInput(_CodesInput):
         n_num = len(self.numeric) if self.numeric is not None else width - len(self.categorical)
         return n_num + sum(self._dims())
 
-    def _table_names(self, n_features):
+    def table_names(self, n_features):
         k = len(self.categorical)
         return ["weight"] if k == 1 else [f"weight_{t}" for t in range(k)]
 

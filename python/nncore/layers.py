@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import _schema
 from ._schema import ACTIVATIONS, INITIALIZERS
+from ._validation import check_X
 
 __all__ = [
     "ACTIVATIONS",
@@ -71,6 +72,11 @@ class Layer:
     def needs_batch_statistics(self) -> bool:
         """True when a training forward cannot run on a batch of one row (the core's rule)."""
         return False
+
+    def check_input(self, X, n_features: int | None, name: str):
+        """The model's input checked as this layer, first in a model, reads it: float32 rows of
+        ``n_features`` finite values (a layer of integer codes checks its columns itself)."""
+        return check_X(X, n_features=n_features, name=name)
 
     # Config keys whose constructor argument has another name (the repr shows the argument).
     ARGUMENT_NAMES: dict[str, str] = {}
@@ -500,12 +506,11 @@ def layer_from_config(config: dict) -> Layer:
     """
     cfg = dict(config)
     kind = cfg.pop("type", None)
-    if kind == "embedding":  # Embedding or TabularInput; that module subclasses Layer
-        from . import embedding
-
-        return embedding.from_config(cfg)
     if kind not in LAYER_TYPES:
         raise ValueError(f"unknown layer type {kind!r}")
+    reader = getattr(LAYER_TYPES[kind], "from_config", None)
+    if reader is not None:  # a layer registered from another module reads its own config
+        return reader(cfg)
     if kind == "dense":
         cfg.setdefault("activation", "linear")
         return Dense(cfg.pop("units"), cfg.pop("activation"), **cfg)

@@ -2,9 +2,9 @@
 sequences (the same recursive or closed forms, so the values agree to rounding).
 
 They drive any object with a settable ``lr`` (an :mod:`nncore.optim` optimizer); one parameter
-group, so ``get_last_lr()`` returns a one-element list as in torch. ``Sequential.fit`` drives
-every scheduler through one protocol: ``step_batch()`` before each batch and ``step_epoch(logs)``
-after each epoch; ``interval`` ("epoch", the default, or "batch" for OneCycleLR) says which of the
+group, so ``get_last_lr()`` returns a one-element list as in torch. ``fit`` (its epoch driver,
+``nncore.training.driver``) drives every scheduler through one protocol: ``step_batch()`` after
+each update and ``step_epoch(logs)`` after each epoch, as a PyTorch loop calls ``step()``; ``interval`` ("epoch", the default, or "batch" for OneCycleLR) says which of the
 two calls ``step()``. ReduceLROnPlateau's ``step(metric)`` takes the monitored value; its
 ``step_epoch`` passes val_loss, else loss.
 OneCycleLR cycles beta1 (Adam family) or momentum (SGD/RMSprop built with momentum > 0) like torch;
@@ -141,7 +141,7 @@ class LRScheduler:
         self._update_lr()
 
     def step_batch(self) -> None:
-        """Called by ``fit`` before each batch: a per-batch schedule steps here."""
+        """Called by ``fit`` after each optimizer update: a per-batch schedule steps here."""
         if self.interval == "batch":
             self.step()
 
@@ -776,7 +776,7 @@ class OneCycleLR(LRScheduler):
     ...     sched.step()
     >>> lrs
     [0.04, 0.9505, 0.6113, 0.1883, 0.0]
-    >>> sched.interval  # fit steps it before each batch
+    >>> sched.interval  # fit steps it after each batch
     'batch'
     """
 
@@ -834,7 +834,7 @@ class OneCycleLR(LRScheduler):
             self.group["max_momentum"] = _number("max_momentum", max_momentum)
             self.group["base_momentum"] = _number("base_momentum", base_momentum)
             if last_epoch == -1:
-                optimizer._set_hparam(self._momentum_name, self.group["max_momentum"])
+                optimizer.set_hparam(self._momentum_name, self.group["max_momentum"])
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start, end, pct):
@@ -862,7 +862,7 @@ class OneCycleLR(LRScheduler):
                 break
             start_step = phase["end_step"]
         if self.cycle_momentum:
-            self.optimizer._set_hparam(self._momentum_name, mom)
+            self.optimizer.set_hparam(self._momentum_name, mom)
         return [lr]
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from ._multilabel import (
     MULTILABEL,
     binary_accuracy,
+    binary_auc,
     hamming_loss,
     multilabel_f1,
     roc_auc_per_label,
@@ -360,25 +361,6 @@ def log_loss(y_true, y_pred, eps: float | None = None) -> float:
     return float(-np.mean(np.log(s[np.arange(len(t)), t])))
 
 
-def _binary_auc(pos: np.ndarray, score: np.ndarray) -> float:
-    n_pos = int(pos.sum())
-    n_neg = len(pos) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError("roc_auc is undefined when y_true holds only one class")
-    order = np.argsort(score, kind="mergesort")
-    s = score[order]
-    ranks = np.empty(len(s), dtype=np.float64)
-    # Average ranks over ties (Mann-Whitney U).
-    bounds = np.flatnonzero(np.diff(s)) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(s)]])
-    for a, b in zip(starts, ends):
-        ranks[a:b] = 0.5 * (a + b - 1) + 1.0
-    r = np.empty_like(ranks)
-    r[order] = ranks
-    return float((r[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
-
-
 def roc_auc(y_true, y_score) -> float:
     """Area under the ROC curve: the probability that a random positive row scores higher than
     a random negative one (ties count half).
@@ -417,7 +399,7 @@ def roc_auc(y_true, y_score) -> float:
                 f"roc_auc (one-vs-rest) needs every class in y_true; missing "
                 f"{sorted(set(range(s.shape[1])) - set(present.tolist()))}"
             )
-        return float(np.mean([_binary_auc(t == c, s[:, c]) for c in range(s.shape[1])]))
+        return float(np.mean([binary_auc(t == c, s[:, c]) for c in range(s.shape[1])]))
     if s.ndim == 2:
         s = s[:, -1]
     if s.shape[0] != t.shape[0]:
@@ -425,7 +407,7 @@ def roc_auc(y_true, y_score) -> float:
     classes = np.unique(t)
     if len(classes) > 2:
         raise ValueError("roc_auc with one score column needs binary labels")
-    return _binary_auc(t == classes[-1], s)  # the larger label is the positive class
+    return binary_auc(t == classes[-1], s)  # the larger label is the positive class
 
 
 roc_auc_score = roc_auc

@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+from . import _format, _losses
 from .embedding import Embedding, TabularInput
 from .layers import Activation, BatchNorm, Dense, Dropout, LayerNorm, Residual
 
@@ -61,14 +62,14 @@ class _Graph:
 
     def embedding(self, x: str, layer, params, n_in: int, where: str) -> str:
         """Numeric columns, then each code column's table row, concatenated (see the module)."""
-        numeric, cols, cards = layer._layout(n_in)
+        numeric, cols, cards = layer.layout(n_in)
         tables: dict = {}
         parts = []
         if numeric:
             parts.append(
                 self.op("Gather", [x, self.const_int(where + "_numeric", numeric)], where, axis=1)
             )
-        for c, card, tname in zip(cols, cards, layer._table_names(n_in)):
+        for c, card, tname in zip(cols, cards, layer.table_names(n_in)):
             if tname not in tables:
                 tables[tname] = self.const(f"{where}_{tname}", params[f"0.{tname}"])
             at = f"{where}_col{c}"
@@ -188,10 +189,8 @@ def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
     _check_exportable(model.layers, "")
     params, buffers = model.parameters(), model.buffers()
     g = _Graph(onnx, opset)
-    from .model import _OUTPUT_TRANSFORM
-
-    x = _emit(g, model.layers, "input", params, buffers, "", model._stripped, model.input_dim)
-    transform = _OUTPUT_TRANSFORM.get(model.loss or "", "linear")
+    x = _emit(g, model.layers, "input", params, buffers, "", model.engine.stripped, model.input_dim)
+    transform = _losses.OUTPUT_TRANSFORM.get(model.loss or "", "linear")
     x = g.activation(x, transform, None, "output")
     if x == "input":  # a model of Dropout/linear layers only
         x = g.op("Identity", [x], "output_identity")
@@ -200,7 +199,7 @@ def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
         g.nodes,
         name,
         [h.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["batch", model.input_dim])],
-        [h.make_tensor_value_info(x, onnx.TensorProto.FLOAT, ["batch", model._output_dim()])],
+        [h.make_tensor_value_info(x, onnx.TensorProto.FLOAT, ["batch", model.engine.output_dim])],
         initializer=g.inits,
     )
     proto = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)], producer_name="nncore")
@@ -289,6 +288,4 @@ def _max_ir_version(onnx, opset: int) -> int:
 
 def export_onnx(model, path, *, opset: int | None = None) -> None:
     proto = to_onnx(model, opset=opset)
-    from .io import write_atomic
-
-    write_atomic(os.fspath(path), [proto.SerializeToString()])
+    _format.write_atomic(os.fspath(path), [proto.SerializeToString()])

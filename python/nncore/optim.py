@@ -112,14 +112,16 @@ class Optimizer:
 
     def __init__(self, params, config):
         limits = _schema.optimizer_params(self.name)
-        self._config = {k: _check(k, v, limits) for k, v in config.items()}
+        config = {k: _check(k, v, limits) for k, v in config.items()}
+        # The lr lives in the core optimizer only; _config holds the other hyper-parameters.
+        lr = config.pop("lr")
+        self._config = config
         self._extra_checks()
-        self._core = None
         self._model = None
-        self._core_optimizer()  # validates the combination in the core as well
+        self._make_core(lr)  # validates the combination in the core as well
         if params is not None:
             model = None
-            if hasattr(params, "_attach_optimizer"):
+            if hasattr(params, "engine") and hasattr(params, "compile"):
                 model = params
             elif getattr(params, "model", None) is not None:
                 model = params.model
@@ -128,7 +130,9 @@ class Optimizer:
                     "params must be a model or model.parameters() (one parameter group: the "
                     f"whole model), got {type(params).__name__}"
                 )
-            model._attach_optimizer(self)
+            model.optimizer = self
+            if model.built:
+                self.attach(model)
 
     def _extra_checks(self):
         pass
@@ -145,16 +149,21 @@ class Optimizer:
                 hp[k] = float(v)
         return hp
 
-    def _core_optimizer(self):
-        """The nncore._core.Optimizer (created once)."""
-        if self._core is None:
-            self._core = _core.make_optimizer(self.name, self._core_hparams())
+    def _make_core(self, lr: float) -> None:
+        self._core = _core.make_optimizer(self.name, {**self._core_hparams(), "lr": float(lr)})
+
+    def core_optimizer(self):
+        """The nncore._core.Optimizer this optimizer drives (the one holder of the lr)."""
         return self._core
 
-    def _attach(self, model):
+    def hyper_parameters(self) -> dict:
+        """The hyper-parameters other than lr, as given (checked)."""
+        return dict(self._config)
+
+    def attach(self, model):
         """Called by ``model.compile``: the model's network steps this optimizer."""
         self._model = model
-        model._set_core_optimizer(self._core_optimizer())
+        model.engine.set_optimizer(self.core_optimizer())
 
     def _built_model(self):
         if self._model is None or not self._model.built:
@@ -169,18 +178,17 @@ class Optimizer:
     def lr(self) -> float:
         """The learning rate; setting it (checked against the core's limits) takes effect at
         the next step, as schedulers do."""
-        return self._core_optimizer().lr
+        return self.core_optimizer().lr
 
     @lr.setter
     def lr(self, value):
-        self._core_optimizer().lr = _check("lr", value, _schema.optimizer_params(self.name))
-        self._config["lr"] = float(value)
+        self.core_optimizer().lr = _check("lr", value, _schema.optimizer_params(self.name))
 
-    def _set_hparam(self, name, value):
+    def set_hparam(self, name, value):
         """Changes one hyper-parameter between steps (used by OneCycleLR to cycle beta1 /
         momentum); "beta1"/"beta2" address the betas pair."""
         value = float(value)
-        self._core_optimizer().set_hparam(name, value)
+        self.core_optimizer().set_hparam(name, value)
         if name in ("beta1", "beta2"):
             b = list(self._config["betas"])
             b[0 if name == "beta1" else 1] = value
@@ -189,17 +197,17 @@ class Optimizer:
             self._config[name] = value
 
     def _get_hparam(self, name):
-        return float(self._core_optimizer().hparams()[name])
+        return float(self.core_optimizer().hparams()[name])
 
     @property
     def steps(self) -> int:
         """Number of updates done (skipped non-finite steps do not count)."""
-        return self._core_optimizer().steps
+        return self.core_optimizer().steps
 
     def step(self) -> dict:
         """One update of the attached model from its gradients; returns
         ``{"grad_norm", "finite", "skipped"}``."""
-        return self._built_model()._optimizer_step()
+        return self._built_model().engine.optimizer_step()
 
     def zero_grad(self) -> None:
         """Zero the attached model's gradients (one ``memset`` over its gradient arena)."""
@@ -208,12 +216,11 @@ class Optimizer:
     def get_config(self) -> dict:
         """``{"name": ..., hyper-parameters...}``: enough for :func:`get` to rebuild the
         optimizer (saved in model files)."""
-        cfg: dict = {"name": self.name}
+        cfg: dict = {"name": self.name, "lr": self.lr}
         cfg.update(self._config)
         for k in _OMIT_AT_DEFAULT:
             if k in cfg and not cfg[k]:
                 del cfg[k]
-        cfg["lr"] = self.lr
         if "betas" in cfg:
             cfg["betas"] = list(cfg["betas"])
         return cfg
@@ -230,7 +237,7 @@ class Optimizer:
     def state_dict(self) -> dict:
         """{name, hparams, steps, lr, state: {name: float32 array}}: everything needed to resume
         bitwise identically."""
-        core = self._core_optimizer()
+        core = self.core_optimizer()
         hp = self.get_config()
         hp.pop("name")
         return {
@@ -255,15 +262,12 @@ class Optimizer:
         hp = dict(d.get("hparams") or {})
         if hp:
             fresh = type(self)(**hp)  # validates
-            same = {k: v for k, v in fresh._config.items() if k != "lr"} == {
-                k: v for k, v in self._config.items() if k != "lr"
-            }
-            if not same:
-                self._config = fresh._config
-                self._core = None
+            if fresh.hyper_parameters() != self._config:
+                self._config = fresh.hyper_parameters()
+                self._make_core(self.lr)
                 if self._model is not None and self._model.built:
-                    self._attach(self._model)
-        core = self._core_optimizer()
+                    self.attach(self._model)
+        core = self.core_optimizer()
         state = d["state"]
         if not isinstance(state, dict):
             raise ValueError("optimizer state_dict['state'] must be a dict of arrays")
@@ -294,7 +298,6 @@ class Optimizer:
         if steps < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
         core.lr = _check("lr", d["lr"], _schema.optimizer_params(self.name))
-        self._config["lr"] = float(d["lr"])
         for k in names:
             core.set_state(k, arrays.get(k, np.zeros(0, np.float32)))
         core.steps = steps
@@ -863,9 +866,9 @@ def get(optimizer, **kwargs) -> Optimizer:
 def _grads(model_or_grads):
     if isinstance(model_or_grads, np.ndarray):
         return model_or_grads
-    if not getattr(model_or_grads, "built", False) or not hasattr(model_or_grads, "_arena"):
+    if not getattr(model_or_grads, "built", False) or not hasattr(model_or_grads, "engine"):
         raise ValueError("expected a built nncore model (or a float32 gradient array)")
-    return model_or_grads._arena("grads")
+    return model_or_grads.engine.arena("grads")
 
 
 def clip_grad_norm_(model, max_norm) -> float:

@@ -26,12 +26,12 @@ import itertools
 import os
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
 from ._validation import check_positive_int, check_seed
+from .training import Driver, callback_list, inputs, steps
 
 __all__ = ["CSVReader", "ParquetReader", "prefetch", "is_source", "fit_source"]
 
@@ -313,6 +313,38 @@ def _chunk_pair(item, i):
     return item
 
 
+class StreamSource:
+    """The driver's batch source over streamed chunks: chunks checked as they come, shuffled
+    within (seeded by seed, epoch and chunk), cut into runs of whole batches, the rows left
+    over carried into the next chunk and trained as the epoch's last batch."""
+
+    def __init__(self, model, chunks_of, batch_size, shuffle, seed, steps_per_epoch, depth):
+        self.model, self.chunks_of, self.batch_size = model, chunks_of, batch_size
+        self.shuffle, self.seed, self.steps, self.depth = shuffle, seed, steps_per_epoch, depth
+        self.info = {"epochs": None, "batches": None, "samples": None}
+
+    def runs(self, epoch: int):
+        it = self.chunks_of(epoch)
+        if self.steps is not None:
+            it = itertools.islice(it, self.steps)
+        carry = None
+        for i, item in enumerate(prefetch(it, self.depth) if self.depth else it):
+            Xc, yc = _chunk_pair(item, i)
+            X, yc, _ = inputs.fit_inputs(self.model, Xc, yc, None, None)
+            if carry is not None:
+                X, yc = np.concatenate([carry[0], X]), np.concatenate([carry[1], yc])
+            if self.shuffle:
+                p = np.random.default_rng([int(self.seed), epoch, i]).permutation(len(X))
+                X, yc = X[p], yc[p]
+            full = len(X) // self.batch_size * self.batch_size
+            carry = (X[full:], yc[full:]) if full < len(X) else None
+            yield (X[:full], yc[:full], None, None)
+            if self.model.stop_training:
+                return
+        if carry is not None and len(carry[0]):
+            yield (carry[0], carry[1], None, None)
+
+
 def fit_source(
     model,
     source,
@@ -330,9 +362,7 @@ def fit_source(
     prefetch_chunks: int = 2,
 ):
     """``model.fit`` over a streamed source (see the module docstring); returns the History."""
-    from .model import _EPOCH_SUMS, _schedulers
-
-    model._require_compiled()
+    inputs.require_compiled(model)
     epochs = check_positive_int(epochs, "epochs", minimum=0)
     batch_size = check_positive_int(batch_size, "batch_size")
     seed = check_seed(model.seed if seed is None else seed, "seed")
@@ -341,69 +371,16 @@ def fit_source(
     if y is not None and not _is_dask(source):
         raise ValueError("y must be None when X is a source of (X, y) chunks")
     chunks_of = _epoch_iterators(source, y, steps_per_epoch)
-    val = None
-    scheds = _schedulers(schedulers)
-    history = cb = None
-    model.stop_training = False
-    for epoch in range(model.epochs_done, model.epochs_done + epochs):
-        t0 = time.perf_counter()
-        it = chunks_of(epoch)
-        if steps_per_epoch is not None:
-            it = itertools.islice(it, steps_per_epoch)
-        totals: dict = dict.fromkeys(_EPOCH_SUMS, 0)
-        totals["grad_norm"] = -1.0
-        carry = None
-        started = False
-        for i, item in enumerate(prefetch(it, prefetch_chunks) if prefetch_chunks else it):
-            X, yc, _ = model._fit_inputs(*_chunk_pair(item, i), None, None)
-            if cb is None:  # the model is built now (the first chunk gave the width)
-                if validation_data is not None:
-                    val = model._validation_rows(X, yc, None, seed, 0.0, validation_data)[1]
-                history, cb = model._fit_callbacks(callbacks, X, yc, epochs, verbose, False)
-                cb.on_train_begin({"epochs": epochs, "batches": None, "samples": None})
-            if not started:
-                cb.on_epoch_begin(epoch, {})
-                started = True
-            if carry is not None:
-                X, yc = np.concatenate([carry[0], X]), np.concatenate([carry[1], yc])
-            if shuffle:
-                p = np.random.default_rng([int(seed), epoch, i]).permutation(len(X))
-                X, yc = X[p], yc[p]
-            full = len(X) // batch_size * batch_size
-            carry = (X[full:], yc[full:]) if full < len(X) else None
-            if full:
-                _add(
-                    totals,
-                    model._run_epoch(X[:full], yc[:full], None, batch_size, None, scheds, cb),
-                )
-            if model.stop_training:
-                break
-        if cb is None:
-            raise ValueError("the source yielded no chunks")
-        if not started:
-            cb.on_epoch_begin(epoch, {})
-        if carry is not None and len(carry[0]) and not model.stop_training:
-            _add(totals, model._run_epoch(carry[0], carry[1], None, batch_size, None, scheds, cb))
-        logs = model._epoch_logs(totals, val, t0)
-        model.epochs_done = epoch + 1
-        for s in scheds:
-            s.step_epoch(logs)
-        cb.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
-    if cb is None:
-        from .callbacks import History
+    runs = StreamSource(
+        model, chunks_of, batch_size, shuffle, seed, steps_per_epoch, prefetch_chunks
+    )
 
-        model.history = History()
-        return model.history
-    cb.on_train_end({})
-    return history
+    def start(run):  # the first chunk has built the model
+        val = None
+        if validation_data is not None:
+            X, y = run[0], run[1]
+            val = inputs.validation_rows(model, X, y, None, seed, 0.0, validation_data)[1]
+        return (*callback_list(model, callbacks, epochs, verbose), val)
 
-
-def _add(totals: dict, st: dict) -> None:
-    for k, v in st.items():
-        if k == "grad_norm":
-            if v >= 0:
-                totals[k] = v
-        elif k in totals:
-            totals[k] += v
+    step = steps.step_for(model, batch_size)
+    return Driver(model, runs, step, schedulers=schedulers, start=start).fit(epochs)

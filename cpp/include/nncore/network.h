@@ -161,12 +161,12 @@ class Network {
   StepInfo step_from_grad(const float* dout, int n, double* penalty_out = nullptr);
 
   // Trains batches [batch_begin, batch_end) of one epoch over N rows of X. order (length N) is
-  // the row permutation (null = identity). lr_per_batch (null = keep the optimizer's lr) gives
-  // the learning rate of each batch of the epoch, indexed from 0. A final batch of one row is
-  // skipped when a layer needs batch statistics (batchnorm).
+  // the row permutation (null = identity). Every batch steps at the optimizer's current lr (a
+  // per-batch schedule sets it between calls: the lr lives in the optimizer only). A final
+  // batch of one row is skipped when a layer needs batch statistics (batchnorm).
   EpochStats train_epoch(const float* X, const Targets& t, std::int64_t N, int batch_size,
                          const std::int64_t* order, std::int64_t batch_begin,
-                         std::int64_t batch_end, const float* lr_per_batch);
+                         std::int64_t batch_end);
 
   // Data-parallel training passes over this process's blocks (network_blocks.cpp). x (n, input_dim)
   // holds the blocks' rows concatenated (n = the sum of pass.rows). Layers run one at a time over

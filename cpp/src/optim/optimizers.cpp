@@ -74,7 +74,10 @@ class Fused : public Optimizer {
       auto it = given.find(s.name);
       double v = it == given.end() ? s.def : it->second;
       schema::check(name_, s, v);
-      if (s.name == "lr") lr_ = v;
+      if (s.name == "lr") {
+        lr_ = v;  // the lr lives in lr_ only (hparams() reports it)
+        continue;
+      }
       hp_[s.name] = v;
     }
     clipnorm_ = hp_["clipnorm"];

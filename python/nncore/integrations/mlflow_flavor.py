@@ -124,7 +124,6 @@ def save_model(
     >>> tmp.cleanup()
     """
     mlflow = _require_mlflow()
-    import yaml
     from mlflow.models import Model, infer_signature
     from mlflow.models.utils import _save_example
 
@@ -159,6 +158,13 @@ def save_model(
         loss=seq.loss if isinstance(seq.loss, str) else None,
     )
     mlflow_model.save(os.path.join(path, "MLmodel"))
+    _write_environment(path, mlflow.__version__, pip_requirements, extra_pip_requirements)
+
+
+def _write_environment(path, mlflow_version, pip_requirements, extra_pip_requirements) -> None:
+    """requirements.txt, conda.yaml and python_env.yaml of a saved model directory."""
+    import yaml
+
     reqs = list(pip_requirements or get_default_pip_requirements())
     reqs += list(extra_pip_requirements or [])
     with open(os.path.join(path, "requirements.txt"), "w") as f:
@@ -169,7 +175,7 @@ def save_model(
         "dependencies": [
             f"python={_python()}",
             "pip",
-            {"pip": [f"mlflow=={mlflow.__version__}", *reqs]},
+            {"pip": [f"mlflow=={mlflow_version}", *reqs]},
         ],
     }
     with open(os.path.join(path, "conda.yaml"), "w") as f:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._search import GridSearch
-from ._validation import _NoArgs, _run_folds, _setup
+from ._validation import NoArgs, run_folds, setup_folds
 
 
 def learning_curve(
@@ -72,7 +72,7 @@ def learning_curve(
     >>> sizes, test.shape
     (array([20, 40]), (2, 3))
     """
-    X, y, scorers, folds = _setup(model_fn, {}, X, y, cv, scoring)
+    X, y, scorers, folds = setup_folds(model_fn, {}, X, y, cv, scoring)
     if len(scorers) != 1:
         raise ValueError("learning_curve takes one metric")
     n_train = min(len(tr) for tr, _ in folds)
@@ -88,8 +88,8 @@ def learning_curve(
         sizes.append(v)
     sizes = np.unique(sizes)
     jobs = [({}, tr[:s], te) for s in sizes for tr, te in folds]
-    res = _run_folds(
-        _NoArgs(model_fn),
+    res = run_folds(
+        NoArgs(model_fn),
         X,
         y,
         jobs,

@@ -8,8 +8,8 @@ import numpy as np
 
 from .. import metrics as _metrics
 from ..preprocessing import Standardizer
-from ._split import _rng
-from ._validation import _is_classifier, _run_folds, _setup
+from ._split import seeded_rng
+from ._validation import is_classifier, run_folds, setup_folds
 
 
 def _split_params(params: dict):
@@ -90,11 +90,11 @@ class _BaseSearch:
         if not cands:
             raise ValueError("the parameter grid is empty")
         first = _split_params(cands[0])[0]
-        X, y, scorers, folds = _setup(self.model_fn, first, X, y, self.cv, self.scoring)
+        X, y, scorers, folds = setup_folds(self.model_fn, first, X, y, self.cv, self.scoring)
         results = []
         for c in cands:  # fit params may differ per candidate: folds run in parallel
             build, fit = _split_params(c)
-            results += _run_folds(
+            results += run_folds(
                 _Build(self.model_fn),
                 X,
                 y,
@@ -138,7 +138,7 @@ class _BaseSearch:
         f = _metrics.get(
             self.scoring
             if isinstance(self.scoring, str)
-            else ("accuracy" if _is_classifier(self.best_model_) else "r2")
+            else ("accuracy" if is_classifier(self.best_model_) else "r2")
         )
         return float(f(y, self.predict(X)))
 
@@ -335,7 +335,7 @@ class RandomSearch(_BaseSearch):
         self.param_distributions, self.n_iter, self.seed = param_distributions, n_iter, seed
 
     def _candidates(self):
-        rng = _rng(self.seed)
+        rng = seeded_rng(self.seed)
         dists = self.param_distributions
         if not isinstance(dists, dict):
             raise ValueError("param_distributions must be a dict")

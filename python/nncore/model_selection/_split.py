@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _rng(seed):
+def seeded_rng(seed):
     return np.random.default_rng(seed)
 
 
@@ -58,7 +58,7 @@ class KFold:
         n = _num_rows(X)
         if self.n_splits > n:
             raise ValueError(f"n_splits={self.n_splits} is greater than the number of rows ({n})")
-        idx = _rng(self.seed).permutation(n) if self.shuffle else np.arange(n)
+        idx = seeded_rng(self.seed).permutation(n) if self.shuffle else np.arange(n)
         sizes = np.full(self.n_splits, n // self.n_splits)
         sizes[: n % self.n_splits] += 1
         start = 0
@@ -164,7 +164,7 @@ class StratifiedKFold:
             raise ValueError("StratifiedKFold.split needs the class labels y")
         if _num_rows(X) != len(y):
             raise ValueError(f"X has {_num_rows(X)} rows but y has {len(y)}")
-        fold = self._fold_of(y, _rng(self.seed))
+        fold = self._fold_of(y, seeded_rng(self.seed))
         for f in range(self.n_splits):
             yield np.flatnonzero(fold != f), np.flatnonzero(fold == f)
 
@@ -324,7 +324,7 @@ def train_test_split(
         raise ValueError(f"train ({n_train}) + test ({n_test}) rows exceed the {n} rows given")
     if n_train < 1 or n_test < 1:
         raise ValueError(f"the split leaves {n_train} train and {n_test} test rows")
-    rng = _rng(seed)
+    rng = seeded_rng(seed)
     if stratify is None:
         perm = rng.permutation(n) if shuffle else np.arange(n)
         train, test = perm[:n_train], perm[n_train : n_train + n_test]

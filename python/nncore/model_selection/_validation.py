@@ -14,7 +14,7 @@ from ..preprocessing import Standardizer
 from ._split import KFold, StratifiedKFold
 
 
-def _is_classifier(model) -> bool:
+def is_classifier(model) -> bool:
     return getattr(model, "loss", None) in ("cross_entropy", "binary_cross_entropy")
 
 
@@ -158,18 +158,18 @@ def _as_arrays(X, y):
     return X, y
 
 
-def _setup(model_fn, params, X, y, cv, scoring):
+def setup_folds(model_fn, params, X, y, cv, scoring):
     """(X, y, scorers, folds): what every cross-validating entry point starts from. One probe
     model, ``model_fn(**params)``, is built and dropped to learn whether the task is
     classification, which picks the default metric and the default splitter."""
     X, y = _as_arrays(X, y)
-    classifier = _is_classifier(model_fn(**params))
+    classifier = is_classifier(model_fn(**params))
     scorers = _resolve_scoring(scoring, classifier)
     folds = [(np.asarray(a), np.asarray(b)) for a, b in _resolve_cv(cv, classifier).split(X, y)]
     return X, y, scorers, folds
 
 
-def _run_folds(
+def run_folds(
     model_fn,
     X,
     y,
@@ -310,10 +310,10 @@ def cross_validate(
     >>> res["test_accuracy"].shape
     (3,)
     """
-    X, y, scorers, folds = _setup(model_fn, {}, X, y, cv, scoring)
+    X, y, scorers, folds = setup_folds(model_fn, {}, X, y, cv, scoring)
     jobs: list = [({}, tr, te) for tr, te in folds]
-    res = _run_folds(
-        _NoArgs(model_fn),
+    res = run_folds(
+        NoArgs(model_fn),
         X,
         y,
         jobs,
@@ -329,7 +329,7 @@ def cross_validate(
     return _collect(res, scorers, return_train_score, return_models)
 
 
-class _NoArgs:
+class NoArgs:
     """model_fn(**{}) for a zero-argument model_fn, picklable for joblib workers."""
 
     def __init__(self, fn):

@@ -5,6 +5,7 @@ incremental logic, the weight initialisation and the fitted attributes, as sciki
 from __future__ import annotations
 
 import contextlib
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,6 +16,11 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._engine import CHUNK, Engine, core_loss
+from ._stochastic import StochasticSolver
+
+# One Engine per network (building one reads the layer table from the core), keyed weakly by
+# the network: not on the estimator, whose __dict__ predict must leave unchanged.
+_ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 SKLEARN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
 # nncore extras accepted by ``activation`` and ``solver`` besides scikit-learn's names.
@@ -23,7 +29,7 @@ STOCHASTIC = {"sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad"}
 _TO_CORE_ACT = {"identity": "linear", "logistic": "sigmoid"}
 
 
-class BaseMLP(BaseEstimator):
+class BaseMLP(StochasticSolver, BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(SKLEARN_ACTIVATIONS | EXTRA_ACTIVATIONS)],
@@ -90,16 +96,16 @@ class BaseMLP(BaseEstimator):
         else:
             eng = self._engine()
         Xs = _training_matrix(X)
-        eng.model._set_batch_l2(eng.alpha)  # the network may have been used with another alpha
+        eng.model.engine.set_batch_l2(
+            eng.alpha
+        )  # the network may have been used with another alpha
         with self._threads():
             if self.solver == "lbfgs":
                 from ._lbfgs import fit_lbfgs
 
                 fit_lbfgs(self, eng, Xs, Y, sw)
             else:
-                from ._stochastic import fit_stochastic
-
-                fit_stochastic(self, eng, Xs, Y, sw, incremental)
+                self._fit_stochastic(eng, Xs, Y, sw, incremental)
         self.coefs_, self.intercepts_ = eng.read(X.dtype)
         self._synced = (list(self.coefs_), list(self.intercepts_))
         if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
@@ -180,16 +186,14 @@ class BaseMLP(BaseEstimator):
         coefs, intercepts = self.coefs_, self.intercepts_
         eng = None
         if model is not None:
-            # One Engine per network and settings, kept between calls (building one reads the
-            # layer table from the core: a visible share of a small predict). Kept on the
-            # network, not the estimator, whose __dict__ predict must leave unchanged.
+            # One Engine per network and settings, kept between calls (_ENGINES).
             key = (self.out_activation_, float(self.alpha), bool(self.l1 or self.l2))
-            cached = getattr(model, "_sklearn_engine", None)
+            cached = _ENGINES.get(model)
             if cached is not None and cached[0] == key and cached[1].model is model:
                 eng = cached[1]
             else:
                 eng = Engine(model, self.out_activation_, self.alpha, bool(self.l1 or self.l2))
-                model._sklearn_engine = (key, eng)
+                _ENGINES[model] = (key, eng)
             if eng.shapes() != [np.shape(c)[::-1] for c in coefs]:
                 eng = None
         if eng is None:

@@ -49,16 +49,16 @@ class Engine:
         self.out_activation = out_activation
         self.alpha = float(alpha)
         self.extra_penalty = extra_penalty
-        self.n_out = model._layer_info()[-1][2]
-        dense = {i for i, (kind, _, _) in enumerate(model._layer_info()) if kind == "dense"}
+        self.n_out = model.engine.layer_info()[-1][2]
+        dense = {i for i, (kind, _, _) in enumerate(model.engine.layer_info()) if kind == "dense"}
         self._w: list[tuple[int, tuple]] = []
         self._b: list[tuple[int, tuple]] = []
-        for name, shape, off, layer in model._param_entries():
+        for name, shape, off, layer in model.engine.param_entries():
             if layer in dense:
                 (self._w if name.endswith("weight") else self._b).append((off, tuple(shape)))
         _, c, r = _LOSSES[out_activation]
         self._c, self._r = c(self.n_out), r(self.n_out)
-        model._set_batch_l2(self.alpha)
+        model.engine.set_batch_l2(self.alpha)
 
     # ----------------------------------------------------------------- scikit-learn's layout
     def _views(self, arena: np.ndarray):
@@ -72,11 +72,11 @@ class Engine:
 
     def read(self, dtype) -> tuple[list, list]:
         """Copies of the weights as scikit-learn's (coefs_, intercepts_), in ``dtype``."""
-        ws, bs = self._views(self.model._arena("params"))
+        ws, bs = self._views(self.model.engine.arena("params"))
         return [w.T.astype(dtype) for w in ws], [b.astype(dtype) for b in bs]
 
     def write(self, coefs, intercepts) -> None:
-        ws, bs = self._views(self.model._arena("params"))
+        ws, bs = self._views(self.model.engine.arena("params"))
         if len(coefs) != len(ws) or len(intercepts) != len(bs):
             raise ValueError(
                 f"coefs_/intercepts_ hold {len(coefs)}/{len(intercepts)} arrays; the network "
@@ -92,11 +92,11 @@ class Engine:
             if c.shape != b.shape:
                 raise ValueError(f"an intercepts_ array has shape {c.shape}, expected {b.shape}")
             b[...] = c
-        self.model._params_changed()
+        self.model.engine.params_changed()
 
     def same_as(self, coefs, intercepts) -> bool:
         """Whether (coefs_, intercepts_) still equal the network's weights (read-only check)."""
-        ws, bs = self._views(self.model._arena("params"))
+        ws, bs = self._views(self.model.engine.arena("params"))
         try:
             return all(np.array_equal(w.T, c) for w, c in zip(ws, coefs)) and all(
                 np.array_equal(b, np.ravel(c)) for b, c in zip(bs, intercepts)
@@ -107,11 +107,11 @@ class Engine:
     def params_flat(self) -> np.ndarray:
         """The arena in scikit-learn's packing order: every coef (in, out) row-major, then every
         intercept; float64 for scipy."""
-        ws, bs = self._views(self.model._arena("params"))
+        ws, bs = self._views(self.model.engine.arena("params"))
         return np.concatenate([w.T.ravel() for w in ws] + list(bs)).astype(np.float64)
 
     def set_params_flat(self, theta: np.ndarray) -> None:
-        ws, bs = self._views(self.model._arena("params"))
+        ws, bs = self._views(self.model.engine.arena("params"))
         pos = 0
         for w in ws:
             k = w.size
@@ -120,10 +120,10 @@ class Engine:
         for b in bs:
             b[...] = theta[pos : pos + b.size]
             pos += b.size
-        self.model._params_changed()
+        self.model.engine.params_changed()
 
     def grads_flat(self) -> np.ndarray:
-        ws, bs = self._views(self.model._arena("grads"))
+        ws, bs = self._views(self.model.engine.arena("grads"))
         return np.concatenate([w.T.ravel() for w in ws] + list(bs)).astype(np.float64)
 
     # ------------------------------------------------------------------- loss and gradient
@@ -156,14 +156,14 @@ class Engine:
                 w = None if scale == 1.0 else np.full(m, scale, dtype=np.float32)
             else:
                 w = (w_all[j * CHUNK : j * CHUNK + m] * scale).astype(np.float32)
-            total += self.model._loss_grad(xb, T[part], w, accumulate=j > 0)
+            total += self.model.engine.loss_grad(xb, T[part], w, accumulate=j > 0)
         loss = total * self._r
         if self.extra_penalty:
             loss += float(self.model.penalty())
         if self.alpha:
             # scikit-learn's L2 term: alpha/2·ΣW²/Σw on the loss, alpha·W/Σw on the weights'
             # gradients (biases are not penalised), added after the whole batch's gradient
-            loss += self.model._add_batch_l2(total_w)
+            loss += self.model.engine.add_batch_l2(total_w)
         return loss
 
     # ------------------------------------------------------------------------ whole epochs
@@ -184,7 +184,8 @@ class Engine:
         optimizer step. ``order`` is the row permutation (None: in order), sorted within each
         batch as :meth:`loss_grad`'s callers do. Returns the sum over batches of (loss × rows),
         as the per-batch path accumulates it."""
-        st = self.model._train_epoch_unchecked(X, T, w, batch_size, order)
+        nb = -(-X.shape[0] // batch_size)
+        st = self.model.engine.train_batches(X, T, w, batch_size, order, 0, nb)
         return st["loss_sum"] * self._r + st["penalty_sum"]
 
     # ---------------------------------------------------------------------------- outputs
@@ -192,11 +193,11 @@ class Engine:
         """The core's float32 outputs (before the output activation), in chunks of rows."""
         n = X.shape[0]
         if n <= CHUNK:
-            return self.model._forward_unchecked(dense_rows(X, slice(0, n)), False)
+            return self.model.engine.forward(dense_rows(X, slice(0, n)), False)
         out = np.empty((n, self.n_out), dtype=np.float32)
         for i in range(0, n, CHUNK):
             rows = slice(i, min(i + CHUNK, n))
-            out[rows] = self.model._forward_unchecked(dense_rows(X, rows), False)
+            out[rows] = self.model.engine.forward(dense_rows(X, rows), False)
         return out
 
     def predict(self, X, dtype=np.float64) -> np.ndarray:
@@ -207,7 +208,7 @@ class Engine:
         out = np.empty((n, self.n_out), dtype=dtype)
         for i in range(0, n, CHUNK):
             rows = slice(i, min(i + CHUNK, n))
-            out[rows] = self.model._forward_unchecked(dense_rows(X, rows), False)
+            out[rows] = self.model.engine.forward(dense_rows(X, rows), False)
         return _OUT_ACTIVATIONS[self.out_activation](out)
 
 

@@ -52,7 +52,7 @@ class SGDSchedule:
         if self._core_lr == self.learning_rate:
             return
         if self.momentum > 0 and self._core_lr:
-            core = opt._core_optimizer()
+            core = opt.core_optimizer()
             if "momentum_buffer" in core.state_names() and opt.steps > 0:
                 buf = core.get_state("momentum_buffer")
                 core.set_state("momentum_buffer", buf * (self._core_lr / self.learning_rate))

@@ -38,7 +38,7 @@ Layers that look across rows, and what holds:
 - BatchNorm (``init(batchnorm="sync")``, the default) normalises with the statistics of the whole
   global batch, as ``torch.nn.SyncBatchNorm``: it runs once over all local blocks, takes
   per-block per-feature sums in double and has them summed over all blocks in the same fixed
-  tree by the reducer the core calls back mid-pass (:class:`nncore._dist_fit._Reducer`): the
+  tree by the reducer the core calls back mid-pass (:class:`nncore.distributed._fit._Reducer`): the
   mean, then the centred squares (forward), then Σdy and Σdy·x̂ (backward). Rank-count
   independent, and plain ``fit``'s bits for a batch of one block. ``batchnorm="local"``
   normalises each block with its own statistics (ghost batch norm); its running statistics move
@@ -60,22 +60,26 @@ Failure behaviour: ranks compare a digest of the model, compiler settings, initi
 arguments before training, and all raise ``ValueError`` naming the first difference. A watchdog
 thread aborts the whole job (``MPI_Abort``) when a collective makes no progress for ``timeout``
 seconds (a rank died or hangs), printing which collective stalled, so no rank hangs forever.
+
+What the package owns: this module, the public API and the :class:`Context` (``init`` makes it
+the context ``model.fit`` and ``model.evaluate`` hand to the training driver); ``_collective``,
+the watchdog, the start-of-fit check and the collective evaluate; ``_fit``, the MPI shards as a
+batch source and the data-parallel step (blocks, fixed-tree sums, the block pass) that plug
+into the one epoch driver of :mod:`nncore.training`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import sys
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from ._validation import check_positive_int
+from .._config import set_num_threads
+from .._validation import check_positive_int
+from ..training import context
+from . import _collective
+from ._collective import Watchdog, check_same  # noqa: F401  (part of the API)
+from ._fit import fit
 
 __all__ = ["Context", "init", "shutdown", "shard", "evaluate", "save", "get_context"]
 
@@ -95,43 +99,6 @@ def _import_mpi():
     return MPI
 
 
-class _Watchdog:
-    """Aborts the MPI job when one collective takes longer than ``timeout`` seconds."""
-
-    def __init__(self, comm, timeout: float):
-        self.comm, self.timeout = comm, float(timeout)
-        self._what: str | None = None
-        self._since = 0.0
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="nncore-mpi-watchdog", daemon=True)
-        self._stop = threading.Event()
-        self._thread.start()
-
-    def _run(self):
-        while not self._stop.wait(min(0.5, self.timeout / 4)):
-            with self._lock:
-                what, since = self._what, self._since
-            if what is not None and time.monotonic() - since > self.timeout:
-                sys.stderr.write(
-                    f"nncore.distributed: rank {self.comm.Get_rank()}: {what} made no progress "
-                    f"for {self.timeout:g} s (another rank died or hangs); aborting the MPI job\n"
-                )
-                sys.stderr.flush()
-                self.comm.Abort(70)
-
-    def run(self, what: str, fn, *args):
-        with self._lock:
-            self._what, self._since = what, time.monotonic()
-        try:
-            return fn(*args)
-        finally:
-            with self._lock:
-                self._what = None
-
-    def stop(self):
-        self._stop.set()
-
-
 @dataclass
 class Context:
     """What :func:`init` found: this process's ``rank``, the ``size`` of the job, the MPI
@@ -144,14 +111,20 @@ class Context:
     reduction: str
     replicated: bool
     timeout: float
-    _watchdog: _Watchdog = field(repr=False)
+    watchdog: Watchdog = field(repr=False)
     batchnorm: str = "sync"
     overlap: bool = True
 
     def fit(self, model, X, y, **kw):
-        from ._dist_fit import fit
-
+        """``model.fit`` over all ranks of this context."""
         return fit(self, model, X, y, **kw)
+
+    def any_rank(self, flag: bool) -> bool:
+        """True on every rank when ``flag`` is true on any (collective)."""
+        MPI = _import_mpi()
+        return bool(
+            self.watchdog.run("allreduce (stop flag)", self.comm.allreduce, bool(flag), MPI.LOR)
+        )
 
 
 _CONTEXT: list[Context | None] = [None]
@@ -210,8 +183,6 @@ def init(
         raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
     comm = MPI.COMM_WORLD if comm is None else comm
     if threads is not None:
-        from ._config import set_num_threads
-
         if threads == "auto":
             local = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
             threads = max(1, (os.cpu_count() or 1) // local)
@@ -225,14 +196,12 @@ def init(
         reduction=reduction,
         replicated=bool(replicated),
         timeout=float(timeout),
-        _watchdog=_Watchdog(comm, timeout),
+        watchdog=Watchdog(comm, timeout),
         batchnorm=batchnorm,
         overlap=bool(overlap),
     )
     _CONTEXT[0] = ctx
-    from . import model as _model
-
-    _model._DISTRIBUTED[0] = ctx
+    context.activate(ctx)  # model.fit and model.evaluate hand it to the training driver
     return ctx
 
 
@@ -240,11 +209,9 @@ def shutdown() -> None:
     """Leave data-parallel mode: ``model.fit`` trains locally again."""
     ctx = _CONTEXT[0]
     if ctx is not None:
-        ctx._watchdog.stop()
+        ctx.watchdog.stop()
     _CONTEXT[0] = None
-    from . import model as _model
-
-    _model._DISTRIBUTED[0] = None
+    context.activate(None)
 
 
 def _require() -> Context:
@@ -264,40 +231,12 @@ def shard(*arrays, ctx: Context | None = None):
     return out if len(out) > 1 else out[0]
 
 
-def _gather_rows(ctx: Context, a: np.ndarray) -> np.ndarray:
-    """Every rank's rows of ``a`` concatenated in rank order (on every rank)."""
-    parts = ctx._watchdog.run("allgather (evaluate)", ctx.comm.allgather, np.ascontiguousarray(a))
-    return np.concatenate(parts)
-
-
 def evaluate(model, X, y, *, sample_weight=None, ctx: Context | None = None) -> dict:
     """``model.evaluate`` over all ranks' rows (each rank passes its own; after :func:`init`,
-    ``model.evaluate`` itself comes here). Each rank runs the forward pass of its rows; the
-    outputs, targets and weights are gathered in rank order and every rank computes the loss and
-    the metrics from all of them, as one process evaluating the concatenated rows would: the
-    same scores bit for bit, whatever the rank count (exact metrics, not averages of per-rank
-    averages). With ``replicated=True`` every rank passes all rows and does 1/size of the
-    forward work. Collective: every rank must call it."""
-    ctx = ctx or _require()
-    X, y, sw = model._evaluate_inputs(X, y, sample_weight)
-    if callable(model.loss):
-        # a Python loss needs the targets' own type: evaluate the gathered rows everywhere
-        if not ctx.replicated:
-            X, y = _gather_rows(ctx, X), _gather_rows(ctx, y)
-        out, loss = model._outputs_and_loss(X, y, None)
-        return model._scores(out, y, loss)
-    n = X.shape[0]
-    lo, hi = (
-        (ctx.rank * n // ctx.size, (ctx.rank + 1) * n // ctx.size) if ctx.replicated else (0, n)
-    )
-    out = _gather_rows(ctx, model._outputs(X[lo:hi]))
-    if not ctx.replicated:
-        y = _gather_rows(ctx, y)
-        sws = ctx._watchdog.run("allgather (evaluate weights)", ctx.comm.allgather, sw)
-        if any(w is None for w in sws) != all(w is None for w in sws):
-            raise ValueError("evaluate: some ranks gave sample_weight and others did not")
-        sw = None if sws[0] is None else np.concatenate(sws)
-    return model._scores(out, y, model._loss_of_outputs(out, y, sw))
+    ``model.evaluate`` itself comes here): the scores of all ranks' rows, bit for bit those of
+    one process evaluating the concatenated rows (see ``_collective.evaluate``). Collective:
+    every rank must call it."""
+    return _collective.evaluate(model, X, y, sample_weight=sample_weight, ctx=ctx or _require())
 
 
 def save(model, path, *, ctx: Context | None = None) -> None:
@@ -305,40 +244,4 @@ def save(model, path, *, ctx: Context | None = None) -> None:
     ctx = ctx or _require()
     if ctx.rank == 0:
         model.save(path)
-    ctx._watchdog.run("barrier (save)", ctx.comm.Barrier)
-
-
-def _digest(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def check_same(ctx: Context, what: dict) -> None:
-    """Raise ValueError on every rank when the ranks' ``what`` differ, naming the first field
-    (and, for nested dicts, the sub-field) that differs and the ranks involved."""
-    mine = {k: (_digest(v), v) for k, v in what.items()}
-    everyone = ctx._watchdog.run("allgather (fit start check)", ctx.comm.allgather, mine)
-    for key in what:
-        digests = [d[key][0] for d in everyone]
-        if len(set(digests)) == 1:
-            continue
-        other = next(r for r, dg in enumerate(digests) if dg != digests[0])
-        a, b = everyone[0][key][1], everyone[other][key][1]
-        detail = _first_difference(a, b)
-        raise ValueError(
-            f"nncore.distributed: ranks 0 and {other} were given different {key}{detail}; every "
-            "rank must build the same model (same layers and seed), compile it the same way and "
-            "call fit with the same arguments"
-        )
-
-
-def _first_difference(a, b, path="") -> str:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b), key=str):
-            if a.get(k) != b.get(k):
-                return _first_difference(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (u, v) in enumerate(zip(a, b)):
-            if u != v:
-                return _first_difference(u, v, f"{path}[{i}]")
-    where = f" at {path}" if path else ""
-    return f"{where}: {a!r} vs {b!r}"
+    ctx.watchdog.run("barrier (save)", ctx.comm.Barrier)

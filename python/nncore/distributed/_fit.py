@@ -10,13 +10,18 @@ for ghost batchnorm (``init(batchnorm="local")``), one whole forward/backward pe
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import numpy as np
 
-from . import _blocktree, _losses
-from ._split import holdout_indices
-from ._validation import check_fraction, check_positive_int, check_seed
+from .. import _blocktree, _losses
+from .._split import holdout_indices
+from .._validation import check_fraction, check_positive_int, check_seed
+from ..layers import BatchNorm, Residual
+from ..training import Driver, callback_list, inputs
+from ..training.scoring import has_accuracy
+from ._collective import check_same, evaluate
 
 _UNSUPPORTED = ("diagnostics",)
 # Dropout keys of block steps live above any plain step count (bit 63 set), so a block mask never
@@ -73,7 +78,7 @@ class _Rows:
         recvbuf = np.empty((len(mine), width), np.float32)
         sdispl = np.concatenate([[0], np.cumsum(send_counts)[:-1]])
         rdispl = np.concatenate([[0], np.cumsum(recv_counts)[:-1]])
-        ctx._watchdog.run(
+        ctx.watchdog.run(
             "Alltoallv (rows)",
             ctx.comm.Alltoallv,
             [np.ascontiguousarray(sendbuf), (send_counts, sdispl), MPI.FLOAT],
@@ -139,7 +144,7 @@ class _Reducer:
             local = np.zeros(width, np.float64)
             for v in mine:
                 local += v
-            ctx._watchdog.run(
+            ctx.watchdog.run(
                 "Allreduce (batchnorm sums)", ctx.comm.Allreduce, MPI.IN_PLACE, [local, MPI.DOUBLE]
             )
             out[...] = local
@@ -153,7 +158,7 @@ class _Reducer:
         displ = np.concatenate([[0], np.cumsum(counts)[:-1]])
         send = np.concatenate(mine) if mine else np.empty(0, dtype)
         recv = np.empty(int(counts.sum()), dtype)
-        ctx._watchdog.run(
+        ctx.watchdog.run(
             f"Allgatherv ({what})",
             ctx.comm.Allgatherv,
             [send, mpitype],
@@ -213,7 +218,7 @@ class _Reducer:
         for d in self.deferred:
             self._post(*d)
         t0 = time.perf_counter()
-        self.ctx._watchdog.run(
+        self.ctx.watchdog.run(
             "Waitall (gradient exchanges)", MPI.Request.Waitall, [p[0] for p in self.pending]
         )
         for _req, offset, size, buf, _send in self.pending:
@@ -229,8 +234,6 @@ class _Reducer:
 
 def _has_batchnorm(layers) -> bool:
     """A BatchNorm anywhere, residual blocks' layers included."""
-    from .layers import BatchNorm, Residual
-
     return any(
         isinstance(x, BatchNorm) or (isinstance(x, Residual) and _has_batchnorm(x.layers))
         for x in layers
@@ -239,8 +242,6 @@ def _has_batchnorm(layers) -> bool:
 
 def _batchnorm_in_block(layers) -> bool:
     """A BatchNorm inside a residual block (at any depth)."""
-    from .layers import Residual
-
     return any(isinstance(x, Residual) and _has_batchnorm(x.layers) for x in layers)
 
 
@@ -251,8 +252,8 @@ class _Stepper:
         self.ctx, self.model, self.rows = ctx, model, rows
         self.width, self.y_like, self.batch_size = width, y_like, batch_size
         self.weighted = weighted
-        self.grads = model._arena("grads")
-        self.buffers = model._arena("buffers")
+        self.grads = model.engine.arena("grads")
+        self.buffers = model.engine.arena("buffers")
         self.P, self.Q = self.grads.size, self.buffers.size
         self.needs_stats = _has_batchnorm(model.layers)
         if self.needs_stats and ctx.batchnorm != "local" and _batchnorm_in_block(model.layers):
@@ -268,7 +269,7 @@ class _Stepper:
         self.block_pass = not (self.needs_stats and ctx.batchnorm == "local") and not getattr(
             ctx, "_per_block", False
         )
-        self.count_correct = model._has_accuracy() and y_like.ndim == 1
+        self.count_correct = has_accuracy(model) and y_like.ndim == 1
         self.block_stats: list[
             tuple[int, float, int, int]
         ] = []  # (block, loss·rows, rows, correct)
@@ -277,7 +278,7 @@ class _Stepper:
 
     def _block_loss(self, i, out, yb, wb, total):
         """Block i's loss gradient, scaled to its share of the batch mean; records its stats."""
-        loss, dout = self.model._loss_unchecked(out, yb, wb)
+        loss, dout = self.model.engine.loss(out, yb, wb)
         if len(yb) != total:
             dout *= np.float32(len(yb) / total)
         correct = int((out.argmax(1) == yb).sum()) if self.count_correct else 0
@@ -286,26 +287,24 @@ class _Stepper:
 
     def _leaf(self, i, blocks, X, y, sw, start, key0, B0, total):
         """Block i's vector [gradient | batchnorm buffers after its forward]."""
-        m = self.model
+        m = self.model.engine
         lo = start[i] - start[self._lo]
         sl = slice(lo, lo + len(blocks[i]))
         m.zero_grad()
-        m._core_step(key0 + i)
+        m.step = key0 + i
         if self.Q:
             self.buffers[...] = B0
         # the block's own mask key: a rank that trains several blocks between two optimizer
         # steps must draw the same masks as a rank that trains one
-        out = m._forward_unchecked(X[sl], True, step=key0 + i)
-        m._backward_unchecked(
-            self._block_loss(i, out, y[sl], None if sw is None else sw[sl], total)
-        )
+        out = m.forward(X[sl], True, step=key0 + i)
+        m.backward(self._block_loss(i, out, y[sl], None if sw is None else sw[sl], total))
         vec = np.empty(self.P + self.Q, np.float32)
         vec[: self.P] = self.grads
         vec[self.P :] = self.buffers
         return vec
 
     def step(self, batch_rows: np.ndarray, gidx: int) -> dict:
-        ctx, m = self.ctx, self.model
+        ctx, m = self.ctx, self.model.engine
         blocks = _blocks(batch_rows, ctx.block_rows, self.needs_stats)
         nb = len(blocks)
         if nb > _MAX_BLOCKS:
@@ -319,7 +318,7 @@ class _Stepper:
         packed = self.rows.fetch(wanted)
         self.comm_seconds += time.perf_counter() - t0
         X, y, sw = _unpack(packed, self.width, self.y_like, self.weighted)
-        step0 = m._core_step()
+        step0 = m.step
         key0 = _BLOCK_KEY + step0 * _MAX_BLOCKS
         total = len(batch_rows)
         covers = [_blocktree.cover(a, b) for a, b in runs]
@@ -340,28 +339,28 @@ class _Stepper:
         self.grads[...] = result[: self.P]
         if self.Q:
             self.buffers[...] = result[self.P :] / np.float32(nb)
-        m._add_penalty_grads()
-        m._core_step(step0)
-        return m._optimizer_step()
+        m.add_penalty_grads()
+        m.step = step0
+        return m.optimizer_step()
 
     def _block_pass_step(self, blocks, nb, lo, hi, covers, X, y, sw, key0, total) -> dict:
-        m = self.model
+        m = self.model.engine
         rows = [len(blocks[i]) for i in range(lo, hi)]
         keys = [key0 + i for i in range(lo, hi)]
         red = _Reducer(self.ctx, covers, nb, lo, self.grads)
-        out = m._forward_blocks(X, rows, keys, lo, total, red)
+        out = m.forward_blocks(X, rows, keys, lo, total, red)
         dout = np.empty_like(out)
         r0 = 0
         for i, r in zip(range(lo, hi), rows):
             sl = slice(r0, r0 + r)
             dout[sl] = self._block_loss(i, out[sl], y[sl], None if sw is None else sw[sl], total)
             r0 += r
-        m._backward_blocks(dout, rows, keys, lo, total, red)
+        m.backward_blocks(dout, rows, keys, lo, total, red)
         red.finish()
         self.comm_seconds += red.sync_seconds + red.grad_seconds
         self.grad_seconds += red.grad_seconds
-        m._add_penalty_grads()
-        return m._optimizer_step()
+        m.add_penalty_grads()
+        return m.optimizer_step()
 
     def _reduce(self, mine, covers, nb) -> np.ndarray:
         ctx = self.ctx
@@ -372,7 +371,7 @@ class _Stepper:
             local = np.zeros(V, np.float32)
             for v in mine:
                 local += v
-            ctx._watchdog.run("Allreduce (gradients)", ctx.comm.Allreduce, MPI.IN_PLACE, local)
+            ctx.watchdog.run("Allreduce (gradients)", ctx.comm.Allreduce, MPI.IN_PLACE, local)
             return local
         from mpi4py import MPI
 
@@ -380,7 +379,7 @@ class _Stepper:
         displ = np.concatenate([[0], np.cumsum(counts)[:-1]])
         send = np.concatenate(mine) if mine else np.empty(0, np.float32)
         recv = np.empty(int(counts.sum()), np.float32)
-        ctx._watchdog.run(
+        ctx.watchdog.run(
             "Allgatherv (gradient sub-trees)",
             ctx.comm.Allgatherv,
             [send, MPI.FLOAT],
@@ -395,14 +394,14 @@ class _Stepper:
 
 
 def _fit_digest(model, X, y, kw, ctx) -> dict:
-    import hashlib
-
     opt = model.optimizer.get_config() if hasattr(model.optimizer, "get_config") else None
     return {
         "model configuration": model.get_config(),
         "optimizer": opt,
-        "initial weights": hashlib.sha256(model._arena("params").tobytes()).hexdigest()[:16],
-        "batchnorm buffers": hashlib.sha256(model._arena("buffers").tobytes()).hexdigest()[:16],
+        "initial weights": hashlib.sha256(model.engine.arena("params").tobytes()).hexdigest()[:16],
+        "batchnorm buffers": hashlib.sha256(model.engine.arena("buffers").tobytes()).hexdigest()[
+            :16
+        ],
         "fit arguments": {
             k: kw.get(k)
             for k in ("epochs", "batch_size", "shuffle", "seed", "validation_split", "class_weight")
@@ -411,14 +410,14 @@ def _fit_digest(model, X, y, kw, ctx) -> dict:
         "batchnorm mode": ctx.batchnorm,
         "number of features": int(X.shape[1]),
         "target layout": [str(y.dtype), list(y.shape[1:])],
-        "steps taken": model._core_step(),
+        "steps taken": model.engine.step,
     }
 
 
 def _shard_sizes(ctx, n_local: int) -> list[int]:
     if ctx.replicated:
         return [n_local]
-    return ctx._watchdog.run("allgather (row counts)", ctx.comm.allgather, n_local)
+    return ctx.watchdog.run("allgather (row counts)", ctx.comm.allgather, n_local)
 
 
 def _global_class_weight(ctx, model, y, class_weight):
@@ -428,10 +427,10 @@ def _global_class_weight(ctx, model, y, class_weight):
         return class_weight
     if model.loss not in _losses.SOFTMAX_LOSSES or np.ndim(y) != 1:
         return class_weight  # _fit_inputs raises the usual error
-    k = model._output_dim()
+    k = model.engine.output_dim
     counts = np.bincount(np.asarray(y, np.int64), minlength=k).astype(np.int64)
     if not ctx.replicated:
-        counts = sum(ctx._watchdog.run("allgather (class counts)", ctx.comm.allgather, counts))
+        counts = sum(ctx.watchdog.run("allgather (class counts)", ctx.comm.allgather, counts))
     n = int(counts.sum())
     c = counts.astype(np.float64)
     cw = np.where(c > 0, n / (k * np.maximum(c, 1)), 0.0)
@@ -453,7 +452,7 @@ def _validation(ctx, model, X, y, sw, offsets, seed, kw):
         strat = (
             y
             if ctx.replicated
-            else np.concatenate(ctx._watchdog.run("allgather (labels)", ctx.comm.allgather, y))
+            else np.concatenate(ctx.watchdog.run("allgather (labels)", ctx.comm.allgather, y))
         )
     tr, va = holdout_indices(int(offsets[-1]), frac, seed, stratify=strat)
     lo = 0 if ctx.replicated else int(offsets[ctx.rank])
@@ -461,12 +460,72 @@ def _validation(ctx, model, X, y, sw, offsets, seed, kw):
     return tr.astype(np.int64), (X[mine], y[mine], None if sw is None else sw[mine])
 
 
+class ShardSource:
+    """The driver's batch source over the rank shards: per epoch one run, the global row
+    order (the permutation plain fit uses for (seed, epoch), so the global batches are the
+    rows one process would train on)."""
+
+    ready = True  # the model is built: the driver starts the callbacks before the first run
+
+    def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int, epochs: int):
+        self.n, self.shuffle, self.seed = n, shuffle, seed
+        batches = -(-n // batch_size)
+        self.info = {"epochs": epochs, "batches": batches, "samples": n}
+
+    def runs(self, epoch: int):
+        order = np.arange(self.n, dtype=np.int64)
+        if self.shuffle:
+            order = np.random.default_rng([int(self.seed), epoch]).permutation(self.n)
+        yield order.astype(np.int64)
+
+
+class ShardStep:
+    """The driver's step: each global batch of a run through :class:`_Stepper`. Only what
+    every rank knows alike goes in the batch logs (the batch loss would need one more
+    collective per step); the epoch logs gather the blocks' statistics."""
+
+    one_by_one = True  # a Python step per batch anyway: callbacks see every batch
+
+    def __init__(self, ctx, stepper: _Stepper, batch_size: int):
+        self.ctx, self.stepper, self.batch_size = ctx, stepper, batch_size
+        self.gidx, self.skipped, self.grad_norm = 0, 0, -1.0
+
+    def batches(self, order) -> int:
+        return -(-len(order) // self.batch_size)
+
+    def train(self, order, begin: int, end: int) -> dict:
+        st = self.stepper
+        trained = 0
+        for b in range(begin, end):
+            batch = order[b * self.batch_size : (b + 1) * self.batch_size]
+            if len(batch) == 1 and st.needs_stats:
+                continue  # as plain fit: a last batch of one row is dropped with batchnorm
+            info = st.step(batch, self.gidx)
+            self.gidx += len(_blocks(batch, self.ctx.block_rows, st.needs_stats))
+            self.grad_norm = info.get("grad_norm", self.grad_norm)
+            self.skipped += 0 if info.get("finite", True) else 1
+            trained += 1
+        return {"batches": trained, "grad_norm": self.grad_norm}
+
+    def batch_logs(self, totals: dict, b: int, nbatches: int) -> dict:
+        logs = {"batch": b, "batches": nbatches, "grad_norm": self.grad_norm}
+        if self.skipped:
+            logs["nonfinite_steps"] = self.skipped
+        return logs
+
+    def epoch_logs(self, totals: dict, val, t0: float) -> dict:
+        logs = _epoch_logs(self.ctx, self.stepper, val, t0, self.grad_norm)
+        self.stepper.block_stats = []
+        self.gidx, self.skipped, self.grad_norm = 0, 0, -1.0
+        return logs
+
+
 def fit(ctx, model, X, y, **kw):
     """``model.fit`` over all ranks (called by Sequential.fit when a context is active)."""
     for name in _UNSUPPORTED:
         if kw.get(name):
             raise ValueError(f"distributed fit does not support {name}")
-    model._require_compiled()
+    inputs.require_compiled(model)
     if (model.loss_options or {}).get("class_weight") is not None:
         # its normalisation (the class weights of the batch's labels) spans blocks on other
         # ranks; fit's class_weight= (sample weights) is the supported way
@@ -475,89 +534,40 @@ def fit(ctx, model, X, y, **kw):
             "fit(class_weight=...) instead"
         )
     sizes = _shard_sizes(ctx, len(X))
-    X, y, sw = model._fit_inputs(
-        X, y, kw.get("sample_weight"), _global_class_weight(ctx, model, y, kw.get("class_weight"))
-    )
+    cw = _global_class_weight(ctx, model, y, kw.get("class_weight"))
+    X, y, sw = inputs.fit_inputs(model, X, y, kw.get("sample_weight"), cw)
     epochs = check_positive_int(kw.get("epochs", 1), "epochs", minimum=0)
     batch_size = check_positive_int(kw.get("batch_size", 32), "batch_size")
     seed = check_seed(model.seed if kw.get("seed") is None else kw["seed"], "seed")
     shuffle = bool(kw.get("shuffle", True))
     kw = {**kw, "epochs": epochs, "batch_size": batch_size, "seed": seed, "shuffle": shuffle}
-    from .distributed import check_same
-
     check_same(ctx, _fit_digest(model, X, y, kw, ctx))
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     index, val = _validation(ctx, model, X, y, sw, offsets, seed, kw)
     rows = _Rows(ctx, X, y, sw, offsets, index)
     stepper = _Stepper(ctx, model, rows, X.shape[1], y, batch_size, sw is not None)
+    root_only = ("ModelCheckpoint", "CSVLogger")
     callbacks = [
-        c
-        for c in (kw.get("callbacks") or [])
-        if ctx.rank == 0 or type(c).__name__ not in ("ModelCheckpoint", "CSVLogger")
+        c for c in (kw.get("callbacks") or []) if ctx.rank == 0 or type(c).__name__ not in root_only
     ]
     verbose = kw.get("verbose", 0) if ctx.rank == 0 else 0
-    from .model import _schedulers
 
-    scheds = _schedulers(kw.get("schedulers"))
-    history, cb = model._fit_callbacks(callbacks, X, y, epochs, verbose, False)
-    n = rows.n
-    nbatches = -(-n // batch_size)
-    model.stop_training = False
-    cb.on_train_begin({"epochs": epochs, "batches": nbatches, "samples": n})
-    for epoch in range(model.epochs_done, model.epochs_done + epochs):
-        cb.on_epoch_begin(epoch, {})
-        t0 = time.perf_counter()
-        order = np.arange(n, dtype=np.int64)
-        if shuffle:
-            order = np.random.default_rng([int(seed), epoch]).permutation(n).astype(np.int64)
-        stepper.block_stats = []
-        gidx, grad_norm, skipped = 0, -1.0, 0
-        for b in range(nbatches):
-            batch = order[b * batch_size : (b + 1) * batch_size]
-            if len(batch) == 1 and stepper.needs_stats:
-                continue  # as plain fit: a last batch of one row is dropped with batchnorm
-            info = stepper.step(batch, gidx)
-            gidx += len(_blocks(batch, ctx.block_rows, stepper.needs_stats))
-            grad_norm = info.get("grad_norm", grad_norm)
-            for s in scheds:
-                if s.interval == "batch":
-                    s.step_batch()
-            # Only what every rank knows alike goes in the batch logs (the batch loss would need
-            # one more collective per step).
-            blogs = {"batch": b, "batches": nbatches, "grad_norm": grad_norm}
-            if not info.get("finite", True):
-                skipped += 1
-            if skipped:
-                blogs["nonfinite_steps"] = skipped
-            cb.on_batch_end(b, blogs)
-            if model.stop_training:
-                break
-        logs = _epoch_logs(ctx, model, stepper, val, t0, grad_norm)
-        model.epochs_done = epoch + 1
-        for s in scheds:
-            s.step_epoch(logs)
-        cb.on_epoch_end(epoch, logs)
-        stop = ctx._watchdog.run(
-            "allreduce (stop flag)", ctx.comm.allreduce, bool(model.stop_training), _lor()
-        )
-        if stop:
-            model.stop_training = True
-            break
-    model._params_changed()
-    cb.on_train_end({})
+    def start(_run):
+        return (*callback_list(model, callbacks, epochs, verbose), val)
+
+    source = ShardSource(rows.n, batch_size, shuffle, seed, epochs)
+    step = ShardStep(ctx, stepper, batch_size)
+    driver = Driver(model, source, step, schedulers=kw.get("schedulers"), start=start, ctx=ctx)
+    history = driver.fit(epochs)
+    model.engine.params_changed()
     return history
 
 
-def _lor():
-    from mpi4py import MPI
-
-    return MPI.LOR
-
-
-def _epoch_logs(ctx, model, stepper, val, t0, grad_norm) -> dict:
+def _epoch_logs(ctx, stepper, val, t0, grad_norm) -> dict:
     """The epoch's logs, identical on every rank: block statistics gathered and summed in block
     order."""
-    parts = ctx._watchdog.run(
+    model = stepper.model
+    parts = ctx.watchdog.run(
         "allgather (epoch statistics)", ctx.comm.allgather, stepper.block_stats
     )
     stats = sorted(s for p in parts for s in p)
@@ -567,8 +577,6 @@ def _epoch_logs(ctx, model, stepper, val, t0, grad_norm) -> dict:
     if stepper.count_correct:
         logs["accuracy"] = sum(s[3] for s in stats) / rows
     if val is not None:
-        from .distributed import evaluate
-
         for k, v in evaluate(model, val[0], val[1], sample_weight=val[2], ctx=ctx).items():
             logs["val_" + k] = v
     logs["lr"] = float(model.optimizer.lr)

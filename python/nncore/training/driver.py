@@ -1,0 +1,171 @@
+"""The one epoch driver behind every ``fit``: callbacks, schedules, logs, progress, history and
+stopping are written here once; what varies is pluggable.
+
+A *source* yields, per epoch, *runs*: a run holds checked arrays and a row order, and a step
+trains its batches ``begin..end`` in one call (``step.batches(run)``, ``step.train(run, begin,
+end)`` -> summed statistics). Sources: :class:`ArraySource` (here), the streamed chunks of
+:mod:`nncore.streaming`, the MPI shards of :mod:`nncore.distributed`. Steps: the fused C++ step
+and the Python loss (:mod:`nncore.training.steps`), the data-parallel step. The driver returns
+to Python after every call, so Ctrl-C stops at a batch boundary with ``model.history`` kept.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..callbacks import Callback, CallbackList, History
+from ..progress import ProgressLogger
+
+_CHUNK_SECONDS = 0.05  # a run's batches go to C++ in calls of about this long
+# Statistics a step returns per call and the driver sums over an epoch.
+EPOCH_SUMS = ("loss_sum", "penalty_sum", "rows", "correct", "skipped_nonfinite")
+
+
+def check_schedulers(schedulers) -> list:
+    """fit's ``schedulers`` as a list, each checked for the scheduler protocol."""
+    if schedulers is None:
+        return []
+    scheds = list(schedulers if isinstance(schedulers, (list, tuple)) else [schedulers])
+    for s in scheds:
+        if not all(hasattr(s, a) for a in ("interval", "step_batch", "step_epoch")):
+            raise TypeError(
+                "schedulers must be nncore.lr_scheduler schedulers (with interval, step_batch() "
+                f"and step_epoch(logs)), got {s!r}"
+            )
+    return scheds
+
+
+def callback_list(model, callbacks, epochs, verbose, first=()) -> tuple[History, CallbackList]:
+    """(History, callbacks): a fresh History (also ``model.history``) after the callbacks in
+    ``first`` (diagnostics add to the epoch logs before History records them), the progress
+    display and the user's callbacks, in calling order."""
+    history = History()
+    model.history = history
+    cbs = list(callbacks or [])
+    for c in cbs:
+        if not isinstance(c, Callback):
+            raise TypeError(f"callbacks must be nncore.callbacks.Callback instances, got {c!r}")
+    chain: list[Callback] = [*first, history]
+    if verbose:
+        chain.append(ProgressLogger(verbose=verbose, epochs=epochs))
+    return history, CallbackList([*chain, *cbs], model)
+
+
+class ArraySource:
+    """In-memory arrays: one run per epoch, its rows shuffled by (seed, epoch) or in order."""
+
+    ready = True  # the model is built: the driver starts the callbacks before the first run
+
+    def __init__(self, X, y, sw, batch_size: int, shuffle: bool, seed: int, epochs: int):
+        self.run = (X, y, sw, None)
+        self.shuffle, self.seed = shuffle, seed
+        self.samples = X.shape[0]
+        batches = -(-self.samples // batch_size)
+        self.info = {"epochs": epochs, "batches": batches, "samples": self.samples}
+
+    def runs(self, epoch: int):
+        X, y, sw, _ = self.run
+        order = None
+        if self.shuffle:
+            order = np.random.default_rng([int(self.seed), epoch]).permutation(self.samples)
+            order = order.astype(np.int64)
+        yield (X, y, sw, order)
+
+
+def new_totals() -> dict:
+    totals: dict = dict.fromkeys(EPOCH_SUMS, 0)
+    totals["grad_norm"] = -1.0
+    return totals
+
+
+def add_stats(totals: dict, st: dict) -> None:
+    for key in EPOCH_SUMS:
+        totals[key] += st.get(key, 0)
+    if st.get("grad_norm", -1.0) >= 0:
+        totals["grad_norm"] = st["grad_norm"]
+
+
+class Driver:
+    """Runs ``epochs`` epochs of ``step`` over ``source``; ``start(run)`` is called once with
+    the first run (the model is built by then; with None before it when the source is
+    ``ready``) and returns (History, CallbackList, validation
+    rows or None). ``ctx`` (a distributed context) makes every rank stop together."""
+
+    def __init__(self, model, source, step, *, schedulers, start, ctx=None):
+        self.model, self.source, self.step = model, source, step
+        self.scheds = check_schedulers(schedulers)
+        self.per_batch = [s for s in self.scheds if s.interval == "batch"]
+        self.start, self.ctx = start, ctx
+        self.history = self.cb = self.val = None
+
+    def fit(self, epochs: int) -> History:
+        model = self.model
+        model.stop_training = False
+        if getattr(self.source, "ready", False):  # built already: callbacks start before epoch 0
+            self._begin(None)
+        for epoch in range(model.epochs_done, model.epochs_done + epochs):
+            if not self._epoch(epoch):
+                break
+        if self.cb is None:  # no epochs, and a source that only builds the model lazily
+            model.history = History()
+            return model.history
+        self.cb.on_train_end({})
+        return self.history
+
+    def _begin(self, run) -> None:
+        self.history, self.cb, self.val = self.start(run)
+        info = {"epochs": None, "batches": None, "samples": None}
+        info.update(getattr(self.source, "info", {}))
+        self.cb.on_train_begin(info)
+
+    def _epoch(self, epoch: int) -> bool:
+        """One epoch; False when training stops."""
+        model, t0 = self.model, time.perf_counter()
+        totals, started = new_totals(), False
+        for run in self.source.runs(epoch):
+            if self.cb is None:
+                self._begin(run)
+            if not started:
+                self.cb.on_epoch_begin(epoch, {})
+                started = True
+            self._run(run, totals)
+            if model.stop_training:
+                break
+        if self.cb is None:
+            raise ValueError("the source yielded no chunks")
+        if not started:
+            self.cb.on_epoch_begin(epoch, {})
+        logs = self.step.epoch_logs(totals, self.val, t0)
+        model.epochs_done = epoch + 1
+        for s in self.scheds:
+            s.step_epoch(logs)
+        self.cb.on_epoch_end(epoch, logs)
+        stop = bool(model.stop_training)
+        if self.ctx is not None:
+            stop = model.stop_training = self.ctx.any_rank(stop)
+        return not stop
+
+    def _run(self, run, totals: dict) -> None:
+        """A run's batches, handed to the step in calls of ~_CHUNK_SECONDS, or one by one when
+        a callback or a per-batch schedule needs every batch."""
+        nbatches, b = self.step.batches(run), 0
+        one_by_one = self.cb.wants_batches or bool(self.per_batch) or self.step.one_by_one
+        chunk = 1 if one_by_one else max(1, min(nbatches, 4))
+        while b < nbatches:
+            end = min(nbatches, b + chunk)
+            t1 = time.perf_counter()
+            st = self.step.train(run, b, end)
+            dt = time.perf_counter() - t1
+            add_stats(totals, st)
+            if st["batches"]:  # the one place a per-batch schedule steps: after each update
+                for s in self.per_batch:
+                    s.step_batch()
+            b = end
+            self.cb.on_batch_end(b - 1, self.step.batch_logs(totals, b - 1, nbatches))
+            if self.model.stop_training:
+                break
+            if not one_by_one:
+                per = dt / max(st["batches"], 1)
+                chunk = max(1, min(nbatches, nbatches if per <= 0 else int(_CHUNK_SECONDS / per)))

@@ -1,0 +1,73 @@
+"""What a model's outputs score: the task its loss implies, the probabilities ``predict``
+returns, the mean loss of outputs and ``evaluate``'s dictionary of metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _custom_loss, _losses
+from .. import metrics as _metrics
+
+
+def task_of(loss, k: int | None) -> str | None:
+    """binary / multiclass / multilabel / regression, from the loss and the number of outputs:
+    which metrics fit (``metrics.for_task``). None when unknown (no outputs yet, a callable)."""
+    if loss in _losses.SOFTMAX_LOSSES:
+        return "multiclass"
+    if loss in _losses.SIGMOID_LOSSES:
+        return None if k is None else ("multilabel" if k > 1 else "binary")
+    return "regression" if isinstance(loss, str) else None
+
+
+def has_accuracy(model) -> bool:
+    """True when fit counts correct predictions (a softmax loss and the accuracy metric)."""
+    return model.loss in _losses.SOFTMAX_LOSSES and any(
+        m in ("accuracy", "acc") for m in model.metrics
+    )
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def transform(loss, out):
+    """Raw outputs as ``predict`` returns them: probabilities for the softmax and sigmoid
+    losses (in float64), the outputs themselves otherwise."""
+    if loss in _losses.SOFTMAX_LOSSES:
+        return _softmax(out.astype(np.float64))
+    if loss in _losses.SIGMOID_LOSSES:
+        return 1.0 / (1.0 + np.exp(-out.astype(np.float64)))
+    return out
+
+
+def loss_of_outputs(model, out, y, sw, chunk: int = 4096) -> float:
+    """The mean data loss of outputs against checked targets, summed chunk by chunk."""
+    if callable(model.loss):
+        _custom_loss.no_weights(sw)
+        return _custom_loss.loss_of_outputs(model.loss, out, y, chunk)
+    n = out.shape[0]
+    total = 0.0
+    for i in range(0, n, chunk):
+        part = None if sw is None else sw[i : i + chunk]
+        loss, _ = model.engine.loss(out[i : i + chunk], y[i : i + chunk], part)
+        total += loss * out[i : i + chunk].shape[0]
+    return total / n
+
+
+def outputs_and_loss(model, X, y, sw, chunk: int = 4096):
+    """Raw outputs (evaluation mode) and the mean data loss, in chunks to bound memory."""
+    out = model.engine.outputs(X, chunk)
+    return out, loss_of_outputs(model, out, y, sw, chunk)
+
+
+def scores(model, out, y, loss) -> dict:
+    """evaluate's dictionary from all outputs, targets and the mean loss."""
+    result = {"loss": float(loss)}
+    if model.metrics:
+        pred = transform(model.loss, out)
+        task = task_of(model.loss, model.engine.output_dim)
+        for m in model.metrics:
+            fn = _metrics.for_task(m, task)
+            result[m if isinstance(m, str) else fn.__name__] = float(fn(y, pred))
+    return result
