@@ -111,7 +111,9 @@ def test_lr_follows_the_closed_form(case):
         assert sched.get_last_lr()[0] == pytest.approx(want(t), rel=1e-9, abs=1e-15), t
         assert opt.lr == sched.get_last_lr()[0]
         if name == "OneCycleLR" and "three_phase" not in kw:
-            assert opt.get_config()["momentum"] == pytest.approx(_one_cycle_momentum(t, 101), rel=1e-9), t
+            assert opt.get_config()["momentum"] == pytest.approx(
+                _one_cycle_momentum(t, 101), rel=1e-9
+            ), t
 
 
 def test_reduce_on_plateau_cuts_after_patience_and_waits_its_cooldown():
