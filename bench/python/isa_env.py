@@ -4,7 +4,8 @@ The environment must be set before numpy (OpenBLAS) and torch (ATen) are importe
 read from sys.argv and the script re-executes itself once with the new environment:
 
     --isa native   nncore picks; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset so OpenBLAS picks too
-    --isa avx2     NNCORE_ISA=avx2, OPENBLAS_CORETYPE=Haswell, ATEN_CPU_CAPABILITY=avx2
+    --isa avx2     NNCORE_ISA=avx2, OPENBLAS_CORETYPE=Haswell, ATEN_CPU_CAPABILITY=avx2,
+                   MKL_ENABLE_INSTRUCTIONS=AVX2
     --isa avx512   NNCORE_ISA=avx512, OPENBLAS_CORETYPE=SkylakeX, ATEN_CPU_CAPABILITY=avx512
 
 Some machines set OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds; they slow a current
@@ -18,14 +19,27 @@ import sys
 
 _PEERS = {
     "native": {},
-    "avx2": {"NNCORE_ISA": "avx2", "OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2"},
+    # ATEN_CPU_CAPABILITY does not reach MKL, which torch's GEMMs call: MKL_ENABLE_INSTRUCTIONS
+    # does (without it torch ran its GEMMs with AVX-512 on the Intel Xeon model 207).
+    "avx2": {
+        "NNCORE_ISA": "avx2",
+        "OPENBLAS_CORETYPE": "Haswell",
+        "ATEN_CPU_CAPABILITY": "avx2",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+    },
     "avx512": {
         "NNCORE_ISA": "avx512",
         "OPENBLAS_CORETYPE": "SkylakeX",
         "ATEN_CPU_CAPABILITY": "avx512",
     },
 }
-_CLEARED = ("NNCORE_ISA", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "ATEN_CPU_CAPABILITY")
+_CLEARED = (
+    "NNCORE_ISA",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "ATEN_CPU_CAPABILITY",
+    "MKL_ENABLE_INSTRUCTIONS",
+)
 _MARK = "_NNCORE_BENCH_ISA"
 
 
