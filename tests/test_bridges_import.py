@@ -3,12 +3,19 @@ nncore.integrations) imports none of the bridged packages: they load when a brid
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 from conftest import nncore_home
 
 BRIDGED = ("tensorboard", "mlflow", "optuna", "skl2onnx")
+
+
+def _sanitizer_env():
+    # the sanitized run's extension needs its runtime preloaded in the child too
+    keep = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "NNCORE_SANITIZED")
+    return {k: os.environ[k] for k in keep if k in os.environ}
 
 
 def test_import_nncore_imports_no_bridged_package():
@@ -21,7 +28,7 @@ def test_import_nncore_imports_no_bridged_package():
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        env={"PYTHONPATH": nncore_home(), "PATH": ""},
+        env={"PYTHONPATH": nncore_home(), "PATH": "", **_sanitizer_env()},
         check=True,
     )
     assert out.stdout.strip() == "", f"imported with nncore: {out.stdout.strip()}"
