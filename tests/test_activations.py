@@ -51,14 +51,6 @@ def ref_forward(name, x, alpha=None):
     raise KeyError(name)
 
 
-@pytest.fixture
-def restore():
-    isa = core.isa()
-    yield
-    core.set_isa(isa)
-    core.set_num_threads(0)
-
-
 def wide_inputs():
     return np.concatenate(
         [
@@ -72,7 +64,7 @@ def wide_inputs():
 
 
 @pytest.mark.parametrize("name", ACTS)
-def test_forward_matches_float64_reference(name, restore):
+def test_forward_matches_float64_reference(name, restore_runtime):
     x = wide_inputs()
     for isa in core.supported_isas():
         core.set_isa(isa)
@@ -84,7 +76,7 @@ def test_forward_matches_float64_reference(name, restore):
         assert ok.all(), (name, isa, x[~ok][:5], y[~ok][:5], r[~ok][:5])
 
 
-def test_extremes_are_finite_and_exact(restore):
+def test_extremes_are_finite_and_exact(restore_runtime):
     x = np.array([-100, 100, -50, 50, -1e30, 1e30], np.float32)
     assert core.act_forward("sigmoid", x)[0] >= 0 and core.act_forward("sigmoid", x)[1] == 1.0
     assert core.act_forward("softplus", np.array([100.0], np.float32))[0] == 100.0
@@ -153,7 +145,7 @@ def test_alpha(name, alpha):
 
 
 @pytest.mark.parametrize("n", [1, 7, 33, 1000, 200_003])
-def test_every_isa_and_thread_count_bitwise_equal(n, restore):
+def test_every_isa_and_thread_count_bitwise_equal(n, restore_runtime):
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(n) * 10).astype(np.float32)
     dy = rng.standard_normal(n).astype(np.float32)

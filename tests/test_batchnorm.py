@@ -6,14 +6,6 @@ import pytest
 from nncore import _core as core
 
 
-@pytest.fixture
-def restore():
-    isa = core.isa()
-    yield
-    core.set_isa(isa)
-    core.set_num_threads(0)
-
-
 def ref_train(x, gamma, beta, eps):
     x = np.asarray(x, np.float64)
     mu = x.mean(0)
@@ -188,7 +180,7 @@ def test_batch_of_one():
     np.testing.assert_allclose(dx, np.full((1, 3), 1 / np.sqrt(1 + 1e-5)), rtol=1e-6)
 
 
-def test_bitwise_isas_and_threads(restore):
+def test_bitwise_isas_and_threads(restore_runtime):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((700, 200)).astype(np.float32)
     g = rng.standard_normal((700, 200)).astype(np.float32)
@@ -208,7 +200,7 @@ def test_bitwise_isas_and_threads(restore):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_fused_relu_matches_the_layer_by_layer_network(threads, restore):
+def test_fused_relu_matches_the_layer_by_layer_network(threads, restore_runtime):
     """BatchNorm → ReLU runs as one fused layer by default; with fusion off every layer runs on
     its own. Same seed, same data: the same bits for the loss, the parameters and gradients
     after every step, the outputs in both modes, user-loop gradients and predictions — for a

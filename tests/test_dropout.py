@@ -6,14 +6,6 @@ import pytest
 from nncore import _core as core
 
 
-@pytest.fixture
-def restore():
-    isa = core.isa()
-    yield
-    core.set_isa(isa)
-    core.set_num_threads(0)
-
-
 def test_philox_known_answers():
     # Random123 kat_vectors (Salmon et al., SC'11), philox4x32 with 10 rounds
     assert core.philox4x32_10([0, 0, 0, 0], [0, 0]) == [
@@ -84,7 +76,7 @@ def test_masks_differ_between_steps_layers_seeds():
 
 
 @pytest.mark.parametrize("n", [1, 7, 33, 1000, 300_001])
-def test_same_mask_every_isa_and_thread_count(n, restore):
+def test_same_mask_every_isa_and_thread_count(n, restore_runtime):
     x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
     res = {}
     for isa in core.supported_isas():

@@ -20,14 +20,6 @@ AFFINE = [
 ]
 
 
-@pytest.fixture
-def restore():
-    isa = core.isa()
-    yield
-    core.set_isa(isa)
-    core.set_num_threads(0)
-
-
 def numeric_grad(f, a, indices, h=1e-6):
     """Central differences of the scalar f at the given flat indices of a (float64)."""
     out = np.empty(len(indices))
@@ -132,7 +124,7 @@ def test_gradients_accumulate():
     assert np.any(once != 0)
 
 
-def test_bitwise_over_isas_and_threads(restore):
+def test_bitwise_over_isas_and_threads(restore_runtime):
     """Kernels and a whole training run: the same bits on every ISA and 1/2/3 threads (the
     shapes are large enough to split rows and columns over threads)."""
     x, g, _, _ = inputs(300, 130, seed=3)

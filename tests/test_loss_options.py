@@ -11,14 +11,6 @@ import nncore as nc
 from nncore import _core as core
 
 
-@pytest.fixture
-def restore():
-    isa = core.isa()
-    yield
-    core.set_isa(isa)
-    core.set_num_threads(0)
-
-
 def _data(n=37, k=5, seed=0, labels=True):
     rng = np.random.default_rng(seed)
     z = (rng.standard_normal((n, k)) * 2).astype(np.float32)
@@ -139,7 +131,7 @@ def test_label_smoothing_zero_and_unit_weights_are_the_plain_loss():
 
 
 @pytest.mark.parametrize("case", CASES, ids=_ids)
-def test_bitwise_across_isas_and_threads(case, restore):
+def test_bitwise_across_isas_and_threads(case, restore_runtime):
     name, opts, labels = case
     z, t = _data(n=9000, labels=labels, seed=5)  # several row chunks, parallel
     sw = np.random.default_rng(6).uniform(0.5, 2, 9000).astype(np.float32)

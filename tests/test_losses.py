@@ -8,14 +8,6 @@ from nncore import _core as core
 LOSSES = ["mse", "mae", "huber", "cross_entropy", "binary_cross_entropy", "poisson"]
 
 
-@pytest.fixture
-def restore():
-    isa = core.isa()
-    yield
-    core.set_isa(isa)
-    core.set_num_threads(0)
-
-
 def ref_loss(name, p, t, w=None, delta=1.0):
     """Mean loss in float64; t is int labels (n,) for cross_entropy with labels."""
     p = np.asarray(p, np.float64)
@@ -158,7 +150,7 @@ def test_weighted_against_torch_reduction_none():
     np.testing.assert_allclose(g, tp.grad.numpy(), rtol=1e-5, atol=1e-8)
 
 
-def test_bitwise_across_isas_and_threads(restore):
+def test_bitwise_across_isas_and_threads(restore_runtime):
     rng = np.random.default_rng(7)
     res = {}
     data = {c: make(c[0], 5000, 10, rng, c[1]) for c in CASES}

@@ -9,14 +9,6 @@ import nncore as nc
 from nncore import _core as core
 
 
-@pytest.fixture
-def restore():
-    isa = core.isa()
-    yield
-    core.set_isa(isa)
-    core.set_num_threads(0)
-
-
 def _model(rate=0.3, bn=False, loss="mse", out=2, seed=3):
     layers = [nc.Dense(32, "relu")]
     if bn:
@@ -94,7 +86,7 @@ def test_rows_in_different_chunks_get_different_masks():
 
 
 @pytest.mark.parametrize("bn", [False, True])
-def test_bitwise_over_threads_and_isas(bn, restore):
+def test_bitwise_over_threads_and_isas(bn, restore_runtime):
     m = _model(rate=0.4, bn=bn)
     X = _X(2100)
     m.fit(X, X[:, :2], epochs=1, batch_size=64, verbose=0)

@@ -9,15 +9,6 @@ import nncore._core as core
 import nncore.optim as optim
 
 
-@pytest.fixture
-def restore_runtime():
-    isa = core.isa()
-    yield
-    core.set_num_threads(0)
-    if isa is not None:
-        core.set_isa(isa)
-
-
 def _isa_names():
     return list(core.supported_isas())
 
