@@ -55,8 +55,7 @@ void register_quant(py::module_& m) {
              std::vector<ActQuant> act(scales.size());
              for (std::size_t i = 0; i < act.size(); ++i) act[i] = {scales[i], zero_points[i]};
              py::gil_scoped_release nogil;
-             return std::make_unique<QuantizedNetwork>(net, options(dynamic, keep_last_fp32),
-                                                       act);
+             return std::make_unique<QuantizedNetwork>(net, options(dynamic, keep_last_fp32), act);
            }),
            py::arg("net"), py::arg("dynamic"), py::arg("keep_last_fp32"), py::arg("scales"),
            py::arg("zero_points"))

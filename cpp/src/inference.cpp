@@ -42,7 +42,7 @@ void add_rows(float* y, const float* a, const float* b, std::size_t total) {
 struct Network::PlanWalk {
   PlanWalk(const Network& n, InferencePlan* p) : net(n), plan(p) {}
   const Network& net;
-  InferencePlan* plan;  // null: only check
+  InferencePlan* plan;                        // null: only check
   std::vector<FoldedDense>* chain = nullptr;  // also collect each GEMM's unpacked weights
   InferencePlan::Step cur;
   std::vector<float> w;  // cur's weight, unpacked (out, in)
@@ -65,7 +65,8 @@ struct Network::PlanWalk {
   void finish() {
     if (!open) return;
     if (chain)
-      chain->push_back({cur.in, cur.out, w, {cur.bias.begin(), cur.bias.end()}, cur.act, cur.alpha});
+      chain->push_back(
+          {cur.in, cur.out, w, {cur.bias.begin(), cur.bias.end()}, cur.act, cur.alpha});
     else if (plan)
       cur.w.pack(Trans::T, cur.in, cur.out, w.data(), cur.in);
     push(std::move(cur));

@@ -27,7 +27,8 @@ void run_case(const Case& cs, std::mt19937& rng) {
   std::vector<std::int8_t> w(std::size_t(cs.n) * cs.k);
   for (int i = 0; i < cs.m; ++i)
     for (int c = 0; c < k4; ++c)
-      a[std::size_t(i) * k4 + c] = std::uint8_t(cs.extreme ? (c < cs.k ? 255 * bit(rng) : 7) : au(rng));
+      a[std::size_t(i) * k4 + c] = std::uint8_t(cs.extreme ? (c < cs.k ? 255 * bit(rng) : 7)
+                                                           : au(rng));
   for (auto& v : w) v = std::int8_t(cs.extreme ? (bit(rng) ? kWeightMax : -kWeightMax) : wu(rng));
   if (cs.extreme && cs.m > 0)
     for (int c = 0; c < cs.k; ++c) a[c] = 255;  // row 0: every activation at the top
@@ -52,8 +53,8 @@ void run_case(const Case& cs, std::mt19937& rng) {
   std::vector<std::uint8_t> qref(size, 1), q(size);
   set_num_threads(1);
   force_kernels("scalar 4x64");
-  igemm_naive(cs.m, a.data(), k4, w.data(), cs.n, cs.k, r, cs.u8_out ? nullptr : fref.data(),
-              cs.n, cs.u8_out ? qref.data() : nullptr, cs.n);
+  igemm_naive(cs.m, a.data(), k4, w.data(), cs.n, cs.k, r, cs.u8_out ? nullptr : fref.data(), cs.n,
+              cs.u8_out ? qref.data() : nullptr, cs.n);
   for (const Kernels* ks : available_kernels()) {
     force_kernels(ks->name);
     for (int nt : {1, 2, 3}) {
@@ -64,8 +65,8 @@ void run_case(const Case& cs, std::mt19937& rng) {
             cs.u8_out ? q.data() : nullptr, cs.n);
       const bool same = cs.u8_out ? q == qref : std::memcmp(f.data(), fref.data(), size * 4) == 0;
       if (!same)
-        std::printf("  %s, %d threads: m %d n %d k %d differs from the naive twin\n", ks->name,
-                    nt, cs.m, cs.n, cs.k);
+        std::printf("  %s, %d threads: m %d n %d k %d differs from the naive twin\n", ks->name, nt,
+                    cs.m, cs.n, cs.k);
       CHECK(same);
     }
   }
@@ -115,7 +116,7 @@ TEST(choose_qparams_matches_dynamic_quantize_linear) {
   std::int32_t zp;
   choose_qparams(-1.f, 3.f, &s, &zp);
   CHECK(s == 4.f / 255.f);
-  CHECK(zp == 64);  // nearbyint(63.75)
+  CHECK(zp == 64);                     // nearbyint(63.75)
   choose_qparams(0.5f, 2.f, &s, &zp);  // widened to hold 0
   CHECK(s == 2.f / 255.f && zp == 0);
   choose_qparams(0.f, 0.f, &s, &zp);

@@ -31,56 +31,62 @@ void PackedS8::pack(const std::int8_t* w, int n, int k) {
 }
 
 namespace {
-constexpr int kRowTiles = 40;  // row tiles per block: an A block of ~240 rows stays in L2
-}
+constexpr int kRowTiles = 40;            // row tiles per block: an A block of ~240 rows stays in L2
+constexpr int kGroupCols = kRequantMax;  // output columns per work item (a multiple of 64)
+}  // namespace
 
 void igemm(int m, const std::uint8_t* a, std::size_t lda, const PackedS8& w, const Requant& r,
            float* f, std::size_t ldf, std::uint8_t* q, std::size_t ldq) {
   if (m <= 0 || w.N <= 0) return;
   const Kernels& k = kernels();
-  const int mr = k.mr, gw = k.max_panels * kPanel;  // a tile: mr rows × gw columns
-  const int groups = (w.N + gw - 1) / gw;
+  const int mr = k.mr;
+  const int groups = (w.N + kGroupCols - 1) / kGroupCols;
   const int mb = mr * kRowTiles;
   const int blocks = (m + mb - 1) / mb;
   const std::int64_t items = std::int64_t(blocks) * groups;
   const double work = double(m) * w.N * w.K4;
   const int nt = work < (1 << 20) ? 1 : int(std::min<std::int64_t>(num_threads(), items));
   const int kq = w.K4 / 4;
+  const std::size_t ps = w.panel_stride();
   // Each item is (row block, column group): one thread computes all of its outputs, each one
   // sum over all of K, so neither the bits nor the order of additions depend on the threads.
+  // The sums of one row tile across the group land in acc, then the epilogue runs on whole
+  // rows of the group (one call per row, not per micro-tile).
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
   for (std::int64_t it = 0; it < items; ++it) {
-    alignas(64) std::int32_t tile[6 * 64];
+    alignas(64) std::int32_t acc[6 * kGroupCols];
     const int b = int(it / groups), g = int(it % groups);
-    const int j0 = g * gw, np = std::min(k.max_panels, w.panels - g * k.max_panels);
-    const int nvalid = std::min(gw, w.N - j0);
-    const std::int8_t* bp = w.data.data() + std::size_t(g) * k.max_panels * w.panel_stride();
-    const std::int32_t* cs = w.colsum.data() + j0;
+    const int j0 = g * kGroupCols, ncols = std::min(kGroupCols, w.N - j0);
+    const int p0 = j0 / kPanel, p1 = (j0 + ncols + kPanel - 1) / kPanel;  // panels [p0, p1)
     for (int i0 = b * mb; i0 < std::min(m, (b + 1) * mb); i0 += mr) {
       const int rows = std::min(mr, m - i0);
-      k.ukr(rows, kq, a + std::size_t(i0) * lda, lda, bp, w.panel_stride(), np, cs, tile, 64);
+      for (int p = p0; p < p1; p += k.max_panels) {
+        const int np = std::min(k.max_panels, p1 - p);
+        k.ukr(rows, kq, a + std::size_t(i0) * lda, lda, w.data.data() + std::size_t(p) * ps, ps, np,
+              w.colsum.data() + p * kPanel, acc + (p - p0) * kPanel, kGroupCols);
+      }
       for (int i = 0; i < rows; ++i) {
         const std::size_t row = std::size_t(i0 + i);
-        k.requant(tile + 64 * i, nvalid, r, j0, f ? f + row * ldf + j0 : nullptr,
+        k.requant(acc + std::size_t(i) * kGroupCols, ncols, r, j0, f ? f + row * ldf + j0 : nullptr,
                   q ? q + row * ldq + j0 : nullptr);
       }
     }
   }
 }
 
-void igemm_naive(int m, const std::uint8_t* a, std::size_t lda, const std::int8_t* w, int n,
-                 int k, const Requant& r, float* f, std::size_t ldf, std::uint8_t* q,
-                 std::size_t ldq) {
+void igemm_naive(int m, const std::uint8_t* a, std::size_t lda, const std::int8_t* w, int n, int k,
+                 const Requant& r, float* f, std::size_t ldf, std::uint8_t* q, std::size_t ldq) {
   std::vector<std::int32_t> acc(static_cast<std::size_t>(n));
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {
       std::int64_t s = 0;
-      for (int c = 0; c < k; ++c) s += std::int64_t(a[std::size_t(i) * lda + c]) * w[std::size_t(j) * k + c];
+      for (int c = 0; c < k; ++c)
+        s += std::int64_t(a[std::size_t(i) * lda + c]) * w[std::size_t(j) * k + c];
       acc[std::size_t(j)] = std::int32_t(s);
     }
     // the scalar epilogue, in chunks of one tile row as igemm calls it
-    for (int j0 = 0; j0 < n; j0 += 64)
-      q_scalar::requant_row(acc.data() + j0, std::min(64, n - j0), r, j0,
+    for (int j0 = 0; j0 < n; j0 += kRequantMax)
+      q_scalar::requant_row(acc.data() + j0, std::min(kRequantMax, n - j0), r, j0,
                             f ? f + std::size_t(i) * ldf + j0 : nullptr,
                             q ? q + std::size_t(i) * ldq + j0 : nullptr);
   }

@@ -26,9 +26,11 @@
 
 namespace nncore::quant {
 
-constexpr int kPanel = 16;       // output columns per packed panel
-constexpr int kWeightMax = 63;   // |w| bound of the 7-bit weights (see the header)
-constexpr int kMaxK = 1 << 17;   // K bound: |Σ (a - zp)·w| ≤ 255·63·K stays below 2^31
+constexpr int kPanel = 16;      // output columns per packed panel
+constexpr int kWeightMax = 63;  // |w| bound of the 7-bit weights (see the header)
+constexpr int kMaxK = 1 << 17;
+constexpr int kRequantMax = 256;  // the most columns one epilogue call takes   // K bound: |Σ (a -
+                                  // zp)·w| ≤ 255·63·K stays below 2^31
 
 inline int round_up4(int k) { return (k + 3) & ~3; }
 
@@ -36,8 +38,8 @@ inline int round_up4(int k) { return (k + 3) & ~3; }
 // zero-point correction and for the arm64 kernel's +128 shift).
 struct PackedS8 {
   int K = 0, N = 0, K4 = 0, panels = 0;
-  std::vector<std::int8_t> data;       // panels · K4 · 16
-  std::vector<std::int32_t> colsum;    // panels · 16 (pad columns 0)
+  std::vector<std::int8_t> data;     // panels · K4 · 16
+  std::vector<std::int32_t> colsum;  // panels · 16 (pad columns 0)
   void pack(const std::int8_t* w, int n, int k);
   std::size_t panel_stride() const { return std::size_t(K4) * kPanel; }
 };
@@ -57,7 +59,7 @@ using IgemmUkr = void (*)(int m, int kq, const std::uint8_t* a, std::size_t lda,
 //   fp32: y
 struct Requant {
   const float* scale = nullptr;
-  const float* bias = nullptr;       // null: none
+  const float* bias = nullptr;  // null: none
   const std::int32_t* colsum = nullptr;
   std::int32_t a_zp = 0;
   Act act = Act::linear;
@@ -66,8 +68,8 @@ struct Requant {
   std::int32_t out_zp = 0;
 };
 
-// One epilogue row: acc[0..n) are columns j0.. of one output row; writes q[0..n) (u8 out) when
-// q is non-null, else f[0..n). Per ISA (requant_impl.inc), the same bits on each.
+// One epilogue row: acc[0..n) (n ≤ kRequantMax) are columns j0.. of one output row; writes q[0..n)
+// (u8 out) when q is non-null, else f[0..n). Per ISA (requant_impl.inc), the same bits on each.
 using RequantRow = void (*)(const std::int32_t* acc, int n, const Requant& r, int j0, float* f,
                             std::uint8_t* q);
 // x (m rows of k floats, stride ldx) -> u8 rows (stride ldq) with scale / zero point, as ONNX
@@ -98,9 +100,8 @@ void force_kernels(const std::string& name);
 void igemm(int m, const std::uint8_t* a, std::size_t lda, const PackedS8& w, const Requant& r,
            float* f, std::size_t ldf, std::uint8_t* q, std::size_t ldq);
 // The naive twin: the same sums with a triple loop and the scalar epilogue (test oracle).
-void igemm_naive(int m, const std::uint8_t* a, std::size_t lda, const std::int8_t* w, int n,
-                 int k, const Requant& r, float* f, std::size_t ldf, std::uint8_t* q,
-                 std::size_t ldq);
+void igemm_naive(int m, const std::uint8_t* a, std::size_t lda, const std::int8_t* w, int n, int k,
+                 const Requant& r, float* f, std::size_t ldf, std::uint8_t* q, std::size_t ldq);
 
 // Activation range -> (scale, zero point) as ONNX DynamicQuantizeLinear: the range widened to
 // hold 0, scale = (hi - lo) / 255, zp = nearbyint(saturate(-lo / scale)); a zero range gives
@@ -110,12 +111,12 @@ void choose_qparams(float lo, float hi, float* scale, std::int32_t* zp);
 void min_max(const float* x, std::size_t n, float* lo, float* hi);
 
 // Declared per ISA namespace (defined in igemm_ukr_<isa>.cpp and requant_<isa>.cpp).
-#define NNCORE_DECLARE_QUANT_EPILOGUE(ns)                                                    \
-  namespace ns {                                                                             \
-  void requant_row(const std::int32_t* acc, int n, const Requant& r, int j0, float* f,       \
-                   std::uint8_t* q);                                                         \
-  void quantize_rows(const float* x, std::size_t ldx, int m, int k, float scale,             \
-                     std::int32_t zp, std::uint8_t* q, std::size_t ldq);                     \
+#define NNCORE_DECLARE_QUANT_EPILOGUE(ns)                                                         \
+  namespace ns {                                                                                  \
+  void requant_row(const std::int32_t* acc, int n, const Requant& r, int j0, float* f,            \
+                   std::uint8_t* q);                                                              \
+  void quantize_rows(const float* x, std::size_t ldx, int m, int k, float scale, std::int32_t zp, \
+                     std::uint8_t* q, std::size_t ldq);                                           \
   }
 NNCORE_DECLARE_QUANT_EPILOGUE(q_scalar)
 #if NNCORE_HAVE_AVX2
@@ -126,8 +127,8 @@ NNCORE_DECLARE_QUANT_EPILOGUE(q_avx512)
 #endif
 #undef NNCORE_DECLARE_QUANT_EPILOGUE
 
-#define NNCORE_DECLARE_UKR(fn)                                                         \
-  void fn(int m, int kq, const std::uint8_t* a, std::size_t lda, const std::int8_t* b, \
+#define NNCORE_DECLARE_UKR(fn)                                                           \
+  void fn(int m, int kq, const std::uint8_t* a, std::size_t lda, const std::int8_t* b,   \
           std::size_t panel_stride, int np, const std::int32_t* colsum, std::int32_t* c, \
           std::size_t ldc);
 NNCORE_DECLARE_UKR(igemm_ukr_ref)  // mr 4, 4 panels

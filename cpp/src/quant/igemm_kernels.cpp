@@ -42,8 +42,8 @@ const Kernels kAvx512Vnni = make("avx512-vnni 6x64", 6, 4, igemm_ukr_avx512vnni,
 #if NNCORE_HAVE_NEON
 const Kernels kNeon = make("neon 1x16", 1, 1, igemm_ukr_neon, q_scalar::requant_row,
                            q_scalar::quantize_rows);
-const Kernels kDotprod = make("neon-dotprod 4x16", 4, 1, igemm_ukr_dotprod,
-                              q_scalar::requant_row, q_scalar::quantize_rows);
+const Kernels kDotprod = make("neon-dotprod 4x16", 4, 1, igemm_ukr_dotprod, q_scalar::requant_row,
+                              q_scalar::quantize_rows);
 #endif
 
 bool cpu_has(const char* feature) {

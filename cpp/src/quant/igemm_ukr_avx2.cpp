@@ -16,11 +16,14 @@ void tile(int kq, const std::uint8_t* a, std::size_t lda, const std::int8_t* b, 
           std::size_t ldc) {
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i acc[M][2];
+#pragma GCC unroll 8
   for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
   for (int g = 0; g < kq; ++g) {
-    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * std::size_t(g)));
-    const __m256i w1 =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * std::size_t(g) + 32));
+    const __m256i w0 = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(b + 64 * std::size_t(g)));
+    const __m256i w1 = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(b + 64 * std::size_t(g) + 32));
+#pragma GCC unroll 8
     for (int i = 0; i < M; ++i) {
       std::int32_t a4;
       std::memcpy(&a4, a + std::size_t(i) * lda + 4 * std::size_t(g), 4);
@@ -31,6 +34,7 @@ void tile(int kq, const std::uint8_t* a, std::size_t lda, const std::int8_t* b, 
       acc[i][1] = _mm256_add_epi32(acc[i][1], p1);
     }
   }
+#pragma GCC unroll 8
   for (int i = 0; i < M; ++i) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + std::size_t(i) * ldc), acc[i][0]);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + std::size_t(i) * ldc + 8), acc[i][1]);
@@ -39,8 +43,8 @@ void tile(int kq, const std::uint8_t* a, std::size_t lda, const std::int8_t* b, 
 }  // namespace
 
 void igemm_ukr_avx2(int m, int kq, const std::uint8_t* a, std::size_t lda, const std::int8_t* b,
-                    std::size_t /*ps*/, int /*np*/, const std::int32_t* /*colsum*/,
-                    std::int32_t* c, std::size_t ldc) {
+                    std::size_t /*ps*/, int /*np*/, const std::int32_t* /*colsum*/, std::int32_t* c,
+                    std::size_t ldc) {
   switch (m) {
     case 1: tile<1>(kq, a, lda, b, c, ldc); break;
     case 2: tile<2>(kq, a, lda, b, c, ldc); break;

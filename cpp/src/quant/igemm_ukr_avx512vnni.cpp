@@ -14,20 +14,27 @@ template <int M, int NP>
 void tile(int kq, const std::uint8_t* a, std::size_t lda, const std::int8_t* b, std::size_t ps,
           std::int32_t* c, std::size_t ldc) {
   __m512i acc[M][NP];
+#pragma GCC unroll 8
   for (int i = 0; i < M; ++i)
+#pragma GCC unroll 8
     for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_setzero_si512();
   for (int g = 0; g < kq; ++g) {
     __m512i w[NP];
+#pragma GCC unroll 8
     for (int p = 0; p < NP; ++p)
       w[p] = _mm512_loadu_si512(b + std::size_t(p) * ps + std::size_t(g) * 64);
+#pragma GCC unroll 8
     for (int i = 0; i < M; ++i) {
       std::int32_t a4;
       std::memcpy(&a4, a + std::size_t(i) * lda + 4 * std::size_t(g), 4);
       const __m512i av = _mm512_set1_epi32(a4);
+#pragma GCC unroll 8
       for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_dpbusd_epi32(acc[i][p], av, w[p]);
     }
   }
+#pragma GCC unroll 8
   for (int i = 0; i < M; ++i)
+#pragma GCC unroll 8
     for (int p = 0; p < NP; ++p) _mm512_storeu_si512(c + std::size_t(i) * ldc + 16 * p, acc[i][p]);
 }
 

@@ -23,9 +23,8 @@ std::vector<Network::FoldedDense> chain_of(const Network& net) {
         "folded (LayerNorm, Embedding, a BatchNorm after an activation)");
   for (const auto& d : chain)
     if (d.in > kMaxK)
-      throw std::invalid_argument("int8 quantization: a Dense layer with " +
-                                  std::to_string(d.in) + " inputs exceeds the int8 limit of " +
-                                  std::to_string(kMaxK));
+      throw std::invalid_argument("int8 quantization: a Dense layer with " + std::to_string(d.in) +
+                                  " inputs exceeds the int8 limit of " + std::to_string(kMaxK));
   return chain;
 }
 
@@ -158,8 +157,8 @@ QuantizedNetwork::QuantizedNetwork(const Network& net, const QuantOptions& opt,
 void QuantizedNetwork::run_block(const float* x, int n, float* out, Workspace& ws) const {
   ws.size(n, max_k4_, max_width_);
   const Kernels& ks = kernels();
-  const float* fin = x;     // the current fp32 value (null when it lives in ws.a[ai] as u8)
-  int ai = 0, fi = 0;       // which ping-pong buffer holds the current value
+  const float* fin = x;  // the current fp32 value (null when it lives in ws.a[ai] as u8)
+  int ai = 0, fi = 0;    // which ping-pong buffer holds the current value
   const std::size_t nl = layers_.size();
   for (std::size_t l = 0; l < nl; ++l) {
     const Layer& L = layers_[l];

@@ -55,7 +55,7 @@ class QuantizedNetwork {
     std::vector<float> weight_scale;    // per output channel
     std::vector<float> weight;          // fp32 layers: the folded weight (out, in)
     std::vector<float> bias;
-    std::vector<float> scale;           // static: input scale · weight_scale[j]
+    std::vector<float> scale;  // static: input scale · weight_scale[j]
     Act act = Act::linear;
     float alpha = 0.f;
     ActQuant input;  // static mode
