@@ -139,6 +139,13 @@ class QuantizedModel:
         it back as a QuantizedModel; the C++ ``nncore::Model`` loads it too)."""
         _format.write_atomic(path, _format.encode(self.state()))
 
+    def export_onnx(self, path, *, opset: int | None = None) -> None:
+        """Write an ONNX graph computing :meth:`predict` with ``QuantizeLinear`` /
+        ``MatMulInteger`` (:mod:`nncore.onnx_quantized`; needs ``pip install onnx``)."""
+        from . import onnx_quantized
+
+        onnx_quantized.export_onnx(self, path, opset=opset)
+
     def summary(self, print_fn=print) -> str:
         """One line per Dense layer: its sizes, int8 or fp32, activation and input scale."""
         lines = [f"QuantizedModel (int8, activations {self.activations})"]
