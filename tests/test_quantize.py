@@ -239,3 +239,10 @@ def test_repr_and_summary_say_int8(digits):
     assert repr(q).startswith("QuantizedModel(int8, 2 int8 Dense layers")
     text = q.summary(print_fn=None)
     assert "int8" in text and "fp32" in text
+
+
+def test_non_finite_weights_are_refused():
+    m = nc.Sequential([nc.Dense(4), nc.Dense(2)], input_dim=3).build()
+    m.parameters()["0.weight"][0, 0] = np.inf  # a live view (set_weights refuses inf)
+    with pytest.raises(ValueError, match="non-finite"):
+        m.quantize(np.ones((2, 3), np.float32))
