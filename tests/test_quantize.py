@@ -11,9 +11,6 @@ import pytest
 import nncore as nc
 from nncore import _core
 
-pytest.importorskip("sklearn")
-from sklearn.datasets import load_digits  # noqa: E402
-
 
 def _fit(model, X, y, epochs, batch_size=64):
     model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
@@ -22,7 +19,8 @@ def _fit(model, X, y, epochs, batch_size=64):
 
 @pytest.fixture(scope="module")
 def digits():
-    X, y = load_digits(return_X_y=True)
+    datasets = pytest.importorskip("sklearn.datasets")
+    X, y = datasets.load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     idx = np.random.default_rng(0).permutation(len(X))
     X, y = X[idx], y[idx]

@@ -141,3 +141,14 @@ def test_random_mutations_of_an_int8_file_load_or_raise_the_documented_error(tra
         cpp = _core.CppModel.from_bytes(data)  # what Python loads, C++ loads: same outputs
         np.testing.assert_array_equal(cpp.predict(X[:8]), model.predict(X[:8]))
     assert loaded < 150
+
+
+def test_training_the_original_later_changes_nothing(trained, tmp_path):
+    m, X = trained
+    m2 = nc.io.loads(nc.io.dumps(m))  # a private copy to train on
+    q = m2.quantize(X[:100])
+    before = q.predict(X)
+    m2.fit(X, np.zeros(len(X), np.int64), epochs=1, verbose=0)
+    np.testing.assert_array_equal(q.predict(X), before)
+    q.save(tmp_path / "q.nnc")
+    np.testing.assert_array_equal(nc.load(tmp_path / "q.nnc").predict(X), before)

@@ -10,6 +10,7 @@ each block of up to 4096 predicted rows). The last layer stays fp32 by default."
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any
 
@@ -62,15 +63,17 @@ def quantize(
         X = check_X(X_calibration, n_features=model.input_dim, name="X_calibration")
         X = inputs.check_input(model, X, "X_calibration")
         scales, zero_points = _qengine.calibrate(model.engine, X, False, bool(keep_last_fp32))
-    return QuantizedModel(model, activations, bool(keep_last_fp32), scales, zero_points)
+    # a snapshot: training ``model`` later changes neither this int8 model nor what it saves
+    snapshot = copy.deepcopy(model)
+    return QuantizedModel(snapshot, activations, bool(keep_last_fp32), scales, zero_points)
 
 
 class QuantizedModel:
     """An int8 model made by :meth:`nncore.Sequential.quantize`: ``predict`` like the fp32
     model's (probabilities for a classifier), ``save`` / :func:`nncore.load`, ``export_onnx``.
 
-    The fp32 model it was made from is ``model`` (a snapshot: training that model later does
-    not change this one; quantize again)."""
+    ``model`` is a copy of the fp32 model it was made from, taken by ``quantize`` (training the
+    original later changes neither this model nor what it saves; quantize again)."""
 
     def __init__(self, model: Sequential, activations: str, keep_last_fp32: bool, scales, zps):
         self.model = model
