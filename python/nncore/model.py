@@ -608,8 +608,8 @@ class Sequential:
         """An int8 copy of this model for inference (:class:`nncore.quantize.QuantizedModel`):
         BatchNorm folded into each Dense, weights int8 per output channel, activations u8 per
         tensor, ``static`` (ranges from the rows ``X_calibration``, the default) or ``dynamic``
-        (per predicted block); the last layer kept fp32 unless ``keep_last_fp32=False``. See
-        :mod:`nncore.quantize`."""
+        (per predicted block; ``X_calibration`` is then unused); the last layer kept fp32 unless
+        ``keep_last_fp32=False``. See :mod:`nncore.quantize`."""
         return quantize.quantize(
             self, X_calibration, activations=activations, keep_last_fp32=keep_last_fp32
         )
