@@ -11,9 +11,6 @@ import pytest
 
 import nncore as nc
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
-
 
 def _layers():
     return [
@@ -43,6 +40,7 @@ def models():
 
 
 def _run(q, X, path, optimize: bool):
+    ort = pytest.importorskip("onnxruntime")
     q.export_onnx(path)
     so = ort.SessionOptions()
     so.graph_optimization_level = (
@@ -60,6 +58,7 @@ def _run(q, X, path, optimize: bool):
 def test_onnxruntime_reproduces_int8_predictions(
     models, tmp_path, activations, keep_last_fp32, optimize
 ):
+    pytest.importorskip("onnx")
     clf, raw, X = models
     for model, exact in ((raw, True), (clf, False)):
         q = model.quantize(X[:200], activations=activations, keep_last_fp32=keep_last_fp32)
@@ -72,6 +71,7 @@ def test_onnxruntime_reproduces_int8_predictions(
 
 
 def test_graph_uses_integer_ops(models, tmp_path):
+    onnx = pytest.importorskip("onnx")
     _, raw, X = models
     raw.quantize(X[:100]).export_onnx(tmp_path / "q.onnx")
     ops = [n.op_type for n in onnx.load(tmp_path / "q.onnx").graph.node]
