@@ -36,7 +36,6 @@ CHECKED = {
 PENDING: dict[str, str] = {
     "nncore.model": "being documented (issue #37)",
     "nncore.callbacks": "being documented (issue #37)",
-    "nncore.sklearn": "being documented (issue #37)",
     "nncore.distributed": "being documented (issue #37)",
     "nncore.integrations.mlflow_flavor": "being documented (issue #37)",
     "nncore.integrations.onnx_converters": "being documented (issue #37)",
