@@ -41,7 +41,20 @@ def _is_dask(a) -> bool:
 
 
 def is_source(X, y) -> bool:
-    """True when fit should stream ``X`` (see the module docstring)."""
+    """Whether ``fit`` should stream ``X`` (see the module docstring) instead of reading arrays.
+
+    Parameters
+    ----------
+    X : object
+        What was passed to ``fit`` as X.
+    y : object or None
+        What was passed as y.
+
+    Returns
+    -------
+    bool
+        True for a dask array, or for a re-iterable, callable or iterator without ``y``.
+    """
     if _is_dask(X):
         return True
     if y is not None or isinstance(X, (np.ndarray, str, bytes)) or hasattr(X, "__array__"):
@@ -59,8 +72,22 @@ class _Failure:
 
 
 def prefetch(iterable: Iterable, depth: int = 2) -> Iterator:
-    """Iterate ``iterable`` in a background thread, at most ``depth`` items ahead. Exceptions
-    in the reader surface in the consumer; abandoning the iterator stops the reader."""
+    """Iterate ``iterable`` in a background thread, at most ``depth`` items ahead.
+
+    Exceptions in the reader surface in the consumer; abandoning the iterator stops the reader.
+
+    Parameters
+    ----------
+    iterable : iterable
+        What to read ahead.
+    depth : int, default 2
+        The most items read ahead.
+
+    Yields
+    ------
+    object
+        The items of ``iterable``, in order.
+    """
     depth = check_positive_int(depth, "prefetch")
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -164,11 +191,33 @@ def _split_target(cols: list[str], target) -> tuple[list[int], int]:
 
 
 class CSVReader(_Reader):
-    """Chunks of ``chunk_rows`` rows of a numeric CSV file: ``(X float32, y)``, y from the
-    ``target`` column (name, or index without a header), int64 when ``labels=True``.
+    """Chunks of a numeric CSV file, as ``(X float32, y)`` pairs, for ``model.fit``.
 
-    ``shuffle_buffer`` rows are collected and permuted before they are emitted (0: file order);
-    each pass over the file (epoch) uses its own permutation, seeded by ``seed`` and the epoch.
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    target : str or int, default -1
+        The target column: a name, or an index (the only way without a header).
+    chunk_rows : int, default 65536
+        Rows per chunk.
+    shuffle_buffer : int, default 0
+        Rows collected and permuted before they are emitted (0: file order); each pass over
+        the file (epoch) uses its own permutation, seeded by ``seed`` and the epoch.
+    seed : int, default 0
+        The shuffle's seed.
+    header : bool, default True
+        Whether the first line holds the column names.
+    delimiter : str, default ","
+        The field separator.
+    labels : bool, default False
+        y as int64 class labels (else float32 values).
+
+    Raises
+    ------
+    ValueError
+        When the file is empty or ``target`` names no column; while reading, on a row that is
+        not numeric (with its line number).
     """
 
     def __init__(
@@ -217,9 +266,36 @@ class CSVReader(_Reader):
 
 
 class ParquetReader(_Reader):
-    """Chunks of a Parquet file read record batch by record batch with pyarrow (extra
-    ``parquet``): memory stays about ``chunk_rows`` rows (plus ``shuffle_buffer`` rows).
-    ``features`` names the input columns (default: all but ``target``)."""
+    """Chunks of a Parquet file, as ``(X float32, y)`` pairs, for ``model.fit``.
+
+    The file is read record batch by record batch with pyarrow (extra ``parquet``): memory
+    stays about ``chunk_rows`` rows (plus ``shuffle_buffer`` rows).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    target : str or int
+        The target column, by name or index.
+    features : list of str or None, default None
+        The input columns (None: all but ``target``).
+    chunk_rows : int, default 65536
+        Rows per chunk.
+    shuffle_buffer : int, default 0
+        Rows collected and permuted before they are emitted (0: file order); each pass over
+        the file (epoch) uses its own permutation, seeded by ``seed`` and the epoch.
+    seed : int, default 0
+        The shuffle's seed.
+    labels : bool, default False
+        y as int64 class labels (else float32 values).
+
+    Raises
+    ------
+    ImportError
+        Without pyarrow.
+    ValueError
+        When ``target`` or a feature names no column of the file.
+    """
 
     def __init__(
         self,
@@ -361,7 +437,49 @@ def fit_source(
     verbose: int = 0,
     prefetch_chunks: int = 2,
 ):
-    """``model.fit`` over a streamed source (see the module docstring); returns the History."""
+    """``model.fit`` over a streamed source (see the module docstring).
+
+    ``model.fit(source, ...)`` calls it; the arguments are ``fit``'s.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled model (built by the first chunk when it has no ``input_dim``).
+    source : iterable, callable, iterator or dask array
+        Chunks ``(X, y)``, as the module docstring lists.
+    y : dask or numpy array, optional
+        The targets of a dask array ``source``; None otherwise.
+    epochs : int, default 1
+        Passes over the source.
+    batch_size : int, default 32
+        Rows per batch; batches do not depend on how the rows are chunked.
+    shuffle : bool, default True
+        Permute the rows inside each chunk (seeded by ``seed``, the epoch and the chunk).
+    seed : int or None, default None
+        The shuffles' seed (None: the model's).
+    steps_per_epoch : int or None, default None
+        Chunks per epoch (required for a one-shot iterator).
+    validation_data : tuple, optional
+        ``(X_val, y_val)`` in memory, evaluated after each epoch.
+    callbacks : list of Callback, optional
+        As for ``fit``.
+    schedulers : list of LRScheduler, optional
+        As for ``fit``.
+    verbose : int, default 0
+        As for ``fit``.
+    prefetch_chunks : int, default 2
+        Chunks read ahead by a background thread while the core trains.
+
+    Returns
+    -------
+    History
+        The per-epoch logs.
+
+    Raises
+    ------
+    ValueError
+        When ``y`` is given with a source of ``(X, y)`` chunks, or an argument is out of range.
+    """
     inputs.require_compiled(model)
     epochs = check_positive_int(epochs, "epochs", minimum=0)
     batch_size = check_positive_int(batch_size, "batch_size")
