@@ -171,3 +171,14 @@ def test_the_check_sees_a_missing_parameter():
         return X
 
     assert [code for code, _ in errors(no_doc)] == ["GL08"]
+
+
+def test_every_public_module_has_a_summary():
+    """The API index and the module index show each module's first sentence."""
+    import api_pages
+
+    empty = [m for m in public_api.importable_modules(True) if not api_pages.synopsis(m)]
+    assert not empty, f"modules without a docstring summary: {empty}"
+    assert (
+        api_pages.synopsis("nncore.data") == "Mini-batch iteration for user-written training loops."
+    )

@@ -4,9 +4,25 @@ shows the module docstring and an autosummary table whose stubs autosummary gene
 
 from __future__ import annotations
 
+import importlib
+import re
 from pathlib import Path
 
 import public_api
+
+# Modules that are machinery behind the public face (the epoch driver and its parts): listed in a
+# section of their own at the end of the reference, for contributors.
+INTERNAL = ("nncore.training",)
+
+
+def synopsis(modname: str) -> str:
+    """The first sentence of the module's docstring as plain text (the module index shows it)."""
+    doc = importlib.import_module(modname).__doc__ or ""
+    para = " ".join(doc.strip().split("\n\n")[0].split())
+    para = re.sub(r":\w+:`~?([^`<]*?)(?: <[^>]*>)?`", r"\1", para)  # :class:`X` -> X
+    para = para.replace("``", "")
+    end = re.search(r"\.(\s|$)", para)
+    return para[: end.start() + 1] if end else para
 
 
 def _autosummary(entries: list, toctree: bool) -> list:
@@ -18,7 +34,8 @@ def _autosummary(entries: list, toctree: bool) -> list:
 
 def _page(modname: str, names: list) -> str:
     title = f"``{modname}``"
-    lines = [title, "=" * len(title), "", f".. automodule:: {modname}", "   :no-members:", ""]
+    lines = [title, "=" * len(title), "", f".. automodule:: {modname}", "   :no-members:"]
+    lines += [f"   :synopsis: {synopsis(modname)}", ""]
     own = [n for n in names if n.rsplit(".", 1)[0] == modname]
     elsewhere = [n for n in names if n not in own]
     lines += [".. currentmodule:: nncore", ""]
@@ -42,6 +59,8 @@ def write(outdir: Path) -> list:
         text = _page(modname, names)
         if not path.exists() or path.read_text() != text:  # unchanged pages stay cached
             path.write_text(text)
+    public = [m for m in pages if not m.startswith(INTERNAL)]
+    internal = [m for m in pages if m.startswith(INTERNAL)]
     index = ["API reference", "=============", ""]
     index += [
         "Every public module of nncore, its functions and classes. The reference is built from",
@@ -49,13 +68,28 @@ def write(outdir: Path) -> list:
         "its module as well.",
         "",
         ".. toctree::",
+        "   :hidden:",
         "   :maxdepth: 1",
         "",
         *[f"   modules/{m}" for m in pages],
         "",
+        *_module_table(public),
     ]
+    if internal:
+        index += ["Training internals", "------------------", ""]
+        index += [
+            "The epoch driver behind ``fit`` and what plugs into it; for contributors (user",
+            "code calls ``fit``, ``evaluate`` and ``nncore.streaming``, not these).",
+            "",
+            *_module_table(internal),
+        ]
     text = "\n".join(index)
     api_index = outdir.parent / "index.rst"
     if not api_index.exists() or api_index.read_text() != text:
         api_index.write_text(text)
     return list(pages)
+
+
+def _module_table(modules: list) -> list:
+    """An autosummary table of modules: each name links to its page, beside its first sentence."""
+    return [".. autosummary::", "", *[f"   {m}" for m in modules], ""]

@@ -112,7 +112,7 @@ _ATTRIBUTES = textwrap.dedent("""\
         The ith element is the bias vector of layer i + 1, in X's float dtype.
     n_features_in_ : int
         The number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         The feature names seen during ``fit`` (only when X has string column names).
     n_iter_ : int
         The number of epochs (or L-BFGS-B iterations) run.
