@@ -135,7 +135,26 @@ class Sequential:
 
     # ----------------------------------------------------------------------------- building
     def add(self, layer: Layer) -> Sequential:
-        """Append a layer (before the model is built)."""
+        """Append a layer (before the model is built).
+
+        Parameters
+        ----------
+        layer : Layer
+            An nncore layer: Dense, Activation, BatchNorm, LayerNorm, Dropout, Residual,
+            Embedding or TabularInput.
+
+        Returns
+        -------
+        Sequential
+            self, so calls chain.
+
+        Raises
+        ------
+        TypeError
+            When ``layer`` is not an nncore layer.
+        RuntimeError
+            When the model is already built.
+        """
         if not isinstance(layer, Layer):
             raise TypeError(
                 "expected an nncore layer (Dense, Activation, BatchNorm, LayerNorm, Dropout, "
@@ -153,8 +172,25 @@ class Sequential:
         return getattr(self, "engine", None) is not None
 
     def build(self, input_dim: int | None = None, *, _init: bool = True) -> Sequential:
-        """Create the network in the core (done automatically on first use). (``_init=False``,
-        for loading: the weights stay zero until the file's are copied in.)"""
+        """Create the network in the core and initialise its weights (done on first use).
+
+        Parameters
+        ----------
+        input_dim : int, optional
+            Number of input features, when the constructor was not given it.
+
+        Returns
+        -------
+        Sequential
+            self, so calls chain.
+
+        Raises
+        ------
+        ValueError
+            When ``input_dim`` is unknown, differs from the model's, or the model has no
+            layers.
+        """
+        # _init=False is for loading: the weights stay zero until the file's are copied in.
         if input_dim is not None:
             check_positive_int(input_dim, "input_dim")
             if self.input_dim is not None and input_dim != self.input_dim:
@@ -392,9 +428,30 @@ class Sequential:
 
     # ----------------------------------------------------------------------- user-written loops
     def train_step(self, x, y, *, sample_weight=None) -> float:
-        """One forward + backward + optimizer update on a batch (one C++ call); returns the data
-        loss. ``model.last_step`` holds the regularization term, the gradient norm and whether
-        the gradient was finite."""
+        """One forward, backward and optimizer update on a batch, in one C++ call.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples, n_features)
+            The batch's inputs.
+        y : array-like
+            Its targets, in the form the compiled loss takes (see :meth:`fit`).
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-row weights of the loss.
+
+        Returns
+        -------
+        float
+            The batch's data loss (before the update). ``model.last_step`` then holds the
+            regularization term, the gradient norm and whether the gradient was finite.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not compiled.
+        ValueError
+            When x or y do not fit the model.
+        """
         inputs.require_compiled(self)
         x = inputs.check_input(self, x)
         y = inputs.check_y(self, y, x.shape[0])
@@ -408,16 +465,29 @@ class Sequential:
         return float(info["loss"])
 
     def forward(self, x, *, training: bool = False, step: int | None = None) -> np.ndarray:
-        """Network output for x (logits when the loss folds in a softmax/sigmoid). With
-        ``training=True`` batchnorm uses batch statistics and dropout is active; call
-        :meth:`backward` next.
+        """The network's output for x, for user-written training loops.
 
-        Dropout keeps element i of layer l when philox(seed, step, l | draw << 16, i) clears the
-        rate (``nncore/dropout.h``); l counts the layers in order, a :class:`Residual` block
-        before its own layers (so it is the index in a model without blocks). Without ``step``, step is the number of optimizer steps
-        taken and draw counts the training forwards since the last one, so every call draws a
-        new mask and the first after a step is the mask ``train_step`` would use; ``step=k``
-        uses (the model's seed, k, draw 0) and so repeats its mask."""
+        Parameters
+        ----------
+        x : array-like of shape (n_samples, n_features)
+            The inputs.
+        training : bool, default False
+            Training mode: batchnorm uses batch statistics and dropout is active; call
+            :meth:`backward` next.
+        step : int, optional
+            Which dropout masks to draw. Without it every training forward draws new masks,
+            and the first after an optimizer step draws those :meth:`train_step` would use;
+            ``step=k`` draws the masks of step k, so two calls with the same ``k`` repeat them.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs), float32
+            The outputs: logits when the loss folds in a softmax or sigmoid.
+        """
+        # Dropout keeps element i of layer l when philox(seed, step, l | draw << 16, i) clears
+        # the rate (cpp/include/nncore/dropout.h); l counts the layers in order, a Residual block
+        # before its own layers. Without ``step``, step is the number of optimizer steps taken
+        # and draw counts the training forwards since the last one; step=k uses draw 0.
         x = inputs.check_input(self, x)
         if step is not None:
             step = check_seed(step, "step")
@@ -426,7 +496,29 @@ class Sequential:
     __call__ = forward
 
     def loss_fn(self, output, y, *, sample_weight=None):
-        """(loss, d loss / d output) for an output of :meth:`forward`."""
+        """The compiled loss of an output of :meth:`forward`, and its gradient.
+
+        Parameters
+        ----------
+        output : array-like of shape (n_samples, n_outputs)
+            What :meth:`forward` returned.
+        y : array-like
+            The targets, in the form the compiled loss takes.
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-row weights of the loss.
+
+        Returns
+        -------
+        loss : float
+            The mean data loss (without the l1/l2 term).
+        grad : ndarray of shape (n_samples, n_outputs), float32
+            d loss / d output, to pass to :meth:`backward`.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not compiled.
+        """
         if self.loss is None:
             raise RuntimeError("the model is not compiled: call model.compile(...) first")
         out = check_X(output, n_features=self._output_width(), name="output")
@@ -439,8 +531,25 @@ class Sequential:
         return float(loss), grad
 
     def backward(self, grad) -> np.ndarray:
-        """Accumulates parameter gradients (+=) for the last :meth:`forward`; returns d loss / d x.
-        The l1/l2 term is not included (see :meth:`penalty`)."""
+        """Accumulate the parameter gradients (+=) of the last :meth:`forward`.
+
+        The l1/l2 term is not included (see :meth:`penalty`).
+
+        Parameters
+        ----------
+        grad : array-like of shape (n_samples, n_outputs)
+            d loss / d output, e.g. from :meth:`loss_fn`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features), float32
+            d loss / d x.
+
+        Raises
+        ------
+        RuntimeError
+            When no forward ran before.
+        """
         if self.engine is None:
             raise RuntimeError("call forward() before backward()")
         g = check_X(grad, n_features=self.engine.output_dim, name="grad")
@@ -452,13 +561,29 @@ class Sequential:
             self.engine.zero_grad()
 
     def penalty(self) -> float:
-        """The l1/l2 regularization term of the current weights."""
+        """The l1/l2 regularization term of the current weights.
+
+        Returns
+        -------
+        float
+            ``Σ l1·Σ|W| + l2·ΣW²`` over the layers (0.0 before build).
+        """
         return self.engine.penalty() if self.engine is not None else 0.0
 
     # ----------------------------------------------------------------------------- parameters
     def parameters(self) -> Parameters:
-        """Name -> writable float32 view of each parameter (``"0.weight"`` is (out, in) as in
-        PyTorch). Writes take effect in the next forward."""
+        """The model's parameters, as writable views: writes take effect in the next forward.
+
+        Returns
+        -------
+        Parameters
+            A dict from name to float32 view (``"0.weight"`` is (out, in) as in PyTorch).
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not built yet.
+        """
         if self.engine is None:
             raise RuntimeError(
                 "the model is not built yet: give input_dim or call build()/fit() first"
@@ -470,25 +595,59 @@ class Sequential:
         return p
 
     def gradients(self) -> dict:
-        """Name -> view of each parameter's gradient (accumulated by backward/train_step)."""
+        """The gradients accumulated by :meth:`backward` and :meth:`train_step`.
+
+        Returns
+        -------
+        dict
+            Parameter name -> float32 view of its gradient.
+        """
         return self.engine.views("grads")
 
     def buffers(self) -> dict:
-        """Name -> view of non-trained state (batchnorm running statistics)."""
+        """The state that is not trained (batchnorm running statistics).
+
+        Returns
+        -------
+        dict
+            Buffer name -> float32 view.
+        """
         return self.engine.views("buffers")
 
     def to_torch(self):
-        """An equivalent ``torch.nn.Sequential`` with the weights and BatchNorm running
-        statistics (needs PyTorch; see :mod:`nncore.torch_interop`)."""
+        """An equivalent PyTorch model (needs PyTorch; see :mod:`nncore.torch_interop`).
+
+        Returns
+        -------
+        torch.nn.Sequential
+            The same layers, with the weights and BatchNorm running statistics copied.
+        """
         return _torch_export.to_torch(self)
 
     def get_weights(self) -> list:
-        """Copies of all parameters and buffers, in layer order (Keras style)."""
+        """Copies of all parameters and buffers, in layer order (Keras style).
+
+        Returns
+        -------
+        list of ndarray
+            What :meth:`set_weights` takes back.
+        """
         return [v.copy() for v in {**self.parameters(), **self.buffers()}.values()]
 
     def set_weights(self, weights) -> None:
-        """Overwrite all parameters and buffers, in :meth:`get_weights`' order and shapes; every
-        array is checked before any is written."""
+        """Overwrite all parameters and buffers.
+
+        Parameters
+        ----------
+        weights : list of array-like
+            In :meth:`get_weights`' order and shapes; every array is checked before any is
+            written.
+
+        Raises
+        ------
+        ValueError
+            When the number of arrays or a shape differs.
+        """
         views = list({**self.parameters(), **self.buffers()}.items())
         # all arrays are checked before any is written (hardening: _validation.check_weights)
         weights = check_weights(weights, [(name, v.shape) for name, v in views])
@@ -503,7 +662,23 @@ class Sequential:
 
     # --------------------------------------------------------------------------- description
     def summary(self, print_fn=print) -> str:
-        """A table of layers, output shapes and parameter counts."""
+        """A table of layers, output shapes and parameter counts.
+
+        Parameters
+        ----------
+        print_fn : callable or None, default print
+            Called with the table; None prints nothing.
+
+        Returns
+        -------
+        str
+            The table.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not built yet.
+        """
         if self.engine is None:
             raise RuntimeError(
                 "the model is not built yet: give input_dim or call build()/fit() first"
@@ -514,8 +689,14 @@ class Sequential:
         return s
 
     def get_config(self) -> dict:
-        """The architecture (layer configs, ``input_dim``, ``seed``) and the compile settings, as
-        plain data; :meth:`from_config` rebuilds an untrained model from it."""
+        """The architecture and the compile settings, as plain data.
+
+        Returns
+        -------
+        dict
+            ``{"layers", "input_dim", "seed"}`` and, once compiled with a named loss,
+            ``"compile"``; :meth:`from_config` rebuilds an untrained model from it.
+        """
         cfg: dict[str, Any] = {
             "layers": [layer.get_config() for layer in self.layers],
             "input_dim": self.input_dim,
@@ -533,8 +714,21 @@ class Sequential:
 
     @classmethod
     def from_config(cls, config: dict, *, optimizer="adam") -> Sequential:
-        """A new, untrained model from :meth:`get_config`'s dict, compiled with ``optimizer`` when
-        the config holds compile settings (a config does not hold the optimizer)."""
+        """A new, untrained model from :meth:`get_config`'s dict.
+
+        Parameters
+        ----------
+        config : dict
+            What :meth:`get_config` returned.
+        optimizer : str or Optimizer, default "adam"
+            Used when the config holds compile settings (a config does not hold the
+            optimizer).
+
+        Returns
+        -------
+        Sequential
+            The model, compiled when the config holds compile settings.
+        """
         model = cls(
             [layer_from_config(c) for c in config["layers"]],
             input_dim=config.get("input_dim"),
@@ -553,10 +747,21 @@ class Sequential:
 
     # ---------------------------------------------------------------------------------- state
     def state(self) -> dict:
-        """Everything needed to rebuild the model exactly, as plain data: ``{"config",
-        "optimizer", "step", "epochs_done", "arrays"}``. ``arrays`` holds copies of the flat
-        ``params`` and ``buffers`` arenas and the optimizer's state as ``optimizer.<name>``;
-        ``optimizer`` its name and hyper-parameters. :func:`nncore.io.dumps` writes this."""
+        """Everything needed to rebuild the model exactly, as plain data.
+
+        Returns
+        -------
+        dict
+            ``{"config", "optimizer", "step", "epochs_done", "arrays"}``: ``arrays`` holds
+            copies of the weights, the buffers and the optimizer's state (as
+            ``optimizer.<name>``), ``optimizer`` its name and hyper-parameters.
+            :func:`nncore.io.dumps` writes this.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not built yet.
+        """
         if self.engine is None:
             raise RuntimeError("cannot save a model that is not built yet")
         arrays = self.engine.state_arrays()
@@ -576,9 +781,24 @@ class Sequential:
 
     @classmethod
     def from_state(cls, state: dict) -> Sequential:
-        """The model :meth:`state` described: architecture, compile settings, weights, buffers,
-        step counts and optimizer state, so training resumes bitwise where it stopped. A state
-        that does not fit together raises ValueError (or TypeError/KeyError for wrong types)."""
+        """The model :meth:`state` described, so training resumes bitwise where it stopped.
+
+        Parameters
+        ----------
+        state : dict
+            What :meth:`state` returned: architecture, compile settings, weights, buffers, step
+            counts and optimizer state.
+
+        Returns
+        -------
+        Sequential
+            The model.
+
+        Raises
+        ------
+        ValueError
+            When the state does not fit together (TypeError or KeyError for wrong types).
+        """
         config = state.get("config")
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise ValueError("the state lacks the model configuration")
@@ -600,14 +820,34 @@ class Sequential:
         return model
 
     def save(self, path) -> None:
-        """Write the model (architecture, weights, buffers, optimizer state) to ``path``
-        atomically, in nncore's checksummed format (see :mod:`nncore.io`)."""
+        """Write the model (architecture, weights, buffers, optimizer state) to a file.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file; written atomically, in nncore's checksummed format (see
+            :mod:`nncore.io`); :func:`nncore.load` reads it.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not built yet.
+        """
         _format.write_atomic(path, _format.encode(self.state()))
 
     def export_onnx(self, path, *, opset: int | None = None) -> None:
-        """Write the model as an ONNX graph computing :meth:`predict` (needs ``pip install
-        onnx``): Dense, Activation, BatchNorm (evaluation mode) and Dropout (dropped), with a
-        symbolic batch dimension; checked by ``onnx.checker``. See :mod:`nncore.onnx_export`."""
+        """Write the model as an ONNX graph computing :meth:`predict` (needs ``pip install onnx``).
+
+        The graph has a symbolic batch dimension and is checked by ``onnx.checker``; see
+        :mod:`nncore.onnx_export` for the layers it supports.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write.
+        opset : int, optional
+            The ONNX operator set (default: the newest this onnx supports, at most 21).
+        """
         onnx_export.export_onnx(self, path, opset=opset)
 
     def __getstate__(self) -> dict:
