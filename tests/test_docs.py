@@ -121,6 +121,8 @@ OPTIONAL_DOCTEST_PACKAGES = {
     "nncore.integrations.tensorboard_callback": "tensorboard",
     "nncore.integrations.optuna_pruning": "optuna",
     "nncore.integrations.onnx_converters": "skl2onnx",
+    "nncore.onnx_export": "onnx",
+    "nncore.streaming": "pyarrow",
 }
 
 
@@ -164,6 +166,9 @@ EXAMPLES_REQUIRED = [
     "nncore.plot",
     "nncore.preprocessing",
     "nncore.progress",
+    "nncore.sklearn",
+    "nncore.streaming",
+    "nncore.onnx_export",
 ]
 
 

@@ -202,6 +202,15 @@ def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
     See Also
     --------
     export_onnx : The same, written to a file.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore.onnx_export import to_onnx
+    >>> model = nc.Sequential([nc.Dense(8, "relu"), nc.Dense(2)], input_dim=3, seed=0)
+    >>> proto = to_onnx(model.compile(loss="mse"))
+    >>> proto.graph.input[0].name, len(proto.graph.output)
+    ('input', 1)
     """
     onnx = _require_onnx()
     if not model.built:
@@ -340,6 +349,18 @@ def export_onnx(model, path, *, opset: int | None = None) -> None:
     See Also
     --------
     to_onnx : The graph in memory.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import nncore as nc
+    >>> from nncore.onnx_export import export_onnx
+    >>> model = nc.Sequential([nc.Dense(8, "relu"), nc.Dense(2)], input_dim=3, seed=0)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> export_onnx(model.compile(loss="mse"), os.path.join(tmp.name, "model.onnx"))
+    >>> os.listdir(tmp.name)
+    ['model.onnx']
+    >>> tmp.cleanup()
     """
     proto = to_onnx(model, opset=opset)
     _format.write_atomic(os.fspath(path), [proto.SerializeToString()])

@@ -54,6 +54,14 @@ def is_source(X, y) -> bool:
     -------
     bool
         True for a dask array, or for a re-iterable, callable or iterator without ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nncore.streaming import is_source
+    >>> X, y = np.zeros((4, 2)), np.zeros(4)
+    >>> is_source(X, y), is_source([(X, y), (X, y)], None)
+    (False, True)
     """
     if _is_dask(X):
         return True
@@ -87,6 +95,12 @@ def prefetch(iterable: Iterable, depth: int = 2) -> Iterator:
     ------
     object
         The items of ``iterable``, in order.
+
+    Examples
+    --------
+    >>> from nncore.streaming import prefetch
+    >>> list(prefetch(range(5), depth=2))
+    [0, 1, 2, 3, 4]
     """
     depth = check_positive_int(depth, "prefetch")
     q: queue.Queue = queue.Queue(maxsize=depth)
@@ -218,6 +232,26 @@ class CSVReader(_Reader):
     ValueError
         When the file is empty or ``target`` names no column; while reading, on a row that is
         not numeric (with its line number).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore.streaming import CSVReader
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "data.csv")
+    >>> X = np.random.default_rng(0).normal(size=(100, 3))
+    >>> table = np.column_stack([X, X.sum(axis=1)])
+    >>> np.savetxt(path, table, delimiter=",", header="a,b,c,y", comments="")
+    >>> reader = CSVReader(path, target="y", chunk_rows=40)
+    >>> [X_chunk.shape for X_chunk, y_chunk in reader]
+    [(40, 3), (40, 3), (20, 3)]
+    >>> model = nc.Sequential([nc.Dense(8, "relu"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(loss="mse")
+    >>> len(model.fit(reader, epochs=2, batch_size=16).history["loss"])
+    2
+    >>> tmp.cleanup()
     """
 
     def __init__(
@@ -295,6 +329,21 @@ class ParquetReader(_Reader):
         Without pyarrow.
     ValueError
         When ``target`` or a feature names no column of the file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import pyarrow as pa, pyarrow.parquet as pq
+    >>> from nncore.streaming import ParquetReader
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "data.parquet")
+    >>> X = np.random.default_rng(0).normal(size=(100, 2))
+    >>> pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "y": X.sum(axis=1)}), path)
+    >>> reader = ParquetReader(path, target="y", chunk_rows=64)
+    >>> reader.features, [X_chunk.shape for X_chunk, y_chunk in reader]
+    (['a', 'b'], [(64, 2), (36, 2)])
+    >>> tmp.cleanup()
     """
 
     def __init__(
@@ -479,6 +528,17 @@ def fit_source(
     ------
     ValueError
         When ``y`` is given with a source of ``(X, y)`` chunks, or an argument is out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
+    >>> chunks = [(X[:50], X[:50].sum(axis=1)), (X[50:], X[50:].sum(axis=1))]
+    >>> model = nc.Sequential([nc.Dense(1)], input_dim=3, seed=0).compile(loss="mse")
+    >>> history = model.fit(chunks, epochs=3, batch_size=25)  # calls fit_source
+    >>> len(history.history["loss"])
+    3
     """
     inputs.require_compiled(model)
     epochs = check_positive_int(epochs, "epochs", minimum=0)
