@@ -78,9 +78,9 @@ for ax, (name, model) in zip(axes, nets.items()):
     with np.errstate(over="ignore", invalid="ignore"):
         h = model.fit(X, y, epochs=10, batch_size=32, validation_split=0.2, diagnostics=True)
     nc.plot.gradient_norms(h, ax=ax)
-    ax.set_title(f"{name}: val accuracy {h['val_accuracy'][-1]:.2f}")
+    ax.set_title(f"{name}: val accuracy {h.history['val_accuracy'][-1]:.2f}")
     ax.get_legend().remove() if name != "ReLU, He" else ax.legend(fontsize="x-small", ncol=2)
-    print(f"{name:16s} validation accuracy after 10 epochs: {h['val_accuracy'][-1]:.3f}")
+    print(f"{name:16s} validation accuracy after 10 epochs: {h.history['val_accuracy'][-1]:.3f}")
 fig.tight_layout()
 
 # %%
