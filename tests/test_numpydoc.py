@@ -35,8 +35,6 @@ CHECKED = {
 # Public modules whose names do not pass yet, with the reason: strict xfails, so a module that
 # is fixed fails until it is taken off this list.
 PENDING: dict[str, str] = {
-    "nncore.model": "being documented (issue #37)",
-    "nncore.callbacks": "being documented (issue #37)",
     "nncore.distributed": "being documented (issue #37)",
     "nncore.training.context": "being documented (issue #37)",
     "nncore.training.driver": "being documented (issue #37)",

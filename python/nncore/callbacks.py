@@ -132,6 +132,14 @@ class History(Callback):
     spellings of ``history.history["loss"]``, ``"loss" in history.history`` and
     ``history.history.keys()``.
 
+    Attributes
+    ----------
+    history : dict of str to list
+        One list per logged key (``loss``, ``reg_loss``, ``lr``, ``time``, ``val_<metric>``,
+        ...), one value per epoch.
+    epoch : list of int
+        The indices of the recorded epochs (they continue from ``model.epochs_done``).
+
     Examples
     --------
     >>> import numpy as np
@@ -170,7 +178,13 @@ class History(Callback):
         return key in self.history
 
     def keys(self):
-        """Deprecated: ``history.history.keys()``."""
+        """The names of the recorded series; deprecated: write ``history.history.keys()``.
+
+        Returns
+        -------
+        dict_keys
+            The keys of ``history.history``.
+        """
         _deprecation.warn("history.keys()", "write history.history.keys() (as in Keras)")
         return self.history.keys()
 

@@ -220,34 +220,64 @@ class Sequential:
         huber_delta: float | None = None,
         loss_options: dict | None = None,
     ) -> Sequential:
-        """Choose the optimizer, the loss and the metrics reported by fit/evaluate.
+        """Choose the optimizer, the loss and the metrics that fit and evaluate report.
 
         Parameters
         ----------
-        optimizer : str or nncore.optim optimizer
-            ``"sgd"``, ``"adam"``, ... (torch.optim's defaults, except SGD's lr: 0.01, as
-            Keras's; see :mod:`nncore.optim`) or an instance such as
+        optimizer : str or Optimizer, default "adam"
+            A name, ``"sgd"``, ``"adam"``, ``"adamw"``, ... (torch.optim's defaults, except
+            SGD's lr: 0.01, as Keras's; see :mod:`nncore.optim`), or an instance such as
             ``nncore.optim.Adam(lr=1e-3)``.
-        loss : str or callable
-            A callable ``fn(y_pred, y_true) -> (loss, grad)`` on numpy arrays runs through a
-            slower path, one Python call per batch (see ``nncore._custom_loss``). Names:
-            ``mse``, ``mae``, ``huber``, ``cross_entropy`` (integer labels or one-hot rows; the model
-            outputs logits, ``predict`` returns softmax probabilities), ``binary_cross_entropy``
-            (on logits; ``predict`` returns sigmoid probabilities), ``focal`` (multi-class, integer
-            labels, softmax), ``binary_focal`` (torchvision's sigmoid focal loss, targets in
-            [0, 1]) or ``quantile`` (pinball loss; one output per quantile).
-        loss_options : dict
-            Every option of the loss, in this one dict (``nncore._core.schema()["losses"]``
-            lists them): ``delta`` (huber, default 1.0), ``label_smoothing`` (cross_entropy,
-            PyTorch's definition), ``gamma`` (focal, binary_focal), ``alpha`` (binary_focal;
-            < 0: none), ``output_weight`` (binary_cross_entropy/binary_focal: one weight per
-            output column, torch's ``BCEWithLogitsLoss(weight=)``), ``quantiles`` (one, or one
-            per output). Class weights go to ``fit(class_weight=...)``; the option
-            ``class_weight`` is deprecated.
+        loss : str or callable, default "mse"
+            ``"mse"``, ``"mae"``, ``"huber"``, ``"cross_entropy"`` (integer labels or one-hot
+            rows; the model outputs logits, ``predict`` returns softmax probabilities),
+            ``"binary_cross_entropy"`` (on logits; ``predict`` returns sigmoid probabilities),
+            ``"focal"`` (multi-class, integer labels, softmax), ``"binary_focal"``
+            (torchvision's sigmoid focal loss, targets in [0, 1]) or ``"quantile"`` (pinball
+            loss; one output per quantile). A callable ``fn(y_pred, y_true) -> (loss, grad)``
+            on numpy arrays runs through a slower path, one Python call per batch.
+        metrics : list of str or callable, optional
+            Reported by fit (on validation data) and evaluate, e.g. ``["accuracy"]``; see
+            :mod:`nncore.metrics`. A metric that does not fit the loss's task is refused.
         huber_delta : float, optional
             Deprecated: write ``loss_options={"delta": ...}``.
-        metrics : list of str or callables
-            E.g. ``["accuracy"]``; see :mod:`nncore.metrics`.
+        loss_options : dict, optional
+            Every option of the loss, in this one dict: ``delta`` (huber, default 1.0),
+            ``label_smoothing`` (cross_entropy, PyTorch's definition), ``gamma`` (focal,
+            binary_focal), ``alpha`` (binary_focal; < 0: none), ``output_weight``
+            (binary_cross_entropy/binary_focal: one weight per output column, torch's
+            ``BCEWithLogitsLoss(weight=)``), ``quantiles`` (one, or one per output). Class
+            weights go to ``fit(class_weight=...)``; the option ``class_weight`` is
+            deprecated.
+
+        Returns
+        -------
+        Sequential
+            self, so ``model = model.compile(...)`` chains.
+
+        Raises
+        ------
+        ValueError
+            On an unknown loss, loss option or metric, or a metric that does not fit the loss.
+        TypeError
+            When ``optimizer`` is neither a name nor an nncore optimizer.
+
+        See Also
+        --------
+        fit : Train the compiled model.
+
+        Examples
+        --------
+        >>> import nncore as nc
+        >>> model = nc.Sequential([nc.Dense(16, "relu"), nc.Dense(3)], input_dim=4, seed=0)
+        >>> model = model.compile(
+        ...     optimizer=nc.optim.Adam(lr=1e-3),
+        ...     loss="cross_entropy",
+        ...     metrics=["accuracy"],
+        ...     loss_options={"label_smoothing": 0.1},
+        ... )
+        >>> model.loss, model.metrics
+        ('cross_entropy', ['accuracy'])
         """
         name: Any
         if callable(loss):
@@ -316,22 +346,103 @@ class Sequential:
         steps_per_epoch: int | None = None,
         distributed=None,
     ) -> History:
-        """Train for ``epochs`` passes over (X, y); returns the :class:`History`.
+        """Train the model for ``epochs`` passes over (X, y).
 
-        Each epoch shuffles the rows (seeded by ``seed``, default the model seed, and the epoch
-        number, so a run is reproducible and resumable), runs all batches in C++ and records the mean
-        data loss (``loss``), the regularization term (``reg_loss``), the learning rate, the epoch time
-        and, with validation data, ``val_loss`` and ``val_<metric>``. ``validation_split`` holds out a
-        shuffled (and for classification stratified) fraction of the rows — unlike Keras, which takes
-        the last rows. With BatchNorm, a final batch of one row is dropped. ``schedulers`` are
-        ``nncore.lr_scheduler`` objects, stepped per batch or per epoch by their ``interval``.
+        Each epoch shuffles the rows (seeded by ``seed`` and the epoch number, so a run is
+        reproducible and resumable), runs the batches in C++ and records in the history the mean
+        data loss (``loss``), the regularization term (``reg_loss``), the training ``accuracy``
+        when it is a compiled metric (averaged over the epoch's steps, as Keras does), the
+        learning rate (``lr``), the epoch time, the last step's gradient norm (``grad_norm``)
+        and, with validation data, ``val_loss`` and ``val_<metric>``.
         Ctrl-C stops at a batch boundary; the history so far is kept in ``model.history``.
 
-        ``X`` may also be a source of ``(X_batch, y_batch)`` chunks (with ``y=None``): a
-        re-iterable, a callable returning an iterator per epoch, or a dask array (see
-        :mod:`nncore.streaming`); ``steps_per_epoch`` then bounds the chunks per epoch. Inside
-        ``with nncore.distributed.init() as ctx:`` (or with ``distributed=ctx``) fit trains one
-        model over all MPI ranks.
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a source of chunks
+            The inputs (converted to float32). With ``y=None`` it may be a source of
+            ``(X_chunk, y_chunk)`` pairs: a re-iterable, a callable returning an iterator per
+            epoch, or a dask array with ``y`` (see :mod:`nncore.streaming`).
+        y : array-like, optional
+            The targets, as the compiled loss takes them: integer labels (or one-hot or
+            probability rows) for cross_entropy and focal; values in [0, 1], one column per
+            output, for binary_cross_entropy and binary_focal; values of shape (n_samples,) or
+            (n_samples, n_outputs) for the regression losses.
+        epochs : int, default 1
+            Passes over the data (0: none).
+        batch_size : int, default 32
+            Rows per optimizer step; the last batch of an epoch may be smaller (with BatchNorm,
+            a last batch of one row is dropped).
+        shuffle : bool, default True
+            Shuffle the rows before each epoch.
+        seed : int, optional
+            Seeds the shuffles and ``validation_split`` (default: the model's seed).
+        validation_split : float, default 0.0
+            The fraction of the rows held out for validation: drawn at random, and stratified
+            for classification (unlike Keras, which takes the last rows).
+        validation_data : tuple, optional
+            ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``, evaluated after each
+            epoch; not together with ``validation_split``.
+        callbacks : list of Callback, optional
+            Called at the start and end of training and of each epoch (see
+            :mod:`nncore.callbacks`); EarlyStopping, ModelCheckpoint, ...
+        schedulers : list of LRScheduler, optional
+            :mod:`nncore.lr_scheduler` schedules, stepped per batch or per epoch as their
+            ``interval`` says.
+        verbose : int, default 0
+            0 prints nothing; 1 a progress bar per epoch (plain lines off a terminal); 2 one
+            line per epoch.
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-row weights of the loss.
+        class_weight : "balanced", dict or array-like, optional
+            Class weights for cross_entropy or focal with integer labels: row i weighs
+            ``class_weight[y_i]`` times its sample weight (a dict maps classes to weights,
+            missing ones weigh 1); ``"balanced"`` weighs class c by
+            ``n_samples / (n_classes * count_c)``.
+        diagnostics : bool, default False
+            Record per-layer gradient and weight health into the history (see
+            :mod:`nncore.diagnostics`).
+        steps_per_epoch : int, optional
+            Chunks per epoch, when X is a source of chunks (required for a one-shot iterator).
+        distributed : Context, optional
+            Train one model over all MPI ranks of this context, each rank passing its own rows
+            (see :func:`nncore.distributed.init`). Inside ``with nncore.distributed.init() as
+            ctx:`` that context is used without it.
+
+        Returns
+        -------
+        History
+            The per-epoch logs (``history.history["loss"]``, ...), also kept as
+            ``model.history``.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not compiled.
+        ValueError
+            When X, y or an argument is invalid; the message says which and where.
+        TypeError
+            When y is missing and X is not a source of chunks.
+
+        See Also
+        --------
+        evaluate : The loss and metrics on other data.
+        predict : The outputs.
+        train_step : One step, for a loop written by hand.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import nncore as nc
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 4)).astype(np.float32)
+        >>> y = (X[:, 0] + X[:, 1] > 0).astype(int)
+        >>> model = nc.Sequential([nc.Dense(16, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+        >>> model = model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+        >>> history = model.fit(X, y, epochs=3, batch_size=32, validation_split=0.25)
+        >>> sorted(history.history)
+        ['accuracy', 'grad_norm', 'loss', 'lr', 'reg_loss', 'time', 'val_accuracy', 'val_loss']
+        >>> len(history.history["loss"]), model.epochs_done
+        (3, 3)
         """
         kw: dict[str, Any] = dict(epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed)
         kw.update(callbacks=callbacks, schedulers=schedulers, verbose=verbose)
@@ -379,22 +490,58 @@ class Sequential:
         seed: int | None = None,
         return_std: bool = False,
     ):
-        """Outputs for X in evaluation mode: softmax probabilities for cross_entropy, sigmoid
-        probabilities for binary_cross_entropy, the raw outputs otherwise. Shape (n, outputs).
+        """The model's outputs for X, in evaluation mode.
 
         By default a folded plan runs: each evaluation-mode BatchNorm is folded into the
-        preceding Dense's weights and bias, activations into the GEMM epilogue and Dropout is
-        skipped, so each Dense is one GEMM and no layer's output makes an extra pass over memory
-        (5-10 % faster at every batch size). It equals the layer-by-layer evaluation up to
-        float32 rounding; ``fold_batchnorm=False`` (and Monte-Carlo dropout) runs layer by layer, with the same bits as
-        ``forward(X, training=False)`` and ``evaluate``. Networks the plan cannot express run
-        layer by layer either way.
+        preceding Dense's weights and bias, activations into the matrix product and Dropout is
+        skipped, so each Dense is one matrix product (5-10 % faster at every batch size). It
+        equals the layer-by-layer evaluation up to float32 rounding. Networks the plan cannot
+        express run layer by layer.
 
-        ``mc_samples=N`` is Monte-Carlo dropout: the mean of those outputs over N dropout masks
-        (batchnorm stays in evaluation mode), and with ``return_std=True`` also their standard
-        deviation, as ``(mean, std)``. The masks are keyed by ``seed`` (default the model's
-        seed), the sample index and the rows' positions (``nncore._mc_dropout``): the same
-        arguments give the same bits on every thread count and ISA."""
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The inputs (converted to float32).
+        fold_batchnorm : bool, optional
+            False runs layer by layer, with the same bits as ``forward(X, training=False)``
+            and :meth:`evaluate`; None or True runs the folded plan.
+        mc_samples : int, optional
+            Monte-Carlo dropout: the mean of the outputs over this many dropout masks
+            (batchnorm stays in evaluation mode); runs layer by layer.
+        seed : int, optional
+            The Monte-Carlo masks' seed (default: the model's). The same arguments give the
+            same bits on every thread count and instruction set.
+        return_std : bool, default False
+            With ``mc_samples``, also return the outputs' standard deviation over the masks.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs)
+            Softmax probabilities for cross_entropy and focal, sigmoid probabilities for
+            binary_cross_entropy and binary_focal, the raw outputs otherwise. With
+            ``return_std``, the pair ``(mean, std)``.
+
+        Raises
+        ------
+        ValueError
+            When X does not fit the model, or ``seed``/``return_std`` come without
+            ``mc_samples``, or ``fold_batchnorm=True`` with ``mc_samples``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import nncore as nc
+        >>> model = nc.Sequential(
+        ...     [nc.Dense(8, "relu"), nc.Dropout(0.5), nc.Dense(3)], input_dim=4, seed=0
+        ... ).compile(loss="cross_entropy")
+        >>> X = np.ones((2, 4), np.float32)
+        >>> proba = model.predict(X)
+        >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1.0))
+        ((2, 3), True)
+        >>> mean, std = model.predict(X, mc_samples=20, return_std=True)
+        >>> mean.shape, std.shape
+        ((2, 3), (2, 3))
+        """
         X = inputs.check_input(self, X)
         if mc_samples is None:
             if return_std or seed is not None:
@@ -412,11 +559,46 @@ class Sequential:
         )
 
     def evaluate(self, X, y, *, sample_weight=None, distributed=None) -> dict:
-        """Mean data loss (without the l1/l2 term) and each compiled metric, in evaluation mode.
+        """The mean data loss and each compiled metric on (X, y), in evaluation mode.
 
-        Inside ``with nncore.distributed.init() as ctx:`` (or with ``distributed=ctx``) this is
-        collective: every rank passes its own rows and gets the scores of all ranks' rows (see
-        :func:`nncore.distributed.evaluate`)."""
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The inputs.
+        y : array-like
+            The targets, as for :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-row weights of the loss (the metrics are not weighted).
+        distributed : Context, optional
+            Evaluate collectively over the MPI ranks of this context: every rank passes its
+            own rows and gets the scores of all ranks' rows (see
+            :func:`nncore.distributed.evaluate`). Inside ``with nncore.distributed.init() as
+            ctx:`` that context is used without it.
+
+        Returns
+        -------
+        dict
+            ``{"loss": float, <metric>: float, ...}``; the loss without the l1/l2 term.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not compiled.
+        ValueError
+            When X or y does not fit the model.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import nncore as nc
+        >>> X = np.random.default_rng(0).normal(size=(50, 3)).astype(np.float32)
+        >>> y = (X[:, 0] > 0).astype(int)
+        >>> model = nc.Sequential([nc.Dense(2)], input_dim=3, seed=0)
+        >>> model = model.compile(loss="cross_entropy", metrics=["accuracy"])
+        >>> scores = model.evaluate(X, y)
+        >>> sorted(scores), isinstance(scores["loss"], float)
+        (['accuracy', 'loss'], True)
+        """
         if self.loss is None:
             raise RuntimeError("the model is not compiled: call model.compile(...) first")
         ctx = context.resolve(distributed, "evaluate")
