@@ -34,14 +34,7 @@ CHECKED = {
 
 # Public modules whose names do not pass yet, with the reason: strict xfails, so a module that
 # is fixed fails until it is taken off this list.
-PENDING: dict[str, str] = {
-    "nncore.distributed": "being documented (issue #37)",
-    "nncore.training.context": "being documented (issue #37)",
-    "nncore.training.driver": "being documented (issue #37)",
-    "nncore.training.inputs": "being documented (issue #37)",
-    "nncore.training.scoring": "being documented (issue #37)",
-    "nncore.training.steps": "being documented (issue #37)",
-}
+PENDING: dict[str, str] = {}
 
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 docscrape = pytest.importorskip("numpydoc.docscrape")

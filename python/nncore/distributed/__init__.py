@@ -58,6 +58,17 @@ seconds (a rank died or hangs), printing which collective stalled, so no rank ha
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._config import set_num_threads
+from .._validation import check_positive_int
+from ..training import context
+from . import _collective
+from ._collective import Watchdog, check_same  # noqa: F401  (part of the API)
+from ._fit import fit
+
 # Developer notes (the mechanics behind what the docstring promises).
 # How a step works. The rows of rank 0, 1, ... concatenated form the global dataset. Each epoch
 # shuffles it with the permutation plain ``fit`` uses (seed, epoch), so the global batches are
@@ -83,17 +94,6 @@ from __future__ import annotations
 # the watchdog, the start-of-fit check and the collective evaluate; ``_fit``, the MPI shards as a
 # batch source and the data-parallel step (blocks, fixed-tree sums, the block pass) that plug
 # into the one epoch driver of :mod:`nncore.training`.
-
-import os
-from dataclasses import dataclass, field
-from typing import Any
-
-from .._config import set_num_threads
-from .._validation import check_positive_int
-from ..training import context
-from . import _collective
-from ._collective import Watchdog, check_same  # noqa: F401  (part of the API)
-from ._fit import fit
 
 __all__ = ["Context", "init", "shutdown", "shard", "evaluate", "save", "get_context"]
 
