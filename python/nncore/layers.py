@@ -1,8 +1,10 @@
 """Layer descriptions. A layer here only holds hyper-parameters; the C++ core owns the maths.
 
-Each layer turns into one spec dict for ``nncore._core.Network``; its parameters are views into
-the network's flat arenas once the model is built.
+Once the model is built, a layer's parameters are views into the network's weights
+(:meth:`nncore.Sequential.parameters`).
 """
+
+# Developer note: each layer turns into one spec dict (``spec()``) for the core's Network.
 
 from __future__ import annotations
 

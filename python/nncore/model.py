@@ -1,13 +1,15 @@
 """Sequential: a stack of layers run by the C++ core, with a Keras-style ``compile``/``fit`` and
 PyTorch-style ``forward``/``backward``/``train_step`` for user-written loops.
 
-This is the public face only: it checks what the user gives (``nncore.training.inputs``), keeps
-the compile settings and hands the work on. The C++ network belongs to the model's engine
-(``nncore._engine``); every kind of ``fit`` (arrays, streamed chunks, MPI shards, a Python loss)
-runs through the one epoch driver (``nncore.training.driver``), which hands whole runs of batches
-to C++ with the GIL released and comes back to Python between chunks of batches, for callbacks,
-schedules, progress and Ctrl-C.
+``fit`` hands whole runs of batches to C++ (other Python threads run meanwhile) and comes back
+to Python between them, for callbacks, schedules, progress and Ctrl-C.
 """
+
+# Developer note: this is the public face only. It checks what the user gives
+# (nncore.training.inputs), keeps the compile settings and hands the work on. The C++ network
+# belongs to the model's engine (nncore._engine); every kind of fit (arrays, streamed chunks, MPI
+# shards, a Python loss) runs through the one epoch driver (nncore.training.driver), which hands
+# whole runs of batches to C++ with the GIL released.
 
 from __future__ import annotations
 
