@@ -62,7 +62,8 @@ html_theme_options = {
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
 }
-html_sidebars = {"index": []}
+# top-level pages without sub-pages: no empty "Section Navigation" column
+html_sidebars = {page: [] for page in ["index", "quickstart", "cli", "faq", "changelog"]}
 
 autosummary_generate = True
 autosummary_imported_members = True

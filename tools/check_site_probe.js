@@ -27,7 +27,8 @@
     range.selectNodeContents(el);
     const box = el.getBoundingClientRect(), text = range.getBoundingClientRect();
     if (box.width === 0 && box.height === 0) return null; // not displayed (a collapsed menu)
-    const r = { right: text.width > 0 ? text.right : box.right };
+    // A block that scrolls its own content is judged by its box, a title by its text.
+    const r = { right: scrollIsFine || text.width === 0 ? box.right : text.right };
     if (el.scrollWidth > el.clientWidth + 1 && (s.overflowX === "hidden" || s.overflowX === "clip" || s.textOverflow === "ellipsis"))
       return "its text is wider than its box, which hides the rest";
     const a = clipper(el);

@@ -20,9 +20,16 @@ from sphinx.util.nodes import nested_parse_with_titles
 _RST_SPECIAL = re.compile(r"([\\*`_|])")
 
 
+_OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
+
+
 def _text(s: str) -> str:
-    """Plain text made safe for a reStructuredText table cell."""
-    return _RST_SPECIAL.sub(r"\\\1", " ".join(s.split()))
+    """Plain text made safe for a reStructuredText table cell; option names become literals
+    (else ``--x`` would be typeset with an en dash)."""
+    parts = _OPTION.split(" ".join(s.split()))
+    return "".join(
+        f"``{part}``" if i % 2 else _RST_SPECIAL.sub(r"\\\1", part) for i, part in enumerate(parts)
+    )
 
 
 def _help(action: argparse.Action, prog: str) -> str:

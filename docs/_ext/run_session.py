@@ -23,6 +23,8 @@ import tempfile
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
+_COMPOUND = (ast.For, ast.While, ast.If, ast.With, ast.Try, ast.FunctionDef, ast.ClassDef)
+
 
 def run(source: str, namespace: dict) -> str:
     """The session as text: '>>> '/'... ' prompts, then each statement's output."""
@@ -33,7 +35,7 @@ def run(source: str, namespace: dict) -> str:
         code = lines[stmt.lineno - 1 : stmt.end_lineno]
         out.append(">>> " + code[0])
         out += ["... " + c for c in code[1:]]
-        if len(code) > 1 and not isinstance(stmt, ast.Expr):
+        if isinstance(stmt, _COMPOUND):  # a prompt ends a block with an empty line
             out.append("...")
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):
