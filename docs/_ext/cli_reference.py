@@ -128,6 +128,10 @@ class NncoreCli(Directive):
     has_content = False
 
     def run(self):
+        import nncore.cli
+
+        # rebuilt when the parser's module changes (the .rst source alone never does)
+        self.state.document.settings.env.note_dependency(nncore.cli.__file__)
         node = nodes.section()
         node.document = self.state.document
         nested_parse_with_titles(self.state, StringList(reference_rst(), "nncore.cli"), node)
