@@ -123,10 +123,10 @@ for ax, (name, model) in zip(axes, nets.items()):
             f"{name}: norms reach {norms[broken - 1].max():.1e} at step {broken - 1}, "
             f"inf/NaN from step {broken} on"
         )
-    ax.set_title(f"{name}: val accuracy {h['val_accuracy'][-1]:.2f}")
+    ax.set_title(f"{name}: val accuracy {h.history['val_accuracy'][-1]:.2f}")
     ax.set_xlabel("training step")
     ax.legend(fontsize="x-small", loc="center right")
-    print(f"{name:16s} validation accuracy after 10 epochs: {h['val_accuracy'][-1]:.3f}")
+    print(f"{name:16s} validation accuracy after 10 epochs: {h.history['val_accuracy'][-1]:.3f}")
 axes[0].set_ylabel("log10(weight-gradient norm)")
 axes[0].text(0, np.log10(F32_MAX) - 3, "float32 limit", fontsize="small", color="grey")
 fig.tight_layout()
