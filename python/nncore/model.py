@@ -1027,11 +1027,37 @@ class Sequential:
         _format.write_atomic(path, _format.encode(self.state()))
 
     def quantize(self, X_calibration=None, *, activations="static", keep_last_fp32=True):
-        """An int8 copy of this model for inference (:class:`nncore.quantize.QuantizedModel`):
-        BatchNorm folded into each Dense, weights int8 per output channel, activations u8 per
-        tensor, ``static`` (ranges from the rows ``X_calibration``, the default) or ``dynamic``
-        (per predicted block); the last layer kept fp32 unless ``keep_last_fp32=False``. See
-        :mod:`nncore.quantize`."""
+        """An int8 copy of this model for inference.
+
+        BatchNorm is folded into each Dense, weights become int8 per output channel,
+        activations u8 per tensor. See :mod:`nncore.quantize`.
+
+        Parameters
+        ----------
+        X_calibration : array-like of shape (n_samples, n_features), optional
+            Rows whose activation ranges fix the static scales (required with
+            ``activations="static"``).
+        activations : {"static", "dynamic"}, default "static"
+            Activation ranges from the calibration rows, or from each predicted block of up to
+            4096 rows.
+        keep_last_fp32 : bool, default True
+            Keep the last layer in fp32 (False: int8 too).
+
+        Returns
+        -------
+        QuantizedModel
+            The int8 model; the fp32 model is unchanged.
+
+        Raises
+        ------
+        ValueError
+            On an unknown ``activations``, missing calibration rows, or a layer other than Dense,
+            BatchNorm, Activation and Dropout.
+        TypeError
+            When ``keep_last_fp32`` is not a bool.
+        RuntimeError
+            When the model is not built.
+        """
         return quantize.quantize(
             self, X_calibration, activations=activations, keep_last_fp32=keep_last_fp32
         )
