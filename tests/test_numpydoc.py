@@ -187,3 +187,25 @@ def test_every_public_module_has_a_summary():
     assert (
         api_pages.synopsis("nncore.data") == "Mini-batch iteration for user-written training loops."
     )
+
+
+def test_intersphinx_uses_local_inventories_only(tmp_path, monkeypatch):
+    """The docs build links to another project only from an inventory file on this machine, so
+    an offline ``-W`` build never waits for or fails on a download; without the file the
+    project is left out, and numpydoc's aliases that would warn (``:term:``) are replaced."""
+    import inventories
+
+    projects = {
+        "numpy": ("https://numpy.org/doc/stable", []),
+        "python": ("https://docs.python.org/3", [str(tmp_path / "absent.inv")]),
+    }
+    monkeypatch.setattr(inventories, "PROJECTS", projects)
+    cached = inventories.cache_dir(tmp_path) / "numpy.inv"
+    cached.parent.mkdir()
+    cached.write_bytes(b"# Sphinx inventory version 2\n")
+    found, missing = inventories.mapping(tmp_path)
+    assert found == {"numpy": ("https://numpy.org/doc/stable", str(cached))}
+    assert missing == ["python"]
+    aliases = inventories.xref_aliases(found)
+    assert ":term:" not in aliases["iterable"] and ":ref:" not in aliases["bool"]
+    assert "array-like" not in aliases  # numpy is here: numpydoc's own :term: link stays
