@@ -3,7 +3,7 @@
 CPU has it), bitwise the same on every ISA and thread count.
 
 What is quantized: each Dense with the BatchNorm after it folded in, weights symmetric per output
-channel on 7 bits (|q| ≤ 63, so the AVX2 kernel's 16-bit pair sums never saturate and every
+channel on 7 bits (``|q| ≤ 63``, so the AVX2 kernel's 16-bit pair sums never saturate and every
 kernel gives the same bits), the activation applied in the requantization epilogue; activations
 per tensor as u8 with a zero point, static (ranges from the calibration rows) or dynamic (from
 each block of up to 4096 predicted rows). The last layer stays fp32 by default."""
