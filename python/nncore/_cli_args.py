@@ -27,8 +27,10 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action):
         text = action.help or ""
         d = action.default
-        if "(default" in text or d is argparse.SUPPRESS or d is None:
+        if "(default" in text or d is argparse.SUPPRESS or action.required:
             return text
+        if d is None:
+            return text + " (default: none)"
         if isinstance(d, bool):  # a flag
             return text + (" (default: off)" if not d else " (default: on)")
         if action.option_strings or action.nargs in ("?", "*"):
@@ -62,7 +64,7 @@ def _data_options(p) -> None:
 
 def _model_options(p) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--target", metavar="COLUMN", help="the target column (required for CSV)")
+    g.add_argument("--target", metavar="COLUMN", help="the target column; required for a CSV file")
     g.add_argument(
         "--task",
         choices=["auto", "classification", "regression"],

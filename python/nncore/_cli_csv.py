@@ -78,21 +78,23 @@ def _records(text: str, sep: str):
 
 
 def sniff_sep(text: str) -> str:
-    """The separator of SEPARATORS that splits the header into the most (two or more) fields
-    and every sampled line into as many; ',' when none does. Field counts, unlike
-    ``csv.Sniffer``'s character frequencies, are not fooled by decimal commas in a ';' file."""
+    """The separator of SEPARATORS that splits the most sampled lines into as many fields as the
+    header (two or more; ties: more fields); ',' when none splits half of them so. Field counts,
+    unlike ``csv.Sniffer``'s character frequencies, are not fooled by decimal commas in a ';'
+    file, and one malformed line does not hide the separator (its error names the line)."""
     sample = "\n".join(text.splitlines()[: _SNIFF_LINES + 1])
-    best, best_width = ",", 1
+    best, best_key = ",", (0.5, 1)
     for sep in SEPARATORS:
         try:
             rows = [r for _, r in _records(sample, sep)]
         except csv.Error:
             continue
         # the sample's last record may be cut inside a quoted field: ignore it
-        rows = rows[:-1] if len(rows) > 2 else rows
+        body = rows[1:-1] if len(rows) > 2 else rows[1:]
         width = len(rows[0]) if rows else 0
-        if width > best_width and all(len(r) == width for r in rows):
-            best, best_width = sep, width
+        share = sum(len(r) == width for r in body) / max(len(body), 1)
+        if width > 1 and (share, width) > best_key:
+            best, best_key = sep, (share, width)
     return best
 
 
