@@ -8,7 +8,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
 import re
 from dataclasses import dataclass
 
@@ -151,11 +150,10 @@ def _decimal_commas(cells: np.ndarray) -> np.ndarray:
     return out
 
 
-def header_of(path: str, sep: str | None, encoding: str) -> list[str]:
-    """The header's column names ([] when the file cannot be read as CSV)."""
-    if not os.path.exists(path):
-        return []
-    try:
-        return read_csv(path, sep, encoding).header
-    except CSVError:
-        return []
+def decimal_commas(col: np.ndarray) -> bool:
+    """True when some cells are numbers written with a decimal comma and every other cell is an
+    integer or empty (a numeric column that ``--decimal ,`` would read)."""
+    cells = [c for c in col.tolist() if c]
+    return any("," in c for c in cells) and all(
+        _DECIMAL_COMMA.match(c) or c.lstrip("+-").isdigit() for c in cells
+    )

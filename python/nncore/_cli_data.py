@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._cli_csv import decimal_commas
 from ._cli_table import TableError, column_kinds, read_cells
 
 _F32_MAX = float(np.finfo(np.float32).max)  # features are float32 in the core, as in fit
@@ -34,6 +35,7 @@ class Dataset:
     desc: str  # what the report calls the data
     lines: np.ndarray | None = None  # file line of each row (CSV only)
     dropped: list = field(default_factory=list)  # file lines of rows without a target
+    notes: list = field(default_factory=list)  # what the report should point out
 
 
 def load(path, target, *, task="auto", categorical="none", impute="none", sep=None,
@@ -68,7 +70,15 @@ def load(path, target, *, task="auto", categorical="none", impute="none", sep=No
         raise DataError(f"{path}: {e}" if not str(e).startswith(path) else str(e)) from None
     task, y_enc, classes = encode_target(y, task, lines)
     base = os.path.basename(path)
-    return Dataset(cells, y_enc, task, classes, names, target, kinds, base, lines, dropped)
+    ds = Dataset(cells, y_enc, task, classes, names, target, kinds, base, lines, dropped)
+    commas = [n for j, n in enumerate(names) if kinds[j] and decimal_commas(cells[:, j])]
+    if commas:
+        one = len(commas) == 1
+        ds.notes.append(
+            f"column{'' if one else 's'} {', '.join(map(repr, commas))} hold{'s' if one else ''} "
+            "numbers with decimal commas but read as text: --decimal , reads them as numbers"
+        )
+    return ds
 
 
 def _digits() -> Dataset:

@@ -56,8 +56,9 @@ def describe_data(ds: Dataset, prep: TablePrep) -> str:
         n = len(ds.dropped)
         rows += f" ({n} more without a target value dropped: line{'s' * (n > 1)} {shown})"
     what = f"{len(ds.classes)} classes" if ds.classes else "regression"
-    return (f"{ds.desc}: {rows}, {len(ds.names)} features ({prep.describe()}); target "
+    text = (f"{ds.desc}: {rows}, {len(ds.names)} features ({prep.describe()}); target "
             f"{ds.target!r}: {what}")  # fmt: skip
+    return "\n".join([text, *(f"note: {n}" for n in ds.notes)])
 
 
 def splitter(task: str, folds: int, seed: int):

@@ -97,8 +97,7 @@ def column_kinds(
             raise TableError(
                 f"non-numeric feature value {str(cells[bad, j])!r} in column {name!r}, line "
                 f"{_line(lines, bad)} (--categorical auto encodes text columns"
-                f"{'' if ',' not in str(cells[bad, j]) else ', --decimal , reads decimal commas'}"
-                f"{'' if impute != 'none' else ', --impute fills missing values'})"
+                f"{'' if ',' not in str(cells[bad, j]) else ', --decimal , reads decimal commas'})"
             )
         if bad is None and impute == "none" and np.isnan(vals).any():
             i = int(np.argmax(np.isnan(vals)))
