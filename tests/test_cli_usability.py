@@ -259,9 +259,7 @@ def test_decimal_commas(tmp_path, capsys):
     assert code == 0  # without --decimal the age column is text: it reads as categorical
     out = capsys.readouterr().out
     assert "age (" in out
-    assert (
-        "note: column 'age' holds numbers with decimal commas but read as text: --decimal ," in out
-    )
+    assert "note: columns 'age', 'spend' hold numbers with decimal commas but read as text" in out
     (tmp_path / "n.csv").write_text("a;b;y\n1,5;2;0\n2,5;3;1\n")
     one_line_error(capsys, main("cv", tmp_path / "n.csv", "--target", "y"), "'1,5'", "--decimal ,")
     assert main("cv", tmp_path / "d.csv", "--target", "churn", "--categorical", "auto",
