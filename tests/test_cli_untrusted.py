@@ -168,7 +168,7 @@ def test_missing_target_cells_are_dropped_and_counted(tmp_path, capsys, blank):
     code = main("train", tmp_path / "d.csv", "--target", "t", "--out", tmp_path / "m.nnc",
                 "--epochs", "1")  # fmt: skip
     assert code == 0
-    assert "29 rows (1 more without a target value dropped: line 8)" in capsys.readouterr().out
+    assert "29 rows used, 1 without a target value dropped (line 8)" in capsys.readouterr().out
     meta = json.loads((tmp_path / "m.nnc.json").read_text())
     assert meta["classes"] == ["x", "y"]  # the blank is no class of its own
 

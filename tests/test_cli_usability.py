@@ -173,9 +173,7 @@ def test_far_from_converged_runs_get_a_note(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "note: folds 1, 2: the training loss fell" in out and "far from converged" in out
     assert main(*args, "--epochs", "6", "--lr", "1e-4") == 0  # early stopping hit the ceiling
-    assert "val_loss was still improving at epoch 6 (the last): raise --epochs" in (
-        capsys.readouterr().out
-    )
+    assert "val_loss was still improving at epoch 6 of 6: raise --epochs" in capsys.readouterr().out
 
 
 def test_regression_target_is_standardized_for_training(tmp_path, capsys):
@@ -205,7 +203,7 @@ def test_rows_without_a_target_are_dropped_and_a_regression_stays_one(tmp_path, 
     assert main("cv", tmp_path / "d.csv", "--target", "spend", "--categorical", "auto",
                 *FAST) == 0  # fmt: skip
     out = capsys.readouterr().out
-    assert "118 rows (2 more without a target value dropped: lines 12, 43)" in out
+    assert "118 rows used, 2 without a target value dropped (lines 12, 43)" in out
     assert "regression" in out and "mean r2:" in out
 
 
@@ -365,3 +363,18 @@ def test_tampered_target_scaling_is_one_line(tmp_path, capsys, change, word):
     (tmp_path / "m.nnc.json").write_text(json.dumps(meta))
     capsys.readouterr()
     one_line_error(capsys, main("predict", model, tmp_path / "d.csv"), word)
+
+
+def test_the_ceiling_note_needs_a_late_best_epoch():
+    from nncore._cli_fit import FitSettings, Fitted, convergence_note
+
+    s = FitSettings(epochs=40, batch_size=32, patience=20)
+    assert convergence_note(Fitted(None, 40, 25, 0.0), s) is None  # flat since epoch 25
+    assert "epoch 39 of 40" in convergence_note(Fitted(None, 40, 39, 0.0), s)
+    assert convergence_note(Fitted(None, 30, 10, 0.0), s) is None  # stopped early
+    flat = FitSettings(epochs=40, batch_size=32, early_stopping=False)
+    assert convergence_note(Fitted(None, 40, None, 0.0, losses=[1.0] * 40), flat) is None
+    falling = list(np.linspace(2.0, 1.0, 40))
+    assert "far from converged" in convergence_note(
+        Fitted(None, 40, None, 0.0, losses=falling), flat
+    )

@@ -188,8 +188,9 @@ def fit_model(factory: ModelFactory, X, y, s: FitSettings, prefix: str = "") -> 
 def convergence_note(f: Fitted, s: FitSettings) -> str | None:
     """Why this run may be far from converged, or None."""
     if s.early_stopping and f.best_epoch is not None:
-        if f.epochs_run >= s.epochs and f.best_epoch > s.epochs - s.patience:
-            return (f"val_loss was still improving at epoch {s.epochs} (the last): "
+        # ran to the ceiling with its best epoch among the last tenth: still improving
+        if f.epochs_run >= s.epochs and f.best_epoch > s.epochs - max(1, s.epochs // 10):
+            return (f"val_loss was still improving at epoch {f.best_epoch} of {s.epochs}: "
                     "raise --epochs")  # fmt: skip
         return None
     k = max(5, len(f.losses) // 10)

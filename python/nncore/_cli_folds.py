@@ -54,7 +54,7 @@ def describe_data(ds: Dataset, prep: TablePrep) -> str:
     if ds.dropped:
         shown = ", ".join(map(str, ds.dropped[:5])) + (", ..." if len(ds.dropped) > 5 else "")
         n = len(ds.dropped)
-        rows += f" ({n} more without a target value dropped: line{'s' * (n > 1)} {shown})"
+        rows += f" used, {n} without a target value dropped (line{'s' * (n > 1)} {shown})"
     what = f"{len(ds.classes)} classes" if ds.classes else "regression"
     text = (f"{ds.desc}: {rows}, {len(ds.names)} features ({prep.describe()}); target "
             f"{ds.target!r}: {what}")  # fmt: skip
