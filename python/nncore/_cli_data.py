@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._cli_csv import decimal_commas
-from ._cli_table import TableError, column_kinds, read_cells
+from ._cli_table import TableError, column_kinds, numeric_table, read_cells
 
 _F32_MAX = float(np.finfo(np.float32).max)  # features are float32 in the core, as in fit
 # Target cells that mean "no value": such a row is dropped (and counted), never a class of its
@@ -69,6 +69,8 @@ def load(path, target, *, task="auto", categorical="none", impute="none", sep=No
     except TableError as e:
         raise DataError(f"{path}: {e}" if not str(e).startswith(path) else str(e)) from None
     task, y_enc, classes = encode_target(y, task, lines)
+    if not any(kinds):
+        cells = numeric_table(cells, lines)
     base = os.path.basename(path)
     ds = Dataset(cells, y_enc, task, classes, names, target, kinds, base, lines, dropped)
     commas = [n for j, n in enumerate(names) if kinds[j] and decimal_commas(cells[:, j])]

@@ -83,6 +83,15 @@ def _float(cell):
         return None
 
 
+def numeric_table(cells: np.ndarray, lines=None) -> np.ndarray:
+    """The float64 values of an all-numeric table of cells (NaN where missing): a quarter of the
+    memory of the cells and parsed once, not once per fold."""
+    if cells.dtype.kind == "f":
+        return cells
+    cols = [_numbers(cells[:, j], lines)[0] for j in range(cells.shape[1])]
+    return np.stack(cols, axis=1) if cols else np.zeros((cells.shape[0], 0))
+
+
 def column_kinds(
     cells: np.ndarray, names: list, categorical: str, impute: str = "none", lines=None
 ) -> list:
