@@ -16,7 +16,7 @@ _NETWORK = textwrap.dedent("""\
 
 _SOLVER = textwrap.dedent("""\
     solver : {"lbfgs", "sgd", "adam"}, default="adam"
-        The weight optimizer: scipy's L-BFGS-B over the whole data (``"lbfgs"``), stochastic
+        The weight optimizer: L-BFGS over the whole data, as scikit-learn runs it (``"lbfgs"``), stochastic
         gradient descent (``"sgd"``) or Adam (``"adam"``), with scikit-learn's update rules.
         nncore also accepts ``"adamw"``, ``"nadam"``, ``"rmsprop"`` and ``"adagrad"``: its own
         optimizers, with PyTorch's update rules, at ``learning_rate_init`` (see
@@ -44,7 +44,7 @@ _SOLVER = textwrap.dedent("""\
         ``dropout``) the dropout masks' seed.
     tol : float, default=1e-4
         The improvement of the loss (or validation score) below which an epoch does not count
-        as one; also L-BFGS-B's ``gtol``.
+        as one; also L-BFGS's gradient tolerance (``gtol``).
     verbose : bool, default=False
         Print the loss of each epoch.
     warm_start : bool, default=False
@@ -92,7 +92,7 @@ _SOLVER = textwrap.dedent("""\
 
 _ATTRIBUTES = textwrap.dedent("""\
     loss_ : float
-        The loss of the last epoch (or of the L-BFGS-B solution).
+        The loss of the last epoch (or of the L-BFGS solution).
     best_loss_ : float or None
         The smallest ``loss_`` reached (stochastic solvers without early stopping; None with
         it).
@@ -115,7 +115,7 @@ _ATTRIBUTES = textwrap.dedent("""\
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         The feature names seen during ``fit`` (only when X has string column names).
     n_iter_ : int
-        The number of epochs (or L-BFGS-B iterations) run.
+        The number of epochs (or L-BFGS iterations) run.
     n_layers_ : int
         The number of layers, input and output included.
     n_outputs_ : int
