@@ -16,8 +16,9 @@ _NETWORK = textwrap.dedent("""\
 
 _SOLVER = textwrap.dedent("""\
     solver : {"lbfgs", "sgd", "adam"}, default="adam"
-        The weight optimizer: L-BFGS over the whole data, as scikit-learn runs it (``"lbfgs"``), stochastic
-        gradient descent (``"sgd"``) or Adam (``"adam"``), with scikit-learn's update rules.
+        The weight optimizer: L-BFGS over the whole data, as scikit-learn runs it
+        (``"lbfgs"``), stochastic gradient descent (``"sgd"``) or Adam (``"adam"``), with
+        scikit-learn's update rules.
         nncore also accepts ``"adamw"``, ``"nadam"``, ``"rmsprop"`` and ``"adagrad"``: its own
         optimizers, with PyTorch's update rules, at ``learning_rate_init`` (see
         ``optimizer_kwargs``).
