@@ -15,12 +15,15 @@ import public_api
 INTERNAL = ("nncore.training",)
 
 
-def synopsis(modname: str) -> str:
-    """The first sentence of the module's docstring as plain text (the module index shows it)."""
+def synopsis(modname: str, literals: bool = False) -> str:
+    """The first sentence of the module's docstring: plain text (the module index shows it), or
+    with ``literals`` its inline literals kept and roles turned into literals (the API index)."""
     doc = importlib.import_module(modname).__doc__ or ""
     para = " ".join(doc.strip().split("\n\n")[0].split())
-    para = re.sub(r":\w+:`~?([^`<]*?)(?: <[^>]*>)?`", r"\1", para)  # :class:`X` -> X
-    para = para.replace("``", "")
+    role = r":\w+:`~?([^`<]*?)(?: <[^>]*>)?`"
+    para = re.sub(role, r"``\1``" if literals else r"\1", para)  # :class:`X` -> X
+    if not literals:
+        para = para.replace("``", "")
     end = re.search(r"\.(\s|$)", para)
     return para[: end.start() + 1] if end else para
 
@@ -91,5 +94,6 @@ def write(outdir: Path) -> list:
 
 
 def _module_table(modules: list) -> list:
-    """An autosummary table of modules: each name links to its page, beside its first sentence."""
-    return [".. autosummary::", "", *[f"   {m}" for m in modules], ""]
+    """A list of modules: each name links to its page, followed by its first sentence (a list,
+    not an autosummary table: the long module names and summaries overflowed a table's width)."""
+    return [*[f"- :mod:`{m}`: {synopsis(m, literals=True)}" for m in modules], ""]
