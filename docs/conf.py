@@ -76,7 +76,7 @@ numpydoc_class_members_toctree = False
 
 # Links to Python, numpy, scikit-learn and PyTorch, from local inventories only (offline builds
 # pass -W the same way): see docs/_ext/inventories.py and tools/fetch_inventories.py.
-intersphinx_mapping, _intersphinx_missing = inventories.mapping(HERE)
+intersphinx_mapping, intersphinx_missing = inventories.mapping(HERE)
 intersphinx_timeout = 5
 # The types of numpydoc's Parameters/Returns sections become links where a target exists.
 numpydoc_xref_param_type = True
@@ -85,7 +85,7 @@ numpydoc_xref_aliases = {
     "dtype": "numpy.dtype",
     "RandomState": "numpy.random.RandomState",
     "Sequential": "nncore.Sequential",
-    "Layer": "nncore.Layer",
+    "Layer": "nncore.layers.Layer",
     "Callback": "nncore.callbacks.Callback",
     "History": "nncore.callbacks.History",
     "LRScheduler": "nncore.lr_scheduler.LRScheduler",
@@ -176,7 +176,19 @@ def _skip_foreign_member(app, what, name, obj, skip, options):
     return None
 
 
+def _report_inventories(app):
+    from sphinx.util import logging
+
+    if intersphinx_missing:
+        logging.getLogger(__name__).info(
+            "intersphinx: no local inventory for %s, not linked (python "
+            "tools/fetch_inventories.py fetches them)",
+            ", ".join(intersphinx_missing),
+        )
+
+
 def setup(app):
+    app.connect("builder-inited", _report_inventories)
     app.connect("autodoc-process-docstring", _fix_docstring)
     app.connect("autodoc-skip-member", _skip_foreign_member)
     app.connect("builder-inited", _check_fixes_needed)
