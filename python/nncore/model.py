@@ -15,7 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from . import _custom_loss, _deprecation, _format, _losses, _mc_dropout, _torch_export, onnx_export
+from . import (
+    _custom_loss,
+    _deprecation,
+    _format,
+    _losses,
+    _mc_dropout,
+    _torch_export,
+    onnx_export,
+    quantize,
+)
 from . import metrics as _metrics
 from . import optim as _optim
 from ._engine import Engine, core_specs
@@ -601,6 +610,16 @@ class Sequential:
         """Write the model (architecture, weights, buffers, optimizer state) to ``path``
         atomically, in nncore's checksummed format (see :mod:`nncore.io`)."""
         _format.write_atomic(path, _format.encode(self.state()))
+
+    def quantize(self, X_calibration=None, *, activations="static", keep_last_fp32=True):
+        """An int8 copy of this model for inference (:class:`nncore.quantize.QuantizedModel`):
+        BatchNorm folded into each Dense, weights int8 per output channel, activations u8 per
+        tensor, ``static`` (ranges from the rows ``X_calibration``, the default) or ``dynamic``
+        (per predicted block); the last layer kept fp32 unless ``keep_last_fp32=False``. See
+        :mod:`nncore.quantize`."""
+        return quantize.quantize(
+            self, X_calibration, activations=activations, keep_last_fp32=keep_last_fp32
+        )
 
     def export_onnx(self, path, *, opset: int | None = None) -> None:
         """Write the model as an ONNX graph computing :meth:`predict` (needs ``pip install
