@@ -37,6 +37,8 @@ __all__: list[str] = [
     "grad_norm",
     "have_openmp",
     "isa",
+    "lbfgs_fit",
+    "lbfgs_minimize",
     "loss",
     "make_optimizer",
     "model_file_limits",
@@ -332,6 +334,35 @@ def isa() -> str:
     The SIMD kernel family in use.
     """
 
+def lbfgs_fit(
+    net: Network,
+    X: numpy.ndarray,
+    y: numpy.ndarray,
+    sample_weight: typing.Any,
+    chunk: typing.SupportsInt | typing.SupportsIndex,
+    segments: collections.abc.Sequence[
+        tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]
+    ],
+    loss_factor: typing.SupportsFloat | typing.SupportsIndex,
+    batch_weight: typing.SupportsFloat | typing.SupportsIndex,
+    add_penalty: bool,
+    memory: typing.SupportsInt | typing.SupportsIndex = 10,
+    max_iter: typing.SupportsInt | typing.SupportsIndex = 15000,
+    max_fun: typing.SupportsInt | typing.SupportsIndex = 15000,
+    gtol: typing.SupportsFloat | typing.SupportsIndex = 1e-05,
+    ftol: typing.SupportsFloat | typing.SupportsIndex = 2.220446049250313e-09,
+    max_ls: typing.SupportsInt | typing.SupportsIndex = 20,
+) -> dict: ...
+def lbfgs_minimize(
+    fun: collections.abc.Callable,
+    x0: numpy.ndarray,
+    memory: typing.SupportsInt | typing.SupportsIndex = 10,
+    max_iter: typing.SupportsInt | typing.SupportsIndex = 15000,
+    max_fun: typing.SupportsInt | typing.SupportsIndex = 15000,
+    gtol: typing.SupportsFloat | typing.SupportsIndex = 1e-05,
+    ftol: typing.SupportsFloat | typing.SupportsIndex = 2.220446049250313e-09,
+    max_ls: typing.SupportsInt | typing.SupportsIndex = 20,
+) -> dict: ...
 def loss(
     name: str,
     pred: numpy.ndarray,

@@ -126,6 +126,29 @@ class Engine:
         ws, bs = self._views(self.model.engine.arena("grads"))
         return np.concatenate([w.T.ravel() for w in ws] + list(bs)).astype(np.float64)
 
+    def segments(self) -> list:
+        """The (offset, size) of every Dense weight and bias in the parameter arena: the
+        variables of the core's L-BFGS (in arena order; the solver does not depend on it)."""
+        return [(o, s[0] * s[1]) for o, s in self._w] + [(o, s[0]) for o, s in self._b]
+
+    @property
+    def loss_factor(self) -> float:
+        """scikit-learn's loss value over the core's (see _LOSSES)."""
+        return self._r
+
+    def chunk_weights(self, n: int, sw, chunk: int):
+        """The per-row float32 weights :meth:`loss_grad` passes with each chunk of a full batch
+        of n rows, as one array (None where no chunk needs any), and the batch's weight sum."""
+        total_w = float(n) if sw is None else float(np.sum(sw))
+        if sw is None and n <= chunk and self._c == 1.0:
+            return None, total_w
+        w = np.empty(n, dtype=np.float32)
+        for i in range(0, n, chunk):
+            m = min(chunk, n - i)
+            scale = m * self._c / total_w
+            w[i : i + m] = scale if sw is None else sw[i : i + m] * scale
+        return w, total_w
+
     # ------------------------------------------------------------------- loss and gradient
     def targets(self, Y: np.ndarray):
         """Y (n, k) as the core reads it: class indices for softmax, float32 otherwise."""
