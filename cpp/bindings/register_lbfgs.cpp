@@ -124,10 +124,9 @@ void register_lbfgs(py::module_& m) {
         return result(r, std::move(x));
       },
       py::arg("net"), py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("chunk"),
-      py::arg("segments"), py::arg("loss_factor"), py::arg("batch_weight"),
-      py::arg("add_penalty"), py::arg("memory") = 10, py::arg("max_iter") = 15000,
-      py::arg("max_fun") = 15000, py::arg("gtol") = 1e-5, py::arg("ftol") = 2.2204460492503131e-09,
-      py::arg("max_ls") = 20);
+      py::arg("segments"), py::arg("loss_factor"), py::arg("batch_weight"), py::arg("add_penalty"),
+      py::arg("memory") = 10, py::arg("max_iter") = 15000, py::arg("max_fun") = 15000,
+      py::arg("gtol") = 1e-5, py::arg("ftol") = 2.2204460492503131e-09, py::arg("max_ls") = 20);
 
   m.def(
       "lbfgs_minimize",

@@ -10,12 +10,12 @@
 namespace nncore {
 
 struct LbfgsOptions {
-  int memory = 10;          // correction pairs kept (scipy's maxcor)
-  long max_iter = 15000;    // iterations (scipy's maxiter)
-  long max_fun = 15000;     // function evaluations, checked at the end of an iteration (maxfun)
-  double pgtol = 1e-5;      // stop when max |g_i| <= pgtol (scipy's gtol)
+  int memory = 10;        // correction pairs kept (scipy's maxcor)
+  long max_iter = 15000;  // iterations (scipy's maxiter)
+  long max_fun = 15000;   // function evaluations, checked at the end of an iteration (maxfun)
+  double pgtol = 1e-5;    // stop when max |g_i| <= pgtol (scipy's gtol)
   double ftol = 2.2204460492503131e-09;  // stop when (f_old - f) <= ftol·max(|f_old|, |f|, 1)
-  int max_ls = 20;          // line-search trials per iteration (maxls)
+  int max_ls = 20;                       // line-search trials per iteration (maxls)
 };
 
 struct LbfgsResult {

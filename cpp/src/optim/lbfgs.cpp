@@ -34,8 +34,7 @@ double max_abs(const double* a, std::size_t n) {
 // other end of the interval (sty, fy, dy) and the trial (stp, fp, dp), a new trial step in stp;
 // the interval is updated and `bracketed` set once a minimiser is known to lie inside it.
 void trial_step(double& stx, double& fx, double& dx, double& sty, double& fy, double& dy,
-                double& stp, double fp, double dp, bool& bracketed, double stpmin,
-                double stpmax) {
+                double& stp, double fp, double dp, bool& bracketed, double stpmin, double stpmax) {
   const double sgnd = dp * (dx / std::fabs(dx));
   double stpf;
   if (fp > fx) {
@@ -147,7 +146,7 @@ class LineSearch {
     const double ftest = finit_ + stp * gtest_;
     if (stage_ == 1 && f <= ftest && g >= 0.0) stage_ = 2;
     bool warn = false;
-    if (bracketed_ && (stp <= stmin_ || stp >= stmax_)) warn = true;  // rounding errors
+    if (bracketed_ && (stp <= stmin_ || stp >= stmax_)) warn = true;   // rounding errors
     if (bracketed_ && stmax_ - stmin_ <= xtol_ * stmax_) warn = true;  // interval too small
     if (stp == stpmax_ && f <= ftest && g <= gtest_) warn = true;
     if (stp == stpmin_ && (f > ftest || g >= gtest_)) warn = true;
@@ -224,8 +223,7 @@ struct Memory {
 
 }  // namespace
 
-LbfgsResult lbfgs_minimize(std::size_t n, double* x, const LossGradFn& fg,
-                           const LbfgsOptions& o) {
+LbfgsResult lbfgs_minimize(std::size_t n, double* x, const LossGradFn& fg, const LbfgsOptions& o) {
   // L-BFGS-B's line-search constants and its largest step when no bound limits it.
   constexpr double kFtol = 1e-3, kGtol = 0.9, kXtol = 0.1, kStepMax = 1e10;
   const double eps = DBL_EPSILON;
@@ -292,13 +290,13 @@ LbfgsResult lbfgs_minimize(std::size_t n, double* x, const LossGradFn& fg,
     ++iter;
     ++res.nit;
     if (res.nit >= o.max_iter) return finish(1, "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT");
-    if (res.nfev > o.max_fun)
-      return finish(1, "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT");
+    if (res.nfev > o.max_fun) return finish(1, "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT");
     if (max_abs(g.data(), n) <= o.pgtol)
       return finish(0, "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL");
     if (fold - f <= tol * std::max({std::fabs(fold), std::fabs(f), 1.0}))
       return finish(0, "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH");
-    // The new pair: s = stp·d, y = g - g_old; kept only with enough curvature (s·y > eps·|s·g_old|).
+    // The new pair: s = stp·d, y = g - g_old; kept only with enough curvature (s·y >
+    // eps·|s·g_old|).
     double dr, ddum;
     if (stp == 1.0) {
       dr = gd - gdold;
