@@ -9,6 +9,7 @@ void register_kernels(py::module_& m);
 void register_optim(py::module_& m);
 void register_network(py::module_& m);
 void register_lbfgs(py::module_& m);
+void register_infer_rows(py::module_& m);
 void register_schema(py::module_& m);
 void register_model(py::module_& m);
 
@@ -20,6 +21,7 @@ PYBIND11_MODULE(_core, m) {
   register_optim(m);
   register_network(m);
   register_lbfgs(m);
+  register_infer_rows(m);
   register_schema(m);
   register_model(m);
 }

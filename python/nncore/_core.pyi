@@ -36,6 +36,7 @@ __all__: list[str] = [
     "gemm_kernel",
     "grad_norm",
     "have_openmp",
+    "infer_rows",
     "isa",
     "lbfgs_fit",
     "lbfgs_minimize",
@@ -329,6 +330,11 @@ def grad_norm(grads: numpy.ndarray) -> float:
     """
 
 def have_openmp() -> bool: ...
+def infer_rows(net: Network, X: numpy.ndarray) -> typing.Any:
+    """
+    Evaluation outputs (n, output_dim) float32 of a float64/float32 X of any layout, converted and checked chunk by chunk; None when X holds a NaN or infinity.
+    """
+
 def isa() -> str:
     """
     The SIMD kernel family in use.

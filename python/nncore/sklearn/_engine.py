@@ -11,6 +11,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
+from .. import _core
+
 # Rows per call into the core: a larger batch (L-BFGS's full batch) accumulates its gradient over
 # chunks, so the workspace and the densified rows of a sparse X stay bounded. Fixed, so the sums
 # (and the bits) do not depend on the thread count.
@@ -222,6 +224,19 @@ class Engine:
             rows = slice(i, min(i + CHUNK, n))
             out[rows] = self.model.engine.forward(dense_rows(X, rows), False)
         return out
+
+    def infer_rows(self, X):
+        """The core's float32 outputs of a dense float X in one pass over it (converted and
+        checked chunk by chunk in C++); None for any other X or when X holds a NaN or an
+        infinity (also a float64 beyond float32's range)."""
+        if type(X) is not np.ndarray or X.ndim != 2 or X.dtype not in (np.float32, np.float64):
+            return None
+        return _core.infer_rows(self.model.engine.core, X)
+
+    def activate(self, z: np.ndarray, dtype) -> np.ndarray:
+        """The output activation of the core's outputs ``z``, computed in ``dtype``, so float64
+        probabilities saturate where scikit-learn's do, not at float32's."""
+        return _OUT_ACTIVATIONS[self.out_activation](z.astype(dtype, copy=False))
 
     def predict(self, X, dtype=np.float64) -> np.ndarray:
         """The output activation's values in ``dtype``: the core's float32 outputs (in chunks of
