@@ -103,3 +103,38 @@ def test_bad_arguments_raise():
         _core.lbfgs_minimize(lambda x: (0.0, np.zeros(2)), x0)
     with pytest.raises(ZeroDivisionError):
         _core.lbfgs_minimize(lambda x: 1 / 0, x0)
+
+
+def test_sklearn_lbfgs_fit_bitwise_same_for_any_isa_thread_count(restore_runtime, monkeypatch):
+    """A dense lbfgs fit (one C++ call) over several chunks of rows: the same weights, loss and
+    n_iter_ on every ISA and thread count; the sparse path (Python function, same solver)
+    agrees to float32 rounding."""
+    import warnings
+
+    import scipy.sparse as sp
+    from sklearn.exceptions import ConvergenceWarning
+
+    from nncore.sklearn import MLPClassifier, _engine, _lbfgs
+
+    monkeypatch.setattr(_engine, "CHUNK", 32)  # three chunks of rows per evaluation
+    monkeypatch.setattr(_lbfgs, "CHUNK", 32)
+    rng = np.random.RandomState(0)
+    X = rng.randn(90, 9)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0)
+    kw = dict(hidden_layer_sizes=(13,), solver="lbfgs", max_iter=15, random_state=0, alpha=0.01)
+    ref = None
+    for isa in _core.supported_isas():
+        _core.set_isa(isa)
+        for threads in (1, 2, 3):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf = MLPClassifier(n_threads=threads, **kw).fit(X, y)
+            got = (np.concatenate([c.ravel() for c in clf.coefs_]), clf.loss_, clf.n_iter_)
+            if ref is None:
+                ref = got
+            np.testing.assert_array_equal(got[0], ref[0], err_msg=f"{isa} {threads}")
+            assert got[1:] == ref[1:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sparse = MLPClassifier(**kw).fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(sparse.coefs_[0], clf.coefs_[0], rtol=1e-4, atol=1e-5)
