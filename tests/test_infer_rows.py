@@ -11,14 +11,21 @@ import pytest
 
 from nncore import _core
 
-pytest.importorskip("sklearn")
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
-from nncore.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+@pytest.fixture(scope="module")
+def sk():
+    """nncore.sklearn's estimators (every test here fits one) and ConvergenceWarning."""
+    pytest.importorskip("sklearn")
+    from sklearn.exceptions import ConvergenceWarning
+
+    from nncore.sklearn import MLPClassifier, MLPRegressor
+
+    return MLPClassifier, MLPRegressor, ConvergenceWarning
 
 
 @pytest.fixture(scope="module")
-def fitted():
+def fitted(sk):
+    MLPClassifier, _, ConvergenceWarning = sk
     rng = np.random.RandomState(0)
     X = rng.randn(300, 37)
     y = np.arange(300) % 3
@@ -77,7 +84,8 @@ def test_predict_of_values_beyond_float32_matches_the_copy(fitted):
     np.testing.assert_array_equal(labels, clf.classes_[np.argmax(z, axis=1)])
 
 
-def test_regressor_predict_equals_outputs(fitted):
+def test_regressor_predict_equals_outputs(fitted, sk):
+    _, MLPRegressor, ConvergenceWarning = sk
     _, rng = fitted
     X = rng.randn(200, 5)
     y = X @ rng.randn(5)

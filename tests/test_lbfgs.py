@@ -9,8 +9,6 @@ import pytest
 
 from nncore import _core
 
-scipy_optimize = pytest.importorskip("scipy.optimize")
-
 
 def rosenbrock(x):
     f = np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
@@ -59,6 +57,7 @@ PROBLEMS = {
 
 
 def scipy_run(fun, x0, **opt):
+    scipy_optimize = pytest.importorskip("scipy.optimize")
     return scipy_optimize.minimize(fun, x0, method="L-BFGS-B", jac=True, options=opt)
 
 
@@ -111,6 +110,7 @@ def test_sklearn_lbfgs_fit_bitwise_same_for_any_isa_thread_count(restore_runtime
     agrees to float32 rounding."""
     import warnings
 
+    pytest.importorskip("sklearn")
     import scipy.sparse as sp
     from sklearn.exceptions import ConvergenceWarning
 
