@@ -238,17 +238,6 @@ class Engine:
         probabilities saturate where scikit-learn's do, not at float32's."""
         return _OUT_ACTIVATIONS[self.out_activation](z.astype(dtype, copy=False))
 
-    def predict(self, X, dtype=np.float64) -> np.ndarray:
-        """The output activation's values in ``dtype``: the core's float32 outputs (in chunks of
-        rows; a sparse X is densified chunk by chunk) through the output activation computed in
-        ``dtype``, so float64 probabilities saturate where scikit-learn's do, not at float32's."""
-        n = X.shape[0]
-        out = np.empty((n, self.n_out), dtype=dtype)
-        for i in range(0, n, CHUNK):
-            rows = slice(i, min(i + CHUNK, n))
-            out[rows] = self.model.engine.forward(dense_rows(X, rows), False)
-        return _OUT_ACTIVATIONS[self.out_activation](out)
-
 
 def _softmax(z):
     z -= z.max(axis=1, keepdims=True)
