@@ -10,6 +10,7 @@
 #include <mutex>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nncore/activations.h"
@@ -151,6 +152,15 @@ class Network {
   // accumulate=true adds this batch's data gradient to the arena (a large batch in chunks).
   // Returns the mean loss as loss_value defines it.
   double loss_grad(const float* x, const Targets& t, int n, bool accumulate);
+  // loss_grad over all N rows of X in chunks of `chunk` rows (the gradient accumulated over the
+  // chunks, each chunk's targets and weights at its rows of t), X read in place: the full-batch
+  // pass of L-BFGS. Returns the sum of the chunks' mean losses. No backward() may follow.
+  double loss_grad_rows(const float* X, const Targets& t, std::int64_t N, int chunk);
+  // Copies x (float64, the concatenation of the parameter arena's [offset, offset + size)
+  // segments) into the arena, rounding to float32, and marks the weights changed; grads_to
+  // copies the same segments of the gradient arena out. The variables of a full-batch solver.
+  void params_from(const double* x, const std::vector<std::pair<std::size_t, std::size_t>>& segs);
+  void grads_to(double* g, const std::vector<std::pair<std::size_t, std::size_t>>& segs) const;
   double train_step(const float* x, const Targets& t, int n, double* penalty_out = nullptr,
                     StepInfo* info = nullptr);
   // Optimizer step on the current gradients + constraints (for user loops).
@@ -319,6 +329,7 @@ class Network {
   const Optimizer* owners_optimizer_ = nullptr;
   int last_rows_ = 0;
   bool last_training_ = false;
+  const float* input_rows_ = nullptr;  // loss_grad_rows: layer 0's input, read in place
   std::mutex access_mu_;
   std::condition_variable access_cv_;
   int readers_ = 0;
