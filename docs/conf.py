@@ -43,19 +43,27 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # this site's own (docs/_ext)
+    "local_mathjax",
+    "figure_axes",
+    "cli_reference",
+    "run_session",
+    "bench_results",
 ]
 
-exclude_patterns = ["_build", "_gallery", "**/sg_execution_times.rst"]
+exclude_patterns = ["_build", "_gallery", "_generated", "**/sg_execution_times.rst"]
 templates_path = ["_templates"]
 html_theme = "pydata_sphinx_theme"
 html_title = f"nncore {release}"
-html_static_path: list = []
+html_static_path = ["_static"]
+html_css_files = ["site.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
 }
-html_sidebars = {"index": []}
+# top-level pages without sub-pages: no empty "Section Navigation" column
+html_sidebars = {page: [] for page in ["index", "quickstart", "cli", "faq", "changelog"]}
 
 autosummary_generate = True
 autosummary_imported_members = True
@@ -91,7 +99,9 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "matplotlib_animations": False,
-    "image_scrapers": ("matplotlib",),
+    # matplotlib's scraper plus a record of what each axis draws (docs/_ext/figure_axes.py),
+    # which tools/check_site.py reads to fail on an empty panel
+    "image_scrapers": ("figure_axes.scraper",),
     "abort_on_example_error": True,
     "reset_modules": ("matplotlib",),
     "show_memory": False,

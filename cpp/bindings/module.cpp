@@ -10,6 +10,7 @@ void register_optim(py::module_& m);
 void register_network(py::module_& m);
 void register_schema(py::module_& m);
 void register_model(py::module_& m);
+void register_quant(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nncore's C++ core";
@@ -20,4 +21,5 @@ PYBIND11_MODULE(_core, m) {
   register_network(m);
   register_schema(m);
   register_model(m);
+  register_quant(m);
 }

@@ -42,7 +42,8 @@ void add_rows(float* y, const float* a, const float* b, std::size_t total) {
 struct Network::PlanWalk {
   PlanWalk(const Network& n, InferencePlan* p) : net(n), plan(p) {}
   const Network& net;
-  InferencePlan* plan;  // null: only check
+  InferencePlan* plan;                        // null: only check
+  std::vector<FoldedDense>* chain = nullptr;  // also collect each GEMM's unpacked weights
   InferencePlan::Step cur;
   std::vector<float> w;  // cur's weight, unpacked (out, in)
   bool open = false, act_set = false, bn_allowed = false, after_add = false;
@@ -63,7 +64,11 @@ struct Network::PlanWalk {
   }
   void finish() {
     if (!open) return;
-    if (plan) cur.w.pack(Trans::T, cur.in, cur.out, w.data(), cur.in);
+    if (chain)
+      chain->push_back(
+          {cur.in, cur.out, w, {cur.bias.begin(), cur.bias.end()}, cur.act, cur.alpha});
+    else if (plan)
+      cur.w.pack(Trans::T, cur.in, cur.out, w.data(), cur.in);
     push(std::move(cur));
     cur = InferencePlan::Step{};
     open = false;
@@ -194,6 +199,21 @@ bool Network::can_fold() const {
   if (!walk.seq(specs_, "", width)) return false;
   walk.finish();
   return walk.nbufs > 0;  // at least one GEMM (or add) to run
+}
+
+bool Network::folded_chain(std::vector<FoldedDense>& out) const {
+  out.clear();
+  if (!can_fold()) return false;
+  InferencePlan p;
+  PlanWalk walk(*this, &p);
+  walk.chain = &out;
+  int width = input_dim_;
+  bool ok = walk.seq(specs_, "", width);
+  walk.finish();
+  for (const auto& st : p.steps)  // blocks add steps (a skip's add, a projection, an act)
+    ok = ok && st.kind == InferencePlan::Step::Kind::gemm && !st.accumulate;
+  if (!ok) out.clear();
+  return ok;
 }
 
 bool Network::build_plan() {

@@ -16,6 +16,7 @@ __all__: list[str] = [
     "Network",
     "Optimizer",
     "PackedB",
+    "QuantizedNetwork",
     "act_backward",
     "act_forward",
     "bench_clock",
@@ -36,6 +37,8 @@ __all__: list[str] = [
     "gemm_kernel",
     "grad_norm",
     "have_openmp",
+    "int8_kernel",
+    "int8_kernels",
     "isa",
     "loss",
     "make_optimizer",
@@ -48,6 +51,7 @@ __all__: list[str] = [
     "philox4x32_10_batch",
     "schema",
     "set_gemm_blocking",
+    "set_int8_kernel",
     "set_isa",
     "set_num_threads",
     "sgemm",
@@ -223,6 +227,28 @@ class CppModel:
     @property
     def output_dim(self) -> int: ...
 
+class QuantizedNetwork:
+    @staticmethod
+    def calibrate(
+        net: Network, x: numpy.ndarray, dynamic: bool, keep_last_fp32: bool
+    ) -> tuple[list[float], list[int]]: ...
+    @staticmethod
+    def int8_layers(net: Network, dynamic: bool, keep_last_fp32: bool) -> int: ...
+    def __init__(
+        self,
+        net: Network,
+        dynamic: bool,
+        keep_last_fp32: bool,
+        scales: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex],
+        zero_points: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex],
+    ) -> None: ...
+    def layers(self) -> list: ...
+    def predict(self, arg0: numpy.ndarray) -> numpy.typing.NDArray[numpy.float32]: ...
+    @property
+    def input_dim(self) -> int: ...
+    @property
+    def output_dim(self) -> int: ...
+
 def act_backward(
     name: str,
     z: numpy.ndarray,
@@ -329,6 +355,16 @@ def grad_norm(grads: numpy.ndarray) -> float:
     """
 
 def have_openmp() -> bool: ...
+def int8_kernel() -> str:
+    """
+    The int8 kernel set in use (the active ISA's, or the one set_int8_kernel forced).
+    """
+
+def int8_kernels() -> list[str]:
+    """
+    Names of the int8 GEMM kernel sets this CPU runs, best first.
+    """
+
 def isa() -> str:
     """
     The SIMD kernel family in use.
@@ -378,6 +414,11 @@ def set_gemm_blocking(
 ) -> None:
     """
     Force the GEMM's MC/NC cache blocks and the columns of packed B a row block's slivers pass over at a time (0: derived from the cache sizes again). For tests and tuning; call it while no GEMM runs.
+    """
+
+def set_int8_kernel(name: str) -> None:
+    """
+    Force an int8 kernel set by name ('' returns to the active ISA's choice).
     """
 
 def set_isa(arg0: str) -> None:

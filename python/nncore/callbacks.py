@@ -23,6 +23,8 @@ import sys
 
 import numpy as np
 
+from . import _deprecation
+
 
 class Callback:
     """Base class for callbacks: every hook is a no-op; a subclass overrides the ones it needs.
@@ -81,8 +83,11 @@ class History(Callback):
     ``history.epoch`` (epoch indices). With ``fit(diagnostics=True)`` it also holds per-layer
     series such as ``"grad_norm/0"`` (see :mod:`nncore.diagnostics`).
 
-    ``fit`` creates it and returns it (also as ``model.history``); ``history["loss"]`` is
-    ``history.history["loss"]``.
+    ``fit`` creates it and returns it (also as ``model.history``). The series are read as in
+    Keras, from the plain dict ``history.history`` (so ``pandas.DataFrame(history.history)``
+    works); ``history["loss"]``, ``"loss" in history`` and ``history.keys()`` are deprecated
+    spellings of ``history.history["loss"]``, ``"loss" in history.history`` and
+    ``history.history.keys()``.
 
     Examples
     --------
@@ -96,7 +101,7 @@ class History(Callback):
     >>> history = model.fit(X, y, epochs=3, batch_size=16, validation_split=0.25)
     >>> history.epoch
     [0, 1, 2]
-    >>> "val_loss" in history, len(history["loss"])
+    >>> "val_loss" in history.history, len(history.history["loss"])
     (True, 3)
     """
 
@@ -110,13 +115,20 @@ class History(Callback):
             self.history.setdefault(k, []).append(v)
 
     def __getitem__(self, key):
+        _deprecation.warn(
+            f"history[{key!r}]", f"write history.history[{key!r}] (as in Keras)", stacklevel=3
+        )
         return self.history[key]
 
     def __contains__(self, key):
+        _deprecation.warn(
+            f"{key!r} in history", f"write {key!r} in history.history (as in Keras)", stacklevel=3
+        )
         return key in self.history
 
     def keys(self):
-        """The names of the recorded series."""
+        """Deprecated: ``history.history.keys()``."""
+        _deprecation.warn("history.keys()", "write history.history.keys() (as in Keras)")
         return self.history.keys()
 
     def __repr__(self):
@@ -389,7 +401,7 @@ class ReduceLROnPlateau(Callback):
     >>> model = model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="mse")
     >>> reduce = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10.0)
     >>> history = model.fit(X, y, epochs=4, callbacks=[reduce])
-    >>> history["lr"]  # the rate each epoch ran with
+    >>> history.history["lr"]  # the rate each epoch ran with
     [0.01, 0.01, 0.005, 0.0025]
     """
 
@@ -576,9 +588,14 @@ class TerminateOnNaN(Callback):
     >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
     >>> model = model.compile(optimizer=nc.optim.SGD(lr=1e30), loss="mse")  # diverges
     >>> nan_stop = callbacks.TerminateOnNaN()
-    >>> history = model.fit(X * 1e10, X.sum(axis=1), epochs=5, callbacks=[nan_stop])
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:  # fit says what it skipped
+    ...     warnings.simplefilter("always")
+    ...     history = model.fit(X * 1e10, X.sum(axis=1), epochs=5, callbacks=[nan_stop])
     >>> nan_stop.terminated_epoch, len(history.epoch)
     (0, 1)
+    >>> print(str(caught[0].message).split(":")[0])
+    1 of 2 optimizer steps in this fit were skipped
     """
 
     def __init__(self, every_batch: bool = False):
@@ -644,7 +661,7 @@ class LearningRateScheduler(Callback):
     >>> model = model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="mse")
     >>> schedule = callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
     >>> history = model.fit(X, y, epochs=3, callbacks=[schedule])
-    >>> [round(lr, 4) for lr in history["lr"]]
+    >>> [round(lr, 4) for lr in history.history["lr"]]
     [0.1, 0.05, 0.0333]
     """
 
@@ -785,7 +802,7 @@ class LambdaCallback(Callback):
     >>> losses = []
     >>> log = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: losses.append(logs["loss"]))
     >>> history = model.fit(X, y, epochs=3, callbacks=[log])
-    >>> len(losses), losses == history["loss"]
+    >>> len(losses), losses == history.history["loss"]
     (3, True)
     """
 

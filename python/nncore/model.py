@@ -15,7 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from . import _custom_loss, _format, _losses, _mc_dropout, _torch_export, onnx_export
+from . import (
+    _custom_loss,
+    _deprecation,
+    _format,
+    _losses,
+    _mc_dropout,
+    _torch_export,
+    onnx_export,
+    quantize,
+)
 from . import metrics as _metrics
 from . import optim as _optim
 from ._engine import Engine, core_specs
@@ -120,7 +129,6 @@ class Sequential:
         self.input_dim = input_dim
         self.seed = int(seed)
         self.loss: str | None = None
-        self.huber_delta = 1.0
         self.loss_options: dict = {}
         self.metrics: list = []
         self.optimizer: Any = None  # an nncore.optim.Optimizer once compiled
@@ -172,7 +180,7 @@ class Sequential:
         return self
 
     def _configure(self):
-        self.engine.configure(self.loss, self.huber_delta, self.loss_options)
+        self.engine.configure(self.loss, self.loss_options)
         if self.optimizer is not None:
             self.optimizer.attach(self)
 
@@ -182,7 +190,7 @@ class Sequential:
         loss: Any = "mse",
         metrics=None,
         *,
-        huber_delta: float = 1.0,
+        huber_delta: float | None = None,
         loss_options: dict | None = None,
     ) -> Sequential:
         """Choose the optimizer, the loss and the metrics reported by fit/evaluate.
@@ -190,7 +198,8 @@ class Sequential:
         Parameters
         ----------
         optimizer : str or nncore.optim optimizer
-            ``"sgd"``, ``"adam"``, ... (PyTorch defaults) or an instance such as
+            ``"sgd"``, ``"adam"``, ... (torch.optim's defaults, except SGD's lr: 0.01, as
+            Keras's; see :mod:`nncore.optim`) or an instance such as
             ``nncore.optim.Adam(lr=1e-3)``.
         loss : str or callable
             A callable ``fn(y_pred, y_true) -> (loss, grad)`` on numpy arrays runs through a
@@ -201,11 +210,15 @@ class Sequential:
             labels, softmax), ``binary_focal`` (torchvision's sigmoid focal loss, targets in
             [0, 1]) or ``quantile`` (pinball loss; one output per quantile).
         loss_options : dict
-            The loss's options (``nncore._core.schema()["losses"]`` lists them):
-            ``label_smoothing`` (cross_entropy, PyTorch's definition), ``gamma`` (focal,
-            binary_focal), ``alpha`` (binary_focal; < 0: none), ``class_weight`` (one weight per
-            class for cross_entropy/focal, PyTorch's ``weight=``; one per output column for
-            binary_cross_entropy/binary_focal), ``quantiles`` (one, or one per output).
+            Every option of the loss, in this one dict (``nncore._core.schema()["losses"]``
+            lists them): ``delta`` (huber, default 1.0), ``label_smoothing`` (cross_entropy,
+            PyTorch's definition), ``gamma`` (focal, binary_focal), ``alpha`` (binary_focal;
+            < 0: none), ``output_weight`` (binary_cross_entropy/binary_focal: one weight per
+            output column, torch's ``BCEWithLogitsLoss(weight=)``), ``quantiles`` (one, or one
+            per output). Class weights go to ``fit(class_weight=...)``; the option
+            ``class_weight`` is deprecated.
+        huber_delta : float, optional
+            Deprecated: write ``loss_options={"delta": ...}``.
         metrics : list of str or callables
             E.g. ``["accuracy"]``; see :mod:`nncore.metrics`.
         """
@@ -218,9 +231,7 @@ class Sequential:
             raise ValueError(f"loss must be a string or a callable, got {loss!r}")
         else:
             name = _losses.canonical(loss)
-            options = _losses.check_options(name, loss_options)
-        if not (isinstance(huber_delta, (int, float)) and huber_delta > 0):
-            raise ValueError(f"huber_delta must be > 0, got {huber_delta!r}")
+            options = _losses.compile_options(name, loss_options, huber_delta)
         metric_list = (
             []
             if metrics is None
@@ -236,13 +247,7 @@ class Sequential:
                 f"optimizer must be a name such as 'adam' or an nncore.optim optimizer, got {optimizer!r}"
             )
         old_loss = self.loss
-        self.loss, self.huber_delta, self.metrics, self.optimizer = (
-            name,
-            float(huber_delta),
-            metric_list,
-            opt,
-        )
-        self.loss_options = options
+        self.loss, self.metrics, self.optimizer, self.loss_options = name, metric_list, opt, options
         try:
             stripped = core_specs(self.layers, self.loss)[1]
         except ValueError:
@@ -282,6 +287,7 @@ class Sequential:
         class_weight=None,
         diagnostics: bool = False,
         steps_per_epoch: int | None = None,
+        distributed=None,
     ) -> History:
         """Train for ``epochs`` passes over (X, y); returns the :class:`History`.
 
@@ -296,12 +302,13 @@ class Sequential:
 
         ``X`` may also be a source of ``(X_batch, y_batch)`` chunks (with ``y=None``): a
         re-iterable, a callable returning an iterator per epoch, or a dask array (see
-        :mod:`nncore.streaming`); ``steps_per_epoch`` then bounds the chunks per epoch. After
-        ``nncore.distributed.init()``, fit trains one model over all MPI ranks.
+        :mod:`nncore.streaming`); ``steps_per_epoch`` then bounds the chunks per epoch. Inside
+        ``with nncore.distributed.init() as ctx:`` (or with ``distributed=ctx``) fit trains one
+        model over all MPI ranks.
         """
         kw: dict[str, Any] = dict(epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed)
         kw.update(callbacks=callbacks, schedulers=schedulers, verbose=verbose)
-        ctx = context.active()
+        ctx = context.resolve(distributed, "fit")
         if ctx is not None:
             return _distributed_fit(
                 ctx, self, X, y, **kw, validation_split=validation_split,
@@ -377,14 +384,15 @@ class Sequential:
             bool(return_std),
         )
 
-    def evaluate(self, X, y, *, sample_weight=None) -> dict:
+    def evaluate(self, X, y, *, sample_weight=None, distributed=None) -> dict:
         """Mean data loss (without the l1/l2 term) and each compiled metric, in evaluation mode.
 
-        After ``nncore.distributed.init()`` this is collective: every rank passes its own rows and
-        gets the scores of all ranks' rows (see :func:`nncore.distributed.evaluate`)."""
+        Inside ``with nncore.distributed.init() as ctx:`` (or with ``distributed=ctx``) this is
+        collective: every rank passes its own rows and gets the scores of all ranks' rows (see
+        :func:`nncore.distributed.evaluate`)."""
         if self.loss is None:
             raise RuntimeError("the model is not compiled: call model.compile(...) first")
-        ctx = context.active()
+        ctx = context.resolve(distributed, "evaluate")
         if ctx is not None:
             return _distributed_evaluate(self, X, y, sample_weight=sample_weight, ctx=ctx)
         X, y, sw = inputs.evaluate_inputs(self, X, y, sample_weight)
@@ -524,7 +532,6 @@ class Sequential:
         if isinstance(self.loss, str):  # a callable loss is not saved (see _custom_loss)
             cfg["compile"] = {
                 "loss": self.loss,
-                "huber_delta": self.huber_delta,
                 "metrics": [m for m in self.metrics if isinstance(m, str)],
             }
             if self.loss_options:
@@ -542,13 +549,13 @@ class Sequential:
         )
         comp = config.get("compile")
         if comp is not None:
-            model.compile(
-                optimizer=optimizer,
-                loss=comp["loss"],
-                metrics=comp.get("metrics"),
-                huber_delta=comp.get("huber_delta", 1.0),
-                loss_options=comp.get("loss_options"),
-            )
+            with _deprecation.quiet():  # a file may hold a spelling deprecated since it was saved
+                model.compile(
+                    optimizer=optimizer,
+                    loss=comp["loss"],
+                    metrics=comp.get("metrics"),
+                    loss_options=_losses.config_options(comp),
+                )
         return model
 
     # ---------------------------------------------------------------------------------- state
@@ -603,6 +610,16 @@ class Sequential:
         """Write the model (architecture, weights, buffers, optimizer state) to ``path``
         atomically, in nncore's checksummed format (see :mod:`nncore.io`)."""
         _format.write_atomic(path, _format.encode(self.state()))
+
+    def quantize(self, X_calibration=None, *, activations="static", keep_last_fp32=True):
+        """An int8 copy of this model for inference (:class:`nncore.quantize.QuantizedModel`):
+        BatchNorm folded into each Dense, weights int8 per output channel, activations u8 per
+        tensor, ``static`` (ranges from the rows ``X_calibration``, the default) or ``dynamic``
+        (per predicted block); the last layer kept fp32 unless ``keep_last_fp32=False``. See
+        :mod:`nncore.quantize`."""
+        return quantize.quantize(
+            self, X_calibration, activations=activations, keep_last_fp32=keep_last_fp32
+        )
 
     def export_onnx(self, path, *, opset: int | None = None) -> None:
         """Write the model as an ONNX graph computing :meth:`predict` (needs ``pip install

@@ -199,6 +199,17 @@ class Network {
   void predict(const float* x, std::int64_t n, float* out, bool fold_batchnorm = false);
   // True when predict(..., fold_batchnorm=true) uses a folded plan for this network.
   bool can_fold() const;
+  // One Dense of the folded plan: its weight (out, in) and bias with an evaluation-mode
+  // BatchNorm folded in, and the activation that follows it (int8 quantization starts here).
+  struct FoldedDense {
+    int in = 0, out = 0;
+    std::vector<float> weight, bias;
+    Act act = Act::linear;
+    float alpha = 0.f;
+  };
+  // The folded plan as a plain chain of Dense layers; false when it is not one (Residual
+  // blocks, or a layer the plan cannot fold).
+  bool folded_chain(std::vector<FoldedDense>& out) const;
   // Evaluation-mode forward (no output transform) copied to out (n, output_dim). Re-entrant like
   // predict. When no other call is running it also keeps its activations in the training
   // workspace, so backward() may follow it as after forward(x, n, false).

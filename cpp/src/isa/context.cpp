@@ -25,6 +25,7 @@ Context complete(Context c) {
                         : !c.dropout.apply || !c.dropout.apply_bits            ? "dropout"
                         : !c.ln.forward || !c.ln.backward || !c.ln.param_grads ? "ln"
                         : !c.optim                                             ? "optim"
+                        : !c.int8                                              ? "int8"
                                                                                : nullptr;
   if (missing) {
     // A build error in a table, not a user's: there is no caller to throw to at static init.

@@ -9,6 +9,7 @@
 #include "isa/kernels.h"
 #include "nncore/cpu.h"
 #include "optim/optim_kernels.h"
+#include "quant/igemm.h"
 
 namespace nncore::isa {
 
@@ -50,6 +51,7 @@ struct Context {
   DropoutKernels dropout{};
   LnKernels ln{};
   const optim_detail::Kernels* optim = nullptr;
+  const quant::Kernels* int8 = nullptr;  // the int8 GEMM (quant/igemm.h), VNNI where present
 };
 
 // c, after checking that every family is filled and that each optional GEMM kernel comes with

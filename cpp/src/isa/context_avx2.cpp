@@ -41,6 +41,7 @@ const Context& context_avx2() {
     x.ln.backward = ln_avx2::backward_rows;
     x.ln.param_grads = ln_avx2::param_grads_cols;
     x.optim = &optim_detail::avx2::table();
+    x.int8 = &quant::kernels_for(Isa::avx2);
     return x;
   }());
   return c;

@@ -39,6 +39,7 @@ const Context& context_avx512() {
     x.ln.backward = ln_avx512::backward_rows;
     x.ln.param_grads = ln_avx512::param_grads_cols;
     x.optim = &optim_detail::avx512::table();
+    x.int8 = &quant::kernels_for(Isa::avx512);
     return x;
   }());
   return c;

@@ -20,6 +20,7 @@ const Context& context_neon() {
     g.pack_a = gemm::pack_a_generic;
     g.pack_b = gemm::pack_b_generic;
     x.gemm = g;
+    x.int8 = &quant::kernels_for(Isa::neon);  // sdot where the CPU has it
     return x;
   }());
   return c;

@@ -33,6 +33,7 @@ const Context& context_scalar() {
     x.ln.backward = ln_scalar::backward_rows;
     x.ln.param_grads = ln_scalar::param_grads_cols;
     x.optim = &optim_detail::scalar::table();
+    x.int8 = &quant::kernels_for(Isa::scalar);
     return x;
   }());
   return c;

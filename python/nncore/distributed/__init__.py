@@ -6,13 +6,17 @@ Run one process per rank (``mpirun -n 4 python train.py``); in each::
     import nncore as nc
     import nncore.distributed as dist
 
-    ctx = dist.init()                       # rank, size; OpenMP threads = cores / local ranks
-    X_local, y_local = dist.shard(X, y)     # or load this rank's rows yourself
     model = nc.Sequential([...], input_dim=..., seed=0)
     model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
-    model.fit(X_local, y_local, epochs=10, batch_size=256)   # one model, trained by all ranks
-    model.evaluate(X_local_test, y_local_test)   # collective: metrics over all ranks' rows
-    dist.save(model, "model.nnc")                              # rank 0 writes
+    with dist.init() as ctx:                # rank, size; OpenMP threads = cores / local ranks
+        X_local, y_local = dist.shard(X, y)     # or load this rank's rows yourself
+        model.fit(X_local, y_local, epochs=10, batch_size=256)   # one model, all ranks
+        model.evaluate(X_local_test, y_local_test)   # collective: metrics over all ranks' rows
+        dist.save(model, "model.nnc")                              # rank 0 writes
+
+Inside the ``with`` block every ``fit``/``evaluate`` is collective; outside it they are local
+again. ``model.fit(..., distributed=ctx)`` says the same for one call. (A bare ``dist.init()``
+without ``with`` makes every later call collective, as before: deprecated, it warns.)
 
 How a step works. The rows of rank 0, 1, ... concatenated form the global dataset. Each epoch
 shuffles it with the permutation plain ``fit`` uses (seed, epoch), so the global batches are
@@ -50,7 +54,7 @@ Layers that look across rows, and what holds:
 ``sample_weight`` travels with the rows, ``class_weight="balanced"`` counts every rank's rows and
 ``validation_split`` holds out the rows plain ``fit`` would of the concatenated data (each rank
 validates on the held-out rows it owns). Not supported (``ValueError``): ``diagnostics`` and the
-loss option ``class_weight``. After :func:`init`, ``model.evaluate`` is collective (see
+loss option ``class_weight``. Inside the context, ``model.evaluate`` is collective (see
 :func:`evaluate`). Rank 0 alone runs ``ModelCheckpoint``, ``CSVLogger`` and progress output; every
 rank sees the same epoch logs, so ``EarlyStopping`` stops all ranks together. The epoch logs add
 ``comm_time`` (seconds this rank spent in collectives and waits: row exchange, batchnorm sums,
@@ -119,6 +123,17 @@ class Context:
         """``model.fit`` over all ranks of this context."""
         return fit(self, model, X, y, **kw)
 
+    def __enter__(self) -> Context:
+        """``with nncore.distributed.init(...) as ctx:``: inside the block ``model.fit`` and
+        ``model.evaluate`` are collective over the ranks; leaving it shuts the context down."""
+        if _CONTEXT[0] is not self:
+            raise RuntimeError("this context was shut down: call nncore.distributed.init() again")
+        context.activate(self, scoped=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        shutdown()
+
     def any_rank(self, flag: bool) -> bool:
         """True on every rank when ``flag`` is true on any (collective)."""
         MPI = _import_mpi()
@@ -146,7 +161,10 @@ def init(
     batchnorm: str = "sync",
     overlap: bool = True,
 ) -> Context:
-    """Join the MPI job; afterwards ``model.fit`` trains data-parallel over its ranks.
+    """Join the MPI job: ``with init(...) as ctx:`` makes ``model.fit`` and ``model.evaluate``
+    inside the block data-parallel over its ranks (or pass ``fit(..., distributed=ctx)``).
+    Calling it without ``with`` still makes every later fit/evaluate collective, with a
+    ``DeprecationWarning`` (one release).
 
     Parameters
     ----------
@@ -201,7 +219,8 @@ def init(
         overlap=bool(overlap),
     )
     _CONTEXT[0] = ctx
-    context.activate(ctx)  # model.fit and model.evaluate hand it to the training driver
+    # Without ``with`` the context still reaches every fit/evaluate, deprecated (one release)
+    context.activate(ctx)
     return ctx
 
 

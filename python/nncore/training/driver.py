@@ -12,6 +12,7 @@ to Python after every call, so Ctrl-C stops at a batch boundary with ``model.his
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
@@ -99,6 +100,7 @@ class Driver:
         self.per_batch = [s for s in self.scheds if s.interval == "batch"]
         self.start, self.ctx = start, ctx
         self.history = self.cb = self.val = None
+        self.steps = self.skipped = 0  # optimizer steps run, and skipped as non-finite
 
     def fit(self, epochs: int) -> History:
         model = self.model
@@ -108,11 +110,30 @@ class Driver:
         for epoch in range(model.epochs_done, model.epochs_done + epochs):
             if not self._epoch(epoch):
                 break
+        self._warn_skipped()
         if self.cb is None:  # no epochs, and a source that only builds the model lazily
             model.history = History()
             return model.history
         self.cb.on_train_end({})
         return self.history
+
+    def _warn_skipped(self) -> None:
+        """nncore's stance on non-finite steps: the optimizers skip them by default
+        (``skip_nonfinite=True``, as torch's GradScaler skips inf/NaN steps) where a plain
+        torch.optim step would apply them and poison the weights; a skip is never silent: one
+        warning per fit, with the count."""
+        opt = self.model.optimizer
+        if self.skipped and opt is not None and opt.hyper_parameters().get("skip_nonfinite"):
+            warnings.warn(
+                f"{self.skipped} of {self.steps} optimizer steps in this fit were skipped: their "
+                "gradients held NaN or inf, so the weights were left as they were "
+                "(skip_nonfinite=True, the optimizers' default; torch.optim would have applied "
+                "them). Lower the learning rate or clip (clipnorm=), stop at the first one with "
+                "callbacks.TerminateOnNaN(), or pass skip_nonfinite=False to the optimizer to "
+                "apply such steps as PyTorch does.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
 
     def _begin(self, run) -> None:
         self.history, self.cb, self.val = self.start(run)
@@ -159,6 +180,8 @@ class Driver:
             st = self.step.train(run, b, end)
             dt = time.perf_counter() - t1
             add_stats(totals, st)
+            self.steps += st["batches"]
+            self.skipped += st.get("skipped_nonfinite", 0)
             if st["batches"]:  # the one place a per-batch schedule steps: after each update
                 for s in self.per_batch:
                     s.step_batch()

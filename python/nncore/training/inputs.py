@@ -79,15 +79,25 @@ def _cross_entropy_targets(arr, n, k, name):
 
 
 def class_weights(model, y, class_weight, sample_weight):
-    """Sample weights with ``class_weight`` ("balanced" or {class: weight}) folded in."""
+    """Sample weights with ``class_weight`` ("balanced", {class: weight} or one weight per
+    class) folded in: row i weighs class_weight[y_i] (times its sample weight), and the loss
+    stays the mean over the rows, as in Keras and scikit-learn. The one home of class
+    weights (the loss option of that name is deprecated)."""
     if class_weight is None:
         return sample_weight
     if model.loss not in _losses.SOFTMAX_LOSSES or y.ndim != 1:
         raise ValueError("class_weight needs cross_entropy or focal with integer labels")
     k = model.engine.output_dim
-    if class_weight == "balanced":
+    if isinstance(class_weight, str) and class_weight == "balanced":
         counts = np.bincount(y, minlength=k).astype(np.float64)
         cw = np.where(counts > 0, len(y) / (k * np.maximum(counts, 1)), 0.0)
+    elif isinstance(class_weight, (list, tuple, np.ndarray)):
+        cw = np.asarray(class_weight, dtype=np.float64).ravel()
+        if cw.size != k or not np.isfinite(cw).all() or (cw < 0).any():
+            raise ValueError(
+                f"class_weight: expected {k} finite weights >= 0 (one per class), got "
+                f"{np.asarray(class_weight).tolist()!r}"
+            )
     elif isinstance(class_weight, dict):
         cw = np.ones(k)
         for c, w in class_weight.items():
@@ -95,7 +105,9 @@ def class_weights(model, y, class_weight, sample_weight):
                 raise ValueError(f"class_weight: class {c!r} is out of range for {k} outputs")
             cw[int(c)] = float(w)
     else:
-        raise ValueError("class_weight must be a dict {class: weight} or 'balanced'")
+        raise ValueError(
+            "class_weight must be 'balanced', a dict {class: weight} or one weight per class"
+        )
     w = cw[y].astype(np.float32)
     return w if sample_weight is None else (w * sample_weight).astype(np.float32)
 

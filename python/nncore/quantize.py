@@ -1,0 +1,161 @@
+"""int8 post-training quantization: :meth:`nncore.Sequential.quantize` returns a
+:class:`QuantizedModel` whose ``predict`` runs each Dense layer as an int8 GEMM (VNNI where the
+CPU has it), bitwise the same on every ISA and thread count.
+
+What is quantized: each Dense with the BatchNorm after it folded in, weights symmetric per output
+channel on 7 bits (|q| ≤ 63, so the AVX2 kernel's 16-bit pair sums never saturate and every
+kernel gives the same bits), the activation applied in the requantization epilogue; activations
+per tensor as u8 with a zero point, static (ranges from the calibration rows) or dynamic (from
+each block of up to 4096 predicted rows). The last layer stays fp32 by default."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from . import _format, layers
+from ._engine import quantized as _qengine
+from ._validation import check_X
+from .training import inputs
+
+# The fp32 model is an nncore.Sequential; not imported (model.py imports this module).
+Sequential = Any
+
+ACTIVATION_MODES = ("static", "dynamic")
+# the layers an int8 chain is made of (Residual, LayerNorm and Embedding are not)
+SUPPORTED_LAYERS = (layers.Dense, layers.BatchNorm, layers.Activation, layers.Dropout)
+
+
+def quantize(
+    model: Sequential,
+    X_calibration=None,
+    *,
+    activations: str = "static",
+    keep_last_fp32: bool = True,
+) -> QuantizedModel:
+    """The int8 model of ``model`` as it is now (see :meth:`nncore.Sequential.quantize`)."""
+    if activations not in ACTIVATION_MODES:
+        raise ValueError(f"activations must be 'static' or 'dynamic', got {activations!r}")
+    if not isinstance(keep_last_fp32, (bool, np.bool_)):
+        raise TypeError(f"keep_last_fp32 must be a bool, got {type(keep_last_fp32).__name__}")
+    if not model.built:
+        raise RuntimeError("the model is not built: fit it (or call model.build()) before quantize")
+    bad = [
+        f"{i}: {type(layer).__name__}"
+        for i, layer in enumerate(model.layers)
+        if not isinstance(layer, SUPPORTED_LAYERS)
+    ]
+    if bad:
+        raise ValueError(
+            "int8 quantization supports Dense, BatchNorm, Activation and Dropout layers; "
+            f"this model has {', '.join(bad)}"
+        )
+    dynamic = activations == "dynamic"
+    _qengine.int8_layers(model.engine, dynamic, bool(keep_last_fp32))  # the chain's own checks
+    scales: list[float] = []
+    zero_points: list[int] = []
+    if not dynamic:  # dynamic ranges come from each predicted block: no calibration
+        if X_calibration is None:
+            raise ValueError("static activation ranges need calibration rows: X_calibration")
+        X = check_X(X_calibration, n_features=model.input_dim, name="X_calibration")
+        X = inputs.check_input(model, X, "X_calibration")
+        scales, zero_points = _qengine.calibrate(model.engine, X, False, bool(keep_last_fp32))
+    return QuantizedModel(model, activations, bool(keep_last_fp32), scales, zero_points)
+
+
+class QuantizedModel:
+    """An int8 model made by :meth:`nncore.Sequential.quantize`: ``predict`` like the fp32
+    model's (probabilities for a classifier), ``save`` / :func:`nncore.load`, ``export_onnx``.
+
+    The fp32 model it was made from is ``model`` (a snapshot: training that model later does
+    not change this one; quantize again)."""
+
+    def __init__(self, model: Sequential, activations: str, keep_last_fp32: bool, scales, zps):
+        self.model = model
+        self.activations = activations
+        self.keep_last_fp32 = keep_last_fp32
+        self.input_scales = [float(s) for s in scales]
+        self.input_zero_points = [int(z) for z in zps]
+        self.engine = _qengine.QuantizedEngine(
+            model.engine, activations == "dynamic", keep_last_fp32, scales, zps
+        )
+
+    @property
+    def input_dim(self) -> int:
+        return self.engine.input_dim
+
+    @property
+    def loss(self):
+        return self.model.loss
+
+    def predict(self, X) -> np.ndarray:
+        """Outputs for X, as :meth:`nncore.Sequential.predict` (softmax probabilities for
+        cross_entropy, sigmoid for binary_cross_entropy, raw otherwise), computed in int8."""
+        X = check_X(X, n_features=self.input_dim)
+        return self.engine.predict(X)
+
+    def quantization(self) -> dict[str, Any]:
+        """The quantization as plain data (what a model file stores)."""
+        return {
+            "scheme": "int8",
+            "weights": "symmetric per output channel, 7 bits",
+            "activations": self.activations,
+            "keep_last_fp32": self.keep_last_fp32,
+        }
+
+    def state(self) -> dict:
+        """The fp32 model's state with the quantization added (weights are re-quantized from
+        the fp32 ones on load, deterministically, so the file stays one set of weights)."""
+        state = self.model.state()
+        state["quantization"] = self.quantization()
+        state["arrays"]["quantization.input_scale"] = np.asarray(self.input_scales, np.float32)
+        state["arrays"]["quantization.input_zero_point"] = np.asarray(
+            self.input_zero_points, np.int64
+        )
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict, model: Sequential) -> QuantizedModel:
+        """The quantized model :meth:`state` described, on its rebuilt fp32 ``model``."""
+        q = state["quantization"]
+        if not isinstance(q, dict) or q.get("scheme") != "int8":
+            raise ValueError("unknown quantization scheme")
+        if q.get("activations") not in ACTIVATION_MODES:
+            raise ValueError(f"unknown activation mode {q.get('activations')!r}")
+        keep = q.get("keep_last_fp32")
+        if not isinstance(keep, bool):
+            raise ValueError("keep_last_fp32 must be a bool")
+        arrays = state["arrays"]
+        scales = arrays.get("quantization.input_scale", np.zeros(0, np.float32))
+        zps = arrays.get("quantization.input_zero_point", np.zeros(0, np.int64))
+        if scales.ndim != 1 or zps.ndim != 1 or scales.dtype != np.float32:
+            raise ValueError("malformed quantization arrays")
+        return cls(model, q["activations"], keep, scales.tolist(), zps.tolist())
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the quantized model atomically in nncore's format (:func:`nncore.load` reads
+        it back as a QuantizedModel; the C++ ``nncore::Model`` loads it too)."""
+        _format.write_atomic(path, _format.encode(self.state()))
+
+    def summary(self, print_fn=print) -> str:
+        """One line per Dense layer: its sizes, int8 or fp32, activation and input scale."""
+        lines = [f"QuantizedModel (int8, activations {self.activations})"]
+        for i, d in enumerate(self.engine.layers()):
+            kind = "int8" if d["int8"] else "fp32"
+            extra = ""
+            if d["int8"] and self.activations == "static":
+                extra = f", input scale {d['input_scale']:.4g} zero point {d['input_zero_point']}"
+            lines.append(f"  {i}: Dense {d['in']} -> {d['out']} {kind}, {d['activation']}{extra}")
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def __repr__(self) -> str:
+        n = sum(1 for d in self.engine.layers() if d["int8"])
+        return (
+            f"QuantizedModel(int8, {n} int8 Dense layers, activations={self.activations!r}, "
+            f"keep_last_fp32={self.keep_last_fp32}, model={self.model!r})"
+        )
