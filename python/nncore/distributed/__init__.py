@@ -106,7 +106,9 @@ def _import_mpi():
 @dataclass
 class Context:
     """What :func:`init` found: this process's ``rank``, the ``size`` of the job, the MPI
-    communicator, the reduction mode and the collective ``timeout``."""
+    communicator, the reduction mode and the collective ``timeout``. A context manager:
+    ``with nncore.distributed.init() as ctx:`` scopes data-parallel ``fit``/``evaluate`` to
+    the block (``model.fit(..., distributed=ctx)`` to one call)."""
 
     rank: int
     size: int
