@@ -5,6 +5,7 @@
 // optimizer_step) are exclusive, and one that overlaps any other call gets std::runtime_error
 // (never a data race or a wait). See network_access.cpp.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -83,6 +84,9 @@ class Network {
   void sync_param_writes(bool exposed);
   // How many times evaluation calls (re)built the packed weights and the folded plan.
   std::uint64_t eval_prepares() const { return eval_prepares_; }
+  // How many times evaluation calls grew a workspace (a new pooled workspace, or buffers for
+  // more rows or threads than before): constant once every batch size and thread count was seen.
+  std::uint64_t eval_allocations() const { return eval_allocations_; }
 
   // Loss, optimizer, output transform (softmax/sigmoid applied by predict only).
   void set_loss(Loss loss, const LossOptions& options = {});
@@ -311,8 +315,13 @@ class Network {
   struct InferencePlan;
   struct PlanWalk;    // the folding rules over the specs (inference.cpp)
   bool build_plan();  // (re)builds plan_ for the current version_; false if not expressible
-  // Runs the plan on n rows; bufs (grown as needed) hold its values.
-  const float* run_plan(const float* x, int n, std::vector<fvec>& bufs);
+  // Grows bufs to hold the plan's values for n rows (counted in eval_allocations_).
+  void size_plan_bufs(std::vector<fvec>& bufs, int n);
+  // Runs the plan on n rows; bufs (sized by size_plan_bufs) hold its values. reverse: the
+  // direction of the batch-1 GEMV (sgemv_packed).
+  const float* run_plan(const float* x, int n, std::vector<fvec>& bufs, bool reverse = false);
+  // predict's folded path: the plan over n rows in row blocks, output transform included.
+  void run_plan_rows(const float* x, std::int64_t n, float* out, EvalWorkspace& ws);
   std::vector<LayerSpec> specs_;
   std::uint64_t version_ = 1;  // bumped whenever parameters or running statistics may change
   std::unique_ptr<InferencePlan> plan_;
@@ -343,6 +352,7 @@ class Network {
   int block_node_count_ = 0;
   bool watch_writes_ = false;  // sync_param_writes(true): arm the watch on evaluation
   std::uint64_t eval_prepares_ = 0;
+  std::atomic<std::uint64_t> eval_allocations_{0};
   // Made by the constructor and never replaced (any thread may ask it); last member, so it is
   // disarmed before the arenas are freed.
   std::unique_ptr<WriteWatch> watch_;
