@@ -116,7 +116,9 @@ def _import_mpi():
 @dataclass
 class Context:
     """The distributed context :func:`init` returns: this process's place in the MPI job and
-    the settings of data-parallel training. Made by :func:`init`, not by hand.
+    the settings of data-parallel training. Made by :func:`init`, not by hand. A context
+    manager: ``with nncore.distributed.init() as ctx:`` scopes data-parallel ``fit``/``evaluate``
+    to the block (``model.fit(..., distributed=ctx)`` to one call).
 
     Parameters
     ----------
