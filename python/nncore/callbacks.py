@@ -53,26 +53,69 @@ class Callback:
     model = None
 
     def set_model(self, model) -> None:
-        """Attach the model being trained (``fit`` calls this before ``on_train_begin``)."""
+        """Attach the model being trained (``fit`` calls this before ``on_train_begin``).
+
+        Parameters
+        ----------
+        model : Sequential
+            The model; the callback reads it as ``self.model``.
+        """
         self.model = model
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        """Called once before the first epoch; ``logs`` holds ``epochs``, ``batches`` and
-        ``samples``."""
+        """Called once before the first epoch.
+
+        Parameters
+        ----------
+        logs : dict or None
+            ``{"epochs": ..., "batches": ..., "samples": ...}``: the run's size.
+        """
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        """Called once after the last epoch, also after an early stop or Ctrl-C."""
+        """Called once after the last epoch, also after an early stop or Ctrl-C.
+
+        Parameters
+        ----------
+        logs : dict or None
+            The last epoch's logs.
+        """
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        """Called before each epoch; ``epoch`` continues from the model's ``epochs_done``."""
+        """Called before each epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's index (0-based); it continues from the model's ``epochs_done``.
+        logs : dict or None
+            Empty, or None.
+        """
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Called after each epoch with its logs: ``loss``, ``reg_loss``, ``lr``, ``time`` and,
-        with validation data, ``val_loss`` and ``val_<metric>``."""
+        """Called after each epoch with its logs.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's index (0-based).
+        logs : dict or None
+            ``loss``, ``reg_loss``, ``lr``, ``time`` and, with validation data, ``val_loss``
+            and ``val_<metric>``; a callback may add keys that later callbacks and the
+            History see.
+        """
 
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Called after a batch, only for callbacks whose ``wants_batches`` is true (``fit`` then
-        hands the core smaller chunks of batches)."""
+        """Called after a batch, only for callbacks whose ``wants_batches`` is true.
+
+        ``fit`` then hands the core smaller runs of batches, which is slower.
+
+        Parameters
+        ----------
+        batch : int
+            The batch's index within the epoch.
+        logs : dict or None
+            ``{"loss": ...}`` of the batch.
+        """
 
     # True when the callback needs on_batch_end at (near) every batch (slows training down).
     wants_batches = False
@@ -88,6 +131,14 @@ class History(Callback):
     works); ``history["loss"]``, ``"loss" in history`` and ``history.keys()`` are deprecated
     spellings of ``history.history["loss"]``, ``"loss" in history.history`` and
     ``history.history.keys()``.
+
+    Attributes
+    ----------
+    history : dict of str to list
+        One list per logged key (``loss``, ``reg_loss``, ``lr``, ``time``, ``val_<metric>``,
+        ...), one value per epoch.
+    epoch : list of int
+        The indices of the recorded epochs (they continue from ``model.epochs_done``).
 
     Examples
     --------
@@ -127,7 +178,13 @@ class History(Callback):
         return key in self.history
 
     def keys(self):
-        """Deprecated: ``history.history.keys()``."""
+        """The names of the recorded series; deprecated: write ``history.history.keys()``.
+
+        Returns
+        -------
+        dict_keys
+            The keys of ``history.history``.
+        """
         _deprecation.warn("history.keys()", "write history.history.keys() (as in Keras)")
         return self.history.keys()
 
@@ -263,13 +320,21 @@ class EarlyStopping(Callback):
         early. The optimizer state is not rolled back. ``restore_best_weights`` is an alias.
     baseline : float, optional
         Training stops if the monitored value does not beat this within ``patience`` epochs.
+    restore_best_weights : bool or None
+        Keras' name of ``restore_best`` (None: use ``restore_best``).
     start_from_epoch : int
         Epochs to wait before monitoring starts.
-
     verbose : int
         1 prints a line when training stops.
 
-    Attributes: ``best``, ``best_epoch``, ``stopped_epoch`` (-1 when it did not stop training).
+    Attributes
+    ----------
+    best : float
+        The best monitored value so far.
+    best_epoch : int
+        The epoch that reached it.
+    stopped_epoch : int
+        The epoch training stopped after (-1 when it did not stop training).
 
     Raises
     ------
@@ -373,9 +438,16 @@ class ReduceLROnPlateau(Callback):
 
     Parameters
     ----------
-    monitor, mode, min_delta : as in :class:`EarlyStopping` (min_delta default 1e-4).
-    factor : float in (0, 1)
-    patience : int
+    monitor : str, default "val_loss"
+        An epoch-log key, as in :class:`EarlyStopping`.
+    factor : float in (0, 1), default 0.1
+        What the learning rate is multiplied by at each reduction.
+    patience : int, default 10
+        Epochs without improvement before a reduction.
+    mode : {"auto", "min", "max"}, default "auto"
+        As in :class:`EarlyStopping`.
+    min_delta : float, default 1e-4
+        The smallest change that counts as an improvement.
     cooldown : int
         Epochs to wait after a reduction before counting again.
     min_lr : float
@@ -476,14 +548,22 @@ class ModelCheckpoint(Callback):
     path : str or path-like
         May contain format fields: ``{epoch}`` (1-based, as in Keras) and any epoch-log key, e.g.
         ``"ckpt/model-{epoch:03d}-{val_loss:.3f}.nnc"``. Missing parent folders are created.
-    monitor, mode : as in :class:`EarlyStopping`; used with ``save_best_only``.
+    monitor : str, default "val_loss"
+        An epoch-log key, as in :class:`EarlyStopping`; used with ``save_best_only``.
     save_best_only : bool
         Save only when ``monitor`` improved (a fixed path then always holds the best model).
+    mode : {"auto", "min", "max"}, default "auto"
+        As in :class:`EarlyStopping`; used with ``save_best_only``.
 
     verbose : int
         1 prints a line for each file written.
 
-    ``last_path`` holds the last file written, ``best`` the best monitored value.
+    Attributes
+    ----------
+    last_path : str or None
+        The last file written.
+    best : float
+        The best monitored value.
 
     Raises
     ------

@@ -17,19 +17,51 @@ _ACTIVE: list[Any] = [None, False]
 
 
 def activate(ctx, *, scoped: bool = False) -> None:
-    """Make ``ctx`` (or None) the context that ``fit`` and ``evaluate`` run in; ``scoped``:
-    entered by a ``with`` block, so using it is what the user asked for."""
+    """Make ``ctx`` (or None) the context that ``fit`` and ``evaluate`` run in.
+
+    Parameters
+    ----------
+    ctx : nncore.distributed.Context or None
+        The context, or None for local training.
+    scoped : bool, default False
+        Entered by a ``with`` block, so using it is what the user asked for (no deprecation
+        warning).
+    """
     _ACTIVE[:] = [ctx, bool(scoped and ctx is not None)]
 
 
 def active():
-    """The context set by ``nncore.distributed.init()``, or None."""
+    """The context set by ``nncore.distributed.init()``.
+
+    Returns
+    -------
+    nncore.distributed.Context or None
+        The context, or None.
+    """
     return _ACTIVE[0]
 
 
 def resolve(distributed, what: str):
-    """The context ``what`` (``"fit"``, ``"evaluate"``) runs in, or None: ``distributed`` when
-    given, else the scoped one; the one a bare ``init()`` set warns that this is deprecated."""
+    """The context a ``fit`` or ``evaluate`` call runs in.
+
+    Parameters
+    ----------
+    distributed : nncore.distributed.Context or None
+        The call's ``distributed=`` argument.
+    what : str
+        ``"fit"`` or ``"evaluate"``, for the messages.
+
+    Returns
+    -------
+    nncore.distributed.Context or None
+        ``distributed`` when given, else the scoped one; the one a bare ``init()`` set is
+        returned with a DeprecationWarning.
+
+    Raises
+    ------
+    TypeError
+        When ``distributed`` is not a context.
+    """
     if distributed is not None:
         if not (hasattr(distributed, "comm") and hasattr(distributed, "watchdog")):
             raise TypeError(
@@ -50,8 +82,20 @@ def resolve(distributed, what: str):
 
 @contextlib.contextmanager
 def scope(ctx) -> Iterator[None]:
-    """``ctx`` scoped for the duration (a distributed fit: its callbacks' ``evaluate`` calls are
-    collective too), then what was there before."""
+    """``ctx`` scoped for the duration, then what was there before.
+
+    A distributed fit uses it so that its callbacks' ``evaluate`` calls are collective too.
+
+    Parameters
+    ----------
+    ctx : nncore.distributed.Context
+        The context.
+
+    Yields
+    ------
+    None
+        Inside the block, ``ctx`` is the scoped context.
+    """
     old = list(_ACTIVE)
     _ACTIVE[:] = [ctx, True]
     try:
