@@ -113,7 +113,7 @@ def test_every_flipped_byte_of_the_head_and_a_sample_of_the_rest(saved):
 
 def test_foreign_and_wrong_version(saved, tmp_path):
     version, header, section = _parts(saved.read_bytes())
-    _rejects(_craft(version + 1, header, section), "version 2 is not supported")
+    _rejects(_craft(version + 2, header, section), "version 3 is not supported")
     for foreign in (
         b"",
         _png(),

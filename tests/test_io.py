@@ -87,8 +87,8 @@ def test_bit_flip_anywhere_is_detected(saved):
 def test_wrong_version(saved):
     _, _, p = saved
     version, header, section = _parts(p.read_bytes())
-    p.write_bytes(_craft(version + 1, header, section))
-    with pytest.raises(nio.ModelFileError, match="version 2 is not supported"):
+    p.write_bytes(_craft(version + 2, header, section))
+    with pytest.raises(nio.ModelFileError, match="version 3 is not supported"):
         nc.load(p)
 
 

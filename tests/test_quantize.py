@@ -11,9 +11,6 @@ import pytest
 import nncore as nc
 from nncore import _core
 
-pytest.importorskip("sklearn")
-from sklearn.datasets import load_digits  # noqa: E402
-
 
 def _fit(model, X, y, epochs, batch_size=64):
     model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
@@ -22,7 +19,8 @@ def _fit(model, X, y, epochs, batch_size=64):
 
 @pytest.fixture(scope="module")
 def digits():
-    X, y = load_digits(return_X_y=True)
+    datasets = pytest.importorskip("sklearn.datasets")
+    X, y = datasets.load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     idx = np.random.default_rng(0).permutation(len(X))
     X, y = X[idx], y[idx]
@@ -239,3 +237,10 @@ def test_repr_and_summary_say_int8(digits):
     assert repr(q).startswith("QuantizedModel(int8, 2 int8 Dense layers")
     text = q.summary(print_fn=None)
     assert "int8" in text and "fp32" in text
+
+
+def test_non_finite_weights_are_refused():
+    m = nc.Sequential([nc.Dense(4), nc.Dense(2)], input_dim=3).build()
+    m.parameters()["0.weight"][0, 0] = np.inf  # a live view (set_weights refuses inf)
+    with pytest.raises(ValueError, match="non-finite"):
+        m.quantize(np.ones((2, 3), np.float32))

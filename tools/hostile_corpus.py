@@ -122,11 +122,12 @@ def split(data: bytes) -> tuple[dict[str, Any], bytes]:
     return json.loads(data[20 : 20 + hlen]), data[20 + hlen : -32]
 
 
-def reseal(header: dict[str, Any] | bytes, section: bytes) -> bytes:
+def reseal(header: dict[str, Any] | bytes, section: bytes, version: int = 1) -> bytes:
     """A file of this header (dict, or raw JSON bytes) and data section, with a correct length
-    field and SHA-256: what the loaders then see is the content, not a checksum error."""
+    field and SHA-256: what the loaders then see is the content, not a checksum error. Format
+    version 2 is an int8 model's (nncore.quantize)."""
     text = header if isinstance(header, bytes) else json.dumps(header).encode("utf-8")
-    body = MAGIC + struct.pack("<IQ", 1, len(text)) + text + section
+    body = MAGIC + struct.pack("<IQ", version, len(text)) + text + section
     return body + hashlib.sha256(body).digest()
 
 

@@ -58,6 +58,7 @@ void register_model(py::module_& m) {
       .def_property_readonly("input_dim", &nncore::Model::input_dim)
       .def_property_readonly("output_dim", &nncore::Model::output_dim)
       .def_property_readonly("loss", &nncore::Model::loss)
+      .def_property_readonly("quantized", &nncore::Model::quantized)
       .def("predict", [](const nncore::Model& model, const py::array& x) {
         farray xx = matrix(x, "x", model.input_dim());
         const long n = xx.shape(0);

@@ -77,6 +77,9 @@ void run_case(const Case& cs, std::mt19937& rng) {
 }  // namespace
 
 TEST(igemm_kernels_match_naive_on_odd_sizes) {
+  std::printf("  int8 kernel sets tested here:");
+  for (const Kernels* ks : available_kernels()) std::printf(" [%s]", ks->name);
+  std::printf("\n");
   std::mt19937 rng(5);
   const int sizes[] = {1, 7, 33, 1000};
   for (int m : sizes)

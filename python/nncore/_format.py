@@ -21,7 +21,10 @@ import numpy as np
 from . import _core
 
 MAGIC = b"NNCORE\x00\x01"
-VERSION = 1
+# Version 2 adds int8 models (nncore.quantize: a "quantization" header and two arrays); every
+# other model is still written as version 1, which older nncore reads. Both are read.
+VERSION = 2
+MIN_VERSION = 1
 _ALLOWED_DTYPES = {"<f4": np.float32, "<i8": np.int64}
 # The limits both loaders enforce (nncore/model.h, ModelFileLimits): one set of numbers.
 LIMITS: dict[str, int] = _core.model_file_limits()
@@ -93,7 +96,8 @@ def encode(state: dict[str, Any]) -> list[bytes]:
         raise ValueError(
             f"cannot save: the model's description has {why or f'a header over {_MAX_HEADER >> 20} MiB'}"
         )
-    head = MAGIC + struct.pack("<IQ", VERSION, len(hbytes)) + hbytes
+    version = VERSION if "quantization" in state else MIN_VERSION
+    head = MAGIC + struct.pack("<IQ", version, len(hbytes)) + hbytes
     digest = hashlib.sha256(head)
     for b in blobs:
         digest.update(b)
@@ -130,9 +134,10 @@ def decode(data: bytes, name: str) -> tuple[dict[str, Any], dict[str, np.ndarray
     if data[: len(MAGIC)] != MAGIC:
         raise ModelFileError(f"{name}: not an nncore model file (bad magic bytes)")
     version, hlen = struct.unpack_from("<IQ", data, len(MAGIC))
-    if version != VERSION:
+    if not MIN_VERSION <= version <= VERSION:
         raise ModelFileError(
-            f"{name}: format version {version} is not supported (this nncore reads {VERSION})"
+            f"{name}: format version {version} is not supported "
+            f"(this nncore reads {MIN_VERSION} to {VERSION})"
         )
     if hlen > _MAX_HEADER:  # before hashing: over the limit whatever the checksum says
         raise ModelFileError(f"{name}: header length {hlen} exceeds the file size or the limit")

@@ -3,10 +3,7 @@ fold models between joblib workers without pickling the C++ network (see :mod:`n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .model import Sequential
+from .model import Sequential
 
 
 def to_bytes(model: Sequential) -> bytes:
@@ -21,4 +18,7 @@ def from_bytes(data: bytes) -> Sequential:
     optimizer state)."""
     from .io import loads
 
-    return loads(data)
+    model = loads(data)
+    if not isinstance(model, Sequential):  # an int8 model's bytes: not what was pickled here
+        raise TypeError("the bytes hold a quantized model, not a Sequential")
+    return model

@@ -3,7 +3,7 @@
 Layout of a file (all integers little-endian)::
 
     bytes 0..7    magic  b"NNCORE\\x00\\x01"
-    bytes 8..11   format version (uint32, currently 1)
+    bytes 8..11   format version (uint32): 1, or 2 for an int8 model (below); both are read
     bytes 12..19  header length H (uint64)
     next H bytes  header: UTF-8 JSON {"config": model config, "compile": ..., "optimizer": ...,
                   "step": int, "epochs_done": int, "arrays": [{"name", "dtype", "shape", "offset",
@@ -16,6 +16,13 @@ a temporary file in the target directory, flushes it to disk and renames it over
 crash never leaves a half-written model. :func:`load` and :func:`loads` check the magic, version,
 checksum, JSON and every array's dtype/shape/bounds before building the model. The header holds
 :meth:`Sequential.state` (its arrays in the data section).
+
+An int8 model (:meth:`Sequential.quantize`, version 2) is its fp32 model's file plus a header
+field ``"quantization": {"scheme": "int8", "activations": "static" | "dynamic",
+"keep_last_fp32": bool, ...}`` and, for static activations, the arrays
+``quantization.input_scale`` (float32) and ``quantization.input_zero_point`` (int64), one per int8
+layer. Its int8 weights are not stored: loading quantizes the fp32 weights again, with the same
+bits. :func:`load` returns a :class:`nncore.quantize.QuantizedModel` for such a file.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import numpy as np
 from . import _format
 from ._format import MAGIC, VERSION, ModelFileError, write_atomic
 from .model import Sequential
+from .quantize import QuantizedModel
 
 __all__ = [
     "MAGIC",
@@ -80,7 +88,7 @@ def dumps(model: Sequential) -> bytes:
     return b"".join(_format.encode(model.state()))
 
 
-def loads(data: bytes) -> Sequential:
+def loads(data: bytes) -> Sequential | QuantizedModel:
     """The model in ``data`` (bytes from :func:`dumps` or a file's contents), validated as
     :func:`load` validates a file.
 
@@ -245,7 +253,9 @@ def read(
     return _format.decode(_read_regular(name, max_bytes), name)
 
 
-def load(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Sequential:
+def load(
+    path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Sequential | QuantizedModel:
     """Load a model saved with :meth:`Sequential.save` (weights, buffers, compile settings and
     optimizer state, so training resumes exactly where it stopped).
 
@@ -264,8 +274,8 @@ def load(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) ->
 
     Returns
     -------
-    Sequential
-        The model, compiled as it was when saved.
+    Sequential or QuantizedModel
+        The model, compiled as it was when saved (a QuantizedModel for an int8 model).
 
     Raises
     ------
@@ -293,13 +303,18 @@ def load(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) ->
     return _build(*read(path, max_bytes=max_bytes), os.fspath(path))
 
 
-def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], name: str) -> Sequential:
+def _build(
+    header: dict[str, Any], arrays: dict[str, np.ndarray], name: str
+) -> Sequential | QuantizedModel:
     """The model a validated header and its arrays describe; any inconsistency between them is a
     ModelFileError naming the file."""
     try:
         _format.check_count(header.get("step", 0), "step", name)
         _format.check_count(header.get("epochs_done", 0), "epochs_done", name)
-        return Sequential.from_state({**header, "arrays": arrays})
+        model = Sequential.from_state({**header, "arrays": arrays})
+        if header.get("quantization") is not None:
+            return QuantizedModel.from_state({**header, "arrays": arrays}, model)
+        return model
     except ModelFileError:
         raise
     except (

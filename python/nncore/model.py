@@ -1036,7 +1036,7 @@ class Sequential:
         ----------
         X_calibration : array-like of shape (n_samples, n_features), optional
             Rows whose activation ranges fix the static scales (required with
-            ``activations="static"``).
+            ``activations="static"``; unused with ``"dynamic"``).
         activations : {"static", "dynamic"}, default "static"
             Activation ranges from the calibration rows, or from each predicted block of up to
             4096 rows.

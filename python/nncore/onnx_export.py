@@ -27,7 +27,7 @@ _SELU_ALPHA = 1.6732632423543772  # the core's constants (activations_impl.inc)
 _SELU_SCALE = 1.0507009873554805
 
 
-def _require_onnx():
+def require_onnx():
     try:
         import onnx
     except ImportError:
@@ -37,7 +37,10 @@ def _require_onnx():
     return onnx
 
 
-class _Graph:
+class Graph:
+    """An ONNX graph under construction: nodes, initializers, fresh names, activations (the
+    fp32 exporter here and the int8 one, nncore.onnx_quantized, both build with it)."""
+
     def __init__(self, onnx, opset: int):
         self.onnx, self.h, self.opset = onnx, onnx.helper, opset
         self.nodes: list = []
@@ -212,7 +215,7 @@ def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
     >>> proto.graph.input[0].name, len(proto.graph.output)
     ('input', 1)
     """
-    onnx = _require_onnx()
+    onnx = require_onnx()
     if not model.built:
         raise RuntimeError(
             "the model is not built yet: give input_dim or call build()/fit() before export_onnx"
@@ -226,7 +229,7 @@ def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
         )
     _check_exportable(model.layers, "")
     params, buffers = model.parameters(), model.buffers()
-    g = _Graph(onnx, opset)
+    g = Graph(onnx, opset)
     x = _emit(g, model.layers, "input", params, buffers, "", model.engine.stripped, model.input_dim)
     transform = _losses.OUTPUT_TRANSFORM.get(model.loss or "", "linear")
     x = g.activation(x, transform, None, "output")
@@ -241,7 +244,7 @@ def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
         initializer=g.inits,
     )
     proto = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)], producer_name="nncore")
-    proto.ir_version = min(proto.ir_version, _max_ir_version(onnx, opset))
+    proto.ir_version = min(proto.ir_version, max_ir_version(onnx, opset))
     onnx.checker.check_model(proto, full_check=True)
     return proto
 
@@ -316,7 +319,7 @@ def _emit(g, layers, x: str, params, buffers, prefix: str, stripped, n_in: int =
     return x
 
 
-def _max_ir_version(onnx, opset: int) -> int:
+def max_ir_version(onnx, opset: int) -> int:
     # Runtimes accept older IR versions; pin the one that introduced this opset.
     for entry in onnx.helper.VERSION_TABLE:
         if entry[2] == opset:

@@ -10,6 +10,7 @@ each block of up to 4096 predicted rows). The last layer stays fp32 by default."
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any
 
@@ -91,7 +92,9 @@ def quantize(
         X = check_X(X_calibration, n_features=model.input_dim, name="X_calibration")
         X = inputs.check_input(model, X, "X_calibration")
         scales, zero_points = _qengine.calibrate(model.engine, X, False, bool(keep_last_fp32))
-    return QuantizedModel(model, activations, bool(keep_last_fp32), scales, zero_points)
+    # a snapshot: training ``model`` later changes neither this int8 model nor what it saves
+    snapshot = copy.deepcopy(model)
+    return QuantizedModel(snapshot, activations, bool(keep_last_fp32), scales, zero_points)
 
 
 class QuantizedModel:
@@ -232,6 +235,28 @@ class QuantizedModel:
             ``nncore::Model`` loads it too).
         """
         _format.write_atomic(path, _format.encode(self.state()))
+
+    def export_onnx(self, path, *, opset: int | None = None) -> None:
+        """Write an ONNX graph computing :meth:`predict` with integer matrix products.
+
+        The graph uses ``QuantizeLinear`` (or ``DynamicQuantizeLinear``) and ``MatMulInteger``
+        (:mod:`nncore.onnx_quantized`); onnxruntime reproduces the logits.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file, written atomically.
+        opset : int or None, default None
+            The ONNX operator set (None: the newest this onnx supports).
+
+        Raises
+        ------
+        ImportError
+            Without the onnx package (``pip install onnx``).
+        """
+        from . import onnx_quantized
+
+        onnx_quantized.export_onnx(self, path, opset=opset)
 
     def summary(self, print_fn=print) -> str:
         """One line per Dense layer: its sizes, int8 or fp32, activation and input scale.

@@ -20,6 +20,9 @@
 namespace nncore {
 
 class Network;
+namespace quant {
+class QuantizedNetwork;
+}
 
 // A file that is not a valid nncore model: foreign, truncated, corrupted, a format version this
 // library does not read, a description it cannot build, or not a regular file. what() names the
@@ -63,6 +66,10 @@ class Model {
   // The model's Python-side description: the loss it was compiled with ("" if none).
   const std::string& loss() const { return loss_; }
 
+  // True for an int8 model saved from Python's QuantizedModel (model.quantize(...).save): then
+  // predict runs the int8 plan, with the same bits as Python's predict.
+  bool quantized() const { return q_ != nullptr; }
+
   // x: n rows of input_dim() floats; out: n rows of output_dim() floats.
   void predict(const float* x, std::int64_t n, float* out) const;
   std::vector<float> predict(const std::vector<float>& x) const;
@@ -70,6 +77,7 @@ class Model {
  private:
   Model();
   std::unique_ptr<Network> net_;
+  std::unique_ptr<quant::QuantizedNetwork> q_;  // int8 models only
   std::string loss_;
 };
 

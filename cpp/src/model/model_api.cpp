@@ -7,6 +7,7 @@
 
 #include "model_file.h"
 #include "nncore/network.h"
+#include "quant/quantized_network.h"
 
 namespace nncore {
 
@@ -40,6 +41,19 @@ Model Model::from_bytes(const void* bytes, std::size_t size, const std::string& 
   if (c.num_buffers) std::memcpy(net.buffers(), c.buffers, c.num_buffers * sizeof(float));
   net.params_changed();
   net.set_output_transform(c.transform);
+  if (c.quantized) {
+    quant::QuantOptions opt;
+    opt.dynamic = c.quant_dynamic;
+    opt.keep_last_fp32 = c.keep_last_fp32;
+    std::vector<quant::ActQuant> act;
+    for (std::size_t i = 0; i < c.input_scales.size(); ++i)
+      act.push_back({c.input_scales[i], c.input_zero_points[i]});
+    try {
+      m.q_ = std::make_unique<quant::QuantizedNetwork>(net, opt, act);
+    } catch (const std::invalid_argument& e) {
+      throw ModelError(printable(name + ": invalid quantized model (" + e.what() + ")"));
+    }
+  }
   return m;
 }
 
@@ -47,7 +61,10 @@ void Model::predict(const float* x, std::int64_t n, float* out) const {
   if (n < 0) throw std::invalid_argument("predict: n must be >= 0");
   if (n == 0) return;
   if (!x || !out) throw std::invalid_argument("predict: null input or output pointer");
-  net_->predict(x, n, out, /*fold_batchnorm=*/true);  // as Python's predict by default
+  if (q_)
+    q_->predict(x, n, out);
+  else
+    net_->predict(x, n, out, /*fold_batchnorm=*/true);  // as Python's predict by default
 }
 
 std::vector<float> Model::predict(const std::vector<float>& x) const {

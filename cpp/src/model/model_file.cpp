@@ -47,7 +47,9 @@ std::string printable(const std::string& s) {
 namespace {
 
 const char kMagic[8] = {'N', 'N', 'C', 'O', 'R', 'E', '\0', '\1'};
-constexpr std::uint32_t kVersion = 1;
+// Version 2 adds int8 models (a "quantization" header and its two arrays); nncore writes 1 for
+// every other model, so older readers still read them, and reads both.
+constexpr std::uint32_t kMinVersion = 1, kVersion = 2;
 constexpr double kMaxIndex = 2147483647.0;  // the core's int indexing
 using L = ModelFileLimits;
 using json::Value;
@@ -133,6 +135,59 @@ struct ArrayRef {
   bool f32 = false;
 };
 
+// An int8 model's settings (format version 2): scheme, activation mode, whether the last layer
+// stays fp32, and per int8 layer its input's scale (finite, > 0) and zero point ([0, 255]).
+// The layers must be a chain of Dense (with BatchNorm, activations, Dropout); the quantized
+// plan's own checks (the fold) run when Model builds it.
+void check_quantization(const Value& header, std::uint64_t version, CheckedModel& m,
+                        const ArrayRef& qscale, const ArrayRef& qzero, const Bad& bad) {
+  const Value* q = header.find("quantization");
+  if (!q || q->kind == Value::Kind::null) {
+    if (qscale.data || qzero.data) bad("quantization arrays without quantization settings");
+    return;
+  }
+  if (version < 2) bad("a quantized model needs format version 2");
+  if (q->kind != Value::Kind::object) bad("the quantization settings must be an object");
+  const Value* scheme = q->find("scheme");
+  const Value* acts = q->find("activations");
+  const Value* keep = q->find("keep_last_fp32");
+  if (!scheme || scheme->kind != Value::Kind::string || scheme->str != "int8")
+    bad("unknown quantization scheme");
+  if (!acts || acts->kind != Value::Kind::string ||
+      (acts->str != "static" && acts->str != "dynamic"))
+    bad("quantization activations must be 'static' or 'dynamic'");
+  if (!keep || keep->kind != Value::Kind::boolean) bad("keep_last_fp32 must be a boolean");
+  std::uint64_t dense = 0;
+  for (const LayerSpec& s : m.specs) {
+    if (s.type == "dense")
+      ++dense;
+    else if (s.type != "batchnorm" && s.type != "activation" && s.type != "dropout")
+      bad("a quantized model holds a '" + s.type + "' layer (int8 takes Dense chains only)");
+  }
+  m.quantized = true;
+  m.quant_dynamic = acts->str == "dynamic";
+  m.keep_last_fp32 = keep->b;
+  const std::uint64_t int8_layers = dense - (m.keep_last_fp32 ? 1 : 0);
+  if (dense == 0 || int8_layers == 0) bad("a quantized model without int8 layers");
+  const std::uint64_t want = m.quant_dynamic ? 0 : int8_layers;
+  const std::uint64_t have = qscale.data ? qscale.count : 0;
+  if (have != want || (qzero.data ? qzero.count : 0) != want ||
+      (want && (!qscale.f32 || qzero.f32)))
+    bad("quantization arrays do not match the " + std::to_string(want) +
+        " int8 layers' input scales (float32) and zero points (int64)");
+  for (std::uint64_t i = 0; i < want; ++i) {
+    float s;
+    std::int64_t z;
+    std::memcpy(&s, qscale.data + 4 * i, 4);  // little-endian hosts
+    std::memcpy(&z, qzero.data + 8 * i, 8);
+    if (!(s > 0.f) || !std::isfinite(s) || z < 0 || z > 255)
+      bad("quantization: an input scale is not finite and > 0, or a zero point is outside "
+          "[0, 255]");
+    m.input_scales.push_back(s);
+    m.input_zero_points.push_back(int(z));
+  }
+}
+
 }  // namespace
 
 CheckedModel check_model_file(const std::uint8_t* d, std::size_t size, const std::string& name) {
@@ -142,9 +197,9 @@ CheckedModel check_model_file(const std::uint8_t* d, std::size_t size, const std
   if (std::memcmp(d, kMagic, sizeof(kMagic)) != 0)
     bad("not an nncore model file (bad magic bytes)");
   const std::uint64_t version = le(d + 8, 4), hlen = le(d + 12, 8);
-  if (version != kVersion)
+  if (version < kMinVersion || version > kVersion)
     bad("format version " + std::to_string(version) + " is not supported (this nncore reads " +
-        std::to_string(kVersion) + ")");
+        std::to_string(kMinVersion) + " to " + std::to_string(kVersion) + ")");
   // before hashing: a header over the limit is refused whatever the checksum says
   if (hlen > L::max_header_bytes)
     bad("header length " + std::to_string(hlen) + " exceeds the file size or the limit");
@@ -166,7 +221,7 @@ CheckedModel check_model_file(const std::uint8_t* d, std::size_t size, const std
   if (!table || table->kind != Value::Kind::array) bad("header lacks the array table");
   const std::uint8_t* section = d + start + hlen;
   const std::uint64_t section_size = body - start - hlen;
-  ArrayRef params, buffers;
+  ArrayRef params, buffers, qscale, qzero;
   double held = 0;  // float values the file holds (what a width may cost)
   for (const Value& e : table->arr) {
     const Value* nm = e.find("name");
@@ -187,6 +242,8 @@ CheckedModel check_model_file(const std::uint8_t* d, std::size_t size, const std
     ArrayRef ref{section + off, std::uint64_t(count), dt->str == "<f4"};
     if (nm->str == "params") params = ref;
     if (nm->str == "buffers") buffers = ref;
+    if (nm->str == "quantization.input_scale") qscale = ref;
+    if (nm->str == "quantization.input_zero_point") qzero = ref;
     held += count;
   }
 
@@ -268,6 +325,7 @@ CheckedModel check_model_file(const std::uint8_t* d, std::size_t size, const std
     std::memcpy(&v, m.buffers + 4 * i, 4);  // little-endian hosts
     if (!std::isfinite(v)) bad("array 'buffers' holds non-finite values");
   }
+  check_quantization(header, version, m, qscale, qzero, bad);
   return m;
 }
 

@@ -22,6 +22,11 @@ struct CheckedModel {
   std::uint64_t num_params = 0;
   const std::uint8_t* buffers = nullptr;
   std::uint64_t num_buffers = 0;
+  // An int8 model (format version 2, nncore.quantize): its settings and, in static mode, each
+  // int8 layer's input scale and zero point.
+  bool quantized = false, quant_dynamic = false, keep_last_fp32 = true;
+  std::vector<float> input_scales;
+  std::vector<int> input_zero_points;
 };
 
 // Checks everything before anything proportional to a declared size is allocated: magic,

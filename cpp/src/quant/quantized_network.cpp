@@ -132,7 +132,12 @@ QuantizedNetwork::QuantizedNetwork(const Network& net, const QuantOptions& opt,
     for (int j = 0; j < d.out; ++j) {
       const float* row = d.weight.data() + std::size_t(j) * d.in;
       float m = 0.f;
-      for (int c = 0; c < d.in; ++c) m = std::max(m, std::fabs(row[c]));
+      for (int c = 0; c < d.in; ++c) {
+        if (!std::isfinite(row[c]))
+          throw std::invalid_argument(
+              "int8 quantization: the network's (folded) weights hold non-finite values");
+        m = std::max(m, std::fabs(row[c]));
+      }
       float s = m / float(kWeightMax);
       if (!(s > 0.f) || !std::isfinite(s)) s = 1.f;
       L.weight_scale[std::size_t(j)] = s;
