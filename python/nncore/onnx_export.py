@@ -22,6 +22,9 @@ from . import _format, _losses
 from .embedding import Embedding, TabularInput
 from .layers import Activation, BatchNorm, Dense, Dropout, LayerNorm, Residual
 
+# Graph, require_onnx and max_ir_version are shared with nncore.onnx_quantized, not API.
+__all__ = ["MIN_OPSET", "export_onnx", "to_onnx"]
+
 MIN_OPSET = 13  # Softmax over one axis (axis=1 of a 2-D input) and Gemm without bias from here
 _SELU_ALPHA = 1.6732632423543772  # the core's constants (activations_impl.inc)
 _SELU_SCALE = 1.0507009873554805
