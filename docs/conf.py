@@ -28,6 +28,7 @@ except ImportError:
 os.environ.setdefault("MPLBACKEND", "Agg")  # plots go to files
 
 import api_pages  # noqa: E402
+import inventories  # noqa: E402
 
 api_pages.write(HERE / "api" / "modules")
 
@@ -39,23 +40,32 @@ release = version = nncore.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # this site's own (docs/_ext)
+    "local_mathjax",
+    "figure_axes",
+    "cli_reference",
+    "run_session",
+    "bench_results",
 ]
 
-exclude_patterns = ["_build", "_gallery", "**/sg_execution_times.rst"]
+exclude_patterns = ["_build", "_gallery", "_generated", "**/sg_execution_times.rst"]
 templates_path = ["_templates"]
 html_theme = "pydata_sphinx_theme"
 html_title = f"nncore {release}"
-html_static_path: list = []
+html_static_path = ["_static"]
+html_css_files = ["site.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
 }
-html_sidebars = {"index": []}
+# top-level pages without sub-pages: no empty "Section Navigation" column
+html_sidebars = {page: [] for page in ["index", "quickstart", "cli", "faq", "changelog"]}
 
 autosummary_generate = True
 autosummary_imported_members = True
@@ -63,6 +73,26 @@ autodoc_default_options = {"member-order": "bysource"}
 autodoc_typehints = "none"  # numpydoc's Parameters sections say the types
 numpydoc_show_class_members = False  # the class template lists members itself
 numpydoc_class_members_toctree = False
+
+# Links to Python, numpy, scikit-learn and PyTorch, from local inventories only (offline builds
+# pass -W the same way): see docs/_ext/inventories.py and tools/fetch_inventories.py.
+intersphinx_mapping, intersphinx_missing = inventories.mapping(HERE)
+intersphinx_timeout = 5
+# The types of numpydoc's Parameters/Returns sections become links where a target exists.
+numpydoc_xref_param_type = True
+numpydoc_xref_aliases = {
+    "ndarray": "numpy.ndarray",
+    "dtype": "numpy.dtype",
+    "RandomState": "numpy.random.RandomState",
+    "Sequential": "nncore.Sequential",
+    "Layer": "nncore.layers.Layer",
+    "Callback": "nncore.callbacks.Callback",
+    "History": "nncore.callbacks.History",
+    "LRScheduler": "nncore.lr_scheduler.LRScheduler",
+    "Optimizer": "nncore.optim.Optimizer",
+    **inventories.xref_aliases(intersphinx_mapping),
+}
+numpydoc_xref_ignore = "all"  # words not in the aliases (of, shape, default, ...) stay text
 
 
 def _stage_gallery(src: Path, dst: Path) -> Path:
@@ -91,10 +121,15 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "matplotlib_animations": False,
-    "image_scrapers": ("matplotlib",),
+    # matplotlib's scraper plus a record of what each axis draws (docs/_ext/figure_axes.py),
+    # which tools/check_site.py reads to fail on an empty panel
+    "image_scrapers": ("figure_axes.scraper",),
     "abort_on_example_error": True,
     "reset_modules": ("matplotlib",),
     "show_memory": False,
+    # "Examples using X" on each API page (the minigallery in docs/_templates/autosummary)
+    "backreferences_dir": "gen_modules/backreferences",
+    "doc_module": ("nncore",),
 }
 
 
@@ -141,7 +176,19 @@ def _skip_foreign_member(app, what, name, obj, skip, options):
     return None
 
 
+def _report_inventories(app):
+    from sphinx.util import logging
+
+    if intersphinx_missing:
+        logging.getLogger(__name__).info(
+            "intersphinx: no local inventory for %s, not linked (python "
+            "tools/fetch_inventories.py fetches them)",
+            ", ".join(intersphinx_missing),
+        )
+
+
 def setup(app):
+    app.connect("builder-inited", _report_inventories)
     app.connect("autodoc-process-docstring", _fix_docstring)
     app.connect("autodoc-skip-member", _skip_foreign_member)
     app.connect("builder-inited", _check_fixes_needed)

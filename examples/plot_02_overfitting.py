@@ -63,11 +63,11 @@ def train(model, callbacks=None):
 base_model = make_model()
 baseline = train(base_model)
 nc.plot.learning_curves(baseline, ["loss", "accuracy"])
-best = int(np.argmax(baseline["val_accuracy"]))
+best = int(np.argmax(baseline.history["val_accuracy"]))
 print(
-    f"baseline: training accuracy {baseline['accuracy'][-1]:.3f} (it memorised the noise), "
-    f"validation accuracy {baseline['val_accuracy'][-1]:.3f}, "
-    f"best {baseline['val_accuracy'][best]:.3f} at epoch {best + 1}"
+    f"baseline: training accuracy {baseline.history['accuracy'][-1]:.3f} (it memorised the noise), "
+    f"validation accuracy {baseline.history['val_accuracy'][-1]:.3f}, "
+    f"best {baseline.history['val_accuracy'][best]:.3f} at epoch {best + 1}"
 )
 
 # %%
@@ -95,7 +95,7 @@ for name, (model, cbs) in runs.items():
     final = model.evaluate(X_val, y_val)
     train_acc = model.evaluate(X_train, y_train)["accuracy"]
     print(
-        f"{name:15s} {len(h['loss']):6d} {train_acc:9.4f} {final['accuracy']:8.4f} "
+        f"{name:15s} {len(h.history['loss']):6d} {train_acc:9.4f} {final['accuracy']:8.4f} "
         f"{final['loss']:9.4f}"
     )
 

@@ -77,8 +77,10 @@ for lr in (0.001, 0.05, 3.0):
     model = nc.Sequential([nc.Dense(64, "relu"), nc.Dense(10)], input_dim=64, seed=0)
     model.compile(optimizer=nc.optim.SGD(lr=lr), loss="cross_entropy", metrics=["accuracy"])
     h = model.fit(X, yd, epochs=15, batch_size=32, validation_split=0.2)
-    print(f"SGD lr={lr:<6} validation accuracy after 15 epochs: {h['val_accuracy'][-1]:.4f}")
-    ax.plot(range(1, 16), h["loss"], marker="o", markersize=3, label=f"lr = {lr}")
+    print(
+        f"SGD lr={lr:<6} validation accuracy after 15 epochs: {h.history['val_accuracy'][-1]:.4f}"
+    )
+    ax.plot(range(1, 16), h.history["loss"], marker="o", markersize=3, label=f"lr = {lr}")
 ax.set_yscale("log")
 ax.set_xlabel("epoch")
 ax.set_ylabel("training loss")

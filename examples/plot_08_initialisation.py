@@ -66,7 +66,7 @@ for init in ("xavier_normal", "he_normal"):
     h = model.fit(X, y, epochs=8, batch_size=32, validation_split=0.2)
     print(
         f"ReLU x {DEPTH}, {init:14s}: validation accuracy after 8 epochs "
-        f"{h['val_accuracy'][-1]:.3f}"
+        f"{h.history['val_accuracy'][-1]:.3f}"
     )
 
 # %%

@@ -47,15 +47,15 @@ for name, make in optimizers.items():
     h = model.fit(X_train, y_train, epochs=20, batch_size=32, validation_data=(X_val, y_val))
     histories[name] = h
     print(
-        f"{name:15s} {h['loss'][-1]:10.4f} {h['val_loss'][-1]:9.4f} "
-        f"{h['val_accuracy'][-1]:8.4f} {time.perf_counter() - t0:8.2f}"
+        f"{name:15s} {h.history['loss'][-1]:10.4f} {h.history['val_loss'][-1]:9.4f} "
+        f"{h.history['val_accuracy'][-1]:8.4f} {time.perf_counter() - t0:8.2f}"
     )
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for name, h in histories.items():
-    axes[0].plot(range(1, 21), h["loss"], label=name)
-    axes[1].plot(range(1, 21), h["val_accuracy"], label=name)
+    axes[0].plot(range(1, 21), h.history["loss"], label=name)
+    axes[1].plot(range(1, 21), h.history["val_accuracy"], label=name)
 axes[0].set_yscale("log")
 axes[0].set_ylabel("training loss")
 axes[1].set_ylabel("validation accuracy")

@@ -7,14 +7,18 @@ answering mid-fit), mismatch-seed, mismatch-shape, mismatch-batch, loss-class-we
 ValueError / NotImplementedError is written to OUT).
 Options shared by plain and dp: sw=1 (sample weights), cw=balanced (class_weight), vsplit=F
 (validation_split); dp only: bn=local (ghost batchnorm), per_block=1 (one whole pass per block
-instead of the block pass; a test switch), overlap=0.
+instead of the block pass; a test switch), overlap=0, spelling=with|arg|bare (how fit and
+evaluate are made collective: ``with dist.init() as ctx:`` (default), ``fit(...,
+distributed=ctx)``, or a bare ``dist.init()`` (deprecated; its warnings are saved in OUT)).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -97,9 +101,11 @@ def main():
         )
         model.compile(optimizer="adam", loss="cross_entropy")
     if mode == "loss-class-weight":
-        model.compile(
-            optimizer="adam", loss="cross_entropy", loss_options={"class_weight": [1, 2, 1]}
-        )
+        with warnings.catch_warnings():  # deprecated, and refused by the distributed fit
+            warnings.simplefilter("ignore", DeprecationWarning)
+            model.compile(
+                optimizer="adam", loss="cross_entropy", loss_options={"class_weight": [1, 2, 1]}
+            )
     Xl, yl = (X, y) if replicated else dist.shard(X, y)
     wl = w if (replicated or w is None) else dist.shard(w)
     bs = batch + ctx.rank if mode == "mismatch-batch" else batch
@@ -121,24 +127,31 @@ def main():
         path = opts["ckpt"] + f"-rank{ctx.rank}-{{epoch}}.nnc"
         callbacks.append(nc.callbacks.ModelCheckpoint(path, monitor="loss"))
         val = (X[:100], y[:100]) if replicated else dist.shard(X[:100], y[:100])
-    try:
-        hist = model.fit(
-            Xl,
-            yl,
-            epochs=epochs,
-            batch_size=bs,
-            seed=3,
-            callbacks=callbacks,
-            validation_data=val,
-            sample_weight=wl,
-            **extra,
-        )
-    except (ValueError, NotImplementedError) as e:
-        if ctx.rank == 0:
-            with open(out, "w") as f:
-                f.write(str(e))
-        return
-    scores = model.evaluate(Xl, yl, sample_weight=wl)  # collective under init()
+    spelling = opts.get("spelling", "with")
+    scope = ctx if spelling == "with" else contextlib.nullcontext()
+    arg = {"distributed": ctx} if spelling == "arg" else {}
+    with warnings.catch_warnings(record=True) as caught, scope:
+        warnings.simplefilter("always", DeprecationWarning)
+        try:
+            hist = model.fit(
+                Xl,
+                yl,
+                epochs=epochs,
+                batch_size=bs,
+                seed=3,
+                callbacks=callbacks,
+                validation_data=val,
+                sample_weight=wl,
+                **extra,
+                **arg,
+            )
+        except (ValueError, NotImplementedError) as e:
+            if ctx.rank == 0:
+                with open(out, "w") as f:
+                    f.write(str(e))
+            return
+        scores = model.evaluate(Xl, yl, sample_weight=wl, **arg)  # collective in the context
+    deprecations = [str(w.message) for w in caught if w.category is DeprecationWarning]
     if ctx.rank == 0:
         np.savez(
             out,
@@ -149,6 +162,7 @@ def main():
             eval_loss=scores["loss"],
             eval_acc=scores["accuracy"],
             val_loss=np.array(hist.history.get("val_loss", [])),
+            deprecations=np.array(deprecations, dtype=str),
         )
 
 

@@ -160,11 +160,20 @@ def test_integer_targets_in_npz_stay_exact(tmp_path, capsys):
     assert meta["classes"] == [str(2**62), str(2**62 + 1)]
 
 
-@pytest.mark.parametrize("blank", ["", "NA"])
-def test_missing_target_cells_are_refused(tmp_path, capsys, blank):
+@pytest.mark.parametrize("blank", ["", "NA", "?"])
+def test_missing_target_cells_are_dropped_and_counted(tmp_path, capsys, blank):
     rows = [f"{i % 3}.5,{i},{'xy'[i % 2]}" for i in range(30)]
     rows[6] = f"1.5,6,{blank}"
     (tmp_path / "d.csv").write_text("a,b,t\n" + "\n".join(rows) + "\n")
     code = main("train", tmp_path / "d.csv", "--target", "t", "--out", tmp_path / "m.nnc",
                 "--epochs", "1")  # fmt: skip
-    _one_line_error(capsys, code, "missing target", "row 7")
+    assert code == 0
+    assert "29 rows used, 1 without a target value dropped (line 8)" in capsys.readouterr().out
+    meta = json.loads((tmp_path / "m.nnc.json").read_text())
+    assert meta["classes"] == ["x", "y"]  # the blank is no class of its own
+
+
+def test_every_target_missing_is_one_line(tmp_path, capsys):
+    (tmp_path / "d.csv").write_text("a,t\n1,\n2,NA\n")
+    code = main("cv", tmp_path / "d.csv", "--target", "t")
+    _one_line_error(capsys, code, "every row's target 't' is missing")

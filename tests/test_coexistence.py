@@ -24,7 +24,7 @@ y = (X[:, 0] > 0).astype(np.int64)
 m = nc.Sequential([nc.Dense(16, "relu"), nc.Dense(2)], input_dim=8, seed=0)
 m.compile(optimizer=nc.optim.SGD(lr=0.1), loss="cross_entropy", metrics=["accuracy"])
 h = m.fit(X, y, epochs=20, batch_size=32)
-assert h["loss"][-1] < h["loss"][0], h["loss"]
+assert h.history["loss"][-1] < h.history["loss"][0], h.history["loss"]
 assert m.evaluate(X, y)["accuracy"] > 0.8
 
 torch.manual_seed(0)

@@ -56,7 +56,7 @@ def _fit(threads, batch_size, optimizer=None, epochs=2, rows=431):
     finally:
         nc.set_num_threads(0)
     arrays = [m.engine.core.params_array(), m.engine.core.buffers_array(), *state.values()]
-    return [a.copy() for a in arrays], h["loss"] + h["reg_loss"]
+    return [a.copy() for a in arrays], h.history["loss"] + h.history["reg_loss"]
 
 
 def _assert_same_bits(a, b, what):

@@ -48,9 +48,9 @@ def test_diagnostics_do_not_change_training(arch, isa, threads):
         hists.append(h)
     for a, b in zip(*finals):
         np.testing.assert_array_equal(a, b)
-    assert hists[0]["loss"] == hists[1]["loss"]
-    assert hists[0]["val_loss"] == hists[1]["val_loss"]
-    assert "grad_norm/0" not in hists[0] and "grad_norm/0" in hists[1]
+    assert hists[0].history["loss"] == hists[1].history["loss"]
+    assert hists[0].history["val_loss"] == hists[1].history["val_loss"]
+    assert "grad_norm/0" not in hists[0].history and "grad_norm/0" in hists[1].history
 
 
 def test_recorded_series():
@@ -69,14 +69,14 @@ def test_recorded_series():
     assert sorted(D.series(h, "saturated")) == [0]  # tanh; the folded softmax is not measured
     # update_ratio is the relative change over one epoch; weight_norm the end-of-epoch norm
     w = m.parameters()["1.weight"].astype(np.float64)
-    assert h["weight_norm/1"][-1] == pytest.approx(np.linalg.norm(w), rel=1e-6)
-    assert sum(h["update_ratio/1"]) >= np.linalg.norm(w - w0) / np.linalg.norm(w0) * 0.5
+    assert h.history["weight_norm/1"][-1] == pytest.approx(np.linalg.norm(w), rel=1e-6)
+    assert sum(h.history["update_ratio/1"]) >= np.linalg.norm(w - w0) / np.linalg.norm(w0) * 0.5
     # the grad norm equals the one of an explicit forward/backward on the diagnostic batch
     idx = D._batch_indices(len(X))
     m.zero_grad()
     _, g = m.loss_fn(m.forward(X[idx], training=True), y[idx])
     m.backward(g)
-    assert h["grad_norm/2"][-1] == pytest.approx(
+    assert h.history["grad_norm/2"][-1] == pytest.approx(
         np.linalg.norm(m.gradients()["2.weight"].astype(np.float64)), rel=1e-5
     )
 
@@ -120,7 +120,9 @@ def test_relu_units_die_with_large_learning_rate(seed):
         m.compile(optimizer=nc.optim.SGD(lr=lr), loss="cross_entropy")
         at_init = [r["dead"] for r in D.report(m, X, y, print_fn=None) if "dead" in r]
         h = m.fit(X, y, epochs=6, diagnostics=True)
-        dead[lr] = [max(at_init)] + [max(a, b) for a, b in zip(h["dead/0"], h["dead/1"])]
+        dead[lr] = [max(at_init)] + [
+            max(a, b) for a, b in zip(h.history["dead/0"], h.history["dead/1"])
+        ]
     assert dead[3.0][0] < 0.05 and dead[0.01][0] < 0.05  # healthy at initialization
     assert max(dead[0.01]) < 0.05  # a small rate keeps the units alive
     assert dead[3.0][-1] > 0.4  # a large one kills many (measured 0.64..0.98)

@@ -229,6 +229,20 @@ def test_weights_class_weight_and_validation_split_are_plain_fit(tmp_path):
 
 
 @needs_mpi
+def test_with_block_argument_and_bare_init_train_alike_and_only_the_bare_init_warns(tmp_path):
+    """``with dist.init() as ctx:`` and ``fit(..., distributed=ctx)`` are the spellings; a bare
+    ``dist.init()`` still makes fit and evaluate collective for one release, and warns."""
+    runs = {s: run_dp(tmp_path, 2, f"spelling={s}") for s in ("with", "arg", "bare")}
+    for s in ("arg", "bare"):
+        for key in ("params", "buffers", "loss", "eval_loss"):
+            assert np.array_equal(runs[s][key], runs["with"][key]), (s, key)
+    assert runs["with"]["deprecations"].size == 0 and runs["arg"]["deprecations"].size == 0
+    bare = [str(m) for m in runs["bare"]["deprecations"]]
+    assert len(bare) == 2, bare  # the fit and the evaluate
+    assert all("bare nncore.distributed.init()" in m and "with nncore" in m for m in bare)
+
+
+@needs_mpi
 def test_loss_option_class_weight_is_refused(tmp_path):
     out = tmp_path / "err.txt"
     r = mpirun(2, "loss-class-weight", out, timeout=120)

@@ -553,7 +553,7 @@ if __name__ != "__main__":
         optimizer = draw(optimizers())
         compile_kw = {}
         if loss == "huber" and draw(st.booleans()):
-            compile_kw["huber_delta"] = draw(st.sampled_from([0.1, 1.0, 5.0]))
+            compile_kw["loss_options"] = {"delta": draw(st.sampled_from([0.1, 1.0, 5.0]))}
         if op == "fit":
             kw = {
                 "epochs": draw(st.integers(0, 3)),
@@ -802,10 +802,10 @@ if __name__ != "__main__":
             L[0] = ("dense", dict(L[0][1], activation=draw(st.sampled_from(["foo", 3, "ReLu2"]))))
             return ["activation"], False
         if c == "huber":
-            case["compile_kw"]["huber_delta"] = draw(
-                st.sampled_from([-1.0, 0.0, float("nan"), "1"])
-            )
-            return ["huber_delta"], False
+            case["compile_kw"]["loss_options"] = {
+                "delta": draw(st.sampled_from([-1.0, 0.0, float("nan"), "1"]))
+            }
+            return ["delta"], False
         if c == "l2":
             L[0] = (
                 "dense",

@@ -62,10 +62,10 @@ SCRIPT = textwrap.dedent(
     try:
         m.fit(X, y, epochs=10**6, batch_size=128, callbacks=[mark])
     except KeyboardInterrupt:
-        print("INTERRUPTED", len(m.history.epoch), len(m.history["loss"]), mark.done, flush=True)
+        print("INTERRUPTED", len(m.history.epoch), len(m.history.history["loss"]), mark.done, flush=True)
         out = m.predict(X)
         assert np.isfinite(out).all()
-        assert np.isfinite(m.history["loss"]).all()
+        assert np.isfinite(m.history.history["loss"]).all()
         m.save(sys.argv[1])
         m2 = nc.load(sys.argv[1])
         assert np.array_equal(m2.predict(X), out)

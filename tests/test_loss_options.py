@@ -149,10 +149,10 @@ def test_bitwise_across_isas_and_threads(case, restore_runtime):
 @pytest.mark.parametrize(
     "name,opts,y_kind",
     [
-        ("cross_entropy", {"label_smoothing": 0.1, "class_weight": [1, 2, 1]}, "labels"),
+        ("cross_entropy", {"label_smoothing": 0.1}, "labels"),
         ("focal", {"gamma": 2.0}, "labels"),
         ("binary_focal", {"alpha": 0.5}, "multi"),
-        ("binary_cross_entropy", {"class_weight": [1, 3, 1]}, "multi"),
+        ("binary_cross_entropy", {"output_weight": [1, 3, 1]}, "multi"),
         ("quantile", {"quantiles": [0.1, 0.5, 0.9]}, "one"),
     ],
 )
@@ -195,14 +195,14 @@ def test_quantile_outputs_cover_their_quantiles():
     [
         ("cross_entropy", {"label_smoothing": 1.5}, "label_smoothing"),
         ("cross_entropy", {"gamma": 2}, "no option 'gamma'"),
-        ("cross_entropy", {"class_weight": [1, 2]}, "class_weight has 2 values"),
-        ("cross_entropy", {"class_weight": [1, -2, 1]}, "class_weight"),
+        ("binary_cross_entropy", {"output_weight": [1, 2]}, "output_weight has 2 values"),
+        ("binary_cross_entropy", {"output_weight": [1, -2, 1]}, "output_weight"),
         ("focal", {"gamma": -1}, "gamma"),
         ("binary_focal", {"alpha": 1.5}, "alpha"),
         ("quantile", {}, "quantiles"),
         ("quantile", {"quantiles": [0.5, 1.0]}, "quantiles"),
         ("quantile", {"quantiles": [0.1, 0.5]}, "one per output"),
-        ("mse", {"class_weight": [1, 1, 1]}, "no option"),
+        ("mse", {"output_weight": [1, 1, 1]}, "no option"),
         ("mse", "x", "dict"),
     ],
 )

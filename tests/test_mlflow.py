@@ -90,7 +90,9 @@ def test_autolog_sequential_fit(store):
     for key in ("loss", "val_loss", "val_accuracy", "lr"):
         logged = _run_metric(client, run, key)
         assert sorted(logged) == history.epoch
-        np.testing.assert_allclose([logged[e] for e in history.epoch], history[key], rtol=1e-12)
+        np.testing.assert_allclose(
+            [logged[e] for e in history.epoch], history.history[key], rtol=1e-12
+        )
     (logged_model,) = mlflow.search_logged_models(
         filter_string=f"source_run_id = '{run.info.run_id}'", output_format="list"
     )

@@ -186,7 +186,7 @@ def test_cross_validate_basics():
         "score_time",
     ]:
         assert res[key].shape == (3,)
-    assert len(res["history"]) == 3 and len(res["history"][0]["loss"]) == 5
+    assert len(res["history"]) == 3 and len(res["history"][0].history["loss"]) == 5
     assert res["test_accuracy"].mean() > 0.8
     scores = ms.cross_val_score(fn, X, y, cv=3, fit_params=FIT, standardize=True)
     np.testing.assert_array_equal(scores, res["test_accuracy"])
@@ -254,7 +254,7 @@ def test_cross_validate_parallel_matches_serial():
     for key in ["test_accuracy", "train_accuracy", "test_log_loss", "train_log_loss"]:
         np.testing.assert_array_equal(a[key], b[key])  # bitwise: training is thread-count-free
     for ha, hb in zip(a["history"], b["history"]):
-        assert ha["loss"] == hb["loss"]
+        assert ha.history["loss"] == hb.history["loss"]
     for ma, mb in zip(a["models"], b["models"]):
         np.testing.assert_array_equal(ma.predict(X[:5]), mb.predict(X[:5]))
 

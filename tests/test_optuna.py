@@ -51,7 +51,7 @@ def test_pruning_callback_reports_every_epoch_and_prunes():
             history = model.fit(X, y, epochs=6, validation_split=0.3, callbacks=[pruning])
         finally:
             epochs_run.append(model.epochs_done)
-        return history["val_loss"][-1]
+        return history.history["val_loss"][-1]
 
     study = _study([0.5, 0.3, 1e-6, 0.4])
     study.optimize(objective, n_trials=4)
@@ -71,7 +71,7 @@ def test_callback_steps_continue_across_cross_validate_folds():
         lambda: _model(0.3), X, y, cv=3, fit_params={"epochs": 4, "callbacks": [pruning]}
     )
     assert len(res["history"]) == 3 and pruning.steps == 12
-    losses = [v for h in res["history"] for v in h["loss"]]
+    losses = [v for h in res["history"] for v in h.history["loss"]]
     reported = study.trials[0].intermediate_values  # the running trial as the storage holds it
     assert [reported[s] for s in range(12)] == losses
 

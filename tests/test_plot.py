@@ -42,7 +42,7 @@ def test_learning_curves(tmp_path):
     assert len(fig.axes) == 2  # loss and accuracy
     ax = fig.axes[0]
     assert [ln.get_label() for ln in ax.get_lines()] == ["train", "validation"]
-    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), h["val_loss"])
+    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), h.history["val_loss"])
     _png(fig, tmp_path, "curves")
     fig2, ax2 = plt.subplots()
     assert plot.learning_curve(h.history, "accuracy", ax=ax2) is fig2

@@ -36,8 +36,8 @@ def test_plain_lines_when_not_a_terminal(capsys, verbose):
     assert len(lines) == 3
     for i, line in enumerate(lines):
         assert line.startswith(f"Epoch {i + 1}/3 - ")
-        assert f"loss: {h['loss'][i]:.4f}" in line
-        assert f"val_accuracy: {h['val_accuracy'][i]:.4f}" in line
+        assert f"loss: {h.history['loss'][i]:.4f}" in line
+        assert f"val_accuracy: {h.history['val_accuracy'][i]:.4f}" in line
         assert "grad_norm" not in line  # diagnostics series are not printed
 
 

@@ -93,7 +93,7 @@ def test_fit_applies_the_same_penalty_step_as_train_step(rng):
     for k, v in a.parameters().items():
         assert np.array_equal(v, b.parameters()[k]), k
     # reg_loss: the mean over the epoch's batches of the penalty each step started from
-    assert h["reg_loss"][0] == pytest.approx(pen0, rel=1e-12)
+    assert h.history["reg_loss"][0] == pytest.approx(pen0, rel=1e-12)
 
 
 def test_penalty_alone_moves_the_weights_by_its_float64_gradient(rng):
@@ -128,8 +128,8 @@ def test_l2_shrinks_weights_and_history_reports_the_term_separately():
     reg, h1 = _train(1e-2)
     norm = lambda m: sum(float((v**2).sum()) for k, v in m.parameters().items() if "weight" in k)  # noqa: E731
     assert norm(reg) < 0.8 * norm(plain)
-    assert all(v == 0 for v in h0["reg_loss"])
-    assert all(v > 0 for v in h1["reg_loss"])
+    assert all(v == 0 for v in h0.history["reg_loss"])
+    assert all(v > 0 for v in h1.history["reg_loss"])
 
 
 def test_max_norm_constraint_holds_after_updates():

@@ -124,19 +124,19 @@ def test_mpi_schedule_matches_torch(tmp_path, ranks, kind):
 def _mpi_rank_main(out, kind):
     import nncore.distributed as dist
 
-    ctx = dist.init(block_rows=4)
     X, y = data()
     m = model()
     w0 = weights(m)
-    mine = dist.shard(np.arange(N), ctx=ctx)
-    m.fit(
-        X[mine],
-        y[mine],
-        epochs=EPOCHS,
-        batch_size=BATCH,
-        shuffle=False,
-        schedulers=[scheduler(kind, m.optimizer)],
-    )
+    with dist.init(block_rows=4) as ctx:
+        mine = dist.shard(np.arange(N), ctx=ctx)
+        m.fit(
+            X[mine],
+            y[mine],
+            epochs=EPOCHS,
+            batch_size=BATCH,
+            shuffle=False,
+            schedulers=[scheduler(kind, m.optimizer)],
+        )
     if ctx.rank == 0:
         np.save(out, np.stack([w0, weights(m)]))
     dist.shutdown()

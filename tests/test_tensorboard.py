@@ -103,7 +103,7 @@ def test_streaming_fit(tmp_path):
     history = _model().fit(chunks, epochs=2, batch_size=16, callbacks=[board])
     train = _read(tmp_path / "train")
     np.testing.assert_array_equal(
-        [e.value for e in train.Scalars("epoch_loss")], np.float32(history["loss"])
+        [e.value for e in train.Scalars("epoch_loss")], np.float32(history.history["loss"])
     )
     # 200 rows in batches of 16: 13 batches per epoch, counted across the chunks
     assert [e.step for e in train.Scalars("batch_loss")] == list(range(1, 27))

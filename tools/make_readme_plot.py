@@ -30,7 +30,7 @@ def main(out: str) -> None:
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
-    print(f"wrote {out}: final val_accuracy {history['val_accuracy'][-1]:.4f}")
+    print(f"wrote {out}: final val_accuracy {history.history['val_accuracy'][-1]:.4f}")
 
 
 if __name__ == "__main__":

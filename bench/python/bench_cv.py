@@ -115,7 +115,8 @@ def run_torch(X, y, folds, a):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    # a fixed epoch count for all three (the CLI's DEFAULTS["epochs"] is early stopping's ceiling)
+    p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
     p.add_argument("--hidden", default=DEFAULTS["hidden"])

@@ -65,7 +65,7 @@ def worker(reduction: str, overlap: str, bn: str):
     )
     X, y = dist.shard(*data())
     m = make_model(bn != "none")
-    h = m.fit(X, y, epochs=EPOCHS, batch_size=BATCH, seed=1)
+    h = m.fit(X, y, epochs=EPOCHS, batch_size=BATCH, seed=1, distributed=ctx)
     if ctx.rank == 0:
         last = {k: h.history[k][-1] for k in ("time", "comm_time", "grad_comm_time", "loss")}
         last["threads"] = nc.get_num_threads()

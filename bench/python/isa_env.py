@@ -5,7 +5,9 @@ read from sys.argv and the script re-executes itself once with the new environme
 
     --isa native   nncore picks; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset so OpenBLAS picks too
     --isa avx2     NNCORE_ISA=avx2, OPENBLAS_CORETYPE=Haswell, ATEN_CPU_CAPABILITY=avx2,
-                   MKL_ENABLE_INSTRUCTIONS=AVX2
+                   MKL_ENABLE_INSTRUCTIONS=AVX2, ONEDNN_MAX_CPU_ISA=AVX2 and OV_CPU_MAX_ISA=AVX2
+                   (oneDNN inside PyTorch and OpenVINO, and OpenVINO's own kernels; onnxruntime
+                   has no such switch)
     --isa avx512   NNCORE_ISA=avx512, OPENBLAS_CORETYPE=SkylakeX, ATEN_CPU_CAPABILITY=avx512
 
 Some machines set OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds; they slow a current
@@ -26,6 +28,9 @@ _PEERS = {
         "OPENBLAS_CORETYPE": "Haswell",
         "ATEN_CPU_CAPABILITY": "avx2",
         "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+        # OpenVINO asks for both: oneDNN reads the first, its own JIT kernels the second.
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "OV_CPU_MAX_ISA": "AVX2",
     },
     "avx512": {
         "NNCORE_ISA": "avx512",
@@ -39,6 +44,8 @@ _CLEARED = (
     "OPENBLAS_L2_SIZE",
     "ATEN_CPU_CAPABILITY",
     "MKL_ENABLE_INSTRUCTIONS",
+    "ONEDNN_MAX_CPU_ISA",
+    "OV_CPU_MAX_ISA",
 )
 _MARK = "_NNCORE_BENCH_ISA"
 

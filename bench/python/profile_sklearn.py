@@ -26,7 +26,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_sklearn import CONFIGS, make_sets  # noqa: E402
 
 # Python-side entries reported by name; the rest of the fit's own time is "other Python".
-_CORE = ("train_epoch", "loss_grad", "optimizer_step", "add_batch_l2", "forward", "setulb")
+# (lbfgs_fit: a whole dense L-BFGS fit in one call; setulb: scipy's L-BFGS-B, on main before it)
+_CORE = (
+    "train_epoch",
+    "loss_grad",
+    "optimizer_step",
+    "add_batch_l2",
+    "forward",
+    "infer_rows",
+    "lbfgs_fit",
+    "lbfgs_minimize",
+    "setulb",
+)
 
 
 def profile_fit(cls, kw, X, y, max_iter):

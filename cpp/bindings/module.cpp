@@ -8,6 +8,8 @@ void register_gemm(py::module_& m);
 void register_kernels(py::module_& m);
 void register_optim(py::module_& m);
 void register_network(py::module_& m);
+void register_lbfgs(py::module_& m);
+void register_infer_rows(py::module_& m);
 void register_schema(py::module_& m);
 void register_model(py::module_& m);
 void register_quant(py::module_& m);
@@ -19,6 +21,8 @@ PYBIND11_MODULE(_core, m) {
   register_kernels(m);
   register_optim(m);
   register_network(m);
+  register_lbfgs(m);
+  register_infer_rows(m);
   register_schema(m);
   register_model(m);
   register_quant(m);

@@ -230,6 +230,7 @@ void register_network(py::module_& m) {
       .def("sync_param_writes", &Network::sync_param_writes, py::arg("exposed"),
            py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("eval_prepares", &Network::eval_prepares)
+      .def_property_readonly("eval_allocations", &Network::eval_allocations)
       .def(
           "set_loss",
           [](Network& net, const std::string& name, float delta, const py::object& options) {

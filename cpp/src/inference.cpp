@@ -233,14 +233,23 @@ bool Network::build_plan() {
   return p.ok;
 }
 
-const float* Network::run_plan(const float* x, int n, std::vector<fvec>& bufs) {
+void Network::size_plan_bufs(std::vector<fvec>& bufs, int n) {
   const InferencePlan& p = *plan_;
   const std::size_t size = std::size_t(n) * std::size_t(p.maxw);
   if (bufs.size() < std::size_t(p.nbufs)) bufs.resize(std::size_t(p.nbufs));
   for (auto& b : bufs)
-    if (b.size() < size) b.assign(size, 0.f);
+    if (b.size() < size) {
+      ++eval_allocations_;
+      b.assign(size, 0.f);
+    }
+}
+
+const float* Network::run_plan(const float* x, int n, std::vector<fvec>& bufs, bool reverse) {
+  const InferencePlan& p = *plan_;
   auto at = [&](int b) -> float* { return b < 0 ? nullptr : bufs[std::size_t(b)].data(); };
   auto in = [&](int b) -> const float* { return b < 0 ? x : bufs[std::size_t(b)].data(); };
+  // One row on one thread: the GEMV streams each layer's weights once (same bits as the GEMM).
+  const bool gemv = n == 1 && num_threads() == 1;
   const float* out = x;
   for (const auto& st : p.steps) {
     float* dst = at(st.dst);
@@ -252,7 +261,10 @@ const float* Network::run_plan(const float* x, int n, std::vector<fvec>& bufs) {
       ep.bias = st.bias.data();
       ep.act = st.act;
       ep.alpha = st.alpha;
-      sgemm_packed(Trans::N, n, 1.f, in(st.src), st.in, st.w, 0.f, dst, st.out, &ep);
+      if (gemv)
+        sgemv_packed(in(st.src), st.w, dst, &ep, reverse);
+      else
+        sgemm_packed(Trans::N, n, 1.f, in(st.src), st.in, st.w, 0.f, dst, st.out, &ep);
     } else if (st.kind == Kind::add) {
       add_rows(dst, in(st.src), in(st.skip), std::size_t(n) * st.out);
     } else {

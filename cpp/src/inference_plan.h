@@ -30,4 +30,14 @@ struct Network::InferencePlan {
   bool ok = false;
 };
 
+// An evaluation call's pooled workspace (network_access.cpp hands them out): the layer path's
+// activations, and the folded plan's value buffers, one set per thread of a row-block team.
+// Buffers only grow (to the largest batch seen), so repeated calls allocate nothing.
+struct Network::EvalWorkspace {
+  int rows = 0;
+  std::vector<fvec> acts, saved;
+  std::vector<std::vector<fvec>> plan_bufs;  // [thread][buffer], sized by size_plan_bufs
+  bool reverse = false;  // the direction of this workspace's next batch-1 call (sgemv_packed)
+};
+
 }  // namespace nncore

@@ -299,7 +299,7 @@ const float* Network::backward_impl(const float* dout, int n, bool need_dx, bool
     if (last_fused_ && i > 0 && fused_at(i - 1)) continue;
     ctx.layer_index = mask_ids_[i];
     ctx.relu_fused = last_fused_ && fused_at(i);
-    const float* x = i == 0 ? batch_x_.data() : acts_[i - 1].data();
+    const float* x = i == 0 ? (input_rows_ ? input_rows_ : batch_x_.data()) : acts_[i - 1].data();
     const float* y = acts_[ctx.relu_fused ? i + 1 : i].data();
     float* dx = (i == 0 && !need_dx) ? nullptr : other;
     LayerPhases phases(*this, i);

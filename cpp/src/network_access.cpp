@@ -20,12 +20,6 @@
 
 namespace nncore {
 
-struct Network::EvalWorkspace {
-  int rows = 0;
-  std::vector<fvec> acts, saved;
-  std::vector<fvec> plan_bufs;  // the folded plan's values (sized by run_plan)
-};
-
 namespace {
 // Two messages: the caller refused is either an evaluation call that met a training call, or a
 // training call that met anything.
@@ -87,6 +81,7 @@ Network::EvalWorkspace* Network::enter(Access& mode, bool fold) {
   if (free_workspaces_.empty()) {
     free_workspaces_.reserve(std::size_t(readers_) + 1);  // room for every reader to return
     ++readers_;
+    ++eval_allocations_;
     return new EvalWorkspace();
   }
   ++readers_;
@@ -138,6 +133,7 @@ void Network::params_changed() {
 // on a pooled workspace and without touching the network's own state.
 void Network::size_eval_workspace(EvalWorkspace& ws, int n) {
   if (n > ws.rows) {
+    ++eval_allocations_;
     ws.acts.resize(layers_.size());
     ws.saved.resize(layers_.size());
     for (std::size_t i = 0; i < layers_.size(); ++i) {
@@ -167,14 +163,16 @@ const float* Network::run_eval(const float* x, int n, EvalWorkspace& ws) {
 
 void Network::predict_rows(const float* x, std::int64_t n, float* out, bool fold,
                            EvalWorkspace& ws) {
+  if (fold && plan_ && plan_->ok) {
+    run_plan_rows(x, n, out, ws);
+    return;
+  }
   const int chunk = int(std::min<std::int64_t>(n, std::max(ws.rows, 1024)));
-  const bool folded = fold && plan_ && plan_->ok;
   const std::size_t d = input_dim_, k = output_dim_;
   for (std::int64_t r0 = 0; r0 < n; r0 += chunk) {
     const int rows = int(std::min<std::int64_t>(chunk, n - r0));
     size_eval_workspace(ws, rows);
-    const float* y = folded ? run_plan(x + r0 * d, rows, ws.plan_bufs)
-                            : run_eval(x + r0 * d, rows, ws);
+    const float* y = run_eval(x + r0 * d, rows, ws);
     float* o = out + r0 * k;
     if (output_transform_ != Act::linear)
       act_forward(output_transform_, 0.f, y, o, (std::size_t)rows * k, k);

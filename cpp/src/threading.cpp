@@ -12,13 +12,17 @@ namespace nncore {
 
 namespace {
 std::atomic<int> g_threads{0};
-}
+thread_local int t_serial = 0;  // live SerialScopes on this thread
+}  // namespace
+
+SerialScope::SerialScope() { ++t_serial; }
+SerialScope::~SerialScope() { --t_serial; }
 
 bool have_openmp() { return NNCORE_HAVE_OPENMP != 0; }
 
 int num_threads() {
 #if NNCORE_HAVE_OPENMP
-  if (fork_pool_lost()) return 1;  // a team would hang (fork.cpp)
+  if (fork_pool_lost() || t_serial) return 1;  // a team would hang (fork.cpp), or nest
   int n = g_threads.load(std::memory_order_relaxed);
   n = n > 0 ? n : omp_get_max_threads();
   if (n > 1) note_team_started();

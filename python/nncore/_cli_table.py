@@ -6,11 +6,9 @@ category unseen in training reads the embedding's reserved "unknown" row."""
 
 from __future__ import annotations
 
-import csv
-import os
-
 import numpy as np
 
+from ._cli_csv import CSVError, read_csv
 from .preprocessing import OrdinalEncoder, SimpleImputer, Standardizer
 
 # Cells that mean "no value" (compared lower-cased, stripped).
@@ -22,61 +20,99 @@ class TableError(ValueError):
     """A problem with the table, printed by the CLI as one line."""
 
 
-def read_cells(path: str, target: str | None):
-    """(cells: str array (n, d) of the feature columns, target cells or None, feature names)."""
-    if not os.path.exists(path):
-        raise TableError(f"{path}: no such file")
+def read_cells(path: str, target: str | None, sep=None, encoding="utf-8", decimal="."):
+    """(cells: str array (n, d) of the feature columns, target cells or None, feature names,
+    the file line of each row)."""
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.reader(f) if any(c.strip() for c in r)]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise TableError(f"{path}: cannot read CSV ({e})") from None
-    if len(rows) < 2:
-        raise TableError(f"{path}: expected a header row and at least one data row")
-    header = [h.strip() for h in rows[0]]
-    for i, r in enumerate(rows[1:], start=2):
-        if len(r) != len(header):
-            raise TableError(f"{path}: line {i} has {len(r)} fields, the header has {len(header)}")
-    cells = np.array([[c.strip() for c in r] for r in rows[1:]], dtype=str)
+        table = read_csv(path, sep, encoding, decimal)
+    except CSVError as e:
+        raise TableError(str(e)) from None
+    header, cells = table.header, table.cells
     if target is not None and target not in header:
         raise TableError(f"{path}: no target column {target!r} (columns: {', '.join(header)})")
     keep = [j for j, h in enumerate(header) if h != target]
     if not keep:
         raise TableError(f"{path}: no feature columns besides the target")
     y = None if target is None else cells[:, header.index(target)]
-    return cells[:, keep], y, [header[j] for j in keep]
+    return cells[:, keep], y, [header[j] for j in keep], table.lines
 
 
-def _numbers(col: np.ndarray):
-    """(float64 values with NaN where missing, index of the first cell that is not a number)."""
+def _line(lines, i: int) -> int:
+    return int(lines[i]) if lines is not None else i + 2  # without lines: header, then rows
+
+
+def is_missing(col: np.ndarray) -> np.ndarray:
+    """True where a cell spells "no value" (see MISSING)."""
+    return np.isin(np.char.lower(col.astype(str)), list(MISSING))
+
+
+def _numbers(col: np.ndarray, lines=None):
+    """(float64 values with NaN where missing, index of the first cell that is not a number).
+    ``lines`` (the file line of each cell) names the line of a value float32 cannot hold."""
+    if col.dtype.kind == "f":  # already numbers (an .npz table): NaN is missing
+        out = col.astype(np.float64)
+        inf = np.flatnonzero(np.isinf(out))
+        return out, (int(inf[0]) if inf.size else None)
     out = np.full(col.shape[0], np.nan)
-    for i, cell in enumerate(col):
-        if cell.lower() in MISSING:
-            continue
-        try:
-            out[i] = float(cell)
-        except ValueError:
-            return out, i
-        if not np.isfinite(out[i]):
-            return out, i
-        if abs(out[i]) > _F32_MAX:  # a number, but not one fit takes (float32)
-            raise TableError(
-                f"feature value {cell!r} on line {i + 2} does not fit float32 (|x| <= 3.4e38), "
-                "as fit requires"
-            )
+    present = ~is_missing(col)
+    try:  # one vectorized parse; the cell-by-cell loop below only finds the culprit
+        out[present] = col[present].astype(np.float64)
+    except ValueError:
+        for k in np.flatnonzero(present).tolist():
+            v = _float(col[k])
+            if v is None:
+                return out, k
+            out[k] = v
+    nonfinite = np.flatnonzero(present & ~np.isfinite(out))
+    if nonfinite.size:
+        return out, int(nonfinite[0])
+    big = np.flatnonzero(np.abs(np.nan_to_num(out)) > _F32_MAX)
+    if big.size:  # a number, but not one fit takes (float32)
+        i = int(big[0])
+        raise TableError(
+            f"feature value {str(col[i])!r} on line {_line(lines, i)} does not fit float32 "
+            "(|x| <= 3.4e38), as fit requires"
+        )
     return out, None
 
 
-def column_kinds(cells: np.ndarray, names: list, categorical: str) -> list:
+def _float(cell):
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def numeric_table(cells: np.ndarray, lines=None) -> np.ndarray:
+    """The float64 values of an all-numeric table of cells (NaN where missing): a quarter of the
+    memory of the cells and parsed once, not once per fold."""
+    if cells.dtype.kind == "f":
+        return cells
+    cols = [_numbers(cells[:, j], lines)[0] for j in range(cells.shape[1])]
+    return np.stack(cols, axis=1) if cols else np.zeros((cells.shape[0], 0))
+
+
+def column_kinds(
+    cells: np.ndarray, names: list, categorical: str, impute: str = "none", lines=None
+) -> list:
     """True for each column that is categorical: one holding a cell that is neither a number nor
-    missing (only with categorical='auto'; otherwise such a cell is an error)."""
+    missing (only with categorical='auto'; otherwise such a cell is an error). Checks the whole
+    table once, so the errors name file lines and no fold can fail later: a missing numeric cell
+    without ``impute``, a value float32 cannot hold."""
     kinds = []
     for j, name in enumerate(names):
-        _, bad = _numbers(cells[:, j])
+        vals, bad = _numbers(cells[:, j], lines)
         if bad is not None and categorical != "auto":
             raise TableError(
-                f"non-numeric feature value {str(cells[bad, j])!r} in column {name!r}, line {bad + 2} "
-                "(pass --categorical auto to encode string columns)"
+                f"non-numeric feature value {str(cells[bad, j])!r} in column {name!r}, line "
+                f"{_line(lines, bad)} (--categorical auto encodes text columns"
+                f"{'' if ',' not in str(cells[bad, j]) else ', --decimal , reads decimal commas'})"
+            )
+        if bad is None and impute == "none" and np.isnan(vals).any():
+            i = int(np.argmax(np.isnan(vals)))
+            raise TableError(
+                f"missing value {str(cells[i, j])!r} in column {name!r}, line "
+                f"{_line(lines, i)} (pass --impute mean|median|zero)"
             )
         kinds.append(bad is not None)
     return kinds
@@ -103,28 +139,28 @@ class TablePrep:
     def categorical(self) -> list:
         return [j for j, k in enumerate(self.kinds) if k]
 
-    def _numeric_values(self, cells: np.ndarray) -> np.ndarray:
+    def _numeric_values(self, cells: np.ndarray, lines=None) -> np.ndarray:
         cols = []
         for j in self.numeric:
-            vals, bad = _numbers(cells[:, j])
+            vals, bad = _numbers(cells[:, j], lines)
             if bad is not None:
                 raise TableError(
                     f"non-numeric value {str(cells[bad, j])!r} in the numeric column "
-                    f"{self.names[j]!r}, line {bad + 2}"
+                    f"{self.names[j]!r}, line {_line(lines, bad)}"
                 )
             if self.impute == "none" and np.isnan(vals).any():
                 i = int(np.argmax(np.isnan(vals)))
                 raise TableError(
-                    f"missing value {str(cells[i, j])!r} in column {self.names[j]!r}, line {i + 2} "
-                    "(pass --impute mean|median|zero)"
+                    f"missing value {str(cells[i, j])!r} in column {self.names[j]!r}, line "
+                    f"{_line(lines, i)} (the model was trained without --impute)"
                 )
             cols.append(vals)
         return np.stack(cols, axis=1) if cols else np.zeros((cells.shape[0], 0))
 
     def _categories(self, cells: np.ndarray) -> np.ndarray:
-        cat = cells[:, self.categorical]
+        cat = cells[:, self.categorical].astype(str)
         # every spelling of "missing" is one category
-        return np.where(np.isin(np.char.lower(cat), list(MISSING)), "", cat)
+        return np.where(is_missing(cat), "", cat)
 
     def fit(self, cells: np.ndarray) -> TablePrep:
         num = self._numeric_values(cells)
@@ -138,8 +174,9 @@ class TablePrep:
         self.encoder = OrdinalEncoder("reserve").fit(self._categories(cells))
         return self
 
-    def transform(self, cells: np.ndarray) -> np.ndarray:
-        num = self._numeric_values(cells)
+    def transform(self, cells: np.ndarray, lines=None) -> np.ndarray:
+        """The model's input for ``cells``; ``lines`` (file lines of the rows) go in errors."""
+        num = self._numeric_values(cells, lines)
         parts = []
         if self.imputer is not None:
             imputed = self.imputer.transform(num).astype(np.float64)

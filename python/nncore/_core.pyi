@@ -37,9 +37,12 @@ __all__: list[str] = [
     "gemm_kernel",
     "grad_norm",
     "have_openmp",
+    "infer_rows",
     "int8_kernel",
     "int8_kernels",
     "isa",
+    "lbfgs_fit",
+    "lbfgs_minimize",
     "loss",
     "make_optimizer",
     "model_file_limits",
@@ -188,6 +191,8 @@ class Network:
     def batch_l2(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None: ...
     @property
     def can_fold(self) -> bool: ...
+    @property
+    def eval_allocations(self) -> int: ...
     @property
     def eval_prepares(self) -> int: ...
     @property
@@ -355,6 +360,11 @@ def grad_norm(grads: numpy.ndarray) -> float:
     """
 
 def have_openmp() -> bool: ...
+def infer_rows(net: Network, X: numpy.ndarray) -> typing.Any:
+    """
+    Evaluation outputs (n, output_dim) float32 of a float64/float32 X of any layout, converted and checked chunk by chunk; None when X holds a NaN or infinity.
+    """
+
 def int8_kernel() -> str:
     """
     The int8 kernel set in use (the active ISA's, or the one set_int8_kernel forced).
@@ -370,6 +380,35 @@ def isa() -> str:
     The SIMD kernel family in use.
     """
 
+def lbfgs_fit(
+    net: Network,
+    X: numpy.ndarray,
+    y: numpy.ndarray,
+    sample_weight: typing.Any,
+    chunk: typing.SupportsInt | typing.SupportsIndex,
+    segments: collections.abc.Sequence[
+        tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]
+    ],
+    loss_factor: typing.SupportsFloat | typing.SupportsIndex,
+    batch_weight: typing.SupportsFloat | typing.SupportsIndex,
+    add_penalty: bool,
+    memory: typing.SupportsInt | typing.SupportsIndex = 10,
+    max_iter: typing.SupportsInt | typing.SupportsIndex = 15000,
+    max_fun: typing.SupportsInt | typing.SupportsIndex = 15000,
+    gtol: typing.SupportsFloat | typing.SupportsIndex = 1e-05,
+    ftol: typing.SupportsFloat | typing.SupportsIndex = 2.220446049250313e-09,
+    max_ls: typing.SupportsInt | typing.SupportsIndex = 20,
+) -> dict: ...
+def lbfgs_minimize(
+    fun: collections.abc.Callable,
+    x0: numpy.ndarray,
+    memory: typing.SupportsInt | typing.SupportsIndex = 10,
+    max_iter: typing.SupportsInt | typing.SupportsIndex = 15000,
+    max_fun: typing.SupportsInt | typing.SupportsIndex = 15000,
+    gtol: typing.SupportsFloat | typing.SupportsIndex = 1e-05,
+    ftol: typing.SupportsFloat | typing.SupportsIndex = 2.220446049250313e-09,
+    max_ls: typing.SupportsInt | typing.SupportsIndex = 20,
+) -> dict: ...
 def loss(
     name: str,
     pred: numpy.ndarray,

@@ -15,7 +15,8 @@ from ._format import ModelFileError, read_json
 if TYPE_CHECKING:  # typing.TypeGuard is Python 3.10+; annotations are not evaluated at run time
     from typing import TypeGuard
 
-FORMAT = 1
+FORMAT = 2  # 2 added the regression target's standardization (target_mean, target_scale)
+FORMATS = (1, 2)
 MAX_BYTES = 64 << 20  # a sidecar holds names, categories and one mean/scale per column
 TASKS = ("classification", "regression")
 IMPUTE = ("none", "mean", "median", "zero")
@@ -53,8 +54,8 @@ def check_sidecar(meta: Any, path: str, input_dim: int, output_dim: int) -> dict
 
     if not isinstance(meta, dict):
         raise bad("the sidecar must be a JSON object")
-    if meta.get("format") != FORMAT:
-        raise bad(f"format must be {FORMAT}, got {_show(meta.get('format'))}")
+    if meta.get("format") not in FORMATS:
+        raise bad(f"format must be 1 or 2, got {_show(meta.get('format'))}")
     if meta.get("task") not in TASKS:
         raise bad(f"task must be one of {', '.join(TASKS)}, got {_show(meta.get('task'))}")
     if not isinstance(meta.get("target"), str):
@@ -65,6 +66,7 @@ def check_sidecar(meta: Any, path: str, input_dim: int, output_dim: int) -> dict
             raise bad(f"classes must be {output_dim} distinct names, one per model output")
     elif classes is not None or output_dim != 1:
         raise bad("a regression sidecar has no classes and its model one output")
+    _check_target_scaling(meta, bad)
     if "table" in meta:
         _check_table(meta["table"], bad, input_dim)
         return meta
@@ -74,6 +76,25 @@ def check_sidecar(meta: Any, path: str, input_dim: int, output_dim: int) -> dict
     _numbers(meta.get("mean"), input_dim, "mean", bad)
     _numbers(meta.get("scale"), input_dim, "scale", bad, positive=True)
     return meta
+
+
+def _check_target_scaling(meta: dict, bad) -> None:
+    """Format 2 regression sidecars say how the target was standardized for training."""
+    scaled = meta["format"] >= 2 and meta["task"] == "regression"
+    for key in ("target_mean", "target_scale"):
+        if not scaled:
+            if key in meta:
+                raise bad(f"{key} belongs to a format 2 regression sidecar only")
+            continue
+        v = meta.get(key)
+        if (
+            not isinstance(v, (int, float))
+            or isinstance(v, bool)
+            or not math.isfinite(v)
+            or (key == "target_scale" and v <= 0)
+        ):
+            kind = "a positive finite number" if key == "target_scale" else "a finite number"
+            raise bad(f"{key} must be {kind}")
 
 
 def _check_table(t: Any, bad, input_dim: int) -> None:
@@ -140,4 +161,4 @@ def _show(v: Any) -> str:
     return repr(v)[:60]
 
 
-__all__ = ["FORMAT", "ModelFileError", "SidecarError", "check_sidecar", "read_sidecar"]
+__all__ = ["FORMAT", "FORMATS", "ModelFileError", "SidecarError", "check_sidecar", "read_sidecar"]

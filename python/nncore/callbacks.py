@@ -23,6 +23,8 @@ import sys
 
 import numpy as np
 
+from . import _deprecation
+
 
 class Callback:
     """Base class for callbacks: every hook is a no-op; a subclass overrides the ones it needs.
@@ -51,26 +53,69 @@ class Callback:
     model = None
 
     def set_model(self, model) -> None:
-        """Attach the model being trained (``fit`` calls this before ``on_train_begin``)."""
+        """Attach the model being trained (``fit`` calls this before ``on_train_begin``).
+
+        Parameters
+        ----------
+        model : Sequential
+            The model; the callback reads it as ``self.model``.
+        """
         self.model = model
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        """Called once before the first epoch; ``logs`` holds ``epochs``, ``batches`` and
-        ``samples``."""
+        """Called once before the first epoch.
+
+        Parameters
+        ----------
+        logs : dict or None
+            ``{"epochs": ..., "batches": ..., "samples": ...}``: the run's size.
+        """
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        """Called once after the last epoch, also after an early stop or Ctrl-C."""
+        """Called once after the last epoch, also after an early stop or Ctrl-C.
+
+        Parameters
+        ----------
+        logs : dict or None
+            The last epoch's logs.
+        """
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        """Called before each epoch; ``epoch`` continues from the model's ``epochs_done``."""
+        """Called before each epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's index (0-based); it continues from the model's ``epochs_done``.
+        logs : dict or None
+            Empty, or None.
+        """
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Called after each epoch with its logs: ``loss``, ``reg_loss``, ``lr``, ``time`` and,
-        with validation data, ``val_loss`` and ``val_<metric>``."""
+        """Called after each epoch with its logs.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's index (0-based).
+        logs : dict or None
+            ``loss``, ``reg_loss``, ``lr``, ``time`` and, with validation data, ``val_loss``
+            and ``val_<metric>``; a callback may add keys that later callbacks and the
+            History see.
+        """
 
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Called after a batch, only for callbacks whose ``wants_batches`` is true (``fit`` then
-        hands the core smaller chunks of batches)."""
+        """Called after a batch, only for callbacks whose ``wants_batches`` is true.
+
+        ``fit`` then hands the core smaller runs of batches, which is slower.
+
+        Parameters
+        ----------
+        batch : int
+            The batch's index within the epoch.
+        logs : dict or None
+            ``{"loss": ...}`` of the batch.
+        """
 
     # True when the callback needs on_batch_end at (near) every batch (slows training down).
     wants_batches = False
@@ -81,8 +126,19 @@ class History(Callback):
     ``history.epoch`` (epoch indices). With ``fit(diagnostics=True)`` it also holds per-layer
     series such as ``"grad_norm/0"`` (see :mod:`nncore.diagnostics`).
 
-    ``fit`` creates it and returns it (also as ``model.history``); ``history["loss"]`` is
-    ``history.history["loss"]``.
+    ``fit`` creates it and returns it (also as ``model.history``). The series are read as in
+    Keras, from the plain dict ``history.history`` (so ``pandas.DataFrame(history.history)``
+    works); ``history["loss"]``, ``"loss" in history`` and ``history.keys()`` are deprecated
+    spellings of ``history.history["loss"]``, ``"loss" in history.history`` and
+    ``history.history.keys()``.
+
+    Attributes
+    ----------
+    history : dict of str to list
+        One list per logged key (``loss``, ``reg_loss``, ``lr``, ``time``, ``val_<metric>``,
+        ...), one value per epoch.
+    epoch : list of int
+        The indices of the recorded epochs (they continue from ``model.epochs_done``).
 
     Examples
     --------
@@ -96,7 +152,7 @@ class History(Callback):
     >>> history = model.fit(X, y, epochs=3, batch_size=16, validation_split=0.25)
     >>> history.epoch
     [0, 1, 2]
-    >>> "val_loss" in history, len(history["loss"])
+    >>> "val_loss" in history.history, len(history.history["loss"])
     (True, 3)
     """
 
@@ -110,13 +166,26 @@ class History(Callback):
             self.history.setdefault(k, []).append(v)
 
     def __getitem__(self, key):
+        _deprecation.warn(
+            f"history[{key!r}]", f"write history.history[{key!r}] (as in Keras)", stacklevel=3
+        )
         return self.history[key]
 
     def __contains__(self, key):
+        _deprecation.warn(
+            f"{key!r} in history", f"write {key!r} in history.history (as in Keras)", stacklevel=3
+        )
         return key in self.history
 
     def keys(self):
-        """The names of the recorded series."""
+        """The names of the recorded series; deprecated: write ``history.history.keys()``.
+
+        Returns
+        -------
+        dict_keys
+            The keys of ``history.history``.
+        """
+        _deprecation.warn("history.keys()", "write history.history.keys() (as in Keras)")
         return self.history.keys()
 
     def __repr__(self):
@@ -251,13 +320,21 @@ class EarlyStopping(Callback):
         early. The optimizer state is not rolled back. ``restore_best_weights`` is an alias.
     baseline : float, optional
         Training stops if the monitored value does not beat this within ``patience`` epochs.
+    restore_best_weights : bool or None
+        Keras' name of ``restore_best`` (None: use ``restore_best``).
     start_from_epoch : int
         Epochs to wait before monitoring starts.
-
     verbose : int
         1 prints a line when training stops.
 
-    Attributes: ``best``, ``best_epoch``, ``stopped_epoch`` (-1 when it did not stop training).
+    Attributes
+    ----------
+    best : float
+        The best monitored value so far.
+    best_epoch : int
+        The epoch that reached it.
+    stopped_epoch : int
+        The epoch training stopped after (-1 when it did not stop training).
 
     Raises
     ------
@@ -361,9 +438,16 @@ class ReduceLROnPlateau(Callback):
 
     Parameters
     ----------
-    monitor, mode, min_delta : as in :class:`EarlyStopping` (min_delta default 1e-4).
-    factor : float in (0, 1)
-    patience : int
+    monitor : str, default "val_loss"
+        An epoch-log key, as in :class:`EarlyStopping`.
+    factor : float in (0, 1), default 0.1
+        What the learning rate is multiplied by at each reduction.
+    patience : int, default 10
+        Epochs without improvement before a reduction.
+    mode : {"auto", "min", "max"}, default "auto"
+        As in :class:`EarlyStopping`.
+    min_delta : float, default 1e-4
+        The smallest change that counts as an improvement.
     cooldown : int
         Epochs to wait after a reduction before counting again.
     min_lr : float
@@ -389,7 +473,7 @@ class ReduceLROnPlateau(Callback):
     >>> model = model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="mse")
     >>> reduce = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10.0)
     >>> history = model.fit(X, y, epochs=4, callbacks=[reduce])
-    >>> history["lr"]  # the rate each epoch ran with
+    >>> history.history["lr"]  # the rate each epoch ran with
     [0.01, 0.01, 0.005, 0.0025]
     """
 
@@ -464,14 +548,22 @@ class ModelCheckpoint(Callback):
     path : str or path-like
         May contain format fields: ``{epoch}`` (1-based, as in Keras) and any epoch-log key, e.g.
         ``"ckpt/model-{epoch:03d}-{val_loss:.3f}.nnc"``. Missing parent folders are created.
-    monitor, mode : as in :class:`EarlyStopping`; used with ``save_best_only``.
+    monitor : str, default "val_loss"
+        An epoch-log key, as in :class:`EarlyStopping`; used with ``save_best_only``.
     save_best_only : bool
         Save only when ``monitor`` improved (a fixed path then always holds the best model).
+    mode : {"auto", "min", "max"}, default "auto"
+        As in :class:`EarlyStopping`; used with ``save_best_only``.
 
     verbose : int
         1 prints a line for each file written.
 
-    ``last_path`` holds the last file written, ``best`` the best monitored value.
+    Attributes
+    ----------
+    last_path : str or None
+        The last file written.
+    best : float
+        The best monitored value.
 
     Raises
     ------
@@ -576,9 +668,14 @@ class TerminateOnNaN(Callback):
     >>> model = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(1)], input_dim=3, seed=0)
     >>> model = model.compile(optimizer=nc.optim.SGD(lr=1e30), loss="mse")  # diverges
     >>> nan_stop = callbacks.TerminateOnNaN()
-    >>> history = model.fit(X * 1e10, X.sum(axis=1), epochs=5, callbacks=[nan_stop])
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:  # fit says what it skipped
+    ...     warnings.simplefilter("always")
+    ...     history = model.fit(X * 1e10, X.sum(axis=1), epochs=5, callbacks=[nan_stop])
     >>> nan_stop.terminated_epoch, len(history.epoch)
     (0, 1)
+    >>> print(str(caught[0].message).split(":")[0])
+    1 of 2 optimizer steps in this fit were skipped
     """
 
     def __init__(self, every_batch: bool = False):
@@ -644,7 +741,7 @@ class LearningRateScheduler(Callback):
     >>> model = model.compile(optimizer=nc.optim.SGD(lr=0.01), loss="mse")
     >>> schedule = callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
     >>> history = model.fit(X, y, epochs=3, callbacks=[schedule])
-    >>> [round(lr, 4) for lr in history["lr"]]
+    >>> [round(lr, 4) for lr in history.history["lr"]]
     [0.1, 0.05, 0.0333]
     """
 
@@ -785,7 +882,7 @@ class LambdaCallback(Callback):
     >>> losses = []
     >>> log = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: losses.append(logs["loss"]))
     >>> history = model.fit(X, y, epochs=3, callbacks=[log])
-    >>> len(losses), losses == history["loss"]
+    >>> len(losses), losses == history.history["loss"]
     (3, True)
     """
 

@@ -13,12 +13,34 @@ _PKG = Path(__file__).resolve().parent
 
 
 def include_dir() -> Path:
-    """The directory to add to the include path (it holds ``nncore/model.h``)."""
+    """The directory to add to the include path.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory holding ``nncore/model.h``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the C++ API is not installed with this nncore (a source checkout).
+    """
     return _check(_PKG / "include", "nncore/model.h")
 
 
 def cmake_dir() -> Path:
-    """The directory holding ``nncoreConfig.cmake`` (pass it as ``-Dnncore_DIR=``)."""
+    """The directory holding ``nncoreConfig.cmake``, for CMake's ``-Dnncore_DIR=``.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the C++ API is not installed with this nncore (a source checkout).
+    """
     return _check(_PKG / "lib" / "cmake" / "nncore", "nncoreConfig.cmake")
 
 

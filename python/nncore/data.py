@@ -24,6 +24,7 @@ def batches(
     Parameters
     ----------
     X : array-like of shape (n, d)
+        The inputs.
     y : array-like of length n, optional
         Targets; when None only ``xb`` is yielded.
     batch_size : int

@@ -52,7 +52,18 @@ class CodesInput(Layer):
     unknown: str
 
     def layout(self, n_features: int) -> tuple[list[int], list[int], list[int]]:
-        """(numeric columns, code columns, cardinality of each code column) for this width."""
+        """Which columns of an input of ``n_features`` columns are numeric and which are codes.
+
+        Parameters
+        ----------
+        n_features : int
+            Columns of the input.
+
+        Returns
+        -------
+        tuple of three lists of int
+            The numeric columns, the code columns and the cardinality of each code column.
+        """
         raise NotImplementedError
 
     def check_input(self, X, n_features: int | None, name: str) -> np.ndarray:
@@ -89,7 +100,18 @@ class CodesInput(Layer):
         return arr
 
     def table_names(self, n_features: int) -> list[str]:
-        """The parameter (without the layer prefix) each code column reads, in output order."""
+        """The parameter (without the layer prefix) each code column reads, in output order.
+
+        Parameters
+        ----------
+        n_features : int
+            Columns of the input.
+
+        Returns
+        -------
+        list of str
+            One table name per code column (``"weight"``, or ``"weight_0"``, ...).
+        """
         raise NotImplementedError
 
 
@@ -125,8 +147,18 @@ class Embedding(CodesInput):
 
     @staticmethod
     def from_config(cfg: dict) -> Layer:
-        """What ``layer_from_config`` calls for an ``embedding`` config (TabularInput when it
-        names its columns)."""
+        """What ``layer_from_config`` calls for an ``embedding`` config.
+
+        Parameters
+        ----------
+        cfg : dict
+            The layer's config, as ``get_config`` wrote it.
+
+        Returns
+        -------
+        Embedding or TabularInput
+            A TabularInput when the config names its columns, else an Embedding.
+        """
         return from_config(cfg)
 
     def __init__(self, cardinality: int, dim: int, *, unknown: str = "error"):

@@ -1,8 +1,10 @@
 """Layer descriptions. A layer here only holds hyper-parameters; the C++ core owns the maths.
 
-Each layer turns into one spec dict for ``nncore._core.Network``; its parameters are views into
-the network's flat arenas once the model is built.
+Once the model is built, a layer's parameters are views into the network's weights
+(:meth:`nncore.Sequential.parameters`).
 """
+
+# Developer note: each layer turns into one spec dict (``spec()``) for the core's Network.
 
 from __future__ import annotations
 
@@ -59,23 +61,64 @@ class Layer:
         raise NotImplementedError
 
     def get_config(self) -> dict:
-        """The layer's hyper-parameters as a plain dict (saved in model files; see
-        ``layer_from_config``)."""
+        """The layer's hyper-parameters as a plain dict.
+
+        Returns
+        -------
+        dict
+            What model files save for this layer; ``layer_from_config`` rebuilds it.
+        """
         return {k: v for k, v in self.spec().items()}
 
     def output_width(self, width: int | None) -> int | None:
-        """The width of this layer's output for an input of ``width`` features (None: unknown):
-        the spec's ``units`` when it has them, else ``width``."""
+        """The width of this layer's output for an input of ``width`` features.
+
+        Parameters
+        ----------
+        width : int or None
+            Features of the input (None: unknown).
+
+        Returns
+        -------
+        int or None
+            The layer's ``units`` when it has them, else ``width``.
+        """
         units = self.spec().get("units")
         return width if units is None else int(units)
 
     def needs_batch_statistics(self) -> bool:
-        """True when a training forward cannot run on a batch of one row (the core's rule)."""
+        """Whether a training forward cannot run on a batch of one row (the core's rule).
+
+        Returns
+        -------
+        bool
+            True for a layer that needs batch statistics (batch normalisation).
+        """
         return False
 
     def check_input(self, X, n_features: int | None, name: str):
-        """The model's input checked as this layer, first in a model, reads it: float32 rows of
-        ``n_features`` finite values (a layer of integer codes checks its columns itself)."""
+        """The model's input checked as this layer, first in a model, reads it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The model's input.
+        n_features : int or None
+            The width the model expects (None: any).
+        name : str
+            How error messages name the input (``"X"``).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            float32 rows of ``n_features`` finite values (a layer of integer codes checks its
+            columns itself).
+
+        Raises
+        ------
+        ValueError
+            On a wrong shape or non-finite values.
+        """
         return check_X(X, n_features=n_features, name=name)
 
     # Config keys whose constructor argument has another name (the repr shows the argument).
@@ -104,6 +147,7 @@ class Dense(Layer):
         SELU), ``xavier_uniform``, ``xavier_normal``, ``he_uniform``, ``he_normal``,
         ``lecun_normal``, ``orthogonal``, ``zeros``. Biases start at zero.
     use_bias : bool
+        Whether the layer adds a learned bias vector.
     l1, l2 : float
         Penalties ``l1·Σ|W| + l2·ΣW²`` added to the loss and its gradient (weights only).
     max_norm : float or None

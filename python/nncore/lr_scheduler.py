@@ -132,7 +132,13 @@ class LRScheduler:
         raise NotImplementedError
 
     def get_last_lr(self) -> list:
-        """The lr set by the last step, as a one-element list (torch returns one per group)."""
+        """The lr set by the last step.
+
+        Returns
+        -------
+        list of float
+            One element (torch returns one per parameter group; nncore has one group).
+        """
         return list(self._last_lr)
 
     def step(self) -> None:
@@ -146,8 +152,13 @@ class LRScheduler:
             self.step()
 
     def step_epoch(self, logs: dict) -> None:
-        """Called by ``fit`` after each epoch with the epoch's logs: a per-epoch schedule steps
-        here."""
+        """Called by ``fit`` after each epoch: a per-epoch schedule steps here.
+
+        Parameters
+        ----------
+        logs : dict
+            The epoch's logs (``{"loss": ..., "val_loss": ..., ...}``).
+        """
         if self.interval == "epoch":
             self.step()
 
@@ -166,7 +177,13 @@ class LRScheduler:
         self._last_lr = [float(self.optimizer.lr)]
 
     def state_dict(self) -> dict:
-        """Everything but the optimizer (and callables), as torch does."""
+        """The scheduler's state, to resume it later.
+
+        Returns
+        -------
+        dict
+            Every attribute but the optimizer (and callables), as torch does.
+        """
         return {
             k: v
             for k, v in self.__dict__.items()
@@ -174,7 +191,18 @@ class LRScheduler:
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore the state from :meth:`state_dict`."""
+        """Restore the state from :meth:`state_dict`.
+
+        Parameters
+        ----------
+        state_dict : dict
+            What :meth:`state_dict` returned.
+
+        Raises
+        ------
+        ValueError
+            When ``state_dict`` is not a dict.
+        """
         if not isinstance(state_dict, dict):
             raise ValueError(f"state_dict must be a dict, got {type(state_dict).__name__}")
         self.__dict__.update(state_dict)
@@ -1072,7 +1100,13 @@ class ReduceLROnPlateau(LRScheduler):
         self._last_lr = [float(self.optimizer.lr)]
 
     def step_epoch(self, logs: dict) -> None:
-        """Steps on the epoch's validation loss, or its training loss without validation data."""
+        """Step on the epoch's validation loss, or its training loss without validation data.
+
+        Parameters
+        ----------
+        logs : dict
+            The epoch's logs; ``"val_loss"`` is read, else ``"loss"``.
+        """
         self.step(logs.get("val_loss", logs["loss"]))
 
     def _reduce_lr(self):

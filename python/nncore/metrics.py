@@ -564,14 +564,33 @@ TASKS = ("binary", "multiclass", "multilabel", "regression")
 
 
 def for_task(metric, task: str | None):
-    """The metric function of ``metric`` for a model's task, or ValueError when it does not fit
-    it (instead of a silently wrong number, e.g. argmax accuracy on multi-label targets).
+    """The metric function of ``metric`` for a model's task.
 
-    Tasks: ``"binary"`` (one sigmoid output), ``"multiclass"`` (softmax), ``"multilabel"``
-    (several sigmoid outputs: ``f1`` means macro F1 over labels, ``roc_auc`` the labels' mean
-    AUC, and ``accuracy`` is refused as ambiguous), ``"regression"`` (classification metrics are
-    refused). ``task=None`` and callables: :func:`get` unchanged.
+    A metric that does not fit the task raises instead of giving a silently wrong number (e.g.
+    argmax accuracy on multi-label targets).
 
+    Parameters
+    ----------
+    metric : str or callable
+        A metric name (see :func:`names`) or a function ``f(y_true, y_pred)``.
+    task : {"binary", "multiclass", "multilabel", "regression"} or None
+        ``"binary"``: one sigmoid output; ``"multiclass"``: softmax; ``"multilabel"``: several
+        sigmoid outputs (``f1`` means macro F1 over labels, ``roc_auc`` the labels' mean AUC,
+        and ``accuracy`` is refused as ambiguous); ``"regression"``: classification metrics are
+        refused. None: :func:`get` unchanged (so are callables).
+
+    Returns
+    -------
+    callable
+        ``f(y_true, y_pred) -> float``.
+
+    Raises
+    ------
+    ValueError
+        When the metric does not fit the task, or the task is unknown.
+
+    Examples
+    --------
     >>> from nncore.metrics import for_task
     >>> for_task("f1", "multilabel")([[1, 0], [1, 1]], [[0.9, 0.2], [0.8, 0.3]])
     0.5
@@ -645,6 +664,7 @@ def greater_is_better(metric) -> bool:
     Parameters
     ----------
     metric : str or callable
+        A metric name (see :func:`names`) or a function ``f(y_true, y_pred)``.
 
     Returns
     -------

@@ -1,13 +1,15 @@
 """Sequential: a stack of layers run by the C++ core, with a Keras-style ``compile``/``fit`` and
 PyTorch-style ``forward``/``backward``/``train_step`` for user-written loops.
 
-This is the public face only: it checks what the user gives (``nncore.training.inputs``), keeps
-the compile settings and hands the work on. The C++ network belongs to the model's engine
-(``nncore._engine``); every kind of ``fit`` (arrays, streamed chunks, MPI shards, a Python loss)
-runs through the one epoch driver (``nncore.training.driver``), which hands whole runs of batches
-to C++ with the GIL released and comes back to Python between chunks of batches, for callbacks,
-schedules, progress and Ctrl-C.
+``fit`` hands whole runs of batches to C++ (other Python threads run meanwhile) and comes back
+to Python between them, for callbacks, schedules, progress and Ctrl-C.
 """
+
+# Developer note: this is the public face only. It checks what the user gives
+# (nncore.training.inputs), keeps the compile settings and hands the work on. The C++ network
+# belongs to the model's engine (nncore._engine); every kind of fit (arrays, streamed chunks, MPI
+# shards, a Python loss) runs through the one epoch driver (nncore.training.driver), which hands
+# whole runs of batches to C++ with the GIL released.
 
 from __future__ import annotations
 
@@ -15,7 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from . import _custom_loss, _format, _losses, _mc_dropout, _torch_export, onnx_export, quantize
+from . import (
+    _custom_loss,
+    _deprecation,
+    _format,
+    _losses,
+    _mc_dropout,
+    _torch_export,
+    onnx_export,
+    quantize,
+)
 from . import metrics as _metrics
 from . import optim as _optim
 from ._engine import Engine, core_specs
@@ -120,7 +131,6 @@ class Sequential:
         self.input_dim = input_dim
         self.seed = int(seed)
         self.loss: str | None = None
-        self.huber_delta = 1.0
         self.loss_options: dict = {}
         self.metrics: list = []
         self.optimizer: Any = None  # an nncore.optim.Optimizer once compiled
@@ -135,7 +145,26 @@ class Sequential:
 
     # ----------------------------------------------------------------------------- building
     def add(self, layer: Layer) -> Sequential:
-        """Append a layer (before the model is built)."""
+        """Append a layer (before the model is built).
+
+        Parameters
+        ----------
+        layer : Layer
+            An nncore layer: Dense, Activation, BatchNorm, LayerNorm, Dropout, Residual,
+            Embedding or TabularInput.
+
+        Returns
+        -------
+        Sequential
+            self, so calls chain.
+
+        Raises
+        ------
+        TypeError
+            When ``layer`` is not an nncore layer.
+        RuntimeError
+            When the model is already built.
+        """
         if not isinstance(layer, Layer):
             raise TypeError(
                 "expected an nncore layer (Dense, Activation, BatchNorm, LayerNorm, Dropout, "
@@ -153,8 +182,25 @@ class Sequential:
         return getattr(self, "engine", None) is not None
 
     def build(self, input_dim: int | None = None, *, _init: bool = True) -> Sequential:
-        """Create the network in the core (done automatically on first use). (``_init=False``,
-        for loading: the weights stay zero until the file's are copied in.)"""
+        """Create the network in the core and initialise its weights (done on first use).
+
+        Parameters
+        ----------
+        input_dim : int, optional
+            Number of input features, when the constructor was not given it.
+
+        Returns
+        -------
+        Sequential
+            self, so calls chain.
+
+        Raises
+        ------
+        ValueError
+            When ``input_dim`` is unknown, differs from the model's, or the model has no
+            layers.
+        """
+        # _init=False is for loading: the weights stay zero until the file's are copied in.
         if input_dim is not None:
             check_positive_int(input_dim, "input_dim")
             if self.input_dim is not None and input_dim != self.input_dim:
@@ -172,7 +218,7 @@ class Sequential:
         return self
 
     def _configure(self):
-        self.engine.configure(self.loss, self.huber_delta, self.loss_options)
+        self.engine.configure(self.loss, self.loss_options)
         if self.optimizer is not None:
             self.optimizer.attach(self)
 
@@ -182,32 +228,67 @@ class Sequential:
         loss: Any = "mse",
         metrics=None,
         *,
-        huber_delta: float = 1.0,
+        huber_delta: float | None = None,
         loss_options: dict | None = None,
     ) -> Sequential:
-        """Choose the optimizer, the loss and the metrics reported by fit/evaluate.
+        """Choose the optimizer, the loss and the metrics that fit and evaluate report.
 
         Parameters
         ----------
-        optimizer : str or nncore.optim optimizer
-            ``"sgd"``, ``"adam"``, ... (PyTorch defaults) or an instance such as
+        optimizer : str or Optimizer, default "adam"
+            A name, ``"sgd"``, ``"adam"``, ``"adamw"``, ... (torch.optim's defaults, except
+            SGD's lr: 0.01, as Keras's; see :mod:`nncore.optim`), or an instance such as
             ``nncore.optim.Adam(lr=1e-3)``.
-        loss : str or callable
-            A callable ``fn(y_pred, y_true) -> (loss, grad)`` on numpy arrays runs through a
-            slower path, one Python call per batch (see ``nncore._custom_loss``). Names:
-            ``mse``, ``mae``, ``huber``, ``cross_entropy`` (integer labels or one-hot rows; the model
-            outputs logits, ``predict`` returns softmax probabilities), ``binary_cross_entropy``
-            (on logits; ``predict`` returns sigmoid probabilities), ``focal`` (multi-class, integer
-            labels, softmax), ``binary_focal`` (torchvision's sigmoid focal loss, targets in
-            [0, 1]) or ``quantile`` (pinball loss; one output per quantile).
-        loss_options : dict
-            The loss's options (``nncore._core.schema()["losses"]`` lists them):
+        loss : str or callable, default "mse"
+            ``"mse"``, ``"mae"``, ``"huber"``, ``"cross_entropy"`` (integer labels or one-hot
+            rows; the model outputs logits, ``predict`` returns softmax probabilities),
+            ``"binary_cross_entropy"`` (on logits; ``predict`` returns sigmoid probabilities),
+            ``"focal"`` (multi-class, integer labels, softmax), ``"binary_focal"``
+            (torchvision's sigmoid focal loss, targets in [0, 1]) or ``"quantile"`` (pinball
+            loss; one output per quantile). A callable ``fn(y_pred, y_true) -> (loss, grad)``
+            on numpy arrays runs through a slower path, one Python call per batch.
+        metrics : list of str or callable, optional
+            Reported by fit (on validation data) and evaluate, e.g. ``["accuracy"]``; see
+            :mod:`nncore.metrics`. A metric that does not fit the loss's task is refused.
+        huber_delta : float, optional
+            Deprecated: write ``loss_options={"delta": ...}``.
+        loss_options : dict, optional
+            Every option of the loss, in this one dict: ``delta`` (huber, default 1.0),
             ``label_smoothing`` (cross_entropy, PyTorch's definition), ``gamma`` (focal,
-            binary_focal), ``alpha`` (binary_focal; < 0: none), ``class_weight`` (one weight per
-            class for cross_entropy/focal, PyTorch's ``weight=``; one per output column for
-            binary_cross_entropy/binary_focal), ``quantiles`` (one, or one per output).
-        metrics : list of str or callables
-            E.g. ``["accuracy"]``; see :mod:`nncore.metrics`.
+            binary_focal), ``alpha`` (binary_focal; < 0: none), ``output_weight``
+            (binary_cross_entropy/binary_focal: one weight per output column, torch's
+            ``BCEWithLogitsLoss(weight=)``), ``quantiles`` (one, or one per output). Class
+            weights go to ``fit(class_weight=...)``; the option ``class_weight`` is
+            deprecated.
+
+        Returns
+        -------
+        Sequential
+            self, so ``model = model.compile(...)`` chains.
+
+        Raises
+        ------
+        ValueError
+            On an unknown loss, loss option or metric, or a metric that does not fit the loss.
+        TypeError
+            When ``optimizer`` is neither a name nor an nncore optimizer.
+
+        See Also
+        --------
+        fit : Train the compiled model.
+
+        Examples
+        --------
+        >>> import nncore as nc
+        >>> model = nc.Sequential([nc.Dense(16, "relu"), nc.Dense(3)], input_dim=4, seed=0)
+        >>> model = model.compile(
+        ...     optimizer=nc.optim.Adam(lr=1e-3),
+        ...     loss="cross_entropy",
+        ...     metrics=["accuracy"],
+        ...     loss_options={"label_smoothing": 0.1},
+        ... )
+        >>> model.loss, model.metrics
+        ('cross_entropy', ['accuracy'])
         """
         name: Any
         if callable(loss):
@@ -218,9 +299,7 @@ class Sequential:
             raise ValueError(f"loss must be a string or a callable, got {loss!r}")
         else:
             name = _losses.canonical(loss)
-            options = _losses.check_options(name, loss_options)
-        if not (isinstance(huber_delta, (int, float)) and huber_delta > 0):
-            raise ValueError(f"huber_delta must be > 0, got {huber_delta!r}")
+            options = _losses.compile_options(name, loss_options, huber_delta)
         metric_list = (
             []
             if metrics is None
@@ -236,13 +315,7 @@ class Sequential:
                 f"optimizer must be a name such as 'adam' or an nncore.optim optimizer, got {optimizer!r}"
             )
         old_loss = self.loss
-        self.loss, self.huber_delta, self.metrics, self.optimizer = (
-            name,
-            float(huber_delta),
-            metric_list,
-            opt,
-        )
-        self.loss_options = options
+        self.loss, self.metrics, self.optimizer, self.loss_options = name, metric_list, opt, options
         try:
             stripped = core_specs(self.layers, self.loss)[1]
         except ValueError:
@@ -282,26 +355,109 @@ class Sequential:
         class_weight=None,
         diagnostics: bool = False,
         steps_per_epoch: int | None = None,
+        distributed=None,
     ) -> History:
-        """Train for ``epochs`` passes over (X, y); returns the :class:`History`.
+        """Train the model for ``epochs`` passes over (X, y).
 
-        Each epoch shuffles the rows (seeded by ``seed``, default the model seed, and the epoch
-        number, so a run is reproducible and resumable), runs all batches in C++ and records the mean
-        data loss (``loss``), the regularization term (``reg_loss``), the learning rate, the epoch time
-        and, with validation data, ``val_loss`` and ``val_<metric>``. ``validation_split`` holds out a
-        shuffled (and for classification stratified) fraction of the rows — unlike Keras, which takes
-        the last rows. With BatchNorm, a final batch of one row is dropped. ``schedulers`` are
-        ``nncore.lr_scheduler`` objects, stepped per batch or per epoch by their ``interval``.
+        Each epoch shuffles the rows (seeded by ``seed`` and the epoch number, so a run is
+        reproducible and resumable), runs the batches in C++ and records in the history the mean
+        data loss (``loss``), the regularization term (``reg_loss``), the training ``accuracy``
+        when it is a compiled metric (averaged over the epoch's steps, as Keras does), the
+        learning rate (``lr``), the epoch time, the last step's gradient norm (``grad_norm``)
+        and, with validation data, ``val_loss`` and ``val_<metric>``.
         Ctrl-C stops at a batch boundary; the history so far is kept in ``model.history``.
 
-        ``X`` may also be a source of ``(X_batch, y_batch)`` chunks (with ``y=None``): a
-        re-iterable, a callable returning an iterator per epoch, or a dask array (see
-        :mod:`nncore.streaming`); ``steps_per_epoch`` then bounds the chunks per epoch. After
-        ``nncore.distributed.init()``, fit trains one model over all MPI ranks.
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a source of chunks
+            The inputs (converted to float32). With ``y=None`` it may be a source of
+            ``(X_chunk, y_chunk)`` pairs: a re-iterable, a callable returning an iterator per
+            epoch, or a dask array with ``y`` (see :mod:`nncore.streaming`).
+        y : array-like, optional
+            The targets, as the compiled loss takes them: integer labels (or one-hot or
+            probability rows) for cross_entropy and focal; values in [0, 1], one column per
+            output, for binary_cross_entropy and binary_focal; values of shape (n_samples,) or
+            (n_samples, n_outputs) for the regression losses.
+        epochs : int, default 1
+            Passes over the data (0: none).
+        batch_size : int, default 32
+            Rows per optimizer step; the last batch of an epoch may be smaller (with BatchNorm,
+            a last batch of one row is dropped).
+        shuffle : bool, default True
+            Shuffle the rows before each epoch.
+        seed : int, optional
+            Seeds the shuffles and ``validation_split`` (default: the model's seed).
+        validation_split : float, default 0.0
+            The fraction of the rows held out for validation: drawn at random, and stratified
+            for classification (unlike Keras, which takes the last rows).
+        validation_data : tuple, optional
+            ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``, evaluated after each
+            epoch; not together with ``validation_split``.
+        callbacks : list of Callback, optional
+            Called at the start and end of training and of each epoch (see
+            :mod:`nncore.callbacks`); EarlyStopping, ModelCheckpoint, ...
+        schedulers : list of LRScheduler, optional
+            :mod:`nncore.lr_scheduler` schedules, stepped per batch or per epoch as their
+            ``interval`` says.
+        verbose : int, default 0
+            0 prints nothing; 1 a progress bar per epoch (plain lines off a terminal); 2 one
+            line per epoch.
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-row weights of the loss.
+        class_weight : "balanced", dict or array-like, optional
+            Class weights for cross_entropy or focal with integer labels: row i weighs
+            ``class_weight[y_i]`` times its sample weight (a dict maps classes to weights,
+            missing ones weigh 1); ``"balanced"`` weighs class c by
+            ``n_samples / (n_classes * count_c)``.
+        diagnostics : bool, default False
+            Record per-layer gradient and weight health into the history (see
+            :mod:`nncore.diagnostics`).
+        steps_per_epoch : int, optional
+            Chunks per epoch, when X is a source of chunks (required for a one-shot iterator).
+        distributed : Context, optional
+            Train one model over all MPI ranks of this context, each rank passing its own rows
+            (see :func:`nncore.distributed.init`). Inside ``with nncore.distributed.init() as
+            ctx:`` that context is used without it.
+
+        Returns
+        -------
+        History
+            The per-epoch logs (``history.history["loss"]``, ...), also kept as
+            ``model.history``.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not compiled.
+        ValueError
+            When X, y or an argument is invalid; the message says which and where.
+        TypeError
+            When y is missing and X is not a source of chunks.
+
+        See Also
+        --------
+        evaluate : The loss and metrics on other data.
+        predict : The outputs.
+        train_step : One step, for a loop written by hand.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import nncore as nc
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 4)).astype(np.float32)
+        >>> y = (X[:, 0] + X[:, 1] > 0).astype(int)
+        >>> model = nc.Sequential([nc.Dense(16, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+        >>> model = model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+        >>> history = model.fit(X, y, epochs=3, batch_size=32, validation_split=0.25)
+        >>> sorted(history.history)
+        ['accuracy', 'grad_norm', 'loss', 'lr', 'reg_loss', 'time', 'val_accuracy', 'val_loss']
+        >>> len(history.history["loss"]), model.epochs_done
+        (3, 3)
         """
         kw: dict[str, Any] = dict(epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed)
         kw.update(callbacks=callbacks, schedulers=schedulers, verbose=verbose)
-        ctx = context.active()
+        ctx = context.resolve(distributed, "fit")
         if ctx is not None:
             return _distributed_fit(
                 ctx, self, X, y, **kw, validation_split=validation_split,
@@ -345,22 +501,58 @@ class Sequential:
         seed: int | None = None,
         return_std: bool = False,
     ):
-        """Outputs for X in evaluation mode: softmax probabilities for cross_entropy, sigmoid
-        probabilities for binary_cross_entropy, the raw outputs otherwise. Shape (n, outputs).
+        """The model's outputs for X, in evaluation mode.
 
         By default a folded plan runs: each evaluation-mode BatchNorm is folded into the
-        preceding Dense's weights and bias, activations into the GEMM epilogue and Dropout is
-        skipped, so each Dense is one GEMM and no layer's output makes an extra pass over memory
-        (5-10 % faster at every batch size). It equals the layer-by-layer evaluation up to
-        float32 rounding; ``fold_batchnorm=False`` (and Monte-Carlo dropout) runs layer by layer, with the same bits as
-        ``forward(X, training=False)`` and ``evaluate``. Networks the plan cannot express run
-        layer by layer either way.
+        preceding Dense's weights and bias, activations into the matrix product and Dropout is
+        skipped, so each Dense is one matrix product (5-10 % faster at every batch size). It
+        equals the layer-by-layer evaluation up to float32 rounding. Networks the plan cannot
+        express run layer by layer.
 
-        ``mc_samples=N`` is Monte-Carlo dropout: the mean of those outputs over N dropout masks
-        (batchnorm stays in evaluation mode), and with ``return_std=True`` also their standard
-        deviation, as ``(mean, std)``. The masks are keyed by ``seed`` (default the model's
-        seed), the sample index and the rows' positions (``nncore._mc_dropout``): the same
-        arguments give the same bits on every thread count and ISA."""
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The inputs (converted to float32).
+        fold_batchnorm : bool, optional
+            False runs layer by layer, with the same bits as ``forward(X, training=False)``
+            and :meth:`evaluate`; None or True runs the folded plan.
+        mc_samples : int, optional
+            Monte-Carlo dropout: the mean of the outputs over this many dropout masks
+            (batchnorm stays in evaluation mode); runs layer by layer.
+        seed : int, optional
+            The Monte-Carlo masks' seed (default: the model's). The same arguments give the
+            same bits on every thread count and instruction set.
+        return_std : bool, default False
+            With ``mc_samples``, also return the outputs' standard deviation over the masks.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs)
+            Softmax probabilities for cross_entropy and focal, sigmoid probabilities for
+            binary_cross_entropy and binary_focal, the raw outputs otherwise. With
+            ``return_std``, the pair ``(mean, std)``.
+
+        Raises
+        ------
+        ValueError
+            When X does not fit the model, or ``seed``/``return_std`` come without
+            ``mc_samples``, or ``fold_batchnorm=True`` with ``mc_samples``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import nncore as nc
+        >>> model = nc.Sequential(
+        ...     [nc.Dense(8, "relu"), nc.Dropout(0.5), nc.Dense(3)], input_dim=4, seed=0
+        ... ).compile(loss="cross_entropy")
+        >>> X = np.ones((2, 4), np.float32)
+        >>> proba = model.predict(X)
+        >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1.0))
+        ((2, 3), True)
+        >>> mean, std = model.predict(X, mc_samples=20, return_std=True)
+        >>> mean.shape, std.shape
+        ((2, 3), (2, 3))
+        """
         X = inputs.check_input(self, X)
         if mc_samples is None:
             if return_std or seed is not None:
@@ -377,14 +569,50 @@ class Sequential:
             bool(return_std),
         )
 
-    def evaluate(self, X, y, *, sample_weight=None) -> dict:
-        """Mean data loss (without the l1/l2 term) and each compiled metric, in evaluation mode.
+    def evaluate(self, X, y, *, sample_weight=None, distributed=None) -> dict:
+        """The mean data loss and each compiled metric on (X, y), in evaluation mode.
 
-        After ``nncore.distributed.init()`` this is collective: every rank passes its own rows and
-        gets the scores of all ranks' rows (see :func:`nncore.distributed.evaluate`)."""
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The inputs.
+        y : array-like
+            The targets, as for :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-row weights of the loss (the metrics are not weighted).
+        distributed : Context, optional
+            Evaluate collectively over the MPI ranks of this context: every rank passes its
+            own rows and gets the scores of all ranks' rows (see
+            :func:`nncore.distributed.evaluate`). Inside ``with nncore.distributed.init() as
+            ctx:`` that context is used without it.
+
+        Returns
+        -------
+        dict
+            ``{"loss": float, <metric>: float, ...}``; the loss without the l1/l2 term.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not compiled.
+        ValueError
+            When X or y does not fit the model.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import nncore as nc
+        >>> X = np.random.default_rng(0).normal(size=(50, 3)).astype(np.float32)
+        >>> y = (X[:, 0] > 0).astype(int)
+        >>> model = nc.Sequential([nc.Dense(2)], input_dim=3, seed=0)
+        >>> model = model.compile(loss="cross_entropy", metrics=["accuracy"])
+        >>> scores = model.evaluate(X, y)
+        >>> sorted(scores), isinstance(scores["loss"], float)
+        (['accuracy', 'loss'], True)
+        """
         if self.loss is None:
             raise RuntimeError("the model is not compiled: call model.compile(...) first")
-        ctx = context.active()
+        ctx = context.resolve(distributed, "evaluate")
         if ctx is not None:
             return _distributed_evaluate(self, X, y, sample_weight=sample_weight, ctx=ctx)
         X, y, sw = inputs.evaluate_inputs(self, X, y, sample_weight)
@@ -392,9 +620,30 @@ class Sequential:
 
     # ----------------------------------------------------------------------- user-written loops
     def train_step(self, x, y, *, sample_weight=None) -> float:
-        """One forward + backward + optimizer update on a batch (one C++ call); returns the data
-        loss. ``model.last_step`` holds the regularization term, the gradient norm and whether
-        the gradient was finite."""
+        """One forward, backward and optimizer update on a batch, in one C++ call.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples, n_features)
+            The batch's inputs.
+        y : array-like
+            Its targets, in the form the compiled loss takes (see :meth:`fit`).
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-row weights of the loss.
+
+        Returns
+        -------
+        float
+            The batch's data loss (before the update). ``model.last_step`` then holds the
+            regularization term, the gradient norm and whether the gradient was finite.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not compiled.
+        ValueError
+            When x or y do not fit the model.
+        """
         inputs.require_compiled(self)
         x = inputs.check_input(self, x)
         y = inputs.check_y(self, y, x.shape[0])
@@ -408,16 +657,29 @@ class Sequential:
         return float(info["loss"])
 
     def forward(self, x, *, training: bool = False, step: int | None = None) -> np.ndarray:
-        """Network output for x (logits when the loss folds in a softmax/sigmoid). With
-        ``training=True`` batchnorm uses batch statistics and dropout is active; call
-        :meth:`backward` next.
+        """The network's output for x, for user-written training loops.
 
-        Dropout keeps element i of layer l when philox(seed, step, l | draw << 16, i) clears the
-        rate (``nncore/dropout.h``); l counts the layers in order, a :class:`Residual` block
-        before its own layers (so it is the index in a model without blocks). Without ``step``, step is the number of optimizer steps
-        taken and draw counts the training forwards since the last one, so every call draws a
-        new mask and the first after a step is the mask ``train_step`` would use; ``step=k``
-        uses (the model's seed, k, draw 0) and so repeats its mask."""
+        Parameters
+        ----------
+        x : array-like of shape (n_samples, n_features)
+            The inputs.
+        training : bool, default False
+            Training mode: batchnorm uses batch statistics and dropout is active; call
+            :meth:`backward` next.
+        step : int, optional
+            Which dropout masks to draw. Without it every training forward draws new masks,
+            and the first after an optimizer step draws those :meth:`train_step` would use;
+            ``step=k`` draws the masks of step k, so two calls with the same ``k`` repeat them.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs), float32
+            The outputs: logits when the loss folds in a softmax or sigmoid.
+        """
+        # Dropout keeps element i of layer l when philox(seed, step, l | draw << 16, i) clears
+        # the rate (cpp/include/nncore/dropout.h); l counts the layers in order, a Residual block
+        # before its own layers. Without ``step``, step is the number of optimizer steps taken
+        # and draw counts the training forwards since the last one; step=k uses draw 0.
         x = inputs.check_input(self, x)
         if step is not None:
             step = check_seed(step, "step")
@@ -426,7 +688,29 @@ class Sequential:
     __call__ = forward
 
     def loss_fn(self, output, y, *, sample_weight=None):
-        """(loss, d loss / d output) for an output of :meth:`forward`."""
+        """The compiled loss of an output of :meth:`forward`, and its gradient.
+
+        Parameters
+        ----------
+        output : array-like of shape (n_samples, n_outputs)
+            What :meth:`forward` returned.
+        y : array-like
+            The targets, in the form the compiled loss takes.
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-row weights of the loss.
+
+        Returns
+        -------
+        loss : float
+            The mean data loss (without the l1/l2 term).
+        grad : ndarray of shape (n_samples, n_outputs), float32
+            d loss / d output, to pass to :meth:`backward`.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not compiled.
+        """
         if self.loss is None:
             raise RuntimeError("the model is not compiled: call model.compile(...) first")
         out = check_X(output, n_features=self._output_width(), name="output")
@@ -439,8 +723,25 @@ class Sequential:
         return float(loss), grad
 
     def backward(self, grad) -> np.ndarray:
-        """Accumulates parameter gradients (+=) for the last :meth:`forward`; returns d loss / d x.
-        The l1/l2 term is not included (see :meth:`penalty`)."""
+        """Accumulate the parameter gradients (+=) of the last :meth:`forward`.
+
+        The l1/l2 term is not included (see :meth:`penalty`).
+
+        Parameters
+        ----------
+        grad : array-like of shape (n_samples, n_outputs)
+            d loss / d output, e.g. from :meth:`loss_fn`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features), float32
+            d loss / d x.
+
+        Raises
+        ------
+        RuntimeError
+            When no forward ran before.
+        """
         if self.engine is None:
             raise RuntimeError("call forward() before backward()")
         g = check_X(grad, n_features=self.engine.output_dim, name="grad")
@@ -452,13 +753,29 @@ class Sequential:
             self.engine.zero_grad()
 
     def penalty(self) -> float:
-        """The l1/l2 regularization term of the current weights."""
+        """The l1/l2 regularization term of the current weights.
+
+        Returns
+        -------
+        float
+            ``Σ l1·Σ|W| + l2·ΣW²`` over the layers (0.0 before build).
+        """
         return self.engine.penalty() if self.engine is not None else 0.0
 
     # ----------------------------------------------------------------------------- parameters
     def parameters(self) -> Parameters:
-        """Name -> writable float32 view of each parameter (``"0.weight"`` is (out, in) as in
-        PyTorch). Writes take effect in the next forward."""
+        """The model's parameters, as writable views: writes take effect in the next forward.
+
+        Returns
+        -------
+        Parameters
+            A dict from name to float32 view (``"0.weight"`` is (out, in) as in PyTorch).
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not built yet.
+        """
         if self.engine is None:
             raise RuntimeError(
                 "the model is not built yet: give input_dim or call build()/fit() first"
@@ -470,25 +787,59 @@ class Sequential:
         return p
 
     def gradients(self) -> dict:
-        """Name -> view of each parameter's gradient (accumulated by backward/train_step)."""
+        """The gradients accumulated by :meth:`backward` and :meth:`train_step`.
+
+        Returns
+        -------
+        dict
+            Parameter name -> float32 view of its gradient.
+        """
         return self.engine.views("grads")
 
     def buffers(self) -> dict:
-        """Name -> view of non-trained state (batchnorm running statistics)."""
+        """The state that is not trained (batchnorm running statistics).
+
+        Returns
+        -------
+        dict
+            Buffer name -> float32 view.
+        """
         return self.engine.views("buffers")
 
     def to_torch(self):
-        """An equivalent ``torch.nn.Sequential`` with the weights and BatchNorm running
-        statistics (needs PyTorch; see :mod:`nncore.torch_interop`)."""
+        """An equivalent PyTorch model (needs PyTorch; see :mod:`nncore.torch_interop`).
+
+        Returns
+        -------
+        torch.nn.Sequential
+            The same layers, with the weights and BatchNorm running statistics copied.
+        """
         return _torch_export.to_torch(self)
 
     def get_weights(self) -> list:
-        """Copies of all parameters and buffers, in layer order (Keras style)."""
+        """Copies of all parameters and buffers, in layer order (Keras style).
+
+        Returns
+        -------
+        list of ndarray
+            What :meth:`set_weights` takes back.
+        """
         return [v.copy() for v in {**self.parameters(), **self.buffers()}.values()]
 
     def set_weights(self, weights) -> None:
-        """Overwrite all parameters and buffers, in :meth:`get_weights`' order and shapes; every
-        array is checked before any is written."""
+        """Overwrite all parameters and buffers.
+
+        Parameters
+        ----------
+        weights : list of array-like
+            In :meth:`get_weights`' order and shapes; every array is checked before any is
+            written.
+
+        Raises
+        ------
+        ValueError
+            When the number of arrays or a shape differs.
+        """
         views = list({**self.parameters(), **self.buffers()}.items())
         # all arrays are checked before any is written (hardening: _validation.check_weights)
         weights = check_weights(weights, [(name, v.shape) for name, v in views])
@@ -503,7 +854,23 @@ class Sequential:
 
     # --------------------------------------------------------------------------- description
     def summary(self, print_fn=print) -> str:
-        """A table of layers, output shapes and parameter counts."""
+        """A table of layers, output shapes and parameter counts.
+
+        Parameters
+        ----------
+        print_fn : callable or None, default print
+            Called with the table; None prints nothing.
+
+        Returns
+        -------
+        str
+            The table.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not built yet.
+        """
         if self.engine is None:
             raise RuntimeError(
                 "the model is not built yet: give input_dim or call build()/fit() first"
@@ -514,8 +881,14 @@ class Sequential:
         return s
 
     def get_config(self) -> dict:
-        """The architecture (layer configs, ``input_dim``, ``seed``) and the compile settings, as
-        plain data; :meth:`from_config` rebuilds an untrained model from it."""
+        """The architecture and the compile settings, as plain data.
+
+        Returns
+        -------
+        dict
+            ``{"layers", "input_dim", "seed"}`` and, once compiled with a named loss,
+            ``"compile"``; :meth:`from_config` rebuilds an untrained model from it.
+        """
         cfg: dict[str, Any] = {
             "layers": [layer.get_config() for layer in self.layers],
             "input_dim": self.input_dim,
@@ -524,7 +897,6 @@ class Sequential:
         if isinstance(self.loss, str):  # a callable loss is not saved (see _custom_loss)
             cfg["compile"] = {
                 "loss": self.loss,
-                "huber_delta": self.huber_delta,
                 "metrics": [m for m in self.metrics if isinstance(m, str)],
             }
             if self.loss_options:
@@ -533,8 +905,21 @@ class Sequential:
 
     @classmethod
     def from_config(cls, config: dict, *, optimizer="adam") -> Sequential:
-        """A new, untrained model from :meth:`get_config`'s dict, compiled with ``optimizer`` when
-        the config holds compile settings (a config does not hold the optimizer)."""
+        """A new, untrained model from :meth:`get_config`'s dict.
+
+        Parameters
+        ----------
+        config : dict
+            What :meth:`get_config` returned.
+        optimizer : str or Optimizer, default "adam"
+            Used when the config holds compile settings (a config does not hold the
+            optimizer).
+
+        Returns
+        -------
+        Sequential
+            The model, compiled when the config holds compile settings.
+        """
         model = cls(
             [layer_from_config(c) for c in config["layers"]],
             input_dim=config.get("input_dim"),
@@ -542,21 +927,32 @@ class Sequential:
         )
         comp = config.get("compile")
         if comp is not None:
-            model.compile(
-                optimizer=optimizer,
-                loss=comp["loss"],
-                metrics=comp.get("metrics"),
-                huber_delta=comp.get("huber_delta", 1.0),
-                loss_options=comp.get("loss_options"),
-            )
+            with _deprecation.quiet():  # a file may hold a spelling deprecated since it was saved
+                model.compile(
+                    optimizer=optimizer,
+                    loss=comp["loss"],
+                    metrics=comp.get("metrics"),
+                    loss_options=_losses.config_options(comp),
+                )
         return model
 
     # ---------------------------------------------------------------------------------- state
     def state(self) -> dict:
-        """Everything needed to rebuild the model exactly, as plain data: ``{"config",
-        "optimizer", "step", "epochs_done", "arrays"}``. ``arrays`` holds copies of the flat
-        ``params`` and ``buffers`` arenas and the optimizer's state as ``optimizer.<name>``;
-        ``optimizer`` its name and hyper-parameters. :func:`nncore.io.dumps` writes this."""
+        """Everything needed to rebuild the model exactly, as plain data.
+
+        Returns
+        -------
+        dict
+            ``{"config", "optimizer", "step", "epochs_done", "arrays"}``: ``arrays`` holds
+            copies of the weights, the buffers and the optimizer's state (as
+            ``optimizer.<name>``), ``optimizer`` its name and hyper-parameters.
+            :func:`nncore.io.dumps` writes this.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not built yet.
+        """
         if self.engine is None:
             raise RuntimeError("cannot save a model that is not built yet")
         arrays = self.engine.state_arrays()
@@ -576,9 +972,24 @@ class Sequential:
 
     @classmethod
     def from_state(cls, state: dict) -> Sequential:
-        """The model :meth:`state` described: architecture, compile settings, weights, buffers,
-        step counts and optimizer state, so training resumes bitwise where it stopped. A state
-        that does not fit together raises ValueError (or TypeError/KeyError for wrong types)."""
+        """The model :meth:`state` described, so training resumes bitwise where it stopped.
+
+        Parameters
+        ----------
+        state : dict
+            What :meth:`state` returned: architecture, compile settings, weights, buffers, step
+            counts and optimizer state.
+
+        Returns
+        -------
+        Sequential
+            The model.
+
+        Raises
+        ------
+        ValueError
+            When the state does not fit together (TypeError or KeyError for wrong types).
+        """
         config = state.get("config")
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise ValueError("the state lacks the model configuration")
@@ -600,24 +1011,70 @@ class Sequential:
         return model
 
     def save(self, path) -> None:
-        """Write the model (architecture, weights, buffers, optimizer state) to ``path``
-        atomically, in nncore's checksummed format (see :mod:`nncore.io`)."""
+        """Write the model (architecture, weights, buffers, optimizer state) to a file.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file; written atomically, in nncore's checksummed format (see
+            :mod:`nncore.io`); :func:`nncore.load` reads it.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not built yet.
+        """
         _format.write_atomic(path, _format.encode(self.state()))
 
     def quantize(self, X_calibration=None, *, activations="static", keep_last_fp32=True):
-        """An int8 copy of this model for inference (:class:`nncore.quantize.QuantizedModel`):
-        BatchNorm folded into each Dense, weights int8 per output channel, activations u8 per
-        tensor, ``static`` (ranges from the rows ``X_calibration``, the default) or ``dynamic``
-        (per predicted block; ``X_calibration`` is then unused); the last layer kept fp32 unless
-        ``keep_last_fp32=False``. See :mod:`nncore.quantize`."""
+        """An int8 copy of this model for inference.
+
+        BatchNorm is folded into each Dense, weights become int8 per output channel,
+        activations u8 per tensor. See :mod:`nncore.quantize`.
+
+        Parameters
+        ----------
+        X_calibration : array-like of shape (n_samples, n_features), optional
+            Rows whose activation ranges fix the static scales (required with
+            ``activations="static"``; unused with ``"dynamic"``).
+        activations : {"static", "dynamic"}, default "static"
+            Activation ranges from the calibration rows, or from each predicted block of up to
+            4096 rows.
+        keep_last_fp32 : bool, default True
+            Keep the last layer in fp32 (False: int8 too).
+
+        Returns
+        -------
+        QuantizedModel
+            The int8 model; the fp32 model is unchanged.
+
+        Raises
+        ------
+        ValueError
+            On an unknown ``activations``, missing calibration rows, or a layer other than Dense,
+            BatchNorm, Activation and Dropout.
+        TypeError
+            When ``keep_last_fp32`` is not a bool.
+        RuntimeError
+            When the model is not built.
+        """
         return quantize.quantize(
             self, X_calibration, activations=activations, keep_last_fp32=keep_last_fp32
         )
 
     def export_onnx(self, path, *, opset: int | None = None) -> None:
-        """Write the model as an ONNX graph computing :meth:`predict` (needs ``pip install
-        onnx``): Dense, Activation, BatchNorm (evaluation mode) and Dropout (dropped), with a
-        symbolic batch dimension; checked by ``onnx.checker``. See :mod:`nncore.onnx_export`."""
+        """Write the model as an ONNX graph computing :meth:`predict` (needs ``pip install onnx``).
+
+        The graph has a symbolic batch dimension and is checked by ``onnx.checker``; see
+        :mod:`nncore.onnx_export` for the layers it supports.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write.
+        opset : int, optional
+            The ONNX operator set (default: the newest this onnx supports, at most 21).
+        """
         onnx_export.export_onnx(self, path, opset=opset)
 
     def __getstate__(self) -> dict:

@@ -22,6 +22,9 @@ from . import _format, _losses
 from .embedding import Embedding, TabularInput
 from .layers import Activation, BatchNorm, Dense, Dropout, LayerNorm, Residual
 
+# Graph, require_onnx and max_ir_version are shared with nncore.onnx_quantized, not API.
+__all__ = ["MIN_OPSET", "export_onnx", "to_onnx"]
+
 MIN_OPSET = 13  # Softmax over one axis (axis=1 of a 2-D input) and Gemm without bias from here
 _SELU_ALPHA = 1.6732632423543772  # the core's constants (activations_impl.inc)
 _SELU_SCALE = 1.0507009873554805
@@ -176,7 +179,45 @@ def _alpha(alpha, default: float) -> float:
 
 
 def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
-    """The model as an ``onnx.ModelProto`` (checked by ``onnx.checker``)."""
+    """The model as an ONNX graph computing ``model.predict``, in memory.
+
+    Parameters
+    ----------
+    model : Sequential
+        A built model of Dense, Activation, BatchNorm, LayerNorm, Dropout, Residual or
+        embedding layers.
+    opset : int or None, default None
+        The ONNX operator set (None: the newest this onnx supports, at most 21).
+    name : str, default "nncore"
+        The graph's name.
+
+    Returns
+    -------
+    onnx.ModelProto
+        The model, checked by ``onnx.checker``, with a symbolic batch dimension.
+
+    Raises
+    ------
+    ImportError
+        Without the onnx package (``pip install onnx``).
+    RuntimeError
+        When the model is not built.
+    ValueError
+        When ``opset`` is out of range, or a layer cannot be exported.
+
+    See Also
+    --------
+    export_onnx : The same, written to a file.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> from nncore.onnx_export import to_onnx
+    >>> model = nc.Sequential([nc.Dense(8, "relu"), nc.Dense(2)], input_dim=3, seed=0)
+    >>> proto = to_onnx(model.compile(loss="mse"))
+    >>> proto.graph.input[0].name, len(proto.graph.output)
+    ('input', 1)
+    """
     onnx = require_onnx()
     if not model.built:
         raise RuntimeError(
@@ -290,5 +331,42 @@ def max_ir_version(onnx, opset: int) -> int:
 
 
 def export_onnx(model, path, *, opset: int | None = None) -> None:
+    """Write the model as an ONNX file computing ``model.predict`` (``Sequential.export_onnx``).
+
+    Parameters
+    ----------
+    model : Sequential
+        A built model of Dense, Activation, BatchNorm, LayerNorm, Dropout, Residual or
+        embedding layers.
+    path : str or path-like
+        The file to write (atomically: a reader never sees half a file).
+    opset : int or None, default None
+        The ONNX operator set (None: the newest this onnx supports, at most 21).
+
+    Raises
+    ------
+    ImportError
+        Without the onnx package (``pip install onnx``).
+    RuntimeError
+        When the model is not built.
+    ValueError
+        When ``opset`` is out of range, or a layer cannot be exported.
+
+    See Also
+    --------
+    to_onnx : The graph in memory.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import nncore as nc
+    >>> from nncore.onnx_export import export_onnx
+    >>> model = nc.Sequential([nc.Dense(8, "relu"), nc.Dense(2)], input_dim=3, seed=0)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> export_onnx(model.compile(loss="mse"), os.path.join(tmp.name, "model.onnx"))
+    >>> os.listdir(tmp.name)
+    ['model.onnx']
+    >>> tmp.cleanup()
+    """
     proto = to_onnx(model, opset=opset)
     _format.write_atomic(os.fspath(path), [proto.SerializeToString()])

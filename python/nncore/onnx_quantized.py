@@ -45,7 +45,30 @@ def _dense_int8(g: Graph, x: str, xq: str | None, d: dict, dynamic: bool, i: int
 
 
 def to_onnx(qmodel, *, opset: int | None = None, name: str = "nncore_int8"):
-    """The int8 model as an ``onnx.ModelProto`` (checked by ``onnx.checker``)."""
+    """The int8 model as an ONNX graph computing its ``predict``, in memory.
+
+    Parameters
+    ----------
+    qmodel : QuantizedModel
+        The model made by :meth:`nncore.Sequential.quantize`.
+    opset : int or None, default None
+        The ONNX operator set (None: the newest this onnx supports, at most 21).
+    name : str, default "nncore_int8"
+        The graph's name.
+
+    Returns
+    -------
+    onnx.ModelProto
+        The graph (``QuantizeLinear`` or ``DynamicQuantizeLinear``, ``MatMulInteger``, the
+        requantization in float), checked by ``onnx.checker``.
+
+    Raises
+    ------
+    ImportError
+        Without the onnx package.
+    ValueError
+        When ``opset`` is out of range.
+    """
     onnx = require_onnx()
     newest = onnx.defs.onnx_opset_version()
     opset = min(newest, 21) if opset is None else opset
@@ -85,6 +108,16 @@ def to_onnx(qmodel, *, opset: int | None = None, name: str = "nncore_int8"):
 
 
 def export_onnx(qmodel, path, *, opset: int | None = None) -> None:
-    """Write :func:`to_onnx`'s graph to ``path`` atomically."""
+    """Write :func:`to_onnx`'s graph to a file, atomically.
+
+    Parameters
+    ----------
+    qmodel : QuantizedModel
+        The model made by :meth:`nncore.Sequential.quantize`.
+    path : str or path-like
+        The file.
+    opset : int or None, default None
+        The ONNX operator set (None: the newest this onnx supports, at most 21).
+    """
     proto = to_onnx(qmodel, opset=opset)
     _format.write_atomic(os.fspath(path), [proto.SerializeToString()])

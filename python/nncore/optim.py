@@ -153,15 +153,33 @@ class Optimizer:
         self._core = _core.make_optimizer(self.name, {**self._core_hparams(), "lr": float(lr)})
 
     def core_optimizer(self):
-        """The nncore._core.Optimizer this optimizer drives (the one holder of the lr)."""
+        """The compiled optimizer this object drives (the one holder of the lr).
+
+        Returns
+        -------
+        nncore._core.Optimizer
+            The core's optimizer object.
+        """
         return self._core
 
     def hyper_parameters(self) -> dict:
-        """The hyper-parameters other than lr, as given (checked)."""
+        """The hyper-parameters other than lr, as given (checked).
+
+        Returns
+        -------
+        dict
+            A copy: changing it does not change the optimizer.
+        """
         return dict(self._config)
 
     def attach(self, model):
-        """Called by ``model.compile``: the model's network steps this optimizer."""
+        """Make ``model``'s network step this optimizer (``model.compile`` calls it).
+
+        Parameters
+        ----------
+        model : Sequential
+            A built model.
+        """
         self._model = model
         model.engine.set_optimizer(self.core_optimizer())
 
@@ -185,8 +203,16 @@ class Optimizer:
         self.core_optimizer().lr = _check("lr", value, _schema.optimizer_params(self.name))
 
     def set_hparam(self, name, value):
-        """Changes one hyper-parameter between steps (used by OneCycleLR to cycle beta1 /
-        momentum); "beta1"/"beta2" address the betas pair."""
+        """Change one hyper-parameter between steps (OneCycleLR cycles beta1 / momentum so).
+
+        Parameters
+        ----------
+        name : str
+            The hyper-parameter: ``"momentum"``, ``"weight_decay"``, ...; ``"beta1"`` and
+            ``"beta2"`` address the ``betas`` pair.
+        value : float
+            Its new value.
+        """
         value = float(value)
         self.core_optimizer().set_hparam(name, value)
         if name in ("beta1", "beta2"):
@@ -205,8 +231,14 @@ class Optimizer:
         return self.core_optimizer().steps
 
     def step(self) -> dict:
-        """One update of the attached model from its gradients; returns
-        ``{"grad_norm", "finite", "skipped"}``."""
+        """One update of the attached model from its gradients.
+
+        Returns
+        -------
+        dict
+            ``{"grad_norm": float, "finite": bool, "skipped": bool}``: the gradient's global
+            norm, whether it was finite, and whether the update was skipped for it.
+        """
         return self._built_model().engine.optimizer_step()
 
     def zero_grad(self) -> None:
@@ -214,8 +246,13 @@ class Optimizer:
         self._built_model().zero_grad()
 
     def get_config(self) -> dict:
-        """``{"name": ..., hyper-parameters...}``: enough for :func:`get` to rebuild the
-        optimizer (saved in model files)."""
+        """The optimizer's name and hyper-parameters (saved in model files).
+
+        Returns
+        -------
+        dict
+            ``{"name": ..., "lr": ..., ...}``: enough for :func:`get` to rebuild the optimizer.
+        """
         cfg: dict = {"name": self.name, "lr": self.lr}
         cfg.update(self._config)
         for k in _OMIT_AT_DEFAULT:
@@ -235,8 +272,13 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def state_dict(self) -> dict:
-        """{name, hparams, steps, lr, state: {name: float32 array}}: everything needed to resume
-        bitwise identically."""
+        """Everything needed to resume training bitwise identically.
+
+        Returns
+        -------
+        dict
+            ``{"name", "hparams", "steps", "lr", "state": {name: float32 array}}``.
+        """
         core = self.core_optimizer()
         hp = self.get_config()
         hp.pop("name")
@@ -249,7 +291,18 @@ class Optimizer:
         }
 
     def load_state_dict(self, d) -> None:
-        """Restores hyper-parameters, lr, step count and state saved by :meth:`state_dict`."""
+        """Restore hyper-parameters, lr, step count and state saved by :meth:`state_dict`.
+
+        Parameters
+        ----------
+        d : dict
+            What :meth:`state_dict` returned, for an optimizer of the same kind.
+
+        Raises
+        ------
+        ValueError
+            When ``d`` is not such a dict, or is for another optimizer.
+        """
         if not isinstance(d, dict):
             raise ValueError(f"state_dict must be a dict, got {type(d).__name__}")
         missing = [k for k in ("name", "steps", "lr", "state") if k not in d]
@@ -546,13 +599,13 @@ class Adam(Optimizer):
         L2 penalty added to the gradient (or decoupled, see below).
     amsgrad : bool, default False
         Use the maximum of the second moment estimates seen so far.
+    maximize : bool, default False
+        Ascend the objective instead of descending it.
     decoupled_weight_decay : bool, default False
         Decay the weights directly, as AdamW does.
     raw_eps : bool, default False
         Add ``eps`` to ``sqrt(v)`` before the bias correction instead of after it (the update
         of scikit-learn's and Keras' Adam; torch's uses the corrected ``sqrt(v / (1 - beta2^t))``).
-    maximize : bool, default False
-        Ascend the objective instead of descending it.
     clipnorm : float or None, default None
         Scale the gradient so its global L2 norm is at most this, inside the update.
     clipvalue : float or None, default None

@@ -164,6 +164,7 @@ def gradient_norms(history, *, series: str = "grad_norm", ax=None, log: bool = T
         ``grad_norm`` (weight-gradient norms, the default), ``weight_norm``, ``update_ratio``,
         ``dead`` or ``saturated``.
     ax : matplotlib Axes, optional
+        Draw there; by default on a new figure.
     log : bool
         Logarithmic y axis for the norm and ratio series.
 
@@ -218,6 +219,7 @@ def cv_scores(scores, *, kind: str = "box", ax=None, keys=None):
         ``box``: one box per key with the folds as points; ``bar``: one bar per fold, grouped
         by key.
     ax : matplotlib Axes, optional
+        Draw there; by default on a new figure.
     keys : list of str, optional
         The dict keys to draw.
 
@@ -285,9 +287,11 @@ def decision_boundary(
     model : object with ``predict``
         E.g. a fitted :class:`nncore.Sequential` with ``input_dim=2``.
     X : array-like of shape (n, 2)
+        The points; the plotted area covers them.
     y : array-like, optional
         Labels (or one-hot rows) to colour the points.
     ax : matplotlib Axes, optional
+        Draw there; by default on a new figure.
     resolution : int
         Grid points per axis (at least 2).
     padding : float

@@ -46,7 +46,18 @@ class Standardizer:
     scale_: np.ndarray
 
     def fit(self, X: Any) -> Standardizer:
-        """Learn each feature's mean and standard deviation from ``X``; returns self."""
+        """Learn each feature's mean and standard deviation from ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+
+        Returns
+        -------
+        Standardizer
+            self, fitted.
+        """
         X = np.asarray(X, dtype=np.float64)
         self.mean_ = X.mean(axis=0)
         std = X.std(axis=0)
@@ -54,12 +65,34 @@ class Standardizer:
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        """``(X - mean_) / scale_`` as C-contiguous float32."""
+        """Standardize ``X`` with the learned statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to transform.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features), float32
+            ``(X - mean_) / scale_``, C-contiguous.
+        """
         z: np.ndarray = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
         return z.astype(np.float32)
 
     def fit_transform(self, X: Any) -> np.ndarray:
-        """``fit(X)`` then ``transform(X)``."""
+        """``fit(X)`` then ``transform(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+
+        Returns
+        -------
+        ndarray, float32
+            ``transform(X)`` of the fitted transformer.
+        """
         return self.fit(X).transform(X)
 
 
@@ -108,17 +141,51 @@ class OrdinalEncoder:
         self.unknown = unknown
 
     def fit(self, X: Any) -> OrdinalEncoder:
-        """Learn each column's categories; returns self."""
+        """Learn each column's categories.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_columns)
+            Training rows (any values; compared as strings).
+
+        Returns
+        -------
+        OrdinalEncoder
+            self, fitted.
+        """
         arr = _columns(X, "OrdinalEncoder.fit")
         self.categories_ = [np.unique(arr[:, j].astype(str)) for j in range(arr.shape[1])]
         return self
 
     def cardinalities(self) -> list[int]:
-        """The number of categories of each column."""
+        """The number of categories of each column.
+
+        Returns
+        -------
+        list of int
+            One count per column (``len(categories_[j])``).
+        """
         return [len(c) for c in self.categories_]
 
     def transform(self, X: Any) -> np.ndarray:
-        """Codes as float32 (n, columns): nncore's input dtype (exact up to 2**24 codes)."""
+        """Replace each value by its category's code.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_columns)
+            Rows with the fitted columns.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_columns), float32
+            The codes, in nncore's input dtype (exact up to 2**24 codes).
+
+        Raises
+        ------
+        ValueError
+            When X has another number of columns than the fitted data, or (with
+            ``unknown="error"``) a category not seen in ``fit``.
+        """
         arr = _columns(X, "OrdinalEncoder.transform")
         if arr.shape[1] != len(self.categories_):
             raise ValueError(
@@ -141,7 +208,18 @@ class OrdinalEncoder:
         return out
 
     def fit_transform(self, X: Any) -> np.ndarray:
-        """``fit(X)`` then ``transform(X)``."""
+        """``fit(X)`` then ``transform(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+
+        Returns
+        -------
+        ndarray, float32
+            ``transform(X)`` of the fitted transformer.
+        """
         return self.fit(X).transform(X)
 
 
@@ -185,7 +263,23 @@ class SimpleImputer:
         self.strategy, self.add_indicator = strategy, bool(add_indicator)
 
     def fit(self, X: Any) -> SimpleImputer:
-        """Learn each column's replacement value; returns self."""
+        """Learn each column's replacement value.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows; NaN marks a missing value.
+
+        Returns
+        -------
+        SimpleImputer
+            self, fitted.
+
+        Raises
+        ------
+        ValueError
+            When X is not 2-D or has infinite values.
+        """
         arr = np.asarray(X, dtype=np.float64)
         if arr.ndim != 2:
             raise ValueError(f"SimpleImputer: expected a 2-D array, got {arr.ndim}-D")
@@ -204,7 +298,23 @@ class SimpleImputer:
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        """Imputed float32 (n, columns [+ indicators])."""
+        """Replace the missing values of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows with the fitted columns; NaN marks a missing value.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features [+ n_indicators]), float32
+            X imputed, followed by the missing-indicator columns when ``add_indicator``.
+
+        Raises
+        ------
+        ValueError
+            When X has another number of columns than the fitted data.
+        """
         arr = np.asarray(X, dtype=np.float64)
         if arr.ndim != 2 or arr.shape[1] != len(self.statistics_):
             raise ValueError(
@@ -217,5 +327,16 @@ class SimpleImputer:
         return out.astype(np.float32)
 
     def fit_transform(self, X: Any) -> np.ndarray:
-        """``fit(X)`` then ``transform(X)``."""
+        """``fit(X)`` then ``transform(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+
+        Returns
+        -------
+        ndarray, float32
+            ``transform(X)`` of the fitted transformer.
+        """
         return self.fit(X).transform(X)

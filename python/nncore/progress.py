@@ -133,7 +133,13 @@ class ProgressLogger(Callback):
     # ----------------------------------------------------------------------------- hooks
     def on_train_begin(self, logs=None):
         """Takes the number of batches and epochs from ``logs`` and decides between tqdm, the
-        built-in bar and plain lines."""
+        built-in bar and plain lines.
+
+        Parameters
+        ----------
+        logs : dict or None
+            As :meth:`nncore.callbacks.Callback.on_train_begin` describes.
+        """
         logs = logs or {}
         self.batches = int(logs.get("batches", 0))
         if logs.get("epochs"):
@@ -159,7 +165,15 @@ class ProgressLogger(Callback):
         return f"Epoch {i}/{self.epochs}" if self.epochs else f"Epoch {epoch + 1}"
 
     def on_epoch_begin(self, epoch, logs=None):
-        """Starts the epoch's clock and, with tqdm, its bar."""
+        """Starts the epoch's clock and, with tqdm, its bar.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's index (0-based).
+        logs : dict or None
+            As :meth:`nncore.callbacks.Callback.on_epoch_begin` describes.
+        """
         if self.verbose <= 0:
             return
         self._label = self._epoch_label(epoch)
@@ -179,7 +193,15 @@ class ProgressLogger(Callback):
 
     def on_batch_end(self, batch, logs=None):
         """Redraws the bar (at most every 0.1 s) or, off a terminal, prints a progress line
-        every ``interval`` seconds."""
+        every ``interval`` seconds.
+
+        Parameters
+        ----------
+        batch : int
+            The batch's index within the epoch.
+        logs : dict or None
+            As :meth:`nncore.callbacks.Callback.on_batch_end` describes.
+        """
         if self.verbose != 1:
             return
         logs = logs or {}
@@ -235,7 +257,15 @@ class ProgressLogger(Callback):
         return f"{text} - {m}" if m else text
 
     def on_epoch_end(self, epoch, logs=None):
-        """Clears the bar and prints the epoch's summary line (time and metrics)."""
+        """Clears the bar and prints the epoch's summary line (time and metrics).
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's index (0-based).
+        logs : dict or None
+            As :meth:`nncore.callbacks.Callback.on_epoch_end` describes.
+        """
         if self.verbose <= 0:
             return
         logs = logs or {}
@@ -252,7 +282,13 @@ class ProgressLogger(Callback):
         print(line, file=self.stream, flush=True)
 
     def on_train_end(self, logs=None):
-        """Closes a tqdm bar left open when training stopped mid-epoch."""
+        """Closes a tqdm bar left open when training stopped mid-epoch.
+
+        Parameters
+        ----------
+        logs : dict or None
+            As :meth:`nncore.callbacks.Callback.on_train_end` describes.
+        """
         if self._bar is not None:  # stopped mid-epoch (Ctrl-C, a callback)
             self._bar.close()
             self._bar = None

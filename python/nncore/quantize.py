@@ -3,7 +3,7 @@
 CPU has it), bitwise the same on every ISA and thread count.
 
 What is quantized: each Dense with the BatchNorm after it folded in, weights symmetric per output
-channel on 7 bits (|q| ≤ 63, so the AVX2 kernel's 16-bit pair sums never saturate and every
+channel on 7 bits (``|q| ≤ 63``, so the AVX2 kernel's 16-bit pair sums never saturate and every
 kernel gives the same bits), the activation applied in the requantization epilogue; activations
 per tensor as u8 with a zero point, static (ranges from the calibration rows) or dynamic (from
 each block of up to 4096 predicted rows). The last layer stays fp32 by default."""
@@ -36,7 +36,36 @@ def quantize(
     activations: str = "static",
     keep_last_fp32: bool = True,
 ) -> QuantizedModel:
-    """The int8 model of ``model`` as it is now (see :meth:`nncore.Sequential.quantize`)."""
+    """The int8 model of ``model`` as it is now (``model.quantize(...)`` calls it).
+
+    Parameters
+    ----------
+    model : Sequential
+        A built fp32 model of Dense, BatchNorm, Activation and Dropout layers.
+    X_calibration : array-like of shape (n_samples, n_features), optional
+        Rows whose activation ranges fix the static scales (required with
+        ``activations="static"``).
+    activations : {"static", "dynamic"}, default "static"
+        Activation ranges from the calibration rows, or from each predicted block of up to
+        4096 rows.
+    keep_last_fp32 : bool, default True
+        Keep the last layer in fp32 (False: int8 too).
+
+    Returns
+    -------
+    QuantizedModel
+        The int8 model; the fp32 model is unchanged.
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``activations``, missing calibration rows, or a layer other than Dense,
+        BatchNorm, Activation and Dropout.
+    TypeError
+        When ``keep_last_fp32`` is not a bool.
+    RuntimeError
+        When the model is not built.
+    """
     if activations not in ACTIVATION_MODES:
         raise ValueError(f"activations must be 'static' or 'dynamic', got {activations!r}")
     if not isinstance(keep_last_fp32, (bool, np.bool_)):
@@ -72,8 +101,22 @@ class QuantizedModel:
     """An int8 model made by :meth:`nncore.Sequential.quantize`: ``predict`` like the fp32
     model's (probabilities for a classifier), ``save`` / :func:`nncore.load`, ``export_onnx``.
 
-    ``model`` is a copy of the fp32 model it was made from, taken by ``quantize`` (training the
-    original later changes neither this model nor what it saves; quantize again)."""
+    The fp32 model it was made from is ``model`` (a snapshot: training that model later does
+    not change this one; quantize again).
+
+    Parameters
+    ----------
+    model : Sequential
+        The fp32 model.
+    activations : {"static", "dynamic"}
+        How activation ranges are found.
+    keep_last_fp32 : bool
+        Whether the last layer stays fp32.
+    scales : list of float
+        The static input scale of each int8 layer (empty for dynamic activations).
+    zps : list of int
+        Their zero points.
+    """
 
     def __init__(self, model: Sequential, activations: str, keep_last_fp32: bool, scales, zps):
         self.model = model
@@ -87,20 +130,39 @@ class QuantizedModel:
 
     @property
     def input_dim(self) -> int:
+        """The number of input features."""
         return self.engine.input_dim
 
     @property
     def loss(self):
+        """The fp32 model's loss, which decides what ``predict`` returns."""
         return self.model.loss
 
     def predict(self, X) -> np.ndarray:
-        """Outputs for X, as :meth:`nncore.Sequential.predict` (softmax probabilities for
-        cross_entropy, sigmoid for binary_cross_entropy, raw otherwise), computed in int8."""
+        """Outputs for X, as :meth:`nncore.Sequential.predict` returns them, computed in int8.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs)
+            Softmax probabilities for cross_entropy, sigmoid for binary_cross_entropy, the raw
+            outputs otherwise.
+        """
         X = check_X(X, n_features=self.input_dim)
         return self.engine.predict(X)
 
     def quantization(self) -> dict[str, Any]:
-        """The quantization as plain data (what a model file stores)."""
+        """The quantization as plain data (what a model file stores).
+
+        Returns
+        -------
+        dict
+            ``scheme``, ``weights``, ``activations`` and ``keep_last_fp32``.
+        """
         return {
             "scheme": "int8",
             "weights": "symmetric per output channel, 7 bits",
@@ -109,8 +171,16 @@ class QuantizedModel:
         }
 
     def state(self) -> dict:
-        """The fp32 model's state with the quantization added (weights are re-quantized from
-        the fp32 ones on load, deterministically, so the file stays one set of weights)."""
+        """The fp32 model's state with the quantization added.
+
+        The weights are re-quantized from the fp32 ones on load, deterministically, so the file
+        holds one set of weights.
+
+        Returns
+        -------
+        dict
+            :meth:`nncore.Sequential.state` plus ``quantization`` and its arrays.
+        """
         state = self.model.state()
         state["quantization"] = self.quantization()
         state["arrays"]["quantization.input_scale"] = np.asarray(self.input_scales, np.float32)
@@ -121,7 +191,25 @@ class QuantizedModel:
 
     @classmethod
     def from_state(cls, state: dict, model: Sequential) -> QuantizedModel:
-        """The quantized model :meth:`state` described, on its rebuilt fp32 ``model``."""
+        """The quantized model :meth:`state` described, on its rebuilt fp32 model.
+
+        Parameters
+        ----------
+        state : dict
+            What :meth:`state` returned.
+        model : Sequential
+            The fp32 model rebuilt from the same state.
+
+        Returns
+        -------
+        QuantizedModel
+            The model.
+
+        Raises
+        ------
+        ValueError
+            On an unknown scheme or activation mode, or malformed quantization arrays.
+        """
         q = state["quantization"]
         if not isinstance(q, dict) or q.get("scheme") != "int8":
             raise ValueError("unknown quantization scheme")
@@ -138,19 +226,51 @@ class QuantizedModel:
         return cls(model, q["activations"], keep, scales.tolist(), zps.tolist())
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the quantized model atomically in nncore's format (:func:`nncore.load` reads
-        it back as a QuantizedModel; the C++ ``nncore::Model`` loads it too)."""
+        """Write the quantized model atomically in nncore's format.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file; :func:`nncore.load` reads it back as a QuantizedModel (the C++
+            ``nncore::Model`` loads it too).
+        """
         _format.write_atomic(path, _format.encode(self.state()))
 
     def export_onnx(self, path, *, opset: int | None = None) -> None:
-        """Write an ONNX graph computing :meth:`predict` with ``QuantizeLinear`` /
-        ``MatMulInteger`` (:mod:`nncore.onnx_quantized`; needs ``pip install onnx``)."""
+        """Write an ONNX graph computing :meth:`predict` with integer matrix products.
+
+        The graph uses ``QuantizeLinear`` (or ``DynamicQuantizeLinear``) and ``MatMulInteger``
+        (:mod:`nncore.onnx_quantized`); onnxruntime reproduces the logits.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file, written atomically.
+        opset : int or None, default None
+            The ONNX operator set (None: the newest this onnx supports).
+
+        Raises
+        ------
+        ImportError
+            Without the onnx package (``pip install onnx``).
+        """
         from . import onnx_quantized
 
         onnx_quantized.export_onnx(self, path, opset=opset)
 
     def summary(self, print_fn=print) -> str:
-        """One line per Dense layer: its sizes, int8 or fp32, activation and input scale."""
+        """One line per Dense layer: its sizes, int8 or fp32, activation and input scale.
+
+        Parameters
+        ----------
+        print_fn : callable or None, default print
+            Called with the text; None prints nothing.
+
+        Returns
+        -------
+        str
+            The text.
+        """
         lines = [f"QuantizedModel (int8, activations {self.activations})"]
         for i, d in enumerate(self.engine.layers()):
             kind = "int8" if d["int8"] else "fp32"

@@ -41,7 +41,28 @@ def _is_dask(a) -> bool:
 
 
 def is_source(X, y) -> bool:
-    """True when fit should stream ``X`` (see the module docstring)."""
+    """Whether ``fit`` should stream ``X`` (see the module docstring) instead of reading arrays.
+
+    Parameters
+    ----------
+    X : object
+        What was passed to ``fit`` as X.
+    y : object or None
+        What was passed as y.
+
+    Returns
+    -------
+    bool
+        True for a dask array, or for a re-iterable, callable or iterator without ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nncore.streaming import is_source
+    >>> X, y = np.zeros((4, 2)), np.zeros(4)
+    >>> is_source(X, y), is_source([(X, y), (X, y)], None)
+    (False, True)
+    """
     if _is_dask(X):
         return True
     if y is not None or isinstance(X, (np.ndarray, str, bytes)) or hasattr(X, "__array__"):
@@ -59,8 +80,28 @@ class _Failure:
 
 
 def prefetch(iterable: Iterable, depth: int = 2) -> Iterator:
-    """Iterate ``iterable`` in a background thread, at most ``depth`` items ahead. Exceptions
-    in the reader surface in the consumer; abandoning the iterator stops the reader."""
+    """Iterate ``iterable`` in a background thread, at most ``depth`` items ahead.
+
+    Exceptions in the reader surface in the consumer; abandoning the iterator stops the reader.
+
+    Parameters
+    ----------
+    iterable : iterable
+        What to read ahead.
+    depth : int, default 2
+        The most items read ahead.
+
+    Yields
+    ------
+    object
+        The items of ``iterable``, in order.
+
+    Examples
+    --------
+    >>> from nncore.streaming import prefetch
+    >>> list(prefetch(range(5), depth=2))
+    [0, 1, 2, 3, 4]
+    """
     depth = check_positive_int(depth, "prefetch")
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -164,11 +205,53 @@ def _split_target(cols: list[str], target) -> tuple[list[int], int]:
 
 
 class CSVReader(_Reader):
-    """Chunks of ``chunk_rows`` rows of a numeric CSV file: ``(X float32, y)``, y from the
-    ``target`` column (name, or index without a header), int64 when ``labels=True``.
+    """Chunks of a numeric CSV file, as ``(X float32, y)`` pairs, for ``model.fit``.
 
-    ``shuffle_buffer`` rows are collected and permuted before they are emitted (0: file order);
-    each pass over the file (epoch) uses its own permutation, seeded by ``seed`` and the epoch.
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    target : str or int, default -1
+        The target column: a name, or an index (the only way without a header).
+    chunk_rows : int, default 65536
+        Rows per chunk.
+    shuffle_buffer : int, default 0
+        Rows collected and permuted before they are emitted (0: file order); each pass over
+        the file (epoch) uses its own permutation, seeded by ``seed`` and the epoch.
+    seed : int, default 0
+        The shuffle's seed.
+    header : bool, default True
+        Whether the first line holds the column names.
+    delimiter : str, default ","
+        The field separator.
+    labels : bool, default False
+        y as int64 class labels (else float32 values).
+
+    Raises
+    ------
+    ValueError
+        When the file is empty or ``target`` names no column; while reading, on a row that is
+        not numeric (with its line number).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> from nncore.streaming import CSVReader
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "data.csv")
+    >>> X = np.random.default_rng(0).normal(size=(100, 3))
+    >>> table = np.column_stack([X, X.sum(axis=1)])
+    >>> np.savetxt(path, table, delimiter=",", header="a,b,c,y", comments="")
+    >>> reader = CSVReader(path, target="y", chunk_rows=40)
+    >>> [X_chunk.shape for X_chunk, y_chunk in reader]
+    [(40, 3), (40, 3), (20, 3)]
+    >>> model = nc.Sequential([nc.Dense(8, "relu"), nc.Dense(1)], input_dim=3, seed=0)
+    >>> model = model.compile(loss="mse")
+    >>> len(model.fit(reader, epochs=2, batch_size=16).history["loss"])
+    2
+    >>> tmp.cleanup()
     """
 
     def __init__(
@@ -217,9 +300,51 @@ class CSVReader(_Reader):
 
 
 class ParquetReader(_Reader):
-    """Chunks of a Parquet file read record batch by record batch with pyarrow (extra
-    ``parquet``): memory stays about ``chunk_rows`` rows (plus ``shuffle_buffer`` rows).
-    ``features`` names the input columns (default: all but ``target``)."""
+    """Chunks of a Parquet file, as ``(X float32, y)`` pairs, for ``model.fit``.
+
+    The file is read record batch by record batch with pyarrow (extra ``parquet``): memory
+    stays about ``chunk_rows`` rows (plus ``shuffle_buffer`` rows).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    target : str or int
+        The target column, by name or index.
+    features : list of str or None, default None
+        The input columns (None: all but ``target``).
+    chunk_rows : int, default 65536
+        Rows per chunk.
+    shuffle_buffer : int, default 0
+        Rows collected and permuted before they are emitted (0: file order); each pass over
+        the file (epoch) uses its own permutation, seeded by ``seed`` and the epoch.
+    seed : int, default 0
+        The shuffle's seed.
+    labels : bool, default False
+        y as int64 class labels (else float32 values).
+
+    Raises
+    ------
+    ImportError
+        Without pyarrow.
+    ValueError
+        When ``target`` or a feature names no column of the file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import pyarrow as pa, pyarrow.parquet as pq
+    >>> from nncore.streaming import ParquetReader
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "data.parquet")
+    >>> X = np.random.default_rng(0).normal(size=(100, 2))
+    >>> pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "y": X.sum(axis=1)}), path)
+    >>> reader = ParquetReader(path, target="y", chunk_rows=64)
+    >>> reader.features, [X_chunk.shape for X_chunk, y_chunk in reader]
+    (['a', 'b'], [(64, 2), (36, 2)])
+    >>> tmp.cleanup()
+    """
 
     def __init__(
         self,
@@ -361,7 +486,60 @@ def fit_source(
     verbose: int = 0,
     prefetch_chunks: int = 2,
 ):
-    """``model.fit`` over a streamed source (see the module docstring); returns the History."""
+    """``model.fit`` over a streamed source (see the module docstring).
+
+    ``model.fit(source, ...)`` calls it; the arguments are ``fit``'s.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled model (built by the first chunk when it has no ``input_dim``).
+    source : iterable, callable, iterator or dask array
+        Chunks ``(X, y)``, as the module docstring lists.
+    y : dask or numpy array, optional
+        The targets of a dask array ``source``; None otherwise.
+    epochs : int, default 1
+        Passes over the source.
+    batch_size : int, default 32
+        Rows per batch; batches do not depend on how the rows are chunked.
+    shuffle : bool, default True
+        Permute the rows inside each chunk (seeded by ``seed``, the epoch and the chunk).
+    seed : int or None, default None
+        The shuffles' seed (None: the model's).
+    steps_per_epoch : int or None, default None
+        Chunks per epoch (required for a one-shot iterator).
+    validation_data : tuple, optional
+        ``(X_val, y_val)`` in memory, evaluated after each epoch.
+    callbacks : list of Callback, optional
+        As for ``fit``.
+    schedulers : list of LRScheduler, optional
+        As for ``fit``.
+    verbose : int, default 0
+        As for ``fit``.
+    prefetch_chunks : int, default 2
+        Chunks read ahead by a background thread while the core trains.
+
+    Returns
+    -------
+    History
+        The per-epoch logs.
+
+    Raises
+    ------
+    ValueError
+        When ``y`` is given with a source of ``(X, y)`` chunks, or an argument is out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncore as nc
+    >>> X = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
+    >>> chunks = [(X[:50], X[:50].sum(axis=1)), (X[50:], X[50:].sum(axis=1))]
+    >>> model = nc.Sequential([nc.Dense(1)], input_dim=3, seed=0).compile(loss="mse")
+    >>> history = model.fit(chunks, epochs=3, batch_size=25)  # calls fit_source
+    >>> len(history.history["loss"])
+    3
+    """
     inputs.require_compiled(model)
     epochs = check_positive_int(epochs, "epochs", minimum=0)
     batch_size = check_positive_int(batch_size, "batch_size")

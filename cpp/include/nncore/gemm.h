@@ -73,6 +73,14 @@ class PackedB {
   std::unique_ptr<Impl> impl_;
 };
 
+// y (N) = act(x (K) · B + bias) for one row against a pre-packed B, on the calling thread: the
+// same bits as sgemm_packed(Trans::N, 1, 1.f, x, K, B, 0.f, y, N, ep). The batch-1 predict path:
+// it streams B once, one group of packed slivers at a time through all of K, and applies the
+// activation to the group while it is in L1. With `reverse` it visits the groups last to first:
+// calls that alternate the direction find the weights the previous call read last still in L2
+// (bench/results/design_choices.md#gemv-alternating).
+void sgemv_packed(const float* x, const PackedB& B, float* y, const Epilogue* ep, bool reverse);
+
 // C = alpha · op(A) · B + beta · C (+ epilogue) with B pre-packed.
 void sgemm_packed(Trans ta, int M, float alpha, const float* A, int lda, const PackedB& B,
                   float beta, float* C, int ldc, const Epilogue* ep = nullptr,

@@ -5,11 +5,13 @@
 // optimizer_step) are exclusive, and one that overlaps any other call gets std::runtime_error
 // (never a data race or a wait). See network_access.cpp.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nncore/activations.h"
@@ -82,6 +84,9 @@ class Network {
   void sync_param_writes(bool exposed);
   // How many times evaluation calls (re)built the packed weights and the folded plan.
   std::uint64_t eval_prepares() const { return eval_prepares_; }
+  // How many times evaluation calls grew a workspace (a new pooled workspace, or buffers for
+  // more rows or threads than before): constant once every batch size and thread count was seen.
+  std::uint64_t eval_allocations() const { return eval_allocations_; }
 
   // Loss, optimizer, output transform (softmax/sigmoid applied by predict only).
   void set_loss(Loss loss, const LossOptions& options = {});
@@ -151,6 +156,15 @@ class Network {
   // accumulate=true adds this batch's data gradient to the arena (a large batch in chunks).
   // Returns the mean loss as loss_value defines it.
   double loss_grad(const float* x, const Targets& t, int n, bool accumulate);
+  // loss_grad over all N rows of X in chunks of `chunk` rows (the gradient accumulated over the
+  // chunks, each chunk's targets and weights at its rows of t), X read in place: the full-batch
+  // pass of L-BFGS. Returns the sum of the chunks' mean losses. No backward() may follow.
+  double loss_grad_rows(const float* X, const Targets& t, std::int64_t N, int chunk);
+  // Copies x (float64, the concatenation of the parameter arena's [offset, offset + size)
+  // segments) into the arena, rounding to float32, and marks the weights changed; grads_to
+  // copies the same segments of the gradient arena out. The variables of a full-batch solver.
+  void params_from(const double* x, const std::vector<std::pair<std::size_t, std::size_t>>& segs);
+  void grads_to(double* g, const std::vector<std::pair<std::size_t, std::size_t>>& segs) const;
   double train_step(const float* x, const Targets& t, int n, double* penalty_out = nullptr,
                     StepInfo* info = nullptr);
   // Optimizer step on the current gradients + constraints (for user loops).
@@ -301,8 +315,13 @@ class Network {
   struct InferencePlan;
   struct PlanWalk;    // the folding rules over the specs (inference.cpp)
   bool build_plan();  // (re)builds plan_ for the current version_; false if not expressible
-  // Runs the plan on n rows; bufs (grown as needed) hold its values.
-  const float* run_plan(const float* x, int n, std::vector<fvec>& bufs);
+  // Grows bufs to hold the plan's values for n rows (counted in eval_allocations_).
+  void size_plan_bufs(std::vector<fvec>& bufs, int n);
+  // Runs the plan on n rows; bufs (sized by size_plan_bufs) hold its values. reverse: the
+  // direction of the batch-1 GEMV (sgemv_packed).
+  const float* run_plan(const float* x, int n, std::vector<fvec>& bufs, bool reverse = false);
+  // predict's folded path: the plan over n rows in row blocks, output transform included.
+  void run_plan_rows(const float* x, std::int64_t n, float* out, EvalWorkspace& ws);
   std::vector<LayerSpec> specs_;
   std::uint64_t version_ = 1;  // bumped whenever parameters or running statistics may change
   std::unique_ptr<InferencePlan> plan_;
@@ -319,6 +338,7 @@ class Network {
   const Optimizer* owners_optimizer_ = nullptr;
   int last_rows_ = 0;
   bool last_training_ = false;
+  const float* input_rows_ = nullptr;  // loss_grad_rows: layer 0's input, read in place
   std::mutex access_mu_;
   std::condition_variable access_cv_;
   int readers_ = 0;
@@ -332,6 +352,7 @@ class Network {
   int block_node_count_ = 0;
   bool watch_writes_ = false;  // sync_param_writes(true): arm the watch on evaluation
   std::uint64_t eval_prepares_ = 0;
+  std::atomic<std::uint64_t> eval_allocations_{0};
   // Made by the constructor and never replaced (any thread may ask it); last member, so it is
   // disarmed before the arenas are freed.
   std::unique_ptr<WriteWatch> watch_;

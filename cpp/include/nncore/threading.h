@@ -8,8 +8,17 @@ namespace nncore {
 bool have_openmp();
 int num_threads();
 void set_num_threads(int n);  // n <= 0 returns to the OpenMP default
-int num_cores();
-int num_threads_setting();  // what set_num_threads pinned (0: the OpenMP default)              //
-                            // omp_get_num_procs() (1 without OpenMP)
+int num_cores();              // omp_get_num_procs() (1 without OpenMP)
+int num_threads_setting();    // what set_num_threads pinned (0: the OpenMP default)
+
+// While one is alive, num_threads() is 1 on the constructing thread: code that already runs as
+// one thread of a team (predict's row blocks) calls the kernels without forking nested teams.
+class SerialScope {
+ public:
+  SerialScope();
+  ~SerialScope();
+  SerialScope(const SerialScope&) = delete;
+  SerialScope& operator=(const SerialScope&) = delete;
+};
 
 }  // namespace nncore

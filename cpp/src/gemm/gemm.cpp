@@ -27,13 +27,6 @@ int kc_start(int K, int nb, int b) {
 
 using gemm::KernelSet;
 
-struct PackedB::Impl {
-  int K = 0, N = 0;
-  int npad = 0;                   // N rounded up to the kernel's NR
-  const KernelSet* ks = nullptr;  // the kernel the layout was packed for
-  fvec data;                      // K blocks one after another; block at p0 holds kc×npad floats
-};
-
 PackedB::PackedB() : impl_(new Impl) {}
 PackedB::~PackedB() = default;
 PackedB::PackedB(PackedB&&) noexcept = default;

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 
+#include "nncore/common.h"
 #include "nncore/cpu.h"
 #include "nncore/gemm.h"
 
@@ -137,6 +138,16 @@ void pack_b_generic(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc
 const KernelSet& kernel_set(Isa isa);
 
 }  // namespace nncore::gemm
+
+namespace nncore {
+// A pre-packed B (gemm.cpp packs it; gemv_packed.cpp reads it too).
+struct PackedB::Impl {
+  int K = 0, N = 0;
+  int npad = 0;                         // N rounded up to the kernel's NR
+  const gemm::KernelSet* ks = nullptr;  // the kernel the layout was packed for
+  fvec data;  // K blocks one after another; block at p0 holds kc×npad floats, NR slivers of kc rows
+};
+}  // namespace nncore
 
 namespace nncore::ref {
 void finalise_tile(int m, int n, const float* t, int ldt, float* c, std::ptrdiff_t ldc,

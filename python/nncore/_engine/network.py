@@ -139,7 +139,7 @@ class Engine:
     def step(self, value: int) -> None:
         self._net.step = int(value)
 
-    def configure(self, loss, huber_delta: float, options: dict) -> None:
+    def configure(self, loss, options: dict) -> None:
         """The loss (a callable runs in Python: the core keeps mse, unused) and the output
         transform ``predict`` applies."""
         name = loss if isinstance(loss, str) else ""
@@ -147,7 +147,12 @@ class Engine:
         if callable(loss):
             self._net.set_loss("mse")
         elif loss is not None:
-            self._net.set_loss(loss, huber_delta, options)
+            try:
+                self._net.set_loss(loss, 1.0, _losses.core_options(options))
+            except ValueError as e:  # the core knows output_weight as class_weight
+                if "output_weight" not in options:
+                    raise
+                raise ValueError(str(e).replace("class_weight", "output_weight")) from None
 
     def set_optimizer(self, core) -> None:
         self._net.set_optimizer(core)

@@ -31,6 +31,7 @@ class Dataset:
     target : numpy.ndarray of shape (n,), int64
         The class labels.
     feature_names : list of str
+        The name of each feature column.
     target_names : list
         The class of each label value.
     description : str

@@ -19,7 +19,7 @@ from .. import _blocktree, _losses
 from .._split import holdout_indices
 from .._validation import check_fraction, check_positive_int, check_seed
 from ..layers import BatchNorm, Residual
-from ..training import Driver, callback_list, inputs
+from ..training import Driver, callback_list, context, inputs
 from ..training.scoring import has_accuracy
 from ._collective import check_same, evaluate
 
@@ -495,7 +495,7 @@ class ShardStep:
 
     def train(self, order, begin: int, end: int) -> dict:
         st = self.stepper
-        trained = 0
+        trained = skipped = 0
         for b in range(begin, end):
             batch = order[b * self.batch_size : (b + 1) * self.batch_size]
             if len(batch) == 1 and st.needs_stats:
@@ -504,8 +504,9 @@ class ShardStep:
             self.gidx += len(_blocks(batch, self.ctx.block_rows, st.needs_stats))
             self.grad_norm = info.get("grad_norm", self.grad_norm)
             self.skipped += 0 if info.get("finite", True) else 1
+            skipped += int(info.get("skipped", not info.get("finite", True)))
             trained += 1
-        return {"batches": trained, "grad_norm": self.grad_norm}
+        return {"batches": trained, "grad_norm": self.grad_norm, "skipped_nonfinite": skipped}
 
     def batch_logs(self, totals: dict, b: int, nbatches: int) -> dict:
         logs = {"batch": b, "batches": nbatches, "grad_norm": self.grad_norm}
@@ -521,7 +522,13 @@ class ShardStep:
 
 
 def fit(ctx, model, X, y, **kw):
-    """``model.fit`` over all ranks (called by Sequential.fit when a context is active)."""
+    """``model.fit`` over all ranks (called by Sequential.fit in a context); the context is
+    scoped while it runs, so a callback's ``model.evaluate`` is collective too."""
+    with context.scope(ctx):
+        return _fit(ctx, model, X, y, **kw)
+
+
+def _fit(ctx, model, X, y, **kw):
     for name in _UNSUPPORTED:
         if kw.get(name):
             raise ValueError(f"distributed fit does not support {name}")

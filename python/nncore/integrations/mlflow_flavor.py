@@ -99,10 +99,12 @@ def save_model(
         The directory to create.
     mlflow_model : mlflow.models.Model, optional
         The MLmodel to add the flavors to (``log_model`` passes its own).
-    signature, input_example, metadata
+    signature, input_example : optional
         As in MLflow's own flavors. Without a signature one is inferred from ``input_example``.
     pip_requirements, extra_pip_requirements : list of str, optional
         Replace, or add to, :func:`get_default_pip_requirements`.
+    metadata : dict, optional
+        As in MLflow's own flavors: written into the MLmodel file.
 
     Raises
     ------
@@ -299,6 +301,11 @@ class PyFuncModel:
     pandas DataFrame, numpy array or list of rows into float32 features (columns in order) and
     returns ``model.predict`` (probabilities for a classifier, values for a regressor).
 
+    Parameters
+    ----------
+    model : nncore.Sequential
+        The model to serve.
+
     Examples
     --------
     >>> import numpy as np
@@ -313,7 +320,22 @@ class PyFuncModel:
         self.model = model
 
     def predict(self, data, params=None) -> np.ndarray:
-        """The model's predictions for the rows of ``data``."""
+        """The model's predictions for the rows of ``data``.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, numpy.ndarray, dict or list of rows
+            The features, columns in the model's input order (a dict maps column names to
+            values; one row may be 1-D).
+        params : dict, optional
+            MLflow's inference parameters; none are used.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``model.predict`` of the rows: probabilities for a classifier, values for a
+            regressor.
+        """
         if hasattr(data, "to_numpy"):
             data = data.to_numpy()
         elif isinstance(data, dict):  # {"column": values} as a served JSON "inputs" may hold
@@ -324,13 +346,28 @@ class PyFuncModel:
         return self.model.predict(x)
 
     def get_raw_model(self):
-        """The wrapped :class:`nncore.Sequential`."""
+        """The wrapped model.
+
+        Returns
+        -------
+        nncore.Sequential
+            The model ``predict`` runs.
+        """
         return self.model
 
 
 def load_pyfunc(path) -> PyFuncModel:
-    """MLflow's pyfunc loader for the ``nncore`` flavor (``_load_pyfunc`` of
-    :mod:`nncore.mlflow`): ``path`` is the ``.nnc`` file or the model directory.
+    """MLflow's pyfunc loader for the ``nncore`` flavor (``_load_pyfunc`` of :mod:`nncore.mlflow`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.nnc`` file or the model directory.
+
+    Returns
+    -------
+    PyFuncModel
+        The loaded model, wrapped for MLflow's pyfunc interface.
 
     Examples
     --------

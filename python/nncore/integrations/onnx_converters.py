@@ -109,7 +109,22 @@ def _to_output(scope, container, source: str, target) -> None:
 
 def convert_classifier(scope, operator, container) -> None:
     """skl2onnx converter for ``nncore.sklearn.MLPClassifier``: outputs the label and
-    ``predict_proba``'s probabilities (columns in ``classes_`` order)."""
+    ``predict_proba``'s probabilities (columns in ``classes_`` order).
+
+    Parameters
+    ----------
+    scope : skl2onnx.common._topology.Scope
+        Where new variable and operator names come from (skl2onnx passes it).
+    operator : skl2onnx.common._topology.Operator
+        The estimator's node; ``operator.raw_operator`` is the fitted estimator.
+    container : skl2onnx.common._container.ModelComponentContainer
+        The ONNX graph the nodes are added to.
+
+    Raises
+    ------
+    NotImplementedError
+        For a multi-label classifier.
+    """
     from onnx import TensorProto
 
     est = operator.raw_operator
@@ -155,7 +170,17 @@ def convert_classifier(scope, operator, container) -> None:
 
 def convert_regressor(scope, operator, container) -> None:
     """skl2onnx converter for ``nncore.sklearn.MLPRegressor``: outputs ``predict``'s values as
-    an (n, outputs) tensor."""
+    an (n, outputs) tensor.
+
+    Parameters
+    ----------
+    scope : skl2onnx.common._topology.Scope
+        Where new variable and operator names come from (skl2onnx passes it).
+    operator : skl2onnx.common._topology.Operator
+        The estimator's node; ``operator.raw_operator`` is the fitted estimator.
+    container : skl2onnx.common._container.ModelComponentContainer
+        The ONNX graph the nodes are added to.
+    """
     est = operator.raw_operator
     x = _float_input(scope, container, operator)
     out = _inline_network(scope, container, est, x)

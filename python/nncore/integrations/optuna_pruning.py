@@ -104,7 +104,7 @@ class OptunaPruning(Callback):
     ...     model.compile(optimizer=nc.optim.Adam(lr=lr), loss="mse")
     ...     pruning = nc.callbacks.OptunaPruning(trial, monitor="val_loss")
     ...     history = model.fit(X, y, epochs=5, validation_split=0.25, callbacks=[pruning])
-    ...     return history["val_loss"][-1]
+    ...     return history.history["val_loss"][-1]
     >>> study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
     >>> study.optimize(objective, n_trials=4)
     >>> len(study.trials)

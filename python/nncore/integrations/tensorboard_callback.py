@@ -143,7 +143,20 @@ def epoch_tag(key: str) -> tuple[str, str]:
     """(run, tag) of an epoch-log key, as Keras's TensorBoard names them: ``loss`` ->
     ("train", "epoch_loss"), ``val_loss`` -> ("validation", "epoch_loss"), ``lr`` -> ("train",
     "epoch_learning_rate"); a diagnostics series keeps its name (``grad_norm/0``), which
-    TensorBoard groups by the part before the slash."""
+    TensorBoard groups by the part before the slash.
+
+    Parameters
+    ----------
+    key : str
+        An epoch-log key.
+
+    Returns
+    -------
+    run : str
+        ``"train"`` or ``"validation"``.
+    tag : str
+        The scalar's name within the run.
+    """
     if key.startswith("val_"):
         return "validation", "epoch_" + key[4:]
     if key == "lr":

@@ -32,12 +32,12 @@ def learning_curve(
         Numeric features.
     y : array-like of shape (n,) or (n, outputs)
         Targets (class labels for a classifier).
+    train_sizes : sequence of float or int, default (0.1, 0.325, 0.55, 0.775, 1.0)
+        Fractions (<= 1.0, of the smallest training part) or row counts; duplicates are merged.
     cv : int, splitter or list of (train_idx, test_idx), default 5
         An int k means :class:`StratifiedKFold` (k) for classifiers and :class:`KFold` (k)
         otherwise, unshuffled; any object with ``split(X, y)`` (scikit-learn's included) or an
         explicit list of index pairs.
-    train_sizes : sequence of float or int, default (0.1, 0.325, 0.55, 0.775, 1.0)
-        Fractions (<= 1.0, of the smallest training part) or row counts; duplicates are merged.
     scoring : str or callable, optional
         One metric; default ``accuracy`` for classifiers, ``r2`` otherwise.
     fit_params, n_jobs, standardize
@@ -135,14 +135,14 @@ def validation_curve(
         Numeric features.
     y : array-like of shape (n,) or (n, outputs)
         Targets (class labels for a classifier).
-    cv : int, splitter or list of (train_idx, test_idx), default 5
-        An int k means :class:`StratifiedKFold` (k) for classifiers and :class:`KFold` (k)
-        otherwise, unshuffled; any object with ``split(X, y)`` (scikit-learn's included) or an
-        explicit list of index pairs.
     param_name : str
         The parameter that varies.
     param_range : iterable
         Its values.
+    cv : int, splitter or list of (train_idx, test_idx), default 5
+        An int k means :class:`StratifiedKFold` (k) for classifiers and :class:`KFold` (k)
+        otherwise, unshuffled; any object with ``split(X, y)`` (scikit-learn's included) or an
+        explicit list of index pairs.
     scoring : str or callable, optional
         One metric; default ``accuracy`` for classifiers, ``r2`` otherwise.
     fit_params, n_jobs, standardize
@@ -151,6 +151,7 @@ def validation_curve(
     Returns
     -------
     train_scores, test_scores : numpy.ndarray of shape (len(param_range), n_folds)
+        Each fold's score on its training rows and on its held-out part, per value.
 
     Raises
     ------

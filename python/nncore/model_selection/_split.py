@@ -50,11 +50,39 @@ class KFold:
         self.n_splits, self.shuffle, self.seed = int(n_splits), bool(shuffle), seed
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
-        """The number of (train, test) splits :meth:`split` yields."""
+        """The number of (train, test) splits :meth:`split` yields.
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored; there for scikit-learn's splitter interface.
+
+        Returns
+        -------
+        int
+            The number of splits.
+        """
         return self.n_splits
 
     def split(self, X, y=None, groups=None):
-        """Yield ``(train_indices, test_indices)`` (int64 arrays) for each fold."""
+        """Yield the (train, test) row indices of each fold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            The data; only its number of rows is read.
+        y : array-like of shape (n_samples,), optional
+            Ignored.
+        groups : object
+            Ignored; there for scikit-learn's splitter interface.
+
+        Yields
+        ------
+        train : ndarray of int64
+            The rows of the training part, sorted.
+        test : ndarray of int64
+            The rows of the held-out fold, sorted.
+        """
         n = _num_rows(X)
         if self.n_splits > n:
             raise ValueError(f"n_splits={self.n_splits} is greater than the number of rows ({n})")
@@ -145,7 +173,18 @@ class StratifiedKFold:
         self.n_splits, self.shuffle, self.seed = int(n_splits), bool(shuffle), seed
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
-        """The number of (train, test) splits :meth:`split` yields."""
+        """The number of (train, test) splits :meth:`split` yields.
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored; there for scikit-learn's splitter interface.
+
+        Returns
+        -------
+        int
+            The number of splits.
+        """
         return self.n_splits
 
     def _fold_of(self, y, rng) -> np.ndarray:
@@ -159,7 +198,24 @@ class StratifiedKFold:
         return fold
 
     def split(self, X, y, groups=None):
-        """Yield ``(train_indices, test_indices)`` (int64 arrays) for each fold."""
+        """Yield the (train, test) row indices of each fold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            The data; only its number of rows is read.
+        y : array-like of shape (n_samples,)
+            The class labels the folds are stratified by.
+        groups : object
+            Ignored; there for scikit-learn's splitter interface.
+
+        Yields
+        ------
+        train : ndarray of int64
+            The rows of the training part, sorted.
+        test : ndarray of int64
+            The rows of the held-out fold, sorted.
+        """
         if y is None:
             raise ValueError("StratifiedKFold.split needs the class labels y")
         if _num_rows(X) != len(y):
@@ -216,11 +272,39 @@ class RepeatedStratifiedKFold:
         self.n_splits, self.n_repeats, self.seed = int(n_splits), int(n_repeats), seed
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
-        """The number of (train, test) splits :meth:`split` yields."""
+        """The number of (train, test) splits :meth:`split` yields.
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored; there for scikit-learn's splitter interface.
+
+        Returns
+        -------
+        int
+            The number of splits.
+        """
         return self.n_splits * self.n_repeats
 
     def split(self, X, y, groups=None):
-        """Yield ``(train_indices, test_indices)`` (int64 arrays) for each fold."""
+        """Yield the (train, test) row indices of each fold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            The data; only its number of rows is read.
+        y : array-like of shape (n_samples,)
+            The class labels the folds are stratified by.
+        groups : object
+            Ignored; there for scikit-learn's splitter interface.
+
+        Yields
+        ------
+        train : ndarray of int64
+            The rows of the training part, sorted.
+        test : ndarray of int64
+            The rows of the held-out fold, sorted.
+        """
         seeds = np.random.SeedSequence(self.seed).spawn(self.n_repeats)
         for s in seeds:
             yield from StratifiedKFold(self.n_splits, shuffle=True, seed=s).split(X, y)

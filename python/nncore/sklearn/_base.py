@@ -215,34 +215,43 @@ class BaseMLP(StochasticSolver, BaseEstimator):
         return {}
 
     # ---------------------------------------------------------------------------- outputs
-    def _check_predict_input(self, X):
-        """validate_data(X) as scikit-learn's predict calls it. A plain float ndarray whose
-        checks pass is returned as it is without the generic validation machinery (a third of
-        a small predict); anything else, or any failing check, goes through validate_data,
-        which then warns or raises exactly as scikit-learn does."""
-        if (
+    def _plain_input(self, X) -> bool:
+        """Whether X is a plain float ndarray that validate_data(X) would return as it is
+        (when it holds no NaN/inf: the core checks that while it reads X)."""
+        return (
             type(X) is np.ndarray
             and X.ndim == 2
             and X.dtype in (np.float32, np.float64)
             and X.shape[0] >= 1
             and X.shape[1] == getattr(self, "n_features_in_", -1)
             and not hasattr(self, "feature_names_in_")
-            and np.isfinite(X.sum())  # scikit-learn's own fast finiteness test
-        ):
-            return X
+        )
+
+    def _validate_predict_input(self, X):
         return validate_data(
             self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float64, np.float32)
         )
 
     def _forward(self, X, check_input=True, eng=None, raw=False) -> np.ndarray:
         """The output activation's values in X's float dtype (from ``eng`` during a fit, whose
-        network is ahead of ``coefs_``); with ``raw``, the core's float32 outputs before it."""
-        if check_input:
-            X = self._check_predict_input(X)
+        network is ahead of ``coefs_``); with ``raw``, the core's float32 outputs before it.
+
+        A plain float ndarray skips validate_data (a third of a small predict) and scikit-learn's
+        finiteness test (a pass over X): the core converts, checks and runs X chunk by chunk in
+        one read (``_core.infer_rows``). When it finds a NaN or infinity, or X is anything else,
+        validate_data runs and warns or raises exactly as scikit-learn does."""
+        unchecked = check_input and self._plain_input(X)
+        if check_input and not unchecked:
+            X = self._validate_predict_input(X)
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         with self._threads():
             eng = eng or self._engine()
-            return eng.outputs(X) if raw else eng.predict(X, dtype)
+            z = eng.infer_rows(X)
+            if z is None:
+                if unchecked:
+                    X = self._validate_predict_input(X)
+                z = eng.outputs(X)
+        return z if raw else eng.activate(z, dtype)
 
     def _score_fast(self, eng, X, y, sample_weight):
         """The validation score scikit-learn computes for early stopping (NaN when the

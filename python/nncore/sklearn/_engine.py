@@ -11,6 +11,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
+from .. import _core
+
 # Rows per call into the core: a larger batch (L-BFGS's full batch) accumulates its gradient over
 # chunks, so the workspace and the densified rows of a sparse X stay bounded. Fixed, so the sums
 # (and the bits) do not depend on the thread count.
@@ -126,6 +128,29 @@ class Engine:
         ws, bs = self._views(self.model.engine.arena("grads"))
         return np.concatenate([w.T.ravel() for w in ws] + list(bs)).astype(np.float64)
 
+    def segments(self) -> list:
+        """The (offset, size) of every Dense weight and bias in the parameter arena: the
+        variables of the core's L-BFGS (in arena order; the solver does not depend on it)."""
+        return [(o, s[0] * s[1]) for o, s in self._w] + [(o, s[0]) for o, s in self._b]
+
+    @property
+    def loss_factor(self) -> float:
+        """scikit-learn's loss value over the core's (see _LOSSES)."""
+        return self._r
+
+    def chunk_weights(self, n: int, sw, chunk: int):
+        """The per-row float32 weights :meth:`loss_grad` passes with each chunk of a full batch
+        of n rows, as one array (None where no chunk needs any), and the batch's weight sum."""
+        total_w = float(n) if sw is None else float(np.sum(sw))
+        if sw is None and n <= chunk and self._c == 1.0:
+            return None, total_w
+        w = np.empty(n, dtype=np.float32)
+        for i in range(0, n, chunk):
+            m = min(chunk, n - i)
+            scale = m * self._c / total_w
+            w[i : i + m] = scale if sw is None else sw[i : i + m] * scale
+        return w, total_w
+
     # ------------------------------------------------------------------- loss and gradient
     def targets(self, Y: np.ndarray):
         """Y (n, k) as the core reads it: class indices for softmax, float32 otherwise."""
@@ -200,16 +225,18 @@ class Engine:
             out[rows] = self.model.engine.forward(dense_rows(X, rows), False)
         return out
 
-    def predict(self, X, dtype=np.float64) -> np.ndarray:
-        """The output activation's values in ``dtype``: the core's float32 outputs (in chunks of
-        rows; a sparse X is densified chunk by chunk) through the output activation computed in
-        ``dtype``, so float64 probabilities saturate where scikit-learn's do, not at float32's."""
-        n = X.shape[0]
-        out = np.empty((n, self.n_out), dtype=dtype)
-        for i in range(0, n, CHUNK):
-            rows = slice(i, min(i + CHUNK, n))
-            out[rows] = self.model.engine.forward(dense_rows(X, rows), False)
-        return _OUT_ACTIVATIONS[self.out_activation](out)
+    def infer_rows(self, X):
+        """The core's float32 outputs of a dense float X in one pass over it (converted and
+        checked chunk by chunk in C++); None for any other X or when X holds a NaN or an
+        infinity (also a float64 beyond float32's range)."""
+        if type(X) is not np.ndarray or X.ndim != 2 or X.dtype not in (np.float32, np.float64):
+            return None
+        return _core.infer_rows(self.model.engine.core, X)
+
+    def activate(self, z: np.ndarray, dtype) -> np.ndarray:
+        """The output activation of the core's outputs ``z``, computed in ``dtype``, so float64
+        probabilities saturate where scikit-learn's do, not at float32's."""
+        return _OUT_ACTIVATIONS[self.out_activation](z.astype(dtype, copy=False))
 
 
 def _softmax(z):

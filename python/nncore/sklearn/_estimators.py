@@ -17,32 +17,8 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from . import _docs
 from ._base import STOCHASTIC, BaseMLP, check_fitted
-
-_DOC_EXTRAS = """
-    nncore extras (keyword-only; their defaults reproduce scikit-learn):
-
-    batchnorm : bool, default=False
-        Dense -> BatchNorm -> activation in every hidden layer.
-    dropout : float, default=0.0
-        Dropout rate after every hidden layer.
-    l1, l2 : float, default=0.0
-        nncore's per-layer penalties ``l1·Σ|W| + l2·ΣW²`` on the mean loss, on top of ``alpha``.
-    max_norm : float or None, default=None
-        Max-norm constraint on the hidden units' incoming weights.
-    optimizer_kwargs : dict or None
-        Extra arguments of the nncore optimizer when ``solver`` names one of nncore's own
-        (``"adamw"``, ``"nadam"``, ``"rmsprop"``, ``"adagrad"``), which run with their PyTorch
-        update rules at ``learning_rate_init``.
-    n_threads : int or None
-        Threads for this estimator's fits and predictions (None: nncore's setting). Results
-        are bitwise identical for any value.
-
-    ``activation`` also accepts nncore's ``leaky_relu, elu, selu, gelu, softplus, silu``.
-    ``model_`` is the fitted :class:`nncore.Sequential`; ``coefs_``/``intercepts_`` are read from
-    it after each fit and written back into it when changed. Its network applies ``alpha`` (as
-    its ``batch_l2`` setting, not saved with the model) in any further training step.
-"""
 
 
 def _stochastic(est) -> bool:
@@ -54,18 +30,7 @@ def _stochastic(est) -> bool:
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
-    __doc__ = (
-        """Multi-layer perceptron classifier: scikit-learn's ``MLPClassifier`` (same parameters,
-    defaults, fitted attributes and behaviour) trained by nncore.
-
-    Binary and multi-label targets use sigmoid outputs with the summed binary log-loss,
-    multiclass targets a softmax. See scikit-learn's documentation for the parameters.
-
-    class_weight : None, "balanced" or dict, default=None
-        nncore extra: class weights multiplied into the sample weights (single-output y).
-"""
-        + _DOC_EXTRAS
-    )
+    __doc__ = _docs.CLASSIFIER
 
     _parameter_constraints: dict = {
         **BaseMLP._parameter_constraints,
@@ -144,13 +109,47 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
-        """Fit the model to X and y (labels, or a 2-D indicator matrix for multi-label)."""
+        """Fit the model to data matrix X and targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The class labels, or a 2-D indicator matrix for multi-label targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows (None: all 1). The loss of each mini-batch is normalised by its
+            weight sum, as in scikit-learn.
+
+        Returns
+        -------
+        MLPClassifier
+            The fitted estimator.
+        """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch over X, y; ``classes`` (all labels) is required on the first call."""
+        """Update the model with one epoch over X and y (stochastic solvers only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The class labels, or a 2-D indicator matrix for multi-label targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows (None: all 1). The loss of each mini-batch is normalised by its
+            weight sum, as in scikit-learn.
+        classes : array-like of shape (n_classes,), default=None
+            Every label of the problem: required on the first call, ignored afterwards.
+
+        Returns
+        -------
+        MLPClassifier
+            The updated estimator.
+        """
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
@@ -214,7 +213,18 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     _score_function = staticmethod(accuracy_score)
 
     def predict(self, X):
-        """Predicted labels (an indicator matrix for multi-label)."""
+        """Predict with the multi-layer perceptron classifier.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted labels (an indicator matrix for multi-label targets).
+        """
         check_fitted(self)
         return self._predict(X)
 
@@ -230,7 +240,19 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._label_binarizer.inverse_transform(p)
 
     def predict_proba(self, X):
-        """Class probabilities, columns in ``classes_`` order (one per label for multi-label)."""
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The probability of each class, columns in ``classes_`` order (for multi-label
+            targets, each label's probability), in X's float dtype.
+        """
         check_fitted(self)
         p = self._forward(X)
         if self.n_outputs_ == 1:
@@ -239,7 +261,18 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return p
 
     def predict_log_proba(self, X):
-        """log(predict_proba(X))."""
+        """The logarithm of the probability estimates: ``log(predict_proba(X))``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The log-probability of each class, columns in ``classes_`` order.
+        """
         p = self.predict_proba(X)
         return np.log(p, out=p)
 
@@ -250,13 +283,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
-    __doc__ = (
-        """Multi-layer perceptron regressor: scikit-learn's ``MLPRegressor`` (same parameters,
-    defaults, fitted attributes and behaviour, ``loss="squared_error"`` or ``"poisson"`` with a
-    log link) trained by nncore. See scikit-learn's documentation for the parameters.
-"""
-        + _DOC_EXTRAS
-    )
+    __doc__ = _docs.REGRESSOR
 
     _parameter_constraints: dict = {
         **BaseMLP._parameter_constraints,
@@ -332,13 +359,45 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
-        """Fit the model to X and y (1-D, or 2-D for several outputs)."""
+        """Fit the model to data matrix X and targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets (2-D for several outputs).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows (None: all 1). The loss of each mini-batch is normalised by its
+            weight sum, as in scikit-learn.
+
+        Returns
+        -------
+        MLPRegressor
+            The fitted estimator.
+        """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over X, y."""
+        """Update the model with one epoch over X and y (stochastic solvers only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows (None: all 1). The loss of each mini-batch is normalised by its
+            weight sum, as in scikit-learn.
+
+        Returns
+        -------
+        MLPRegressor
+            The updated estimator.
+        """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def _validate_input(self, X, y, incremental, reset):
@@ -365,7 +424,18 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     _score_function = staticmethod(r2_score)
 
     def predict(self, X):
-        """Predictions in X's float dtype; 1-D for a single output."""
+        """Predict with the multi-layer perceptron regressor.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values in X's float dtype; 1-D for a single output.
+        """
         check_fitted(self)
         return self._predict(X)
 

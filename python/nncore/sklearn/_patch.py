@@ -12,9 +12,26 @@ _saved: dict = {}
 
 
 def patch_sklearn() -> None:
-    """Point scikit-learn's MLP names at nncore's estimators (idempotent). Code that already
-    holds scikit-learn's class (``from sklearn.neural_network import MLPClassifier`` run before)
-    keeps it; import after patching."""
+    """Point scikit-learn's MLP names at nncore's estimators (idempotent).
+
+    Code that already holds scikit-learn's class (``from sklearn.neural_network import
+    MLPClassifier`` run before) keeps it; import after patching.
+
+    See Also
+    --------
+    unpatch_sklearn : Undo it.
+
+    Examples
+    --------
+    >>> import sklearn.neural_network
+    >>> import nncore.sklearn
+    >>> nncore.sklearn.patch_sklearn()
+    >>> sklearn.neural_network.MLPClassifier is nncore.sklearn.MLPClassifier
+    True
+    >>> nncore.sklearn.unpatch_sklearn()
+    >>> sklearn.neural_network.MLPClassifier is nncore.sklearn.MLPClassifier
+    False
+    """
     from . import _estimators
 
     for modname in _MODULES:
@@ -28,7 +45,17 @@ def patch_sklearn() -> None:
 
 
 def unpatch_sklearn() -> None:
-    """Undo :func:`patch_sklearn` (idempotent)."""
+    """Undo :func:`patch_sklearn` (idempotent): scikit-learn's own classes are back.
+
+    Examples
+    --------
+    >>> import sklearn.neural_network
+    >>> import nncore.sklearn
+    >>> nncore.sklearn.patch_sklearn()
+    >>> nncore.sklearn.unpatch_sklearn()
+    >>> sklearn.neural_network.MLPRegressor.__module__
+    'sklearn.neural_network._multilayer_perceptron'
+    """
     for (modname, name), cls in list(_saved.items()):
         setattr(importlib.import_module(modname), name, cls)
         del _saved[(modname, name)]

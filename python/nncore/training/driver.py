@@ -12,6 +12,7 @@ to Python after every call, so Ctrl-C stops at a batch boundary with ``model.his
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
@@ -24,7 +25,23 @@ EPOCH_SUMS = ("loss_sum", "penalty_sum", "rows", "correct", "skipped_nonfinite")
 
 
 def check_schedulers(schedulers) -> list:
-    """fit's ``schedulers`` as a list, each checked for the scheduler protocol."""
+    """fit's ``schedulers`` as a list, each checked for the scheduler protocol.
+
+    Parameters
+    ----------
+    schedulers : LRScheduler, list of LRScheduler or None
+        fit's argument.
+
+    Returns
+    -------
+    list of LRScheduler
+        The schedulers (empty for None).
+
+    Raises
+    ------
+    TypeError
+        When one lacks ``interval``, ``step_batch`` or ``step_epoch``.
+    """
     if schedulers is None:
         return []
     scheds = list(schedulers if isinstance(schedulers, (list, tuple)) else [schedulers])
@@ -38,9 +55,34 @@ def check_schedulers(schedulers) -> list:
 
 
 def callback_list(model, callbacks, epochs, verbose, first=()) -> tuple[History, CallbackList]:
-    """(History, callbacks): a fresh History (also ``model.history``) after the callbacks in
-    ``first`` (diagnostics add to the epoch logs before History records them), the progress
-    display and the user's callbacks, in calling order."""
+    """A fresh History and the callbacks of one fit, in calling order.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model; the History also becomes ``model.history``.
+    callbacks : list of Callback or None
+        The user's callbacks.
+    epochs : int
+        The epochs of the fit (for the progress display).
+    verbose : int
+        fit's ``verbose``: a progress display when not 0.
+    first : sequence of Callback, default ()
+        Callbacks called before the History (diagnostics add to the epoch logs before History
+        records them).
+
+    Returns
+    -------
+    history : History
+        The fit's History.
+    callbacks : CallbackList
+        ``first``, the History, the progress display and the user's callbacks.
+
+    Raises
+    ------
+    TypeError
+        When a callback is not an nncore Callback.
+    """
     history = History()
     model.history = history
     cbs = list(callbacks or [])
@@ -54,7 +96,25 @@ def callback_list(model, callbacks, epochs, verbose, first=()) -> tuple[History,
 
 
 class ArraySource:
-    """In-memory arrays: one run per epoch, its rows shuffled by (seed, epoch) or in order."""
+    """In-memory arrays: one run per epoch, its rows shuffled by (seed, epoch) or in order.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32
+        The checked inputs.
+    y : ndarray
+        The checked targets.
+    sw : ndarray of shape (n_samples,) or None
+        The sample weights.
+    batch_size : int
+        Rows per batch.
+    shuffle : bool
+        Shuffle the rows of each epoch.
+    seed : int
+        The shuffles' seed.
+    epochs : int
+        The epochs of the fit (for the callbacks' ``on_train_begin`` logs).
+    """
 
     ready = True  # the model is built: the driver starts the callbacks before the first run
 
@@ -66,6 +126,19 @@ class ArraySource:
         self.info = {"epochs": epochs, "batches": batches, "samples": self.samples}
 
     def runs(self, epoch: int):
+        """The epoch's runs of batches: here one, all the rows.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's index, which seeds its shuffle.
+
+        Yields
+        ------
+        tuple
+            ``(X, y, sample_weight, order)``: ``order`` is the epoch's row permutation
+            (int64), or None for the rows in order.
+        """
         X, y, sw, _ = self.run
         order = None
         if self.shuffle:
@@ -75,12 +148,29 @@ class ArraySource:
 
 
 def new_totals() -> dict:
+    """An epoch's running sums, all zero.
+
+    Returns
+    -------
+    dict
+        One entry per summed statistic (loss, penalty, correct, rows, ...), and ``grad_norm``
+        (-1: none yet).
+    """
     totals: dict = dict.fromkeys(EPOCH_SUMS, 0)
     totals["grad_norm"] = -1.0
     return totals
 
 
 def add_stats(totals: dict, st: dict) -> None:
+    """Add one call's statistics into an epoch's running sums.
+
+    Parameters
+    ----------
+    totals : dict
+        The sums, from :func:`new_totals`; updated in place.
+    st : dict
+        What the step returned; its ``grad_norm`` (the last step's) replaces the total's.
+    """
     for key in EPOCH_SUMS:
         totals[key] += st.get(key, 0)
     if st.get("grad_norm", -1.0) >= 0:
@@ -88,10 +178,26 @@ def add_stats(totals: dict, st: dict) -> None:
 
 
 class Driver:
-    """Runs ``epochs`` epochs of ``step`` over ``source``; ``start(run)`` is called once with
-    the first run (the model is built by then; with None before it when the source is
-    ``ready``) and returns (History, CallbackList, validation
-    rows or None). ``ctx`` (a distributed context) makes every rank stop together."""
+    """Runs epochs of ``step`` over ``source``: the one epoch loop behind every ``fit``.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model being trained.
+    source : object
+        The batch source: ``runs(epoch)`` yields runs of batches (:class:`ArraySource`, the
+        streamed and MPI sources).
+    step : object
+        Trains the batches of a run (``steps.FusedStep``, ``steps.PythonLossStep``, the
+        distributed step).
+    schedulers : list of LRScheduler or None
+        fit's learning-rate schedules.
+    start : callable
+        Called once with the first run (the model is built by then; with None before it when
+        the source is ``ready``); returns (History, CallbackList, validation rows or None).
+    ctx : nncore.distributed.Context, optional
+        Makes every rank stop together.
+    """
 
     def __init__(self, model, source, step, *, schedulers, start, ctx=None):
         self.model, self.source, self.step = model, source, step
@@ -99,8 +205,21 @@ class Driver:
         self.per_batch = [s for s in self.scheds if s.interval == "batch"]
         self.start, self.ctx = start, ctx
         self.history = self.cb = self.val = None
+        self.steps = self.skipped = 0  # optimizer steps run, and skipped as non-finite
 
     def fit(self, epochs: int) -> History:
+        """Run up to ``epochs`` epochs (fewer when a callback or Ctrl-C stops training).
+
+        Parameters
+        ----------
+        epochs : int
+            The number of epochs.
+
+        Returns
+        -------
+        History
+            The fit's History (also ``model.history``).
+        """
         model = self.model
         model.stop_training = False
         if getattr(self.source, "ready", False):  # built already: callbacks start before epoch 0
@@ -108,11 +227,30 @@ class Driver:
         for epoch in range(model.epochs_done, model.epochs_done + epochs):
             if not self._epoch(epoch):
                 break
+        self._warn_skipped()
         if self.cb is None:  # no epochs, and a source that only builds the model lazily
             model.history = History()
             return model.history
         self.cb.on_train_end({})
         return self.history
+
+    def _warn_skipped(self) -> None:
+        """nncore's stance on non-finite steps: the optimizers skip them by default
+        (``skip_nonfinite=True``, as torch's GradScaler skips inf/NaN steps) where a plain
+        torch.optim step would apply them and poison the weights; a skip is never silent: one
+        warning per fit, with the count."""
+        opt = self.model.optimizer
+        if self.skipped and opt is not None and opt.hyper_parameters().get("skip_nonfinite"):
+            warnings.warn(
+                f"{self.skipped} of {self.steps} optimizer steps in this fit were skipped: their "
+                "gradients held NaN or inf, so the weights were left as they were "
+                "(skip_nonfinite=True, the optimizers' default; torch.optim would have applied "
+                "them). Lower the learning rate or clip (clipnorm=), stop at the first one with "
+                "callbacks.TerminateOnNaN(), or pass skip_nonfinite=False to the optimizer to "
+                "apply such steps as PyTorch does.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
 
     def _begin(self, run) -> None:
         self.history, self.cb, self.val = self.start(run)
@@ -159,6 +297,8 @@ class Driver:
             st = self.step.train(run, b, end)
             dt = time.perf_counter() - t1
             add_stats(totals, st)
+            self.steps += st["batches"]
+            self.skipped += st.get("skipped_nonfinite", 0)
             if st["batches"]:  # the one place a per-batch schedule steps: after each update
                 for s in self.per_batch:
                     s.step_batch()

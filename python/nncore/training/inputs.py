@@ -18,6 +18,18 @@ from .._validation import (
 
 
 def require_compiled(model) -> None:
+    """Raise unless the model is compiled.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+
+    Raises
+    ------
+    RuntimeError
+        When it has no loss or no optimizer.
+    """
     if model.loss is None or model.optimizer is None:
         raise RuntimeError(
             "the model is not compiled: call model.compile(optimizer=..., loss=...) first"
@@ -25,8 +37,30 @@ def require_compiled(model) -> None:
 
 
 def check_input(model, X, name: str = "X") -> np.ndarray:
-    """X checked as the model's first layer reads it; builds the model from its width on first
-    use, and has the engine re-read weights written through live parameter views."""
+    """X checked as the model's first layer reads it.
+
+    Builds the model from X's width on first use, and has the engine re-read weights written
+    through live parameter views.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    X : array-like of shape (n_samples, n_features)
+        The inputs.
+    name : str, default "X"
+        How messages name them.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features), float32
+        The checked inputs.
+
+    Raises
+    ------
+    ValueError
+        On a wrong shape or non-finite values.
+    """
     _fork.check(stacklevel=4)
     first = model.layers[0] if model.layers else None
     if first is None:
@@ -40,7 +74,29 @@ def check_input(model, X, name: str = "X") -> np.ndarray:
 
 
 def check_y(model, y, n: int, name: str = "y"):
-    """Targets for the compiled loss: labels, one-hot rows or values, ``n`` rows."""
+    """Targets for the compiled loss: labels, one-hot rows or values.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    y : array-like
+        The targets.
+    n : int
+        The number of rows they must have.
+    name : str, default "y"
+        How messages name them.
+
+    Returns
+    -------
+    ndarray
+        The checked targets, in the form the engine takes for the loss.
+
+    Raises
+    ------
+    ValueError
+        When they do not fit the loss or the number of rows.
+    """
     k = model.engine.output_dim
     loss = model.loss
     if callable(loss):  # the function reads y as it likes; only the rows must match
@@ -79,15 +135,47 @@ def _cross_entropy_targets(arr, n, k, name):
 
 
 def class_weights(model, y, class_weight, sample_weight):
-    """Sample weights with ``class_weight`` ("balanced" or {class: weight}) folded in."""
+    """Sample weights with ``class_weight`` ("balanced", {class: weight} or one weight per
+    class) folded in: row i weighs class_weight[y_i] (times its sample weight), and the loss
+    stays the mean over the rows, as in Keras and scikit-learn. The one home of class
+    weights (the loss option of that name is deprecated).
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    y : ndarray of shape (n_samples,)
+        The checked integer labels.
+    class_weight : "balanced", dict, array-like or None
+        fit's ``class_weight``.
+    sample_weight : ndarray of shape (n_samples,) or None
+        The checked sample weights.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float32, or None
+        The weights of the rows (``sample_weight`` unchanged without class weights).
+
+    Raises
+    ------
+    ValueError
+        When the loss takes no class weights, or they are malformed.
+    """
     if class_weight is None:
         return sample_weight
     if model.loss not in _losses.SOFTMAX_LOSSES or y.ndim != 1:
         raise ValueError("class_weight needs cross_entropy or focal with integer labels")
     k = model.engine.output_dim
-    if class_weight == "balanced":
+    if isinstance(class_weight, str) and class_weight == "balanced":
         counts = np.bincount(y, minlength=k).astype(np.float64)
         cw = np.where(counts > 0, len(y) / (k * np.maximum(counts, 1)), 0.0)
+    elif isinstance(class_weight, (list, tuple, np.ndarray)):
+        cw = np.asarray(class_weight, dtype=np.float64).ravel()
+        if cw.size != k or not np.isfinite(cw).all() or (cw < 0).any():
+            raise ValueError(
+                f"class_weight: expected {k} finite weights >= 0 (one per class), got "
+                f"{np.asarray(class_weight).tolist()!r}"
+            )
     elif isinstance(class_weight, dict):
         cw = np.ones(k)
         for c, w in class_weight.items():
@@ -95,13 +183,34 @@ def class_weights(model, y, class_weight, sample_weight):
                 raise ValueError(f"class_weight: class {c!r} is out of range for {k} outputs")
             cw[int(c)] = float(w)
     else:
-        raise ValueError("class_weight must be a dict {class: weight} or 'balanced'")
+        raise ValueError(
+            "class_weight must be 'balanced', a dict {class: weight} or one weight per class"
+        )
     w = cw[y].astype(np.float32)
     return w if sample_weight is None else (w * sample_weight).astype(np.float32)
 
 
 def fit_inputs(model, X, y, sample_weight, class_weight):
-    """fit's (X, y, sample weights) checked, with class weights folded into the weights."""
+    """fit's (X, y, sample weights) checked, with class weights folded into the weights.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    X : array-like of shape (n_samples, n_features)
+        The inputs.
+    y : array-like
+        The targets.
+    sample_weight : array-like of shape (n_samples,) or None
+        The sample weights.
+    class_weight : "balanced", dict, array-like or None
+        The class weights.
+
+    Returns
+    -------
+    tuple
+        ``(X, y, weights)``, checked; weights may be None.
+    """
     X = check_input(model, X)
     y = check_y(model, y, X.shape[0])
     sw = check_sample_weight(sample_weight, X.shape[0])
@@ -109,6 +218,24 @@ def fit_inputs(model, X, y, sample_weight, class_weight):
 
 
 def evaluate_inputs(model, X, y, sample_weight):
+    """evaluate's (X, y, sample weights) checked.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    X : array-like of shape (n_samples, n_features)
+        The inputs.
+    y : array-like
+        The targets.
+    sample_weight : array-like of shape (n_samples,) or None
+        The sample weights.
+
+    Returns
+    -------
+    tuple
+        ``(X, y, sample_weight)``, checked.
+    """
     X = check_input(model, X)
     return X, check_y(model, y, X.shape[0]), check_sample_weight(sample_weight, X.shape[0])
 
@@ -119,7 +246,33 @@ def _rows(arrays, idx):
 
 
 def validation_rows(model, X, y, sw, seed, validation_split, validation_data):
-    """((X, y, sw) to train on, (X, y, sw) to validate on or None)."""
+    """The rows to train on and the rows to validate on.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    X, y, sw : ndarray
+        The checked inputs, targets and weights (sw may be None).
+    seed : int
+        Seeds the held-out rows of ``validation_split``.
+    validation_split : float
+        fit's ``validation_split`` (shuffled; stratified for softmax losses).
+    validation_data : tuple or None
+        fit's ``validation_data``.
+
+    Returns
+    -------
+    train : tuple
+        ``(X, y, sw)`` to train on.
+    validation : tuple or None
+        ``(X, y, sw)`` to validate on, or None.
+
+    Raises
+    ------
+    ValueError
+        When both are given, or ``validation_data`` is malformed.
+    """
     validation_split = check_fraction(validation_split, "validation_split")  # hardening
     if validation_data is not None and validation_split:
         raise ValueError("give either validation_split or validation_data, not both")

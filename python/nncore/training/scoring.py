@@ -10,8 +10,21 @@ from .. import metrics as _metrics
 
 
 def task_of(loss, k: int | None) -> str | None:
-    """binary / multiclass / multilabel / regression, from the loss and the number of outputs:
-    which metrics fit (``metrics.for_task``). None when unknown (no outputs yet, a callable)."""
+    """The task a loss implies, which decides the metrics that fit (``metrics.for_task``).
+
+    Parameters
+    ----------
+    loss : str or callable
+        The compiled loss.
+    k : int or None
+        The number of outputs (None: unknown yet).
+
+    Returns
+    -------
+    str or None
+        ``"binary"``, ``"multiclass"``, ``"multilabel"`` or ``"regression"``; None when
+        unknown (no outputs yet, a callable loss).
+    """
     if loss in _losses.SOFTMAX_LOSSES:
         return "multiclass"
     if loss in _losses.SIGMOID_LOSSES:
@@ -20,7 +33,18 @@ def task_of(loss, k: int | None) -> str | None:
 
 
 def has_accuracy(model) -> bool:
-    """True when fit counts correct predictions (a softmax loss and the accuracy metric)."""
+    """Whether fit counts correct predictions (a softmax loss and the accuracy metric).
+
+    Parameters
+    ----------
+    model : Sequential
+        The compiled model.
+
+    Returns
+    -------
+    bool
+        True when the epoch logs get a training ``accuracy``.
+    """
     return model.loss in _losses.SOFTMAX_LOSSES and any(
         m in ("accuracy", "acc") for m in model.metrics
     )
@@ -32,8 +56,20 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 def transform(loss, out):
-    """Raw outputs as ``predict`` returns them: probabilities for the softmax and sigmoid
-    losses (in float64), the outputs themselves otherwise."""
+    """Raw outputs as ``predict`` returns them.
+
+    Parameters
+    ----------
+    loss : str or callable
+        The compiled loss.
+    out : ndarray of shape (n_samples, n_outputs)
+        The network's raw outputs.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_outputs)
+        Probabilities for the softmax and sigmoid losses (float64), the outputs otherwise.
+    """
     if loss in _losses.SOFTMAX_LOSSES:
         return _softmax(out.astype(np.float64))
     if loss in _losses.SIGMOID_LOSSES:
@@ -42,7 +78,26 @@ def transform(loss, out):
 
 
 def loss_of_outputs(model, out, y, sw, chunk: int = 4096) -> float:
-    """The mean data loss of outputs against checked targets, summed chunk by chunk."""
+    """The mean data loss of outputs against checked targets, summed chunk by chunk.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    out : ndarray of shape (n_samples, n_outputs)
+        Raw outputs.
+    y : ndarray
+        The checked targets.
+    sw : ndarray of shape (n_samples,) or None
+        The sample weights.
+    chunk : int, default 4096
+        Rows per call to the core.
+
+    Returns
+    -------
+    float
+        The mean loss.
+    """
     if callable(model.loss):
         _custom_loss.no_weights(sw)
         return _custom_loss.loss_of_outputs(model.loss, out, y, chunk)
@@ -56,13 +111,51 @@ def loss_of_outputs(model, out, y, sw, chunk: int = 4096) -> float:
 
 
 def outputs_and_loss(model, X, y, sw, chunk: int = 4096):
-    """Raw outputs (evaluation mode) and the mean data loss, in chunks to bound memory."""
+    """Raw outputs (evaluation mode) and the mean data loss, in chunks to bound memory.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    X : ndarray of shape (n_samples, n_features), float32
+        The checked inputs.
+    y : ndarray
+        The checked targets.
+    sw : ndarray of shape (n_samples,) or None
+        The sample weights.
+    chunk : int, default 4096
+        Rows per call to the core.
+
+    Returns
+    -------
+    out : ndarray of shape (n_samples, n_outputs)
+        The raw outputs.
+    loss : float
+        The mean data loss.
+    """
     out = model.engine.outputs(X, chunk)
     return out, loss_of_outputs(model, out, y, sw, chunk)
 
 
 def scores(model, out, y, loss) -> dict:
-    """evaluate's dictionary from all outputs, targets and the mean loss."""
+    """evaluate's dictionary from all outputs, targets and the mean loss.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    out : ndarray of shape (n_samples, n_outputs)
+        The raw outputs.
+    y : ndarray
+        The checked targets.
+    loss : float
+        The mean data loss.
+
+    Returns
+    -------
+    dict
+        ``{"loss": ..., <metric>: ...}``.
+    """
     result = {"loss": float(loss)}
     if model.metrics:
         pred = transform(model.loss, out)

@@ -13,18 +13,56 @@ from .scoring import has_accuracy, outputs_and_loss, scores
 
 
 def drops_one_row(model) -> bool:
-    """True when a final batch of one row is dropped (batchnorm needs batch statistics); the
-    core's fused epochs apply the same rule."""
+    """Whether a final batch of one row is dropped (batchnorm needs batch statistics).
+
+    The core's fused epochs apply the same rule.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+
+    Returns
+    -------
+    bool
+        True when a layer needs batch statistics.
+    """
     return any(layer.needs_batch_statistics() for layer in model.layers)
 
 
 def evaluate(model, X, y, sw) -> dict:
+    """evaluate's scores of checked rows: the mean data loss and each compiled metric.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    X : ndarray of shape (n_samples, n_features), float32
+        The checked inputs.
+    y : ndarray
+        The checked targets.
+    sw : ndarray of shape (n_samples,) or None
+        The sample weights (of the loss only).
+
+    Returns
+    -------
+    dict
+        ``{"loss": ..., <metric>: ...}``.
+    """
     out, loss = outputs_and_loss(model, X, y, sw)
     return scores(model, out, y, loss)
 
 
 class FusedStep:
-    """Batches ``begin..end`` of a run in one C++ call."""
+    """Batches ``begin..end`` of a run in one C++ call.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    batch_size : int
+        Rows per batch.
+    """
 
     one_by_one = False  # the driver may hand over many batches per call
 
@@ -33,13 +71,55 @@ class FusedStep:
         self.accuracy = has_accuracy(model)
 
     def batches(self, run) -> int:
+        """The number of batches of a run.
+
+        Parameters
+        ----------
+        run : tuple
+            ``(X, y, sample_weight, order)``.
+
+        Returns
+        -------
+        int
+            ``ceil(rows / batch_size)``.
+        """
         return -(-run[0].shape[0] // self.batch_size)
 
     def train(self, run, begin: int, end: int) -> dict:
+        """Train batches ``begin..end`` of a run.
+
+        Parameters
+        ----------
+        run : tuple
+            ``(X, y, sample_weight, order)``; ``order`` permutes the rows (None: in order).
+        begin, end : int
+            The batches to train.
+
+        Returns
+        -------
+        dict
+            The calls' statistics (loss and penalty sums, rows, correct, skipped, grad_norm).
+        """
         X, y, sw, order = run
         return self.model.engine.train_batches(X, y, sw, self.batch_size, order, begin, end)
 
     def batch_logs(self, totals: dict, b: int, nbatches: int) -> dict:
+        """The logs ``on_batch_end`` gets.
+
+        Parameters
+        ----------
+        totals : dict
+            The epoch's running sums.
+        b : int
+            The batch's index.
+        nbatches : int
+            The epoch's number of batches.
+
+        Returns
+        -------
+        dict
+            ``batch``, ``batches``, the running ``loss`` (and ``accuracy``).
+        """
         rows = max(totals["rows"], 1)
         logs = {"batch": b, "batches": nbatches, "loss": totals["loss_sum"] / rows}
         if self.accuracy:
@@ -49,7 +129,22 @@ class FusedStep:
         return logs
 
     def epoch_logs(self, totals: dict, val, t0: float) -> dict:
-        """The epoch's log line: training means, validation scores, lr, time, gradient norm."""
+        """The epoch's logs: training means, validation scores, lr, time, gradient norm.
+
+        Parameters
+        ----------
+        totals : dict
+            The epoch's sums.
+        val : tuple or None
+            The validation rows ``(X, y, sw)``.
+        t0 : float
+            The epoch's start (``time.perf_counter()``).
+
+        Returns
+        -------
+        dict
+            What ``on_epoch_end`` and the History get.
+        """
         rows = max(totals["rows"], 1)
         logs = {"loss": totals["loss_sum"] / rows, "reg_loss": totals["penalty_sum"] / rows}
         if self.accuracy:
@@ -69,7 +164,15 @@ class FusedStep:
 class PythonLossStep(FusedStep):
     """``compile(loss=fn)``: per batch a C++ forward, ``fn`` in Python, a C++ backward and
     update (``Network.step_from_grad``). A Python call per batch anyway: the driver hands the
-    batches over one by one (callbacks and stopping see every batch)."""
+    batches over one by one (callbacks and stopping see every batch).
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    batch_size : int
+        Rows per batch.
+    """
 
     one_by_one = True
 
@@ -79,6 +182,20 @@ class PythonLossStep(FusedStep):
         self.drop_one_row = drops_one_row(model)
 
     def train(self, run, begin: int, end: int) -> dict:
+        """Train batches ``begin..end`` of a run, one Python loss call each.
+
+        Parameters
+        ----------
+        run : tuple
+            ``(X, y, sample_weight, order)``; sample weights are refused.
+        begin, end : int
+            The batches to train.
+
+        Returns
+        -------
+        dict
+            The batches' statistics, as :meth:`FusedStep.train`'s.
+        """
         X, y, sw, order = run
         _custom_loss.no_weights(sw)
         engine, fn = self.model.engine, self.model.loss
@@ -100,5 +217,18 @@ class PythonLossStep(FusedStep):
 
 
 def step_for(model, batch_size: int):
-    """The step that trains ``model``: its compiled loss in C++, or a Python function."""
+    """The step that trains ``model``: its compiled loss in C++, or a Python function.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model.
+    batch_size : int
+        Rows per batch.
+
+    Returns
+    -------
+    FusedStep or PythonLossStep
+        The step.
+    """
     return (PythonLossStep if callable(model.loss) else FusedStep)(model, batch_size)
