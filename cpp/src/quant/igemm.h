@@ -28,7 +28,7 @@
 namespace nncore::quant {
 
 constexpr int kPanel = 16;      // output columns per packed panel
-constexpr int kMaxMr = 16;      // the most rows a micro-kernel takes (AMX's tile rows)
+constexpr int kMaxMr = 32;      // the most rows a micro-kernel takes (AMX: two 16-row tiles)
 constexpr int kWeightMax = 63;  // |w| bound of the 7-bit weights (see the header)
 constexpr int kMaxK = 1 << 17;
 constexpr int kRequantMax = 256;  // the most columns one epilogue call takes   // K bound: |Σ (a -
@@ -141,7 +141,7 @@ NNCORE_DECLARE_UKR(igemm_ukr_avxvnni)  // mr 6, 1 panel: 256-bit vpdpbusd
 #endif
 #if NNCORE_HAVE_AVX512
 NNCORE_DECLARE_UKR(igemm_ukr_avx512vnni)  // mr 6, 4 panels: 512-bit vpdpbusd
-NNCORE_DECLARE_UKR(igemm_ukr_amx)         // mr 16, 4 panels: AMX tdpbusd (m <= 6: the VNNI one)
+NNCORE_DECLARE_UKR(igemm_ukr_amx)         // mr 32, 2 panels: AMX tdpbusd (m <= 6: VNNI)
 void igemm_amx_release();                 // _tile_release on this thread if it configured tiles
 #endif
 #if NNCORE_HAVE_NEON

@@ -1,5 +1,5 @@
-// AMX-INT8 micro-kernel, tile 16 × 64 (4 panels): per chunk of 64 k, one tdpbusd per panel
-// multiplies a 16-row u8 A tile with a 16-column s8 B tile into an s32 C tile. The packed
+// AMX-INT8 micro-kernel, tile 32 × 32 (2 row tiles × 2 panels): per chunk of 64 k, four tdpbusd
+// multiply two 16-row u8 A tiles with two 16-column s8 B tiles into four s32 C tiles. The packed
 // panels (igemm.h) already are AMX's B layout (rows of 4 k × 16 columns): B is read in place.
 #include <immintrin.h>
 
@@ -10,87 +10,77 @@
 namespace nncore::quant {
 
 namespace {
-// tmm0-3: C (rows × 16 s32), tmm4 / tmm5: A / B of a full 64-k chunk, tmm6 / tmm7: A / B of the
-// k tail (fewer groups), so one configuration serves a whole call.
+// tmm0-3: C (row tile r, panel p at 2r + p), tmm4-5: A of row tiles 0 and 1, tmm6-7: B of panels
+// 0 and 1. The k tail (kq not a multiple of 16 groups) is added with vpdpbusd after the tiles
+// are stored, so one configuration (which depends only on the rows) serves every call.
 struct alignas(64) TileConfig {
   std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
   std::uint16_t colsb[16] = {};
   std::uint8_t rows[16] = {};
 };
 
-// The shape this thread's tiles are configured for (rows, tail groups); -1: not configured.
-thread_local int t_rows = -1, t_tail = -1;
+// The rows this thread's tiles are configured for; -1: not configured.
+thread_local int t_rows = -1;
 
-void configure(int m, int tail) {
-  if (m == t_rows && tail == t_tail) return;
+void configure(int m) {
+  if (m == t_rows) return;
+  const int m0 = m < 16 ? m : 16, m1 = m - m0;  // rows of row tile 0 and 1 (0: unused)
   TileConfig cfg;
-  for (int t = 0; t < 4; ++t) {
-    cfg.rows[t] = std::uint8_t(m);
-    cfg.colsb[t] = 64;
+  const int rows[8] = {m0, m0, m1, m1, m0, m1, 16, 16};
+  for (int t = 0; t < 8; ++t) {
+    cfg.rows[t] = std::uint8_t(rows[t]);
+    cfg.colsb[t] = rows[t] ? 64 : 0;
   }
-  cfg.rows[4] = std::uint8_t(m);
-  cfg.colsb[4] = 64;
-  cfg.rows[5] = 16;
-  cfg.colsb[5] = 64;
-  const int tg = tail > 0 ? tail : 1;  // a tile must not be empty; unused when tail is 0
-  cfg.rows[6] = std::uint8_t(m);
-  cfg.colsb[6] = std::uint16_t(4 * tg);
-  cfg.rows[7] = std::uint8_t(tg);
-  cfg.colsb[7] = 64;
   _tile_loadconfig(&cfg);
   t_rows = m;
-  t_tail = tail;
 }
 
-template <int NP>
+// c[i][0 .. 16·np) += Σ over the groups [g0, kq) with 512-bit vpdpbusd (the k tail).
+void add_tail(int m, int g0, int kq, const std::uint8_t* a, std::size_t lda, const std::int8_t* b,
+              std::size_t ps, int np, std::int32_t* c, std::size_t ldc) {
+  for (int i = 0; i < m; ++i)
+    for (int p = 0; p < np; ++p) {
+      std::int32_t* ci = c + std::size_t(i) * ldc + 16 * p;
+      __m512i acc = _mm512_loadu_si512(ci);
+      for (int g = g0; g < kq; ++g) {
+        std::int32_t a4;
+        std::memcpy(&a4, a + std::size_t(i) * lda + 4 * std::size_t(g), 4);
+        const __m512i w = _mm512_loadu_si512(b + std::size_t(p) * ps + std::size_t(g) * 64);
+        acc = _mm512_dpbusd_epi32(acc, _mm512_set1_epi32(a4), w);
+      }
+      _mm512_storeu_si512(ci, acc);
+    }
+}
+
+template <bool TwoRows, bool TwoPanels>
 void tile(int kq, const std::uint8_t* a, std::size_t lda, const std::int8_t* b, std::size_t ps,
           std::int32_t* c, std::size_t ldc) {
   _tile_zero(0);
-  if (NP > 1) _tile_zero(1);
-  if (NP > 2) _tile_zero(2);
-  if (NP > 3) _tile_zero(3);
-  const int full = kq / 16;
-  for (int q = 0; q < full; ++q) {
+  if (TwoPanels) _tile_zero(1);
+  if (TwoRows) _tile_zero(2);
+  if (TwoRows && TwoPanels) _tile_zero(3);
+  const std::uint8_t* a1 = a + 16 * lda;
+  for (int q = 0; q < kq / 16; ++q) {
     const std::int8_t* bq = b + std::size_t(q) * 16 * 64;
     _tile_loadd(4, a + std::size_t(q) * 64, lda);
-    _tile_loadd(5, bq, 64);
-    _tile_dpbusd(0, 4, 5);
-    if (NP > 1) {
-      _tile_loadd(5, bq + ps, 64);
-      _tile_dpbusd(1, 4, 5);
-    }
-    if (NP > 2) {
-      _tile_loadd(5, bq + 2 * ps, 64);
-      _tile_dpbusd(2, 4, 5);
-    }
-    if (NP > 3) {
-      _tile_loadd(5, bq + 3 * ps, 64);
-      _tile_dpbusd(3, 4, 5);
-    }
-  }
-  if (kq % 16) {
-    const std::int8_t* bq = b + std::size_t(full) * 16 * 64;
-    _tile_loadd(6, a + std::size_t(full) * 64, lda);
-    _tile_loadd(7, bq, 64);
-    _tile_dpbusd(0, 6, 7);
-    if (NP > 1) {
+    _tile_loadd(6, bq, 64);
+    _tile_dpbusd(0, 4, 6);
+    if (TwoPanels) {
       _tile_loadd(7, bq + ps, 64);
-      _tile_dpbusd(1, 6, 7);
+      _tile_dpbusd(1, 4, 7);
     }
-    if (NP > 2) {
-      _tile_loadd(7, bq + 2 * ps, 64);
-      _tile_dpbusd(2, 6, 7);
-    }
-    if (NP > 3) {
-      _tile_loadd(7, bq + 3 * ps, 64);
-      _tile_dpbusd(3, 6, 7);
+    if (TwoRows) {
+      _tile_loadd(5, a1 + std::size_t(q) * 64, lda);
+      _tile_dpbusd(2, 5, 6);
+      if (TwoPanels) _tile_dpbusd(3, 5, 7);
     }
   }
   const std::size_t ldc_b = ldc * sizeof(std::int32_t);
+  std::int32_t* c1 = c + 16 * ldc;
   _tile_stored(0, c, ldc_b);
-  if (NP > 1) _tile_stored(1, c + 16, ldc_b);
-  if (NP > 2) _tile_stored(2, c + 32, ldc_b);
-  if (NP > 3) _tile_stored(3, c + 48, ldc_b);
+  if (TwoPanels) _tile_stored(1, c + 16, ldc_b);
+  if (TwoRows) _tile_stored(2, c1, ldc_b);
+  if (TwoRows && TwoPanels) _tile_stored(3, c1 + 16, ldc_b);
 }
 }  // namespace
 
@@ -103,19 +93,23 @@ void igemm_ukr_amx(int m, int kq, const std::uint8_t* a, std::size_t lda, const 
     igemm_ukr_avx512vnni(m, kq, a, lda, b, ps, np, colsum, c, ldc);
     return;
   }
-  configure(m, kq % 16);
-  switch (np) {
-    case 1: tile<1>(kq, a, lda, b, ps, c, ldc); break;
-    case 2: tile<2>(kq, a, lda, b, ps, c, ldc); break;
-    case 3: tile<3>(kq, a, lda, b, ps, c, ldc); break;
-    default: tile<4>(kq, a, lda, b, ps, c, ldc); break;
-  }
+  configure(m);
+  const bool two_rows = m > 16, two_panels = np > 1;
+  if (two_rows && two_panels)
+    tile<true, true>(kq, a, lda, b, ps, c, ldc);
+  else if (two_rows)
+    tile<true, false>(kq, a, lda, b, ps, c, ldc);
+  else if (two_panels)
+    tile<false, true>(kq, a, lda, b, ps, c, ldc);
+  else
+    tile<false, false>(kq, a, lda, b, ps, c, ldc);
+  if (kq % 16) add_tail(m, kq - kq % 16, kq, a, lda, b, ps, np, c, ldc);
 }
 
 void igemm_amx_release() {
   if (t_rows < 0) return;
   _tile_release();
-  t_rows = t_tail = -1;
+  t_rows = -1;
 }
 
 }  // namespace nncore::quant
