@@ -141,7 +141,7 @@ NNCORE_DECLARE_UKR(igemm_ukr_avxvnni)  // mr 6, 1 panel: 256-bit vpdpbusd
 #endif
 #if NNCORE_HAVE_AVX512
 NNCORE_DECLARE_UKR(igemm_ukr_avx512vnni)  // mr 6, 4 panels: 512-bit vpdpbusd
-NNCORE_DECLARE_UKR(igemm_ukr_amx)         // mr 32, 2 panels: AMX tdpbusd (m <= 6: VNNI)
+NNCORE_DECLARE_UKR(igemm_ukr_amx)         // mr 32, 4 panels: AMX tdpbusd (m <= 6: VNNI)
 void igemm_amx_release();                 // _tile_release on this thread if it configured tiles
 #endif
 #if NNCORE_HAVE_NEON

@@ -48,7 +48,7 @@ const Kernels kAvxVnni = make("avx-vnni 6x16", 6, 1, igemm_ukr_avxvnni, q_avx2::
 const Kernels kAvx512Vnni = make("avx512-vnni 6x64", 6, 4, igemm_ukr_avx512vnni,
                                  q_avx512::requant_row, q_avx512::quantize_rows);
 Kernels make_amx() {
-  Kernels k = make("amx 32x32", kMaxMr, 2, igemm_ukr_amx, q_avx512::requant_row,
+  Kernels k = make("amx 32x64", kMaxMr, 4, igemm_ukr_amx, q_avx512::requant_row,
                    q_avx512::quantize_rows);
   k.finish = igemm_amx_release;
   return k;

@@ -1,6 +1,6 @@
-// AMX-INT8 micro-kernel, tile 32 × 32 (2 row tiles × 2 panels): per chunk of 64 k, four tdpbusd
-// multiply two 16-row u8 A tiles with two 16-column s8 B tiles into four s32 C tiles. The packed
-// panels (igemm.h) already are AMX's B layout (rows of 4 k × 16 columns): B is read in place.
+// AMX-INT8 micro-kernel, 32 × 64 in steps of 32 × 32: per 64 k, four tdpbusd (two u8 A tiles ×
+// two s8 B tiles into four s32 C tiles). The packed panels (igemm.h) already are AMX's B layout
+// (rows of 4 k × 16 columns), so B is read in place; k tail by vpdpbusd; m <= 6 rows: VNNI.
 #include <immintrin.h>
 
 #include <cstring>
@@ -94,15 +94,20 @@ void igemm_ukr_amx(int m, int kq, const std::uint8_t* a, std::size_t lda, const 
     return;
   }
   configure(m);
-  const bool two_rows = m > 16, two_panels = np > 1;
-  if (two_rows && two_panels)
-    tile<true, true>(kq, a, lda, b, ps, c, ldc);
-  else if (two_rows)
-    tile<true, false>(kq, a, lda, b, ps, c, ldc);
-  else if (two_panels)
-    tile<false, true>(kq, a, lda, b, ps, c, ldc);
-  else
-    tile<false, false>(kq, a, lda, b, ps, c, ldc);
+  const bool two_rows = m > 16;
+  for (int p = 0; p < np; p += 2) {  // pairs of panels; A comes again from L1
+    const std::int8_t* bp = b + std::size_t(p) * ps;
+    std::int32_t* cp = c + 16 * p;
+    const bool two_panels = np - p > 1;
+    if (two_rows && two_panels)
+      tile<true, true>(kq, a, lda, bp, ps, cp, ldc);
+    else if (two_rows)
+      tile<true, false>(kq, a, lda, bp, ps, cp, ldc);
+    else if (two_panels)
+      tile<false, true>(kq, a, lda, bp, ps, cp, ldc);
+    else
+      tile<false, false>(kq, a, lda, bp, ps, cp, ldc);
+  }
   if (kq % 16) add_tail(m, kq - kq % 16, kq, a, lda, b, ps, np, c, ldc);
 }
 
