@@ -4,7 +4,7 @@ rounds, medians; one int8 row per int8 kernel set the ISA can run (VNNI and not)
 
     PYTHONPATH=python python bench/python/bench_quantized.py [--rounds 7] [--threads 1]
                                                              [--isa native|avx2|avx512]
-                                                             [--kernels vpmaddubsw]
+                                                             [--kernels amx,avx512]
 
 Each round runs fp32 and every int8 kernel set on the same rows in turn; each sample repeats the
 call for at least --sample-ms. Speedup = fp32 time / int8 time (> 1: int8 faster). Accuracy: the
@@ -51,7 +51,11 @@ def main() -> None:
     ap.add_argument("--sample-ms", type=float, default=40.0)
     ap.add_argument("--isa", default="native", help="native, avx2 or avx512")
     ap.add_argument("--activations", default="static", help="static or dynamic")
-    ap.add_argument("--kernels", default="", help="only int8 kernel sets whose name has this")
+    ap.add_argument(
+        "--kernels",
+        default="",
+        help="only int8 kernel sets whose name has one of these (comma-separated)",
+    )
     args = ap.parse_args()
 
     X, _ = make_data(4096, seed=1)
@@ -61,7 +65,7 @@ def main() -> None:
     isa = nc._core.isa()
     kernels = [k for k in nc._core.int8_kernels() if isa != "avx2" or not k.startswith("avx512")]
     kernels = [k for k in kernels if not k.startswith("scalar") or isa == "scalar"]
-    kernels = [k for k in kernels if args.kernels in k]
+    kernels = [k for k in kernels if any(w in k for w in args.kernels.split(","))]
     agree = {}
     for k in kernels:
         nc._core.set_int8_kernel(k)

@@ -54,7 +54,7 @@ void igemm(int m, const std::uint8_t* a, std::size_t lda, const PackedS8& w, con
   // rows of the group (one call per row, not per micro-tile).
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
   for (std::int64_t it = 0; it < items; ++it) {
-    alignas(64) std::int32_t acc[6 * kGroupCols];
+    alignas(64) std::int32_t acc[kMaxMr * kGroupCols];
     const int b = int(it / groups), g = int(it % groups);
     const int j0 = g * kGroupCols, ncols = std::min(kGroupCols, w.N - j0);
     const int p0 = j0 / kPanel, p1 = (j0 + ncols + kPanel - 1) / kPanel;  // panels [p0, p1)
@@ -71,6 +71,7 @@ void igemm(int m, const std::uint8_t* a, std::size_t lda, const PackedS8& w, con
                   q ? q + row * ldq + j0 : nullptr);
       }
     }
+    if (k.finish) k.finish();
   }
 }
 

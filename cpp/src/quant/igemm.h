@@ -8,7 +8,8 @@
 //   B: the weights W (N, K) s8, stored in panels of 16 output columns; panel p holds, for each
 //      group q of 4 consecutive k, 16 × 4 bytes: column j's W[16p + j][4q .. 4q+3] at 4j.
 //      That is the operand vpdpbusd (x86) and sdot (arm64) read, and it serves every kernel, so
-//      weights are packed once whatever ISA runs. Pad columns and pad k are zero.
+//      weights are packed once whatever ISA runs. Pad columns and pad k are zero. 16 groups of
+//      one panel (64 k) are also exactly an AMX B tile (16 rows of 64 bytes, VNNI-4).
 //   Weights are limited to [-63, 63] (7 bits): then the AVX2 kernel's vpmaddubsw pair sum,
 //   at most 2 · 255 · 63 = 32130, never saturates int16, and every kernel computes the same
 //   exact sums (the bits do not depend on the ISA).
@@ -27,6 +28,7 @@
 namespace nncore::quant {
 
 constexpr int kPanel = 16;      // output columns per packed panel
+constexpr int kMaxMr = 32;      // the most rows a micro-kernel takes (AMX: two 16-row tiles)
 constexpr int kWeightMax = 63;  // |w| bound of the 7-bit weights (see the header)
 constexpr int kMaxK = 1 << 17;
 constexpr int kRequantMax = 256;  // the most columns one epilogue call takes   // K bound: |Σ (a -
@@ -83,6 +85,7 @@ struct Kernels {
   IgemmUkr ukr = nullptr;
   RequantRow requant = nullptr;
   QuantizeRows quantize = nullptr;
+  void (*finish)() = nullptr;  // called by a thread after its share of an igemm (AMX: tiles off)
 };
 
 // The kernel set an ISA's context uses (VNNI / dot product where this CPU has it).
@@ -138,6 +141,8 @@ NNCORE_DECLARE_UKR(igemm_ukr_avxvnni)  // mr 6, 1 panel: 256-bit vpdpbusd
 #endif
 #if NNCORE_HAVE_AVX512
 NNCORE_DECLARE_UKR(igemm_ukr_avx512vnni)  // mr 6, 4 panels: 512-bit vpdpbusd
+NNCORE_DECLARE_UKR(igemm_ukr_amx)         // mr 32, 4 panels: AMX tdpbusd (m <= 6: VNNI)
+void igemm_amx_release();                 // _tile_release on this thread if it configured tiles
 #endif
 #if NNCORE_HAVE_NEON
 NNCORE_DECLARE_UKR(igemm_ukr_neon)     // mr 1, 1 panel: widening multiplies

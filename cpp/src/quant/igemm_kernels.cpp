@@ -1,12 +1,21 @@
 // The int8 kernel sets (micro-kernel + epilogue per ISA), which of them this CPU runs, and the
 // choice for each ISA context: VNNI where the CPU has it (AVX512-VNNI under avx512, AVX-VNNI
 // under avx2), else vpmaddubsw; sdot on arm64 with FEAT_DotProd, else widening multiplies.
+// AMX-INT8 tiles come before AVX512-VNNI where the CPU has them and Linux lets this process use
+// them (arch_prctl ARCH_REQ_XCOMP_PERM; without that grant a tile instruction faults).
 #include <atomic>
 #include <stdexcept>
 
 #if defined(__aarch64__) && defined(__linux__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
+#endif
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <cpuid.h>
+#endif
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 #include "isa/context.h"
@@ -38,6 +47,13 @@ const Kernels kAvxVnni = make("avx-vnni 6x16", 6, 1, igemm_ukr_avxvnni, q_avx2::
 #if NNCORE_HAVE_AVX512
 const Kernels kAvx512Vnni = make("avx512-vnni 6x64", 6, 4, igemm_ukr_avx512vnni,
                                  q_avx512::requant_row, q_avx512::quantize_rows);
+Kernels make_amx() {
+  Kernels k = make("amx 32x64", kMaxMr, 4, igemm_ukr_amx, q_avx512::requant_row,
+                   q_avx512::quantize_rows);
+  k.finish = igemm_amx_release;
+  return k;
+}
+const Kernels kAmx = make_amx();
 #endif
 #if NNCORE_HAVE_NEON
 const Kernels kNeon = make("neon 1x16", 1, 1, igemm_ukr_neon, q_scalar::requant_row,
@@ -46,12 +62,36 @@ const Kernels kDotprod = make("neon-dotprod 4x16", 4, 1, igemm_ukr_dotprod, q_sc
                               q_scalar::quantize_rows);
 #endif
 
+// AMX-TILE + AMX-INT8 in CPUID, the OS saving the tile state (XCR0 bits 17, 18), and Linux's
+// per-process permission for the tile data (asked once; other systems: no AMX).
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+bool amx_usable() {
+#if defined(__x86_64__) && defined(__linux__)
+  static const bool ok = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    if (!(d & (1u << 24)) || !(d & (1u << 25))) return false;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return false;  // OSXSAVE
+    unsigned lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17)) return false;
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+#endif
+
 bool cpu_has(const char* feature) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
   __builtin_cpu_init();
   const std::string f = feature;
   if (f == "avx512vnni") return __builtin_cpu_supports("avx512vnni");
   if (f == "avxvnni") return __builtin_cpu_supports("avxvnni");
+  if (f == "amx") return __builtin_cpu_supports("avx512vnni") && amx_usable();
 #elif defined(__aarch64__) && defined(__linux__)
   if (std::string(feature) == "dotprod") return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
 #endif
@@ -68,6 +108,7 @@ const Kernels& kernels_for(Isa isa) {
   switch (isa) {
 #if NNCORE_HAVE_AVX512
     case Isa::avx512:
+      if (cpu_has("amx")) return kAmx;
       if (cpu_has("avx512vnni")) return kAvx512Vnni;
       [[fallthrough]];
 #endif
@@ -84,6 +125,7 @@ const Kernels& kernels_for(Isa isa) {
 std::vector<const Kernels*> available_kernels() {
   std::vector<const Kernels*> v;
 #if NNCORE_HAVE_AVX512
+  if (isa_supported(Isa::avx512) && cpu_has("amx")) v.push_back(&kAmx);
   if (isa_supported(Isa::avx512) && cpu_has("avx512vnni")) v.push_back(&kAvx512Vnni);
 #endif
 #if NNCORE_HAVE_AVX2
