@@ -22,7 +22,7 @@ from . import _format, _losses
 from .embedding import Embedding, TabularInput
 from .layers import Activation, BatchNorm, Dense, Dropout, LayerNorm, Residual
 
-# Graph, require_onnx and max_ir_version are shared with nncore.onnx_quantized, not API.
+# Graph, require_onnx, resolve_opset and max_ir_version are shared with nncore.onnx_quantized, not API.
 __all__ = ["MIN_OPSET", "export_onnx", "to_onnx"]
 
 MIN_OPSET = 13  # Softmax over one axis (axis=1 of a 2-D input) and Gemm without bias from here
@@ -223,13 +223,7 @@ def to_onnx(model, *, opset: int | None = None, name: str = "nncore"):
         raise RuntimeError(
             "the model is not built yet: give input_dim or call build()/fit() before export_onnx"
         )
-    newest = onnx.defs.onnx_opset_version()
-    if opset is None:
-        opset = min(newest, 21)
-    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
-        raise ValueError(
-            f"opset must be an integer in [{MIN_OPSET}, {newest}] (this onnx), got {opset!r}"
-        )
+    opset = resolve_opset(onnx, opset)
     _check_exportable(model.layers, "")
     params, buffers = model.parameters(), model.buffers()
     g = Graph(onnx, opset)
@@ -320,6 +314,19 @@ def _emit(g, layers, x: str, params, buffers, prefix: str, stripped, n_in: int =
             x = g.embedding(x, layer, params, n_in, where)
         # Dropout is the identity in evaluation mode: nothing to emit.
     return x
+
+
+def resolve_opset(onnx, opset: int | None) -> int:
+    """The operator set to write: None gives the newest this onnx has, at most 21; anything
+    outside [MIN_OPSET, newest] is refused (shared with nncore.onnx_quantized)."""
+    newest = onnx.defs.onnx_opset_version()
+    if opset is None:
+        return min(newest, 21)
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+        raise ValueError(
+            f"opset must be an integer in [{MIN_OPSET}, {newest}] (this onnx), got {opset!r}"
+        )
+    return opset
 
 
 def max_ir_version(onnx, opset: int) -> int:

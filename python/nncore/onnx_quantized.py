@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from . import _format, _losses
-from .onnx_export import MIN_OPSET, Graph, max_ir_version, require_onnx
+from .onnx_export import Graph, max_ir_version, require_onnx, resolve_opset
 
 
 def _const(g: Graph, hint: str, value, dtype) -> str:
@@ -70,10 +70,7 @@ def to_onnx(qmodel, *, opset: int | None = None, name: str = "nncore_int8"):
         When ``opset`` is out of range.
     """
     onnx = require_onnx()
-    newest = onnx.defs.onnx_opset_version()
-    opset = min(newest, 21) if opset is None else opset
-    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
-        raise ValueError(f"opset must be an integer in [{MIN_OPSET}, {newest}], got {opset!r}")
+    opset = resolve_opset(onnx, opset)
     g = Graph(onnx, opset)
     layers = qmodel.engine.layers()
     dynamic = qmodel.activations == "dynamic"
