@@ -24,23 +24,11 @@ from isa_env import apply_isa_environment, describe_environment  # noqa: E402
 apply_isa_environment()
 
 import numpy as np  # noqa: E402
+from bench_predict import sample  # noqa: E402
 
 import nncore as nc  # noqa: E402
 
 from bench_train import make_data, nncore_model  # noqa: E402
-
-_clock = nc._core.bench_clock
-
-
-def sample(fn, min_s: float) -> float:
-    fn()
-    n, t0 = 0, _clock()
-    while True:
-        fn()
-        n += 1
-        dt = _clock() - t0
-        if dt >= min_s or n >= 200000:
-            return dt / n
 
 
 def main() -> None:
