@@ -448,6 +448,9 @@ void register_network(py::module_& m) {
             d["skipped_nonfinite"] = st.skipped_nonfinite;
             d["grad_norm"] = st.last_grad_norm;
             d["correct"] = st.correct;
+            d["loss_terms"] = py::array_t<double>(st.loss_terms.size(), st.loss_terms.data());
+            d["penalty_terms"] = py::array_t<double>(st.penalty_terms.size(),
+                                                     st.penalty_terms.data());
             return d;
           },
           py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),

@@ -518,6 +518,8 @@ EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N
   const bool needs_stats = needs_batch_statistics();
   ensure_workspace(int(std::min<std::int64_t>(batch_size, N)));
   EpochStats st;
+  st.loss_terms.reserve(std::size_t(std::max<std::int64_t>(0, batch_end - batch_begin)));
+  st.penalty_terms.reserve(st.loss_terms.capacity());
   for (std::int64_t b = batch_begin; b < batch_end; ++b) {
     const std::int64_t begin = b * batch_size;
     const int rows = int(std::min<std::int64_t>(batch_size, N - begin));
@@ -531,6 +533,8 @@ EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N
     double loss = step_impl(rows, batch, &pen, &info, &st.correct);
     st.loss_sum += loss * rows;
     st.penalty_sum += pen * rows;
+    st.loss_terms.push_back(loss * rows);
+    st.penalty_terms.push_back(pen * rows);
     st.rows += rows;
     st.batches += 1;
     if (!info.finite) st.skipped_nonfinite += 1;

@@ -48,6 +48,9 @@ struct EpochStats {
   std::int64_t skipped_nonfinite = 0;  // steps whose gradient was NaN/inf
   std::int64_t correct = 0;  // rows whose argmax output equals the label (integer labels only)
   double last_grad_norm = -1;
+  // Each batch's (loss × rows) and (penalty × rows), in order: a caller that splits an epoch
+  // into several calls adds these one by one, so its sums do not depend on where it split.
+  std::vector<double> loss_terms, penalty_terms;
 };
 
 class Network {

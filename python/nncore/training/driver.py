@@ -169,10 +169,18 @@ def add_stats(totals: dict, st: dict) -> None:
     totals : dict
         The sums, from :func:`new_totals`; updated in place.
     st : dict
-        What the step returned; its ``grad_norm`` (the last step's) replaces the total's.
+        What the step returned; its ``grad_norm`` (the last step's) replaces the total's. Its
+        ``loss_terms`` / ``penalty_terms`` (each batch's, in order), when present, are added one
+        by one instead of its sums: the epoch's sums then do not depend on how its batches were
+        split into calls (which follows the measured speed of the machine).
     """
     for key in EPOCH_SUMS:
-        totals[key] += st.get(key, 0)
+        terms = st.get(key.replace("_sum", "_terms")) if key.endswith("_sum") else None
+        if terms is None:
+            totals[key] += st.get(key, 0)
+        else:
+            for v in terms.tolist():
+                totals[key] += v
     if st.get("grad_norm", -1.0) >= 0:
         totals["grad_norm"] = st["grad_norm"]
 
