@@ -9,4 +9,9 @@ cmake -S "$root" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}"
   -Dpybind11_DIR="$(python3 -c 'import pybind11; print(pybind11.get_cmake_dir())')" \
   -DPython_EXECUTABLE="$(command -v python3)" ${CMAKE_ARGS:-} >/dev/null
 cmake --build "$bdir" -j "${JOBS:-2}"
-cp -f "$bdir"/_core*.so "$root/python/nncore/"
+# Copy beside it, then rename: a process that has the old extension loaded keeps its file (an
+# in-place overwrite crashes it with SIGBUS/SIGSEGV mid-run, e.g. a benchmark).
+for so in "$bdir"/_core*.so; do
+  cp -f "$so" "$root/python/nncore/.$(basename "$so").tmp"
+  mv -f "$root/python/nncore/.$(basename "$so").tmp" "$root/python/nncore/$(basename "$so")"
+done

@@ -81,6 +81,16 @@ class PackedB {
 // (bench/results/design_choices.md#gemv-alternating).
 void sgemv_packed(const float* x, const PackedB& B, float* y, const Epilogue* ep, bool reverse);
 
+// Y (n×N, ldy) = X (n×K, ldx) · Wᵀ (+ epilogue), W (N×K, ldw) read in place: no packed copy of
+// W, only of the n rows of X (as Xᵀ). For a training forward at a small batch, where packing W
+// after every optimizer step costs more than packing X (bench/results/issue33.md#xwt). The same
+// bits as sgemm(N, T, n, N, K, 1, X, ldx, W, ldw, 0, Y, ldy, ep) and as sgemm_packed with W
+// packed, on any thread count. Returns false, doing nothing, when the active kernel set has no
+// such kernel (the caller then takes one of those).
+bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int ldw, float* Y,
+               int ldy, const Epilogue* ep = nullptr);
+// Whether sgemm_xwt runs on the active kernel set (AVX-512 for now).
+bool sgemm_xwt_available();
 // C = alpha · op(A) · B + beta · C (+ epilogue) with B pre-packed.
 void sgemm_packed(Trans ta, int M, float alpha, const float* A, int lda, const PackedB& B,
                   float beta, float* C, int ldc, const Epilogue* ep = nullptr,

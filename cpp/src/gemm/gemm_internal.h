@@ -50,6 +50,22 @@ using PackAFn = void (*)(Trans ta, const float* A, std::ptrdiff_t lda, int i0, i
 using PackBFn = void (*)(Trans tb, const float* B, std::ptrdiff_t ldb, int p0, int kc, int j0,
                          int n, int nr, float* dst);
 
+// One call of KernelSet::ukr_wt: rows [0, m) (m <= MR) of W read in place (row i at w + i·ldw,
+// from column 0 of K) against one packed column tile of Xᵀ (n <= NR batch rows; K block b at
+// bblk[b], kstart[b]..kstart[b + 1]), stored transposed: Y[j·ldy + i] (and preact likewise, when
+// set), with bias[i] added in the last K block.
+struct WtArgs {
+  int m = 0, n = 0, nb = 0;
+  const int* kstart = nullptr;
+  const float* w = nullptr;
+  std::ptrdiff_t ldw = 0;
+  const float* const* bblk = nullptr;
+  float* y = nullptr;
+  std::ptrdiff_t ldy = 0;
+  const float* bias = nullptr;
+  float* preact = nullptr;
+};
+
 struct KernelSet {
   Isa isa = Isa::scalar;
   const char* name = "";  // e.g. "avx512 8x48"
@@ -95,6 +111,8 @@ struct KernelSet {
   // and set-up cost a quarter of the tile (bench/results/design_choices.md#gemm-strip).
   void (*ukr_strip)(int ns, int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc,
                     const UkrEpi& e) = nullptr;
+  // Optional: sgemm_xwt's kernel (see WtArgs), the same bits as ukr's forward tiles.
+  void (*ukr_wt)(const WtArgs& a) = nullptr;
 };
 
 // The MC and NC cache blocks of a kernel set (gemm_blocking.cpp): derived at run time from the
@@ -193,6 +211,7 @@ void sgemm_ukr_avx512(int m, int n, int kc, const float* a, const float* b, floa
 void sgemm_ukr_avx512_row(int kc, const float* a, const float* b, float* c, const gemm::UkrEpi& e);
 void sgemm_ukr_avx512_strip(int ns, int kc, const float* a, const float* b, float* c,
                             std::ptrdiff_t ldc, const gemm::UkrEpi& e);
+void sgemm_ukr_avx512_wt(const gemm::WtArgs& a);  // KernelSet::ukr_wt (sgemm_xwt_avx512.cpp)
 constexpr int kMR = 8, kNR = 48, kRowSlivers = 3;
 // Column chunks up to this wide take the narrow-N kernel (x86::sgemm_cols_mr8).
 constexpr int kColsMax = 12;

@@ -26,6 +26,7 @@ const Context& context_avx512() {
     g.a_row = true;
     g.vec = 16;
     g.ukr_strip = avx512::sgemm_ukr_avx512_strip;
+    g.ukr_wt = avx512::sgemm_ukr_avx512_wt;
     x.act.forward = act_avx512::forward_span;
     x.act.backward = act_avx512::backward_span;
     x.act.softmax = act_avx512::softmax_rows;

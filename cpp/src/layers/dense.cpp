@@ -85,7 +85,11 @@ class Dense final : public Layer {
     ep.act = fused ? act_ : Act::linear;
     ep.alpha = alpha_;
     ep.preact = act_backward_needs_z(act_) ? saved : nullptr;
-    if (ctx.training && !stale_) {
+    if (ctx.training) last_train_rows_ = n;
+    if (ctx.training && reads_w_in_place(n) &&
+        sgemm_xwt(n, out_dim_, in_dim_, x, in_dim_, w_, in_dim_, y, out_dim_, &ep)) {
+      // A small batch multiplies W where it lies (sgemm_xwt): the step then need not repack it.
+    } else if (ctx.training && !stale_) {
       // W was repacked by the optimizer step that wrote it (updated()): the same kernel and K
       // blocking as below, so the same bits, without packing W again on every forward.
       sgemm_packed(Trans::N, n, 1.f, x, in_dim_, packed_, 0.f, y, out_dim_, &ep,
@@ -145,7 +149,9 @@ class Dense final : public Layer {
   // (bench/results/issue33.md#packed-by-the-step). The max-norm constraint rewrites W after
   // the step, so with it the next forward packs as before.
   void before_update() override {
-    fuse_ = max_norm_ == 0;
+    // When the next forward reads W in place (the batch that was just trained is as small),
+    // the step does not repack it; an inference call or a larger batch packs it when it comes.
+    fuse_ = max_norm_ == 0 && !(reads_w_in_place(last_train_rows_) && sgemm_xwt_available());
     if (!fuse_) return;
     const int nr = packed_.layout(in_dim_, out_dim_);
     if (nr != nr_ || !done_) {
@@ -193,6 +199,12 @@ class Dense final : public Layer {
   Init init_ = Init::xavier_uniform;
   bool use_bias_ = true, stale_ = true;
   bool fuse_ = false;  // inside an optimizer step that repacks W (before_update)
+  int last_train_rows_ = 0;  // the rows of the last training forward
+  // Training batches of up to a quarter as many rows as output units (and at most 128) multiply
+  // W in place (sgemm_xwt) instead of its packed copy: packing their n rows of X then costs at
+  // most a quarter of repacking W after each step
+  // (bench/results/issue33.md#xwt: bs 32 and 128 on the Xeon).
+  bool reads_w_in_place(int n) const { return n > 0 && n <= 128 && 4 * n <= out_dim_; }
   int nr_ = 0, nslivers_ = 0;
   std::unique_ptr<std::atomic<std::size_t>[]> done_;  // per sliver: weights updated this step
   float *w_ = nullptr, *gw_ = nullptr, *b_ = nullptr, *gb_ = nullptr;
