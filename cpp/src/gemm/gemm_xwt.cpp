@@ -47,7 +47,8 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
     for (int t = 0; t < tiles; ++t)
       for (int b = 0; b < nb; ++b) {
         const int p0 = kstart[std::size_t(b)], kc = kstart[std::size_t(b) + 1] - p0;
-        bblk[std::size_t(t) * nb + b] = xtp + (std::ptrdiff_t)p0 * npad + (std::ptrdiff_t)t * nr * kc;
+        bblk[std::size_t(t) * nb + b] = xtp + (std::ptrdiff_t)p0 * npad +
+                                        (std::ptrdiff_t)t * nr * kc;
       }
     gemm::WtArgs a;
     a.nb = nb;

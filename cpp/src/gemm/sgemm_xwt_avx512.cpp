@@ -89,8 +89,7 @@ void wt_tile(const gemm::WtArgs& a) {
           _mm256_store_ps(col[c], _mm512_castps512_ps256(_mm512_shuffle_f32x4(x0, x0, 0x08)));
           _mm256_store_ps(col[4 + c], _mm512_castps512_ps256(_mm512_shuffle_f32x4(x0, x0, 0x0D)));
           _mm256_store_ps(col[8 + c], _mm512_castps512_ps256(_mm512_shuffle_f32x4(x1, x1, 0x08)));
-          _mm256_store_ps(col[12 + c],
-                          _mm512_castps512_ps256(_mm512_shuffle_f32x4(x1, x1, 0x0D)));
+          _mm256_store_ps(col[12 + c], _mm512_castps512_ps256(_mm512_shuffle_f32x4(x1, x1, 0x0D)));
         }
         for (int j = 0; j < nj; ++j)
           _mm256_storeu_ps(dst + (std::ptrdiff_t)(j0 + j) * a.ldy, _mm256_load_ps(col[j]));

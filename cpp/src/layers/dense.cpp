@@ -198,7 +198,7 @@ class Dense final : public Layer {
   float alpha_ = 0, l1_ = 0, l2_ = 0, max_norm_ = 0;
   Init init_ = Init::xavier_uniform;
   bool use_bias_ = true, stale_ = true;
-  bool fuse_ = false;  // inside an optimizer step that repacks W (before_update)
+  bool fuse_ = false;        // inside an optimizer step that repacks W (before_update)
   int last_train_rows_ = 0;  // the rows of the last training forward
   // Training batches of up to a quarter as many rows as output units (and at most 128) multiply
   // W in place (sgemm_xwt) instead of its packed copy: packing their n rows of X then costs at
