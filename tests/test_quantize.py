@@ -103,10 +103,22 @@ def _quantize_u8(x, scale, zp):
     return np.clip(v, 0, 255).astype(np.int64)
 
 
-def numpy_int8_predict(q, X):
+def _dynamic_qparams(h):
+    """ONNX DynamicQuantizeLinear's (scale, zero point) of h in float32: the range widened to
+    hold 0, scale (hi - lo) / 255, zero point rint(clip(-lo / scale, 0, 255))."""
+    lo = np.minimum(h.min(), np.float32(0))
+    hi = np.maximum(h.max(), np.float32(0))
+    s = np.float32((hi - lo) / np.float32(255))
+    if not s > 0:
+        return np.float32(1), 0
+    return s, int(np.rint(np.clip(np.float32(0) - lo / s, np.float32(0), np.float32(255))))
+
+
+def numpy_int8_predict(q, X, dynamic=False):
     """The documented arithmetic of QuantizedModel.predict in numpy float32 (relu / linear
-    layers, static activations): u8 input, exact integer sums, y = float(acc - zp·colsum) ·
-    (input_scale · weight_scale) + bias, activation, requantized with the next layer's scale."""
+    layers): u8 input, exact integer sums, y = float(acc - zp·colsum) · (input_scale ·
+    weight_scale) + bias, activation, requantized with the next layer's scale; dynamic: each
+    int8 layer's scale from its fp32 input's range (X is one block: at most 4096 rows)."""
     layers = q.engine.layers()
     h = X.astype(np.float32)
     a = None
@@ -114,16 +126,19 @@ def numpy_int8_predict(q, X):
         if not d["int8"]:
             y = h @ d["weight"].T.astype(np.float32) + d["bias"]
         else:
+            s_in, zp = d.get("input_scale"), d.get("input_zero_point")
+            if dynamic:
+                s_in, zp = _dynamic_qparams(h)
             if a is None:
-                a = _quantize_u8(h, d["input_scale"], d["input_zero_point"])
+                a = _quantize_u8(h, s_in, zp)
             w = d["weight_q"].astype(np.int64)
-            acc = a @ w.T - d["input_zero_point"] * w.sum(1)
-            scale = np.float32(d["input_scale"]) * d["weight_scale"].astype(np.float32)
+            acc = a @ w.T - zp * w.sum(1)
+            scale = np.float32(s_in) * d["weight_scale"].astype(np.float32)
             y = acc.astype(np.float32) * scale + d["bias"]
         if d["activation"] == "relu":
             y = np.maximum(y, np.float32(0))
         nxt = layers[i + 1] if i + 1 < len(layers) else None
-        if nxt is not None and nxt["int8"]:
+        if nxt is not None and nxt["int8"] and not dynamic:
             a = _quantize_u8(y, nxt["input_scale"], nxt["input_zero_point"])
         else:
             h, a = y.astype(np.float32), None
@@ -145,6 +160,9 @@ def test_int8_arithmetic_matches_numpy_bitwise(digits):
     want = numpy_int8_predict(q, Xte)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, want)
+    for keep in (False, True):
+        qd = m_logits.quantize(activations="dynamic", keep_last_fp32=keep)
+        np.testing.assert_array_equal(qd.predict(Xte), numpy_int8_predict(qd, Xte, dynamic=True))
 
 
 # ------------------------------------------------------------------ bitwise everywhere

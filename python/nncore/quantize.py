@@ -283,6 +283,39 @@ class QuantizedModel:
             print_fn(text)
         return text
 
+    def __getstate__(self) -> dict:
+        """Pickle (and copy.deepcopy, joblib, cloudpickle): the fp32 model, which pickles
+        through the ``.nnc`` format, and the quantization fields a model file holds; the int8
+        weights are quantized again on load, with the same bits."""
+        state = self.state()
+        return {
+            "model": self.model,
+            "quantization": state["quantization"],
+            "input_scale": state["arrays"]["quantization.input_scale"],
+            "input_zero_point": state["arrays"]["quantization.input_zero_point"],
+        }
+
+    def __setstate__(self, state: dict) -> None:
+        # the payload is checked as a model file's quantization fields are (from_state, then
+        # the engine's own checks); anything malformed is a ModelFileError, never a crash
+        try:
+            arrays = {
+                "quantization.input_scale": state["input_scale"],
+                "quantization.input_zero_point": state["input_zero_point"],
+            }
+            if not all(isinstance(a, np.ndarray) for a in arrays.values()):
+                raise TypeError("the quantization arrays are not arrays")
+            q = QuantizedModel.from_state(
+                {"quantization": state["quantization"], "arrays": arrays}, state["model"]
+            )
+        except _format.ModelFileError:
+            raise
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError, OverflowError) as e:
+            raise _format.ModelFileError(
+                f"<pickle>: invalid int8 model ({type(e).__name__}: {' '.join(str(e).split())[:300]})"
+            ) from None
+        self.__dict__.update(q.__dict__)
+
     def __repr__(self) -> str:
         n = sum(1 for d in self.engine.layers() if d["int8"])
         return (

@@ -36,8 +36,11 @@ constexpr int kGroupCols = kRequantMax;  // output columns per work item (a mult
 }  // namespace
 
 void igemm(int m, const std::uint8_t* a, std::size_t lda, const PackedS8& w, const Requant& r,
-           float* f, std::size_t ldf, std::uint8_t* q, std::size_t ldq) {
+           float* f, std::size_t ldf, std::uint8_t* q, std::size_t ldq, float* lohi) {
+  float lo = 0.f, hi = 0.f;  // min / max are exact and order-free: any split gives these bits
+  if (lohi) lohi[0] = lohi[1] = 0.f;
   if (m <= 0 || w.N <= 0) return;
+  const bool scan = lohi && f;
   const Kernels& k = kernels();
   const int mr = k.mr;
   const int groups = (w.N + kGroupCols - 1) / kGroupCols;
@@ -52,9 +55,13 @@ void igemm(int m, const std::uint8_t* a, std::size_t lda, const PackedS8& w, con
   // sum over all of K, so neither the bits nor the order of additions depend on the threads.
   // The sums of one row tile across the group land in acc, then the epilogue runs on whole
   // rows of the group (one call per row, not per micro-tile).
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static) reduction(min   \
+                                                                                : lo) \
+    reduction(max                                                                     \
+              : hi)
   for (std::int64_t it = 0; it < items; ++it) {
     alignas(64) std::int32_t acc[kMaxMr * kGroupCols];
+    float ilo = 0.f, ihi = 0.f;  // this item's output range
     const int b = int(it / groups), g = int(it % groups);
     const int j0 = g * kGroupCols, ncols = std::min(kGroupCols, w.N - j0);
     const int p0 = j0 / kPanel, p1 = (j0 + ncols + kPanel - 1) / kPanel;  // panels [p0, p1)
@@ -69,9 +76,17 @@ void igemm(int m, const std::uint8_t* a, std::size_t lda, const PackedS8& w, con
         const std::size_t row = std::size_t(i0 + i);
         k.requant(acc + std::size_t(i) * kGroupCols, ncols, r, j0, f ? f + row * ldf + j0 : nullptr,
                   q ? q + row * ldq + j0 : nullptr);
+        if (scan) k.min_max(f + row * ldf + j0, std::size_t(ncols), &ilo, &ihi);
       }
     }
     if (k.finish) k.finish();
+    // the item's range starts at +0 and never holds -0, so min and max are well defined here
+    lo = ilo < lo ? ilo : lo;
+    hi = ihi > hi ? ihi : hi;
+  }
+  if (lohi) {
+    lohi[0] = lo;
+    lohi[1] = hi;
   }
 }
 

@@ -79,12 +79,17 @@ using RequantRow = void (*)(const std::int32_t* acc, int n, const Requant& r, in
 using QuantizeRows = void (*)(const float* x, std::size_t ldx, int m, int k, float scale,
                               std::int32_t zp, std::uint8_t* q, std::size_t ldq);
 
+// Widens [*lo, *hi] to hold every non-NaN value of x[0..n) (a running min / max): the same
+// result whatever the order, so a split over threads or lanes changes no bit.
+using MinMaxUpdate = void (*)(const float* x, std::size_t n, float* lo, float* hi);
+
 struct Kernels {
   const char* name = nullptr;  // e.g. "avx512-vnni 6x64"
   int mr = 0, max_panels = 0;
   IgemmUkr ukr = nullptr;
   RequantRow requant = nullptr;
   QuantizeRows quantize = nullptr;
+  MinMaxUpdate min_max = nullptr;
   void (*finish)() = nullptr;  // called by a thread after its share of an igemm (AMX: tiles off)
 };
 
@@ -100,8 +105,10 @@ void force_kernels(const std::string& name);
 
 // out = epilogue(A · Wᵀ) for m rows: u8 rows into q (stride ldq) or fp32 rows into f (ldf).
 // Threads split (row tile, column group) pairs; each output element is computed by one thread.
+// lohi (fp32 out only, may be null): set to min_max of all the outputs, each row scanned as the
+// epilogue writes it (while it is in L1), for the next layer's dynamic quantization.
 void igemm(int m, const std::uint8_t* a, std::size_t lda, const PackedS8& w, const Requant& r,
-           float* f, std::size_t ldf, std::uint8_t* q, std::size_t ldq);
+           float* f, std::size_t ldf, std::uint8_t* q, std::size_t ldq, float* lohi = nullptr);
 // The naive twin: the same sums with a triple loop and the scalar epilogue (test oracle).
 void igemm_naive(int m, const std::uint8_t* a, std::size_t lda, const std::int8_t* w, int n, int k,
                  const Requant& r, float* f, std::size_t ldf, std::uint8_t* q, std::size_t ldq);
@@ -120,6 +127,7 @@ void min_max(const float* x, std::size_t n, float* lo, float* hi);
                    std::uint8_t* q);                                                              \
   void quantize_rows(const float* x, std::size_t ldx, int m, int k, float scale, std::int32_t zp, \
                      std::uint8_t* q, std::size_t ldq);                                           \
+  void min_max_update(const float* x, std::size_t n, float* lo, float* hi);                       \
   }
 NNCORE_DECLARE_QUANT_EPILOGUE(q_scalar)
 #if NNCORE_HAVE_AVX2

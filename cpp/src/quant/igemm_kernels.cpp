@@ -25,7 +25,8 @@ namespace nncore::quant {
 
 namespace {
 
-Kernels make(const char* name, int mr, int np, IgemmUkr ukr, RequantRow rq, QuantizeRows qz) {
+Kernels make(const char* name, int mr, int np, IgemmUkr ukr, RequantRow rq, QuantizeRows qz,
+             MinMaxUpdate mm) {
   Kernels k;
   k.name = name;
   k.mr = mr;
@@ -33,23 +34,25 @@ Kernels make(const char* name, int mr, int np, IgemmUkr ukr, RequantRow rq, Quan
   k.ukr = ukr;
   k.requant = rq;
   k.quantize = qz;
+  k.min_max = mm;
   return k;
 }
 
 const Kernels kRef = make("scalar 4x64", 4, 4, igemm_ukr_ref, q_scalar::requant_row,
-                          q_scalar::quantize_rows);
+                          q_scalar::quantize_rows, q_scalar::min_max_update);
 #if NNCORE_HAVE_AVX2
 const Kernels kAvx2 = make("avx2 4x16 (vpmaddubsw)", 4, 1, igemm_ukr_avx2, q_avx2::requant_row,
-                           q_avx2::quantize_rows);
+                           q_avx2::quantize_rows, q_avx2::min_max_update);
 const Kernels kAvxVnni = make("avx-vnni 6x16", 6, 1, igemm_ukr_avxvnni, q_avx2::requant_row,
-                              q_avx2::quantize_rows);
+                              q_avx2::quantize_rows, q_avx2::min_max_update);
 #endif
 #if NNCORE_HAVE_AVX512
 const Kernels kAvx512Vnni = make("avx512-vnni 6x64", 6, 4, igemm_ukr_avx512vnni,
-                                 q_avx512::requant_row, q_avx512::quantize_rows);
+                                 q_avx512::requant_row, q_avx512::quantize_rows,
+                                 q_avx512::min_max_update);
 Kernels make_amx() {
   Kernels k = make("amx 32x64", kMaxMr, 4, igemm_ukr_amx, q_avx512::requant_row,
-                   q_avx512::quantize_rows);
+                   q_avx512::quantize_rows, q_avx512::min_max_update);
   k.finish = igemm_amx_release;
   return k;
 }
@@ -57,9 +60,9 @@ const Kernels kAmx = make_amx();
 #endif
 #if NNCORE_HAVE_NEON
 const Kernels kNeon = make("neon 1x16", 1, 1, igemm_ukr_neon, q_scalar::requant_row,
-                           q_scalar::quantize_rows);
+                           q_scalar::quantize_rows, q_scalar::min_max_update);
 const Kernels kDotprod = make("neon-dotprod 4x16", 4, 1, igemm_ukr_dotprod, q_scalar::requant_row,
-                              q_scalar::quantize_rows);
+                              q_scalar::quantize_rows, q_scalar::min_max_update);
 #endif
 
 // AMX-TILE + AMX-INT8 in CPUID, the OS saving the tile state (XCR0 bits 17, 18), and Linux's

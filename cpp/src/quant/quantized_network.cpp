@@ -162,8 +162,10 @@ QuantizedNetwork::QuantizedNetwork(const Network& net, const QuantOptions& opt,
 void QuantizedNetwork::run_block(const float* x, int n, float* out, Workspace& ws) const {
   ws.size(n, max_k4_, max_width_);
   const Kernels& ks = kernels();
-  const float* fin = x;  // the current fp32 value (null when it lives in ws.a[ai] as u8)
-  int ai = 0, fi = 0;    // which ping-pong buffer holds the current value
+  const float* fin = x;         // the current fp32 value (null when it lives in ws.a[ai] as u8)
+  int ai = 0, fi = 0;           // which ping-pong buffer holds the current value
+  float range[2] = {0.f, 0.f};  // dynamic: fin's min / max, found by the epilogue that wrote it
+  bool have_range = false;
   const std::size_t nl = layers_.size();
   for (std::size_t l = 0; l < nl; ++l) {
     const Layer& L = layers_[l];
@@ -184,8 +186,12 @@ void QuantizedNetwork::run_block(const float* x, int n, float* out, Workspace& w
     const float* scale = L.scale.data();
     if (fin) {  // quantize the fp32 input (the network's, or a dynamic layer's)
       if (opt_.dynamic) {
-        float lo, hi;
-        min_max(fin, std::size_t(n) * std::size_t(L.in), &lo, &hi);
+        float lo = range[0], hi = range[1];
+        if (!have_range) {
+          lo = hi = 0.f;
+          ks.min_max(fin, std::size_t(n) * std::size_t(L.in), &lo, &hi);
+        }
+        have_range = false;
         choose_qparams(lo, hi, &in.scale, &in.zero_point);
         for (int j = 0; j < L.out; ++j)
           ws.scale[std::size_t(j)] = in.scale * L.weight_scale[std::size_t(j)];
@@ -217,7 +223,10 @@ void QuantizedNetwork::run_block(const float* x, int n, float* out, Workspace& w
       ai ^= 1;
       fin = nullptr;
     } else {
-      igemm(n, ws.a[ai].data(), k4, L.packed, rq, fdst, std::size_t(L.out), nullptr, 0);
+      // dynamic: the next int8 layer's range from this epilogue, as it writes each row
+      have_range = opt_.dynamic && !last && layers_[l + 1].int8;
+      igemm(n, ws.a[ai].data(), k4, L.packed, rq, fdst, std::size_t(L.out), nullptr, 0,
+            have_range ? range : nullptr);
       fin = fdst;
       fi ^= 1;
     }
