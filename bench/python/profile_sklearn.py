@@ -91,7 +91,10 @@ def main():
             )
             total = sum(phases.values()) or 1.0
             top = sorted(phases.items(), key=lambda kv: -kv[1])[:8]
-            print("    C++ phases: " + ", ".join(f"{k} {v / total:.0%} ({v * 1e3:.1f} ms)" for k, v in top))
+            print(
+                "    C++ phases: "
+                + ", ".join(f"{k} {v / total:.0%} ({v * 1e3:.1f} ms)" for k, v in top)
+            )
 
 
 if __name__ == "__main__":
