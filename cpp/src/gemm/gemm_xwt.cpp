@@ -26,8 +26,12 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
         "sgemm: the epilogue takes elementwise activations only (not softmax)");
   const int mr = ks.mr, nr = ks.nr;
   const int nb = gemm::kc_blocks(K);
-  std::vector<int> kstart(std::size_t(nb) + 1);
+  // Per-thread buffers that only grow: a training step calls this every batch and allocates
+  // nothing after the first.
+  thread_local std::vector<int> kstart;
+  kstart.resize(std::size_t(nb) + 1);
   for (int b = 0; b <= nb; ++b) kstart[std::size_t(b)] = gemm::kc_start(K, nb, b);
+  const int* ks0 = kstart.data();
   // Xᵀ packed once for every thread: K block b at xt + kstart[b]·npad, sliver s of it at
   // + s·nr·kc (the layout pack_b gives a K block).
   const int npad = (n + nr - 1) / nr * nr, tiles = npad / nr;
@@ -43,16 +47,17 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
   // Each thread takes whole slivers of output units, so every element is one thread's: the
   // same bits on any thread count.
   auto run = [&](int s0, int s1) {
-    std::vector<const float*> bblk(std::size_t(nb) * tiles);
+    thread_local std::vector<const float*> bblk;
+    bblk.resize(std::size_t(nb) * tiles);
     for (int t = 0; t < tiles; ++t)
       for (int b = 0; b < nb; ++b) {
-        const int p0 = kstart[std::size_t(b)], kc = kstart[std::size_t(b) + 1] - p0;
+        const int p0 = ks0[b], kc = ks0[b + 1] - p0;
         bblk[std::size_t(t) * nb + b] = xtp + (std::ptrdiff_t)p0 * npad +
                                         (std::ptrdiff_t)t * nr * kc;
       }
     gemm::WtArgs a;
     a.nb = nb;
-    a.kstart = kstart.data();
+    a.kstart = ks0;
     a.ldw = ldw;
     a.ldy = ldy;
     for (int s = s0; s < s1; ++s) {
