@@ -102,7 +102,8 @@ class QuantizedModel:
     model's (probabilities for a classifier), ``save`` / :func:`nncore.load`, ``export_onnx``.
 
     The fp32 model it was made from is ``model`` (a snapshot: training that model later does
-    not change this one; quantize again).
+    not change this one; quantize again). It pickles and deep-copies as Sequential does
+    (through the model file format, checked on load) and predicts the same bits after.
 
     Parameters
     ----------
