@@ -6,6 +6,14 @@
 
 #include "gemm/gemm_internal.h"
 
+// GCC 12's unpack/shuffle intrinsics pass a self-initialised _mm512_undefined_ps() as their
+// unused merge operand, which -Wmaybe-uninitialized reports once they are inlined here (a
+// false positive: every lane is written). CI builds with -Werror.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
 namespace nncore::avx512 {
 namespace {
 
