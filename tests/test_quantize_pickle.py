@@ -18,8 +18,6 @@ import nncore as nc
 from nncore._format import ModelFileError
 from nncore.quantize import QuantizedModel
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
 def trained():
@@ -75,7 +73,8 @@ def test_a_pickle_loads_in_a_fresh_process(trained, tmp_path):
         "q = pickle.load(open(d + '/q.pkl', 'rb'))\n"
         "np.save(d + '/out.npy', q.predict(np.load(d + '/x.npy')))\n"
     )
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    # the nncore under test (the source tree locally, the installed package in CI)
+    env = dict(os.environ, PYTHONPATH=str(pathlib.Path(nc.__file__).resolve().parents[1]))
     subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, env=env, timeout=120)
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), q.predict(X))
 
