@@ -21,8 +21,6 @@ namespace {
 template <int M, int NV>
 void wt_tile(const gemm::WtArgs& a) {
   alignas(64) float buf[kMR][kNR];  // C tile: rows = output units, columns = batch rows
-  const int tail = a.n - 16 * (NV - 1);
-  const __mmask16 last = tail >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << tail) - 1);
   for (int blk = 0; blk < a.nb; ++blk) {
     const int p0 = a.kstart[blk], kc = a.kstart[blk + 1] - p0;
     const float* __restrict b = a.bblk[blk];
@@ -65,7 +63,6 @@ void wt_tile(const gemm::WtArgs& a) {
       }
     }
   }
-  (void)last;
   // Transposed store: Y[j][i] = buf[i][j]. Eight full rows go through 8×16 register transposes
   // (one 32-byte row of Y per batch row); partial tiles element by element.
   for (float* dst : {a.y, a.preact}) {

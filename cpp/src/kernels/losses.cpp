@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -14,6 +13,7 @@
 
 #include "nncore/common.h"
 #include "nncore/schema.h"
+#include "nncore/subnormal.h"
 #include "nncore/threading.h"
 
 // Lets GCC if-convert the selects without AVX-512 masking; changes no rounding.
@@ -273,16 +273,6 @@ void check_loss_options(Loss loss, const LossOptions& o, int k) {
   }
 }
 
-// Gradients below the smallest normal float become zero (sign kept): a softmax that saturates
-// (L-BFGS's sharp minima, confident classifiers) gives probabilities like 1e-40, and every GEMM
-// that reads or writes such subnormals then takes a microcode assist per operation on Intel CPUs:
-// the output layer's backward GEMMs ran 90-140x slower (bench/results/issue33.md#subnormals).
-// An explicit compare, the same on every ISA, so the bits stay ISA-independent.
-static void flush_subnormals(float* d, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i)
-    if (std::fabs(d[i]) < std::numeric_limits<float>::min()) d[i] = std::copysign(0.f, d[i]);
-}
-
 double loss_forward_backward(Loss loss, const float* pred, const float* target,
                              const std::int32_t* labels, const float* w, float* dpred, int n, int k,
                              const LossOptions& opt) {
@@ -320,7 +310,11 @@ double loss_forward_backward(Loss loss, const float* pred, const float* target,
               : softmax
                   ? softmax_rows(loss, pred, target, labels, w, dpred, r0, r1, k, 1.0 / norm, opt)
                   : elem_rows(loss, pred, target, w, dpred, r0, r1, k, 1.0 / norm, opt);
-    if (dpred) flush_subnormals(dpred + std::size_t(r0) * k, std::size_t(r1 - r0) * k);
+    // A saturated softmax (L-BFGS's sharp minima, confident classifiers) gives probabilities
+    // like 1e-40: flushed, or the output layer's backward GEMMs run 90-140x slower on Intel.
+    if (dpred)
+      for (std::size_t i = std::size_t(r0) * k; i < std::size_t(r1) * k; ++i)
+        dpred[i] = flush_subnormal(dpred[i]);
   }
   double total = 0;
   for (double p : part) total += p;
