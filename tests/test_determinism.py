@@ -146,3 +146,35 @@ def test_epoch_loss_bits_do_not_depend_on_how_fit_splits_its_calls(
     assert [np.float64(v).view(np.uint64) for v in hist_a] == [
         np.float64(v).view(np.uint64) for v in hist_b
     ]
+
+
+def test_wide_xwt_forward_fit_bitwise_on_every_isa_and_thread_count(restore_runtime):
+    """Layers of 100 and 60 units at batches of 200 and 1100 rows take sgemm_xwt's forward on
+    AVX-512 (W read in place, Yᵀ = W·Xᵀ, Xᵀ packed in groups of tiles split over threads) and
+    the packed forward elsewhere; the optimizer step then skips or does W's repack. Every ISA
+    and thread count gives the same bits."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(2300, 300)).astype(np.float32)
+    y = (X[:, :7] @ rng.normal(size=(7, 7))).argmax(axis=1).astype(np.int64)
+    results = {}
+    for isa in _core.supported_isas():
+        _core.set_isa(isa)
+        for t in (1, 2, 3):
+            nc.set_num_threads(t)
+            try:
+                m = nc.Sequential(
+                    [nc.Dense(100, "relu"), nc.Dense(60, "tanh"), nc.Dense(7)],
+                    input_dim=300,
+                    seed=3,
+                )
+                m.compile(optimizer=nc.optim.Adam(lr=1e-3), loss="cross_entropy")
+                h = m.fit(X, y, epochs=1, batch_size=200)
+                h2 = m.fit(X, y, epochs=1, batch_size=1100)
+            finally:
+                nc.set_num_threads(0)
+            state = m.optimizer.state_dict()["state"]
+            arrays = [m.engine.core.params_array().copy(), *[a.copy() for a in state.values()]]
+            results[(isa, t)] = (arrays, h.history["loss"] + h2.history["loss"])
+    base_key = next(iter(results))
+    for key, r in results.items():
+        _assert_same_bits(results[base_key], r, f"{key} vs {base_key}")

@@ -138,3 +138,50 @@ def test_sklearn_lbfgs_fit_bitwise_same_for_any_isa_thread_count(restore_runtime
         warnings.simplefilter("ignore", ConvergenceWarning)
         sparse = MLPClassifier(**kw).fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(sparse.coefs_[0], clf.coefs_[0], rtol=1e-4, atol=1e-5)
+
+
+def test_dense_lbfgs_chunk_depends_on_the_width_only():
+    """The full-batch chunk keeps X's rows in L2 for the backward (at most 1 MiB of float32 per
+    chunk, 256 to 4096 rows): a function of the width alone, so the fitted bits do not depend
+    on the machine."""
+    pytest.importorskip("sklearn")
+    from nncore.sklearn._lbfgs import dense_chunk
+
+    assert dense_chunk(784) == 256
+    assert dense_chunk(300) == 512
+    assert dense_chunk(64) == 4096
+    assert dense_chunk(50) == 4096
+    assert dense_chunk(100000) == 256
+    for d in (1, 7, 33, 255, 256, 257, 1000):
+        rows = dense_chunk(d)
+        assert 256 <= rows <= 4096 and rows & (rows - 1) == 0
+        assert rows == 256 or rows * d * 4 <= 1 << 20
+
+
+def test_sklearn_lbfgs_wide_layer_bitwise_same_for_any_isa_thread_count(restore_runtime):
+    """scikit-learn's 100-unit hidden layer over chunks of 512 rows (width 300): AVX-512 runs
+    the forward through sgemm_xwt, the other ISAs through the packed kernel; every ISA and
+    thread count gives the same weights, loss and n_iter_."""
+    import warnings
+
+    pytest.importorskip("sklearn")
+    from sklearn.exceptions import ConvergenceWarning
+
+    from nncore.sklearn import MLPClassifier
+
+    rng = np.random.RandomState(1)
+    X = rng.randn(1300, 300)
+    y = (X[:, :4] @ rng.randn(4, 4)).argmax(axis=1)
+    ref = None
+    for isa in _core.supported_isas():
+        _core.set_isa(isa)
+        for threads in (1, 2, 3):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf = MLPClassifier(solver="lbfgs", max_iter=8, random_state=0, n_threads=threads)
+                clf.fit(X, y)
+            got = (np.concatenate([c.ravel() for c in clf.coefs_]), clf.loss_, clf.n_iter_)
+            if ref is None:
+                ref = got
+            np.testing.assert_array_equal(got[0], ref[0], err_msg=f"{isa} {threads}")
+            assert got[1:] == ref[1:]

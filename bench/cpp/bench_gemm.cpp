@@ -151,6 +151,7 @@ struct Case {
   int M, N, K;
   float beta;
   bool packed;  // B is a Dense weight W (N×K) kept packed (the forward path)
+  bool xwt = false;  // the training forward through sgemm_xwt (W read in place, Yᵀ = W·Xᵀ)
 };
 
 struct Stats {
@@ -256,6 +257,20 @@ int main(int argc, char** argv) {
       // scikit-learn's default hidden layer: 100 = 2·48 + 4 columns on AVX-512, 6·16 + 4 on AVX2.
       {"narrow-tail fwd 200x784x100", Trans::N, Trans::T, 200, 100, 784, 0.f, false},
       {"narrow-tail fwd 200x64x100", Trans::N, Trans::T, 200, 100, 64, 0.f, false},
+      // scikit-learn's default MLP in a full-batch L-BFGS chunk of 4096 rows (X read in place).
+      {"lbfgs fwd 4096x784x100 (packed W)", Trans::N, Trans::T, 4096, 100, 784, 0.f, true},
+      {"lbfgs dW 100x4096x784 = dY^T.X (TN)", Trans::T, Trans::N, 100, 784, 4096, 0.f, false},
+      // Widths the packed kernel's 48-column tiles fill badly (sgemm_xwt_pays), both paths.
+      {"wide fwd 256x784x100 (packed W)", Trans::N, Trans::T, 256, 100, 784, 0.f, true},
+      {"wide fwd 256x784x100 (xwt)", Trans::N, Trans::T, 256, 100, 784, 0.f, false, true},
+      {"wide fwd 200x784x100 (packed W)", Trans::N, Trans::T, 200, 100, 784, 0.f, true},
+      {"wide fwd 200x784x100 (xwt)", Trans::N, Trans::T, 200, 100, 784, 0.f, false, true},
+      {"wide fwd 2048x784x100 (packed W)", Trans::N, Trans::T, 2048, 100, 784, 0.f, true},
+      {"wide fwd 2048x784x100 (xwt)", Trans::N, Trans::T, 2048, 100, 784, 0.f, false, true},
+      {"wide fwd 256x784x60 (packed W)", Trans::N, Trans::T, 256, 60, 784, 0.f, true},
+      {"wide fwd 256x784x60 (xwt)", Trans::N, Trans::T, 256, 60, 784, 0.f, false, true},
+      {"wide fwd 256x300x200 (packed W)", Trans::N, Trans::T, 256, 200, 300, 0.f, true},
+      {"wide fwd 256x300x200 (xwt)", Trans::N, Trans::T, 256, 200, 300, 0.f, false, true},
   };
 
   std::printf("# bench_gemm: %s, %d cores, TSC %.3f GHz; shapes are M x K x N; operands on %s\n",
@@ -282,7 +297,9 @@ int main(int argc, char** argv) {
       for (int nt : threads) {
         set_num_threads(nt);
         auto run = [&] {
-          if (c.packed)
+          if (c.xwt)
+            sgemm_xwt(c.M, c.N, c.K, A.data(), lda, B.data(), ldb, C.data(), c.N);
+          else if (c.packed)
             sgemm_packed(c.ta, c.M, 1.f, A.data(), lda, P, c.beta, C.data(), c.N);
           else
             sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.f, A.data(), lda, B.data(), ldb, c.beta, C.data(),
@@ -291,7 +308,9 @@ int main(int argc, char** argv) {
         Stats s = time_it(run, min_s);
         if (diff < 0) {
           std::fill(C.data(), C.data() + (size_t)c.M * c.N, 0.f);
-          if (c.packed)
+          if (c.xwt)
+            sgemm_xwt(c.M, c.N, c.K, A.data(), lda, B.data(), ldb, C.data(), c.N);
+          else if (c.packed)
             sgemm_packed(c.ta, c.M, 1.f, A.data(), lda, P, 0.f, C.data(), c.N);
           else
             sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.f, A.data(), lda, B.data(), ldb, 0.f, C.data(), c.N);

@@ -46,6 +46,9 @@ SHAPES = [
     # the weight gradients of batch 32 and 64: one short K block, so per-tile costs show
     ("bwd dW 512x32x784", 512, 32, 784, "dw"),
     ("bwd dW 512x64x784", 512, 64, 784, "dw"),
+    # scikit-learn's default MLP (one hidden layer of 100) in a full-batch L-BFGS chunk of 4096 rows
+    ("lbfgs fwd 4096x784x100", 4096, 784, 100, "fwd"),
+    ("lbfgs dW 100x4096x784", 100, 4096, 784, "dw"),
     ("batch-1 1x784x512", 1, 784, 512, "fwd"),
     ("batch-4 4x784x512", 4, 784, 512, "fwd"),
 ]

@@ -309,7 +309,7 @@ TEST(gemv_packed_matches_gemm_bits_and_double_reference) {
 
 // sgemm_xwt (W read in place, Y stored transposed) gives the bits of the packed-W forward, with
 // bias, preact and activation, over odd sizes (1, 7, 33 and edge rows/columns of every tile
-// width), several K blocks, strided operands, and 1-3 threads.
+// width), several K blocks, strided operands, 1-3 threads, and batches of several packed groups.
 TEST(xwt_matches_packed_forward_bits) {
   IsaGuard g;
   bool ran = false;
@@ -321,7 +321,8 @@ TEST(xwt_matches_packed_forward_bits) {
       continue;
     }
     ran = true;
-    const int rows[] = {1, 7, 16, 17, 33, 48, 49, 100};
+    // 200 and 700: tiles split over threads and packed in groups (700 × K 600: four groups)
+    const int rows[] = {1, 7, 16, 17, 33, 48, 49, 100, 200, 700};
     const int outs[] = {1, 7, 8, 9, 33, 130};
     const int ins[] = {1, 7, 33, 600};  // 600: three K blocks
     for (int n : rows)
@@ -350,4 +351,26 @@ TEST(xwt_matches_packed_forward_bits) {
   }
   set_num_threads(0);
   (void)ran;
+}
+
+// sgemm_xwt_pays picks the widths the packed kernel's tiles fill badly: scikit-learn's 100 units
+// at a batch of 200 or a full-batch chunk on AVX-512, never a width its tiles fill (512), a
+// narrow output (10: the row-vectorised kernel) or a batch under 64 rows; never without the kernel.
+TEST(xwt_pays_for_badly_tiled_widths) {
+  IsaGuard g;
+  for (Isa isa : isas()) {
+    set_active_isa(isa);
+    if (!sgemm_xwt_available()) {
+      CHECK(!sgemm_xwt_pays(256, 100));
+      continue;
+    }
+    CHECK(sgemm_xwt_pays(256, 100));
+    CHECK(sgemm_xwt_pays(200, 100));
+    CHECK(sgemm_xwt_pays(4096, 100));
+    CHECK(sgemm_xwt_pays(256, 60));
+    CHECK(!sgemm_xwt_pays(256, 512));
+    CHECK(!sgemm_xwt_pays(256, 96));
+    CHECK(!sgemm_xwt_pays(256, 10));
+    CHECK(!sgemm_xwt_pays(32, 100));
+  }
 }

@@ -18,6 +18,21 @@ namespace nncore {
 
 bool sgemm_xwt_available() { return gemm::kernel_set(active_isa()).ukr_wt != nullptr; }
 
+bool sgemm_xwt_pays(int n, int N) {
+  const gemm::KernelSet& ks = gemm::kernel_set(active_isa());
+  if (!ks.ukr_wt || n < 64 || N < ks.nr) return false;
+  const long mr = ks.mr, nr = ks.nr, vec = ks.vec;
+  // Vector FMAs per k. The packed forward: strips of MR rows against NR-column tiles, the last
+  // N mod NR columns as whole vectors or, up to cols_max, through the row-vectorised kernel
+  // (MR rows × c columns: c half-width FMAs). sgemm_xwt: MR-unit strips of W against the
+  // vectors of Xᵀ's n columns.
+  const long tail = N % nr;
+  const long tail_fmas = tail == 0 ? 0 : tail <= ks.cols_max ? (tail + 1) / 2 : (tail + vec - 1) / vec;
+  const long packed = (n + mr - 1) / mr * (nr / vec * (N / nr) + tail_fmas);
+  const long xwt = (N + mr - 1) / mr * ((n + vec - 1) / vec);
+  return 100 * xwt <= 85 * packed;
+}
+
 bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int ldw, float* Y,
                int ldy, const Epilogue* ep) {
   const gemm::KernelSet& ks = gemm::kernel_set(active_isa());
@@ -32,29 +47,38 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
   kstart.resize(std::size_t(nb) + 1);
   for (int b = 0; b <= nb; ++b) kstart[std::size_t(b)] = gemm::kc_start(K, nb, b);
   const int* ks0 = kstart.data();
-  // Xᵀ packed once for every thread: K block b at xt + kstart[b]·npad, sliver s of it at
-  // + s·nr·kc (the layout pack_b gives a K block).
-  const int npad = (n + nr - 1) / nr * nr, tiles = npad / nr;
+  const int tiles = (n + nr - 1) / nr, slivers = (N + mr - 1) / mr;
+  // Column tiles of Xᵀ packed together: at most kGroupBytes, which stay in L2 while every sliver
+  // of W passes over them (a whole Xᵀ of thousands of rows would stream from L3 once per sliver).
+  constexpr std::size_t kGroupBytes = std::size_t(512) << 10;
+  const int group = std::max(1, int(kGroupBytes / (sizeof(float) * std::size_t(K) * nr)));
+
+  // Packs the column tiles [t0, t1) of Xᵀ into the calling thread's buffer: K block b at
+  // + kstart[b]·gpad, tile t0 + i of it at + i·nr·kc (the layout pack_b gives a K block).
   // 64-byte aligned: each packed row of a sliver is then whole cache lines (no split loads).
-  thread_local std::vector<float> xt;
-  if (xt.size() < (std::size_t)K * npad + 16) xt.resize((std::size_t)K * npad + 16);
-  float* xtp = xt.data() + (16 - (reinterpret_cast<std::uintptr_t>(xt.data()) / 4) % 16) % 16;
-  for (int b = 0; b < nb; ++b) {
-    const int p0 = kstart[std::size_t(b)], kc = kstart[std::size_t(b) + 1] - p0;
-    ks.pack_b(Trans::T, X, ldx, p0, kc, 0, n, nr, xtp + (std::ptrdiff_t)p0 * npad);
-  }
-  const int slivers = (N + mr - 1) / mr;
-  // Each thread takes whole slivers of output units, so every element is one thread's: the
-  // same bits on any thread count.
-  auto run = [&](int s0, int s1) {
+  auto pack = [&](int t0, int t1) -> float* {
+    thread_local std::vector<float> xt;
+    const int j0 = t0 * nr, cols = std::min(n, t1 * nr) - j0, gpad = (t1 - t0) * nr;
+    if (xt.size() < (std::size_t)K * gpad + 16) xt.resize((std::size_t)K * gpad + 16);
+    float* p = xt.data() + (16 - (reinterpret_cast<std::uintptr_t>(xt.data()) / 4) % 16) % 16;
+    for (int b = 0; b < nb; ++b) {
+      const int p0 = ks0[b], kc = ks0[b + 1] - p0;
+      ks.pack_b(Trans::T, X, ldx, p0, kc, j0, cols, nr, p + (std::ptrdiff_t)p0 * gpad);
+    }
+    return p;
+  };
+  // Slivers [s0, s1) of output units × the packed column tiles [t0, t1) at xtp.
+  auto run = [&](const float* xtp, int t0, int t1, int s0, int s1) {
+    const int gpad = (t1 - t0) * nr;
     thread_local std::vector<const float*> bblk;
-    bblk.resize(std::size_t(nb) * tiles);
-    for (int t = 0; t < tiles; ++t)
+    bblk.resize(std::size_t(nb) * (t1 - t0));
+    for (int t = 0; t < t1 - t0; ++t)
       for (int b = 0; b < nb; ++b) {
         const int p0 = ks0[b], kc = ks0[b + 1] - p0;
-        bblk[std::size_t(t) * nb + b] = xtp + (std::ptrdiff_t)p0 * npad +
+        bblk[std::size_t(t) * nb + b] = xtp + (std::ptrdiff_t)p0 * gpad +
                                         (std::ptrdiff_t)t * nr * kc;
       }
+    const int r0 = t0 * nr, r1 = std::min(n, t1 * nr);
     gemm::WtArgs a;
     a.nb = nb;
     a.kstart = ks0;
@@ -65,37 +89,64 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
       a.m = std::min(mr, N - o0);
       a.w = W + (std::ptrdiff_t)o0 * ldw;
       a.bias = ep && ep->bias ? ep->bias + o0 : nullptr;
-      for (int t = 0; t < tiles; ++t) {
+      for (int t = t0; t < t1; ++t) {
         const int j0 = t * nr;
         a.n = std::min(nr, n - j0);
-        a.bblk = bblk.data() + std::size_t(t) * nb;
+        a.bblk = bblk.data() + std::size_t(t - t0) * nb;
         a.y = Y + (std::ptrdiff_t)j0 * ldy + o0;
         a.preact = ep && ep->preact ? ep->preact + (std::ptrdiff_t)j0 * ldy + o0 : nullptr;
         ks.ukr_wt(a);
       }
-      // The activation over these output units of every row, while they are in L1.
+      // The activation over these output units of the tiles' rows, while they are in L1.
       if (ep && ep->act != Act::linear)
-        for (int j = 0; j < n; ++j) {
+        for (int j = r0; j < r1; ++j) {
           float* yr = Y + (std::ptrdiff_t)j * ldy + o0;
           act_forward(ep->act, ep->alpha, yr, yr, (std::size_t)a.m);
         }
     }
   };
+  // Tile ranges [t0, t1) in groups, each packed by the thread that multiplies it.
+  auto run_tiles = [&](int t0, int t1) {
+    for (int g = t0; g < t1; g += group) {
+      const int g1 = std::min(t1, g + group);
+      run(pack(g, g1), g, g1, 0, slivers);
+    }
+  };
   const double macs = double(n) * N * K;
-  const int nt = macs < double(1 << 18) ? 1 : std::min(num_threads(), slivers);
-  if (nt <= 1) {
-    run(0, slivers);
+  const int nt = macs < double(1 << 18) ? 1 : num_threads();
+  // Every element is one thread's (whole tiles or whole slivers of it): the same bits on any
+  // thread count. Few tiles (a small batch) split the slivers of W over one packed Xᵀ; many
+  // split the tiles, each thread packing its own.
+  const bool by_tiles = tiles > group || (nt > 1 && tiles >= 2 * nt);
+  if (nt <= 1 || (!by_tiles && slivers < 2)) {
+    if (by_tiles)
+      run_tiles(0, tiles);
+    else
+      run(pack(0, tiles), 0, tiles, 0, slivers);
     return true;
   }
 #if NNCORE_HAVE_OPENMP
-#pragma omp parallel num_threads(nt)
-  {
-    const int team = omp_get_num_threads(), t = omp_get_thread_num();
-    const int s0 = int((long)slivers * t / team), s1 = int((long)slivers * (t + 1) / team);
-    if (s0 < s1) run(s0, s1);
+  if (by_tiles) {
+#pragma omp parallel num_threads(std::min(nt, tiles))
+    {
+      const int team = omp_get_num_threads(), t = omp_get_thread_num();
+      const int t0 = int((long)tiles * t / team), t1 = int((long)tiles * (t + 1) / team);
+      if (t0 < t1) run_tiles(t0, t1);
+    }
+  } else {
+    const float* xtp = pack(0, tiles);
+#pragma omp parallel num_threads(std::min(nt, slivers))
+    {
+      const int team = omp_get_num_threads(), t = omp_get_thread_num();
+      const int s0 = int((long)slivers * t / team), s1 = int((long)slivers * (t + 1) / team);
+      if (s0 < s1) run(xtp, 0, tiles, s0, s1);
+    }
   }
 #else
-  run(0, slivers);
+  if (by_tiles)
+    run_tiles(0, tiles);
+  else
+    run(pack(0, tiles), 0, tiles, 0, slivers);
 #endif
   return true;
 }

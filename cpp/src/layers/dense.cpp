@@ -98,11 +98,8 @@ class Dense final : public Layer {
       // W changed outside an optimizer step (the first step, a load, a user's write): packing
       // the whole of it for one forward would cycle its 4 B/weight destination through L3 or
       // memory. Packing one K block at a time into a buffer that stays in L2 does the same work
-      // faster (bench/results/design_choices.md#dense-training-pack). after every step, so a packed
-      // copy would be rebuilt for each forward: its 4 B/weight destination then cycles through L3
-      // or memory. Packing one K block at a time into a buffer that stays in L2 does the same work
-      // faster (bench/results/design_choices.md#dense-training-pack). Same kernel and K blocking as
-      // the packed path, so the same bits. Up to as many rows as output units, threads split the
+      // faster (bench/results/design_choices.md#dense-training-pack). Same kernel and K blocking
+      // as the packed path, so the same bits. Up to as many rows as output units, threads split the
       // output units, so each reads the rows of W its own core just updated (faster than the
       // automatic grid at small batches; same section). Past that every thread would pack more rows
       // of x than there are weights: the automatic grid, which weighs the duplicated packing,
@@ -200,11 +197,16 @@ class Dense final : public Layer {
   bool use_bias_ = true, stale_ = true;
   bool fuse_ = false;        // inside an optimizer step that repacks W (before_update)
   int last_train_rows_ = 0;  // the rows of the last training forward
-  // Training batches of up to a quarter as many rows as output units (and at most 128) multiply
-  // W in place (sgemm_xwt) instead of its packed copy: packing their n rows of X then costs at
-  // most a quarter of repacking W after each step
-  // (bench/results/issue33.md#xwt: bs 32 and 128 on the Xeon).
-  bool reads_w_in_place(int n) const { return n > 0 && n <= 128 && 4 * n <= out_dim_; }
+  // Training forwards that multiply W in place (sgemm_xwt, Yᵀ = W·Xᵀ) instead of its packed copy:
+  // - batches of up to a quarter as many rows as output units (and at most 128): packing their
+  //   n rows of X then costs at most a quarter of repacking W after each step
+  //   (bench/results/issue33.md#xwt: bs 32 and 128 on the Xeon);
+  // - layers whose width fills the packed kernel's tiles badly (sgemm_xwt_pays: scikit-learn's
+  //   100 units, bench/results/issue33.md#xwt-wide).
+  // Both paths give the same bits: this is a speed choice only.
+  bool reads_w_in_place(int n) const {
+    return n > 0 && ((n <= 128 && 4 * n <= out_dim_) || sgemm_xwt_pays(n, out_dim_));
+  }
   int nr_ = 0, nslivers_ = 0;
   std::unique_ptr<std::atomic<std::size_t>[]> done_;  // per sliver: weights updated this step
   float *w_ = nullptr, *gw_ = nullptr, *b_ = nullptr, *gb_ = nullptr;

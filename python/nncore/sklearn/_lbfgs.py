@@ -18,18 +18,33 @@ from sklearn.utils.optimize import _check_optimize_result
 from .. import _core
 from ._engine import CHUNK
 
+# A full-batch chunk of X stays at most this large, so the backward's weight gradient reads the
+# rows from L2, where the forward left them, instead of streaming X from memory a second time.
+_CHUNK_BYTES = 1 << 20
+
+
+def dense_chunk(n_features: int) -> int:
+    """Rows per full-batch chunk of a dense float32 X: CHUNK, halved down to 256 rows while a
+    chunk holds more than _CHUNK_BYTES. It depends on the width alone, so the sums, and so the
+    fitted weights, are the same on every machine (bench/results/issue33.md#lbfgs-chunk)."""
+    rows = CHUNK
+    while rows > 256 and rows * n_features * 4 > _CHUNK_BYTES:
+        rows //= 2
+    return rows
+
 
 def fit_lbfgs(est, eng, X, Y, sw):
     T = eng.targets(Y)
     opts = dict(memory=10, max_iter=int(est.max_iter), max_fun=int(est.max_fun), gtol=est.tol)
     if isinstance(X, np.ndarray):
-        w, total_w = eng.chunk_weights(X.shape[0], sw, CHUNK)
+        chunk = dense_chunk(X.shape[1])
+        w, total_w = eng.chunk_weights(X.shape[0], sw, chunk)
         out = _core.lbfgs_fit(
             eng.model.engine.core,
             X,
             T,
             w,
-            CHUNK,
+            chunk,
             eng.segments(),
             eng.loss_factor,
             total_w,
