@@ -269,6 +269,12 @@ int main(int argc, char** argv) {
       {"wide fwd 2048x784x100 (xwt)", Trans::N, Trans::T, 2048, 100, 784, 0.f, false, true},
       {"wide fwd 256x784x60 (packed W)", Trans::N, Trans::T, 256, 60, 784, 0.f, true},
       {"wide fwd 256x784x60 (xwt)", Trans::N, Trans::T, 256, 60, 784, 0.f, false, true},
+      {"wide fwd 4096x50x100 (packed W)", Trans::N, Trans::T, 4096, 100, 50, 0.f, true},
+      {"wide fwd 4096x50x100 (xwt)", Trans::N, Trans::T, 4096, 100, 50, 0.f, false, true},
+      {"wide fwd 200x64x100 (packed W)", Trans::N, Trans::T, 200, 100, 64, 0.f, true},
+      {"wide fwd 200x64x100 (xwt)", Trans::N, Trans::T, 200, 100, 64, 0.f, false, true},
+      {"wide fwd 200x128x100 (packed W)", Trans::N, Trans::T, 200, 100, 128, 0.f, true},
+      {"wide fwd 200x128x100 (xwt)", Trans::N, Trans::T, 200, 100, 128, 0.f, false, true},
       {"wide fwd 256x300x200 (packed W)", Trans::N, Trans::T, 256, 200, 300, 0.f, true},
       {"wide fwd 256x300x200 (xwt)", Trans::N, Trans::T, 256, 200, 300, 0.f, false, true},
   };

@@ -355,22 +355,26 @@ TEST(xwt_matches_packed_forward_bits) {
 
 // sgemm_xwt_pays picks the widths the packed kernel's tiles fill badly: scikit-learn's 100 units
 // at a batch of 200 or a full-batch chunk on AVX-512, never a width its tiles fill (512), a
-// narrow output (10: the row-vectorised kernel) or a batch under 64 rows; never without the kernel.
+// narrow output (10: the row-vectorised kernel), a batch under 64 rows or fewer than 256 inputs;
+// never without the kernel.
 TEST(xwt_pays_for_badly_tiled_widths) {
   IsaGuard g;
   for (Isa isa : isas()) {
     set_active_isa(isa);
     if (!sgemm_xwt_available()) {
-      CHECK(!sgemm_xwt_pays(256, 100));
+      CHECK(!sgemm_xwt_pays(256, 100, 784));
       continue;
     }
-    CHECK(sgemm_xwt_pays(256, 100));
-    CHECK(sgemm_xwt_pays(200, 100));
-    CHECK(sgemm_xwt_pays(4096, 100));
-    CHECK(sgemm_xwt_pays(256, 60));
-    CHECK(!sgemm_xwt_pays(256, 512));
-    CHECK(!sgemm_xwt_pays(256, 96));
-    CHECK(!sgemm_xwt_pays(256, 10));
-    CHECK(!sgemm_xwt_pays(32, 100));
+    CHECK(sgemm_xwt_pays(256, 100, 784));
+    CHECK(sgemm_xwt_pays(200, 100, 784));
+    CHECK(sgemm_xwt_pays(4096, 100, 784));
+    CHECK(sgemm_xwt_pays(256, 60, 784));
+    CHECK(!sgemm_xwt_pays(256, 512, 784));
+    CHECK(!sgemm_xwt_pays(256, 96, 784));
+    CHECK(!sgemm_xwt_pays(256, 10, 784));
+    CHECK(!sgemm_xwt_pays(32, 100, 784));
+    CHECK(sgemm_xwt_pays(256, 100, 256));
+    CHECK(!sgemm_xwt_pays(4096, 100, 50));
+    CHECK(!sgemm_xwt_pays(200, 100, 128));
   }
 }

@@ -91,10 +91,11 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
                int ldy, const Epilogue* ep = nullptr);
 // Whether sgemm_xwt runs on the active kernel set (AVX-512 for now).
 bool sgemm_xwt_available();
-// Whether sgemm_xwt, available, runs at most 0.85 of the packed forward's vector FMAs for n rows
-// and N output units: at least 64 rows, and N filling the packed kernel's NR-column tiles badly
-// and its own MR-unit strips well (N = 100 on AVX-512: 48 + 48 + 4 columns against 13 strips).
-bool sgemm_xwt_pays(int n, int N);
+// Whether sgemm_xwt, available, runs at most 0.85 of the packed forward's vector FMAs for n rows,
+// N output units and K inputs: at least 64 rows and 256 inputs, and N filling the packed
+// kernel's NR-column tiles badly and its own MR-unit strips well (N = 100 on AVX-512: 48 + 48 + 4
+// columns against 13 strips).
+bool sgemm_xwt_pays(int n, int N, int K);
 // C = alpha · op(A) · B + beta · C (+ epilogue) with B pre-packed.
 void sgemm_packed(Trans ta, int M, float alpha, const float* A, int lda, const PackedB& B,
                   float beta, float* C, int ldc, const Epilogue* ep = nullptr,

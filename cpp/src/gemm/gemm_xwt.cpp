@@ -18,9 +18,11 @@ namespace nncore {
 
 bool sgemm_xwt_available() { return gemm::kernel_set(active_isa()).ukr_wt != nullptr; }
 
-bool sgemm_xwt_pays(int n, int N) {
+bool sgemm_xwt_pays(int n, int N, int K) {
   const gemm::KernelSet& ks = gemm::kernel_set(active_isa());
-  if (!ks.ukr_wt || n < 64 || N < ks.nr) return false;
+  // Under a full K block the per-tile transposed store is not amortised: at K = 50, 64 and 128
+  // the packed forward of 100 units was 4-25 % faster (bench_gemm "wide", issue33.md#xwt-wide).
+  if (!ks.ukr_wt || !ks.vec || n < 64 || N < ks.nr || K < gemm::kKcMax) return false;
   const long mr = ks.mr, nr = ks.nr, vec = ks.vec;
   // Vector FMAs per k. The packed forward: strips of MR rows against NR-column tiles, the last
   // N mod NR columns as whole vectors or, up to cols_max, through the row-vectorised kernel
@@ -67,8 +69,10 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
     }
     return p;
   };
-  // Slivers [s0, s1) of output units × the packed column tiles [t0, t1) at xtp.
-  auto run = [&](const float* xtp, int t0, int t1, int s0, int s1) {
+  const bool act = ep && ep->act != Act::linear;
+  // Slivers [s0, s1) of output units × the packed column tiles [t0, t1) at xtp; with act_units,
+  // the activation over each sliver's units of those rows once they are final.
+  auto run = [&](const float* xtp, int t0, int t1, int s0, int s1, bool act_units) {
     const int gpad = (t1 - t0) * nr;
     thread_local std::vector<const float*> bblk;
     bblk.resize(std::size_t(nb) * (t1 - t0));
@@ -98,18 +102,31 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
         ks.ukr_wt(a);
       }
       // The activation over these output units of the tiles' rows, while they are in L1.
-      if (ep && ep->act != Act::linear)
+      if (act && act_units)
         for (int j = r0; j < r1; ++j) {
           float* yr = Y + (std::ptrdiff_t)j * ldy + o0;
           act_forward(ep->act, ep->alpha, yr, yr, (std::size_t)a.m);
         }
     }
   };
-  // Tile ranges [t0, t1) in groups, each packed by the thread that multiplies it.
+  // Tile ranges [t0, t1) in groups, each packed by the thread that multiplies it. The
+  // activation then runs over the group's whole rows (still in L2), not 8 units of a row at a
+  // time: an elementwise activation gives the same bits either way.
   auto run_tiles = [&](int t0, int t1) {
     for (int g = t0; g < t1; g += group) {
       const int g1 = std::min(t1, g + group);
-      run(pack(g, g1), g, g1, 0, slivers);
+      run(pack(g, g1), g, g1, 0, slivers, false);
+      if (!act) continue;
+      const int r0 = g * nr, r1 = std::min(n, g1 * nr);
+      if (ldy == N) {
+        float* y = Y + (std::ptrdiff_t)r0 * ldy;
+        act_forward(ep->act, ep->alpha, y, y, (std::size_t)(r1 - r0) * N);
+      } else {
+        for (int j = r0; j < r1; ++j) {
+          float* y = Y + (std::ptrdiff_t)j * ldy;
+          act_forward(ep->act, ep->alpha, y, y, (std::size_t)N);
+        }
+      }
     }
   };
   const double macs = double(n) * N * K;
@@ -122,7 +139,7 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
     if (by_tiles)
       run_tiles(0, tiles);
     else
-      run(pack(0, tiles), 0, tiles, 0, slivers);
+      run(pack(0, tiles), 0, tiles, 0, slivers, true);
     return true;
   }
 #if NNCORE_HAVE_OPENMP
@@ -139,14 +156,14 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
     {
       const int team = omp_get_num_threads(), t = omp_get_thread_num();
       const int s0 = int((long)slivers * t / team), s1 = int((long)slivers * (t + 1) / team);
-      if (s0 < s1) run(xtp, 0, tiles, s0, s1);
+      if (s0 < s1) run(xtp, 0, tiles, s0, s1, true);
     }
   }
 #else
   if (by_tiles)
     run_tiles(0, tiles);
   else
-    run(pack(0, tiles), 0, tiles, 0, slivers);
+    run(pack(0, tiles), 0, tiles, 0, slivers, true);
 #endif
   return true;
 }

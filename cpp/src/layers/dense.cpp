@@ -205,7 +205,7 @@ class Dense final : public Layer {
   //   100 units, bench/results/issue33.md#xwt-wide).
   // Both paths give the same bits: this is a speed choice only.
   bool reads_w_in_place(int n) const {
-    return n > 0 && ((n <= 128 && 4 * n <= out_dim_) || sgemm_xwt_pays(n, out_dim_));
+    return n > 0 && ((n <= 128 && 4 * n <= out_dim_) || sgemm_xwt_pays(n, out_dim_, in_dim_));
   }
   int nr_ = 0, nslivers_ = 0;
   std::unique_ptr<std::atomic<std::size_t>[]> done_;  // per sliver: weights updated this step
