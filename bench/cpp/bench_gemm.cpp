@@ -150,7 +150,7 @@ struct Case {
   Trans ta, tb;
   int M, N, K;
   float beta;
-  bool packed;  // B is a Dense weight W (N×K) kept packed (the forward path)
+  bool packed;       // B is a Dense weight W (N×K) kept packed (the forward path)
   bool xwt = false;  // the training forward through sgemm_xwt (W read in place, Yᵀ = W·Xᵀ)
 };
 

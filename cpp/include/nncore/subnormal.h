@@ -8,8 +8,13 @@
 
 namespace nncore {
 
-// x, or ±0 (its sign kept) when x is subnormal.
-inline float flush_subnormal(float x) {
+// x, or ±0 (its sign kept) when x is subnormal. Always inlined: called once per element, and an
+// out-of-line copy is reached through the PLT in the shared module (1.5 % of a digits L-BFGS fit).
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+inline float
+flush_subnormal(float x) {
   std::uint32_t b;
   std::memcpy(&b, &x, sizeof b);
   if ((b & 0x7F800000u) == 0) b &= 0x80000000u;

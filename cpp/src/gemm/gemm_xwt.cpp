@@ -29,7 +29,9 @@ bool sgemm_xwt_pays(int n, int N, int K) {
   // (MR rows × c columns: c half-width FMAs). sgemm_xwt: MR-unit strips of W against the
   // vectors of Xᵀ's n columns.
   const long tail = N % nr;
-  const long tail_fmas = tail == 0 ? 0 : tail <= ks.cols_max ? (tail + 1) / 2 : (tail + vec - 1) / vec;
+  const long tail_fmas = tail == 0             ? 0
+                         : tail <= ks.cols_max ? (tail + 1) / 2
+                                               : (tail + vec - 1) / vec;
   const long packed = (n + mr - 1) / mr * (nr / vec * (N / nr) + tail_fmas);
   const long xwt = (N + mr - 1) / mr * ((n + vec - 1) / vec);
   return 100 * xwt <= 85 * packed;
