@@ -104,6 +104,30 @@ def test_bad_arguments_raise():
         _core.lbfgs_minimize(lambda x: 1 / 0, x0)
 
 
+def _assert_same_fit_on_every_isa_and_thread_count(X, y, kw):
+    """Fits MLPClassifier(**kw) on every ISA at 1, 2 and 3 threads and asserts the same weights
+    (bitwise), loss and n_iter_; returns the last fit."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from nncore.sklearn import MLPClassifier
+
+    ref = None
+    for isa in _core.supported_isas():
+        _core.set_isa(isa)
+        for threads in (1, 2, 3):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf = MLPClassifier(n_threads=threads, **kw).fit(X, y)
+            got = (np.concatenate([c.ravel() for c in clf.coefs_]), clf.loss_, clf.n_iter_)
+            if ref is None:
+                ref = got
+            np.testing.assert_array_equal(got[0], ref[0], err_msg=f"{isa} {threads}")
+            assert got[1:] == ref[1:]
+    return clf
+
+
 def test_sklearn_lbfgs_fit_bitwise_same_for_any_isa_thread_count(restore_runtime, monkeypatch):
     """A dense lbfgs fit (one C++ call) over several chunks of rows: the same weights, loss and
     n_iter_ on every ISA and thread count; the sparse path (Python function, same solver)
@@ -122,18 +146,7 @@ def test_sklearn_lbfgs_fit_bitwise_same_for_any_isa_thread_count(restore_runtime
     X = rng.randn(90, 9)
     y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0)
     kw = dict(hidden_layer_sizes=(13,), solver="lbfgs", max_iter=15, random_state=0, alpha=0.01)
-    ref = None
-    for isa in _core.supported_isas():
-        _core.set_isa(isa)
-        for threads in (1, 2, 3):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                clf = MLPClassifier(n_threads=threads, **kw).fit(X, y)
-            got = (np.concatenate([c.ravel() for c in clf.coefs_]), clf.loss_, clf.n_iter_)
-            if ref is None:
-                ref = got
-            np.testing.assert_array_equal(got[0], ref[0], err_msg=f"{isa} {threads}")
-            assert got[1:] == ref[1:]
+    clf = _assert_same_fit_on_every_isa_and_thread_count(X, y, kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         sparse = MLPClassifier(**kw).fit(sp.csr_matrix(X), y)
@@ -162,26 +175,10 @@ def test_sklearn_lbfgs_wide_layer_bitwise_same_for_any_isa_thread_count(restore_
     """scikit-learn's 100-unit hidden layer over chunks of 512 rows (width 300): AVX-512 runs
     the forward through sgemm_xwt, the other ISAs through the packed kernel; every ISA and
     thread count gives the same weights, loss and n_iter_."""
-    import warnings
-
     pytest.importorskip("sklearn")
-    from sklearn.exceptions import ConvergenceWarning
-
-    from nncore.sklearn import MLPClassifier
-
     rng = np.random.RandomState(1)
     X = rng.randn(1300, 300)
     y = (X[:, :4] @ rng.randn(4, 4)).argmax(axis=1)
-    ref = None
-    for isa in _core.supported_isas():
-        _core.set_isa(isa)
-        for threads in (1, 2, 3):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                clf = MLPClassifier(solver="lbfgs", max_iter=8, random_state=0, n_threads=threads)
-                clf.fit(X, y)
-            got = (np.concatenate([c.ravel() for c in clf.coefs_]), clf.loss_, clf.n_iter_)
-            if ref is None:
-                ref = got
-            np.testing.assert_array_equal(got[0], ref[0], err_msg=f"{isa} {threads}")
-            assert got[1:] == ref[1:]
+    _assert_same_fit_on_every_isa_and_thread_count(
+        X, y, dict(solver="lbfgs", max_iter=8, random_state=0)
+    )

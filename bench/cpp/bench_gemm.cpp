@@ -12,6 +12,7 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -226,7 +227,7 @@ int main(int argc, char** argv) {
   const std::string filter = argc > 4 ? argv[4] : "";
   const bool huge = argc > 5 && std::string(argv[5]) == "huge";
 
-  const std::vector<Case> cases = {
+  std::vector<Case> cases = {
       {"fwd 32x784x512 (packed W)", Trans::N, Trans::T, 32, 512, 784, 0.f, true},
       {"fwd 128x784x512 (packed W)", Trans::N, Trans::T, 128, 512, 784, 0.f, true},
       // The training forward: W changes every step, so it is packed inside each call.
@@ -260,24 +261,23 @@ int main(int argc, char** argv) {
       // scikit-learn's default MLP in a full-batch L-BFGS chunk of 4096 rows (X read in place).
       {"lbfgs fwd 4096x784x100 (packed W)", Trans::N, Trans::T, 4096, 100, 784, 0.f, true},
       {"lbfgs dW 100x4096x784 = dY^T.X (TN)", Trans::T, Trans::N, 100, 784, 4096, 0.f, false},
-      // Widths the packed kernel's 48-column tiles fill badly (sgemm_xwt_pays), both paths.
-      {"wide fwd 256x784x100 (packed W)", Trans::N, Trans::T, 256, 100, 784, 0.f, true},
-      {"wide fwd 256x784x100 (xwt)", Trans::N, Trans::T, 256, 100, 784, 0.f, false, true},
-      {"wide fwd 200x784x100 (packed W)", Trans::N, Trans::T, 200, 100, 784, 0.f, true},
-      {"wide fwd 200x784x100 (xwt)", Trans::N, Trans::T, 200, 100, 784, 0.f, false, true},
-      {"wide fwd 2048x784x100 (packed W)", Trans::N, Trans::T, 2048, 100, 784, 0.f, true},
-      {"wide fwd 2048x784x100 (xwt)", Trans::N, Trans::T, 2048, 100, 784, 0.f, false, true},
-      {"wide fwd 256x784x60 (packed W)", Trans::N, Trans::T, 256, 60, 784, 0.f, true},
-      {"wide fwd 256x784x60 (xwt)", Trans::N, Trans::T, 256, 60, 784, 0.f, false, true},
-      {"wide fwd 4096x50x100 (packed W)", Trans::N, Trans::T, 4096, 100, 50, 0.f, true},
-      {"wide fwd 4096x50x100 (xwt)", Trans::N, Trans::T, 4096, 100, 50, 0.f, false, true},
-      {"wide fwd 200x64x100 (packed W)", Trans::N, Trans::T, 200, 100, 64, 0.f, true},
-      {"wide fwd 200x64x100 (xwt)", Trans::N, Trans::T, 200, 100, 64, 0.f, false, true},
-      {"wide fwd 200x128x100 (packed W)", Trans::N, Trans::T, 200, 100, 128, 0.f, true},
-      {"wide fwd 200x128x100 (xwt)", Trans::N, Trans::T, 200, 100, 128, 0.f, false, true},
-      {"wide fwd 256x300x200 (packed W)", Trans::N, Trans::T, 256, 200, 300, 0.f, true},
-      {"wide fwd 256x300x200 (xwt)", Trans::N, Trans::T, 256, 200, 300, 0.f, false, true},
   };
+
+  // Widths the packed kernel's 48-column tiles fill badly (sgemm_xwt_pays), through both paths;
+  // the K < 256 ones are where sgemm_xwt loses.
+  for (auto [M, K, N] : {std::array<int, 3>{256, 784, 100},
+                         {200, 784, 100},
+                         {2048, 784, 100},
+                         {256, 784, 60},
+                         {4096, 50, 100},
+                         {200, 64, 100},
+                         {200, 128, 100},
+                         {256, 300, 200}}) {
+    const std::string shape = "wide fwd " + std::to_string(M) + "x" + std::to_string(K) + "x" +
+                              std::to_string(N);
+    cases.push_back({shape + " (packed W)", Trans::N, Trans::T, M, N, K, 0.f, true});
+    cases.push_back({shape + " (xwt)", Trans::N, Trans::T, M, N, K, 0.f, false, true});
+  }
 
   std::printf("# bench_gemm: %s, %d cores, TSC %.3f GHz; shapes are M x K x N; operands on %s\n",
               NNCORE_COMPILER, num_cores(), tsc_hz() / 1e9,
@@ -302,24 +302,19 @@ int main(int argc, char** argv) {
       double diff = -1;
       for (int nt : threads) {
         set_num_threads(nt);
-        auto run = [&] {
+        auto call = [&](float beta) {
           if (c.xwt)
             sgemm_xwt(c.M, c.N, c.K, A.data(), lda, B.data(), ldb, C.data(), c.N);
           else if (c.packed)
-            sgemm_packed(c.ta, c.M, 1.f, A.data(), lda, P, c.beta, C.data(), c.N);
+            sgemm_packed(c.ta, c.M, 1.f, A.data(), lda, P, beta, C.data(), c.N);
           else
-            sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.f, A.data(), lda, B.data(), ldb, c.beta, C.data(),
+            sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.f, A.data(), lda, B.data(), ldb, beta, C.data(),
                   c.N);
         };
-        Stats s = time_it(run, min_s);
+        Stats s = time_it([&] { call(c.beta); }, min_s);
         if (diff < 0) {
           std::fill(C.data(), C.data() + (size_t)c.M * c.N, 0.f);
-          if (c.xwt)
-            sgemm_xwt(c.M, c.N, c.K, A.data(), lda, B.data(), ldb, C.data(), c.N);
-          else if (c.packed)
-            sgemm_packed(c.ta, c.M, 1.f, A.data(), lda, P, 0.f, C.data(), c.N);
-          else
-            sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.f, A.data(), lda, B.data(), ldb, 0.f, C.data(), c.N);
+          call(0.f);
           diff = max_rel_diff(c, A, lda, B, ldb, C);
         }
         const double gf = 2.0 * c.M * c.N * c.K / s.median / 1e9;

@@ -137,11 +137,14 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
   // thread count. Few tiles (a small batch) split the slivers of W over one packed Xᵀ; many
   // split the tiles, each thread packing its own.
   const bool by_tiles = tiles > group || (nt > 1 && tiles >= 2 * nt);
-  if (nt <= 1 || (!by_tiles && slivers < 2)) {
+  auto on_this_thread = [&] {
     if (by_tiles)
       run_tiles(0, tiles);
     else
       run(pack(0, tiles), 0, tiles, 0, slivers, true);
+  };
+  if (nt <= 1 || (!by_tiles && slivers < 2)) {
+    on_this_thread();
     return true;
   }
 #if NNCORE_HAVE_OPENMP
@@ -162,10 +165,7 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
     }
   }
 #else
-  if (by_tiles)
-    run_tiles(0, tiles);
-  else
-    run(pack(0, tiles), 0, tiles, 0, slivers, true);
+  on_this_thread();
 #endif
   return true;
 }
