@@ -332,6 +332,40 @@ int main(int argc, char** argv) {
       std::printf("| re-pack W 512x784 (Dense, after each step) | %d | %.4f | %.4f | - | - | - |\n",
                   nt, s.best * 1e3, s.median * 1e3);
     }
+    // The micro-kernel alone: one packed A sliver against 16 packed B slivers (a row strip),
+    // operands in L1/L2, 1 thread. At a short K block the tile's set-up and epilogue show: the
+    // weight gradient at batch 32 runs kc = 32 (bench/results/issue33.md#unit-epilogue).
+    const gemm::KernelSet& ks = gemm::kernel_set(isa);
+    for (int kc : {32, 64, 256})
+      for (float beta : {0.f, 1.f}) {
+        const std::string name = "ukr strip 16 tiles " + std::to_string(ks.mr) + "x" +
+                                 std::to_string(ks.nr) + " kc=" + std::to_string(kc) +
+                                 (beta != 0.f ? " C+=" : " C=");
+        if (!filter.empty() && name.find(filter) == std::string::npos) continue;
+        const int tiles = 16, reps = 64;
+        auto a = randv((size_t)ks.mr * kc, 4), b = randv((size_t)kc * ks.nr * tiles, 5);
+        std::vector<float> c((size_t)ks.mr * ks.nr * tiles, 0.f);
+        const std::ptrdiff_t ldc = (std::ptrdiff_t)ks.nr * tiles;
+        gemm::UkrEpi e;
+        e.beta = beta;
+        set_num_threads(1);
+        Stats st = time_it(
+            [&] {
+              for (int r = 0; r < reps; ++r) {
+                if (ks.ukr_strip) {
+                  ks.ukr_strip(tiles, kc, a.data(), b.data(), c.data(), ldc, e);
+                } else {
+                  for (int t = 0; t < tiles; ++t)
+                    ks.ukr(ks.mr, ks.nr, kc, a.data(), b.data() + (size_t)t * kc * ks.nr,
+                           c.data() + (size_t)t * ks.nr, ldc, e);
+                }
+              }
+            },
+            min_s);
+        const double gf = 2.0 * ks.mr * ks.nr * kc * tiles * reps / st.median / 1e9;
+        std::printf("| %s | 1 | %.4f | %.4f | %.1f | %.1f | - |\n", name.c_str(), st.best * 1e3,
+                    st.median * 1e3, gf, 100.0 * gf / peak);
+      }
   }
   set_num_threads(0);
   return 0;

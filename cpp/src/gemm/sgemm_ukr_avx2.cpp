@@ -18,12 +18,21 @@ __m256i lane_mask(int cnt) {
 // The contract's tile finalisation (gemm_internal.h). Masked is only for a partial last column
 // vector: vmaskmovps stores are microcoded on AMD Zen (one per ~12 cycles), which cost a full 6x16
 // tile ~10 % of its K loop when every store went through them.
-template <int M, int NV, bool Masked>
+// kUnit >= 0: alpha = 1, beta = 0 or 1, and the epilogue's parts known at compile time (bit 2:
+// beta = 1, bit 1: bias, bit 0: preact), so the stores run without the per-store tests
+// (bench/results/issue33.md#unit-epilogue); the same ops in the same order.
+constexpr int kGeneric = -1;
+template <int M, int NV, bool Masked, int kUnit = kGeneric>
 inline void finalise(const __m256 (&acc)[M][NV], int tail, float* c, std::ptrdiff_t ldc,
                      const gemm::UkrEpi& e) {
   const __m256i last = lane_mask(tail);
   const __m256 valpha = _mm256_set1_ps(e.alpha), vbeta = _mm256_set1_ps(e.beta);
-  const bool scale = e.alpha != 1.f, read_c = e.beta != 0.f, scale_c = e.beta != 1.f;
+  constexpr bool generic = kUnit == kGeneric;
+  const bool scale = generic && e.alpha != 1.f;
+  const bool read_c = generic ? e.beta != 0.f : (kUnit & 4) != 0;
+  const bool scale_c = generic && e.beta != 1.f;
+  const bool has_bias = generic ? e.bias != nullptr : (kUnit & 2) != 0;
+  const bool has_preact = generic ? e.preact != nullptr : (kUnit & 1) != 0;
   auto load = [&](const float* p, bool edge) {
     return Masked && edge ? _mm256_maskload_ps(p, last) : _mm256_loadu_ps(p);
   };
@@ -36,7 +45,7 @@ inline void finalise(const __m256 (&acc)[M][NV], int tail, float* c, std::ptrdif
 #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) {
     const bool edge = v == NV - 1;
-    const __m256 bias = e.bias ? load(e.bias + 8 * v, edge) : _mm256_setzero_ps();
+    const __m256 bias = has_bias ? load(e.bias + 8 * v, edge) : _mm256_setzero_ps();
 #pragma GCC unroll 6
     for (int i = 0; i < M; ++i) {
       __m256 r = acc[i][v];
@@ -47,8 +56,8 @@ inline void finalise(const __m256 (&acc)[M][NV], int tail, float* c, std::ptrdif
         if (scale_c) cv = _mm256_mul_ps(vbeta, cv);
         r = _mm256_add_ps(r, cv);
       }
-      if (e.bias) r = _mm256_add_ps(r, bias);
-      if (e.preact) store(e.preact + i * e.ldp + 8 * v, r, edge);
+      if (has_bias) r = _mm256_add_ps(r, bias);
+      if (has_preact) store(e.preact + i * e.ldp + 8 * v, r, edge);
       store(cp, r, edge);
     }
   }
@@ -85,6 +94,19 @@ inline __attribute__((always_inline)) void tile(int n, int kc, const float* __re
     }
   }
   const int tail = n - 8 * (NV - 1);
+  if (M == kMR && tail == 8 && e.alpha == 1.f && (e.beta == 0.f || e.beta == 1.f)) {
+    // Full tiles (the hot ones): the epilogue chosen once per tile.
+    switch ((e.beta != 0.f) << 2 | (e.bias != nullptr) << 1 | (e.preact != nullptr)) {
+      case 0: return finalise<M, NV, false, 0>(acc, tail, c, ldc, e);
+      case 1: return finalise<M, NV, false, 1>(acc, tail, c, ldc, e);
+      case 2: return finalise<M, NV, false, 2>(acc, tail, c, ldc, e);
+      case 3: return finalise<M, NV, false, 3>(acc, tail, c, ldc, e);
+      case 4: return finalise<M, NV, false, 4>(acc, tail, c, ldc, e);
+      case 5: return finalise<M, NV, false, 5>(acc, tail, c, ldc, e);
+      case 6: return finalise<M, NV, false, 6>(acc, tail, c, ldc, e);
+      default: return finalise<M, NV, false, 7>(acc, tail, c, ldc, e);
+    }
+  }
   if (tail == 8)
     finalise<M, NV, false>(acc, tail, c, ldc, e);
   else

@@ -33,6 +33,64 @@ struct Finaliser {
   }
 };
 
+// How many rows of K ahead a full tile fetches B read in place, from K blocks of kPrefetchMinKc
+// rows on. Its rows are a whole row stride apart, which the hardware prefetchers do not follow
+// into L1 (packed slivers are contiguous, and are left to them). In the weight gradient at batch
+// 2048 this took the GEMM from 132 to 147 GFLOP/s; at batch 32 (kc = 32) the fetches past the
+// block's end cost more than they gained (bench/results/issue33.md#dw-prefetch).
+constexpr int kPrefetchRows = 8, kPrefetchMinKc = 64;
+
+// The FMA chains of one tile: acc[i][v] += a[k, i] · b[k, 16v..16v+15] over k = 0..kc-1.
+template <int M, int NV, int AS, bool kPrefetch>
+__attribute__((always_inline)) inline void multiply(int kc, const float* __restrict a,
+                                                    const float* __restrict b, std::ptrdiff_t sb,
+                                                    __mmask16 bmask, __m512 (&acc)[M][NV]) {
+#pragma GCC unroll 2
+  for (int k = 0; k < kc; ++k) {
+    if (kPrefetch) {
+      const char* ahead = reinterpret_cast<const char*>(b + (k + kPrefetchRows) * sb);
+#pragma GCC unroll 3
+      for (int v = 0; v < NV; ++v) _mm_prefetch(ahead + 64 * v, _MM_HINT_T0);
+      _mm_prefetch(ahead + 64 * NV - 4, _MM_HINT_T0);  // the row's last line when unaligned
+    }
+    __m512 bv[NV];
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v)
+      bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(bmask, b + k * sb + 16 * v)
+                          : _mm512_loadu_ps(b + k * sb + 16 * v);
+#pragma GCC unroll 8
+    for (int i = 0; i < M; ++i) {
+      const __m512 av = _mm512_set1_ps(a[k * AS + i]);
+#pragma GCC unroll 3
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+    }
+  }
+}
+
+// The Finaliser's steps for alpha = 1 and beta = 0 or 1, with the tests made at compile time:
+// r = acc (+ C when kAddC) (+ bias when kBias), stored to preact (when kPre) and C. The same ops
+// in the same order, so the same bits.
+template <int M, int NV, bool kAddC, bool kBias, bool kPre>
+__attribute__((always_inline)) inline void finish_unit(__m512 (&acc)[M][NV], __mmask16 last,
+                                                       float* c, std::ptrdiff_t ldc,
+                                                       const gemm::UkrEpi& e) {
+#pragma GCC unroll 3
+  for (int v = 0; v < NV; ++v) {
+    const __mmask16 mk = v == NV - 1 ? last : (__mmask16)0xFFFF;
+    __m512 bias = _mm512_setzero_ps();
+    if (kBias) bias = _mm512_maskz_loadu_ps(mk, e.bias + 16 * v);
+#pragma GCC unroll 8
+    for (int i = 0; i < M; ++i) {
+      float* cp = c + i * ldc + 16 * v;
+      __m512 r = acc[i][v];
+      if (kAddC) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mk, cp));
+      if (kBias) r = _mm512_add_ps(r, bias);
+      if (kPre) _mm512_mask_storeu_ps(e.preact + i * e.ldp + 16 * v, mk, r);
+      _mm512_mask_storeu_ps(cp, mk, r);
+    }
+  }
+}
+
 // AS: the distance between an A column's values, kMR in a packed sliver, 1 for a row read in
 // place (UkrEpi::a_row).
 template <int M, int NV, int AS = kMR>
@@ -56,19 +114,25 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
   const __mmask16 last = tail >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << tail) - 1);
   // B read in place must not be read past column n (packed slivers are zero-padded instead).
   const __mmask16 bmask = e.bstride ? last : (__mmask16)0xFFFF;
-  const std::ptrdiff_t sb = e.bstride ? e.bstride : kNR;
-#pragma GCC unroll 2
-  for (int k = 0; k < kc; ++k) {
-    __m512 bv[NV];
-#pragma GCC unroll 3
-    for (int v = 0; v < NV; ++v)
-      bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(bmask, b + k * sb + 16 * v)
-                          : _mm512_loadu_ps(b + k * sb + 16 * v);
-#pragma GCC unroll 8
-    for (int i = 0; i < M; ++i) {
-      const __m512 av = _mm512_set1_ps(a[k * AS + i]);
-#pragma GCC unroll 3
-      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+  if (M == kMR && e.bstride && kc >= kPrefetchMinKc)
+    multiply<M, NV, AS, true>(kc, a, b, e.bstride, bmask, acc);
+  else
+    multiply<M, NV, AS, false>(kc, a, b, e.bstride ? e.bstride : kNR, bmask, acc);
+  if constexpr (M == kMR) {
+    // Full-height tiles (the hot ones) finalise through code chosen once per tile for the
+    // usual epilogues: the Finaliser's per-store tests cost ~180 cycles a tile, a third of a
+    // tile at kc = 32 (bench/results/issue33.md#unit-epilogue).
+    if (e.alpha == 1.f && (e.beta == 0.f || e.beta == 1.f)) {
+      switch ((e.beta != 0.f) << 2 | (e.bias != nullptr) << 1 | (e.preact != nullptr)) {
+        case 0: return finish_unit<M, NV, false, false, false>(acc, last, c, ldc, e);
+        case 1: return finish_unit<M, NV, false, false, true>(acc, last, c, ldc, e);
+        case 2: return finish_unit<M, NV, false, true, false>(acc, last, c, ldc, e);
+        case 3: return finish_unit<M, NV, false, true, true>(acc, last, c, ldc, e);
+        case 4: return finish_unit<M, NV, true, false, false>(acc, last, c, ldc, e);
+        case 5: return finish_unit<M, NV, true, false, true>(acc, last, c, ldc, e);
+        case 6: return finish_unit<M, NV, true, true, false>(acc, last, c, ldc, e);
+        default: return finish_unit<M, NV, true, true, true>(acc, last, c, ldc, e);
+      }
     }
   }
   const Finaliser fin(e);
