@@ -13,16 +13,30 @@ namespace nncore::neon {
 namespace {
 
 // One 4-column group of a full row, vectorised with the same operations as ref::finalise_tile.
+// kUnit >= 0: alpha = 1, beta = 0 or 1 (bit 2: 1), bias (bit 1) and preact (bit 0) known at
+// compile time, so a full tile's 24 stores run without per-store tests (as the x86 kernels,
+// bench/results/issue33.md#unit-epilogue); kUnit = -1 tests them at run time.
+template <int kUnit>
 inline void finalise4(float32x4_t acc, float* cp, const float* bias, float* pp,
                       const gemm::UkrEpi& e) {
-  float32x4_t r = e.alpha == 1.f ? acc : vmulq_n_f32(acc, e.alpha);
-  if (e.beta != 0.f) {
+  constexpr bool generic = kUnit < 0;
+  float32x4_t r = !generic || e.alpha == 1.f ? acc : vmulq_n_f32(acc, e.alpha);
+  if (generic ? e.beta != 0.f : (kUnit & 4) != 0) {
     const float32x4_t old = vld1q_f32(cp);
-    r = vaddq_f32(r, e.beta == 1.f ? old : vmulq_n_f32(old, e.beta));
+    r = vaddq_f32(r, !generic || e.beta == 1.f ? old : vmulq_n_f32(old, e.beta));
   }
-  if (bias) r = vaddq_f32(r, vld1q_f32(bias));
-  if (pp) vst1q_f32(pp, r);
+  if (generic ? bias != nullptr : (kUnit & 2) != 0) r = vaddq_f32(r, vld1q_f32(bias));
+  if (generic ? pp != nullptr : (kUnit & 1) != 0) vst1q_f32(pp, r);
   vst1q_f32(cp, r);
+}
+
+template <int kUnit>
+void finalise_full(const float32x4_t (&rows)[kMR][3], float* c, std::ptrdiff_t ldc,
+                   const gemm::UkrEpi& e) {
+  for (int i = 0; i < kMR; ++i)
+    for (int q = 0; q < 3; ++q)
+      finalise4<kUnit>(rows[i][q], c + i * ldc + 4 * q, e.bias ? e.bias + 4 * q : nullptr,
+                       e.preact ? e.preact + i * e.ldp + 4 * q : nullptr, e);
 }
 
 }  // namespace
@@ -68,11 +82,19 @@ void sgemm_ukr_neon(int m, int n, int kc, const float* a, const float* b, float*
                                     {c30, c31, c32}, {c40, c41, c42}, {c50, c51, c52},
                                     {c60, c61, c62}, {c70, c71, c72}};
   if (m == kMR && n == kNR) {
-    for (int i = 0; i < kMR; ++i)
-      for (int q = 0; q < 3; ++q)
-        finalise4(rows[i][q], c + i * ldc + 4 * q, e.bias ? e.bias + 4 * q : nullptr,
-                  e.preact ? e.preact + i * e.ldp + 4 * q : nullptr, e);
-    return;
+    if (e.alpha == 1.f && (e.beta == 0.f || e.beta == 1.f)) {
+      switch ((e.beta != 0.f) << 2 | (e.bias != nullptr) << 1 | (e.preact != nullptr)) {
+        case 0: return finalise_full<0>(rows, c, ldc, e);
+        case 1: return finalise_full<1>(rows, c, ldc, e);
+        case 2: return finalise_full<2>(rows, c, ldc, e);
+        case 3: return finalise_full<3>(rows, c, ldc, e);
+        case 4: return finalise_full<4>(rows, c, ldc, e);
+        case 5: return finalise_full<5>(rows, c, ldc, e);
+        case 6: return finalise_full<6>(rows, c, ldc, e);
+        default: return finalise_full<7>(rows, c, ldc, e);
+      }
+    }
+    return finalise_full<-1>(rows, c, ldc, e);
   }
   float t[kMR][kNR];
   for (int i = 0; i < kMR; ++i)
