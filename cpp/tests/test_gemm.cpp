@@ -193,6 +193,61 @@ TEST(gemm_epilogue_matches_naive) {
   }
 }
 
+// Every epilogue the micro-kernels specialise (alpha 1 with beta 0 or 1, bias or not, preact or
+// not: bench/results/issue33.md#unit-epilogue) and the generic ones (other alpha and beta) give
+// the same bits on every ISA: full and edge tiles, one K block (K = 32) and several (K = 300,
+// later blocks accumulate with beta = 1), B packed, read in place, and pre-packed.
+TEST(gemm_epilogue_variants_same_bits_on_every_isa) {
+  IsaGuard g;
+  const int shapes[][3] = {{16, 96, 32}, {17, 100, 300}, {8, 48, 64}};
+  for (const auto& sh : shapes) {
+    const int M = sh[0], N = sh[1], K = sh[2];
+    auto A = randn(std::size_t(M) * K, 31), B = randn(std::size_t(N) * K, 32),
+         C0 = randn(std::size_t(M) * N, 33), bias = randn(N, 34);
+    for (float alpha : {1.f, 0.5f})
+      for (float beta : {0.f, 1.f, -0.75f})
+        for (bool with_bias : {false, true})
+          for (bool with_preact : {false, true})
+            for (Act act : {Act::linear, Act::relu}) {
+              std::vector<std::vector<float>> first;
+              for (Isa isa : isas()) {
+                set_active_isa(isa);
+                std::vector<std::vector<float>> got;
+                for (int path = 0; path < 3; ++path) {
+                  std::vector<float> C = C0, Z(C0.size(), 7.f);
+                  Epilogue ep;
+                  ep.bias = with_bias ? bias.data() : nullptr;
+                  ep.act = act;
+                  ep.preact = with_preact ? Z.data() : nullptr;
+                  if (path == 0) {  // B = Wᵀ (N×K rows): packed inside the call
+                    sgemm(Trans::N, Trans::T, M, N, K, alpha, A.data(), K, B.data(), K, beta,
+                          C.data(), N, &ep);
+                  } else if (path == 1) {  // B (K×N) plain: read in place where the ISA does
+                    sgemm(Trans::N, Trans::N, M, N, K, alpha, A.data(), K, B.data(), N, beta,
+                          C.data(), N, &ep);
+                  } else {
+                    PackedB P;
+                    P.pack(Trans::T, K, N, B.data(), K);
+                    sgemm_packed(Trans::N, M, alpha, A.data(), K, P, beta, C.data(), N, &ep);
+                  }
+                  got.push_back(C);
+                  got.push_back(Z);
+                }
+                if (first.empty()) first = got;
+                for (std::size_t i = 0; i < got.size(); ++i)
+                  if (std::memcmp(got[i].data(), first[i].data(), sizeof(float) * got[i].size())) {
+                    std::printf(
+                        "  isa %s M=%d N=%d K=%d alpha=%g beta=%g bias=%d preact=%d "
+                        "act=%d output %zu differs\n",
+                        isa_name(isa), M, N, K, alpha, beta, int(with_bias), int(with_preact),
+                        int(act), i);
+                    CHECK(false);
+                  }
+              }
+            }
+  }
+}
+
 TEST(gemm_determinism_threads_rows_isas) {
   IsaGuard g;
   const int M = 150, N = 200, K = 600;  // parallel (above the threshold), several K blocks
