@@ -348,7 +348,6 @@ int main(int argc, char** argv) {
         const std::ptrdiff_t ldc = (std::ptrdiff_t)ks.nr * tiles;
         gemm::UkrEpi e;
         e.beta = beta;
-        set_num_threads(1);
         Stats st = time_it(
             [&] {
               for (int r = 0; r < reps; ++r) {
