@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "inference_plan.h"
+#include "nncore/finite_bound.h"
 #include "nncore/gemm.h"
 #include "nncore/owned_chunks.h"
 #include "write_watch.h"
@@ -289,11 +290,13 @@ const float* Network::forward_mc(const float* x, int n, const MaskKey& key) {
 }
 
 // Backward over the layers from dout (copied into grad_a_). Returns dX, or null if !need_dx.
-const float* Network::backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads) {
+const float* Network::backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads,
+                                    bool prove_grads_finite) {
   float* cur = grad_a_.data();
   float* other = grad_b_.data();
   if (dout != cur) std::memcpy(cur, dout, sizeof(float) * (std::size_t)n * output_dim_);
   StepContext ctx{last_training_, seed_, step_, 0, overwrite_grads};
+  ctx.prove_grads_finite = prove_grads_finite;
   for (std::size_t i = layers_.size(); i-- > 0;) {
     // A ReLU fused into layer i - 1 runs inside that layer's backward: dy passes through.
     if (last_fused_ && i > 0 && fused_at(i - 1)) continue;
@@ -330,7 +333,25 @@ double Network::penalty() const {
   return p;
 }
 
-StepInfo Network::update() {
+bool Network::grads_known_finite() const {
+  // Arena ranges of the layers that did not prove their gradients finite; scanning them costs
+  // what the optimizer's check would, so past half the arena it is left to the optimizer.
+  std::vector<std::pair<std::size_t, std::size_t>> rest;
+  std::size_t total = 0;
+  for (const auto& v : param_views_) {
+    if (layers_[std::size_t(v.layer)]->grads_proven_finite()) continue;
+    std::size_t size = 1;
+    for (int d : v.shape) size *= std::size_t(d);
+    rest.emplace_back(v.offset, size);
+    total += size;
+  }
+  if (2 * total > grads_.size()) return false;
+  for (const auto& [off, size] : rest)
+    if (!std::isfinite(max_abs(grads_.data() + off, size))) return false;
+  return true;
+}
+
+StepInfo Network::update(const Optimizer::Hints& hints) {
   check(optimizer_ != nullptr, "no optimizer: compile the model first");
   std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
   for (auto& L : layers_) L->before_update();
@@ -344,7 +365,7 @@ StepInfo Network::update() {
   optimizer_->set_chunk_hook([this, arena](std::size_t off, std::size_t len) {
     for (auto& L : layers_) L->updated(arena + off, arena + off + len);
   });
-  StepInfo info = optimizer_->step(params_.data(), grads_.data(), params_.size());
+  StepInfo info = optimizer_->step(params_.data(), grads_.data(), params_.size(), hints);
   for (auto& L : layers_) L->after_update();
   ++version_;
   if (profiling_) add_ticks("optimizer", t0);
@@ -372,7 +393,7 @@ static std::int64_t count_correct(const float* out, const std::int32_t* labels, 
 }
 
 double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info,
-                          std::int64_t* correct) {
+                          std::int64_t* correct, bool want_norm) {
   check(optimizer_ != nullptr, "no optimizer: compile the model first");
   last_rows_ = n;
   last_training_ = true;
@@ -387,14 +408,23 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   for (const auto& L : layers_) overwrite = overwrite && L->writes_all_grads();
   if (!overwrite) zero_grad();
   if (profiling_) add_ticks("loss+zero_grad", t0);
-  backward_impl(dout_.data(), n, false, overwrite);
+  // The gradients start from zero here, so bounds on what backward adds bound them: when the
+  // optimizer would read them all just to check they are finite, the layers prove it instead
+  // (finite_bound.h; the batch L2 term, added after backward, is not bounded).
+  const bool prove = optimizer_->checks_finite_first() && batch_l2_ == 0;
+  backward_impl(dout_.data(), n, false, overwrite, prove);
   double pen = 0;
   for (auto& L : layers_) {
     pen += L->penalty();
     L->add_penalty_grad();
   }
   pen += batch_l2_impl(double(n));
-  StepInfo si = update();
+  t0 = profiling_ ? cycle_ticks() : 0;
+  Optimizer::Hints hints;
+  hints.grads_finite = prove && grads_known_finite();
+  hints.norm = want_norm;
+  if (profiling_) add_ticks("finite_check", t0);
+  StepInfo si = update(hints);
   if (penalty_out) *penalty_out = pen;
   if (info) *info = si;
   return loss;
@@ -520,6 +550,9 @@ EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N
   EpochStats st;
   st.loss_terms.reserve(std::size_t(std::max<std::int64_t>(0, batch_end - batch_begin)));
   st.penalty_terms.reserve(st.loss_terms.capacity());
+  // Only the last step's gradient norm is reported (EpochStats::last_grad_norm).
+  std::int64_t last = batch_end - 1;
+  if (needs_stats && last >= batch_begin && N - last * batch_size == 1) --last;
   for (std::int64_t b = batch_begin; b < batch_end; ++b) {
     const std::int64_t begin = b * batch_size;
     const int rows = int(std::min<std::int64_t>(batch_size, N - begin));
@@ -530,7 +563,7 @@ EpochStats Network::train_epoch(const float* X, const Targets& t, std::int64_t N
     if (profiling_) add_ticks("gather", t0);
     double pen = 0;
     StepInfo info;
-    double loss = step_impl(rows, batch, &pen, &info, &st.correct);
+    double loss = step_impl(rows, batch, &pen, &info, &st.correct, b == last);
     st.loss_sum += loss * rows;
     st.penalty_sum += pen * rows;
     st.loss_terms.push_back(loss * rows);

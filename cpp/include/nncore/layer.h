@@ -71,6 +71,10 @@ struct StepContext {
   // Parameter gradients are written (=) instead of accumulated (+=): the fused training step
   // then needs no zeroing pass, and the weight-gradient GEMM does not read the old gradient.
   bool overwrite_grads = false;
+  // Backward may prove its parameter gradients finite (grads_proven_finite) where that is cheaper
+  // than the optimizer reading them: asked by the fused training step, whose optimizer skips a
+  // step with a non-finite gradient.
+  bool prove_grads_finite = false;
   // The following ReLU layer is fused into this one (only for layers whose fuses_relu() is
   // true): forward writes relu(output) — to the ReLU layer's output buffer — and backward gets
   // that ReLU's output as y and the gradient of it as dy.
@@ -118,6 +122,11 @@ class Layer {
 
   // True when backward honours ctx.overwrite_grads (trivially true without parameters).
   virtual bool writes_all_grads() const { return params().empty(); }
+  // True when the last backward, asked with ctx.prove_grads_finite, proved finite everything it
+  // wrote or added to its parameter gradients, without reading them (Dense: finite_bound.h);
+  // false when it could not or did not try, or when its penalty gradient is added afterwards.
+  // The network asks only where the gradients started from zero, and scans the other layers.
+  virtual bool grads_proven_finite() const { return false; }
   // True when forward/backward honour ctx.relu_fused; true for an Activation layer that is a
   // plain ReLU (the network may then skip it, see Network::run_forward).
   virtual bool fuses_relu() const { return false; }

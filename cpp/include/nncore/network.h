@@ -283,11 +283,19 @@ class Network {
   void predict_rows(const float* x, std::int64_t n, float* out, bool fold, EvalWorkspace& ws);
   bool needs_batch_statistics() const;  // a layer cannot train on a batch of one row
   void check_not_single_row() const;    // throws when such a layer is present
-  const float* backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads = false);
+  const float* backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads = false,
+                             bool prove_grads_finite = false);
+  // After a backward asked to prove its gradients finite: true when every layer proved its own
+  // or a scan of the rest found nothing non-finite (false also when the scan would cost more than
+  // the optimizer's own check).
+  bool grads_known_finite() const;
   double batch_l2_impl(double batch_weight);
+  // want_norm: false when the caller does not read the step's grad_norm (train_epoch's steps
+  // but its last).
   double step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info,
-                   std::int64_t* correct = nullptr);
-  StepInfo update();  // optimizer step + constraints + step counter
+                   std::int64_t* correct = nullptr, bool want_norm = true);
+  // Optimizer step + constraints + step counter.
+  StepInfo update(const Optimizer::Hints& hints = {});
   void ensure_workspace(int n);
   void assign_chunk_owners(int rows);
   void gather(const float* X, const Targets& t, const std::int64_t* order, std::int64_t begin,

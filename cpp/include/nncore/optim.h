@@ -23,9 +23,22 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   virtual std::string name() const = 0;
+  // What the caller knows and needs of a step (Network's fused training step):
+  // - grads_finite: it proved every gradient finite (finite_bound.h), so the non-finite check
+  //   need not read the gradients before the update;
+  // - norm: false when nobody reads this step's grad_norm (all but an epoch's last step); with
+  //   grads_finite it is then not computed (-1). Neither changes what is updated.
+  struct Hints {
+    bool grads_finite = false;
+    bool norm = true;
+  };
   // Updates params in place from grads (which clipping may rescale). n is the arena size;
   // state is allocated on the first step (or by load_state).
-  virtual StepInfo step(float* params, float* grads, std::size_t n) = 0;
+  virtual StepInfo step(float* params, float* grads, std::size_t n, const Hints& hints) = 0;
+  StepInfo step(float* params, float* grads, std::size_t n) { return step(params, grads, n, {}); }
+  // True when step() reads every gradient before the update only to find a non-finite one
+  // (skip_nonfinite without clipnorm): a caller that proves them finite saves that read.
+  virtual bool checks_finite_first() const { return false; }
   double lr() const { return lr_; }
   void set_lr(double lr);
   std::int64_t steps() const { return steps_; }

@@ -2,6 +2,8 @@
 // Only instruction selection differs between paths; the arithmetic per element is identical.
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 #include "nncore/subnormal.h"
 #include "optim_kernels.h"

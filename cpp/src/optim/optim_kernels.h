@@ -4,6 +4,7 @@
 // arena into fixed chunks and runs them under OpenMP. Scalars arrive precomputed as torch does.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 #include "nncore/cpu.h"
 
@@ -55,6 +56,9 @@ struct AdadeltaK {
 struct Kernels {
   // Sum of squares in double: 32 lanes (lane = i mod 32), then a fixed pairwise tree.
   double (*sumsq)(const float* g, std::size_t n);
+  // The largest |x[i]| as its bit pattern (sign bit cleared, a non-negative int32 that orders
+  // like the float); patterns from 0x7f800000 up are inf and NaN.
+  std::int32_t (*max_abs_bits)(const float* x, std::size_t n);
   // g *= s.
   void (*scale)(float* g, std::size_t n, float s);
   // g = clamp(g, -c, c).

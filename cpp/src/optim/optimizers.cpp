@@ -123,16 +123,22 @@ class Fused : public Optimizer {
     return it->second;
   }
 
-  StepInfo step(float* p, float* g, std::size_t n) override {
+  bool checks_finite_first() const override { return skip_ && !(clipnorm_ > 0); }
+  using Optimizer::step;
+  StepInfo step(float* p, float* g, std::size_t n, const Hints& hints) override {
     StepInfo info;
     const Kernels& K = *isa::active().optim;
     const std::size_t nc = num_chunks(n);
     const std::int64_t nci = std::int64_t(nc);
     partial_.assign(nc, 0.0);
     check_state_sizes(n);  // throw before any work
-    // The norm must be known (clipping) or every gradient checked (skip) before any update;
-    // otherwise it is computed chunk by chunk inside the update pass, where the grads are hot.
-    const bool pre = skip_ || clipnorm_ > 0;
+    // The norm must be known (clipping) or every gradient checked (skip, unless the caller
+    // proved them finite) before any update; otherwise it is computed chunk by chunk inside the
+    // update pass, where the grads are hot.
+    const bool pre = (skip_ && !hints.grads_finite) || clipnorm_ > 0;
+    // Without the pre-pass the norm is summed in the update pass, which also finds a non-finite
+    // gradient when nothing proved there is none; a proven step whose norm nobody reads skips it.
+    const bool in_pass = !pre && (hints.norm || !hints.grads_finite);
     double norm = 0;
     if (pre) {
       chunk_sumsq(K, g, n, partial_.data(), owners_);
@@ -161,11 +167,11 @@ class Fused : public Optimizer {
     // batch epochs several times slower (bench/results/design_choices.md#optim-fixed-owners).
     for_owned_chunks(nci, owners_, n >= kParallelMin, [&](std::int64_t c) {
       std::size_t off = std::size_t(c) * kChunk, len = std::min(kChunk, n - off);
-      if (!pre) partial_[c] = K.sumsq(g + off, len);
+      if (in_pass) partial_[c] = K.sumsq(g + off, len);
       update(K, p + off, g + off, off, len);
       if (hook_) hook_(off, len);
     });
-    if (!pre) {
+    if (in_pass) {
       double ss = combine(partial_);
       info.grad_norm = std::sqrt(ss);
       info.finite = std::isfinite(ss);
