@@ -11,9 +11,10 @@ core = nc._core
 
 
 def _wide(optimizer, seed=0):
-    # 64 -> 64 -> 64 at batch 8: n·(in + out) is at most a quarter of in·out, so both Dense
-    # layers try the proof.
-    m = nc.Sequential([nc.Dense(64, activation="relu"), nc.Dense(64)], input_dim=64, seed=seed)
+    # 64 -> 200 -> 64 at batch 8: n·(in + out) is at most a quarter of in·out, so both Dense
+    # layers prove their gradients finite, and the steps whose norm is not reported leave the
+    # weight gradients to the update, in pieces of 96 units (three for the 200).
+    m = nc.Sequential([nc.Dense(200, activation="relu"), nc.Dense(64)], input_dim=64, seed=seed)
     m.compile(optimizer=optimizer, loss="mse")
     return m
 
@@ -65,8 +66,9 @@ def test_only_the_overflowing_batch_is_skipped(isa, threads):
 
 @pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop"])
 def test_proven_steps_train_the_bits_of_the_checked_ones(name, isa, threads):
-    """The same weights with the proof (skip_nonfinite, default), without any check
-    (skip_nonfinite=0), and with the full pre-pass (a clipnorm too large to clip)."""
+    """The same weights with the proof and the update in pieces (skip_nonfinite, default), without
+    any check (skip_nonfinite=0: the whole-arena update), and with the full pre-pass (a clipnorm
+    too large to clip)."""
     X, t = _data(n=200)
     cls = {"adam": nc.optim.Adam, "sgd": nc.optim.SGD, "rmsprop": nc.optim.RMSprop}[name]
     got, norms = [], []
@@ -95,3 +97,19 @@ def test_the_epochs_last_norm_is_reported_when_its_last_batch_is_dropped():
         m.compile(optimizer=opt, loss="mse")
         norms.append(m.fit(X, t, epochs=2, batch_size=8, shuffle=False).history["grad_norm"])
     assert norms[0] == norms[1] and len(norms[0]) == 2 and min(norms[0]) > 0
+
+
+def test_a_step_that_falls_back_writes_the_deferred_gradients_first(isa, threads):
+    """The first layer proves and defers its weight gradient; the l2-penalised second is most of
+    the arena, so the network leaves the check to the optimizer's pre-pass and the whole-arena
+    update, which must then see the deferred gradient written."""
+    X, t = _data(n=96)
+    got = []
+    for kw in ({}, {"skip_nonfinite": False}):
+        m = nc.Sequential(
+            [nc.Dense(64, activation="relu"), nc.Dense(200, l2=1e-3)], input_dim=64, seed=0
+        )
+        m.compile(optimizer=nc.optim.Adam(lr=1e-2, **kw), loss="mse")
+        m.fit(X, np.tile(t, (1, 4))[:, :200], epochs=2, batch_size=8, shuffle=False)
+        got.append(m.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*got))

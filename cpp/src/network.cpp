@@ -291,12 +291,13 @@ const float* Network::forward_mc(const float* x, int n, const MaskKey& key) {
 
 // Backward over the layers from dout (copied into grad_a_). Returns dX, or null if !need_dx.
 const float* Network::backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads,
-                                    bool prove_grads_finite) {
+                                    bool prove_grads_finite, bool defer_weight_grads) {
   float* cur = grad_a_.data();
   float* other = grad_b_.data();
   if (dout != cur) std::memcpy(cur, dout, sizeof(float) * (std::size_t)n * output_dim_);
   StepContext ctx{last_training_, seed_, step_, 0, overwrite_grads};
   ctx.prove_grads_finite = prove_grads_finite;
+  ctx.defer_weight_grads = defer_weight_grads;
   for (std::size_t i = layers_.size(); i-- > 0;) {
     // A ReLU fused into layer i - 1 runs inside that layer's backward: dy passes through.
     if (last_fused_ && i > 0 && fused_at(i - 1)) continue;
@@ -349,6 +350,58 @@ bool Network::grads_known_finite() const {
   for (const auto& [off, size] : rest)
     if (!std::isfinite(max_abs(grads_.data() + off, size))) return false;
   return true;
+}
+
+StepInfo Network::update_in_pieces() {
+  std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
+  for (auto& L : layers_) L->before_update();
+  float* arena = params_.data();
+  // Each updated piece goes to the layers while it is in cache, as update()'s chunk hook does
+  // (a Dense repacks its weight for the next forward there).
+  auto done = [this](const float* lo, const float* hi) {
+    for (auto& L : layers_) L->updated(lo, hi);
+  };
+  // The arena outside the deferred ranges, in kArenaChunk pieces, from the gradient arena.
+  std::vector<std::pair<float*, float*>> deferred;
+  for (const auto& L : layers_) {
+    auto r = L->deferred_grads();
+    if (r.first != r.second) deferred.push_back(r);
+  }
+  std::sort(deferred.begin(), deferred.end());
+  std::vector<std::pair<std::size_t, std::size_t>> rest;  // (offset, length)
+  std::size_t at = 0, total = 0;
+  auto add_rest = [&](std::size_t end) {
+    for (; at < end; at += std::min(kArenaChunk, end - at)) {
+      rest.emplace_back(at, std::min(kArenaChunk, end - at));
+      total += rest.back().second;
+    }
+  };
+  for (const auto& [lo, hi] : deferred) {
+    add_rest(std::size_t(lo - arena));
+    at = std::size_t(hi - arena);
+  }
+  add_rest(params_.size());
+  Optimizer& opt = *optimizer_;
+  const float* grads = grads_.data();
+  const int nt = num_threads();
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && total >= 4 * kArenaChunk)
+  for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(rest.size()); ++i) {
+    const auto [off, len] = rest[std::size_t(i)];
+    opt.update_piece(arena, grads + off, off, len);
+    done(arena + off, arena + off + len);
+  }
+  for (auto& L : layers_)
+    L->deferred_grad_pieces([&](float* p, const float* g, std::size_t len) {
+      opt.update_piece(arena, g, std::size_t(p - arena), len);
+      done(p, p + len);
+    });
+  for (auto& L : layers_) L->after_update();
+  ++version_;
+  if (profiling_) add_ticks("dW+optimizer", t0);
+  ++step_;
+  draws_ = 0;
+  StepInfo info;  // proven finite; no norm summed
+  return info;
 }
 
 StepInfo Network::update(const Optimizer::Hints& hints) {
@@ -412,7 +465,9 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   // optimizer would read them all just to check they are finite, the layers prove it instead
   // (finite_bound.h; the batch L2 term, added after backward, is not bounded).
   const bool prove = optimizer_->checks_finite_first() && batch_l2_ == 0;
-  backward_impl(dout_.data(), n, false, overwrite, prove);
+  // A step whose norm nobody reads may leave the proven weight gradients to the update
+  // (update_in_pieces), which takes them from cache instead of the arena.
+  backward_impl(dout_.data(), n, false, overwrite, prove, prove && !want_norm);
   double pen = 0;
   for (auto& L : layers_) {
     pen += L->penalty();
@@ -424,7 +479,15 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   hints.grads_finite = prove && grads_known_finite();
   hints.norm = want_norm;
   if (profiling_) add_ticks("finite_check", t0);
-  StepInfo si = update(hints);
+  bool deferred = false;
+  for (const auto& L : layers_) deferred = deferred || L->deferred_grads().first != nullptr;
+  StepInfo si;
+  if (deferred && hints.grads_finite && optimizer_->begin_pieces(params_.size())) {
+    si = update_in_pieces();
+  } else {
+    for (auto& L : layers_) L->write_deferred_grads();
+    si = update(hints);
+  }
   if (penalty_out) *penalty_out = pen;
   if (info) *info = si;
   return loss;

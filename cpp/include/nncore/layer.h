@@ -2,10 +2,13 @@
 // it keeps between forward and backward) and its forward/backward over raw batch pointers.
 // Parameters, gradients and buffers live in the Network's flat arenas; a layer holds views.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nncore/common.h"
@@ -75,6 +78,9 @@ struct StepContext {
   // than the optimizer reading them: asked by the fused training step, whose optimizer skips a
   // step with a non-finite gradient.
   bool prove_grads_finite = false;
+  // Layers that proved their gradients finite may defer their weight gradients
+  // (Layer::deferred_grads): asked by the fused training step when the step's norm is not read.
+  bool defer_weight_grads = false;
   // The following ReLU layer is fused into this one (only for layers whose fuses_relu() is
   // true): forward writes relu(output) — to the ReLU layer's output buffer — and backward gets
   // that ReLU's output as y and the gradient of it as dy.
@@ -127,6 +133,17 @@ class Layer {
   // false when it could not or did not try, or when its penalty gradient is added afterwards.
   // The network asks only where the gradients started from zero, and scans the other layers.
   virtual bool grads_proven_finite() const { return false; }
+  // With ctx.defer_weight_grads, a layer that proved its gradients finite may leave a weight
+  // gradient unwritten and compute it later piece by piece, each piece handed to the optimizer
+  // while it is in cache (Network's fused update; Dense). deferred_grads: the range of the
+  // parameter arena left unwritten (empty when none). deferred_grad_pieces: computes them into
+  // scratch and calls piece(p, g, len) for each piece of parameters [p, p + len) and its
+  // gradients g, on several threads at once for disjoint pieces. write_deferred_grads: writes
+  // them into the gradient arena instead (a step that falls back to the whole-arena update).
+  using GradPiece = std::function<void(float* p, const float* g, std::size_t len)>;
+  virtual std::pair<float*, float*> deferred_grads() const { return {nullptr, nullptr}; }
+  virtual void deferred_grad_pieces(const GradPiece& piece) {}
+  virtual void write_deferred_grads() {}
   // True when forward/backward honour ctx.relu_fused; true for an Activation layer that is a
   // plain ReLU (the network may then skip it, see Network::run_forward).
   virtual bool fuses_relu() const { return false; }

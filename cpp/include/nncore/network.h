@@ -284,7 +284,11 @@ class Network {
   bool needs_batch_statistics() const;  // a layer cannot train on a batch of one row
   void check_not_single_row() const;    // throws when such a layer is present
   const float* backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads = false,
-                             bool prove_grads_finite = false);
+                             bool prove_grads_finite = false, bool defer_weight_grads = false);
+  // The optimizer step with the deferred weight gradients (Layer::deferred_grads) computed piece
+  // by piece into cache and each piece updated there; the rest of the arena as update() does.
+  // Only after every gradient was proven finite and begin_pieces() accepted the step.
+  StepInfo update_in_pieces();
   // After a backward asked to prove its gradients finite: true when every layer proved its own
   // or a scan of the rest found nothing non-finite (false also when the scan would cost more than
   // the optimizer's own check).

@@ -36,6 +36,14 @@ class Optimizer {
   // state is allocated on the first step (or by load_state).
   virtual StepInfo step(float* params, float* grads, std::size_t n, const Hints& hints) = 0;
   StepInfo step(float* params, float* grads, std::size_t n) { return step(params, grads, n, {}); }
+  // A step applied in pieces (Network's fused weight-gradient pass, after it proved every
+  // gradient finite): begin_pieces(n) does what step() does before its pass (state, step count,
+  // the step's scalars), or returns false and does nothing where the step needs the whole
+  // gradient first (clipnorm); update_piece(p, g, off, len) then updates [off, off + len) of the
+  // arenas (p is the arena's start) from g, that range's gradients wherever they lie. Every
+  // element exactly once: the same bits as step(), no norm, no check.
+  virtual bool begin_pieces(std::size_t n) { return false; }
+  virtual void update_piece(float* p, const float* g, std::size_t off, std::size_t len) {}
   // True when step() reads every gradient before the update only to find a non-finite one
   // (skip_nonfinite without clipnorm): a caller that proves them finite saves that read.
   virtual bool checks_finite_first() const { return false; }

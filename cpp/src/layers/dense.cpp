@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "nncore/activations.h"
 #include "nncore/finite_bound.h"
@@ -16,6 +18,10 @@
 #include "nncore/regularization.h"
 #include "nncore/schema.h"
 #include "nncore/threading.h"
+
+#if NNCORE_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 namespace nncore {
 
@@ -135,8 +141,18 @@ class Dense final : public Layer {
                      double(n) * (in_dim_ + out_dim_) <= 0.25 * double(in_dim_) * out_dim_ &&
                      sums_of_products_finite(n, max_abs(dy, total),
                                              max_abs(x, (std::size_t)n * in_dim_));
-    sgemm(Trans::T, Trans::N, out_dim_, in_dim_, n, 1.f, dy, out_dim_, x, in_dim_, beta, gw_,
-          in_dim_, nullptr, GemmSplit::rows);
+    // A proven gradient may wait for the update, which then takes it piece by piece from cache
+    // instead of from the arena (deferred_grad_pieces): dz is kept (the buffer is the next
+    // layer's), x is the previous layer's output, untouched until the next forward.
+    deferred_ = proven_finite_ && ctx.defer_weight_grads && ctx.overwrite_grads;
+    if (deferred_) {
+      dz_.assign(dy, dy + total);
+      x_ = x;
+      rows_ = n;
+    } else {
+      sgemm(Trans::T, Trans::N, out_dim_, in_dim_, n, 1.f, dy, out_dim_, x, in_dim_, beta, gw_,
+            in_dim_, nullptr, GemmSplit::rows);
+    }
     if (gb_ && ctx.overwrite_grads) std::memset(gb_, 0, sizeof(float) * out_dim_);
     if (gb_) add_column_sums(gb_, dy, n, out_dim_);
     if (dx)
@@ -145,6 +161,45 @@ class Dense final : public Layer {
   }
 
   bool grads_proven_finite() const override { return proven_finite_; }
+  std::pair<float*, float*> deferred_grads() const override {
+    if (!deferred_) return {nullptr, nullptr};
+    return {w_, w_ + (std::size_t)out_dim_ * in_dim_};
+  }
+  // Pieces of kPieceRows units (whole packed slivers and micro-tiles on every ISA): the piece's
+  // gradient (300 KB at 784 inputs) stays in L2 while the optimizer reads it. Each thread takes
+  // a fixed run of pieces, so a core updates the same rows of W every step. The same bits as the
+  // whole product: each element is one fixed FMA chain over the same K (gemm.h).
+  void deferred_grad_pieces(const GradPiece& piece) override {
+    if (!deferred_) return;
+    deferred_ = false;
+    constexpr int kPieceRows = 96;
+    const int pieces = (out_dim_ + kPieceRows - 1) / kPieceRows;
+    const int nt = std::min(num_threads(), pieces);
+    const std::size_t per = (std::size_t)kPieceRows * in_dim_;
+    if (scratch_.size() < per * nt) scratch_.assign(per * nt, 0.f);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+      SerialScope serial;  // each piece's product on its own thread
+#if NNCORE_HAVE_OPENMP
+      float* g = scratch_.data() + per * (std::size_t)omp_get_thread_num();
+#else
+      float* g = scratch_.data();
+#endif
+#pragma omp for schedule(static)
+      for (int pc = 0; pc < pieces; ++pc) {
+        const int r0 = pc * kPieceRows, r = std::min(out_dim_, r0 + kPieceRows) - r0;
+        sgemm(Trans::T, Trans::N, r, in_dim_, rows_, 1.f, dz_.data() + r0, out_dim_, x_, in_dim_,
+              0.f, g, in_dim_);
+        piece(w_ + (std::size_t)r0 * in_dim_, g, (std::size_t)r * in_dim_);
+      }
+    }
+  }
+  void write_deferred_grads() override {
+    if (!deferred_) return;
+    deferred_ = false;
+    sgemm(Trans::T, Trans::N, out_dim_, in_dim_, rows_, 1.f, dz_.data(), out_dim_, x_, in_dim_, 0.f,
+          gw_, in_dim_, nullptr, GemmSplit::rows);
+  }
   double penalty() const override {
     return l1_l2_penalty(w_, (std::size_t)out_dim_ * in_dim_, l1_, l2_);
   }
@@ -205,9 +260,13 @@ class Dense final : public Layer {
   float alpha_ = 0, l1_ = 0, l2_ = 0, max_norm_ = 0;
   Init init_ = Init::xavier_uniform;
   bool use_bias_ = true, stale_ = true;
-  bool fuse_ = false;           // inside an optimizer step that repacks W (before_update)
-  bool proven_finite_ = false;  // the last backward bounded dW and db (grads_proven_finite)
-  int last_train_rows_ = 0;     // the rows of the last training forward
+  bool fuse_ = false;                // inside an optimizer step that repacks W (before_update)
+  bool proven_finite_ = false;       // the last backward bounded dW and db (grads_proven_finite)
+  bool deferred_ = false;            // dW left to deferred_grad_pieces / write_deferred_grads
+  std::vector<float> dz_, scratch_;  // the deferred product's dz (rows_, out); its pieces
+  const float* x_ = nullptr;
+  int rows_ = 0;
+  int last_train_rows_ = 0;  // the rows of the last training forward
   // Training forwards that multiply W in place (sgemm_xwt, Yᵀ = W·Xᵀ) instead of its packed copy:
   // - batches of up to a quarter as many rows as output units (and at most 128): packing their
   //   n rows of X then costs at most a quarter of repacking W after each step

@@ -124,6 +124,18 @@ class Fused : public Optimizer {
   }
 
   bool checks_finite_first() const override { return skip_ && !(clipnorm_ > 0); }
+  bool begin_pieces(std::size_t n) override {
+    if (clipnorm_ > 0) return false;
+    check_state_sizes(n);
+    Prep q = base_prep();
+    bool first = ensure_state(n);
+    ++steps_;
+    prepare(q, first);
+    return true;
+  }
+  void update_piece(float* p, const float* g, std::size_t off, std::size_t len) override {
+    update(*isa::active().optim, p + off, g, off, len);
+  }
   using Optimizer::step;
   StepInfo step(float* p, float* g, std::size_t n, const Hints& hints) override {
     StepInfo info;
@@ -151,13 +163,11 @@ class Fused : public Optimizer {
         return info;
       }
     }
-    Prep q;
-    q.scale = maximize_ ? -1.0f : 1.0f;
+    Prep q = base_prep();
     if (clipnorm_ > 0) {
       double coef = clipnorm_ / (norm + 1e-6);
       if (!(coef >= 1.0)) q.scale *= float(coef);
     }
-    if (clipvalue_ > 0) q.clip = float(clipvalue_);
     bool first = ensure_state(n);
     ++steps_;
     prepare(q, first);
@@ -181,6 +191,13 @@ class Fused : public Optimizer {
 
  protected:
   double h(const char* k) const { return hp_.at(k); }
+  // The gradient's transform before clipnorm's factor: maximize's sign, clipvalue.
+  Prep base_prep() const {
+    Prep q;
+    q.scale = maximize_ ? -1.0f : 1.0f;
+    if (clipvalue_ > 0) q.clip = float(clipvalue_);
+    return q;
+  }
   // Per-parameter states (size n) and their initial values; scalar states (size 1) too.
   void add_state(const std::string& name, float init, bool scalar = false) {
     names_.push_back(name);
