@@ -12,8 +12,8 @@ core = nc._core
 
 def _wide(optimizer, seed=0):
     # 64 -> 200 -> 64 at batch 8: n·(in + out) is at most a quarter of in·out, so both Dense
-    # layers prove their gradients finite, and the steps whose norm is not reported leave the
-    # weight gradients to the update, in pieces of 96 units (three for the 200).
+    # layers prove their gradients finite, and on one thread the steps whose norm is not reported
+    # leave the weight gradients to the update, in pieces of 96 units (three for the 200).
     m = nc.Sequential([nc.Dense(200, activation="relu"), nc.Dense(64)], input_dim=64, seed=seed)
     m.compile(optimizer=optimizer, loss="mse")
     return m

@@ -369,12 +369,10 @@ StepInfo Network::update_in_pieces() {
   }
   std::sort(deferred.begin(), deferred.end());
   std::vector<std::pair<std::size_t, std::size_t>> rest;  // (offset, length)
-  std::size_t at = 0, total = 0;
+  std::size_t at = 0;
   auto add_rest = [&](std::size_t end) {
-    for (; at < end; at += std::min(kArenaChunk, end - at)) {
+    for (; at < end; at += std::min(kArenaChunk, end - at))
       rest.emplace_back(at, std::min(kArenaChunk, end - at));
-      total += rest.back().second;
-    }
   };
   for (const auto& [lo, hi] : deferred) {
     add_rest(std::size_t(lo - arena));
@@ -383,10 +381,7 @@ StepInfo Network::update_in_pieces() {
   add_rest(params_.size());
   Optimizer& opt = *optimizer_;
   const float* grads = grads_.data();
-  const int nt = num_threads();
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && total >= 4 * kArenaChunk)
-  for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(rest.size()); ++i) {
-    const auto [off, len] = rest[std::size_t(i)];
+  for (const auto& [off, len] : rest) {
     opt.update_piece(arena, grads + off, off, len);
     done(arena + off, arena + off + len);
   }
@@ -466,8 +461,12 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   // (finite_bound.h; the batch L2 term, added after backward, is not bounded).
   const bool prove = optimizer_->checks_finite_first() && batch_l2_ == 0;
   // A step whose norm nobody reads may leave the proven weight gradients to the update
-  // (update_in_pieces), which takes them from cache instead of the arena.
-  backward_impl(dout_.data(), n, false, overwrite, prove, prove && !want_norm);
+  // (update_in_pieces), which takes them from cache instead of the arena: on one thread, where
+  // that measured faster (bs 32: 0.94x the step; on 2 threads 1.03-1.05x, the whole-arena update
+  // there splitting both products and update by the rows each core owns;
+  // bench/results/issue33.md#dw-in-pieces).
+  const bool defer = prove && !want_norm && num_threads() == 1;
+  backward_impl(dout_.data(), n, false, overwrite, prove, defer);
   double pen = 0;
   for (auto& L : layers_) {
     pen += L->penalty();

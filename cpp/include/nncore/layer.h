@@ -138,8 +138,8 @@ class Layer {
   // while it is in cache (Network's fused update; Dense). deferred_grads: the range of the
   // parameter arena left unwritten (empty when none). deferred_grad_pieces: computes them into
   // scratch and calls piece(p, g, len) for each piece of parameters [p, p + len) and its
-  // gradients g, on several threads at once for disjoint pieces. write_deferred_grads: writes
-  // them into the gradient arena instead (a step that falls back to the whole-arena update).
+  // gradients g (on the calling thread: the network defers on one thread). write_deferred_grads:
+  // writes them into the gradient arena instead (a step that falls back to the whole-arena update).
   using GradPiece = std::function<void(float* p, const float* g, std::size_t len)>;
   virtual std::pair<float*, float*> deferred_grads() const { return {nullptr, nullptr}; }
   virtual void deferred_grad_pieces(const GradPiece& piece) {}

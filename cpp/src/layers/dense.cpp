@@ -19,10 +19,6 @@
 #include "nncore/schema.h"
 #include "nncore/threading.h"
 
-#if NNCORE_HAVE_OPENMP
-#include <omp.h>
-#endif
-
 namespace nncore {
 
 namespace {
@@ -165,33 +161,20 @@ class Dense final : public Layer {
     if (!deferred_) return {nullptr, nullptr};
     return {w_, w_ + (std::size_t)out_dim_ * in_dim_};
   }
-  // Pieces of kPieceRows units (whole packed slivers and micro-tiles on every ISA): the piece's
-  // gradient (300 KB at 784 inputs) stays in L2 while the optimizer reads it. Each thread takes
-  // a fixed run of pieces, so a core updates the same rows of W every step. The same bits as the
-  // whole product: each element is one fixed FMA chain over the same K (gemm.h).
+  // Pieces of at most 96 units (whole slivers and micro-tiles on every ISA): a piece's gradient
+  // (300 KB at 784 inputs) stays in L2 while the optimizer reads it. One thread (the network
+  // defers only then). The same bits as the whole product: each element is one fixed FMA chain
+  // over the same K (gemm.h).
   void deferred_grad_pieces(const GradPiece& piece) override {
     if (!deferred_) return;
     deferred_ = false;
     constexpr int kPieceRows = 96;
-    const int pieces = (out_dim_ + kPieceRows - 1) / kPieceRows;
-    const int nt = std::min(num_threads(), pieces);
-    const std::size_t per = (std::size_t)kPieceRows * in_dim_;
-    if (scratch_.size() < per * nt) scratch_.assign(per * nt, 0.f);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-      SerialScope serial;  // each piece's product on its own thread
-#if NNCORE_HAVE_OPENMP
-      float* g = scratch_.data() + per * (std::size_t)omp_get_thread_num();
-#else
-      float* g = scratch_.data();
-#endif
-#pragma omp for schedule(static)
-      for (int pc = 0; pc < pieces; ++pc) {
-        const int r0 = pc * kPieceRows, r = std::min(out_dim_, r0 + kPieceRows) - r0;
-        sgemm(Trans::T, Trans::N, r, in_dim_, rows_, 1.f, dz_.data() + r0, out_dim_, x_, in_dim_,
-              0.f, g, in_dim_);
-        piece(w_ + (std::size_t)r0 * in_dim_, g, (std::size_t)r * in_dim_);
-      }
+    scratch_.resize((std::size_t)kPieceRows * in_dim_);
+    for (int r0 = 0; r0 < out_dim_; r0 += kPieceRows) {
+      const int r = std::min(out_dim_, r0 + kPieceRows) - r0;
+      sgemm(Trans::T, Trans::N, r, in_dim_, rows_, 1.f, dz_.data() + r0, out_dim_, x_, in_dim_, 0.f,
+            scratch_.data(), in_dim_);
+      piece(w_ + (std::size_t)r0 * in_dim_, scratch_.data(), (std::size_t)r * in_dim_);
     }
   }
   void write_deferred_grads() override {
