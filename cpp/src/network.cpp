@@ -402,6 +402,8 @@ StepInfo Network::update_in_pieces() {
 StepInfo Network::update(const Optimizer::Hints& hints) {
   check(optimizer_ != nullptr, "no optimizer: compile the model first");
   std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
+  // A step that did not take its deferred weight gradients in pieces reads them from the arena.
+  for (auto& L : layers_) L->write_deferred_grads();
   for (auto& L : layers_) L->before_update();
   // Each chunk of parameters the optimizer finishes goes to the layers while it is in cache
   // (Dense repacks its weight for the next forward there).
@@ -480,13 +482,9 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   if (profiling_) add_ticks("finite_check", t0);
   bool deferred = false;
   for (const auto& L : layers_) deferred = deferred || L->deferred_grads().first != nullptr;
-  StepInfo si;
-  if (deferred && hints.grads_finite && optimizer_->begin_pieces(params_.size())) {
-    si = update_in_pieces();
-  } else {
-    for (auto& L : layers_) L->write_deferred_grads();
-    si = update(hints);
-  }
+  const StepInfo si = deferred && hints.grads_finite && optimizer_->begin_pieces(params_.size())
+                          ? update_in_pieces()
+                          : update(hints);
   if (penalty_out) *penalty_out = pen;
   if (info) *info = si;
   return loss;
