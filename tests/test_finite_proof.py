@@ -113,3 +113,21 @@ def test_a_step_that_falls_back_writes_the_deferred_gradients_first(isa, threads
         m.fit(X, np.tile(t, (1, 4))[:, :200], epochs=2, batch_size=8, shuffle=False)
         got.append(m.get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*got))
+
+
+def test_dense_layers_inside_a_residual_block_train_the_checked_bits(isa, threads):
+    """A block's children get the backward's context too: they must not prove or defer there
+    (the network asks only its own layers for their gradients)."""
+    X, t = _data(n=96)
+    got = []
+    for kw in ({}, {"skip_nonfinite": False}):
+        m = nc.Sequential(
+            [nc.Dense(200, activation="relu"), nc.Residual([nc.Dense(200, "relu"), nc.Dense(200)])]
+            + [nc.Dense(64)],
+            input_dim=64,
+            seed=0,
+        )
+        m.compile(optimizer=nc.optim.Adam(lr=1e-2, **kw), loss="mse")
+        m.fit(X, t, epochs=2, batch_size=8, shuffle=False)
+        got.append(m.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*got))

@@ -80,6 +80,7 @@ struct StepContext {
   bool prove_grads_finite = false;
   // Layers that proved their gradients finite may defer their weight gradients
   // (Layer::deferred_grads): asked by the fused training step when the step's norm is not read.
+  // A block (Residual) clears both for its children: the network asks only its own layers.
   bool defer_weight_grads = false;
   // The following ReLU layer is fused into this one (only for layers whose fuses_relu() is
   // true): forward writes relu(output) — to the ReLU layer's output buffer — and backward gets

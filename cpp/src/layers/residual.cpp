@@ -165,6 +165,10 @@ class Residual final : public Layer {
     const Parts w = parts(saved, n);
     StepContext c = ctx;
     c.relu_fused = false;
+    // The network asks only its own layers for proven or deferred gradients (it would update a
+    // child's deferred weight from a gradient never written): the children write theirs.
+    c.prove_grads_finite = false;
+    c.defer_weight_grads = false;
     const std::size_t total_in = std::size_t(n) * in_dim_;
     float* g = dy;  // the gradient entering the last child
     Timed skip(ctx.phases);
