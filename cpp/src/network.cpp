@@ -482,9 +482,17 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   if (profiling_) add_ticks("finite_check", t0);
   bool deferred = false;
   for (const auto& L : layers_) deferred = deferred || L->deferred_grads().first != nullptr;
-  const StepInfo si = deferred && hints.grads_finite && optimizer_->begin_pieces(params_.size())
-                          ? update_in_pieces()
-                          : update(hints);
+  bool pieces = false;
+  if (deferred && hints.grads_finite) {
+    try {
+      pieces = optimizer_->begin_pieces(params_.size());
+    } catch (...) {
+      // As a whole-arena step that throws: the gradients stay in the arena for the caller.
+      for (auto& L : layers_) L->write_deferred_grads();
+      throw;
+    }
+  }
+  const StepInfo si = pieces ? update_in_pieces() : update(hints);
   if (penalty_out) *penalty_out = pen;
   if (info) *info = si;
   return loss;

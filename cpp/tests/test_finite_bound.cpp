@@ -1,13 +1,16 @@
 // The bound that lets a training step skip reading its gradients for the non-finite check
-// (finite_bound.h): max_abs must see every NaN/inf at any position, and sums_of_products_finite
-// must refuse whatever could overflow.
+// (finite_bound.h): max_abs must see every NaN/inf at any position, sums_of_products_finite
+// must refuse whatever could overflow, and a deferred weight gradient must not be lost.
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "nncore/finite_bound.h"
+#include "nncore/network.h"
+#include "nncore/threading.h"
 #include "testing.h"
 
 using namespace nncore;
@@ -65,4 +68,38 @@ TEST(sums_of_products_bound_refuses_what_could_overflow) {
   CHECK(!sums_of_products_finite(4, 1.f, std::nanf("")));
   CHECK(!sums_of_products_finite(double(1 << 24) + 1, 1.f, 1.f));  // rounding growth unbounded
   CHECK(sums_of_products_finite(0, 1.f, 1.f));
+}
+
+// A fused epoch whose optimizer refuses the step (a state of the wrong size) after the first
+// layer deferred its weight gradient: as a whole-arena step that throws, the gradients are in the
+// arena, the batch's exact gradient, and nothing was updated.
+TEST(deferred_weight_gradient_is_written_when_the_step_throws) {
+  set_num_threads(1);  // the network defers on one thread
+  auto dense = [](int units) {
+    LayerSpec s;
+    s.type = "dense";
+    s.num["units"] = units;
+    s.str["activation"] = "relu";
+    return s;
+  };
+  Network net(64, {dense(200), dense(64)}, 3);
+  net.set_loss(Loss::mse);
+  auto opt = make_optimizer("adam", {});
+  net.set_optimizer(opt);
+  std::vector<float> X(16 * 64), Y(16 * 64);
+  for (std::size_t i = 0; i < X.size(); ++i) {
+    X[i] = float(int(i * 7919 % 201) - 100) / 50.f;
+    Y[i] = float(int(i * 104729 % 101) - 50) / 50.f;
+  }
+  Targets t;
+  t.values = Y.data();
+  net.train_epoch(X.data(), t, 16, 8, nullptr, 0, 2);  // creates the state
+  opt->state("exp_avg").resize(5);
+  const std::vector<float> params(net.params(), net.params() + net.num_params());
+  CHECK_THROWS(net.train_epoch(X.data(), t, 16, 8, nullptr, 0, 2));
+  CHECK(std::equal(params.begin(), params.end(), net.params()));
+  const std::vector<float> after_throw(net.grads(), net.grads() + net.num_params());
+  net.loss_grad(X.data(), t, 8, false);  // the first batch's gradient, computed whole
+  CHECK(std::memcmp(after_throw.data(), net.grads(), sizeof(float) * net.num_params()) == 0);
+  set_num_threads(0);
 }
