@@ -131,3 +131,15 @@ def test_dense_layers_inside_a_residual_block_train_the_checked_bits(isa, thread
         m.fit(X, t, epochs=2, batch_size=8, shuffle=False)
         got.append(m.get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*got))
+
+
+def test_one_thread_in_pieces_trains_the_bits_of_three_in_the_arena(isa, restore_runtime):
+    """One thread defers the weight gradients to the update; more threads do not: same weights."""
+    X, t = _data(n=200)
+    got = []
+    for n_threads in (1, 3):
+        nc.set_num_threads(n_threads)
+        m = _wide(nc.optim.Adam(lr=1e-2))
+        m.fit(X, t, epochs=2, batch_size=8)
+        got.append(m.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*got))
