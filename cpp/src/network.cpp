@@ -106,9 +106,7 @@ void Network::assign_chunk_owners(int rows) {
   for (std::size_t c = 0; c < chunk_owners_.size(); ++c) {
     const std::size_t off = c * kArenaChunk, mid = off + std::min(kArenaChunk, n - off) / 2;
     for (const auto& v : param_views_) {
-      std::size_t size = 1;
-      for (int d : v.shape) size *= std::size_t(d);
-      if (mid < v.offset || mid >= v.offset + size) continue;
+      if (mid < v.offset || mid >= v.offset + v.size()) continue;
       const std::size_t rel = mid - v.offset;
       // A Dense layer's one 2-D parameter is its weight (out, in): its gradient is a GEMM output.
       if (specs_.at(std::size_t(v.layer)).type == "dense" && v.shape.size() == 2)
@@ -116,7 +114,7 @@ void Network::assign_chunk_owners(int rows) {
                                            int(rel / std::size_t(v.shape[1])),
                                            int(rel % std::size_t(v.shape[1])), GemmSplit::rows);
       else
-        chunk_owners_[c] = int(double(nt) * double(rel) / double(size));
+        chunk_owners_[c] = int(double(nt) * double(rel) / double(v.size()));
       break;
     }
   }
@@ -341,10 +339,8 @@ bool Network::grads_known_finite() const {
   std::size_t total = 0;
   for (const auto& v : param_views_) {
     if (layers_[std::size_t(v.layer)]->grads_proven_finite()) continue;
-    std::size_t size = 1;
-    for (int d : v.shape) size *= std::size_t(d);
-    rest.emplace_back(v.offset, size);
-    total += size;
+    rest.emplace_back(v.offset, v.size());
+    total += v.size();
   }
   if (2 * total > grads_.size()) return false;
   for (const auto& [off, size] : rest)
@@ -352,12 +348,10 @@ bool Network::grads_known_finite() const {
   return true;
 }
 
-StepInfo Network::update_in_pieces() {
-  std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
-  for (auto& L : layers_) L->before_update();
+void Network::update_pieces() {
   float* arena = params_.data();
-  // Each updated piece goes to the layers while it is in cache, as update()'s chunk hook does
-  // (a Dense repacks its weight for the next forward there).
+  // Each updated piece goes to the layers while it is in cache, as the whole-arena step's chunk
+  // hook does (a Dense repacks its weight for the next forward there).
   auto done = [this](const float* lo, const float* hi) {
     for (auto& L : layers_) L->updated(lo, hi);
   };
@@ -380,9 +374,8 @@ StepInfo Network::update_in_pieces() {
   }
   add_rest(params_.size());
   Optimizer& opt = *optimizer_;
-  const float* grads = grads_.data();
   for (const auto& [off, len] : rest) {
-    opt.update_piece(arena, grads + off, off, len);
+    opt.update_piece(arena, grads_.data() + off, off, len);
     done(arena + off, arena + off + len);
   }
   for (auto& L : layers_)
@@ -390,35 +383,44 @@ StepInfo Network::update_in_pieces() {
       opt.update_piece(arena, g, std::size_t(p - arena), len);
       done(p, p + len);
     });
-  for (auto& L : layers_) L->after_update();
-  ++version_;
-  if (profiling_) add_ticks("dW+optimizer", t0);
-  ++step_;
-  draws_ = 0;
-  StepInfo info;  // proven finite; no norm summed
-  return info;
 }
 
 StepInfo Network::update(const Optimizer::Hints& hints) {
   check(optimizer_ != nullptr, "no optimizer: compile the model first");
   std::uint64_t t0 = profiling_ ? cycle_ticks() : 0;
-  // A step that did not take its deferred weight gradients in pieces reads them from the arena.
-  for (auto& L : layers_) L->write_deferred_grads();
+  bool deferred = false;
+  for (const auto& L : layers_) deferred = deferred || L->deferred_grads().first != nullptr;
+  bool pieces = false;
+  try {
+    pieces = deferred && hints.grads_finite && optimizer_->begin_pieces(params_.size());
+  } catch (...) {
+    // As a whole-arena step that throws: the gradients stay in the arena for the caller.
+    for (auto& L : layers_) L->write_deferred_grads();
+    throw;
+  }
+  // A step that does not take its deferred weight gradients in pieces reads them from the arena.
+  if (!pieces)
+    for (auto& L : layers_) L->write_deferred_grads();
   for (auto& L : layers_) L->before_update();
-  // Each chunk of parameters the optimizer finishes goes to the layers while it is in cache
-  // (Dense repacks its weight for the next forward there).
-  const float* arena = params_.data();
-  struct HookGuard {  // the optimizer may outlive this network (it is shared with Python)
-    Optimizer& opt;
-    ~HookGuard() { opt.set_chunk_hook(nullptr); }
-  } guard{*optimizer_};
-  optimizer_->set_chunk_hook([this, arena](std::size_t off, std::size_t len) {
-    for (auto& L : layers_) L->updated(arena + off, arena + off + len);
-  });
-  StepInfo info = optimizer_->step(params_.data(), grads_.data(), params_.size(), hints);
+  StepInfo info;  // in pieces: proven finite, no norm summed
+  if (pieces) {
+    update_pieces();
+  } else {
+    // Each chunk of parameters the optimizer finishes goes to the layers while it is in cache
+    // (Dense repacks its weight for the next forward there).
+    const float* arena = params_.data();
+    struct HookGuard {  // the optimizer may outlive this network (it is shared with Python)
+      Optimizer& opt;
+      ~HookGuard() { opt.set_chunk_hook(nullptr); }
+    } guard{*optimizer_};
+    optimizer_->set_chunk_hook([this, arena](std::size_t off, std::size_t len) {
+      for (auto& L : layers_) L->updated(arena + off, arena + off + len);
+    });
+    info = optimizer_->step(params_.data(), grads_.data(), params_.size(), hints);
+  }
   for (auto& L : layers_) L->after_update();
   ++version_;
-  if (profiling_) add_ticks("optimizer", t0);
+  if (profiling_) add_ticks(pieces ? "dW+optimizer" : "optimizer", t0);
   ++step_;
   draws_ = 0;
   return info;
@@ -463,7 +465,7 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   // (finite_bound.h; the batch L2 term, added after backward, is not bounded).
   const bool prove = optimizer_->checks_finite_first() && batch_l2_ == 0;
   // A step whose norm nobody reads may leave the proven weight gradients to the update
-  // (update_in_pieces), which takes them from cache instead of the arena: on one thread, where
+  // (update_pieces), which takes them from cache instead of the arena: on one thread, where
   // that measured faster (bs 32: 0.94x the step; on 2 threads 1.03-1.05x, the whole-arena update
   // there splitting both products and update by the rows each core owns;
   // bench/results/issue33.md#dw-in-pieces).
@@ -480,19 +482,7 @@ double Network::step_impl(int n, const Targets& t, double* penalty_out, StepInfo
   hints.grads_finite = prove && grads_known_finite();
   hints.norm = want_norm;
   if (profiling_) add_ticks("finite_check", t0);
-  bool deferred = false;
-  for (const auto& L : layers_) deferred = deferred || L->deferred_grads().first != nullptr;
-  bool pieces = false;
-  if (deferred && hints.grads_finite) {
-    try {
-      pieces = optimizer_->begin_pieces(params_.size());
-    } catch (...) {
-      // As a whole-arena step that throws: the gradients stay in the arena for the caller.
-      for (auto& L : layers_) L->write_deferred_grads();
-      throw;
-    }
-  }
-  const StepInfo si = pieces ? update_in_pieces() : update(hints);
+  const StepInfo si = update(hints);
   if (penalty_out) *penalty_out = pen;
   if (info) *info = si;
   return loss;
@@ -507,9 +497,7 @@ void Network::set_batch_l2(double alpha) {
     if (layers_[v.layer]->type() != "dense" || name.size() < 7 ||
         name.compare(name.size() - 7, 7, ".weight") != 0)
       continue;
-    std::size_t size = 1;
-    for (int d : v.shape) size *= std::size_t(d);
-    batch_l2_views_.emplace_back(v.offset, size);
+    batch_l2_views_.emplace_back(v.offset, v.size());
   }
 }
 

@@ -110,10 +110,8 @@ void Network::backward_blocks(const float* dout, int n, const BlockPass& pass) {
     std::size_t po = params_.size(), pe = 0;
     for (const auto& v : param_views_)
       if (v.layer == int(i)) {
-        std::size_t size = 1;
-        for (int d : v.shape) size *= std::size_t(d);
         po = std::min(po, v.offset);
-        pe = std::max(pe, v.offset + size);
+        pe = std::max(pe, v.offset + v.size());
       }
     const std::size_t ps = pe > po ? pe - po : 0;
     float* g = grads_.data() + (ps ? po : 0);

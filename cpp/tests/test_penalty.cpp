@@ -54,9 +54,7 @@ TEST(penalty_gradient_in_train_step_matches_float64) {
   double worst = 0;
   for (const auto& v : net.param_views()) {
     const bool weight = v.name.find(".weight") != std::string::npos;
-    std::size_t size = 1;
-    for (int d : v.shape) size *= std::size_t(d);
-    for (std::size_t i = v.offset; i < v.offset + size; ++i) {
+    for (std::size_t i = v.offset; i < v.offset + v.size(); ++i) {
       const double w = p0[i], sgn = w > 0 ? 1 : (w < 0 ? -1 : 0);
       const double pg = weight ? l1s[v.layer] * sgn + 2 * l2s[v.layer] * w : 0.0;
       const double want = w - lr * (double(g[i]) + pg);

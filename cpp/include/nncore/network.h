@@ -31,6 +31,11 @@ struct TensorView {
   std::vector<int> shape;
   std::size_t offset;  // in floats, into the arena
   int layer;
+  std::size_t size() const {
+    std::size_t n = 1;
+    for (int d : shape) n *= std::size_t(d);
+    return n;
+  }
 };
 
 // Targets for a loss: integer labels or a float matrix, plus optional sample weights.
@@ -285,10 +290,10 @@ class Network {
   void check_not_single_row() const;    // throws when such a layer is present
   const float* backward_impl(const float* dout, int n, bool need_dx, bool overwrite_grads = false,
                              bool prove_grads_finite = false, bool defer_weight_grads = false);
-  // The optimizer step with the deferred weight gradients (Layer::deferred_grads) computed piece
-  // by piece into cache and each piece updated there; the rest of the arena as update() does.
-  // Only after every gradient was proven finite and begin_pieces() accepted the step.
-  StepInfo update_in_pieces();
+  // update()'s pass when the step goes in pieces: the deferred weight gradients
+  // (Layer::deferred_grads) computed piece by piece into cache and each piece updated there, the
+  // rest of the arena from the gradient arena.
+  void update_pieces();
   // After a backward asked to prove its gradients finite: true when every layer proved its own
   // or a scan of the rest found nothing non-finite (false also when the scan would cost more than
   // the optimizer's own check).
@@ -298,7 +303,9 @@ class Network {
   // but its last).
   double step_impl(int n, const Targets& t, double* penalty_out, StepInfo* info,
                    std::int64_t* correct = nullptr, bool want_norm = true);
-  // Optimizer step + constraints + step counter.
+  // Optimizer step + constraints + step counter. Deferred weight gradients are updated in pieces
+  // when hints.grads_finite and the optimizer takes the step in pieces (begin_pieces), else
+  // written to the gradient arena first.
   StepInfo update(const Optimizer::Hints& hints = {});
   void ensure_workspace(int n);
   void assign_chunk_owners(int rows);

@@ -127,8 +127,6 @@ class Dense final : public Layer {
     const std::size_t total = (std::size_t)n * out_dim_;
     if (act_ != Act::linear) act_backward(act_, alpha_, saved, y, dy, dy, total, out_dim_);
     const float beta = ctx.overwrite_grads ? 0.f : 1.f;
-    // Split by rows: each core's optimizer chunks are the rows of W it computed here
-    // (Network::assign_chunk_owners asks sgemm_thread_of with the same split).
     // |dW|, |db| <= n·max|dz|·max(max|x|, 1): two scans of the small batch's operands instead of
     // the optimizer's pass over the weights' gradients, where they are the cheaper read. The
     // scans ran at a third of the pass's floats per second (bs 128 on the Xeon: 0.4 of the
@@ -146,8 +144,7 @@ class Dense final : public Layer {
       x_ = x;
       rows_ = n;
     } else {
-      sgemm(Trans::T, Trans::N, out_dim_, in_dim_, n, 1.f, dy, out_dim_, x, in_dim_, beta, gw_,
-            in_dim_, nullptr, GemmSplit::rows);
+      weight_grad(0, out_dim_, dy, x, n, beta, gw_);
     }
     if (gb_ && ctx.overwrite_grads) std::memset(gb_, 0, sizeof(float) * out_dim_);
     if (gb_) add_column_sums(gb_, dy, n, out_dim_);
@@ -172,16 +169,14 @@ class Dense final : public Layer {
     scratch_.resize((std::size_t)kPieceRows * in_dim_);
     for (int r0 = 0; r0 < out_dim_; r0 += kPieceRows) {
       const int r = std::min(out_dim_, r0 + kPieceRows) - r0;
-      sgemm(Trans::T, Trans::N, r, in_dim_, rows_, 1.f, dz_.data() + r0, out_dim_, x_, in_dim_, 0.f,
-            scratch_.data(), in_dim_);
+      weight_grad(r0, r, dz_.data(), x_, rows_, 0.f, scratch_.data());
       piece(w_ + (std::size_t)r0 * in_dim_, scratch_.data(), (std::size_t)r * in_dim_);
     }
   }
   void write_deferred_grads() override {
     if (!deferred_) return;
     deferred_ = false;
-    sgemm(Trans::T, Trans::N, out_dim_, in_dim_, rows_, 1.f, dz_.data(), out_dim_, x_, in_dim_, 0.f,
-          gw_, in_dim_, nullptr, GemmSplit::rows);
+    weight_grad(0, out_dim_, dz_.data(), x_, rows_, 0.f, gw_);
   }
   double penalty() const override {
     return l1_l2_penalty(w_, (std::size_t)out_dim_ * in_dim_, l1_, l2_);
@@ -259,6 +254,13 @@ class Dense final : public Layer {
   // Both paths give the same bits: this is a speed choice only.
   bool reads_w_in_place(int n) const {
     return n > 0 && ((n <= 128 && 4 * n <= out_dim_) || sgemm_xwt_pays(n, out_dim_, in_dim_));
+  }
+  // g (r, in) = dW rows [r0, r0 + r) = dz[:, r0:r0+r]ᵀ·x (+ beta·g). Split by rows: each core's
+  // optimizer chunks are the rows of W it computed here (Network::assign_chunk_owners asks
+  // sgemm_thread_of with the same split); any rows give the same bits (gemm.h).
+  void weight_grad(int r0, int r, const float* dz, const float* x, int n, float beta, float* g) {
+    sgemm(Trans::T, Trans::N, r, in_dim_, n, 1.f, dz + r0, out_dim_, x, in_dim_, beta, g, in_dim_,
+          nullptr, GemmSplit::rows);
   }
   int nr_ = 0, nslivers_ = 0;
   std::unique_ptr<std::atomic<std::size_t>[]> done_;  // per sliver: weights updated this step
