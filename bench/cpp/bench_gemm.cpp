@@ -263,8 +263,8 @@ int main(int argc, char** argv) {
       {"lbfgs dW 100x4096x784 = dY^T.X (TN)", Trans::T, Trans::N, 100, 784, 4096, 0.f, false},
   };
 
-  // Widths the packed kernel's 48-column tiles fill badly (sgemm_xwt_pays), through both paths;
-  // the K < 256 ones are where sgemm_xwt loses.
+  // Widths the packed kernel's tiles fill badly (sgemm_xwt_pays), and small-batch training
+  // forwards, through both paths; the K < 256 ones are where sgemm_xwt loses.
   for (auto [M, K, N] : {std::array<int, 3>{256, 784, 100},
                          {200, 784, 100},
                          {2048, 784, 100},
@@ -272,7 +272,12 @@ int main(int argc, char** argv) {
                          {4096, 50, 100},
                          {200, 64, 100},
                          {200, 128, 100},
-                         {256, 300, 200}}) {
+                         {256, 300, 200},
+                         // the training forwards at small batches (Dense::reads_w_in_place)
+                         {32, 784, 512},
+                         {64, 784, 512},
+                         {128, 784, 512},
+                         {32, 512, 512}}) {
     const std::string shape = "wide fwd " + std::to_string(M) + "x" + std::to_string(K) + "x" +
                               std::to_string(N);
     cases.push_back({shape + " (packed W)", Trans::N, Trans::T, M, N, K, 0.f, true});

@@ -89,7 +89,7 @@ void sgemv_packed(const float* x, const PackedB& B, float* y, const Epilogue* ep
 // such kernel (the caller then takes one of those).
 bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int ldw, float* Y,
                int ldy, const Epilogue* ep = nullptr);
-// Whether sgemm_xwt runs on the active kernel set (AVX-512 for now).
+// Whether sgemm_xwt runs on the active kernel set (AVX-512 and AVX2; not NEON or scalar).
 bool sgemm_xwt_available();
 // Whether sgemm_xwt, available, runs at most 0.85 of the packed forward's vector FMAs for n rows,
 // N output units and K inputs: at least 64 rows and 256 inputs, and N filling the packed

@@ -182,6 +182,7 @@ void sgemm_ukr_avx2_few(int m, int kc, const float* a, const float* b, float* c,
                         const gemm::UkrEpi& e);
 void sgemm_ukr_avx2_strip(int ns, int kc, const float* a, const float* b, float* c,
                           std::ptrdiff_t ldc, const gemm::UkrEpi& e);
+void sgemm_ukr_avx2_wt(const gemm::WtArgs& a);  // KernelSet::ukr_wt (sgemm_xwt_avx2.cpp)
 constexpr int kMR = 6, kNR = 16, kRowSlivers = 4, kFewRowsMax = 3, kFewSlivers = 2;
 // Column chunks up to this wide take the narrow-N kernel (x86::sgemm_cols_mr6).
 constexpr int kColsMax = 4;  // measured: at n = 8 the 6-row tile is faster (bench_gemm "narrow")

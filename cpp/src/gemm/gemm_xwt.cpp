@@ -60,15 +60,24 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
   // Packs the column tiles [t0, t1) of Xᵀ into the calling thread's buffer: K block b at
   // + kstart[b]·gpad, tile t0 + i of it at + i·nr·kc (the layout pack_b gives a K block).
   // 64-byte aligned: each packed row of a sliver is then whole cache lines (no split loads).
-  auto pack = [&](int t0, int t1) -> float* {
+  auto buffer = [&](int t0, int t1) -> float* {
     thread_local std::vector<float> xt;
-    const int j0 = t0 * nr, cols = std::min(n, t1 * nr) - j0, gpad = (t1 - t0) * nr;
-    if (xt.size() < (std::size_t)K * gpad + 16) xt.resize((std::size_t)K * gpad + 16);
-    float* p = xt.data() + (16 - (reinterpret_cast<std::uintptr_t>(xt.data()) / 4) % 16) % 16;
+    const std::size_t size = (std::size_t)K * (t1 - t0) * nr + 16;
+    if (xt.size() < size) xt.resize(size);
+    return xt.data() + (16 - (reinterpret_cast<std::uintptr_t>(xt.data()) / 4) % 16) % 16;
+  };
+  // Packs tiles [u0, u1) of the group [t0, t1) whose packed Xᵀ starts at p.
+  auto pack_into = [&](float* p, int t0, int t1, int u0, int u1) {
+    const int j0 = u0 * nr, cols = std::min(n, u1 * nr) - j0, gpad = (t1 - t0) * nr;
     for (int b = 0; b < nb; ++b) {
       const int p0 = ks0[b], kc = ks0[b + 1] - p0;
-      ks.pack_b(Trans::T, X, ldx, p0, kc, j0, cols, nr, p + (std::ptrdiff_t)p0 * gpad);
+      ks.pack_b(Trans::T, X, ldx, p0, kc, j0, cols, nr,
+                p + (std::ptrdiff_t)p0 * gpad + (std::ptrdiff_t)(u0 - t0) * nr * kc);
     }
+  };
+  auto pack = [&](int t0, int t1) -> float* {
+    float* p = buffer(t0, t1);
+    pack_into(p, t0, t1, t0, t1);
     return p;
   };
   const bool act = ep && ep->act != Act::linear;
@@ -134,9 +143,11 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
   const double macs = double(n) * N * K;
   const int nt = macs < double(1 << 18) ? 1 : num_threads();
   // Every element is one thread's (whole tiles or whole slivers of it): the same bits on any
-  // thread count. Few tiles (a small batch) split the slivers of W over one packed Xᵀ; many
-  // split the tiles, each thread packing its own.
-  const bool by_tiles = tiles > group || (nt > 1 && tiles >= 2 * nt);
+  // thread count. A batch whose Xᵀ fits one group splits the slivers of W over one Xᵀ that the
+  // threads pack together (each reads half of W once; splitting the tiles had each thread stream
+  // all of W: AVX2 bs-128 step 1.05x, issue33.md#xwt-avx2); a larger one splits the groups of
+  // tiles, each thread packing its own.
+  const bool by_tiles = tiles > group;
   auto on_this_thread = [&] {
     if (by_tiles)
       run_tiles(0, tiles);
@@ -156,10 +167,13 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
       if (t0 < t1) run_tiles(t0, t1);
     }
   } else {
-    const float* xtp = pack(0, tiles);
+    float* xtp = buffer(0, tiles);
 #pragma omp parallel num_threads(std::min(nt, slivers))
     {
       const int team = omp_get_num_threads(), t = omp_get_thread_num();
+      const int u0 = int((long)tiles * t / team), u1 = int((long)tiles * (t + 1) / team);
+      if (u0 < u1) pack_into(xtp, 0, tiles, u0, u1);
+#pragma omp barrier
       const int s0 = int((long)slivers * t / team), s1 = int((long)slivers * (t + 1) / team);
       if (s0 < s1) run(xtp, 0, tiles, s0, s1, true);
     }

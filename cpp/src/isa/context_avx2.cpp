@@ -28,6 +28,7 @@ const Context& context_avx2() {
     g.few_slivers = avx2::kFewSlivers;
     g.ukr_few = avx2::sgemm_ukr_avx2_few;
     g.ukr_strip = avx2::sgemm_ukr_avx2_strip;
+    g.ukr_wt = avx2::sgemm_ukr_avx2_wt;
     x.act.forward = act_avx2::forward_span;
     x.act.backward = act_avx2::backward_span;
     x.act.softmax = act_avx2::softmax_rows;
