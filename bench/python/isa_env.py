@@ -59,6 +59,13 @@ def requested_isa(argv: list[str]) -> str:
     return "native"
 
 
+def _original_args() -> list[str]:
+    """The interpreter's arguments as given: `python -c CODE` and `python -m MOD` run again as such
+    (sys.argv holds only '-c' or the module's path there, and drops options such as -X or -u)."""
+    orig = getattr(sys, "orig_argv", None)  # Python 3.10+
+    return list(orig[1:]) if orig else list(sys.argv)
+
+
 def apply_isa_environment() -> str:
     """Re-executes the running script once with the environment for `--isa`; returns the ISA."""
     isa = requested_isa(sys.argv)
@@ -70,7 +77,7 @@ def apply_isa_environment() -> str:
         env.update(_PEERS[isa])
         env[_MARK] = isa
         env["_NNCORE_BENCH_WAS"] = was
-        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+        os.execve(sys.executable, [sys.executable, *_original_args()], env)
     return isa
 
 
