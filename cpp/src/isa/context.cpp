@@ -21,7 +21,8 @@ Context complete(Context c) {
                         : !c.act.forward || !c.act.backward || !c.act.softmax ||
                                 !c.act.softmax_backward
                             ? "act"
-                        : !c.bn.train || !c.bn.eval || !c.bn.backward          ? "bn"
+                        : !c.bn.train || !c.bn.eval || !c.bn.backward || !c.bn.apply || !c.bn.dx
+                            ? "bn"
                         : !c.dropout.apply || !c.dropout.apply_bits            ? "dropout"
                         : !c.ln.forward || !c.ln.backward || !c.ln.param_grads ? "ln"
                         : !c.optim                                             ? "optim"

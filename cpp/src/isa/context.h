@@ -24,6 +24,11 @@ struct BnKernels {
   decltype(&bn_scalar::forward_train_cols) train;
   decltype(&bn_scalar::forward_eval_cols) eval;
   decltype(&bn_scalar::backward_cols) backward;
+  // The elementwise passes of train and backward over rows [r0, r1) and every column, from the
+  // statistics (and the backward's sums) the column kernels wrote: a large batch on several
+  // threads splits those passes by rows (batchnorm.cpp).
+  decltype(&bn_scalar::forward_apply_rows) apply;
+  decltype(&bn_scalar::backward_dx_rows) dx;
 };
 
 // The mask-only kernel is not here: dropout_mask (the tests' reference) always runs the scalar

@@ -36,6 +36,8 @@ const Context& context_avx2() {
     x.bn.train = bn_avx2::forward_train_cols;
     x.bn.eval = bn_avx2::forward_eval_cols;
     x.bn.backward = bn_avx2::backward_cols;
+    x.bn.apply = bn_avx2::forward_apply_rows;
+    x.bn.dx = bn_avx2::backward_dx_rows;
     x.dropout.apply = dropout_avx2::apply_span;
     x.dropout.apply_bits = dropout_avx2::apply_bits_span;
     x.ln.forward = ln_avx2::forward_rows;

@@ -34,6 +34,8 @@ const Context& context_avx512() {
     x.bn.train = bn_avx512::forward_train_cols;
     x.bn.eval = bn_avx512::forward_eval_cols;
     x.bn.backward = bn_avx512::backward_cols;
+    x.bn.apply = bn_avx512::forward_apply_rows;
+    x.bn.dx = bn_avx512::backward_dx_rows;
     x.dropout.apply = dropout_avx512::apply_span;
     x.dropout.apply_bits = dropout_avx512::apply_bits_span;
     x.ln.forward = ln_avx512::forward_rows;

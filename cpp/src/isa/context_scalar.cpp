@@ -27,6 +27,8 @@ const Context& context_scalar() {
     x.bn.train = bn_scalar::forward_train_cols;
     x.bn.eval = bn_scalar::forward_eval_cols;
     x.bn.backward = bn_scalar::backward_cols;
+    x.bn.apply = bn_scalar::forward_apply_rows;
+    x.bn.dx = bn_scalar::backward_dx_rows;
     x.dropout.apply = dropout_scalar::apply_span;
     x.dropout.apply_bits = dropout_scalar::apply_bits_span;
     x.ln.forward = ln_scalar::forward_rows;

@@ -29,7 +29,13 @@ namespace nncore {
                          int n, int c, float eps, int j0, int w, bool relu);                      \
   void backward_cols(float* dx, float* dgamma, float* dbeta, const float* dy, const float* ry,    \
                      const float* x, const float* mean, const float* invstd, const float* gamma,  \
-                     int n, int c, bool training, int j0, int w, bool wide);                      \
+                     int n, int c, bool training, int j0, int w, bool wide, double* sums);        \
+  void forward_apply_rows(float* y, const float* x, const float* mean, const float* invstd,       \
+                          const float* gamma, const float* beta, int c, int r0, int r1,           \
+                          bool relu);                                                             \
+  void backward_dx_rows(float* dx, const float* dy, const float* ry, const float* x,              \
+                        const float* mean, const float* invstd, const float* gamma,               \
+                        const double* sums, int n, int c, int r0, int r1);                        \
   }                                                                                               \
   namespace dropout_ns {                                                                          \
   void apply_span(float* y, const float* x, std::size_t i0, std::size_t len, std::uint32_t thr,   \

@@ -1,16 +1,21 @@
 // Batch-norm kernels (see batchnorm.h): dispatch to the ISA context's column-block kernels
-// (batchnorm_impl.inc) and threading over column blocks of 64 features. Each reduction over rows
-// runs in double, in row order, vectorised across the block's features; two passes (mean, then
-// centred squares) keep the variance accurate for large means.
+// (batchnorm_impl.inc) and threading over column blocks of 64 features (or wider ranges, and
+// then the elementwise passes over rows: rows_split). Each reduction over rows runs in double, in
+// row order, vectorised across the block's features; two passes (mean, then centred squares) keep
+// the variance accurate for large means.
 #include "nncore/batchnorm.h"
 
 #include <algorithm>
 #include <atomic>
+#include <vector>
 
 #include "batchnorm_blocks.h"
 #include "isa/context.h"
 #include "nncore/common.h"
 #include "nncore/threading.h"
+#if NNCORE_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 namespace nncore {
 
@@ -49,11 +54,46 @@ int bn_set_row_sweep_rows(int rows) {
   return g_row_sweep_rows.exchange(rows);
 }
 
+// Whether the row sweep on several threads splits its elementwise pass by rows: the reductions
+// keep one thread per column range (each column summed in row order, as on one thread), then,
+// after a barrier, each thread normalises (or computes dx for) its rows across every column.
+// Column halves at a 2 KB row stride read 1 KB of every 2, which the hardware prefetchers
+// stream past; whole rows read one contiguous range per thread
+// (bench/results/issue33.md#bn-row-split).
+bool rows_split(const ColumnRanges& r, int n, int c) {
+  return r.wide && num_threads() > 1 && parallel_ok(n, c);
+}
+
+// [r0, r1) of n rows for thread t of team.
+inline void row_share(int n, int t, int team, int& r0, int& r1) {
+  r0 = int((long)n * t / team);
+  r1 = int((long)n * (t + 1) / team);
+}
+
 void bn_forward_train(float* y, float* mean, float* invstd, const float* x, const float* gamma,
                       const float* beta, int n, int c, float eps, float momentum,
                       float* running_mean, float* running_var, bool relu) {
   const auto f = isa::active().bn.train;
   const ColumnRanges r = train_ranges(n, c);
+#if NNCORE_HAVE_OPENMP
+  if (rows_split(r, n, c)) {
+    const auto apply = isa::active().bn.apply;
+#pragma omp parallel num_threads(num_threads())
+    {
+      const int team = omp_get_num_threads(), t = omp_get_thread_num();
+      for (int b = t; b < r.count; b += team) {
+        const int j0 = b * r.width;
+        f(nullptr, mean, invstd, x, gamma, beta, n, c, eps, momentum, running_mean, running_var, j0,
+          std::min(c, j0 + r.width) - j0, relu, true);
+      }
+#pragma omp barrier
+      int r0, r1;
+      row_share(n, t, team, r0, r1);
+      apply(y, x, mean, invstd, gamma, beta, c, r0, r1, relu);
+    }
+    return;
+  }
+#endif
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
   for (int b = 0; b < r.count; ++b) {
     const int j0 = b * r.width;
@@ -80,11 +120,33 @@ void bn_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const 
                  bool training, const float* relu_y) {
   const auto f = isa::active().bn.backward;
   const ColumnRanges r = train_ranges(n, c);
+#if NNCORE_HAVE_OPENMP
+  if (training && dx && rows_split(r, n, c)) {
+    const auto dx_rows = isa::active().bn.dx;
+    thread_local std::vector<double> sums;  // Σ dy and Σ dy·x̂ per column
+    sums.resize(2 * std::size_t(c));
+    double* s = sums.data();
+#pragma omp parallel num_threads(num_threads())
+    {
+      const int team = omp_get_num_threads(), t = omp_get_thread_num();
+      for (int b = t; b < r.count; b += team) {
+        const int j0 = b * r.width;
+        f(nullptr, dgamma, dbeta, dy, relu_y, x, mean, invstd, gamma, n, c, training, j0,
+          std::min(c, j0 + r.width) - j0, true, s);
+      }
+#pragma omp barrier
+      int r0, r1;
+      row_share(n, t, team, r0, r1);
+      dx_rows(dx, dy, relu_y, x, mean, invstd, gamma, s, n, c, r0, r1);
+    }
+    return;
+  }
+#endif
 #pragma omp parallel for num_threads(num_threads()) if (parallel_ok(n, c)) schedule(static)
   for (int b = 0; b < r.count; ++b) {
     const int j0 = b * r.width;
     f(dx, dgamma, dbeta, dy, relu_y, x, mean, invstd, gamma, n, c, training, j0,
-      std::min(c, j0 + r.width) - j0, r.wide);
+      std::min(c, j0 + r.width) - j0, r.wide, nullptr);
   }
 }
 
