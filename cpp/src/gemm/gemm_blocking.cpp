@@ -11,11 +11,14 @@
 //   - the packed A block (MC × KC floats) takes 1/8 of L2, the rest holds the B sliver streamed
 //     through L1, the C tiles and the next A sliver;
 //   - the packed B panel (KC × NC floats) takes 1/8 of this core's share of L3 (sharing CPUs
-//     divide it, capped by what a core of the CPU model can own), as BLIS's Zen/Haswell NC of ~4K
-//     columns does: every extra column chunk packs the same A block again. Swept on the quiet VM
-//     (MC 64–256 × NC 384–4096, bench/results/history/2026-11-30-night-issue21.md): NC 512 → 2064
-//     took 2048³ from 86 to 89 % of peak and bs-2048 dW from 82 to 88 %, flat from 1.5K to 4K
-//     columns, other shapes unchanged;
+//     divide it, capped by what a core of the CPU model can own), but no less than L2, as BLIS's
+//     Zen/Haswell NC of ~4K columns does: every extra column chunk packs the same A block again.
+//     Swept on the quiet VM (MC 64–256 × NC 384–4096,
+//     bench/results/history/2026-11-30-night-issue21.md): NC 512 → 2064 took 2048³ from 86 to
+//     89 % of peak and bs-2048 dW from 82 to 88 %, flat from 1.5K to 4K columns, other shapes
+//     unchanged. On the Xeon (2 MiB L2, L3 share capped at 5 MiB) the L3 rule alone gave 624
+//     columns; 1248–3072 took 2048³, the K = 128 dW and dX and the bs-2048 dW up 1.5–3 % on
+//     AVX-512 and AVX2, 1 and 2 threads (bench/results/issue33.md#nc-floor);
 //   - a whole-K B panel is re-read from L3 instead of repacked up to 1/8 of that share.
 //   - the row block's A slivers pass over the packed B panel in groups of columns that fill half
 //     of L2 (480 columns of 48 here), so a 2 MB panel is not streamed from L3 once per A sliver.
@@ -52,8 +55,10 @@ Blocking derive(const KernelSet& ks) {
   const long l3_share = c.l3 > 0 ? c.l3_per_cpu : 4 * c.l2;
   Blocking b;
   b.mc = round_to(std::clamp(c.l2 / 8 / kc_bytes, 4L * ks.mr, 1024L), ks.mr);
-  b.nc = round_to(std::clamp(l3_share / 8 / kc_bytes, 8L * ks.nr, 4096L), ks.nr);
+  // At least L2's size: with the L3 share capped (this Xeon: 5 MiB per core, 640 columns) the
+  // extra column chunks cost more in A re-packing than the smaller panel saved.
   b.panel_bytes = std::max(l3_share / 8, c.l2);
+  b.nc = round_to(std::clamp(b.panel_bytes / kc_bytes, 8L * ks.nr, 4096L), ks.nr);
   b.group_cols = round_down(c.l2 / 2 / kc_bytes, ks.nr);
   b.source = "derived";
   return b;
