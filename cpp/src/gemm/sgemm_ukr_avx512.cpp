@@ -41,7 +41,10 @@ struct Finaliser {
 constexpr int kPrefetchRows = 8, kPrefetchMinKc = 64;
 
 // The FMA chains of one tile: acc[i][v] += a[k, i] · b[k, 16v..16v+15] over k = 0..kc-1.
-template <int M, int NV, int AS, bool kPrefetch>
+// kMaskB: the last vector of each B row is loaded under bmask. Only B read in place past its
+// last column needs it: a zero-masking load costs an ALU uop besides the load on Golden Cove,
+// which at one per k took the full tile from 100 to 94 % of peak (issue33.md#masked-b-load).
+template <int M, int NV, int AS, bool kPrefetch, bool kMaskB>
 __attribute__((always_inline)) inline void multiply(int kc, const float* __restrict a,
                                                     const float* __restrict b, std::ptrdiff_t sb,
                                                     __mmask16 bmask, __m512 (&acc)[M][NV]) {
@@ -56,8 +59,8 @@ __attribute__((always_inline)) inline void multiply(int kc, const float* __restr
     __m512 bv[NV];
 #pragma GCC unroll 3
     for (int v = 0; v < NV; ++v)
-      bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(bmask, b + k * sb + 16 * v)
-                          : _mm512_loadu_ps(b + k * sb + 16 * v);
+      bv[v] = kMaskB && v == NV - 1 ? _mm512_maskz_loadu_ps(bmask, b + k * sb + 16 * v)
+                                    : _mm512_loadu_ps(b + k * sb + 16 * v);
 #pragma GCC unroll 8
     for (int i = 0; i < M; ++i) {
       const __m512 av = _mm512_set1_ps(a[k * AS + i]);
@@ -114,10 +117,17 @@ void tile(int n, int kc, const float* __restrict a, const float* __restrict b, f
   const __mmask16 last = tail >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << tail) - 1);
   // B read in place must not be read past column n (packed slivers are zero-padded instead).
   const __mmask16 bmask = e.bstride ? last : (__mmask16)0xFFFF;
-  if (M == kMR && e.bstride && kc >= kPrefetchMinKc)
-    multiply<M, NV, AS, true>(kc, a, b, e.bstride, bmask, acc);
-  else
-    multiply<M, NV, AS, false>(kc, a, b, e.bstride ? e.bstride : kNR, bmask, acc);
+  const std::ptrdiff_t sb = e.bstride ? e.bstride : kNR;
+  if (M == kMR && e.bstride && kc >= kPrefetchMinKc) {
+    if (bmask != 0xFFFF)
+      multiply<M, NV, AS, true, true>(kc, a, b, sb, bmask, acc);
+    else
+      multiply<M, NV, AS, true, false>(kc, a, b, sb, bmask, acc);
+  } else if (bmask != 0xFFFF) {
+    multiply<M, NV, AS, false, true>(kc, a, b, sb, bmask, acc);
+  } else {
+    multiply<M, NV, AS, false, false>(kc, a, b, sb, bmask, acc);
+  }
   if constexpr (M == kMR) {
     // Full-height tiles (the hot ones) finalise through code chosen once per tile for the
     // usual epilogues: the Finaliser's per-store tests cost ~180 cycles a tile, a third of a
