@@ -374,3 +374,18 @@ def test_few_rows_split_in_vectors_same_bits(rng, tb):
     finally:
         _core.set_isa(before)
         _core.set_num_threads(threads_before)
+
+
+def test_bench_fma_peak():
+    """The benchmarks' FMA peak (bench_gemm.py's "% peak"): one positive sample per run for each
+    vector ISA this CPU has, none for scalar. (Speeds are not compared: the VMs drift.)"""
+    assert _core.bench_fma_peak("scalar", 5) == []
+    for isa in _core.supported_isas():
+        runs = _core.bench_fma_peak(isa, 7)
+        if isa == "scalar":
+            continue
+        assert len(runs) == 7 and all(0 < r < 1e5 for r in runs), (isa, runs)
+    active = _core.bench_fma_peak(None, 2)
+    assert len(active) == (0 if _core.isa() == "scalar" else 2)
+    with pytest.raises(ValueError):
+        _core.bench_fma_peak("sse9", 1)

@@ -1,19 +1,12 @@
-// SGEMM benchmark: measures this machine's FMA peak per ISA (independent FMA chains), then for
+// SGEMM benchmark: measures this machine's FMA peak per ISA (nncore/fma_peak.h), then for
 // each MLP shape and each ISA path prints best/median time, GFLOP/s, % of peak and the max
 // relative difference from the double-accumulating naive twin (C·t vs A·(B·t) for 2048³).
 //   bench_gemm [threads=1,2] [isas=avx512,avx2,neon] [min_seconds_per_case=0.25] [shape filter]
 //              [pages=4k|huge]
 // pages: the operands are plain std::vectors (4 KiB pages, as most callers' arrays) by default;
 // huge puts them in nncore's 2 MiB-aligned, MADV_HUGEPAGE buffers, as the training step's are.
-#if defined(__x86_64__)
-#include <immintrin.h>
-#elif defined(__aarch64__)
-#include <arm_neon.h>
-#endif
-
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -22,98 +15,24 @@
 #include <vector>
 
 #include "gemm/gemm_internal.h"
+#include "nncore/bench_clock.h"
 #include "nncore/common.h"
 #include "nncore/cpu.h"
-#include "nncore/cycle_clock.h"
+#include "nncore/fma_peak.h"
 #include "nncore/gemm.h"
 #include "nncore/threading.h"
 
 using namespace nncore;
-using clk = std::chrono::steady_clock;
 
 namespace {
 
-// This VM's CLOCK_MONOTONIC sometimes advances in 4 ms steps; the TSC (constant rate) does not.
-// It is calibrated once against steady_clock over 0.3 s (elsewhere cycle_ticks() is in ns).
-double tsc_hz() {
-  static const double hz = [] {
-    auto a = clk::now();
-    const std::uint64_t t0 = cycle_ticks();
-    while (std::chrono::duration<double>(clk::now() - a).count() < 0.3) {
-    }
-    auto b = clk::now();
-    const std::uint64_t t1 = cycle_ticks();
-    return double(t1 - t0) / std::chrono::duration<double>(b - a).count();
-  }();
-  return hz;
-}
-double now() { return double(cycle_ticks()) / tsc_hz(); }
+double now() { return bench_seconds(); }
 
-// 12 independent accumulators hide the FMA latency; the result is kept live via the return.
-#if defined(__x86_64__)
-__attribute__((target("avx512f"))) float peak_loop_avx512(long iters) {
-  __m512 acc[12];
-  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(0.01f * i);
-  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.001f);
-  for (long it = 0; it < iters; ++it)
-    for (int i = 0; i < 12; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
-  __m512 s = acc[0];
-  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, acc[i]);
-  return _mm512_reduce_add_ps(s);
-}
-__attribute__((target("avx2,fma"))) float peak_loop_avx2(long iters) {
-  __m256 acc[12];
-  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(0.01f * i);
-  const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.001f);
-  for (long it = 0; it < iters; ++it)
-    for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
-  __m256 s = acc[0];
-  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, acc[i]);
-  float out[8];
-  _mm256_storeu_ps(out, s);
-  return out[0] + out[7];
-}
-#elif defined(__aarch64__)
-float peak_loop_neon(long iters) {
-  float32x4_t acc[12];
-  for (int i = 0; i < 12; ++i) acc[i] = vdupq_n_f32(0.01f * i);
-  const float32x4_t a = vdupq_n_f32(0.999f), b = vdupq_n_f32(0.001f);
-  for (long it = 0; it < iters; ++it)
-    for (int i = 0; i < 12; ++i) acc[i] = vfmaq_f32(b, acc[i], a);
-  float32x4_t s = acc[0];
-  for (int i = 1; i < 12; ++i) s = vaddq_f32(s, acc[i]);
-  return vaddvq_f32(s);
-}
-#endif
-
-// Peak single-thread GFLOP/s of one ISA: best of 300 short (~1-2 ms) runs, so a run that other
+// Peak single-thread GFLOP/s of one ISA: best of 300 short (~1 ms) runs, so a run that other
 // processes pre-empt does not count.
 double measure_peak(Isa isa) {
-  const long iters = 400000;
-  double best = 1e30;
-  volatile float sink = 0;
-  for (int r = 0; r < 300; ++r) {
-    double t = now();
-#if defined(__x86_64__)
-    if (isa == Isa::avx512)
-      sink = sink + peak_loop_avx512(iters);
-    else if (isa == Isa::avx2)
-      sink = sink + peak_loop_avx2(iters);
-    else
-      return 0;
-#elif defined(__aarch64__)
-    if (isa == Isa::neon)
-      sink = sink + peak_loop_neon(iters);
-    else
-      return 0;
-#else
-    return 0;
-#endif
-    const double dt = now() - t;
-    if (dt > 0) best = std::min(best, dt);  // a migration between vCPUs can skew the TSC
-  }
-  const double lanes = isa == Isa::avx512 ? 16 : isa == Isa::avx2 ? 8 : 4;
-  return iters * 12.0 * lanes * 2.0 / best / 1e9;
+  const std::vector<double> runs = fma_peak_samples(isa, 300);
+  return runs.empty() ? 0.0 : *std::max_element(runs.begin(), runs.end());
 }
 
 // Operand storage: 4 KiB pages, or nncore's huge-page buffers (see the header comment).
@@ -284,9 +203,8 @@ int main(int argc, char** argv) {
     cases.push_back({shape + " (xwt)", Trans::N, Trans::T, M, N, K, 0.f, false, true});
   }
 
-  std::printf("# bench_gemm: %s, %d cores, TSC %.3f GHz; shapes are M x K x N; operands on %s\n",
-              NNCORE_COMPILER, num_cores(), tsc_hz() / 1e9,
-              huge ? "2 MiB (huge) pages" : "4 KiB pages");
+  std::printf("# bench_gemm: %s, %d cores; shapes are M x K x N; operands on %s\n", NNCORE_COMPILER,
+              num_cores(), huge ? "2 MiB (huge) pages" : "4 KiB pages");
   for (Isa isa : isas) {
     const double peak = measure_peak(isa);
     std::printf("\n## %s (%s): measured FMA peak %.1f GFLOP/s per core\n\n", isa_name(isa),

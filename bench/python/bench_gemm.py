@@ -4,7 +4,10 @@
 
 Each sample runs a call repeatedly for >= --sample-ms (timed with _core.bench_clock, the TSC:
 this VM's monotonic clock sometimes steps in 4 ms), rounds interleave nncore / numpy / torch, and the table reports per-call
-medians (and bests) with ratios nncore-vs-peer (> 1 means nncore is faster). Forward shapes use
+medians (and bests) with ratios nncore-vs-peer (> 1 means nncore is faster). On one thread each
+round also samples the FMA peak of the ISA in use (_core.bench_fma_peak, before and after the
+libraries' samples), and "% peak" is the median over rounds of each library's GFLOP/s over that
+round's peak: the host's drift between rounds cancels out of it. Forward shapes use
 nncore's packed weight (the Dense layout: W (out, in) packed once as Wᵀ); numpy and torch get
 X @ W.T. `--isa native|avx2|avx512` forces nncore's kernel family and gives OpenBLAS and PyTorch the
 same one (bench/python/isa_env.py); numpy's kernel choice is printed (threadpoolctl).
@@ -109,6 +112,13 @@ def sample(fn, min_s):
 TORCH_THREADS = torch.get_num_threads() if torch else 0
 
 
+def round_peak():
+    """This core's FMA peak now (GFLOP/s) for nncore's ISA: the median of ten ~1 ms runs, or None
+    where the ISA has no vector FMA (scalar)."""
+    runs = _core.bench_fma_peak(_core.isa(), 10)
+    return statistics.median(runs) if runs else None
+
+
 def set_threads(n):
     _core.set_num_threads(n)
     if torch:
@@ -158,6 +168,8 @@ def main():
         + " | ".join(f"{l} µs (med)" for l in libs)
         + " | nncore GFLOP/s | "
         + " | ".join(f"vs {l}" for l in libs[1:])
+        + " | "
+        + " | ".join(f"{l} % peak" for l in libs)
         + " |"
     )
     print(head)
@@ -176,22 +188,34 @@ def main():
         for name, M, K, N, kind in shapes:
             calls = make_calls(M, K, N, kind, rng)
             times = {l: [] for l in libs}
+            peaks = []
             with threadpool_limits(limits=nt, user_api="blas"):
                 set_threads(nt)
                 for _ in range(args.rounds):
+                    before = round_peak() if nt == 1 else None
                     for l in libs:
                         if nt > 1:
                             # Idle worker threads of the previous library (OpenBLAS, torch's
                             # OpenMP) spin for up to ~0.1 s and would steal the second core.
                             time.sleep(args.settle_ms / 1e3)
                         times[l].append(sample(calls[l], args.sample_ms / 1e3))
+                    if before:
+                        peaks.append((before + round_peak()) / 2)
             med = {l: statistics.median(v) for l, v in times.items()}
-            gf = 2.0 * M * N * K / med["nncore"] / 1e9
+            flop = 2.0 * M * N * K
+            gf = flop / med["nncore"] / 1e9
+            share = {
+                l: statistics.median(flop / t / 1e9 / p for t, p in zip(times[l], peaks))
+                for l in libs
+                if peaks
+            }
             row = (
                 f"| {name} | {nt} | "
                 + " | ".join(f"{med[l] * 1e6:.1f}" for l in libs)
                 + f" | {gf:.1f} | "
                 + " | ".join(f"{med[l] / med['nncore']:.2f}x" for l in libs[1:])
+                + " | "
+                + " | ".join(f"{100 * share[l]:.1f}" if share else "-" for l in libs)
                 + " |"
             )
             print(row, flush=True)

@@ -1,23 +1,20 @@
 // GEMM entry points for tests and benchmarks: sgemm / sgemm_naive (any layout, optional fused
-// epilogue), PackedB + sgemm_packed (the Dense forward path), and the kernel in use.
+// epilogue), PackedB + sgemm_packed (the Dense forward path), the kernel in use, and the
+// benchmarks' clock and FMA peak.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <algorithm>
-#include <chrono>
 #include <optional>
 #include <string>
-#if defined(__x86_64__) || defined(_M_X64)
-#include <x86intrin.h>
-#define NNCORE_BENCH_TSC 1
-#endif
 
 #include "arrays.h"
 #include "gemm/gemm_internal.h"
 #include "nncore/activations.h"
+#include "nncore/bench_clock.h"
 #include "nncore/cpu.h"
 #include "nncore/cpu_caches.h"
+#include "nncore/fma_peak.h"
 #include "nncore/gemm.h"
 
 namespace py = pybind11;
@@ -73,32 +70,6 @@ py::object result(farray c, EpArgs& e, bool return_preact) {
 }
 
 nncore::Trans tr(bool t) { return t ? nncore::Trans::T : nncore::Trans::N; }
-
-// Seconds from the TSC: on some VMs the monotonic clock advances in steps of milliseconds,
-// which ruins µs-scale benchmarks. The TSC rate is calibrated once (first call, 1 s) against
-// steady_clock as the median of five 0.2 s windows, so one clock step during calibration cannot
-// skew every later reading (bench/results/design_choices.md#clock-steps).
-double bench_clock() {
-  using clk = std::chrono::steady_clock;
-#ifdef NNCORE_BENCH_TSC
-  static const double hz = [] {
-    double r[5];
-    for (double& x : r) {
-      auto a = clk::now();
-      unsigned long long t0 = __rdtsc();
-      while (std::chrono::duration<double>(clk::now() - a).count() < 0.2) {
-      }
-      unsigned long long t1 = __rdtsc();
-      x = double(t1 - t0) / std::chrono::duration<double>(clk::now() - a).count();
-    }
-    std::sort(r, r + 5);
-    return r[2];
-  }();
-  return double(__rdtsc()) / hz;
-#else
-  return std::chrono::duration<double>(clk::now().time_since_epoch()).count();
-#endif
-}
 
 }  // namespace
 
@@ -195,8 +166,20 @@ void register_gemm(py::module_& m) {
       py::arg("beta") = 0.0f, py::arg("C") = py::none(), py::arg("bias") = py::none(),
       py::arg("activation") = "linear", py::arg("act_alpha") = py::none(),
       py::arg("return_preact") = false);
-  m.def("bench_clock", &bench_clock,
+  m.def("bench_clock", &nncore::bench_seconds,
         "Seconds from a fine-grained clock (TSC on x86), for benchmarks.");
+  m.def(
+      "bench_fma_peak",
+      [](py::object isa, int runs) {
+        const nncore::Isa i = isa.is_none() ? nncore::active_isa()
+                                            : nncore::parse_isa(py::cast<std::string>(isa));
+        py::gil_scoped_release release;
+        return nncore::fma_peak_samples(i, runs);
+      },
+      py::arg("isa") = py::none(), py::arg("runs") = 20,
+      "GFLOP/s of each of `runs` ~1 ms runs of independent FMA chains on this thread, for the "
+      "ISA's widest vectors (avx512, avx2, neon; empty for others): the peak benchmarks report a "
+      "share of.");
   m.def(
       "gemm_kernel",
       [](py::object isa) {

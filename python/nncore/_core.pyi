@@ -20,6 +20,7 @@ __all__: list[str] = [
     "act_backward",
     "act_forward",
     "bench_clock",
+    "bench_fma_peak",
     "best_isa",
     "bn_backward",
     "bn_forward_eval",
@@ -266,6 +267,13 @@ def act_forward(
 def bench_clock() -> float:
     """
     Seconds from a fine-grained clock (TSC on x86), for benchmarks.
+    """
+
+def bench_fma_peak(
+    isa: typing.Any = None, runs: typing.SupportsInt | typing.SupportsIndex = 20
+) -> list[float]:
+    """
+    GFLOP/s of each of `runs` ~1 ms runs of independent FMA chains on this thread, for the ISA's widest vectors (avx512, avx2, neon; empty for others): the peak benchmarks report a share of.
     """
 
 def best_isa() -> str: ...
