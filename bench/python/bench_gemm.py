@@ -204,11 +204,14 @@ def main():
             med = {l: statistics.median(v) for l, v in times.items()}
             flop = 2.0 * M * N * K
             gf = flop / med["nncore"] / 1e9
-            share = {
-                l: statistics.median(flop / t / 1e9 / p for t, p in zip(times[l], peaks))
-                for l in libs
+            share = (
+                {
+                    l: statistics.median(flop / t / 1e9 / p for t, p in zip(times[l], peaks))
+                    for l in libs
+                }
                 if peaks
-            }
+                else {}
+            )
             row = (
                 f"| {name} | {nt} | "
                 + " | ".join(f"{med[l] * 1e6:.1f}" for l in libs)
