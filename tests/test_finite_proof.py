@@ -143,3 +143,54 @@ def test_one_thread_in_pieces_trains_the_bits_of_three_in_the_arena(isa, restore
         m.fit(X, t, epochs=2, batch_size=8)
         got.append(m.get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*got))
+
+
+# From 64 batch rows a Dense whose bound does not hold (or does not pay: 64·(64 + 200) is more
+# than a quarter of 64·200) has its weight-gradient product check dW strip by strip, and scans
+# its bias gradient, in place of the optimizer's pass over the gradients
+# (bench/results/issue33.md#finite-in-epilogue).
+
+
+def test_an_overflow_found_by_the_product_skips_the_step(isa, threads):
+    """Batch 64: dW = dzᵀ·x beyond float32 from finite operands, in one batch of four."""
+    X, t = _data(n=256)
+    X[128:192, 3] = 1e30
+    m = _wide(nc.optim.Adam())
+    ref = _wide(nc.optim.Adam())
+    with pytest.warns(RuntimeWarning, match=r"^1 of 4 optimizer steps"):
+        h = m.fit(X, t, epochs=1, batch_size=64, shuffle=False)
+    assert h.history["nonfinite_steps"] == [1]
+    keep = np.r_[0:128, 192:256]
+    ref.fit(X[keep], t[keep], epochs=1, batch_size=64, shuffle=False)
+    assert all(np.array_equal(a, b) for a, b in zip(ref.get_weights(), m.get_weights()))
+
+
+def test_a_bias_gradient_overflow_alone_skips_the_step(isa, threads):
+    """x = 0 leaves the first layer's dW at zero while its db, a sum of 64 rows of dz ~4e37, is
+    beyond float32: the bias scan must find what the product's check cannot."""
+    X = np.zeros((64, 64), np.float32)
+    t = np.full((64, 64), -1e36, np.float32)
+    m = _wide(nc.optim.SGD(lr=1e-30))
+    w = m.get_weights()
+    w[1][:] = 1.0  # every hidden unit active (relu(0·W + 1) = 1)
+    w[2][:] = 1e4
+    m.set_weights(w)
+    with pytest.warns(RuntimeWarning, match=r"^1 of 1 optimizer steps"):
+        m.fit(X, t, epochs=1, batch_size=64, shuffle=False)
+    assert all(np.array_equal(a, b) for a, b in zip(w, m.get_weights()))
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+def test_steps_checked_by_the_product_train_the_bits_of_the_others(name, isa, threads):
+    X, t = _data(n=320)
+    cls = {"adam": nc.optim.Adam, "sgd": nc.optim.SGD}[name]
+    got, norms = [], []
+    for kw in ({}, {"skip_nonfinite": False}, {"clipnorm": 1e30}):
+        m = _wide(cls(lr=1e-2, **kw))
+        h = m.fit(X, t, epochs=2, batch_size=64, shuffle=False)
+        assert "nonfinite_steps" not in h.history
+        got.append(m.get_weights())
+        norms.append(h.history["grad_norm"])
+    for other in got[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(got[0], other))
+    assert norms[0] == norms[1] == norms[2] and min(norms[0]) > 0

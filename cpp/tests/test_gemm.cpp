@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -191,6 +192,77 @@ TEST(gemm_epilogue_matches_naive) {
     CHECK_THROWS(
         sgemm(Trans::N, Trans::T, M, N, K, 1.f, A.data(), K, B.data(), K, 0.f, C.data(), N, &bad));
   }
+}
+
+// Epilogue::nonfinite: raised by any NaN or ±inf among the finished elements, wherever it lies
+// (strip tiles, edge tiles, the narrow-column kernel, a later K block, a second row block or
+// column chunk, another thread's share), on every ISA; never raised by a finite product, nor by
+// a NaN in C that beta = 0 does not read. K = 0 checks beta·C.
+TEST(gemm_epilogue_flags_every_nonfinite_element) {
+  IsaGuard g;
+  // {8, 100, 64}: 48 + 48 + a 4-column tail; {300, 790, 600}: two row blocks, three K blocks,
+  // 16 strip tiles and an edge; {7, 33, 5}: one partial tile.
+  const int shapes[][3] = {{8, 100, 64}, {300, 790, 600}, {7, 33, 5}, {64, 2100, 40}};
+  for (Isa isa : isas()) {
+    set_active_isa(isa);
+    for (int nt : {1, 2, 3}) {
+      set_num_threads(nt);
+      for (auto& s : shapes) {
+        const int M = s[0], N = s[1], K = s[2];
+        auto A = randn((size_t)K * M, 7), B = randn((size_t)K * N, 8);  // dW = Aᵀ·B, as Dense
+        std::vector<float> C((size_t)M * N, std::numeric_limits<float>::quiet_NaN());
+        std::atomic<bool> flag{false};
+        Epilogue ep;
+        ep.nonfinite = &flag;
+        sgemm(Trans::T, Trans::N, M, N, K, 1.f, A.data(), M, B.data(), N, 0.f, C.data(), N, &ep);
+        CHECK(!flag.load());  // the NaNs beta = 0 overwrote are not seen
+        const int positions[][2] = {{0, 0},
+                                    {M - 1, N - 1},
+                                    {M / 2, N - 1},
+                                    {M - 1, 0},
+                                    {M / 2, N / 2}};
+        for (auto& pos : positions) {
+          // Exactly one element goes bad, so a check that skips any row or column misses it.
+          // (a) beta = 0: two terms of 3e38 in the last K rows (a later K block must be seen)
+          // overflow it, its A column being ones where the rest of those rows is 1e-3.
+          auto B2 = B;
+          B2[(size_t)(K - 1) * N + pos[1]] = 3e38f;
+          B2[(size_t)(K - 2) * N + pos[1]] = 3e38f;
+          auto A2 = A;
+          for (int k = K - 2; k < K; ++k)
+            for (int i = 0; i < M; ++i) A2[(size_t)k * M + i] = i == pos[0] ? 1.f : 1e-3f;
+          // (b) beta = 1: C holds one inf or NaN there, the product is finite.
+          for (int v = 0; v < 3; ++v) {
+            const float* a = v == 0 ? A2.data() : A.data();
+            const float* b = v == 0 ? B2.data() : B.data();
+            std::vector<float> C1((size_t)M * N, 0.f);
+            if (v > 0)
+              C1[(size_t)pos[0] * N + pos[1]] = v == 1 ? std::numeric_limits<float>::infinity()
+                                                       : std::numeric_limits<float>::quiet_NaN();
+            flag = false;
+            sgemm(Trans::T, Trans::N, M, N, K, 1.f, a, M, b, N, v == 0 ? 0.f : 1.f, C1.data(), N,
+                  &ep);
+            int bad = 0;
+            for (float c : C1) bad += !std::isfinite(c);
+            CHECK(bad == 1 && !std::isfinite(C1[(size_t)pos[0] * N + pos[1]]));
+            if (!flag.load())
+              std::printf("  isa %s threads %d %dx%dx%d at (%d, %d) case %d: not flagged\n",
+                          isa_name(isa), nt, M, N, K, pos[0], pos[1], v);
+            CHECK(flag.load());
+          }
+        }
+      }
+    }
+  }
+  std::atomic<bool> flag{false};
+  Epilogue ep;
+  ep.nonfinite = &flag;
+  float C[6] = {1, 2, 3, 4, 5, std::numeric_limits<float>::infinity()};
+  sgemm(Trans::N, Trans::N, 2, 3, 0, 1.f, nullptr, 1, nullptr, 1, 0.f, C, 3, &ep);
+  CHECK(!flag.load());
+  C[5] = std::numeric_limits<float>::infinity();
+  sgemm(Trans::N, Trans::N, 2, 3, 0, 1.f, nullptr, 1, nullptr, 1, 1.f, C, 3, &ep);
+  CHECK(flag.load());
 }
 
 // Every epilogue the micro-kernels specialise (alpha 1 with beta 0 or 1, bias or not, preact or

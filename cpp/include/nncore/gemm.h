@@ -9,6 +9,7 @@
 // Determinism: K is never split across threads and each C element is one fixed FMA chain,
 // so results are bitwise identical for any thread count and do not depend on M.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <memory>
 
@@ -23,6 +24,11 @@ struct Epilogue {
   Act act = Act::linear;        // elementwise only (softmax is not allowed here)
   float alpha = 0.f;            // activation parameter
   float* preact = nullptr;      // if set, C + bias before the activation is stored here (ld = ldc)
+  // If set, becomes true when any finished element of C is NaN or ±inf (never reset here). Each
+  // row strip is checked right after its last K block is stored, while it is in L1: a weight
+  // gradient's finiteness without the optimizer's later pass over it from memory
+  // (bench/results/issue33.md#finite-in-epilogue).
+  std::atomic<bool>* nonfinite = nullptr;
 };
 
 // How threads share the output. auto_ minimises the busiest thread's work; columns gives each

@@ -4,10 +4,12 @@
 // Leaves out: the micro-kernels themselves (sgemm_ukr_<isa>.cpp) and the ISA table
 // (gemm_kernels_*.cpp).
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "gemm/gemm_internal.h"
 #include "nncore/common.h"
+#include "nncore/finite_bound.h"
 #include "nncore/threading.h"
 #if NNCORE_HAVE_OPENMP
 #include <omp.h>
@@ -88,6 +90,17 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
   const Epilogue* ep = p.ep;
   const bool act = ep && ep->act != Act::linear;
   const bool last = p0 + kc >= p.K;
+  // Rows [row, row + m) × columns [col, col + w) of C, finished: the epilogue's finiteness check.
+  auto check_finite = [&](int row, int m, int col, int w) {
+    if (!(last && ep && ep->nonfinite)) return;
+    const float* c = p.C + (std::ptrdiff_t)row * p.ldc + col;
+    // Whole rows (a weight gradient's strip) are one contiguous range: one scan.
+    const int scans = w == p.ldc ? 1 : m;
+    const std::size_t len = w == p.ldc ? (std::size_t)m * w : (std::size_t)w;
+    for (int i = 0; i < scans; ++i)
+      if (!std::isfinite(max_abs(c + (std::ptrdiff_t)i * p.ldc, len)))
+        ep->nonfinite->store(true, std::memory_order_relaxed);
+  };
   gemm::UkrEpi e;
   e.alpha = p.alpha;
   e.beta = blk == 0 ? p.beta : 1.f;
@@ -118,6 +131,7 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
     if (nmain == 0 && last && act && p.ldc == nc) {
       // Contiguous rows of 1-12 floats: one activation pass instead of a call per row.
       act_forward(ep->act, ep->alpha, cblk, cblk, (std::size_t)mc * nc);
+      check_finite(ic, mc, jc, nc);
       return;
     }
   }
@@ -171,6 +185,7 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
         for (int i = 0; i < m; ++i)
           act_forward(ep->act, ep->alpha, crow + (std::ptrdiff_t)i * p.ldc + jc + jg,
                       crow + (std::ptrdiff_t)i * p.ldc + jc + jg, (std::size_t)(act_end - jg));
+      check_finite(ic + ir, m, jc + jg, act_end - jg);
     }
     jg = jend;
   } while (jg < nmain);
@@ -316,6 +331,8 @@ void apply_k0(const Problem& p) {
       if (p.ep->preact)
         std::memcpy(p.ep->preact + (std::ptrdiff_t)i * p.ldc, row, sizeof(float) * p.N);
       if (p.ep->act != Act::linear) act_forward(p.ep->act, p.ep->alpha, row, row, (std::size_t)p.N);
+      if (p.ep->nonfinite && !std::isfinite(max_abs(row, (std::size_t)p.N)))
+        p.ep->nonfinite->store(true, std::memory_order_relaxed);
     }
   }
 }

@@ -23,6 +23,10 @@ namespace nncore {
 
 namespace {
 
+// From this many batch rows (the weight gradient's K) the product itself checks dW for NaN/inf
+// (Dense::backward).
+constexpr int kCheckInEpilogueRows = 64;
+
 // db += column sums of dz (n, cols). Each thread owns a block of columns and sums its rows in
 // order, so the result does not depend on the thread count.
 void add_column_sums(float* db, const float* dz, int n, int cols) {
@@ -139,15 +143,27 @@ class Dense final : public Layer {
     // instead of from the arena (deferred_grad_pieces): dz is kept (the buffer is the next
     // layer's), x is the previous layer's output, untouched until the next forward.
     deferred_ = proven_finite_ && ctx.defer_weight_grads && ctx.overwrite_grads;
+    // Where the bound does not hold (or does not pay), the product checks each finished strip of
+    // dW while it is in L1, and the bias gradient is scanned: from K = 64 rows that costs ~1 % of
+    // the product, where the optimizer's pass over dW from memory took 2-3 % of the step
+    // (bench/results/issue33.md#finite-in-epilogue). At K = 32 the check cost what it saved.
+    const bool check = !proven_finite_ && ctx.prove_grads_finite && l1_ == 0 && l2_ == 0 &&
+                       n >= kCheckInEpilogueRows;
+    std::atomic<bool> nonfinite{false};
     if (deferred_) {
       dz_.assign(dy, dy + total);
       x_ = x;
       rows_ = n;
     } else {
-      weight_grad(0, out_dim_, dy, x, n, beta, gw_);
+      Epilogue ep;
+      ep.nonfinite = &nonfinite;
+      weight_grad(0, out_dim_, dy, x, n, beta, gw_, check ? &ep : nullptr);
     }
     if (gb_ && ctx.overwrite_grads) std::memset(gb_, 0, sizeof(float) * out_dim_);
     if (gb_) add_column_sums(gb_, dy, n, out_dim_);
+    if (check)
+      proven_finite_ = !nonfinite.load(std::memory_order_relaxed) &&
+                       (!gb_ || std::isfinite(max_abs(gb_, (std::size_t)out_dim_)));
     if (dx)
       sgemm(Trans::N, Trans::N, n, in_dim_, out_dim_, 1.f, dy, out_dim_, w_, in_dim_, 0.f, dx,
             in_dim_);
@@ -258,9 +274,10 @@ class Dense final : public Layer {
   // g (r, in) = dW rows [r0, r0 + r) = dz[:, r0:r0+r]ᵀ·x (+ beta·g). Split by rows: each core's
   // optimizer chunks are the rows of W it computed here (Network::assign_chunk_owners asks
   // sgemm_thread_of with the same split); any rows give the same bits (gemm.h).
-  void weight_grad(int r0, int r, const float* dz, const float* x, int n, float beta, float* g) {
+  void weight_grad(int r0, int r, const float* dz, const float* x, int n, float beta, float* g,
+                   const Epilogue* ep = nullptr) {
     sgemm(Trans::T, Trans::N, r, in_dim_, n, 1.f, dz + r0, out_dim_, x, in_dim_, beta, g, in_dim_,
-          nullptr, GemmSplit::rows);
+          ep, GemmSplit::rows);
   }
   int nr_ = 0, nslivers_ = 0;
   std::unique_ptr<std::atomic<std::size_t>[]> done_;  // per sliver: weights updated this step
