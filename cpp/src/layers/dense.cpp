@@ -255,7 +255,7 @@ class Dense final : public Layer {
   Init init_ = Init::xavier_uniform;
   bool use_bias_ = true, stale_ = true;
   bool fuse_ = false;                // inside an optimizer step that repacks W (before_update)
-  bool proven_finite_ = false;       // the last backward bounded dW and db (grads_proven_finite)
+  bool proven_finite_ = false;       // the last backward bounded / checked dW and db
   bool deferred_ = false;            // dW left to deferred_grad_pieces / write_deferred_grads
   std::vector<float> dz_, scratch_;  // the deferred product's dz (rows_, out); its pieces
   const float* x_ = nullptr;
