@@ -59,14 +59,12 @@ def main():
             m.fit(X, y, epochs=1, batch_size=bs)
             best = min(best, time.perf_counter() - t)
         results.append((bs, best))
-        if args.peak:
-            print(f"bs {bs}: epoch {best:.3f} s, {best / floor:.2f}x the floor")
     if not args.peak:
         after = measured_peak()
         floor = work / (max(peak, after) * args.threads)
         print(f"peak after the epochs {after:.1f} GFLOP/s; floor at the higher {floor:.3f} s")
-        for bs, best in results:
-            print(f"bs {bs}: epoch {best:.3f} s, {best / floor:.2f}x the floor")
+    for bs, best in results:
+        print(f"bs {bs}: epoch {best:.3f} s, {best / floor:.2f}x the floor")
 
 
 if __name__ == "__main__":
