@@ -29,6 +29,11 @@ struct Epilogue {
   // gradient's finiteness without the optimizer's later pass over it from memory
   // (bench/results/issue33.md#finite-in-epilogue).
   std::atomic<bool>* nonfinite = nullptr;
+  // If set, a_row_sums[i] += the sum over k of op(A)[i][k], for every row i of C: each row's sum
+  // in float, k ascending from 0, then added (a weight gradient dzᵀ·x gives its layer's bias
+  // gradient, the column sums of dz, this way). Summed from the packed A block while it is in
+  // cache, where a separate pass read dz from memory again at large batches.
+  float* a_row_sums = nullptr;
 };
 
 // How threads share the output. auto_ minimises the busiest thread's work; columns gives each

@@ -52,7 +52,7 @@ bool in_place_b_pays(std::ptrdiff_t ldb, int rows) {
 }
 
 struct ThreadBuffers {
-  fvec a, b;
+  fvec a, b, sums;
 };
 float* grow(fvec& v, std::size_t n) {
   if (v.size() < n) v.resize(n);
@@ -80,11 +80,47 @@ struct Problem {
   gemm::Blocking bk{};  // set by run()
 };
 
+// sums[i] += op(A)[ic + i][p0 + k] over k = 0..kc-1 in order, i < mc, from the packed block (MR
+// rows per sliver, k-major; the padding rows of a last sliver are summed but not stored) or, for
+// one row read in place, from A.
+template <int MR>
+void add_packed_row_sums(const float* abuf, int mc, int kc, float* sums) {
+  for (int ir = 0; ir < mc; ir += MR) {
+    const float* a = abuf + (std::ptrdiff_t)ir * kc;
+    float acc[MR];
+    const int m = std::min(MR, mc - ir);
+    for (int i = 0; i < MR; ++i) acc[i] = i < m ? sums[ir + i] : 0.f;
+    for (int k = 0; k < kc; ++k)
+      for (int i = 0; i < MR; ++i) acc[i] += a[k * MR + i];
+    for (int i = 0; i < m; ++i) sums[ir + i] = acc[i];
+  }
+}
+void add_row_sums(const Problem& p, int ic, int mc, int p0, int kc, int mr, bool a_row,
+                  const float* abuf, float* sums) {
+  if (a_row) {
+    const float* a = p.A + (std::ptrdiff_t)ic * p.lda + p0;
+    for (int k = 0; k < kc; ++k) sums[0] += a[k];
+  } else if (mr == 8) {
+    add_packed_row_sums<8>(abuf, mc, kc, sums);
+  } else if (mr == 6) {
+    add_packed_row_sums<6>(abuf, mc, kc, sums);
+  } else if (mr == 4) {
+    add_packed_row_sums<4>(abuf, mc, kc, sums);
+  } else {
+    for (int ir = 0; ir < mc; ir += mr)
+      for (int k = 0; k < kc; ++k)
+        for (int i = 0; i < std::min(mr, mc - ir); ++i)
+          sums[ir + i] += abuf[(std::ptrdiff_t)ir * kc + (std::ptrdiff_t)k * mr + i];
+  }
+}
+
 // One (ic, K block) step of the macro-kernel: packs rows [ic, ic + mc) × K block [p0, p0 + kc) of
 // A and multiplies it by the packed B block bp (kc × nc, columns from jc) into C.
 // bstride: 0 when bp is a packed block, else the row stride of B read in place.
+// row_sums: where this block's rows' A sums go (Epilogue::a_row_sums; row ic at row_sums[0]), or
+// null when this call does not sum them.
 void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p0, int kc,
-                const float* bp, std::ptrdiff_t bstride, float* abuf) {
+                const float* bp, std::ptrdiff_t bstride, float* abuf, float* row_sums) {
   const KernelSet& ks = *p.ks;
   const int mr = ks.mr, nr = ks.nr;
   const Epilogue* ep = p.ep;
@@ -112,6 +148,7 @@ void macro_step(const Problem& p, int ic, int mc, int jc, int nc, int blk, int p
   e.a_row = mc == 1 && p.ta == Trans::N && ks.a_row;
   const float* ablk = e.a_row ? p.A + (std::ptrdiff_t)ic * p.lda + p0 : abuf;
   if (!e.a_row) ks.pack_a(p.ta, p.A, p.lda, ic, mc, p0, kc, mr, abuf);
+  if (row_sums) add_row_sums(p, ic, mc, p0, kc, mr, e.a_row, abuf, row_sums);
   // Points the epilogue's bias and preact at C's (row, col); they apply in the last K block only.
   auto epilogue_at = [&](int row, int col) {
     e.bias = last && ep && ep->bias ? ep->bias + col : nullptr;
@@ -225,7 +262,17 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
   // + 8: a narrow-N kernel loads whole 8-float vectors from 6-row slivers (the last overhangs).
   const int max_rows = p.bk.mc + p.bk.mc / 4 + ks.mr;  // block_rows' largest block, rounded up
   float* abuf = grow(tb.a, (std::size_t)std::min(p.K, gemm::kKcMax + 8) * max_rows + 8);
+  // Epilogue::a_row_sums: every thread packs all K of its rows for its first column chunk; the
+  // thread whose columns start at 0 sums them there (each row's K blocks come in order in both
+  // loop orders below), into a scratch row added at the end.
+  float* sums = nullptr;
+  if (p.ep && p.ep->a_row_sums && n0 == 0) {
+    sums = grow(tb.sums, (std::size_t)(m1 - m0));
+    std::fill(sums, sums + (m1 - m0), 0.f);
+  }
   for (int jc = n0, nc; jc < n1; jc += nc) {
+    float* const chunk_sums = jc == n0 ? sums : nullptr;
+    auto sums_at = [&](int ic) { return chunk_sums ? chunk_sums + (ic - m0) : nullptr; };
     // A range that starts inside a pre-packed sliver (see col_unit) takes the sliver's rest first.
     nc = p.pb && jc % nr ? std::min(n1, (jc / nr + 1) * nr) - jc : std::min(p.bk.nc, n1 - jc);
     const std::size_t ncpad = (std::size_t)(nc + nr - 1) / nr * nr;
@@ -247,7 +294,7 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
                                   p.pb || direct ? nullptr : grow(tb.b, (std::size_t)kc * ncpad));
         for (int ic = m0, mb; ic < m1; ic += mb) {
           mb = block_rows(ic, m1, p.bk.mc);
-          macro_step(p, ic, mb, jc, nc, blk, p0, kc, bp, bstride, abuf);
+          macro_step(p, ic, mb, jc, nc, blk, p0, kc, bp, bstride, abuf, sums_at(ic));
         }
       }
     } else {
@@ -263,11 +310,13 @@ void run_block(const Problem& p, int m0, int m1, int n0, int n1) {
           const int p0 = gemm::kc_start(p.K, nb, blk), p1 = gemm::kc_start(p.K, nb, blk + 1);
           if (p0 >= p1) break;
           const float* bp = all ? all + (std::size_t)p0 * ncpad : b_block(p0, p1 - p0, nullptr);
-          macro_step(p, ic, mb, jc, nc, blk, p0, p1 - p0, bp, bstride, abuf);
+          macro_step(p, ic, mb, jc, nc, blk, p0, p1 - p0, bp, bstride, abuf, sums_at(ic));
         }
       }
     }
   }
+  if (sums)
+    for (int i = 0; i < m1 - m0; ++i) p.ep->a_row_sums[m0 + i] += sums[i];
 }
 
 // Splits the output over a tm×tn grid of threads, minimising the busiest thread's work
@@ -320,7 +369,9 @@ void split(int units, int parts, int i, int unit, int total, int& lo, int& hi) {
 }
 
 void apply_k0(const Problem& p) {
-  // K == 0: C = beta·C (+ epilogue); beta == 0 still never reads C.
+  // K == 0: C = beta·C (+ epilogue); beta == 0 still never reads C. Empty row sums add 0.
+  if (p.ep && p.ep->a_row_sums)
+    for (int i = 0; i < p.M; ++i) p.ep->a_row_sums[i] += 0.f;
   for (int i = 0; i < p.M; ++i) {
     float* row = p.C + (std::ptrdiff_t)i * p.ldc;
     for (int j = 0; j < p.N; ++j)
@@ -346,6 +397,15 @@ int threads_for(const Problem& p, int requested) {
 }
 
 void run(Problem p) {
+  if (p.M > 0 && p.N <= 0 && p.ep && p.ep->a_row_sums) {  // no C, but the rows of A exist
+    for (int i = 0; i < p.M; ++i) {
+      float acc = 0.f;
+      for (int k = 0; k < p.K; ++k)
+        acc += p.ta == Trans::N ? p.A[(std::ptrdiff_t)i * p.lda + k]
+                                : p.A[(std::ptrdiff_t)k * p.lda + i];
+      p.ep->a_row_sums[i] += acc;
+    }
+  }
   if (p.M <= 0 || p.N <= 0) return;
   p.bk = gemm::blocking(*p.ks);
   check(!(p.ep && p.ep->act == Act::softmax),

@@ -7,6 +7,13 @@ namespace nncore {
 
 void sgemm_naive(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
                  const float* B, int ldb, float beta, float* C, int ldc, const Epilogue* ep) {
+  if (ep && ep->a_row_sums)
+    for (int i = 0; i < M; ++i) {
+      float acc = 0.f;
+      for (int k = 0; k < K; ++k)
+        acc += ta == Trans::N ? A[(size_t)i * lda + k] : A[(size_t)k * lda + i];
+      ep->a_row_sums[i] += acc;
+    }
   for (int i = 0; i < M; ++i) {
     for (int j = 0; j < N; ++j) {
       double s = 0;

@@ -43,6 +43,7 @@ bool sgemm_xwt(int n, int N, int K, const float* X, int ldx, const float* W, int
   if (!ks.ukr_wt || n <= 0 || N <= 0 || K <= 0) return false;
   check(!(ep && ep->act == Act::softmax),
         "sgemm: the epilogue takes elementwise activations only (not softmax)");
+  check(!(ep && ep->a_row_sums), "sgemm_xwt: the epilogue's a_row_sums is sgemm's only");
   const int mr = ks.mr, nr = ks.nr;
   const int nb = gemm::kc_blocks(K);
   // Per-thread buffers that only grow: a training step calls this every batch and allocates

@@ -150,17 +150,21 @@ class Dense final : public Layer {
     const bool check = !proven_finite_ && ctx.prove_grads_finite && l1_ == 0 && l2_ == 0 &&
                        n >= kCheckInEpilogueRows;
     std::atomic<bool> nonfinite{false};
+    if (gb_ && ctx.overwrite_grads) std::memset(gb_, 0, sizeof(float) * out_dim_);
     if (deferred_) {
       dz_.assign(dy, dy + total);
       x_ = x;
       rows_ = n;
+      if (gb_) add_column_sums(gb_, dy, n, out_dim_);
     } else {
+      // db from the product's packed dzᵀ (Epilogue::a_row_sums), the same sums in the same order
+      // as add_column_sums: at bs 2048 that pass read dz back from memory after the product had
+      // streamed x (~0.35 ms per 512-wide layer on Zen 4; bench/results/issue33.md#bias-in-pack).
       Epilogue ep;
-      ep.nonfinite = &nonfinite;
-      weight_grad(0, out_dim_, dy, x, n, beta, gw_, check ? &ep : nullptr);
+      ep.nonfinite = check ? &nonfinite : nullptr;
+      ep.a_row_sums = gb_;
+      weight_grad(0, out_dim_, dy, x, n, beta, gw_, check || gb_ ? &ep : nullptr);
     }
-    if (gb_ && ctx.overwrite_grads) std::memset(gb_, 0, sizeof(float) * out_dim_);
-    if (gb_) add_column_sums(gb_, dy, n, out_dim_);
     if (check)
       proven_finite_ = !nonfinite.load(std::memory_order_relaxed) &&
                        (!gb_ || std::isfinite(max_abs(gb_, (std::size_t)out_dim_)));
