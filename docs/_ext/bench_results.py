@@ -182,7 +182,9 @@ def _caption_cpu(table: dict) -> str:
 def plot_training(ax):
     """Epoch speed against PyTorch eager with ``Adam(fused=True)`` per batch size: one line per ISA
     path and thread count, from the first table with one row per (path, threads, batch)."""
-    need = "no table with columns path, threads, batch and a fused-Adam ratio under 'Training epochs'"
+    need = (
+        "no table with columns path, threads, batch and a fused-Adam ratio under 'Training epochs'"
+    )
     for table in read_section("Training epochs") or []:
         h = table["header"]
         fused = next((c for c in h if "fused=True" in c), None)
