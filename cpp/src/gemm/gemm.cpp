@@ -104,9 +104,7 @@ void add_row_sums(const Problem& p, int ic, int mc, int p0, int kc, int mr, bool
     add_packed_row_sums<8>(abuf, mc, kc, sums);
   } else if (mr == 6) {
     add_packed_row_sums<6>(abuf, mc, kc, sums);
-  } else if (mr == 4) {
-    add_packed_row_sums<4>(abuf, mc, kc, sums);
-  } else {
+  } else {  // the scalar reference set
     for (int ir = 0; ir < mc; ir += mr)
       for (int k = 0; k < kc; ++k)
         for (int i = 0; i < std::min(mr, mc - ir); ++i)
@@ -369,9 +367,7 @@ void split(int units, int parts, int i, int unit, int total, int& lo, int& hi) {
 }
 
 void apply_k0(const Problem& p) {
-  // K == 0: C = beta·C (+ epilogue); beta == 0 still never reads C. Empty row sums add 0.
-  if (p.ep && p.ep->a_row_sums)
-    for (int i = 0; i < p.M; ++i) p.ep->a_row_sums[i] += 0.f;
+  // K == 0: C = beta·C (+ epilogue); beta == 0 still never reads C.
   for (int i = 0; i < p.M; ++i) {
     float* row = p.C + (std::ptrdiff_t)i * p.ldc;
     for (int j = 0; j < p.N; ++j)
@@ -397,7 +393,8 @@ int threads_for(const Problem& p, int requested) {
 }
 
 void run(Problem p) {
-  if (p.M > 0 && p.N <= 0 && p.ep && p.ep->a_row_sums) {  // no C, but the rows of A exist
+  // No C or no K, so no packed A block: Epilogue::a_row_sums straight from A (K = 0 adds 0).
+  if ((p.N <= 0 || p.K <= 0) && p.ep && p.ep->a_row_sums) {
     for (int i = 0; i < p.M; ++i) {
       float acc = 0.f;
       for (int k = 0; k < p.K; ++k)
