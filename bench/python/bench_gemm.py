@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from isa_env import apply_isa_environment, describe_environment  # noqa: E402
+from settle import DEFAULT_MS, settle  # noqa: E402
 
 apply_isa_environment()
 
@@ -134,7 +135,7 @@ def main():
     ap.add_argument(
         "--settle-ms",
         type=float,
-        default=250.0,
+        default=DEFAULT_MS,
         help="pause before each multi-threaded sample so other pools stop spinning",
     )
     ap.add_argument("--shapes", default="all", help="comma-separated name prefixes, or all")
@@ -194,10 +195,7 @@ def main():
                 for _ in range(args.rounds):
                     before = round_peak() if nt == 1 else None
                     for l in libs:
-                        if nt > 1:
-                            # Idle worker threads of the previous library (OpenBLAS, torch's
-                            # OpenMP) spin for up to ~0.1 s and would steal the second core.
-                            time.sleep(args.settle_ms / 1e3)
+                        settle(nt, args.settle_ms)
                         times[l].append(sample(calls[l], args.sample_ms / 1e3))
                     if before:
                         peaks.append((before + round_peak()) / 2)

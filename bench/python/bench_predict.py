@@ -20,7 +20,8 @@ oneDNN inside PyTorch and OpenVINO: ONEDNN_MAX_CPU_ISA, OV_CPU_MAX_ISA; see isa_
 onnxruntime has no run-time switch (MLAS picks its kernels from CPUID), so its rows keep AVX-512.
 
 In one round every peer runs each (threads, batch) cell in turn; each sample repeats the call for
-at least --sample-ms; the table shows the median per call over the rounds. "fp32 ×" is the best of
+at least --sample-ms, after a --settle-ms pause on 2+ threads (settle.py: the previous peer's idle
+workers spin on and would take a core); the table shows the median per call over the rounds. "fp32 ×" is the best of
 onnxruntime and OpenVINO fp32 divided by nncore fp32 (> 1: nncore faster); "int8 ×" the best int8
 peer divided by nncore's int8 (static). Peers that are not installed are listed as absent.
 """
@@ -36,6 +37,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from isa_env import apply_isa_environment, describe_environment  # noqa: E402
+from settle import DEFAULT_MS, settle  # noqa: E402
 
 apply_isa_environment()
 
@@ -232,6 +234,12 @@ def main() -> None:
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--batches", default="1,32,1024,4096")
     ap.add_argument("--sample-ms", type=float, default=40.0)
+    ap.add_argument(
+        "--settle-ms",
+        type=float,
+        default=DEFAULT_MS,
+        help="pause before each multi-threaded sample, so the previous peer's pool stops spinning",
+    )
     ap.add_argument("--peers", default="nncore,ort,ov,torch")
     ap.add_argument("--isa", default="native", help="native, avx2 or avx512 (peers too)")
     args = ap.parse_args()
@@ -268,6 +276,7 @@ def main() -> None:
                 times: dict = {k: [] for k in calls}
                 for _ in range(args.rounds):
                     for k, fn in calls.items():
+                        settle(threads, args.settle_ms)
                         times[k].append(sample(fn, args.sample_ms / 1000))
                 med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
                 cells = [f"{med[k]:.1f}" if k in med else "-" for k in keys]

@@ -5,7 +5,8 @@ Configurations: scikit-learn's defaults (adam, one hidden layer of 100), adam on
 synthetic 10-class set (labels from a random linear teacher) and a 200,000 x 50 regression set
 (a random two-layer teacher plus noise); each split 80/20, the held-out score is accuracy or R².
 Thread counts 1 and 2: nncore through nncore.num_threads, scikit-learn's BLAS through
-threadpoolctl (nncore's few numpy calls too). The two fits of a row run back to back; the table
+threadpoolctl (nncore's few numpy calls too). The two fits of a row run back to back (on 2 threads
+after a pause in which the other library's idle workers stop spinning: settle.py); the table
 gives fit seconds, the ratio, both held-out scores and predict seconds on the held-out rows.
 With ``--reps N`` each row's pair of fits is repeated N times (scikit-learn, nncore, scikit-learn,
 ...) and the table gives the medians, the ratio being the median of the per-pair ratios, so a
@@ -34,6 +35,9 @@ import time
 import warnings
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from settle import settle  # noqa: E402
 
 
 def make_sets(scale: float, names):
@@ -103,12 +107,10 @@ def bench(args):
                 pairs = []
                 for _ in range(max(1, args.reps)):
                     data = (threads, Xtr, ytr, Xte, yte, args.predict_calls)
-                    pairs.append(
-                        (
-                            run_one(getattr(skn, name), kw, *data),
-                            run_one(getattr(ncs, name), kw, *data),
-                        )
-                    )
+                    settle(threads)
+                    sk_run = run_one(getattr(skn, name), kw, *data)
+                    settle(threads)
+                    pairs.append((sk_run, run_one(getattr(ncs, name), kw, *data)))
                 sk = tuple(float(np.median([p[0][i] for p in pairs])) for i in range(4))
                 nc = tuple(float(np.median([p[1][i] for p in pairs])) for i in range(4))
                 sk = (*sk[:3], pairs[0][0][3])

@@ -3,8 +3,9 @@
 Data: 60,000 × 784 synthetic float32 rows, 10 classes (labels from a random linear teacher, so the
 task is learnable). Model: 784-512(BN, ReLU, Dropout .2)-512(BN, ReLU, Dropout .2)-10, Adam 1e-3,
 softmax cross-entropy. For each batch size and thread count, full epochs of nncore and each PyTorch
-peer run interleaved (nncore, peer 1, peer 2, ..., nncore, ...); the table reports medians and the
-ratios. PyTorch peers (--torch-peers): "default" (eager, torch.optim.Adam's default foreach
+peer run interleaved (nncore, peer 1, peer 2, ..., nncore, ...; on 2+ threads each after a pause in
+which the previous library's idle workers stop spinning: settle.py); the table reports medians and
+the ratios. PyTorch peers (--torch-peers): "default" (eager, torch.optim.Adam's default foreach
 implementation), "fused" (eager, Adam(fused=True): the strongest eager optimizer) and "compile"
 (torch.compile of the model, Adam(fused=True)); JAX (whole step jitted, or the epoch in lax.scan,
 the faster) runs in its own pinned process, one timed epoch per rep, interleaved with the others. Also: the plain MLP (no BN/Dropout) at bs 128
@@ -28,6 +29,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from isa_env import apply_isa_environment, describe_environment  # noqa: E402
+from settle import settle  # noqa: E402
 
 if __name__ == "__main__":
     apply_isa_environment()
@@ -317,8 +319,10 @@ def main():
                 torch_epoch(peers[name], Xt[:6000], yt[:6000], bs)
             tn, tt, tj = [], {name: [] for name in torch_peers}, []
             for _ in range(args.reps):  # interleaved: nncore, each peer, JAX, nncore, ...
+                settle(nt)
                 tn.append(nncore_epoch(m, X, y, bs))
                 for name in torch_peers:
+                    settle(nt)
                     tt[name].append(torch_epoch(peers[name], Xt, yt, bs))
                 # JAX in its own pinned process (it compiles in an untimed epoch first), one
                 # timed epoch per rep, so it sees the same neighbours' load as the others.
