@@ -1,5 +1,6 @@
 """Adam step time: nncore's fused core step on numpy arrays vs torch.optim.Adam (fused=True,
-foreach=True, foreach=False) in the same process, interleaved, medians, 1 and 2 threads.
+foreach=True, foreach=False) in the same process, interleaved, medians, 1 and 2 threads (on 2, each sample after a pause in which the other
+library's idle workers stop spinning: settle.py).
 
 Adam must move 28 bytes per parameter per step (read p, g, m, v; write p, m, v); GB/s below is
 28 * n / time. nncore runs in two modes: the default (skip_nonfinite=1: a pre-pass over the
@@ -12,12 +13,17 @@ skip_nonfinite=0 (the norm/finite check is fused into the update pass, chunk by 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
+import sys
 
 import numpy as np
 
 import nncore._core as core
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from settle import settle  # noqa: E402
 
 _clock = core.bench_clock  # the TSC: this VM's monotonic clock steps by 4-36 ms at times
 
@@ -73,6 +79,7 @@ def main():
             times = {k: [] for k in variants}
             for _ in range(args.reps):
                 for k, f in variants.items():
+                    settle(t)
                     t0 = _clock()
                     for _ in range(block[k]):
                         f()

@@ -1,7 +1,8 @@
 """The `python -m nncore` cross-validation timed against scikit-learn's MLPClassifier and PyTorch
 (eager) on the same folds: digits, 5-fold stratified (seeded), features standardized per fold
 (fitted on the training part), one hidden ReLU layer, Adam, the same epochs, batch size and
-learning rate, no L2. Each repetition runs every framework once (interleaved) and the table
+learning rate, no L2. Each repetition runs every framework once (interleaved; on several threads
+each after a pause in which the previous one's idle workers stop spinning: settle.py) and the table
 reports the median wall time of the whole 5-fold CV (standardize + fit + predict) and the mean
 fold accuracy. scikit-learn is kept from stopping early (tol=0, n_iter_no_change=epochs).
 
@@ -22,6 +23,9 @@ import numpy as np
 import nncore as nc
 from nncore.cli import DEFAULTS, ModelFactory, cv_splitter
 from nncore.model_selection import Standardizer, cross_validate
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from settle import settle  # noqa: E402
 
 _clock = nc._core.bench_clock  # the TSC: this VM's monotonic clock steps by 4-36 ms at times
 
@@ -152,6 +156,7 @@ def main():
     accs = {}
     for _ in range(a.reps):
         for k, f in runners.items():
+            settle(max(a.threads, a.torch_threads))
             t, acc = f(X, y, folds, a)
             times[k].append(t)
             accs[k] = acc
