@@ -1,6 +1,6 @@
 """Adam step time: nncore's fused core step on numpy arrays vs torch.optim.Adam (fused=True,
-foreach=True, foreach=False) in the same process, interleaved, medians, 1 and 2 threads (on 2, each sample after a pause in which the other
-library's idle workers stop spinning: settle.py).
+foreach=True, foreach=False) in the same process, interleaved, medians, 1 and 2 threads (on 2,
+each sample after a pause in which the other library's idle workers stop spinning: settle.py).
 
 Adam must move 28 bytes per parameter per step (read p, g, m, v; write p, m, v); GB/s below is
 28 * n / time. nncore runs in two modes: the default (skip_nonfinite=1: a pre-pass over the

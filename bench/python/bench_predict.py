@@ -21,9 +21,10 @@ onnxruntime has no run-time switch (MLAS picks its kernels from CPUID), so its r
 
 In one round every peer runs each (threads, batch) cell in turn; each sample repeats the call for
 at least --sample-ms, after a --settle-ms pause on 2+ threads (settle.py: the previous peer's idle
-workers spin on and would take a core); the table shows the median per call over the rounds. "fp32 ×" is the best of
-onnxruntime and OpenVINO fp32 divided by nncore fp32 (> 1: nncore faster); "int8 ×" the best int8
-peer divided by nncore's int8 (static). Peers that are not installed are listed as absent.
+workers spin on and would take a core); the table shows the median per call over the rounds.
+"fp32 ×" is the best of onnxruntime and OpenVINO fp32 divided by nncore fp32 (> 1: nncore
+faster); "int8 ×" the best int8 peer divided by nncore's int8 (static). Peers that are not
+installed are listed as absent.
 """
 
 from __future__ import annotations
