@@ -153,7 +153,7 @@ def test_every_isa_and_thread_count_bitwise_equal(n, restore_runtime):
     results = {}
     for isa in core.supported_isas():
         core.set_isa(isa)
-        for threads in (1, 2, 3, 5, 7):
+        for threads in (1, 2, 3, 5, 7, 16):
             core.set_num_threads(threads)
             out = [core.act_forward(a, x) for a in ACTS] + [
                 core.act_backward(a, x, dy) for a in ACTS

@@ -187,7 +187,7 @@ def test_bitwise_isas_and_threads(restore_runtime):
     res = {}
     for isa in core.supported_isas():
         core.set_isa(isa)
-        for t in (1, 2, 3, 5, 7):
+        for t in (1, 2, 3, 5, 7, 16):
             core.set_num_threads(t)
             net = bn_net(200)
             y = net.forward(x, True)

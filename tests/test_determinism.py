@@ -1,6 +1,7 @@
 """Same seed => bitwise the same weights, whatever the thread count (1, 2, 3, 5, 7: odd counts
-split every row/column/chunk range unevenly, more threads than cores included) and whatever ISA
-path runs the kernels. Whole training runs: BatchNorm, Dropout, Adam, L1 and L2, batch sizes
+split every row/column/chunk range unevenly; 16: a many-core machine's count, where a split
+that needs several row slivers or rows per thread changes shape; more threads than cores
+included) and whatever ISA path runs the kernels. Whole training runs: BatchNorm, Dropout, Adam, L1 and L2, batch sizes
 that are not multiples of any tile (33, 127) and a final partial batch.
 
 The model is sized so that every parallel region really runs on several threads: GEMMs above
@@ -17,7 +18,7 @@ from nncore import _core
 
 import skip_guard
 
-THREADS = (1, 2, 3, 5, 7)
+THREADS = (1, 2, 3, 5, 7, 16)
 ALL_ISAS = ("avx512", "avx2", "neon", "scalar")
 
 
@@ -75,7 +76,7 @@ def _assert_same_bits(a, b, what):
     [(431, 33, 2), (431, 127, 2), (2300, 1100, 1)],
     ids=["bs33", "bs127", "bs1100"],
 )
-def test_whole_fit_bitwise_at_1_2_3_5_7_threads(rows, batch_size, epochs, restore_runtime):
+def test_whole_fit_bitwise_at_1_to_16_threads(rows, batch_size, epochs, restore_runtime):
     # 431 rows: 13 batches of 33 + a 2-row batch, or 3 of 127 + a 50-row batch; 2300 rows:
     # 2 batches of 1100 (from 1024 rows BatchNorm sweeps whole rows in thread-dependent ranges)
     # + a 100-row batch

@@ -176,7 +176,7 @@ def test_threads_bitwise(isa, rng):
     for (M, N, K), (ta, tb) in zip(shapes, LAYOUTS):
         A, B = operands(rng, M, N, K, ta, tb)
         out = []
-        for nt in (1, 2, 3, 5, 7):
+        for nt in (1, 2, 3, 5, 7, 16):
             _core.set_num_threads(nt)
             out.append(_core.sgemm(A, B, ta, tb))
         _core.set_num_threads(0)
@@ -362,7 +362,7 @@ def test_few_rows_split_in_vectors_same_bits(rng, tb):
             for isa in _core.supported_isas():
                 _core.set_isa(isa)
                 P = _core.PackedB(B, trans_b=tb)
-                for nt in (1, 2, 3, 5, 7):
+                for nt in (1, 2, 3, 5, 7, 16):
                     _core.set_num_threads(nt)
                     msg = f"isa={isa} threads={nt} M={M} N={N}"
                     got = _core.sgemm_packed(A, P, bias=bias, activation="relu")

@@ -156,7 +156,7 @@ def test_bitwise_across_isas_and_threads(restore_runtime):
     data = {c: make(c[0], 5000, 10, rng, c[1]) for c in CASES}
     for isa in core.supported_isas():
         core.set_isa(isa)
-        for threads in (1, 2, 3, 5, 7):
+        for threads in (1, 2, 3, 5, 7, 16):
             core.set_num_threads(threads)
             res[(isa, threads)] = [core.loss(c[0], *data[c]) for c in CASES]
     base = res[("scalar", 1)]

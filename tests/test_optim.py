@@ -211,7 +211,7 @@ def test_bitwise_across_threads_and_isas(name, hp, restore_runtime):
     results = {}
     for isa in _isa_names():
         core.set_isa(isa)
-        for threads in (1, 2, 3, 5, 7):
+        for threads in (1, 2, 3, 5, 7, 16):
             core.set_num_threads(threads)
             p = w0.copy()
             opt = core.make_optimizer(name, hp)

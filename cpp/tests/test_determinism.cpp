@@ -1,7 +1,8 @@
-// Bitwise determinism over thread counts {1, 2, 3, 5, 7} (and every ISA the CPU runs): GEMM in
-// every layout with shapes whose tiles split unevenly, and whole training runs. Odd counts
-// matter: a remainder split that is right for 1 and 2 parts only passes every 1-vs-2 test.
-// OpenMP gives 7 threads on a 2-core machine too (oversubscribed, still a 7-way split).
+// Bitwise determinism over thread counts {1, 2, 3, 5, 7, 16} (and every ISA the CPU runs): GEMM
+// in every layout with shapes whose tiles split unevenly, and whole training runs. Odd counts
+// matter: a remainder split that is right for 1 and 2 parts only passes every 1-vs-2 test; 16 is
+// a many-core machine's count, where splits that need several slivers or rows per thread change
+// shape. OpenMP gives 16 threads on a 2-core machine too (oversubscribed, still a 16-way split).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -22,7 +23,7 @@ using namespace nncore;
 
 namespace {
 
-const int kThreads[] = {1, 2, 3, 5, 7};
+const int kThreads[] = {1, 2, 3, 5, 7, 16};
 
 std::vector<float> noise(std::size_t n, unsigned seed) {
   std::vector<float> v(n);
@@ -61,7 +62,7 @@ long first_diff(const std::vector<float>& a, const std::vector<float>& b) {
 // Every shape is above the parallel threshold (2^18 multiply-adds), so each thread count really
 // splits; M and N of 1, 7, 33, 127 and 1000 leave remainders of every size over 3, 5 and 7 parts.
 // C starts as NaN with beta = 0: a row or column block that no thread computes stays NaN.
-TEST(gemm_bitwise_over_threads_1_2_3_5_7_every_layout) {
+TEST(gemm_bitwise_over_threads_1_to_16_every_layout) {
   Restore r;
   const int shapes[][3] = {{1, 1000, 300},  {1000, 1, 300}, {7, 1000, 64},  {1000, 7, 64},
                            {33, 1000, 33},  {1000, 33, 33}, {127, 127, 64}, {1000, 127, 17},

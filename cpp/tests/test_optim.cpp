@@ -1,5 +1,5 @@
 // Optimizer tests in C++: fused Adam/SGD against naive per-element references written from the
-// torch formulas, bitwise equality over ISA paths and thread counts (1, 2, 3, 5, 7), errors,
+// torch formulas, bitwise equality over ISA paths and thread counts (1, 2, 3, 5, 7, 16), errors,
 // non-finite skip.
 #include <cmath>
 #include <cstring>
@@ -72,7 +72,7 @@ TEST(optim_bitwise_over_isas_and_threads) {
   for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::neon}) {
     if (!isa_supported(isa)) continue;
     set_active_isa(isa);
-    for (int threads : {1, 2, 3, 5, 7}) {
+    for (int threads : {1, 2, 3, 5, 7, 16}) {
       set_num_threads(threads);
       auto p = p0;
       auto opt = make_optimizer("nadam", {{"weight_decay", 0.01}, {"clipnorm", 10.0}});
