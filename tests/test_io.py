@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import struct
+import tempfile
 import zlib
 
 import numpy as np
@@ -274,6 +275,20 @@ def test_crash_while_writing_keeps_previous_file(saved, monkeypatch):
     monkeypatch.undo()
     assert p.read_bytes() == before
     assert sorted(os.listdir(p.parent)) == ["m.nnc"]
+
+
+def test_save_to_a_directory_fails_before_writing(tmp_path, monkeypatch):
+    m, _ = _model()
+    target = tmp_path / "models"
+    target.mkdir()
+    wrote = []
+    real_mkstemp = tempfile.mkstemp
+    monkeypatch.setattr(tempfile, "mkstemp", lambda **k: (wrote.append(k), real_mkstemp(**k))[1])
+    with pytest.raises(IsADirectoryError, match="give a file name") as e:
+        m.save(target)
+    assert e.value.filename == str(target)
+    assert wrote == []  # refused before any temporary file was written
+    assert sorted(os.listdir(tmp_path)) == ["models"] and os.listdir(target) == []
 
 
 def test_save_is_atomic_rename_with_fsync(tmp_path, monkeypatch):

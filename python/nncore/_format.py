@@ -6,6 +6,7 @@ from it."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -256,6 +257,8 @@ def write_atomic(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
 
     Raises
     ------
+    IsADirectoryError
+        When ``path`` is a directory (before anything is written).
     OSError
         When the directory cannot be written; any exception the ``chunks`` iterable raises
         propagates (and ``path`` is left untouched).
@@ -273,6 +276,12 @@ def write_atomic(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
     >>> tmp.cleanup()
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        # Checked first: the temporary file would otherwise be written whole (beside the
+        # directory, in its parent) before the rename onto the directory failed.
+        raise IsADirectoryError(
+            errno.EISDIR, "cannot write a file over a directory: give a file name in it", path
+        )
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".nncore-", suffix=".tmp", dir=directory)
     try:
