@@ -57,6 +57,15 @@ def test_early_stopping_restores_best_epoch():
     assert m.evaluate(Xv, yv)["loss"] == pytest.approx(val[best], rel=1e-6)
 
 
+def test_one_callback_on_its_own_and_a_non_callback():
+    X, y = _data()
+    rec = Recorder()
+    _model().fit(X, y, epochs=2, callbacks=rec)  # not in a list, as Keras accepts
+    assert len(rec.logs) == 2
+    with pytest.raises(TypeError, match="Callback instances"):
+        _model().fit(X, y, epochs=1, callbacks=[rec, print])
+
+
 def test_early_stopping_patience_and_modes():
     X, y = _data()
 

@@ -393,7 +393,7 @@ class Sequential:
         validation_data : tuple, optional
             ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``, evaluated after each
             epoch; not together with ``validation_split``.
-        callbacks : list of Callback, optional
+        callbacks : list of Callback, or one Callback, optional
             Called at the start and end of training and of each epoch (see
             :mod:`nncore.callbacks`); EarlyStopping, ModelCheckpoint, ...
         schedulers : list of LRScheduler, optional

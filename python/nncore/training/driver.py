@@ -61,8 +61,8 @@ def callback_list(model, callbacks, epochs, verbose, first=()) -> tuple[History,
     ----------
     model : Sequential
         The model; the History also becomes ``model.history``.
-    callbacks : list of Callback or None
-        The user's callbacks.
+    callbacks : list of Callback, Callback or None
+        The user's callbacks (one on its own is a list of one).
     epochs : int
         The epochs of the fit (for the progress display).
     verbose : int
@@ -85,7 +85,8 @@ def callback_list(model, callbacks, epochs, verbose, first=()) -> tuple[History,
     """
     history = History()
     model.history = history
-    cbs = list(callbacks or [])
+    # One callback on its own is taken as a list of one, as Keras does.
+    cbs = [callbacks] if isinstance(callbacks, Callback) else list(callbacks or [])
     for c in cbs:
         if not isinstance(c, Callback):
             raise TypeError(f"callbacks must be nncore.callbacks.Callback instances, got {c!r}")
