@@ -121,6 +121,9 @@ def test_train_checks_the_output_directory_before_training(tmp_path, capsys):
     code = main("train", tmp_path / "d.csv", "--target", "spend", "--out", tmp_path / "no" / "m")
     one_line_error(capsys, code, "--out: no directory")
     assert "epochs" not in capsys.readouterr().out
+    code = main("train", tmp_path / "d.csv", "--target", "spend", "--out", tmp_path)
+    one_line_error(capsys, code, "is a directory: give a file name")
+    assert "epochs" not in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------------- verbose

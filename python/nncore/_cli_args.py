@@ -272,6 +272,7 @@ def check(args, error_cls) -> None:
     if args.command == "train":
         parent = os.path.dirname(os.path.abspath(args.out))
         need(os.path.isdir(parent), f"--out: no directory {parent}")
+        need(not os.path.isdir(args.out), f"--out {args.out} is a directory: give a file name")
     if args.threads is not None:
         need(args.threads >= 1, f"--threads must be >= 1, got {args.threads}")
         from ._config import set_num_threads
