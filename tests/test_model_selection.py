@@ -287,6 +287,19 @@ def test_cross_validate_bad_input():
         ms.cross_validate(clf_fn, X, y, cv=3, scoring="nope")
     with pytest.raises(ValueError, match="numeric"):
         ms.cross_validate(clf_fn, np.array([["a"] * 5] * 30), y, cv=3)
+    # a model instead of a function that builds one: said so, not "forward() missing x"
+    with pytest.raises(TypeError, match="model_fn must be a function"):
+        ms.cross_validate(clf_fn(), X, y, cv=3)
+    # a metric that does not fit the task is refused before any fold is fitted
+    fits = []
+
+    def counted():
+        fits.append(1)
+        return clf_fn()
+
+    with pytest.raises(ValueError, match="multi-label.*'f1' is the macro F1"):
+        ms.cross_validate(counted, X, y, cv=3, scoring="f1_macro")
+    assert len(fits) == 1  # the probe model only
 
 
 # ---------------------------------------------------------------------------------------- search

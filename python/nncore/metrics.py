@@ -620,7 +620,8 @@ def for_task(metric, task: str | None):
             f"loss; use one of {', '.join(sorted(_REGRESSION))}"
         )
     if metric in _MULTILABEL_ONLY or (task == "multiclass" and metric in _INDICATOR):
-        raise ValueError(f"metric {metric!r} is for multi-label targets, the task is {task}")
+        hint = "; 'f1' is the macro F1 over classes" if metric in ("f1_macro", "f1_micro") else ""
+        raise ValueError(f"metric {metric!r} is for multi-label targets, the task is {task}{hint}")
     return fn
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import metrics as _metrics
 from ..preprocessing import Standardizer
+from ..training import scoring as _scoring
 from ._split import KFold, StratifiedKFold
 
 
@@ -40,8 +41,9 @@ class _FixedSplits:
         yield from ((np.asarray(a), np.asarray(b)) for a, b in self.pairs)
 
 
-def _resolve_scoring(scoring, classifier: bool) -> dict:
-    """{name: (function, greater_is_better)}."""
+def _resolve_scoring(scoring, classifier: bool, task: str | None = None) -> dict:
+    """{name: (function, greater_is_better)}; names resolved for the model's task, so that a
+    metric that does not fit it is refused before any fold is fitted (metrics.for_task)."""
     if scoring is None:
         scoring = "accuracy" if classifier else "r2"
     if isinstance(scoring, str) or callable(scoring):
@@ -59,7 +61,7 @@ def _resolve_scoring(scoring, classifier: bool) -> dict:
                 raise ValueError(f"scoring entries must be metric names or callables, got {s!r}")
     out = {}
     for name, s in items:
-        out[name] = (_metrics.get(s), _metrics.greater_is_better(s))
+        out[name] = (_metrics.for_task(s, task), _metrics.greater_is_better(s))
     return out
 
 
@@ -162,9 +164,18 @@ def setup_folds(model_fn, params, X, y, cv, scoring):
     """(X, y, scorers, folds): what every cross-validating entry point starts from. One probe
     model, ``model_fn(**params)``, is built and dropped to learn whether the task is
     classification, which picks the default metric and the default splitter."""
+    if not callable(model_fn) or hasattr(model_fn, "fit"):
+        raise TypeError(
+            "model_fn must be a function that builds and compiles a fresh model, called once per "
+            f"fold (e.g. lambda: build_model()); got {type(model_fn).__name__}"
+        )
     X, y = _as_arrays(X, y)
-    classifier = is_classifier(model_fn(**params))
-    scorers = _resolve_scoring(scoring, classifier)
+    probe = model_fn(**params)
+    classifier = is_classifier(probe)
+    task = None
+    if isinstance(getattr(probe, "loss", None), str) and hasattr(probe, "_output_width"):
+        task = _scoring.task_of(probe.loss, probe._output_width())
+    scorers = _resolve_scoring(scoring, classifier, task)
     folds = [(np.asarray(a), np.asarray(b)) for a, b in _resolve_cv(cv, classifier).split(X, y)]
     return X, y, scorers, folds
 
