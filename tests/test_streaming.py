@@ -68,8 +68,14 @@ def test_callable_and_one_shot_sources():
     m2 = make_model()
     h = m2.fit(it, epochs=2, batch_size=16, steps_per_epoch=2, shuffle=False)
     assert len(h.history["loss"]) == 2
-    with pytest.raises(ValueError, match="steps_per_epoch"):
-        make_model().fit(iter(chunks(X, y, [64])), epochs=1)
+    with pytest.raises(ValueError, match="several epochs needs steps_per_epoch"):
+        make_model().fit(iter(chunks(X, y, [64])), epochs=2)
+    # one epoch takes the whole one-shot iterator (a generator, as Keras accepts)
+    one = make_model()
+    one.fit((c for c in chunks(X, y, [50, 50])), epochs=1, batch_size=16, shuffle=False)
+    ref1 = make_model()
+    ref1.fit(X, y, epochs=1, batch_size=16, shuffle=False)
+    assert weights(one) == weights(ref1)
 
 
 def test_shuffled_streaming_is_reproducible_and_differs_from_unshuffled():

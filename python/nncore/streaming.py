@@ -6,7 +6,8 @@ A source is any of:
 - a re-iterable (each ``iter(source)`` starts a new epoch), e.g. :class:`ParquetReader`,
   :class:`CSVReader`, or a list of ``(X, y)`` pairs;
 - a callable returning a fresh iterator per epoch;
-- a one-shot iterator, with ``steps_per_epoch`` (epochs then take consecutive chunks);
+- a one-shot iterator (a generator): one epoch takes all of it; over several epochs it needs
+  ``steps_per_epoch``, and the epochs take consecutive chunks;
 - a dask array ``X`` with ``y`` (dask or numpy): chunks along the rows are computed one at a time,
   never the whole array.
 
@@ -413,7 +414,7 @@ def _dask_chunks(X, y) -> Callable[[], Iterator]:
     return epoch
 
 
-def _epoch_iterators(source, y, steps_per_epoch):
+def _epoch_iterators(source, y, steps_per_epoch, epochs):
     """A function epoch -> iterator of chunks."""
     if _is_dask(source):
         make = _dask_chunks(source, y)
@@ -421,10 +422,11 @@ def _epoch_iterators(source, y, steps_per_epoch):
     if callable(source):
         return lambda _e: iter(source())
     if isinstance(source, Iterator):  # one shot: epochs take consecutive chunks
-        if steps_per_epoch is None:
+        # One epoch takes the whole iterator, as Keras does; several would have to split it.
+        if steps_per_epoch is None and epochs > 1:
             raise ValueError(
-                "a one-shot iterator needs steps_per_epoch (or pass a re-iterable or a callable "
-                "returning an iterator per epoch)"
+                "a one-shot iterator over several epochs needs steps_per_epoch (or pass a "
+                "re-iterable or a callable returning an iterator per epoch)"
             )
         return lambda _e: source
     if isinstance(source, Iterable):
@@ -507,7 +509,7 @@ def fit_source(
     seed : int or None, default None
         The shuffles' seed (None: the model's).
     steps_per_epoch : int or None, default None
-        Chunks per epoch (required for a one-shot iterator).
+        Chunks per epoch (required for a one-shot iterator over several epochs).
     validation_data : tuple, optional
         ``(X_val, y_val)`` in memory, evaluated after each epoch.
     callbacks : list of Callback, optional
@@ -548,7 +550,7 @@ def fit_source(
         steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
     if y is not None and not _is_dask(source):
         raise ValueError("y must be None when X is a source of (X, y) chunks")
-    chunks_of = _epoch_iterators(source, y, steps_per_epoch)
+    chunks_of = _epoch_iterators(source, y, steps_per_epoch, epochs)
     runs = StreamSource(
         model, chunks_of, batch_size, shuffle, seed, steps_per_epoch, prefetch_chunks
     )
