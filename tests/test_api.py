@@ -161,6 +161,16 @@ def test_user_loop_matches_train_step(data):
         assert np.array_equal(v, b.parameters()[k]), k
 
 
+def test_backward_without_a_forward_says_so(data):
+    X, y = data
+    m = _clf(seed=5)
+    with pytest.raises(ValueError, match="no forward to differentiate"):
+        m.backward(np.ones((len(X), 3), np.float32))
+    out = m.forward(X, training=True)
+    with pytest.raises(ValueError, match=f"has 2 rows but the last forward had {len(X)}"):
+        m.backward(np.ones((2, out.shape[1]), np.float32))
+
+
 def test_train_step_gradients_equal_a_zeroed_user_loop(rng):
     """train_step writes each step's gradients without a zeroing pass; they must equal the
     zero_grad + backward (+=) gradients of a user loop, step after step, for every layer type

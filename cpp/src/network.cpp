@@ -316,6 +316,7 @@ const float* Network::backward_impl(const float* dout, int n, bool need_dx, bool
 
 const float* Network::backward(const float* dout, int n) {
   Busy busy(*this);
+  check(last_rows_ > 0, "backward: no forward to differentiate: call forward(x) first");
   check(n == last_rows_, "backward: the gradient has " + std::to_string(n) +
                              " rows but the last forward had " + std::to_string(last_rows_));
   return backward_impl(dout, n, true);
