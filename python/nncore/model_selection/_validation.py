@@ -172,9 +172,11 @@ def setup_folds(model_fn, params, X, y, cv, scoring):
     X, y = _as_arrays(X, y)
     probe = model_fn(**params)
     classifier = is_classifier(probe)
-    task = None
-    if isinstance(getattr(probe, "loss", None), str) and hasattr(probe, "_output_width"):
-        task = _scoring.task_of(probe.loss, probe._output_width())
+    task = None  # unknown (a model of another kind, a callable loss): names resolve as such
+    if isinstance(getattr(probe, "loss", None), str) and hasattr(probe, "engine"):
+        if probe.engine is None:  # no input size given: the data's
+            probe.build(X.shape[1])
+        task = _scoring.task_of(probe.loss, probe.engine.output_dim)
     scorers = _resolve_scoring(scoring, classifier, task)
     folds = [(np.asarray(a), np.asarray(b)) for a, b in _resolve_cv(cv, classifier).split(X, y)]
     return X, y, scorers, folds
