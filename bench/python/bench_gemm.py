@@ -28,6 +28,7 @@ from settle import DEFAULT_MS, settle  # noqa: E402
 apply_isa_environment()
 
 import numpy as np  # noqa: E402
+from sampling import sample  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 from nncore import _core  # noqa: E402
@@ -89,25 +90,6 @@ def make_calls(M, K, N, kind, rng):
         tG = torch.zeros((M, N)) if torch else None
         tf = (lambda: tG.addmm_(tY.T, tX)) if torch else None
     return {"nncore": nc, "numpy": npf, "torch": tf}
-
-
-def sample(fn, min_s):
-    """Per-call seconds of one sample: the call repeated until min_s has passed.
-
-    The loop is bounded by time.perf_counter (monotonic, but it may step in 4 ms here); the
-    duration comes from the TSC clock when the two agree, else from perf_counter (a TSC read on
-    another vCPU after a migration can be skewed)."""
-    clock = _core.bench_clock
-    fn()
-    n, t0, p0 = 0, clock(), time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        dp = time.perf_counter() - p0
-        if dp >= min_s or n >= 100000:
-            dt = clock() - t0
-            ok = dt > 0 and abs(dt - dp) <= 0.005 + 0.2 * dp
-            return (dt if ok else dp) / n
 
 
 TORCH_THREADS = torch.get_num_threads() if torch else 0

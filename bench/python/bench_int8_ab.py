@@ -24,7 +24,7 @@ def child(args) -> None:
 
     apply_isa_environment()
     import numpy as np
-    from bench_predict import sample
+    from sampling import sample
 
     import nncore as nc
 

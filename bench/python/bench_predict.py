@@ -43,12 +43,11 @@ from settle import DEFAULT_MS, settle  # noqa: E402
 apply_isa_environment()
 
 import numpy as np  # noqa: E402
+from sampling import sample  # noqa: E402
 
 import nncore as nc  # noqa: E402
 
 from bench_train import make_data, nncore_model  # noqa: E402
-
-_clock = nc._core.bench_clock
 
 # Columns, in order: (key, header). A key whose peer is absent prints "-".
 COLUMNS = [
@@ -63,17 +62,6 @@ COLUMNS = [
 ]
 FP32_PEERS = ("ort", "ov")
 INT8_PEERS = ("ort_int8", "torch_int8")
-
-
-def sample(fn, min_s: float) -> float:
-    fn()
-    n, t0 = 0, _clock()
-    while True:
-        fn()
-        n += 1
-        dt = _clock() - t0
-        if dt >= min_s or n >= 200000:
-            return dt / n
 
 
 class Peers:

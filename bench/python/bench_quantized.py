@@ -24,7 +24,7 @@ from isa_env import apply_isa_environment, describe_environment  # noqa: E402
 apply_isa_environment()
 
 import numpy as np  # noqa: E402
-from bench_predict import sample  # noqa: E402
+from sampling import sample  # noqa: E402
 
 import nncore as nc  # noqa: E402
 

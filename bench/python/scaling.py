@@ -23,26 +23,18 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sampling import sample  # noqa: E402
 from settle import settle  # noqa: E402
 
 import nncore as nc  # noqa: E402
 
 import bench_train as bt  # noqa: E402
 
-_clock = nc._core.bench_clock
-
 
 def timed(fn, threads, min_s=0.02):
-    """Seconds per call of fn, called back to back for at least min_s after the settle pause: a
-    single call of a few ms just after the pause reads the wake-up and cold caches too."""
+    """Seconds per call of fn after the settle pause (sampling.sample: >= min_s of calls)."""
     settle(threads)
-    calls, t = 0, _clock()
-    while True:
-        fn()
-        calls += 1
-        dt = _clock() - t
-        if dt >= min_s:
-            return dt / calls
+    return sample(fn, min_s)
 
 
 def gemm_rows(shapes, threads, reps, torch, blas_limits, peak):

@@ -164,7 +164,8 @@ def setup_folds(model_fn, params, X, y, cv, scoring):
     """(X, y, scorers, folds): what every cross-validating entry point starts from. One probe
     model, ``model_fn(**params)``, is built and dropped to learn whether the task is
     classification, which picks the default metric and the default splitter."""
-    if not callable(model_fn) or hasattr(model_fn, "fit"):
+    # A class is a factory too; a model or estimator instance is not.
+    if not callable(model_fn) or (hasattr(model_fn, "fit") and not isinstance(model_fn, type)):
         raise TypeError(
             "model_fn must be a function that builds and compiles a fresh model, called once per "
             f"fold (e.g. lambda: build_model()); got {type(model_fn).__name__}"
@@ -176,7 +177,7 @@ def setup_folds(model_fn, params, X, y, cv, scoring):
     if isinstance(getattr(probe, "loss", None), str) and hasattr(probe, "engine"):
         if probe.engine is None:  # no input size given: the data's
             probe.build(X.shape[1])
-        task = _scoring.task_of(probe.loss, probe.engine.output_dim)
+        task = _scoring.model_task(probe)
     scorers = _resolve_scoring(scoring, classifier, task)
     folds = [(np.asarray(a), np.asarray(b)) for a, b in _resolve_cv(cv, classifier).split(X, y)]
     return X, y, scorers, folds

@@ -137,6 +137,22 @@ def outputs_and_loss(model, X, y, sw, chunk: int = 4096):
     return out, loss_of_outputs(model, out, y, sw, chunk)
 
 
+def model_task(model) -> str | None:
+    """:func:`task_of` for a built model: its compiled loss and its number of outputs.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled, built model.
+
+    Returns
+    -------
+    str or None
+        As :func:`task_of`.
+    """
+    return task_of(model.loss, model.engine.output_dim)
+
+
 def scores(model, out, y, loss) -> dict:
     """evaluate's dictionary from all outputs, targets and the mean loss.
 
@@ -159,7 +175,7 @@ def scores(model, out, y, loss) -> dict:
     result = {"loss": float(loss)}
     if model.metrics:
         pred = transform(model.loss, out)
-        task = task_of(model.loss, model.engine.output_dim)
+        task = model_task(model)
         for m in model.metrics:
             fn = _metrics.for_task(m, task)
             result[m if isinstance(m, str) else fn.__name__] = float(fn(y, pred))
