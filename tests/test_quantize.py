@@ -239,8 +239,11 @@ def test_unsupported_layers_are_named():
     with pytest.raises(ValueError, match="1: Residual"):
         r.quantize(np.ones((3, 4), np.float32))
     b = nc.Sequential([nc.Dense(8, "relu"), nc.BatchNorm(), nc.Dense(2)], input_dim=4).build()
-    with pytest.raises(ValueError, match="BatchNorm after an activation"):
+    with pytest.raises(ValueError, match=r"layer 1 \(BatchNorm\) follows an activation"):
         b.quantize(np.ones((3, 4), np.float32))
+    s = nc.Sequential([nc.Dense(8), nc.Activation("softmax"), nc.Dense(2)], input_dim=4).build()
+    with pytest.raises(ValueError, match=r"layer 1 \(Activation\) is a softmax before the output"):
+        s.quantize(np.ones((3, 4), np.float32))
     one = nc.Sequential([nc.Dense(2)], input_dim=4).build()
     with pytest.raises(ValueError, match="keep_last_fp32"):
         one.quantize(np.ones((3, 4), np.float32))

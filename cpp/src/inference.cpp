@@ -50,6 +50,12 @@ struct Network::PlanWalk {
   int value = -1;           // the buffer holding the current value (-1: the network input)
   std::vector<int> pinned;  // buffers holding enclosing blocks' inputs
   int nbufs = 0, maxw = 0;
+  std::string why;  // the first layer the walk could not fold, and why
+
+  bool refuse(const std::string& name, const LayerSpec& s, const char* reason) {
+    if (why.empty()) why = "layer " + name + " (" + schema::layer(s.type).title + ") " + reason;
+    return false;
+  }
 
   int fresh() {
     for (int b = 0;; ++b)
@@ -86,11 +92,11 @@ struct Network::PlanWalk {
       const std::string name = prefix + std::to_string(i);
       const schema::Fold fold = schema::layer(s.type).fold;
       if (fold == schema::Fold::identity) continue;
-      if (fold == schema::Fold::none) return false;
+      if (fold == schema::Fold::none) return refuse(name, s, "has no folded form");
       if (fold == schema::Fold::gemm) {
         finish();
         cur.act = parse_act(s.get_str("activation", "linear"));
-        if (cur.act == Act::softmax) return false;
+        if (cur.act == Act::softmax) return refuse(name, s, "ends in a softmax before the output");
         cur.alpha = float(s.get("alpha", act_default_alpha(cur.act)));
         cur.in = width;
         cur.out = width = int(s.get("units", 0));
@@ -108,13 +114,16 @@ struct Network::PlanWalk {
           if (b) std::copy(b, b + cur.out, cur.bias.begin());
         }
       } else if (fold == schema::Fold::scale_shift) {
-        if (!open || !bn_allowed) return false;
+        if (!open || !bn_allowed)
+          return refuse(name, s,
+                        !open ? "has no Dense right before it to fold into"
+                              : "follows an activation or another BatchNorm, not a linear Dense");
         bn_allowed = false;  // a second BN in a row would need another fold; keep it simple
-        if (plan && !fold_batchnorm(s, name)) return false;
+        if (plan && !fold_batchnorm(s, name)) return refuse(name, s, "has no running statistics");
       } else if (fold == schema::Fold::epilogue) {
         const Act a = parse_act(s.get_str("activation", "linear"));
         if (a == Act::linear) continue;
-        if (a == Act::softmax) return false;
+        if (a == Act::softmax) return refuse(name, s, "is a softmax before the output");
         const float alpha = float(s.get("alpha", act_default_alpha(a)));
         if (open && !act_set) {
           cur.act = a;
@@ -128,7 +137,7 @@ struct Network::PlanWalk {
           st.src = st.dst = value;
           push(std::move(st));
         } else {
-          return false;
+          return refuse(name, s, "follows another activation, or has no Dense before it");
         }
         act_set = true;
         bn_allowed = false;
@@ -201,9 +210,8 @@ bool Network::can_fold() const {
   return walk.nbufs > 0;  // at least one GEMM (or add) to run
 }
 
-bool Network::folded_chain(std::vector<FoldedDense>& out) const {
+bool Network::folded_chain(std::vector<FoldedDense>& out, std::string* why) const {
   out.clear();
-  if (!can_fold()) return false;
   InferencePlan p;
   PlanWalk walk(*this, &p);
   walk.chain = &out;
@@ -212,7 +220,11 @@ bool Network::folded_chain(std::vector<FoldedDense>& out) const {
   walk.finish();
   for (const auto& st : p.steps)  // blocks add steps (a skip's add, a projection, an act)
     ok = ok && st.kind == InferencePlan::Step::Kind::gemm && !st.accumulate;
+  if (ok && out.empty()) walk.why = "no layer is a Dense";
+  else if (!ok && walk.why.empty()) walk.why = "a Residual block adds its input back";
+  ok = ok && !out.empty();
   if (!ok) out.clear();
+  if (why) *why = ok ? std::string() : walk.why;
   return ok;
 }
 

@@ -226,8 +226,8 @@ class Network {
     float alpha = 0.f;
   };
   // The folded plan as a plain chain of Dense layers; false when it is not one (Residual
-  // blocks, or a layer the plan cannot fold).
-  bool folded_chain(std::vector<FoldedDense>& out) const;
+  // blocks, or a layer the plan cannot fold), with the first such layer and why in *why.
+  bool folded_chain(std::vector<FoldedDense>& out, std::string* why = nullptr) const;
   // Evaluation-mode forward (no output transform) copied to out (n, output_dim). Re-entrant like
   // predict. When no other call is running it also keeps its activations in the training
   // workspace, so backward() may follow it as after forward(x, n, false).

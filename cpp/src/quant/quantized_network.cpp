@@ -15,12 +15,12 @@ namespace {
 
 std::vector<Network::FoldedDense> chain_of(const Network& net) {
   std::vector<Network::FoldedDense> chain;
-  if (!net.folded_chain(chain) || chain.empty())
+  std::string why;
+  if (!net.folded_chain(chain, &why))
     throw std::invalid_argument(
         "int8 quantization needs a chain of Dense layers, each optionally followed by "
-        "BatchNorm (before any activation), an elementwise activation and Dropout; this "
-        "network has Residual blocks, a softmax before the output, or layers that cannot be "
-        "folded (LayerNorm, Embedding, a BatchNorm after an activation)");
+        "BatchNorm (before any activation), an elementwise activation and Dropout; in this "
+        "network " + why);
   for (const auto& d : chain)
     if (d.in > kMaxK)
       throw std::invalid_argument("int8 quantization: a Dense layer with " + std::to_string(d.in) +
