@@ -220,8 +220,10 @@ bool Network::folded_chain(std::vector<FoldedDense>& out, std::string* why) cons
   walk.finish();
   for (const auto& st : p.steps)  // blocks add steps (a skip's add, a projection, an act)
     ok = ok && st.kind == InferencePlan::Step::Kind::gemm && !st.accumulate;
-  if (ok && out.empty()) walk.why = "no layer is a Dense";
-  else if (!ok && walk.why.empty()) walk.why = "a Residual block adds its input back";
+  if (ok && out.empty())
+    walk.why = "no layer is a Dense";
+  else if (!ok && walk.why.empty())
+    walk.why = "a Residual block adds its input back";
   ok = ok && !out.empty();
   if (!ok) out.clear();
   if (why) *why = ok ? std::string() : walk.why;

@@ -20,7 +20,8 @@ std::vector<Network::FoldedDense> chain_of(const Network& net) {
     throw std::invalid_argument(
         "int8 quantization needs a chain of Dense layers, each optionally followed by "
         "BatchNorm (before any activation), an elementwise activation and Dropout; in this "
-        "network " + why);
+        "network " +
+        why);
   for (const auto& d : chain)
     if (d.in > kMaxK)
       throw std::invalid_argument("int8 quantization: a Dense layer with " + std::to_string(d.in) +
