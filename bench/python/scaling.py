@@ -6,6 +6,9 @@ process; the libraries interleave sample by sample, with a pause before each mul
 back-to-back calls; medians; Markdown tables.
 
     python bench/python/scaling.py [--threads 1,2,4,8,16] [--reps 5] [--rows 60000] [--epochs 2]
+                                   [--isa native|avx2|avx512]
+
+``--isa avx2`` holds nncore and its peers to the AVX2 family (bench/python/isa_env.py).
 
 "% of peak" is GFLOP/s over threads × the one-core FMA peak measured at the start
 (`_core.bench_fma_peak`), so it also shows what the all-core clock and memory take away.
@@ -20,9 +23,13 @@ import os
 import statistics
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from isa_env import apply_isa_environment, describe_environment  # noqa: E402
+
+if __name__ == "__main__":  # before numpy and torch load: their kernel choice reads it
+    apply_isa_environment()
+
+import numpy as np  # noqa: E402
 from sampling import sample  # noqa: E402
 from settle import settle  # noqa: E402
 
@@ -120,6 +127,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--skip-gemm", action="store_true")
     ap.add_argument("--skip-epoch", action="store_true")
+    ap.add_argument("--isa", default="native", help="native, avx2 or avx512 (isa_env.py)")
     args = ap.parse_args()
     cores = os.cpu_count() or 1
     threads = sorted({t for t in (int(s) for s in args.threads.split(",")) if t <= cores})
@@ -138,6 +146,7 @@ def main():
         f"torch {torch.__version__ if torch else 'absent'}"
         f"{'' if threadpool_limits else '; numpy skipped (no threadpoolctl to set its threads)'}"
     )
+    print(f"# {describe_environment()}")
     if not args.skip_gemm:
         gemm_rows(
             [(2048, 2048, 2048), (1024, 784, 512)],
