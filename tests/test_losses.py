@@ -85,6 +85,25 @@ def test_value_and_gradient(name, kind, n, weighted):
         assert grad[i, j] == pytest.approx(num, rel=1e-4, abs=1e-7), (i, j)
 
 
+@pytest.mark.parametrize("k", [2, 10, 64, 65, 100])
+@pytest.mark.parametrize("kind", ["labels", "float"])
+def test_cross_entropy_rows_do_not_depend_on_their_neighbours(k, kind):
+    """The softmax cross-entropy runs up to 64 outputs several rows at a time (one vector lane
+    per row) and wider ones row by row: a row's gradient is bitwise the same wherever it sits
+    (first or last lane, the short last block), and the value matches float64 at every width."""
+    rng = np.random.default_rng(k)
+    n = 37  # blocks of several rows and a short one
+    p, t = make("cross_entropy", n, k, rng, kind)
+    p[3] = 80.0  # a row whose exps span the float range: saturated probabilities
+    p[5, 0] = -90.0
+    w = rng.random(n).astype(np.float32) + 0.5
+    val, grad = core.loss("cross_entropy", p, t, w)
+    assert val == pytest.approx(ref_loss("cross_entropy", p, t, w.astype(np.float64)), rel=1e-6)
+    order = rng.permutation(n)
+    _, grad_perm = core.loss("cross_entropy", p[order], t[order], w[order])
+    assert grad_perm.tobytes() == grad[order].tobytes()
+
+
 def test_mae_gradient_zero_at_zero():
     p = np.array([[1.0, 2.0]], np.float32)
     _, g = core.loss("mae", p, p.copy())

@@ -31,14 +31,92 @@ namespace {
 using namespace loss_detail;
 constexpr int kRowChunk = 256;
 
+// One row's loss term and gradient from its softmax pieces: m (the row's max), e (exp(z_j - m),
+// stride apart) and s (their sum in double, in column order). Returns w_i·l_i.
+inline double ce_finish_row(const float* z, const float* e, int stride, float m, double s,
+                            const float* target, const std::int32_t* labels, const float* w,
+                            float* d, int i, int k, double inv_n) {
+  const double lse = double(m) + std::log(s);
+  const double wi = w ? double(w[i]) : 1.0;
+  double li, tsum = 1.0;
+  const float* t = labels ? nullptr : target + std::size_t(i) * k;
+  if (labels) {
+    li = lse - double(z[labels[i]]);
+  } else {
+    li = 0;
+    tsum = 0;
+    for (int j = 0; j < k; ++j) {
+      li += double(t[j]) * (lse - double(z[j]));
+      tsum += t[j];
+    }
+  }
+  if (d) {
+    // d/dz_j = (p_j·Σt − t_j)·w_i/n; Σt = 1 for labels and one-hot rows.
+    const float ps = float(tsum / s * wi * inv_n);
+    const float tw = float(wi * inv_n);
+    for (int j = 0; j < k; ++j) d[j] = e[std::size_t(j) * stride] * ps;
+    if (labels) {
+      d[labels[i]] -= tw;
+    } else {
+#pragma omp simd
+      for (int j = 0; j < k; ++j) d[j] -= t[j] * tw;
+    }
+  }
+  return wi * li;
+}
+
+// Rows per block of the narrow-output path: each per-row quantity is one vector over the block.
+constexpr int kCeLanes = 8;
+constexpr int kCeNarrow = 64;  // widest output the blocked path takes (its stack buffers)
+
 // Cross-entropy over rows [r0, r1) with softmax fused: returns Σ w_i·l_i, writes dpred.
+// Outputs up to kCeNarrow wide (most classifiers) run kCeLanes rows at a time with the block
+// transposed, so the max, the exps and the double sums of its rows are vector operations: a
+// row alone is a chain of dependent scalar steps (k = 10, Zen 4: ~60 ns a row alone, ~37 in
+// blocks of 8; 16 lanes spill registers on the baseline ISA). Each row gets the same operations
+// in the same order as a row alone, so the same bits.
 double ce_rows(const float* pred, const float* target, const std::int32_t* labels, const float* w,
                float* dpred, int r0, int r1, int k, double inv_n) {
   double total = 0;
-  float stack_buf[64];
-  std::vector<float> heap;
-  if (k > 64) heap.resize(static_cast<std::size_t>(k));
-  float* ep = k > 64 ? heap.data() : stack_buf;
+  if (k <= kCeNarrow) {
+    alignas(64) float zt[kCeNarrow * kCeLanes], et[kCeNarrow * kCeLanes];
+    alignas(64) float m[kCeLanes];
+    alignas(64) double s[kCeLanes];
+    for (int i0 = r0; i0 < r1; i0 += kCeLanes) {
+      const int rows = std::min(kCeLanes, r1 - i0);
+      for (int r = 0; r < rows; ++r) {
+        const float* z = pred + std::size_t(i0 + r) * k;
+        for (int j = 0; j < k; ++j) zt[j * kCeLanes + r] = z[j];
+      }
+      for (int r = rows; r < kCeLanes; ++r)  // spare lanes of the last block compute on zeros
+        for (int j = 0; j < k; ++j) zt[j * kCeLanes + r] = 0.f;
+#pragma omp simd
+      for (int r = 0; r < kCeLanes; ++r) m[r] = zt[r];
+      for (int j = 1; j < k; ++j) {
+        const float* zj = zt + j * kCeLanes;
+#pragma omp simd
+        for (int r = 0; r < kCeLanes; ++r) m[r] = vm_max(m[r], zj[r]);
+      }
+#pragma omp simd
+      for (int r = 0; r < kCeLanes; ++r) s[r] = 0;
+      for (int j = 0; j < k; ++j) {
+        const float* zj = zt + j * kCeLanes;
+        float* ej = et + j * kCeLanes;
+#pragma omp simd
+        for (int r = 0; r < kCeLanes; ++r) ej[r] = vm_exp(zj[r] - m[r]);
+#pragma omp simd
+        for (int r = 0; r < kCeLanes; ++r) s[r] += ej[r];
+      }
+      for (int r = 0; r < rows; ++r) {
+        const int i = i0 + r;
+        float* d = dpred ? dpred + std::size_t(i) * k : nullptr;
+        total += ce_finish_row(pred + std::size_t(i) * k, et + r, kCeLanes, m[r], s[r], target,
+                               labels, w, d, i, k, inv_n);
+      }
+    }
+    return total;
+  }
+  std::vector<float> ep(static_cast<std::size_t>(k));
   for (int i = r0; i < r1; ++i) {
     const float* z = pred + std::size_t(i) * k;
     float m = z[0];
@@ -47,36 +125,8 @@ double ce_rows(const float* pred, const float* target, const std::int32_t* label
     for (int j = 0; j < k; ++j) ep[j] = vm_exp(z[j] - m);
     double s = 0;
     for (int j = 0; j < k; ++j) s += ep[j];
-    const double lse = double(m) + std::log(s);
-    const double wi = w ? double(w[i]) : 1.0;
-    double li, tsum = 1.0;
-    if (labels) {
-      li = lse - double(z[labels[i]]);
-    } else {
-      const float* t = target + std::size_t(i) * k;
-      li = 0;
-      tsum = 0;
-      for (int j = 0; j < k; ++j) {
-        li += double(t[j]) * (lse - double(z[j]));
-        tsum += t[j];
-      }
-    }
-    total += wi * li;
-    if (dpred) {
-      float* d = dpred + std::size_t(i) * k;
-      // d/dz_j = (p_j·Σt − t_j)·w_i/n; Σt = 1 for labels and one-hot rows.
-      const float ps = float(tsum / s * wi * inv_n);
-      const float tw = float(wi * inv_n);
-#pragma omp simd
-      for (int j = 0; j < k; ++j) d[j] = ep[j] * ps;
-      if (labels) {
-        d[labels[i]] -= tw;
-      } else {
-        const float* t = target + std::size_t(i) * k;
-#pragma omp simd
-        for (int j = 0; j < k; ++j) d[j] -= t[j] * tw;
-      }
-    }
+    float* d = dpred ? dpred + std::size_t(i) * k : nullptr;
+    total += ce_finish_row(z, ep.data(), 1, m, s, target, labels, w, d, i, k, inv_n);
   }
   return total;
 }
