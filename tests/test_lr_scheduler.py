@@ -207,6 +207,28 @@ def test_fit_steps_schedulers():
     assert sched.last_epoch == 8
 
 
+def test_fit_refuses_a_scheduler_of_another_optimizer():
+    """A scheduler built on one model's optimizer, passed to the fit of a copy (or of another
+    model), would step an optimizer nobody trains with: fit says so before training."""
+    import copy
+
+    import numpy as np
+
+    import nncore as nc
+
+    X = np.random.default_rng(2).standard_normal((32, 4)).astype(np.float32)
+    y = X[:, :1].copy()
+    m = nc.Sequential([nc.Dense(8, "relu"), nc.Dense(1)], input_dim=4, seed=0)
+    m.compile(optimizer="adam", loss="mse")
+    sched = lrs.StepLR(m.optimizer, step_size=1, gamma=0.5)
+    twin = copy.deepcopy(m)
+    with pytest.raises(ValueError, match="another optimizer than this model's"):
+        twin.fit(X, y, epochs=2, schedulers=[sched])
+    assert twin.epochs_done == 0 and m.optimizer.lr == pytest.approx(0.001)
+    h = m.fit(X, y, epochs=2, schedulers=[sched])  # its own model's fit steps it
+    assert h.history["lr"] == pytest.approx([0.001, 0.0005])
+
+
 def test_fit_drives_schedulers_through_step_epoch():
     """fit steps ReduceLROnPlateau on val_loss when there is validation data (loss otherwise) and
     refuses objects without the scheduler protocol."""

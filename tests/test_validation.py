@@ -146,6 +146,9 @@ def test_sample_weight_checks(Xy):
         ({"validation_split": float("nan")}, "validation_split"),
         ({"seed": -1}, "seed"),
         ({"seed": "a"}, "seed"),
+        ({"shuffle": "no"}, "shuffle"),  # bool("no") is True: refused, not read as True
+        ({"shuffle": "batch"}, "shuffle"),
+        ({"shuffle": 0}, "shuffle"),
     ],
 )
 def test_bad_fit_hyperparameters_are_named(Xy, kw, name):

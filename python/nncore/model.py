@@ -432,7 +432,7 @@ class Sequential:
         ValueError
             When X, y or an argument is invalid; the message says which and where.
         TypeError
-            When y is missing and X is not a source of chunks.
+            When y is missing and X is not a source of chunks, or ``shuffle`` is not a bool.
 
         See Also
         --------
@@ -455,6 +455,11 @@ class Sequential:
         >>> len(history.history["loss"]), model.epochs_done
         (3, 3)
         """
+        if not isinstance(shuffle, (bool, np.bool_)):  # bool("no") is True
+            raise TypeError(
+                f"shuffle must be True or False, got {shuffle!r} (Keras's shuffle='batch' is not "
+                "supported: the rows are shuffled whole)"
+            )
         kw: dict[str, Any] = dict(epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed)
         kw.update(callbacks=callbacks, schedulers=schedulers, verbose=verbose)
         ctx = context.resolve(distributed, "fit")

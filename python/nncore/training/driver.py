@@ -211,6 +211,15 @@ class Driver:
     def __init__(self, model, source, step, *, schedulers, start, ctx=None):
         self.model, self.source, self.step = model, source, step
         self.scheds = check_schedulers(schedulers)
+        for s in self.scheds:  # one built on another model's optimizer would change nothing here
+            target = getattr(s, "optimizer", None)
+            if target is not None and model.optimizer is not None and target is not model.optimizer:
+                raise ValueError(
+                    f"{type(s).__name__} drives another optimizer than this model's (a copy of "
+                    "the model, or one compiled again, has its own): build the scheduler on "
+                    "model.optimizer after compile, or use callbacks.LearningRateScheduler, "
+                    "which follows whichever model it is fitted with"
+                )
         self.per_batch = [s for s in self.scheds if s.interval == "batch"]
         self.start, self.ctx = start, ctx
         self.history = self.cb = self.val = None
