@@ -343,6 +343,39 @@ def test_dumps_loads_and_state_round_trip(saved, monkeypatch):
         nio.loads(data[:-1] + bytes([data[-1] ^ 1]))
 
 
+def test_file_objects_save_and_load(saved, tmp_path):
+    """save writes to a binary file object and load reads one (as torch.save / torch.load do),
+    with the same bytes and the same checks as a path; a file's bytes passed to load and text
+    mode are refused with the way out."""
+    import io
+
+    m, X, p = saved
+    buf = io.BytesIO()
+    m.save(buf)
+    assert buf.getvalue() == p.read_bytes()
+    buf.seek(0)
+    np.testing.assert_array_equal(nc.load(buf).predict(X), m.predict(X))
+    with open(p, "rb") as f:
+        f.read(0)
+        assert nc.load(f).epochs_done == m.epochs_done
+    q = m.quantize(X)
+    qbuf = io.BytesIO()
+    q.save(qbuf)
+    qbuf.seek(0)
+    np.testing.assert_array_equal(nc.load(qbuf).predict(X), q.predict(X))
+    data = p.read_bytes()
+    with pytest.raises(nio.ModelFileError, match="<file object>: checksum mismatch"):
+        nc.load(io.BytesIO(data[:-1]))
+    with pytest.raises(nio.ModelFileError, match="limit of 100 bytes"):
+        nc.load(io.BytesIO(data), max_bytes=100)
+    with pytest.raises(TypeError, match=r"nncore\.io\.loads"):
+        nc.load(data)
+    with pytest.raises(TypeError, match="'wb'"):
+        m.save(io.StringIO())
+    with open(p, encoding="latin-1") as f, pytest.raises(TypeError, match="'rb'"):
+        nc.load(f)
+
+
 def test_state_is_a_copy_and_checked(saved):
     m, X, _ = saved
     st = m.state()

@@ -7,6 +7,7 @@ from it."""
 from __future__ import annotations
 
 import errno
+import io
 import hashlib
 import json
 import math
@@ -237,6 +238,36 @@ def check_model(data: bytes, name: str) -> None:
         _core.check_model_bytes(data, name)
     except _core.CppModelError as e:
         raise ModelFileError(str(e)) from None
+
+
+def write_model(target: Any, chunks: Iterable[bytes]) -> None:
+    """Write a model file's chunks to a path (atomically, :func:`write_atomic`) or to a binary
+    file object (``write``; what becomes of it, such as closing, is its owner's business), as
+    ``torch.save`` takes either.
+
+    Parameters
+    ----------
+    target : str, os.PathLike or binary file object
+        Where the file goes.
+    chunks : iterable of bytes
+        The contents, written in order.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        When a file object was opened in text mode.
+    """
+    if not hasattr(target, "write"):
+        write_atomic(target, chunks)
+        return
+    if isinstance(target, io.TextIOBase):
+        raise TypeError("the file object is in text mode: open it with 'wb'")
+    for c in chunks:
+        target.write(c)
 
 
 def write_atomic(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:

@@ -132,9 +132,9 @@ def save(model: Sequential, path: str | os.PathLike[str]) -> None:
     ----------
     model : Sequential
         A built model.
-    path : str or os.PathLike
+    path : str, os.PathLike or binary file object
         The file to write (replaced if it exists; a crash leaves the old file or the new one,
-        never half of one).
+        never half of one), or an object opened with ``"wb"``, written to as it is.
 
     Returns
     -------
@@ -169,12 +169,16 @@ def save(model: Sequential, path: str | os.PathLike[str]) -> None:
 DEFAULT_MAX_BYTES: int = _format.LIMITS["default_max_file_bytes"]  # load(path, max_bytes=...)
 
 
+def _check_max_bytes(max_bytes: object) -> None:
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise ValueError(f"max_bytes must be a non-negative integer, got {max_bytes!r}")
+
+
 def _read_regular(name: str, max_bytes: int) -> bytes:
     """A regular file's bytes, at most ``max_bytes``: no device (``/dev/zero``), FIFO or socket,
     whatever a symlink points to. O_NONBLOCK so opening a FIFO does not wait for a writer, and
     fstat on the open descriptor, so what is checked is what is read."""
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
-        raise ValueError(f"max_bytes must be a non-negative integer, got {max_bytes!r}")
+    _check_max_bytes(max_bytes)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(name, flags)
@@ -267,10 +271,12 @@ def load(
 
     Parameters
     ----------
-    path : str or os.PathLike
-        A file written by :func:`save` or :meth:`Sequential.save`.
+    path : str, os.PathLike or binary file object
+        A file written by :func:`save` or :meth:`Sequential.save`, or an object opened with
+        ``"rb"`` holding one (read from where it stands; as ``torch.load`` takes either).
     max_bytes : int, default 2 GiB
-        Larger files are refused before they are read.
+        Larger files are refused before they are read (a file object's stream after
+        ``max_bytes + 1`` bytes).
 
     Returns
     -------
@@ -283,6 +289,8 @@ def load(
         (a ValueError) For anything that is not a valid model file; the message names the file.
     OSError
         When the file cannot be opened (missing, no permission).
+    TypeError
+        When given a file's bytes (use :func:`loads`) or a text-mode file object.
 
     Examples
     --------
@@ -300,7 +308,31 @@ def load(
     True
     >>> tmp.cleanup()
     """
+    if isinstance(path, (bytes, bytearray, memoryview)) and (
+        bytes(path[:6]) == b"NNCORE" or b"\0" in bytes(path)
+    ):
+        raise TypeError(
+            "load takes a file path or a binary file object, not a file's contents: for the "
+            "bytes of a model file use nncore.io.loads(data)"
+        )
+    if hasattr(path, "read"):
+        name = str(getattr(path, "name", "<file object>"))
+        return _build(*_format.decode(_read_file_object(path, name, max_bytes), name), name)
     return _build(*read(path, max_bytes=max_bytes), os.fspath(path))
+
+
+def _read_file_object(f: Any, name: str, max_bytes: int) -> bytes:
+    """A binary file object's bytes from where it stands, at most ``max_bytes`` (one more is
+    asked for, so a larger stream is refused without reading it all)."""
+    _check_max_bytes(max_bytes)
+    data = f.read(max_bytes + 1)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name}: the file object is in text mode: open it with 'rb'")
+    if len(data) > max_bytes:
+        raise ModelFileError(
+            f"{name}: more than the limit of {max_bytes} bytes (raise it with max_bytes=)"
+        )
+    return bytes(data)
 
 
 def _build(

@@ -1020,16 +1020,17 @@ class Sequential:
 
         Parameters
         ----------
-        path : str or path-like
-            The file; written atomically, in nncore's checksummed format (see
-            :mod:`nncore.io`); :func:`nncore.load` reads it.
+        path : str, path-like or binary file object
+            The file, written atomically, in nncore's checksummed format (see
+            :mod:`nncore.io`); or an object opened with ``"wb"`` (a ``BytesIO``, a socket's
+            file), written to as it is. :func:`nncore.load` reads either.
 
         Raises
         ------
         RuntimeError
             When the model is not built yet.
         """
-        _format.write_atomic(path, _format.encode(self.state()))
+        _format.write_model(path, _format.encode(self.state()))
 
     def quantize(self, X_calibration=None, *, activations="static", keep_last_fp32=True):
         """An int8 copy of this model for inference.

@@ -231,11 +231,11 @@ class QuantizedModel:
 
         Parameters
         ----------
-        path : str or path-like
-            The file; :func:`nncore.load` reads it back as a QuantizedModel (the C++
-            ``nncore::Model`` loads it too).
+        path : str, path-like or binary file object
+            The file (or an object opened with ``"wb"``); :func:`nncore.load` reads it back as
+            a QuantizedModel (the C++ ``nncore::Model`` loads the file too).
         """
-        _format.write_atomic(path, _format.encode(self.state()))
+        _format.write_model(path, _format.encode(self.state()))
 
     def export_onnx(self, path, *, opset: int | None = None) -> None:
         """Write an ONNX graph computing :meth:`predict` with integer matrix products.
