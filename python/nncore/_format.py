@@ -7,8 +7,8 @@ from it."""
 from __future__ import annotations
 
 import errno
-import io
 import hashlib
+import io
 import json
 import math
 import os
