@@ -231,6 +231,13 @@ def check_positive_int(value, name: str, minimum: int = 1, maximum: int = _MAX_I
     return int(value)
 
 
+def check_bool(value, name: str, note: str = "") -> bool:
+    """True or False (numpy's bools too), never a truthy stand-in: ``bool("no")`` is True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}{note}")
+    return bool(value)
+
+
 def check_weights(weights, expected) -> list:
     """set_weights: a sequence of arrays matching ``expected`` [(name, shape)], each numeric and
     finite; returns float32 copies (nothing is written before everything is checked)."""

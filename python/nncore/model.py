@@ -455,13 +455,8 @@ class Sequential:
         >>> len(history.history["loss"]), model.epochs_done
         (3, 3)
         """
-        if not isinstance(shuffle, (bool, np.bool_)):  # bool("no") is True
-            raise TypeError(
-                f"shuffle must be True or False, got {shuffle!r} (Keras's shuffle='batch' is not "
-                "supported: the rows are shuffled whole)"
-            )
-        kw: dict[str, Any] = dict(epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed)
-        kw.update(callbacks=callbacks, schedulers=schedulers, verbose=verbose)
+        kw: dict[str, Any] = dict(epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose)
+        kw.update(shuffle=inputs.check_shuffle(shuffle), callbacks=callbacks, schedulers=schedulers)
         ctx = context.resolve(distributed, "fit")
         if ctx is not None:
             return _distributed_fit(

@@ -9,6 +9,7 @@ import numpy as np
 from .. import _fork, _losses
 from .._split import holdout_indices
 from .._validation import (
+    check_bool,
     check_fraction,
     check_labels,
     check_sample_weight,
@@ -34,6 +35,28 @@ def require_compiled(model) -> None:
         raise RuntimeError(
             "the model is not compiled: call model.compile(optimizer=..., loss=...) first"
         )
+
+
+def check_shuffle(shuffle) -> bool:
+    """fit's ``shuffle``: True or False only (``bool("no")`` is True; Keras's ``"batch"``, a
+    shuffle within batch-sized slices, is not offered: the rows are shuffled whole).
+
+    Parameters
+    ----------
+    shuffle : bool
+        fit's argument.
+
+    Returns
+    -------
+    bool
+        The flag.
+
+    Raises
+    ------
+    TypeError
+        When it is not a bool.
+    """
+    return check_bool(shuffle, "shuffle", " (the rows are shuffled whole: no 'batch')")
 
 
 def check_input(model, X, name: str = "X") -> np.ndarray:
