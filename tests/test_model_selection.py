@@ -153,6 +153,56 @@ def test_sklearn_splitter_objects_accepted():
     np.testing.assert_array_equal(res["test_accuracy"], res2["test_accuracy"])
 
 
+class _GroupSplitter:
+    """Two folds, each holding out half of the groups; records the groups it was given."""
+
+    def __init__(self):
+        self.seen = []
+
+    def split(self, X, y, groups=None):
+        self.seen.append(groups)
+        if groups is None:
+            raise ValueError("this splitter needs groups")
+        held = np.unique(groups)
+        for part in (held[::2], held[1::2]):
+            test = np.flatnonzero(np.isin(groups, part))
+            yield np.setdiff1d(np.arange(len(X)), test), test
+
+
+def test_groups_reach_the_splitter():
+    """groups= goes to cv.split(X, y, groups) in cross_validate, cross_val_score, the searches
+    and the curves (scikit-learn's GroupKFold and friends), so no group is on both sides."""
+    X, y = blobs(60)
+    groups = np.arange(60) // 6  # 10 groups of 6 rows
+    cv = _GroupSplitter()
+    res = ms.cross_validate(clf_fn, X, y, cv=cv, groups=groups, fit_params=FIT)
+    assert len(res["test_accuracy"]) == 2
+    np.testing.assert_array_equal(cv.seen[-1], groups)
+    pairs = list(_GroupSplitter().split(X, y, groups))
+    res2 = ms.cross_validate(clf_fn, X, y, cv=pairs, fit_params=FIT)
+    np.testing.assert_array_equal(res["test_accuracy"], res2["test_accuracy"])
+    assert len(ms.cross_val_score(clf_fn, X, y, cv=cv, groups=groups, fit_params=FIT)) == 2
+    ms.GridSearch(clf_fn, {"hidden": [4, 8]}, cv=cv, fit_params=FIT, refit=False).fit(
+        X, y, groups=groups
+    )
+    ms.RandomSearch(clf_fn, {"hidden": [4, 8]}, n_iter=2, cv=cv, fit_params=FIT, refit=False).fit(
+        X, y, groups
+    )
+    ms.learning_curve(clf_fn, X, y, [0.5, 1.0], cv=cv, groups=groups, fit_params=FIT)
+    ms.validation_curve(clf_fn, X, y, "hidden", [4], cv=cv, groups=groups, fit_params=FIT)
+    assert all(g is not None and (np.asarray(g) == groups).all() for g in cv.seen)
+    with pytest.raises(ValueError, match="needs groups"):
+        ms.cross_validate(clf_fn, X, y, cv=cv, fit_params=FIT)
+    with pytest.raises(ValueError, match=r"groups: expected shape \(60,\)"):
+        ms.cross_validate(clf_fn, X, y, cv=cv, groups=groups[:10], fit_params=FIT)
+    skms = pytest.importorskip("sklearn.model_selection")
+    res3 = ms.cross_validate(clf_fn, X, y, cv=skms.GroupKFold(2), groups=groups, fit_params=FIT)
+    pairs = list(skms.GroupKFold(2).split(X, y, groups))
+    assert all(not set(groups[tr]) & set(groups[te]) for tr, te in pairs)
+    res4 = ms.cross_validate(clf_fn, X, y, cv=pairs, fit_params=FIT)
+    np.testing.assert_array_equal(res3["test_accuracy"], res4["test_accuracy"])
+
+
 # ------------------------------------------------------------------------------ cross-validation
 
 
@@ -360,6 +410,9 @@ def test_random_search():
     assert [r["params"] for r in rs.cv_results_] == [r["params"] for r in rs2.cv_results_]
     with pytest.raises(ValueError, match="empty"):
         ms.GridSearch(clf_fn, [], cv=3).fit(X, y)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="n_iter must be a positive integer"):
+            ms.RandomSearch(clf_fn, {"hidden": [4]}, n_iter=bad, cv=3).fit(X, y)
 
 
 def test_learning_and_validation_curves():

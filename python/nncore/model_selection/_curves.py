@@ -19,6 +19,7 @@ def learning_curve(
     fit_params=None,
     n_jobs=1,
     standardize=False,
+    groups=None,
 ):
     """Scores against the number of training rows: each fold's model trains on the first
     ``size`` rows of the fold's training part.
@@ -40,7 +41,7 @@ def learning_curve(
         explicit list of index pairs.
     scoring : str or callable, optional
         One metric; default ``accuracy`` for classifiers, ``r2`` otherwise.
-    fit_params, n_jobs, standardize
+    fit_params, n_jobs, standardize, groups
         As for :func:`cross_validate`.
 
     Returns
@@ -72,7 +73,7 @@ def learning_curve(
     >>> sizes, test.shape
     (array([20, 40]), (2, 3))
     """
-    X, y, scorers, folds = setup_folds(model_fn, {}, X, y, cv, scoring)
+    X, y, scorers, folds = setup_folds(model_fn, {}, X, y, cv, scoring, groups)
     if len(scorers) != 1:
         raise ValueError("learning_curve takes one metric")
     n_train = min(len(tr) for tr, _ in folds)
@@ -122,6 +123,7 @@ def validation_curve(
     fit_params=None,
     n_jobs=1,
     standardize=False,
+    groups=None,
 ):
     """Train and test scores for each value of one parameter (``model_fn(param_name=value)``, or
     a fit argument when named ``fit__<name>``).
@@ -145,7 +147,7 @@ def validation_curve(
         explicit list of index pairs.
     scoring : str or callable, optional
         One metric; default ``accuracy`` for classifiers, ``r2`` otherwise.
-    fit_params, n_jobs, standardize
+    fit_params, n_jobs, standardize, groups
         As for :func:`cross_validate`.
 
     Returns
@@ -184,7 +186,7 @@ def validation_curve(
         n_jobs=n_jobs,
         standardize=standardize,
     )
-    search.fit(X, y)
+    search.fit(X, y, groups=groups)
     k = search.scorer_
     n_folds = sum(
         1 for key in search.cv_results_[0] if key.startswith("split") and key.endswith(f"_test_{k}")

@@ -83,14 +83,17 @@ class _BaseSearch:
     def _candidates(self):
         raise NotImplementedError
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Cross-validate every candidate (all candidates see the same folds), rank them by the
-        first scoring metric and, with ``refit``, train the best on all of (X, y)."""
+        first scoring metric and, with ``refit``, train the best on all of (X, y). ``groups``
+        goes to the splitter, as in :func:`cross_validate`."""
         cands = list(self._candidates())
         if not cands:
             raise ValueError("the parameter grid is empty")
         first = _split_params(cands[0])[0]
-        X, y, scorers, folds = setup_folds(self.model_fn, first, X, y, self.cv, self.scoring)
+        X, y, scorers, folds = setup_folds(
+            self.model_fn, first, X, y, self.cv, self.scoring, groups
+        )
         results = []
         for c in cands:  # fit params may differ per candidate: folds run in parallel
             build, fit = _split_params(c)
@@ -339,7 +342,10 @@ class RandomSearch(_BaseSearch):
         dists = self.param_distributions
         if not isinstance(dists, dict):
             raise ValueError("param_distributions must be a dict")
-        for _ in range(int(self.n_iter)):
+        n = self.n_iter
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n_iter must be a positive integer, got {n!r}")
+        for _ in range(int(n)):
             c = {}
             for k in sorted(dists):
                 d = dists[k]

@@ -160,10 +160,11 @@ def _as_arrays(X, y):
     return X, y
 
 
-def setup_folds(model_fn, params, X, y, cv, scoring):
+def setup_folds(model_fn, params, X, y, cv, scoring, groups=None):
     """(X, y, scorers, folds): what every cross-validating entry point starts from. One probe
     model, ``model_fn(**params)``, is built and dropped to learn whether the task is
-    classification, which picks the default metric and the default splitter."""
+    classification, which picks the default metric and the default splitter. ``groups`` goes
+    to the splitter's ``split(X, y, groups)`` (scikit-learn's GroupKFold and the like)."""
     # A class is a factory too; a model or estimator instance is not.
     if not callable(model_fn) or (hasattr(model_fn, "fit") and not isinstance(model_fn, type)):
         raise TypeError(
@@ -179,7 +180,15 @@ def setup_folds(model_fn, params, X, y, cv, scoring):
             probe.build(X.shape[1])
         task = _scoring.model_task(probe)
     scorers = _resolve_scoring(scoring, classifier, task)
-    folds = [(np.asarray(a), np.asarray(b)) for a, b in _resolve_cv(cv, classifier).split(X, y)]
+    splitter = _resolve_cv(cv, classifier)
+    if groups is None:
+        parts = splitter.split(X, y)
+    else:
+        groups = np.asarray(groups)
+        if groups.ndim != 1 or len(groups) != len(X):
+            raise ValueError(f"groups: expected shape ({len(X)},), got {groups.shape}")
+        parts = splitter.split(X, y, groups)
+    folds = [(np.asarray(a), np.asarray(b)) for a, b in parts]
     return X, y, scorers, folds
 
 
@@ -253,6 +262,7 @@ def cross_validate(
     standardize: bool = False,
     preprocess=None,
     backend=None,
+    groups=None,
 ) -> dict:
     """Train a fresh ``model_fn()`` on each training part and score it on the held-out part.
 
@@ -290,6 +300,10 @@ def cross_validate(
         fold), applied after ``standardize``.
     backend : str, optional
         The joblib backend when ``n_jobs > 1`` (default: joblib's).
+    groups : array-like of shape (n,), optional
+        Group labels for a splitter that keeps groups apart (scikit-learn's ``GroupKFold``,
+        ``LeaveOneGroupOut``, ...): passed as ``cv.split(X, y, groups)``; splitters that take
+        no groups ignore them, as in scikit-learn.
 
     Returns
     -------
@@ -324,7 +338,7 @@ def cross_validate(
     >>> res["test_accuracy"].shape
     (3,)
     """
-    X, y, scorers, folds = setup_folds(model_fn, {}, X, y, cv, scoring)
+    X, y, scorers, folds = setup_folds(model_fn, {}, X, y, cv, scoring, groups)
     jobs: list = [({}, tr, te) for tr, te in folds]
     res = run_folds(
         NoArgs(model_fn),
@@ -378,6 +392,7 @@ def cross_val_score(
     n_jobs=1,
     standardize: bool = False,
     preprocess=None,
+    groups=None,
 ) -> np.ndarray:
     """The per-fold test scores of :func:`cross_validate` for one metric.
 
@@ -397,7 +412,7 @@ def cross_val_score(
     scoring : str or callable, optional
         One metric name or callable ``(y_true, predictions)``; default ``accuracy`` for
         classifiers, ``r2`` otherwise.
-    fit_params, n_jobs, standardize, preprocess
+    fit_params, n_jobs, standardize, preprocess, groups
         As for :func:`cross_validate`.
 
     Returns
@@ -440,5 +455,6 @@ def cross_val_score(
         return_train_score=False,
         standardize=standardize,
         preprocess=preprocess,
+        groups=groups,
     )
     return next(v for k, v in res.items() if k.startswith("test_"))
