@@ -465,6 +465,26 @@ def test_attach_step_zero_grad_and_lr():
     assert m2.optimizer is a and m2.engine.core.optimizer.name == "adam"
 
 
+def test_one_optimizer_instance_per_model():
+    """An optimizer instance still serving one model is refused by a second (a model_fn that
+    closes over one Adam made every cross-validation fold continue the previous fold's
+    moments); a model compiled again with a new optimizer frees the old one."""
+    X, y = _data()
+    opt = optim.Adam(lr=0.01)
+    a = _model(opt)
+    with pytest.raises(ValueError, match="already the optimizer of another model, and"):
+        _model(opt)
+    a.compile(optimizer="sgd", loss=a.loss)  # a lets it go before any step: b may take it
+    b = _model(opt)
+    assert b.optimizer is opt
+    b.fit(X, y, epochs=1)
+    b.compile(optimizer="sgd", loss=b.loss)  # b lets it go, but its moments are b's
+    with pytest.raises(ValueError, match=r"another model \(2 steps taken\)"):
+        _model(opt)
+    a.compile(optimizer="adam", loss=a.loss)
+    a.compile(optimizer=a.optimizer, loss=a.loss)  # the same model again is fine
+
+
 def test_clip_helpers_on_model():
     X, y = _data()
     m = _model()

@@ -1094,8 +1094,8 @@ class Sequential:
             model = Sequential.from_config(state["config"])
         self.__dict__.update(model.__dict__)
         self.metrics = list(state.get("metrics", self.metrics))
-        if self.optimizer is not None:
-            self.optimizer.attach(self)  # the optimizer steps this model, not the temporary
+        if self.optimizer is not None:  # the optimizer steps this model, not the temporary
+            self.optimizer.attach(self, moved_from=model)
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)

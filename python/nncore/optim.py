@@ -172,14 +172,35 @@ class Optimizer:
         """
         return dict(self._config)
 
-    def attach(self, model):
+    def attach(self, model, *, moved_from=None):
         """Make ``model``'s network step this optimizer (``model.compile`` calls it).
 
         Parameters
         ----------
         model : Sequential
             A built model.
+        moved_from : Sequential, optional
+            A model object that ``model`` takes the place of (unpickling builds a temporary
+            model, then moves its contents into the object being restored).
+
+        Raises
+        ------
+        ValueError
+            When this optimizer is still another model's, or has stepped for one: its moments
+            and step count would carry over (cross-validation folds continuing each other's
+            Adam state).
         """
+        other = self._model
+        if other is moved_from:
+            other = None
+        if other is not None and other is not model and (other.optimizer is self or self.steps):
+            raise ValueError(
+                f"this {type(self).__name__} is already the optimizer of another model"
+                f"{f' ({self.steps} steps taken)' if self.steps else ''}, and an optimizer's "
+                "state (moments, step count) belongs to one model: give each model its own "
+                f"(optimizer={self.name!r}, or a new nc.optim.{type(self).__name__}(...) inside "
+                "the function that builds the model)"
+            )
         self._model = model
         model.engine.set_optimizer(self.core_optimizer())
 
