@@ -105,16 +105,19 @@ class Callback:
         """
 
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Called after a batch, only for callbacks whose ``wants_batches`` is true.
-
-        ``fit`` then hands the core smaller runs of batches, which is slower.
+        """Called between the chunks of batches ``fit`` hands the core (about every 50 ms),
+        and after every batch when a callback of the fit sets ``wants_batches = True`` (Keras
+        calls it after every batch; here that is opt-in because it makes ``fit`` hand the core
+        one batch at a time, which is slower).
 
         Parameters
         ----------
         batch : int
-            The batch's index within the epoch.
+            The index within the epoch of the last batch done (between chunks it advances by
+            the chunk's batches).
         logs : dict or None
-            ``{"loss": ...}`` of the batch.
+            ``{"batch": ..., "batches": ..., "loss": ...}``: the epoch's running mean loss so
+            far (and the running training metrics).
         """
 
     # True when the callback needs on_batch_end at (near) every batch (slows training down).
