@@ -173,10 +173,17 @@ def scores(model, out, y, loss) -> dict:
         ``{"loss": ..., <metric>: ...}``.
     """
     result = {"loss": float(loss)}
-    if model.metrics:
-        pred = transform(model.loss, out)
-        task = model_task(model)
-        for m in model.metrics:
-            fn = _metrics.for_task(m, task)
-            result[m if isinstance(m, str) else fn.__name__] = float(fn(y, pred))
+    pred = None
+    task = model_task(model) if model.metrics else None
+    for m in model.metrics:
+        fn = _metrics.for_task(m, task)
+        if fn is _metrics.accuracy and model.loss in _losses.SOFTMAX_LOSSES:
+            # the logits' argmax is the probabilities' (exp is increasing): no softmax needed,
+            # which was half of a small model's validation each epoch
+            value = fn(y, out)
+        else:
+            if pred is None:
+                pred = transform(model.loss, out)
+            value = fn(y, pred)
+        result[m if isinstance(m, str) else fn.__name__] = float(value)
     return result
