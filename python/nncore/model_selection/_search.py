@@ -85,8 +85,24 @@ class _BaseSearch:
 
     def fit(self, X, y, groups=None):
         """Cross-validate every candidate (all candidates see the same folds), rank them by the
-        first scoring metric and, with ``refit``, train the best on all of (X, y). ``groups``
-        goes to the splitter, as in :func:`cross_validate`."""
+        first scoring metric and, with ``refit``, train the best on all of (X, y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, features)
+            Numeric features.
+        y : array-like of shape (n,) or (n, outputs)
+            Targets (class labels for a classifier).
+        groups : array-like of shape (n,), optional
+            Group labels for the splitter (``cv.split(X, y, groups)``), as in
+            :func:`cross_validate`.
+
+        Returns
+        -------
+        self
+            With ``cv_results_``, ``best_params_``, ``best_score_``, ``best_index_`` and, with
+            ``refit``, ``best_model_``.
+        """
         cands = list(self._candidates())
         if not cands:
             raise ValueError("the parameter grid is empty")
