@@ -308,9 +308,7 @@ def load(
     True
     >>> tmp.cleanup()
     """
-    if isinstance(path, (bytes, bytearray, memoryview)) and (
-        bytes(path[:6]) == b"NNCORE" or b"\0" in bytes(path)
-    ):
+    if isinstance(path, (bytes, bytearray, memoryview)) and b"\0" in bytes(path):  # contents
         raise TypeError(
             "load takes a file path or a binary file object, not a file's contents: for the "
             "bytes of a model file use nncore.io.loads(data)"

@@ -24,13 +24,16 @@ _CHUNK_SECONDS = 0.05  # a run's batches go to C++ in calls of about this long
 EPOCH_SUMS = ("loss_sum", "penalty_sum", "rows", "correct", "skipped_nonfinite")
 
 
-def check_schedulers(schedulers) -> list:
-    """fit's ``schedulers`` as a list, each checked for the scheduler protocol.
+def check_schedulers(schedulers, optimizer=None) -> list:
+    """fit's ``schedulers`` as a list, each checked for the scheduler protocol and, when it has
+    one, for driving ``optimizer`` (one built on another model's would change nothing here).
 
     Parameters
     ----------
     schedulers : LRScheduler, list of LRScheduler or None
         fit's argument.
+    optimizer : Optimizer, optional
+        The fitted model's optimizer.
 
     Returns
     -------
@@ -41,6 +44,8 @@ def check_schedulers(schedulers) -> list:
     ------
     TypeError
         When one lacks ``interval``, ``step_batch`` or ``step_epoch``.
+    ValueError
+        When one drives another optimizer than ``optimizer``.
     """
     if schedulers is None:
         return []
@@ -50,6 +55,14 @@ def check_schedulers(schedulers) -> list:
             raise TypeError(
                 "schedulers must be nncore.lr_scheduler schedulers (with interval, step_batch() "
                 f"and step_epoch(logs)), got {s!r}"
+            )
+        target = getattr(s, "optimizer", None)
+        if target is not None and optimizer is not None and target is not optimizer:
+            raise ValueError(
+                f"{type(s).__name__} drives another optimizer than this model's (a copy of the "
+                "model, or one compiled again, has its own): build the scheduler on "
+                "model.optimizer after compile, or use callbacks.LearningRateScheduler, which "
+                "follows whichever model it is fitted with"
             )
     return scheds
 
@@ -210,16 +223,7 @@ class Driver:
 
     def __init__(self, model, source, step, *, schedulers, start, ctx=None):
         self.model, self.source, self.step = model, source, step
-        self.scheds = check_schedulers(schedulers)
-        for s in self.scheds:  # one built on another model's optimizer would change nothing here
-            target = getattr(s, "optimizer", None)
-            if target is not None and model.optimizer is not None and target is not model.optimizer:
-                raise ValueError(
-                    f"{type(s).__name__} drives another optimizer than this model's (a copy of "
-                    "the model, or one compiled again, has its own): build the scheduler on "
-                    "model.optimizer after compile, or use callbacks.LearningRateScheduler, "
-                    "which follows whichever model it is fitted with"
-                )
+        self.scheds = check_schedulers(schedulers, model.optimizer)
         self.per_batch = [s for s in self.scheds if s.interval == "batch"]
         self.start, self.ctx = start, ctx
         self.history = self.cb = self.val = None
