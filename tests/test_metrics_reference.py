@@ -89,6 +89,22 @@ def test_confusion_matrix_counts_every_pair():
     np.testing.assert_array_equal(metrics.confusion_matrix(t, P), want)
 
 
+@pytest.mark.parametrize("labels", [[2, 1, 0], [1, 0], [2, 0, 7], [7], ["c", "a"]])
+def test_confusion_matrix_follows_the_given_label_order(labels):
+    t, P = _labels_data(K)
+    p = P.argmax(1)
+    if isinstance(labels[0], str):  # string classes, given unsorted
+        t, p = np.array(["a", "b", "c"])[t], np.array(["a", "b", "c"])[p]
+    want = np.array([[np.sum((t == i) & (p == j)) for j in labels] for i in labels])
+    np.testing.assert_array_equal(metrics.confusion_matrix(t, p, labels=labels), want)
+
+
+@pytest.mark.parametrize("labels, match", [([], "at least one"), ([1, 1], "repeated")])
+def test_confusion_matrix_refuses_empty_or_repeated_labels(labels, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.confusion_matrix([0, 1], [1, 1], labels=labels)
+
+
 def test_regression_metrics_match_their_definition():
     rng = np.random.default_rng(3)
     t = rng.normal(size=(N, 2))

@@ -115,7 +115,7 @@ def confusion_matrix(y_true, y_pred, labels=None) -> np.ndarray:
     Raises
     ------
     ValueError
-        When the row counts differ or y_true is empty.
+        When the row counts differ, y_true is empty, or ``labels`` is empty or repeats a class.
 
     Examples
     --------
@@ -125,15 +125,25 @@ def confusion_matrix(y_true, y_pred, labels=None) -> np.ndarray:
            [0, 2]])
     """
     t, p = _pair(y_true, y_pred)
-    labels = np.union1d(t, p) if labels is None else np.asarray(labels)
+    labels = np.union1d(t, p) if labels is None else np.asarray(labels).ravel()
     k = len(labels)
-    ti = np.searchsorted(labels, t) if k else t
-    pi = np.searchsorted(labels, p) if k else p
-    ok = (ti < k) & (pi < k)
-    ok[ok] &= (labels[ti[ok]] == t[ok]) & (labels[pi[ok]] == p[ok])
+    if k == 0:
+        raise ValueError("labels must name at least one class")
+    if len(np.unique(labels)) != k:
+        raise ValueError(f"labels has repeated classes: {labels.tolist()}")
+    # searchsorted needs sorted classes; the caller's order is restored through `order`
+    order = np.argsort(labels, kind="stable")
+    ti, pi = _positions(labels[order], t), _positions(labels[order], p)
+    ok = (ti >= 0) & (pi >= 0)
     cm = np.zeros((k, k), dtype=np.int64)
-    np.add.at(cm, (ti[ok], pi[ok]), 1)
+    np.add.at(cm, (order[ti[ok]], order[pi[ok]]), 1)
     return cm
+
+
+def _positions(sorted_labels: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each value's index in sorted_labels, or -1 where it is not one of them."""
+    i = np.minimum(np.searchsorted(sorted_labels, values), len(sorted_labels) - 1)
+    return np.where(sorted_labels[i] == values, i, -1)
 
 
 def balanced_accuracy(y_true, y_pred) -> float:
