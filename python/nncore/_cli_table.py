@@ -165,13 +165,16 @@ class TablePrep:
     def fit(self, cells: np.ndarray) -> TablePrep:
         num = self._numeric_values(cells)
         self.imputer = None
-        if self.impute != "none":
+        if self.impute != "none" and num.shape[1]:
             self.imputer = SimpleImputer(self.impute, add_indicator=self.indicator).fit(num)
             filled = np.where(np.isnan(num), self.imputer.statistics_, num)
         else:
             filled = num
         self.scaler = Standardizer().fit(filled) if filled.shape[1] else None
-        self.encoder = OrdinalEncoder("reserve").fit(self._categories(cells))
+        self.encoder = OrdinalEncoder("reserve")
+        self.encoder.categories_ = []  # no categorical column: nothing to fit
+        if self.categorical:
+            self.encoder.fit(self._categories(cells))
         return self
 
     def transform(self, cells: np.ndarray, lines=None) -> np.ndarray:
