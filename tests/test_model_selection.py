@@ -94,6 +94,25 @@ def test_splitters_deterministic_and_seeded():
         )
 
 
+def test_random_state_is_seed_by_its_scikit_learn_name():
+    X, y = blobs(60)
+    for make in [ms.KFold, ms.StratifiedKFold]:
+        by_seed = [te.tolist() for _, te in make(4, shuffle=True, seed=3).split(X, y)]
+        by_rs = [te.tolist() for _, te in make(4, shuffle=True, random_state=3).split(X, y)]
+        assert by_rs == by_seed
+    rep = ms.RepeatedStratifiedKFold(3, 2, random_state=5).split(X, y)
+    assert [t.tolist() for _, t in rep] == [
+        t.tolist() for _, t in ms.RepeatedStratifiedKFold(3, 2, seed=5).split(X, y)
+    ]
+    a = ms.train_test_split(X, y, test_size=0.3, stratify=y, random_state=7)
+    b = ms.train_test_split(X, y, test_size=0.3, stratify=y, seed=7)
+    assert all(np.array_equal(p, q) for p, q in zip(a, b))
+    with pytest.raises(ValueError, match="give seed or random_state"):
+        ms.KFold(3, shuffle=True, seed=1, random_state=1)
+    with pytest.raises(TypeError, match="random_state must be an int or None"):
+        ms.train_test_split(X, random_state=np.random.RandomState(0))
+
+
 def test_kfold_partition():
     X = np.zeros((23, 2))
     tests = [te for _, te in ms.KFold(5).split(X)]

@@ -9,6 +9,20 @@ def seeded_rng(seed):
     return np.random.default_rng(seed)
 
 
+def seed_of(seed, random_state, who: str):
+    """``seed``, or scikit-learn's spelling of it, ``random_state`` (an int or None here)."""
+    if random_state is None:
+        return seed
+    if seed is not None:
+        raise ValueError(f"{who}: give seed or random_state (its scikit-learn name), not both")
+    if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
+        raise TypeError(
+            f"{who}: random_state must be an int or None here (a seed, as nncore's seed=), "
+            f"got a {type(random_state).__name__}"
+        )
+    return random_state
+
+
 def _num_rows(X) -> int:
     if hasattr(X, "shape"):
         return int(X.shape[0])
@@ -27,6 +41,8 @@ class KFold:
         Shuffle the rows (with ``seed``) before cutting the folds.
     seed : int, numpy SeedSequence or None, default None
         Seeds the shuffle (None: a fresh one each call to :meth:`split`).
+    random_state : int or None, default None
+        scikit-learn's name for ``seed`` (give one of the two).
 
     Raises
     ------
@@ -45,8 +61,9 @@ class KFold:
     [0 1 2 3] [4 5]
     """
 
-    def __init__(self, n_splits: int = 5, shuffle: bool = False, seed=None):
+    def __init__(self, n_splits: int = 5, shuffle: bool = False, seed=None, *, random_state=None):
         _check_n_splits(n_splits)
+        seed = seed_of(seed, random_state, "KFold")
         self.n_splits, self.shuffle, self.seed = int(n_splits), bool(shuffle), seed
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
@@ -148,6 +165,8 @@ class StratifiedKFold:
         Shuffle each class's rows (with ``seed``) before dealing them.
     seed : int, numpy SeedSequence or None, default None
         Seeds the shuffle.
+    random_state : int or None, default None
+        scikit-learn's name for ``seed`` (give one of the two).
 
     Raises
     ------
@@ -168,8 +187,9 @@ class StratifiedKFold:
     [2 5] [0 1]
     """
 
-    def __init__(self, n_splits: int = 5, shuffle: bool = False, seed=None):
+    def __init__(self, n_splits: int = 5, shuffle: bool = False, seed=None, *, random_state=None):
         _check_n_splits(n_splits)
+        seed = seed_of(seed, random_state, "StratifiedKFold")
         self.n_splits, self.shuffle, self.seed = int(n_splits), bool(shuffle), seed
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
@@ -242,6 +262,8 @@ class RepeatedStratifiedKFold:
         Number of rounds, >= 1.
     seed : int or None, default None
         Seeds the rounds (each gets a child of ``numpy.random.SeedSequence(seed)``).
+    random_state : int or None, default None
+        scikit-learn's name for ``seed`` (give one of the two).
 
     Raises
     ------
@@ -261,8 +283,9 @@ class RepeatedStratifiedKFold:
     [[0, 1], [0, 1], [0, 1], [0, 1], [0, 1], [0, 1]]
     """
 
-    def __init__(self, n_splits: int = 5, n_repeats: int = 10, seed=None):
+    def __init__(self, n_splits: int = 5, n_repeats: int = 10, seed=None, *, random_state=None):
         _check_n_splits(n_splits)
+        seed = seed_of(seed, random_state, "RepeatedStratifiedKFold")
         if (
             isinstance(n_repeats, bool)
             or not isinstance(n_repeats, (int, np.integer))
@@ -337,7 +360,13 @@ def _split_size(value, n, name):
 
 
 def train_test_split(
-    *arrays, test_size=None, train_size=None, stratify=None, shuffle=True, seed=None
+    *arrays,
+    test_size=None,
+    train_size=None,
+    stratify=None,
+    shuffle=True,
+    seed=None,
+    random_state=None,
 ):
     """Split arrays (same number of rows) into train and test parts: returns
     ``[a_train, a_test, b_train, b_test, ...]``. Sizes follow scikit-learn: a float is a fraction
@@ -360,6 +389,8 @@ def train_test_split(
         Shuffle before splitting (required with ``stratify``).
     seed : int or None, default None
         Seeds the shuffle.
+    random_state : int or None, default None
+        scikit-learn's name for ``seed`` (give one of the two).
 
     Returns
     -------
@@ -408,7 +439,7 @@ def train_test_split(
         raise ValueError(f"train ({n_train}) + test ({n_test}) rows exceed the {n} rows given")
     if n_train < 1 or n_test < 1:
         raise ValueError(f"the split leaves {n_train} train and {n_test} test rows")
-    rng = seeded_rng(seed)
+    rng = seeded_rng(seed_of(seed, random_state, "train_test_split"))
     if stratify is None:
         perm = rng.permutation(n) if shuffle else np.arange(n)
         train, test = perm[:n_train], perm[n_train : n_train + n_test]
