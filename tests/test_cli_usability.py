@@ -1,16 +1,19 @@
 """The command line as a newcomer meets it (issue #37): help with defaults and choices, --version,
 argument errors before any data is read, --verbose progress, early stopping, rows without a
 target dropped and counted, file line numbers in errors, --sep/--encoding/--decimal, the same
-report on every path, --jobs with text columns and predict --proba."""
+report on every path, folds in threads (--jobs) and predict --proba."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import time
 
 import numpy as np
 import pytest
 
+import nncore as nc
 from nncore import cli
 from nncore._cli_args import DEFAULTS
 
@@ -308,15 +311,58 @@ def test_text_and_numeric_tables_print_the_same_report(tmp_path, capsys):
         assert re.search(r"^fold 2: accuracy \S+  \(3 epochs, best \d; \S+ s\)$", out, re.M)
 
 
-def test_jobs_with_text_columns_gives_the_scores_of_one_job(tmp_path, capsys):
-    pytest.importorskip("joblib")
-    write_shop(tmp_path / "d.csv", n=80)
-    args = ["cv", tmp_path / "d.csv", "--target", "spend", "--categorical", "auto", *FAST]
-    assert main(*args) == 0
-    one = [ln.split("(")[0] for ln in capsys.readouterr().out.splitlines() if ln.startswith("fold")]
-    assert main(*args, "--jobs", "2") == 0
-    two = [ln.split("(")[0] for ln in capsys.readouterr().out.splitlines() if ln.startswith("fold")]
-    assert one == two and len(one) == 2
+def _fold_lines(out: str) -> list:
+    return [ln.split("(")[0] for ln in out.splitlines() if ln.startswith("fold")]
+
+
+@pytest.mark.parametrize("jobs", [["--jobs", "2"], ["--jobs", "3"], []])  # [] = the default
+def test_folds_in_threads_give_the_scores_of_one_job(tmp_path, capsys, jobs):
+    write_shop(tmp_path / "d.csv", n=90)
+    args = ["cv", tmp_path / "d.csv", "--target", "spend", "--categorical", "auto",
+            "--epochs", "3", "--hidden", "8", "--folds", "3"]  # fmt: skip
+    assert main(*args, "--jobs", "1") == 0
+    out = capsys.readouterr().out
+    assert "(avx" in out.splitlines()[-1] and "folds at a time" not in out
+    one = _fold_lines(out)
+    assert main(*args, *jobs) == 0
+    out = capsys.readouterr().out
+    assert _fold_lines(out) == one and len(one) == 3  # in fold order, the same scores
+    if jobs or nc.get_num_threads() > 1:  # the default is one fold per core
+        assert "folds at a time" in out.splitlines()[-1]
+
+
+def test_a_failing_fold_stops_the_others(tmp_path, monkeypatch):
+    from nncore import _cli_fit, _cli_folds
+
+    write_shop(tmp_path / "d.csv", n=90)
+    fitted, real = [], _cli_fit.fit_model
+
+    def fit_model(factory, X, y, s, prefix="", stop=None):
+        if prefix.startswith("fold 1/"):
+            time.sleep(0.2)  # the other folds are training by now
+            raise RuntimeError("planted failure")
+        s = dataclasses.replace(s, epochs=100_000, early_stopping=False)
+        fitted.append(real(factory, X, y, s, prefix, stop))
+        return fitted[-1]
+
+    monkeypatch.setattr(_cli_folds, "fit_model", fit_model)
+    t0 = time.perf_counter()
+    with pytest.raises(RuntimeError, match="planted failure"):
+        main("cv", tmp_path / "d.csv", "--target", "spend", "--categorical", "auto", "--hidden",
+             "8", "--folds", "3", "--jobs", "3")  # fmt: skip
+    # the folds beside the failing one stopped at their next chunk, far short of 100,000 epochs
+    assert len(fitted) == 2 and all(f.epochs_run < 100_000 for f in fitted)
+    assert time.perf_counter() - t0 < 60
+
+
+def test_verbose_runs_folds_in_turn(tmp_path, capsys):
+    write_shop(tmp_path / "d.csv", n=90)
+    assert main("cv", tmp_path / "d.csv", "--target", "spend", "--categorical", "auto",
+                "--verbose", *FAST) == 0  # fmt: skip
+    out = capsys.readouterr().out.splitlines()
+    first = [ln.split(" epoch")[0] for ln in out if " epoch " in ln]
+    assert first == sorted(first)  # fold 1's epochs, then fold 2's
+    assert "folds at a time" not in out[-1]
 
 
 # ------------------------------------------------------------------------- predict --proba

@@ -203,8 +203,9 @@ def build_parser(error_cls, commands: dict) -> argparse.ArgumentParser:
     _model_options(p)
     g = p.add_argument_group("cross-validation")
     g.add_argument("--folds", type=int, default=DEFAULTS["folds"], help="number of folds (>= 2)")
-    g.add_argument("--jobs", type=int, default=1,
-                   help="folds trained in parallel (-1: one per core; needs joblib); the "
+    g.add_argument("--jobs", type=int, default=None,
+                   help="folds trained at once, in threads, sharing --threads (-1: one per "
+                   "thread; default: one per thread up to --folds, or 1 with --verbose); the "
                    "scores equal --jobs 1")  # fmt: skip
     p.set_defaults(func=commands["cv"])
     p = sub.add_parser("train", help="train on every row, write the model and its sidecar", **kw)
@@ -263,12 +264,8 @@ def check(args, error_cls) -> None:
     _check_loss(args, error_cls)
     if args.command == "cv":
         need(args.folds >= 2, f"--folds must be >= 2, got {args.folds}")
-        need(args.jobs >= 1 or args.jobs == -1, f"--jobs must be >= 1 or -1, got {args.jobs}")
-        if args.jobs != 1:
-            try:
-                import joblib  # noqa: F401
-            except ImportError:
-                raise error_cls("--jobs needs joblib: pip install joblib") from None
+        need(args.jobs is None or args.jobs >= 1 or args.jobs == -1,
+             f"--jobs must be >= 1 or -1, got {args.jobs}")  # fmt: skip
     if args.command == "train":
         parent = os.path.dirname(os.path.abspath(args.out))
         need(os.path.isdir(parent), f"--out: no directory {parent}")

@@ -156,15 +156,30 @@ class EpochPrinter(Callback):
         )
 
 
-def fit_model(factory: ModelFactory, X, y, s: FitSettings, prefix: str = "") -> Fitted:
-    """Train a fresh ``factory()`` on (X, y) as the settings say."""
+class StopWhenSet(Callback):
+    """Stops training at the next chunk of batches once ``event`` is set (another fold failed,
+    or Ctrl-C reached the main thread while this fold trains in a worker thread)."""
+
+    def __init__(self, event):
+        self.event = event
+
+    def on_batch_end(self, batch, logs=None):
+        if self.event.is_set():
+            self.model.stop_training = True
+
+    on_epoch_end = on_batch_end
+
+
+def fit_model(factory: ModelFactory, X, y, s: FitSettings, prefix: str = "", stop=None) -> Fitted:
+    """Train a fresh ``factory()`` on (X, y) as the settings say; ``stop``, a threading.Event,
+    ends the training early when set."""
     model = factory()
     y_mean, y_scale = 0.0, 1.0
     if factory.task == "regression":  # an unscaled target (hundreds) converges many times slower
         y_mean, y_scale = float(y.mean()), float(y.std()) or 1.0
         y = ((y - y_mean) / y_scale).astype(np.float32)
     printer = EpochPrinter(prefix, s.epochs, s.verbose)
-    cbs: list = [printer]
+    cbs: list = [printer] if stop is None else [printer, StopWhenSet(stop)]
     es, note = None, None
     if s.early_stopping and round(s.validation_fraction * len(y)) >= MIN_VALIDATION_ROWS:
         es = EarlyStopping("val_loss", patience=s.patience, min_delta=MIN_DELTA, restore_best=True)

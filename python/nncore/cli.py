@@ -40,7 +40,7 @@ import numpy as np
 from . import _cli_args
 from ._cli_data import DataError, Dataset, load
 from ._cli_fit import ModelFactory, fit_model, log, scores
-from ._cli_folds import describe_data, factory, prepare, run_cv, splitter, summary
+from ._cli_folds import describe_data, factory, jobs_for, prepare, run_cv, splitter, summary
 from ._cli_table import TableError, TablePrep, read_cells
 
 DEFAULTS = _cli_args.DEFAULTS
@@ -104,11 +104,14 @@ def _header(ds, spec, prep, what: str) -> None:
     log(f"model: {factory(ds, spec, prep).describe()}; {spec.fit.describe()}; {what}")
 
 
-def _footer(t0: float) -> None:
+def _footer(t0: float, jobs: int = 1) -> None:
     import nncore as nc
 
-    log(f"total time: {time.perf_counter() - t0:.3f} s ({nc.config()['isa']}, "
-        f"{nc.get_num_threads()} threads)")  # fmt: skip
+    threads = nc.get_num_threads()
+    how = f"{threads} thread{'s' * (threads != 1)}"
+    if jobs > 1:
+        how = f"{jobs} folds at a time, {max(1, threads // jobs)} thread{'s' * (threads >= 2 * jobs)} each"
+    log(f"total time: {time.perf_counter() - t0:.3f} s ({nc.config()['isa']}, {how})")
 
 
 def cmd_cv(args) -> int:
@@ -141,10 +144,11 @@ def cmd_cv(args) -> int:
     strat = "stratified " if ds.task == "classification" else ""
     _header(ds, spec, prepare(ds, spec), f"{args.folds}-fold {strat}CV (seed {args.seed})")
     t0 = time.perf_counter()
-    results = run_cv(ds, spec, folds, args.jobs)
+    jobs = jobs_for(args.jobs, args.folds, args.verbose)
+    results = run_cv(ds, spec, folds, jobs)
     for line in summary(results):
         log(line)
-    _footer(t0)
+    _footer(t0, jobs)
     return 0
 
 
