@@ -291,6 +291,15 @@ def test_save_to_a_directory_fails_before_writing(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["models"] and os.listdir(target) == []
 
 
+def test_save_into_a_missing_directory_names_it(tmp_path):
+    m, _ = _model()
+    target = tmp_path / "no_such_dir" / "m.nnc"
+    with pytest.raises(FileNotFoundError, match="no directory .*no_such_dir") as e:
+        m.save(target)
+    assert e.value.filename == str(target)  # the path asked for, not a temporary file's
+    assert os.listdir(tmp_path) == []
+
+
 def test_save_is_atomic_rename_with_fsync(tmp_path, monkeypatch):
     m, _ = _model()
     calls = []

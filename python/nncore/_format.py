@@ -290,6 +290,8 @@ def write_atomic(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
     ------
     IsADirectoryError
         When ``path`` is a directory (before anything is written).
+    FileNotFoundError
+        When ``path``'s directory does not exist.
     OSError
         When the directory cannot be written; any exception the ``chunks`` iterable raises
         propagates (and ``path`` is left untouched).
@@ -314,6 +316,10 @@ def write_atomic(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
             errno.EISDIR, "cannot write a file over a directory: give a file name in it", path
         )
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):  # else mkstemp's error names its temporary file, not path
+        raise FileNotFoundError(
+            errno.ENOENT, f"no directory {directory} to write the file in (create it first)", path
+        )
     fd, tmp = tempfile.mkstemp(prefix=".nncore-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
