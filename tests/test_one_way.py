@@ -48,6 +48,21 @@ def test_fit_class_weight_takes_one_weight_per_class():
         _model("cross_entropy").fit(X, y, class_weight=[1.0, 2.0])
     with pytest.raises(ValueError, match="expected 3 finite weights"):
         _model("cross_entropy").fit(X, y, class_weight=[1.0, -2.0, 1.0])
+    # a dict is held to the same rule as a list
+    for bad, match in [
+        ({1: -2.0}, "weight of class 1 must be a finite number >= 0"),
+        ({0: float("nan")}, "weight of class 0 must be a finite number >= 0"),
+        ({2: "x"}, "weight of class 2 must be a finite number >= 0"),
+        ({1.5: 2.0}, "keys must be integer class labels"),
+        ({"b": 2.0}, "keys must be integer class labels"),
+        ({3: 2.0}, "class 3 is out of range"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            _model("cross_entropy").fit(X, y, class_weight=bad)
+    c = _model("cross_entropy")  # numpy integer keys, as np.unique gives them
+    c.fit(X, y, epochs=2, batch_size=16, class_weight={np.int64(k): w for k, w in
+                                                        enumerate([1.0, 3.0, 0.5])})  # fmt: skip
+    assert _same_weights(a, c)
 
 
 def test_loss_option_class_weight_warns_and_trains_as_fit_class_weight_for_focal():

@@ -202,9 +202,22 @@ def class_weights(model, y, class_weight, sample_weight):
     elif isinstance(class_weight, dict):
         cw = np.ones(k)
         for c, w in class_weight.items():
+            if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)):
+                raise ValueError(
+                    f"class_weight: keys must be integer class labels, got {c!r} (string labels "
+                    "are encoded to 0 .. k-1 before fit; key by those codes)"
+                )
             if not 0 <= int(c) < k:
                 raise ValueError(f"class_weight: class {c!r} is out of range for {k} outputs")
-            cw[int(c)] = float(w)
+            try:
+                cw[int(c)] = float(w)
+            except (TypeError, ValueError):
+                cw[int(c)] = np.nan  # refused just below, with the others
+            if not np.isfinite(cw[int(c)]) or cw[int(c)] < 0:
+                raise ValueError(
+                    f"class_weight: the weight of class {c!r} must be a finite number >= 0, "
+                    f"got {w!r}"
+                )
     else:
         raise ValueError(
             "class_weight must be 'balanced', a dict {class: weight} or one weight per class"
