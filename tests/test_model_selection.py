@@ -328,6 +328,18 @@ def test_cross_validate_parallel_matches_serial():
         np.testing.assert_array_equal(ma.predict(X[:5]), mb.predict(X[:5]))
 
 
+def test_threaded_folds_leave_the_thread_count_as_it_was():
+    pytest.importorskip("joblib")
+    X, y = blobs(90)
+    serial = ms.cross_validate(clf_fn, X, y, cv=3, fit_params=FIT)
+    with nc.num_threads(3):
+        threaded = ms.cross_validate(clf_fn, X, y, cv=3, fit_params=FIT, n_jobs=2,
+                                     backend="threading")  # fmt: skip
+        # the workers ran in this process: a count set inside them would have outlived the call
+        assert nc.get_num_threads() == 3
+    np.testing.assert_array_equal(serial["test_accuracy"], threaded["test_accuracy"])
+
+
 def test_parallel_without_joblib_names_it(monkeypatch):
     import builtins
 

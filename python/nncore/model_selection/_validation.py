@@ -115,11 +115,14 @@ def _fit_and_score(
     return_model,
     serialize,
 ):
-    """One fold: build, fit, score. Runs in the caller or in a joblib worker."""
-    if threads:
+    """One fold: build, fit, score. Runs in the caller or in a joblib worker. ``threads``:
+    (the caller's process id, nncore threads for a worker): a worker in another process sets
+    its own count; in the caller's process (joblib's threading backend) the caller has set it
+    for the duration of the parallel call, and a worker setting it would outlast the call."""
+    if threads and threads[0] != os.getpid():
         from .._config import set_num_threads
 
-        set_num_threads(threads)
+        set_num_threads(threads[1])
     Xtr, Xte = _preprocess(preprocess, standardize, X[train], X[test])
     ytr, yte = y[train], y[test]
     model = model_fn(**params)
@@ -229,12 +232,15 @@ def run_folds(
     # Each worker gets its share of the cores so n_jobs workers do not oversubscribe the machine;
     # training is bitwise identical for any thread count, so the scores match n_jobs=1 exactly.
     threads = max(1, _num_cores() // n_jobs)
-    out = joblib.Parallel(n_jobs=n_jobs, backend=backend)(
-        joblib.delayed(_fit_and_score)(
-            model_fn, p, X, y, tr, te, *common, threads, return_models, True
+    from .._config import num_threads
+
+    with num_threads(threads):  # workers in this process (threading backend) share the setting
+        out = joblib.Parallel(n_jobs=n_jobs, backend=backend)(
+            joblib.delayed(_fit_and_score)(
+                model_fn, p, X, y, tr, te, *common, (os.getpid(), threads), return_models, True
+            )
+            for p, tr, te in jobs
         )
-        for p, tr, te in jobs
-    )
     from ..callbacks import History
 
     for r in out:
