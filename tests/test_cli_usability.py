@@ -346,13 +346,11 @@ def test_a_failing_fold_stops_the_others(tmp_path, monkeypatch):
         return fitted[-1]
 
     monkeypatch.setattr(_cli_folds, "fit_model", fit_model)
-    t0 = time.perf_counter()
     with pytest.raises(RuntimeError, match="planted failure"):
         main("cv", tmp_path / "d.csv", "--target", "spend", "--categorical", "auto", "--hidden",
              "8", "--folds", "3", "--jobs", "3")  # fmt: skip
     # the folds beside the failing one stopped at their next chunk, far short of 100,000 epochs
     assert len(fitted) == 2 and all(f.epochs_run < 100_000 for f in fitted)
-    assert time.perf_counter() - t0 < 60
 
 
 def test_verbose_runs_folds_in_turn(tmp_path, capsys):

@@ -157,6 +157,33 @@ def test_bad_fit_hyperparameters_are_named(Xy, kw, name):
         _model().fit(X, y, **kw)
 
 
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda: nc.model_selection.KFold(3, shuffle="False"), "KFold: shuffle"),
+        (lambda: nc.model_selection.StratifiedKFold(3, shuffle=1), "StratifiedKFold: shuffle"),
+        (lambda: nc.model_selection.train_test_split([1, 2, 3], shuffle="no"), "shuffle"),
+        (lambda: nc.callbacks.EarlyStopping(restore_best="yes"), "restore_best"),
+        (lambda: nc.callbacks.EarlyStopping(restore_best_weights="True"), "restore_best_weights"),
+        (lambda: nc.callbacks.ModelCheckpoint("m.nnc", save_best_only="False"), "save_best_only"),
+        (lambda: nc.callbacks.TerminateOnNaN(every_batch="no"), "every_batch"),
+        (lambda: nc.callbacks.CSVLogger("log.csv", append="no"), "append"),
+        (lambda: nc.callbacks.LambdaCallback(wants_batches=1), "wants_batches"),
+        (lambda: _model().forward(np.zeros((2, 4), np.float32), training="False"), "training"),
+        (
+            lambda: nc.lr_scheduler.OneCycleLR(
+                _model().optimizer, max_lr=0.1, total_steps=10, cycle_momentum="no"
+            ),
+            "cycle_momentum",
+        ),
+    ],
+)
+def test_flags_must_be_bools(make, name):
+    # bool("False") is True: a string or number from a config file must not flip a flag silently
+    with pytest.raises(TypeError, match=f"{name} must be True or False"):
+        make()
+
+
 def test_optimizer_must_be_an_optimizer():
     m = nc.Sequential([nc.Dense(2)], input_dim=3)
     for bad in (5, object()):

@@ -24,6 +24,7 @@ import sys
 import numpy as np
 
 from . import _deprecation
+from ._validation import check_bool
 
 
 class Callback:
@@ -388,7 +389,10 @@ class EarlyStopping(Callback):
         self.mode = _resolve_mode(mode, monitor, who)
         self.patience = int(patience)
         self.min_delta = float(min_delta)
-        self.restore_best = bool(restore_best or restore_best_weights)
+        keras = restore_best_weights is not None  # Keras's name for restore_best
+        self.restore_best = check_bool(restore_best, "EarlyStopping: restore_best") or (
+            keras and check_bool(restore_best_weights, "EarlyStopping: restore_best_weights")
+        )
         self.baseline = None if baseline is None else float(baseline)
         self.start_from_epoch = int(start_from_epoch)
         self.verbose = verbose
@@ -606,7 +610,7 @@ class ModelCheckpoint(Callback):
     ):
         self.path = os.fspath(path)
         self.monitor = monitor
-        self.save_best_only = bool(save_best_only)
+        self.save_best_only = check_bool(save_best_only, "ModelCheckpoint: save_best_only")
         self.mode = _resolve_mode(mode, monitor, "ModelCheckpoint")
         self.verbose = verbose
         self._tracker = _Monitor(self.mode, 0.0)
@@ -682,7 +686,7 @@ class TerminateOnNaN(Callback):
     """
 
     def __init__(self, every_batch: bool = False):
-        self.wants_batches = bool(every_batch)
+        self.wants_batches = check_bool(every_batch, "TerminateOnNaN: every_batch")
 
     def on_train_begin(self, logs=None):
         self.terminated_epoch = -1
@@ -818,7 +822,7 @@ class CSVLogger(Callback):
     def __init__(self, path, separator: str = ",", append: bool = False):
         self.path = os.fspath(path)
         self.separator = separator
-        self.append = bool(append)
+        self.append = check_bool(append, "CSVLogger: append")
         self._keys = None
         self._started = False
 
@@ -908,7 +912,7 @@ class LambdaCallback(Callback):
         for hook, fn in hooks.items():
             if fn is not None:  # the instance attribute shadows the no-op method
                 setattr(self, hook, fn)
-        self.wants_batches = bool(wants_batches)
+        self.wants_batches = check_bool(wants_batches, "LambdaCallback: wants_batches")
 
 
 # Callbacks bridging to optional packages, loaded on first use (nncore.integrations).

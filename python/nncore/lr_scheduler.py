@@ -18,6 +18,8 @@ import numbers
 from bisect import bisect_right
 from collections import Counter
 
+from ._validation import check_bool
+
 __all__ = [
     "LRScheduler",
     "LambdaLR",
@@ -856,7 +858,7 @@ class OneCycleLR(LRScheduler):
             }
         else:
             self.group = dict(getattr(self, "group", {}))
-        self.cycle_momentum = bool(cycle_momentum)
+        self.cycle_momentum = check_bool(cycle_momentum, "OneCycleLR: cycle_momentum")
         if self.cycle_momentum:
             self._momentum_name = _cycled_momentum(optimizer)
             self.group["max_momentum"] = _number("max_momentum", max_momentum)

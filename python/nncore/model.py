@@ -683,7 +683,7 @@ class Sequential:
         x = inputs.check_input(self, x)
         if step is not None:
             step = check_seed(step, "step")
-        return self.engine.forward(x, bool(training), step)
+        return self.engine.forward(x, training, step)  # checked there: bool("no") is True
 
     __call__ = forward
 

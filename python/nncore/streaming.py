@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from ._validation import check_positive_int, check_seed
+from ._validation import check_bool, check_positive_int, check_seed
 from .training import Driver, callback_list, inputs, steps
 
 __all__ = ["CSVReader", "ParquetReader", "prefetch", "is_source", "fit_source"]
@@ -268,7 +268,8 @@ class CSVReader(_Reader):
         labels: bool = False,
     ):
         super().__init__(path, target, chunk_rows, shuffle_buffer, seed)
-        self.header, self.delimiter, self.labels = bool(header), delimiter, bool(labels)
+        self.header = check_bool(header, "CSVReader: header")
+        self.delimiter, self.labels = delimiter, check_bool(labels, "CSVReader: labels")
         with open(self.path, newline="") as f:
             first = next(csv.reader(f, delimiter=delimiter), None)
         if first is None:
@@ -374,7 +375,7 @@ class ParquetReader(_Reader):
             missing = [c for c in self.features if c not in cols]
             if missing:
                 raise ValueError(f"feature columns {missing} are not in the file")
-        self.labels = bool(labels)
+        self.labels = check_bool(labels, "ParquetReader: labels")
 
     def _chunks(self) -> Iterator:
         # With pyarrow's default pre_buffer=True, iterating a 150 MB file grew RSS by up to 200 MB

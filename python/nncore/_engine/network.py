@@ -11,6 +11,7 @@ import weakref
 import numpy as np
 
 from .. import _core, _losses
+from .._validation import check_bool
 from ..layers import Activation, Dense
 
 _ARENAS = ("params", "grads", "buffers")
@@ -164,7 +165,7 @@ class Engine:
 
     # --------------------------------------------------------------- calls on batches
     def forward(self, x, training: bool, step: int | None = None) -> np.ndarray:
-        return self._net.forward(x, bool(training), step)
+        return self._net.forward(x, check_bool(training, "training"), step)
 
     def forward_all(self, x, training: bool) -> list:
         """Every layer's output."""

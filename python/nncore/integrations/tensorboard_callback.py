@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from nncore._validation import check_bool
 from nncore.callbacks import Callback
 from nncore.integrations._params import model_params, plain_params
 
@@ -252,7 +253,7 @@ class TensorBoard(Callback):
         self.update_freq = update_freq if isinstance(update_freq, str) else int(update_freq)
         self.wants_batches = self.update_freq != "epoch"
         self.hparams = dict(hparams or {})
-        self.write_summary = bool(write_summary)
+        self.write_summary = check_bool(write_summary, "TensorBoard: write_summary")
         self.runs: dict[str, _Run] = {}
         self._batch_step = 0
         self._metrics: set = set()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_bool
+
 
 def seeded_rng(seed):
     return np.random.default_rng(seed)
@@ -64,7 +66,8 @@ class KFold:
     def __init__(self, n_splits: int = 5, shuffle: bool = False, seed=None, *, random_state=None):
         _check_n_splits(n_splits)
         seed = seed_of(seed, random_state, "KFold")
-        self.n_splits, self.shuffle, self.seed = int(n_splits), bool(shuffle), seed
+        shuffle = check_bool(shuffle, "KFold: shuffle")
+        self.n_splits, self.shuffle, self.seed = int(n_splits), shuffle, seed
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         """The number of (train, test) splits :meth:`split` yields.
@@ -190,7 +193,8 @@ class StratifiedKFold:
     def __init__(self, n_splits: int = 5, shuffle: bool = False, seed=None, *, random_state=None):
         _check_n_splits(n_splits)
         seed = seed_of(seed, random_state, "StratifiedKFold")
-        self.n_splits, self.shuffle, self.seed = int(n_splits), bool(shuffle), seed
+        shuffle = check_bool(shuffle, "StratifiedKFold: shuffle")
+        self.n_splits, self.shuffle, self.seed = int(n_splits), shuffle, seed
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         """The number of (train, test) splits :meth:`split` yields.
@@ -439,6 +443,7 @@ def train_test_split(
         raise ValueError(f"train ({n_train}) + test ({n_test}) rows exceed the {n} rows given")
     if n_train < 1 or n_test < 1:
         raise ValueError(f"the split leaves {n_train} train and {n_test} test rows")
+    shuffle = check_bool(shuffle, "train_test_split: shuffle")
     rng = seeded_rng(seed_of(seed, random_state, "train_test_split"))
     if stratify is None:
         perm = rng.permutation(n) if shuffle else np.arange(n)
