@@ -111,6 +111,16 @@ def test_edge_cases(skm):
     assert metrics.f1(ts, ps) == pytest.approx(skm.f1_score(ts, ps, average="macro"))
     # Probabilities at 0 and 1 are clipped, not infinite.
     assert np.isfinite(metrics.log_loss([0, 1], [[1.0, 0.0], [1.0, 0.0]]))
+    # Scores that are not probabilities are refused, not clipped into a meaningless number.
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*logits"):
+        metrics.log_loss([0, 1], [[2.0, -1.0], [0.5, 0.5]])
+    with pytest.raises(ValueError, match="row 1 sums to 2"):
+        metrics.log_loss([0, 1], [[0.5, 0.5], [1.0, 1.0]])
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
+        metrics.log_loss([0, 1], [0.5, np.nan])
+    # float32 softmax rows (sums 1 within ~1e-7) are fine
+    P32 = np.array([[0.1, 0.2, 0.7], [0.3, 0.3, 0.4]], np.float32) * np.float32(1.0000001)
+    assert metrics.log_loss([2, 0], P32) == pytest.approx(-(np.log(0.7) + np.log(0.3)) / 2, 1e-6)
     with pytest.raises(ValueError, match="binary"):
         metrics.f1([0, 1, 2], [0, 1, 2], average="binary")
     with pytest.raises(ValueError, match="average"):

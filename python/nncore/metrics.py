@@ -344,7 +344,8 @@ def log_loss(y_true, y_pred, eps: float | None = None) -> float:
     y_true : array-like of shape (n,)
         Integer class labels in [0, k).
     y_pred : array-like of shape (n, k), or (n,) / (n, 1) for the probability of class 1
-        Probabilities; each row is clipped to [eps, 1 - eps] and renormalized.
+        Probabilities in [0, 1], each row summing to 1 within 1e-3; each row is clipped to
+        [eps, 1 - eps] and renormalized.
     eps : float, optional
         Clipping bound; default: float64's machine epsilon.
 
@@ -356,7 +357,8 @@ def log_loss(y_true, y_pred, eps: float | None = None) -> float:
     Raises
     ------
     ValueError
-        For non-integer labels, labels outside [0, k), or shapes that do not match.
+        For non-integer labels, labels outside [0, k), shapes that do not match, or y_pred
+        values that are not probabilities (outside [0, 1], or rows not summing to 1).
 
     Examples
     --------
@@ -365,6 +367,20 @@ def log_loss(y_true, y_pred, eps: float | None = None) -> float:
     0.366985
     """
     t, s = _proba(y_true, y_pred)
+    # Clipping and renormalizing absorb float rounding, not scores of another kind: logits or
+    # rows of arbitrary scale would give a number that means nothing.
+    if not np.isfinite(s).all() or s.min() < 0 or s.max() > 1:
+        raise ValueError(
+            "log_loss: y_pred must hold probabilities in [0, 1] (logits? apply a softmax or "
+            f"sigmoid first); got values in [{np.nanmin(s):.4g}, {np.nanmax(s):.4g}]"
+        )
+    sums = s.sum(axis=1)
+    if np.abs(sums - 1).max() > 1e-3:
+        i = int(np.argmax(np.abs(sums - 1)))
+        raise ValueError(
+            f"log_loss: each row of y_pred must sum to 1 (class probabilities); row {i} sums "
+            f"to {sums[i]:.6g}"
+        )
     eps = np.finfo(np.float64).eps if eps is None else eps
     s = np.clip(s, eps, 1 - eps)
     s = s / s.sum(axis=1, keepdims=True)
