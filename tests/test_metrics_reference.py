@@ -105,6 +105,17 @@ def test_confusion_matrix_refuses_empty_or_repeated_labels(labels, match):
         metrics.confusion_matrix([0, 1], [1, 1], labels=labels)
 
 
+@pytest.mark.parametrize("name", ["mse", "mae", "r2"])
+def test_regression_metrics_pair_rows_or_refuse(name):
+    t = np.arange(10.0).reshape(5, 2)
+    f = metrics.get(name)
+    for bad in (t.T, t.ravel(), t[:, :1]):  # a transposed prediction used to be reshaped
+        with pytest.raises(ValueError, match=r"y_true has shape \(5, 2\) but y_pred has shape"):
+            f(t, bad)
+    col = np.array([1.0, 2.0, 4.0, 7.0])
+    assert f(col, col[:, None] + 0.5) == f(col, col + 0.5) == f(col[:, None], col + 0.5)
+
+
 def test_regression_metrics_match_their_definition():
     rng = np.random.default_rng(3)
     t = rng.normal(size=(N, 2))

@@ -440,10 +440,13 @@ roc_auc_score = roc_auc
 
 
 def _reg(y_true, y_pred):
-    t = np.asarray(y_true, dtype=np.float64)
-    p = np.asarray(y_pred, dtype=np.float64)
-    if t.size != p.size:
-        raise ValueError(f"y_true has {t.size} values but y_pred has {p.size}")
+    t = np.atleast_1d(np.asarray(y_true, dtype=np.float64))
+    p = np.atleast_1d(np.asarray(y_pred, dtype=np.float64))
+    # (n,) and (n, 1) are the same targets; any other difference of shape is an error (a
+    # reshape would pair a transposed (k, n) prediction with the wrong rows)
+    one_col = t.ndim <= 2 and p.ndim <= 2 and t.size == p.size == len(t) == len(p)
+    if t.shape != p.shape and not one_col:
+        raise ValueError(f"y_true has shape {t.shape} but y_pred has shape {p.shape}")
     if t.size == 0:
         raise ValueError("empty y_true")
     return t, p.reshape(t.shape)
