@@ -63,12 +63,20 @@ def _expected(name, t, P, k):
     }
     if binary is not None:
         table.update(precision_binary=binary[0], recall_binary=binary[1], f1_binary=binary[2])
+    # scikit-learn's scoring names: micro averages pool every class's counts (single-label:
+    # all equal the accuracy), errors are negated
+    table.update(
+        precision_macro=table["precision"], recall_macro=table["recall"], f1_macro=table["f1"],
+        precision_micro=np.mean(t == p), recall_micro=np.mean(t == p), f1_micro=np.mean(t == p),
+        neg_log_loss=-table["log_loss"],
+    )  # fmt: skip
     return table[name]
 
 
 LABEL_METRICS = [
     "accuracy", "balanced_accuracy", "precision", "recall", "f1", "precision_weighted",
-    "recall_weighted", "f1_weighted", "log_loss", "roc_auc",
+    "recall_weighted", "f1_weighted", "log_loss", "roc_auc", "precision_macro", "recall_macro",
+    "f1_macro", "precision_micro", "recall_micro", "f1_micro", "neg_log_loss",
 ]  # fmt: skip
 
 
@@ -80,6 +88,11 @@ LABEL_METRICS = [
 def test_label_metrics_match_their_definition(name, k):
     t, P = _labels_data(k)
     assert metrics.get(name)(t, P) == pytest.approx(_expected(name, t, P, k), rel=1e-12)
+    task = "multiclass" if k > 2 else "binary"
+    if name != "roc_auc" or k > 2:  # a binary task's roc_auc takes the class-1 column
+        want = _expected(name, t, P, k)
+        assert metrics.for_task(name, task)(t, P) == pytest.approx(want, rel=1e-12)
+    assert metrics.greater_is_better(name) == (name != "log_loss")
 
 
 def test_confusion_matrix_counts_every_pair():
@@ -125,6 +138,14 @@ def test_regression_metrics_match_their_definition():
     assert metrics.get("mae")(t, p) == pytest.approx(np.mean(np.abs(d)), rel=1e-12)
     r2 = np.mean(1 - (d**2).sum(0) / ((t - t.mean(0)) ** 2).sum(0))  # per output, averaged
     assert metrics.get("r2")(t, p) == pytest.approx(r2, rel=1e-12)
+    for name, want in [
+        ("neg_mean_squared_error", -np.mean(d**2)),
+        ("neg_mean_absolute_error", -np.mean(np.abs(d))),
+        ("neg_root_mean_squared_error", -np.sqrt(np.mean(d**2))),
+    ]:
+        assert metrics.get(name)(t, p) == pytest.approx(want, rel=1e-12)
+        assert metrics.for_task(name, "regression")(t, p) == pytest.approx(want, rel=1e-12)
+        assert metrics.greater_is_better(name)
     t1, p1 = t[:, 0], p[:, 0]
     r2_1 = 1 - ((p1 - t1) ** 2).sum() / ((t1 - t1.mean()) ** 2).sum()
     assert metrics.get("r2_score")(t1, p1) == pytest.approx(r2_1, rel=1e-12)
@@ -155,6 +176,7 @@ def test_every_named_metric_is_checked_here():
     here = set(LABEL_METRICS) | {"precision_binary", "recall_binary", "f1_binary"}
     here |= {"mse", "mae", "r2", "r2_score", "subset_accuracy", "binary_accuracy"}
     here |= {"hamming_loss", "f1_micro", "f1_macro", "roc_auc_per_label"}
+    here |= {"neg_mean_squared_error", "neg_mean_absolute_error", "neg_root_mean_squared_error"}
     aliases = {"acc", "mean_squared_error", "mean_absolute_error"}
     assert set(metrics.names()) - aliases <= here, set(metrics.names()) - aliases - here
 

@@ -378,8 +378,8 @@ def test_cross_validate_bad_input():
         fits.append(1)
         return clf_fn()
 
-    with pytest.raises(ValueError, match="multi-label.*'f1' is the macro F1"):
-        ms.cross_validate(counted, X, y, cv=3, scoring="f1_macro")
+    with pytest.raises(ValueError, match="'hamming_loss' is for multi-label targets"):
+        ms.cross_validate(counted, X, y, cv=3, scoring="hamming_loss")
     assert len(fits) == 1  # the probe model only
 
 

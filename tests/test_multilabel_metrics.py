@@ -83,7 +83,8 @@ def test_model_picks_the_metrics_from_the_task():
         ("mse", 2, "accuracy", "classification metric"),
         ("mse", 2, "roc_auc", "classification metric"),
         ("cross_entropy", 3, "hamming_loss", "multi-label"),
-        ("cross_entropy", 3, "f1_micro", "multi-label"),
+        ("cross_entropy", 3, "subset_accuracy", "multi-label"),
+        ("mse", 2, "neg_log_loss", "classification metric"),
         ("binary_focal", 3, "acc", "ambiguous"),
     ],
 )

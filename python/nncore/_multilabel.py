@@ -118,6 +118,9 @@ MULTILABEL = {
     "mean_squared_error": None,
     "mae": None,
     "mean_absolute_error": None,
+    "neg_mean_squared_error": None,
+    "neg_mean_absolute_error": None,
+    "neg_root_mean_squared_error": None,
 }
 
 

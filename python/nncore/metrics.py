@@ -7,6 +7,10 @@ metrics turn scores into labels by argmax (or > 0.5 for one column). ``log_loss`
 need scores. Precision/recall/F1 of a class with no predicted (or no true) rows count as 0, like
 scikit-learn's ``zero_division=0`` (without its warning). Loss-type metrics (``mse``, ``mae``,
 ``log_loss``) are smaller-is-better; :func:`greater_is_better` says which way a name points.
+scikit-learn's scoring names work as well: ``f1_macro`` / ``f1_micro`` (over classes, or over
+labels for multi-label targets), ``precision_macro``, ``recall_micro``, ... and the negated
+errors ``neg_log_loss``, ``neg_mean_squared_error``, ``neg_mean_absolute_error``,
+``neg_root_mean_squared_error`` (greater is better, values <= 0).
 """
 
 from __future__ import annotations
@@ -574,9 +578,19 @@ _METRICS = {
     "subset_accuracy": subset_accuracy,
     "binary_accuracy": binary_accuracy,
     "hamming_loss": hamming_loss,
-    "f1_micro": lambda t, p: multilabel_f1(t, p, "micro"),
-    "f1_macro": lambda t, p: multilabel_f1(t, p, "macro"),
+    "f1_micro": lambda t, p: _f1_of_target(t, p, "micro"),
+    "f1_macro": lambda t, p: _f1_of_target(t, p, "macro"),
     "roc_auc_per_label": roc_auc_per_label,
+    # scikit-learn's scoring names: the averages spelled out, and the errors negated so that
+    # greater is better (their values are <= 0, as scikit-learn reports them)
+    "precision_macro": precision,
+    "recall_macro": recall,
+    "precision_micro": lambda t, p: precision(t, p, "micro"),
+    "recall_micro": lambda t, p: recall(t, p, "micro"),
+    "neg_log_loss": lambda t, p: -log_loss(t, p),
+    "neg_mean_squared_error": lambda t, p: -mean_squared_error(t, p),
+    "neg_mean_absolute_error": lambda t, p: -mean_absolute_error(t, p),
+    "neg_root_mean_squared_error": lambda t, p: -float(np.sqrt(mean_squared_error(t, p))),
 }
 _SMALLER_IS_BETTER = {
     "log_loss",
@@ -587,9 +601,22 @@ _SMALLER_IS_BETTER = {
     "hamming_loss",
 }
 _REGRESSION = {"mse", "mean_squared_error", "mae", "mean_absolute_error", "r2", "r2_score"}
-_MULTILABEL_ONLY = {"f1_micro", "f1_macro", "roc_auc_per_label"}
+_REGRESSION |= {"neg_mean_squared_error", "neg_mean_absolute_error", "neg_root_mean_squared_error"}
+_MULTILABEL_ONLY = {"roc_auc_per_label"}
+_SINGLE_LABEL_AVERAGES = {"f1_micro": "micro", "f1_macro": "macro"}  # f1 over classes then
 _INDICATOR = {"subset_accuracy", "binary_accuracy", "hamming_loss"}  # multi-label or binary
 TASKS = ("binary", "multiclass", "multilabel", "regression")
+
+
+def _f1_of_target(y_true, y_pred, average: str) -> float:
+    """scikit-learn's "f1_macro" / "f1_micro": over the labels of indicator rows (multi-label
+    y_true: 2-D, rows not all one-hot), else over classes."""
+    t = np.asarray(y_true)
+    if t.ndim == 2 and t.shape[1] > 1:
+        tf = t.astype(np.float64)
+        if (tf < 0).any() or not np.allclose(tf.sum(axis=1), 1.0, atol=1e-6):
+            return multilabel_f1(y_true, y_pred, average)
+    return f1(y_true, y_pred, average)
 
 
 def for_task(metric, task: str | None):
@@ -649,8 +676,10 @@ def for_task(metric, task: str | None):
             f"loss; use one of {', '.join(sorted(_REGRESSION))}"
         )
     if metric in _MULTILABEL_ONLY or (task == "multiclass" and metric in _INDICATOR):
-        hint = "; 'f1' is the macro F1 over classes" if metric in ("f1_macro", "f1_micro") else ""
-        raise ValueError(f"metric {metric!r} is for multi-label targets, the task is {task}{hint}")
+        raise ValueError(f"metric {metric!r} is for multi-label targets, the task is {task}")
+    if metric in _SINGLE_LABEL_AVERAGES:
+        average = _SINGLE_LABEL_AVERAGES[metric]
+        return lambda t, p: f1(t, p, average)
     return fn
 
 
