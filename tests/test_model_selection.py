@@ -109,6 +109,7 @@ def test_random_state_is_seed_by_its_scikit_learn_name():
     assert all(np.array_equal(p, q) for p, q in zip(a, b))
     with pytest.raises(ValueError, match="give seed or random_state"):
         ms.KFold(3, shuffle=True, seed=1, random_state=1)
+    assert ms.RandomSearch(clf_fn, {"epochs": [1, 2]}, random_state=4).seed == 4
     with pytest.raises(TypeError, match="random_state must be an int or None"):
         ms.train_test_split(X, random_state=np.random.RandomState(0))
 

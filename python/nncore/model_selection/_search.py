@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import metrics as _metrics
 from ..preprocessing import Standardizer
-from ._split import seeded_rng
+from ._split import seed_of, seeded_rng
 from ._validation import is_classifier, run_folds, setup_folds
 
 
@@ -285,6 +285,8 @@ class RandomSearch(_BaseSearch):
         Number of candidates drawn.
     seed : int or None, default None
         Seeds the draws.
+    random_state : int or None, default None
+        scikit-learn's name for ``seed`` (give one of the two).
     cv : int, splitter or list of (train_idx, test_idx), default 5
         As for :func:`cross_validate`; every candidate sees the same folds.
     scoring : str, callable, list or dict, optional
@@ -333,6 +335,7 @@ class RandomSearch(_BaseSearch):
         n_iter=10,
         *,
         seed=None,
+        random_state=None,
         cv=5,
         scoring=None,
         fit_params=None,
@@ -351,6 +354,7 @@ class RandomSearch(_BaseSearch):
             standardize=standardize,
             preprocess=preprocess,
         )
+        seed = seed_of(seed, random_state, "RandomSearch")
         self.param_distributions, self.n_iter, self.seed = param_distributions, n_iter, seed
 
     def _candidates(self):
