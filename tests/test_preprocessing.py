@@ -112,7 +112,14 @@ def test_the_transformers_work_in_scikit_learn_pipelines_and_searches():
 @pytest.mark.filterwarnings("ignore:Estimator .* does not inherit:UserWarning")
 @pytest.mark.filterwarnings("ignore:Skipping check:UserWarning")  # SkipTestWarning: array API
 @pytest.mark.parametrize(
-    "make", [Standardizer, SimpleImputer, lambda: SimpleImputer("median", add_indicator=True)]
+    "make",
+    [
+        Standardizer,
+        SimpleImputer,
+        lambda: SimpleImputer("median", add_indicator=True),
+        OrdinalEncoder,
+        lambda: OrdinalEncoder(unknown="reserve"),
+    ],
 )
 def test_scikit_learn_estimator_checks_pass(make):
     pytest.importorskip("sklearn")
