@@ -142,7 +142,7 @@ def _float_rows(X: Any, who: str) -> np.ndarray:
     if raw.dtype.kind == "c":
         raise ValueError(f"{who}: Complex data not supported")
     try:
-        arr = raw.astype(np.float64)
+        arr = raw.astype(np.float64, copy=False)  # no copy of float64 input: nothing writes it
     except (TypeError, ValueError) as e:
         raise type(e)(f"{who}: X must be numeric: {e}") from None
     _check_2d(arr, who)
