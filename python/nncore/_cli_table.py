@@ -140,6 +140,8 @@ class TablePrep:
         return [j for j, k in enumerate(self.kinds) if k]
 
     def _numeric_values(self, cells: np.ndarray, lines=None) -> np.ndarray:
+        if cells.dtype.kind == "f":
+            return self._float_values(cells, lines)
         cols = []
         for j in self.numeric:
             vals, bad = _numbers(cells[:, j], lines)
@@ -156,6 +158,29 @@ class TablePrep:
                 )
             cols.append(vals)
         return np.stack(cols, axis=1) if cols else np.zeros((cells.shape[0], 0))
+
+    def _float_values(self, cells: np.ndarray, lines=None) -> np.ndarray:
+        """_numeric_values of a table that holds numbers already (.npz, digits), all columns at
+        once: the same values and the same first error as the column-by-column parse."""
+        vals = cells[:, self.numeric].astype(np.float64)
+        inf = np.isinf(vals)
+        nan = np.isnan(vals) if self.impute == "none" else np.zeros_like(inf)
+        bad_cols = np.flatnonzero((inf | nan).any(axis=0))
+        if bad_cols.size:
+            k = int(bad_cols[0])
+            j = self.numeric[k]
+            if inf[:, k].any():
+                i = int(np.argmax(inf[:, k]))
+                raise TableError(
+                    f"non-numeric value {str(cells[i, j])!r} in the numeric column "
+                    f"{self.names[j]!r}, line {_line(lines, i)}"
+                )
+            i = int(np.argmax(nan[:, k]))
+            raise TableError(
+                f"missing value {str(cells[i, j])!r} in column {self.names[j]!r}, line "
+                f"{_line(lines, i)} (the model was trained without --impute)"
+            )
+        return vals
 
     def _categories(self, cells: np.ndarray) -> np.ndarray:
         cat = cells[:, self.categorical].astype(str)
