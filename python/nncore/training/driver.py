@@ -228,6 +228,7 @@ class Driver:
         self.start, self.ctx = start, ctx
         self.history = self.cb = self.val = None
         self.steps = self.skipped = 0  # optimizer steps run, and skipped as non-finite
+        self.chunk = 4  # batches per call: a first guess, then what ~_CHUNK_SECONDS measured
 
     def fit(self, epochs: int) -> History:
         """Run up to ``epochs`` epochs (fewer when a callback or Ctrl-C stops training).
@@ -312,7 +313,9 @@ class Driver:
         a callback or a per-batch schedule needs every batch."""
         nbatches, b = self.step.batches(run), 0
         one_by_one = self.cb.wants_batches or bool(self.per_batch) or self.step.one_by_one
-        chunk = 1 if one_by_one else max(1, min(nbatches, 4))
+        # The chunk measured in the previous run carries over, so an epoch shorter than
+        # _CHUNK_SECONDS is one call, not a probe of 4 batches and then the rest.
+        chunk = 1 if one_by_one else max(1, min(nbatches, self.chunk))
         while b < nbatches:
             end = min(nbatches, b + chunk)
             t1 = time.perf_counter()
@@ -330,4 +333,5 @@ class Driver:
                 break
             if not one_by_one:
                 per = dt / max(st["batches"], 1)
-                chunk = max(1, min(nbatches, nbatches if per <= 0 else int(_CHUNK_SECONDS / per)))
+                self.chunk = max(1, 2**30 if per <= 0 else int(_CHUNK_SECONDS / per))
+                chunk = min(nbatches, self.chunk)
