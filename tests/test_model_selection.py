@@ -341,6 +341,24 @@ def test_threaded_folds_leave_the_thread_count_as_it_was():
     np.testing.assert_array_equal(serial["test_accuracy"], threaded["test_accuracy"])
 
 
+def test_parallel_folds_default_to_threads():
+    pytest.importorskip("joblib")
+    import os
+
+    X, y = blobs(90)
+    pids = []
+
+    def model_fn():
+        pids.append(os.getpid())
+        return clf_fn()
+
+    res = ms.cross_validate(model_fn, X, y, cv=3, fit_params=FIT, n_jobs=2)
+    # no worker processes (nor copies of X): training releases the GIL
+    assert len(pids) >= 3 and set(pids) == {os.getpid()}
+    serial = ms.cross_validate(clf_fn, X, y, cv=3, fit_params=FIT)
+    np.testing.assert_array_equal(serial["test_accuracy"], res["test_accuracy"])
+
+
 def test_parallel_without_joblib_names_it(monkeypatch):
     import builtins
 

@@ -234,8 +234,10 @@ def run_folds(
     threads = max(1, _num_cores() // n_jobs)
     from .._config import num_threads
 
+    # Threads unless a backend is named or set by joblib.parallel_config (Dask, Ray): training
+    # releases the GIL, and threads need neither worker processes nor copies of X.
     with num_threads(threads):  # workers in this process (threading backend) share the setting
-        out = joblib.Parallel(n_jobs=n_jobs, backend=backend)(
+        out = joblib.Parallel(n_jobs=n_jobs, backend=backend, prefer="threads")(
             joblib.delayed(_fit_and_score)(
                 model_fn, p, X, y, tr, te, *common, (os.getpid(), threads), return_models, True
             )
@@ -305,7 +307,9 @@ def cross_validate(
         ``fn(X_train, X_test) -> (X_train, X_test)`` or an object with fit/transform (copied per
         fold), applied after ``standardize``.
     backend : str, optional
-        The joblib backend when ``n_jobs > 1`` (default: joblib's).
+        The joblib backend when ``n_jobs > 1`` (default: threads, unless a
+        ``joblib.parallel_config`` context sets another, such as Dask or Ray; training releases
+        the GIL, so threads need no worker processes and no copies of X).
     groups : array-like of shape (n,), optional
         Group labels for a splitter that keeps groups apart (scikit-learn's ``GroupKFold``,
         ``LeaveOneGroupOut``, ...): passed as ``cv.split(X, y, groups)``; splitters that take
