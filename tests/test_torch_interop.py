@@ -90,6 +90,26 @@ def test_unsupported(mod, match):
         nc.from_torch(mod, input_dim=7)
 
 
+def test_input_dim_is_read_off_the_first_module():
+    seqs = [
+        torch.nn.Sequential(torch.nn.Linear(7, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2)),
+        torch.nn.Sequential(torch.nn.BatchNorm1d(7), torch.nn.Linear(7, 2)).eval(),
+        torch.nn.Sequential(torch.nn.LayerNorm(7), torch.nn.Linear(7, 2)),
+    ]
+    X = np.random.default_rng(4).standard_normal((9, 7)).astype(np.float32)
+    for seq in seqs:
+        m = nc.from_torch(seq)
+        assert m.input_dim == 7
+        np.testing.assert_allclose(m.predict(X), _out_torch(seq, X), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="input_dim=5, but Linear.*takes 7 features"):
+        nc.from_torch(seqs[0], 5)
+    with pytest.raises(ValueError, match="give input_dim"):
+        nc.from_torch(torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(7, 2)))
+    assert (
+        nc.from_torch(torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(7, 2)), 7).input_dim == 7
+    )
+
+
 def test_to_torch_needs_a_built_model():
     with pytest.raises(RuntimeError, match="built"):
         nc.Sequential([nc.Dense(2)]).to_torch()

@@ -53,7 +53,7 @@ def _activation_of(nn, m):
     return None
 
 
-def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
+def from_torch(module, input_dim: int | None = None, *, seed: int = 0) -> Sequential:
     """The nncore model of a ``torch.nn.Sequential`` of supported modules (see the module
     docstring), with its weights and BatchNorm running statistics.
 
@@ -64,8 +64,10 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
         running statistics), LayerNorm (over one width), activations, Dropout and
         :func:`residual_module` blocks (as
         :func:`to_torch` writes them).
-    input_dim : int
-        Number of input features.
+    input_dim : int, optional
+        Number of input features; by default the first module's (a Linear's ``in_features``, a
+        BatchNorm1d's ``num_features``, a LayerNorm's width). Needed when the module starts
+        with an embedding of codes.
     seed : int, default 0
         The nncore model's seed (its dropout masks and ``fit``'s shuffling).
 
@@ -88,7 +90,7 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
     >>> import torch  # doctest: +SKIP
     >>> seq = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
     ... # doctest: +SKIP
-    >>> model = nc.from_torch(seq, input_dim=4)  # doctest: +SKIP
+    >>> model = nc.from_torch(seq)  # input_dim read off the first Linear  # doctest: +SKIP
     >>> x = np.ones((3, 4), np.float32)  # doctest: +SKIP
     >>> bool(np.allclose(model.predict(x), seq(torch.from_numpy(x)).detach().numpy(), atol=1e-6))
     ... # doctest: +SKIP
@@ -102,6 +104,7 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
     first = _codes_embedding(nn, mods)
     rest = mods if first is None else mods[2 if isinstance(mods[0], nn.Embedding) else 1 :]
     layers, sources = _from_modules(nn, rest, "", start=0 if first is None else 1)
+    input_dim = _input_width(nn, mods, input_dim)  # after the modules: an unsupported one first
     if first is not None:
         layers.insert(0, first)
     model = Sequential(layers, input_dim=input_dim, seed=seed)
@@ -131,6 +134,28 @@ def from_torch(module, input_dim: int, *, seed: int = 0) -> Sequential:
                 buffers[f"{name}.running_mean"][...] = m.running_mean.detach().cpu().numpy()
                 buffers[f"{name}.running_var"][...] = m.running_var.detach().cpu().numpy()
     return model  # the next predict/forward sees the written views (Sequential.parameters)
+
+
+def _input_width(nn, mods: list, given: int | None) -> int:
+    """input_dim as given, else read off the first module; a given one must agree with it."""
+    first = mods[0] if mods else None
+    width = None
+    if isinstance(first, nn.Linear):
+        width = first.in_features
+    elif isinstance(first, nn.BatchNorm1d):
+        width = first.num_features
+    elif isinstance(first, nn.LayerNorm) and len(first.normalized_shape) == 1:
+        width = first.normalized_shape[0]
+    if given is None:
+        if width is None:
+            raise ValueError(
+                f"from_torch: give input_dim (the first module, {first!r}, does not say its "
+                "input width)"
+            )
+        return int(width)
+    if width is not None and given != width:
+        raise ValueError(f"from_torch: input_dim={given}, but {first!r} takes {width} features")
+    return given
 
 
 def _from_modules(nn, mods, prefix: str, start: int = 0):
