@@ -624,3 +624,13 @@ def test_optimizer_states_never_store_subnormals(name, hp, restore_runtime):
             if st.size == p.size:
                 assert not np.any((st != 0) & (np.abs(st) < tiny)), (isa, name, s)
         assert np.all(np.isfinite(p)) and np.all(np.abs(p - before) < 1e-2), (isa, name)
+
+
+@pytest.mark.parametrize(
+    "name", ["sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad", "adadelta"]
+)
+def test_learning_rate_is_lr_by_its_keras_name(name):
+    cls = optim.get(name).__class__
+    assert cls(learning_rate=0.0123).lr == pytest.approx(0.0123)
+    with pytest.raises(ValueError, match="give lr or learning_rate"):
+        cls(lr=0.5, learning_rate=0.0123)

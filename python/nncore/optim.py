@@ -15,6 +15,8 @@ non-finite check are fused into the single update pass (28 B/param for Adam inst
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from . import (
@@ -378,6 +380,14 @@ class Optimizer:
 
 
 def _init(self, params, lr, local, clipnorm, clipvalue, skip_nonfinite, maximize):
+    keras_lr = local.get("learning_rate")
+    if keras_lr is not None:
+        lr_param = inspect.signature(type(self).__init__).parameters.get("lr")
+        if lr_param is not None and lr != lr_param.default:
+            raise ValueError(
+                f"{type(self).__name__}: give lr or learning_rate (Keras's name for it), not both"
+            )
+        lr = keras_lr
     cfg = {"lr": lr}
     for k in _own_names(self.name):
         cfg[k] = local[k]
@@ -413,6 +423,8 @@ class SGD(Optimizer):
         Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
     skip_nonfinite : bool, default True
         Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+    learning_rate : float, optional
+        Keras's name for ``lr`` (give one of the two).
 
     Raises
     ------
@@ -452,6 +464,7 @@ class SGD(Optimizer):
         clipnorm=None,
         clipvalue=None,
         skip_nonfinite=True,
+        learning_rate=None,
     ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
@@ -488,6 +501,8 @@ class Adagrad(Optimizer):
         Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
     skip_nonfinite : bool, default True
         Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+    learning_rate : float, optional
+        Keras's name for ``lr`` (give one of the two).
 
     Raises
     ------
@@ -526,6 +541,7 @@ class Adagrad(Optimizer):
         clipnorm=None,
         clipvalue=None,
         skip_nonfinite=True,
+        learning_rate=None,
     ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
@@ -558,6 +574,8 @@ class RMSprop(Optimizer):
         Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
     skip_nonfinite : bool, default True
         Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+    learning_rate : float, optional
+        Keras's name for ``lr`` (give one of the two).
 
     Raises
     ------
@@ -597,6 +615,7 @@ class RMSprop(Optimizer):
         clipnorm=None,
         clipvalue=None,
         skip_nonfinite=True,
+        learning_rate=None,
     ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
@@ -633,6 +652,8 @@ class Adam(Optimizer):
         Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
     skip_nonfinite : bool, default True
         Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+    learning_rate : float, optional
+        Keras's name for ``lr`` (give one of the two).
 
     Raises
     ------
@@ -673,6 +694,7 @@ class Adam(Optimizer):
         clipnorm=None,
         clipvalue=None,
         skip_nonfinite=True,
+        learning_rate=None,
     ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
@@ -703,6 +725,8 @@ class AdamW(Optimizer):
         Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
     skip_nonfinite : bool, default True
         Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+    learning_rate : float, optional
+        Keras's name for ``lr`` (give one of the two).
 
     Raises
     ------
@@ -741,6 +765,7 @@ class AdamW(Optimizer):
         clipnorm=None,
         clipvalue=None,
         skip_nonfinite=True,
+        learning_rate=None,
     ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
@@ -773,6 +798,8 @@ class NAdam(Optimizer):
         Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
     skip_nonfinite : bool, default True
         Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+    learning_rate : float, optional
+        Keras's name for ``lr`` (give one of the two).
 
     Raises
     ------
@@ -812,6 +839,7 @@ class NAdam(Optimizer):
         clipnorm=None,
         clipvalue=None,
         skip_nonfinite=True,
+        learning_rate=None,
     ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
@@ -841,6 +869,8 @@ class Adadelta(Optimizer):
         Clamp each gradient value to [-clipvalue, clipvalue], inside the update.
     skip_nonfinite : bool, default True
         Skip a step whose gradients hold a NaN or inf (parameters, state and step count stay).
+    learning_rate : float, optional
+        Keras's name for ``lr`` (give one of the two).
 
     Raises
     ------
@@ -877,6 +907,7 @@ class Adadelta(Optimizer):
         clipnorm=None,
         clipvalue=None,
         skip_nonfinite=True,
+        learning_rate=None,
     ):
         _init(self, params, lr, locals(), clipnorm, clipvalue, skip_nonfinite, maximize)
 
