@@ -15,6 +15,7 @@ import numpy as np
 from ._cli_data import Dataset
 from ._cli_fit import FitSettings, ModelFactory, fit_model, log, scores
 from ._cli_table import TablePrep
+from ._config import get_num_threads, num_threads
 
 
 @dataclass
@@ -93,8 +94,6 @@ def fold_line(i: int, r: dict) -> str:
 
 def _threads() -> int:
     """nncore's thread budget: --threads, else OMP_NUM_THREADS / threadpoolctl, else the cores."""
-    from ._config import get_num_threads
-
     return max(1, int(get_num_threads()))
 
 
@@ -124,8 +123,6 @@ def run_cv(ds: Dataset, spec: Spec, folds: list, jobs: int) -> list:
             results.append(run_fold(ds, spec, tr, te, labels[i]))
             log(fold_line(i, results[-1]))
         return results
-    from ._config import num_threads
-
     stop = threading.Event()
     results = []
     with num_threads(max(1, _threads() // jobs)), ThreadPoolExecutor(jobs) as pool:

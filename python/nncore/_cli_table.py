@@ -146,16 +146,9 @@ class TablePrep:
         for j in self.numeric:
             vals, bad = _numbers(cells[:, j], lines)
             if bad is not None:
-                raise TableError(
-                    f"non-numeric value {str(cells[bad, j])!r} in the numeric column "
-                    f"{self.names[j]!r}, line {_line(lines, bad)}"
-                )
+                raise self._not_a_number(cells, bad, j, lines)
             if self.impute == "none" and np.isnan(vals).any():
-                i = int(np.argmax(np.isnan(vals)))
-                raise TableError(
-                    f"missing value {str(cells[i, j])!r} in column {self.names[j]!r}, line "
-                    f"{_line(lines, i)} (the model was trained without --impute)"
-                )
+                raise self._missing(cells, int(np.argmax(np.isnan(vals))), j, lines)
             cols.append(vals)
         return np.stack(cols, axis=1) if cols else np.zeros((cells.shape[0], 0))
 
@@ -170,17 +163,21 @@ class TablePrep:
             k = int(bad_cols[0])
             j = self.numeric[k]
             if inf[:, k].any():
-                i = int(np.argmax(inf[:, k]))
-                raise TableError(
-                    f"non-numeric value {str(cells[i, j])!r} in the numeric column "
-                    f"{self.names[j]!r}, line {_line(lines, i)}"
-                )
-            i = int(np.argmax(nan[:, k]))
-            raise TableError(
-                f"missing value {str(cells[i, j])!r} in column {self.names[j]!r}, line "
-                f"{_line(lines, i)} (the model was trained without --impute)"
-            )
+                raise self._not_a_number(cells, int(np.argmax(inf[:, k])), j, lines)
+            raise self._missing(cells, int(np.argmax(nan[:, k])), j, lines)
         return vals
+
+    def _not_a_number(self, cells, i: int, j: int, lines) -> TableError:
+        return TableError(
+            f"non-numeric value {str(cells[i, j])!r} in the numeric column {self.names[j]!r}, "
+            f"line {_line(lines, i)}"
+        )
+
+    def _missing(self, cells, i: int, j: int, lines) -> TableError:
+        return TableError(
+            f"missing value {str(cells[i, j])!r} in column {self.names[j]!r}, line "
+            f"{_line(lines, i)} (the model was trained without --impute)"
+        )
 
     def _categories(self, cells: np.ndarray) -> np.ndarray:
         cat = cells[:, self.categorical].astype(str)

@@ -108,9 +108,11 @@ def _footer(t0: float, jobs: int = 1) -> None:
     import nncore as nc
 
     threads = nc.get_num_threads()
+    if jobs > 1:  # run_cv gives each fold threads // jobs
+        threads = max(1, threads // jobs)
     how = f"{threads} thread{'s' * (threads != 1)}"
     if jobs > 1:
-        how = f"{jobs} folds at a time, {max(1, threads // jobs)} thread{'s' * (threads >= 2 * jobs)} each"
+        how = f"{jobs} folds at a time, {how} each"
     log(f"total time: {time.perf_counter() - t0:.3f} s ({nc.config()['isa']}, {how})")
 
 

@@ -37,13 +37,19 @@ def _labels(pred: np.ndarray) -> np.ndarray:
     return pred
 
 
+def _indicator_rows(y_true: np.ndarray) -> bool:
+    """2-D rows that are not one-hot or class probabilities: multi-label indicators (several
+    ones, or none), for which argmax means nothing."""
+    if y_true.ndim != 2 or y_true.shape[1] <= 1:
+        return False
+    t = y_true.astype(np.float64)
+    return bool((t < 0).any() or not np.allclose(t.sum(axis=1), 1.0, atol=1e-6))
+
+
 def _true_labels(y_true) -> np.ndarray:
     y_true = np.asarray(y_true)
     if y_true.ndim == 2 and y_true.shape[1] > 1:
-        t = y_true.astype(np.float64)
-        # argmax only means something for one-hot or probability rows; multi-label indicator
-        # rows (several ones, or none) would be scored silently wrong
-        if (t < 0).any() or not np.allclose(t.sum(axis=1), 1.0, atol=1e-6):
+        if _indicator_rows(y_true):  # would be scored silently wrong by argmax
             raise ValueError(
                 "y_true has rows that are not one-hot or class probabilities (multi-label "
                 "targets?): use subset_accuracy, binary_accuracy, hamming_loss, f1_micro, "
@@ -611,11 +617,8 @@ TASKS = ("binary", "multiclass", "multilabel", "regression")
 def _f1_of_target(y_true, y_pred, average: str) -> float:
     """scikit-learn's "f1_macro" / "f1_micro": over the labels of indicator rows (multi-label
     y_true: 2-D, rows not all one-hot), else over classes."""
-    t = np.asarray(y_true)
-    if t.ndim == 2 and t.shape[1] > 1:
-        tf = t.astype(np.float64)
-        if (tf < 0).any() or not np.allclose(tf.sum(axis=1), 1.0, atol=1e-6):
-            return multilabel_f1(y_true, y_pred, average)
+    if _indicator_rows(np.asarray(y_true)):
+        return multilabel_f1(y_true, y_pred, average)
     return f1(y_true, y_pred, average)
 
 

@@ -149,15 +149,19 @@ def _float_rows(X: Any, who: str) -> np.ndarray:
     return arr
 
 
+def _check_not_empty(arr: np.ndarray, who: str) -> None:
+    # the wording scikit-learn's estimator checks look for
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(
+            f"{who}: X has no rows or no features: {arr.shape[0]} sample(s) and {arr.shape[1]} "
+            f"feature(s) (shape={arr.shape}) while a minimum of 1 is required."
+        )
+
+
 def _numeric_rows(X: Any, who: str) -> np.ndarray:
     """X as a 2-D float64 array with at least one row and no infinite values (NaN allowed)."""
     arr = _float_rows(X, who)
-    if arr.shape[0] == 0:
-        raise ValueError(f"{who}: X has no rows: 0 sample(s) (shape={arr.shape})")
-    if arr.shape[1] == 0:
-        raise ValueError(
-            f"{who}: 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
-        )
+    _check_not_empty(arr, who)
     if np.isinf(arr).any():
         raise ValueError(f"{who}: X has infinite values (only NaN counts as missing)")
     return arr
@@ -270,11 +274,7 @@ def _columns(X: Any, name: str) -> np.ndarray:
     if arr.dtype.kind == "c":
         raise ValueError(f"{name}: Complex data not supported")
     _check_2d(arr, name)
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(
-            f"{name}: {arr.shape[0]} sample(s) and {arr.shape[1]} feature(s) (shape={arr.shape}) "
-            "while a minimum of 1 is required."
-        )
+    _check_not_empty(arr, name)
     return arr
 
 

@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 from .. import metrics as _metrics
+from .._config import num_threads, set_num_threads
 from ..preprocessing import Standardizer
 from ..training import scoring as _scoring
 from ._split import KFold, StratifiedKFold
@@ -120,8 +121,6 @@ def _fit_and_score(
     its own count; in the caller's process (joblib's threading backend) the caller has set it
     for the duration of the parallel call, and a worker setting it would outlast the call."""
     if threads and threads[0] != os.getpid():
-        from .._config import set_num_threads
-
         set_num_threads(threads[1])
     Xtr, Xte = _preprocess(preprocess, standardize, X[train], X[test])
     ytr, yte = y[train], y[test]
@@ -232,8 +231,6 @@ def run_folds(
     # Each worker gets its share of the cores so n_jobs workers do not oversubscribe the machine;
     # training is bitwise identical for any thread count, so the scores match n_jobs=1 exactly.
     threads = max(1, _num_cores() // n_jobs)
-    from .._config import num_threads
-
     # Threads unless a backend is named or set by joblib.parallel_config (Dask, Ray): training
     # releases the GIL, and threads need neither worker processes nor copies of X.
     with num_threads(threads):  # workers in this process (threading backend) share the setting
