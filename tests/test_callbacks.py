@@ -152,6 +152,33 @@ def test_model_checkpoint_round_trip(tmp_path):
         _model().fit(X, y, epochs=1, callbacks=[cb.ModelCheckpoint(tmp_path / "{nope}.nnc")])
 
 
+def test_model_checkpoint_keras_spellings(tmp_path):
+    X, y = _data()
+    Xv, yv = _data(seed=1, n=80)
+    m = _model(lr=0.5)
+    best = cb.ModelCheckpoint(
+        filepath=tmp_path / "best.weights.nnc", save_best_only=True, save_weights_only=True
+    )
+    rec = Recorder()
+    h = m.fit(X, y, epochs=8, validation_data=(Xv, yv), callbacks=[rec, best])
+    header, arrays = nc.io.read(best.last_path)
+    assert header["optimizer"] is None and not any(k.startswith("optimizer.") for k in arrays)
+    restored = _model(seed=5)
+    restored.load_weights(best.last_path)
+    i = int(np.argmin(h.history["val_loss"]))
+    for a, b in zip(restored.get_weights(), rec.weights[i]):
+        np.testing.assert_array_equal(a, b)
+    full = cb.ModelCheckpoint(tmp_path / "full.nnc")
+    m.fit(X, y, epochs=1, callbacks=[full])
+    assert nc.io.read(full.last_path)[0]["optimizer"]["name"] == "sgd"
+    with pytest.raises(TypeError, match="filepath"):
+        cb.ModelCheckpoint(tmp_path / "a.nnc", filepath=tmp_path / "b.nnc")
+    with pytest.raises(TypeError, match="filepath"):
+        cb.ModelCheckpoint()
+    with pytest.raises(TypeError, match="save_weights_only"):
+        cb.ModelCheckpoint(tmp_path / "a.nnc", save_weights_only="yes")
+
+
 @pytest.mark.filterwarnings("ignore:.*optimizer steps in this fit were skipped:RuntimeWarning")
 def test_terminate_on_nan():
     X, y = _data(n=2000)

@@ -409,3 +409,75 @@ def test_save_refuses_nonfinite_batchnorm_statistics(tmp_path):
     with pytest.raises(ValueError, match="non-finite"):
         m.save(tmp_path / "m.nnc")
     assert not (tmp_path / "m.nnc").exists()
+
+
+# ------------------------------------------------------------------- Keras's weights-only files
+def _bn_model(seed):
+    m = nc.Sequential(
+        [nc.Dense(6, "relu"), nc.BatchNorm(), nc.Dropout(0.2), nc.Dense(3)], input_dim=4, seed=seed
+    )
+    return m.compile(optimizer="adam", loss="cross_entropy")
+
+
+def test_weights_round_trip_into_another_model(tmp_path):
+    trained = _bn_model(0)
+    X = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
+    trained.fit(X, np.arange(40) % 3, epochs=3, batch_size=8)
+    path = tmp_path / "best.weights.nnc"
+    trained.save_weights(path)
+    header, arrays = nio.read(path)
+    assert header["optimizer"] is None and sorted(arrays) == ["buffers", "params"]
+    other = _bn_model(1)
+    other.fit(X[:8], np.arange(8) % 3, epochs=1, batch_size=8)
+    moments = {k: v.copy() for k, v in other.optimizer.state_dict()["state"].items()}
+    other.load_weights(path)
+    for a, b in zip(other.get_weights(), trained.get_weights()):  # batchnorm's statistics too
+        assert np.array_equal(a, b)
+    assert np.array_equal(other.predict(X), trained.predict(X))
+    # the optimizer's state and the counts stay this model's
+    after = other.optimizer.state_dict()
+    assert after["steps"] == 1 and other.engine.step == 1 and other.epochs_done == 1
+    assert all(np.array_equal(after["state"][k], v) for k, v in moments.items())
+    # an unbuilt model of the same layers is built for the file's inputs
+    fresh = nc.Sequential([nc.Dense(6, "relu"), nc.BatchNorm(), nc.Dropout(0.2), nc.Dense(3)])
+    fresh.load_weights(path)
+    fresh.compile(loss="cross_entropy")
+    assert fresh.input_dim == 4 and np.array_equal(fresh.predict(X), trained.predict(X))
+    # a full save and a file object serve as well
+    trained.save(tmp_path / "full.nnc")
+    with open(tmp_path / "full.nnc", "rb") as f:
+        _bn_model(2).load_weights(f)
+
+
+@pytest.mark.parametrize(
+    "layers, input_dim, match",
+    [
+        ([nc.Dense(6, "relu"), nc.Dense(3)], 4, "layers"),
+        ([nc.Dense(6, "relu"), nc.BatchNorm(), nc.Dropout(0.2), nc.Dense(3)], 5, "inputs"),
+        ([nc.Dense(7, "relu"), nc.BatchNorm(), nc.Dropout(0.2), nc.Dense(3)], 4, "shape"),
+    ],
+)
+def test_load_weights_refuses_another_model_and_writes_nothing(tmp_path, layers, input_dim, match):
+    _bn_model(0).save_weights(tmp_path / "w.nnc")
+    other = nc.Sequential(layers, input_dim=input_dim, seed=3)
+    kept = [w.copy() for w in other.get_weights()]
+    with pytest.raises(ValueError, match=match) as err:
+        other.load_weights(tmp_path / "w.nnc")
+    assert "w.nnc" in str(err.value)
+    assert all(np.array_equal(a, b) for a, b in zip(other.get_weights(), kept))
+
+
+def test_load_weights_validates_the_file(saved, tmp_path):
+    m, _X, p = saved
+    data = bytearray(p.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    bad = tmp_path / "flipped.nnc"
+    bad.write_bytes(bytes(data))
+    kept = [w.copy() for w in m.get_weights()]
+    with pytest.raises(nc.ModelFileError, match="flipped.nnc"):
+        m.load_weights(bad)
+    with pytest.raises(nc.ModelFileError, match="limit"):
+        m.load_weights(p, max_bytes=100)
+    with pytest.raises(nc.ModelFileError, match="directory"):
+        m.load_weights(tmp_path)
+    assert all(np.array_equal(a, b) for a, b in zip(m.get_weights(), kept))

@@ -138,6 +138,11 @@ def test_regression_metrics(skm):
         assert metrics.mean_absolute_error(t, p) == pytest.approx(skm.mean_absolute_error(t, p))
         if shape != (1,):
             assert metrics.r2_score(t, p) == pytest.approx(skm.r2_score(t, p))
+        else:  # scikit-learn: NaN and a warning, not a number that means nothing
+            with pytest.warns(RuntimeWarning, match="two samples"):
+                assert np.isnan(metrics.r2_score(t, p))
+            with pytest.warns(UserWarning):  # its UndefinedMetricWarning
+                assert np.isnan(skm.r2_score(t, p))
     # (n, 1) predictions against (n,) targets.
     t = rng.normal(size=20)
     assert metrics.mse(t, t.reshape(-1, 1)) == 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -433,6 +435,38 @@ def test_grid_search_refits_best():
     assert gs.best_model_.epochs_done == gs.best_params_["fit__epochs"]
     assert gs.score(X, y) > 0.8
     assert "rank" in gs.results_table()
+
+
+def test_search_results_read_by_column_as_scikit_learn_does():
+    X, y = blobs(60)
+    grid = [{"hidden": [2, 8]}, {"hidden": [4], "fit__epochs": [2]}]
+    gs = ms.GridSearch(clf_fn, grid, cv=3, fit_params=FIT, scoring=["accuracy", "log_loss"])
+    res = gs.fit(X, y).cv_results_
+    rows = list(res)  # the rows, as before
+    assert len(res) == 3 and res[0] is rows[0] and res[-1] is rows[2]
+    for k in ("mean_test_accuracy", "std_test_log_loss", "split2_train_accuracy", "std_fit_time"):
+        assert np.array_equal(res[k], [r[k] for r in rows]) and k in res
+    # scikit-learn's single-metric names read the ranking metric
+    for k in ("mean_test_score", "rank_test_score", "split0_test_score", "mean_train_score"):
+        assert np.array_equal(res[k], res[k.replace("_score", "_accuracy")])
+    assert res["rank_test_score"].tolist() == [r["rank_test_accuracy"] for r in rows]
+    assert res["params"] == [r["params"] for r in rows]
+    hidden, epochs = res["param_hidden"], res["param_fit__epochs"]
+    assert hidden.tolist() == [2, 8, 4] and not hidden.mask.any()
+    assert epochs.mask.tolist() == [True, True, False] and epochs[2] == 2
+    table = dict(res)  # scikit-learn's dict of columns
+    assert {"params", "param_hidden", "mean_test_score", "mean_test_log_loss"} <= set(table)
+    assert all(len(v) == 3 for v in table.values())
+    for missing in ("mean_test_f1", "param_units", "nothing"):
+        assert missing not in res
+        with pytest.raises(KeyError):
+            res[missing]
+    assert (
+        pickle.loads(pickle.dumps(res))["mean_test_score"].tolist()
+        == res["mean_test_score"].tolist()
+    )
+    pd = pytest.importorskip("pandas")
+    assert pd.DataFrame(res).shape[0] == 3 and pd.DataFrame(table).shape[0] == 3
 
 
 def test_random_search():

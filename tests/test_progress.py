@@ -101,3 +101,34 @@ def test_dumb_terminal_is_plain(monkeypatch):
     s = FakeTTY()
     _drive(ProgressLogger(1, stream=s))
     assert "\r" not in s.getvalue()
+
+
+def test_predict_and_evaluate_take_keras_batch_size_and_verbose(capsys):
+    r = np.random.default_rng(1)
+    X = r.standard_normal((1000, 5)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int32)
+    m = nc.Sequential(
+        [nc.Dense(8, "relu"), nc.BatchNorm(), nc.Dropout(0.3), nc.Dense(2)], input_dim=5, seed=0
+    )
+    m.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+    m.fit(X, y, epochs=2)
+    capsys.readouterr()
+    plain, scores = m.predict(X), m.evaluate(X, y)
+    for bs in (1, 7, 33, 1000, 4096):  # the same numbers whatever the batch size
+        assert np.array_equal(m.predict(X, batch_size=bs, verbose=0), plain)
+        assert m.evaluate(X, y, batch_size=bs) == scores
+    assert capsys.readouterr().out == ""
+    m.predict(X, verbose=1)
+    m.evaluate(X, y, verbose="auto")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("predict: 1000 rows in ")
+    assert lines[1].startswith("evaluate: 1000 rows in ")
+    assert f"loss: {scores['loss']:.4f} - accuracy: {scores['accuracy']:.4f}" in lines[1]
+    for bad in (dict(batch_size=0), dict(batch_size=2.5), dict(verbose=-1), dict(verbose="yes")):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            m.predict(X, **bad)
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            m.evaluate(X, y, **bad)
+    with pytest.raises(ValueError, match="verbose"):
+        m.fit(X, y, verbose="loud")

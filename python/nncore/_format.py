@@ -6,6 +6,7 @@ from it."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -13,9 +14,10 @@ import json
 import math
 import os
 import re
+import stat
 import struct
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -334,3 +336,91 @@ def write_atomic(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
         except OSError:
             pass
         raise
+
+
+# ------------------------------------------------------------------------------------- reading
+DEFAULT_MAX_BYTES: int = LIMITS["default_max_file_bytes"]
+
+
+def check_max_bytes(max_bytes: object) -> None:
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise ValueError(f"max_bytes must be a non-negative integer, got {max_bytes!r}")
+
+
+def read_regular(name: str, max_bytes: int) -> bytes:
+    """A regular file's bytes, at most ``max_bytes``: no device (``/dev/zero``), FIFO or socket,
+    whatever a symlink points to. O_NONBLOCK so opening a FIFO does not wait for a writer, and
+    fstat on the open descriptor, so what is checked is what is read."""
+    check_max_bytes(max_bytes)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(name, flags)
+    except IsADirectoryError:
+        raise ModelFileError(f"{name}: is a directory, not an nncore model file") from None
+    st = os.fstat(fd)
+    try:
+        if stat.S_ISDIR(st.st_mode):
+            raise ModelFileError(f"{name}: is a directory, not an nncore model file")
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelFileError(f"{name}: is not a regular file (a device, FIFO or socket)")
+        if st.st_size > max_bytes:
+            raise ModelFileError(
+                f"{name}: {st.st_size} bytes is more than the limit of {max_bytes} "
+                "(raise it with max_bytes=)"
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(st.st_size + 1)  # one more: a file that grows is refused, not read on
+    if len(data) != st.st_size:
+        raise ModelFileError(f"{name}: the file changed size while being read")
+    return data
+
+
+def read_file_object(f: Any, name: str, max_bytes: int) -> bytes:
+    """A binary file object's bytes from where it stands, at most ``max_bytes`` (one more is
+    asked for, so a larger stream is refused without reading it all)."""
+    check_max_bytes(max_bytes)
+    data = f.read(max_bytes + 1)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name}: the file object is in text mode: open it with 'rb'")
+    if len(data) > max_bytes:
+        raise ModelFileError(
+            f"{name}: more than the limit of {max_bytes} bytes (raise it with max_bytes=)"
+        )
+    return bytes(data)
+
+
+def read_source(source: Any, max_bytes: int) -> tuple[bytes, str]:
+    """(bytes, name) of a model file given as a path or a binary file object opened with "rb"
+    (read from where it stands)."""
+    if hasattr(source, "read"):
+        name = str(getattr(source, "name", "<file object>"))
+        return read_file_object(source, name, max_bytes), name
+    name = os.fspath(source)
+    return read_regular(name, max_bytes), name
+
+
+@contextlib.contextmanager
+def model_errors(name: str) -> Iterator[None]:
+    """Turns what building a model from a decoded file raises into a ModelFileError naming the
+    file: a file that passed the checks can still describe pieces that do not fit together."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except (
+        KeyError,
+        TypeError,
+        AttributeError,
+        ValueError,
+        IndexError,
+        OverflowError,
+        RecursionError,
+        RuntimeError,
+        MemoryError,
+    ) as e:
+        raise ModelFileError(
+            f"{name}: invalid model description ({type(e).__name__}: {' '.join(str(e).split())[:300]})"
+        ) from None

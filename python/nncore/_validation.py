@@ -277,3 +277,15 @@ def check_fraction(value, name: str) -> float:
     if value != 0.0 and not 0.0 < value < 1.0:
         raise ValueError(f"{name} must be in (0, 1) (or 0 for none), got {value!r}")
     return value
+
+
+def check_verbose(value) -> int:
+    """``verbose`` as fit, predict and evaluate take it: a bool or an integer >= 0, or Keras's
+    ``"auto"`` (1)."""
+    if isinstance(value, str) and value == "auto":
+        return 1
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {value!r}")
+    return int(value)

@@ -552,7 +552,7 @@ class ModelCheckpoint(Callback):
 
     Parameters
     ----------
-    path : str or path-like
+    path : str or path-like, optional
         May contain format fields: ``{epoch}`` (1-based, as in Keras) and any epoch-log key, e.g.
         ``"ckpt/model-{epoch:03d}-{val_loss:.3f}.nnc"``. Missing parent folders are created.
     monitor : str, default "val_loss"
@@ -561,9 +561,13 @@ class ModelCheckpoint(Callback):
         Save only when ``monitor`` improved (a fixed path then always holds the best model).
     mode : {"auto", "min", "max"}, default "auto"
         As in :class:`EarlyStopping`; used with ``save_best_only``.
-
     verbose : int
         1 prints a line for each file written.
+    save_weights_only : bool, default False
+        Write the weights and buffers only (:meth:`Sequential.save_weights`: no optimizer
+        state; :meth:`Sequential.load_weights` reads them back), as in Keras.
+    filepath : str or path-like, optional
+        Keras's name for ``path`` (give one of the two).
 
     Attributes
     ----------
@@ -574,6 +578,9 @@ class ModelCheckpoint(Callback):
 
     Raises
     ------
+    TypeError
+        When neither or both of ``path`` and ``filepath`` are given, or ``save_best_only`` or
+        ``save_weights_only`` is not a bool.
     ValueError
         When ``mode`` is unknown; during ``fit``, when ``path`` uses a field the epoch logs lack
         or (with ``save_best_only``) ``monitor`` is not in them.
@@ -602,13 +609,21 @@ class ModelCheckpoint(Callback):
 
     def __init__(
         self,
-        path,
+        path=None,
         monitor: str = "val_loss",
         save_best_only: bool = False,
         mode: str = "auto",
         verbose: int = 0,
+        *,
+        save_weights_only: bool = False,
+        filepath=None,
     ):
-        self.path = os.fspath(path)
+        if (path is None) == (filepath is None):
+            raise TypeError(
+                "ModelCheckpoint: give the file's path once, as path or as filepath (Keras's name)"
+            )
+        self.path = os.fspath(path if filepath is None else filepath)
+        self.save_weights_only = check_bool(save_weights_only, "ModelCheckpoint: save_weights_only")
         self.monitor = monitor
         self.save_best_only = check_bool(save_best_only, "ModelCheckpoint: save_best_only")
         self.mode = _resolve_mode(mode, monitor, "ModelCheckpoint")
@@ -647,7 +662,10 @@ class ModelCheckpoint(Callback):
         parent = os.path.dirname(path)
         if parent:
             os.makedirs(parent, exist_ok=True)
-        self.model.save(path)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
         self.last_path = path
         if self.verbose:
             print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}")

@@ -28,7 +28,6 @@ bits. :func:`load` returns a :class:`nncore.quantize.QuantizedModel` for such a 
 from __future__ import annotations
 
 import os
-import stat
 from typing import Any
 
 import numpy as np
@@ -166,43 +165,7 @@ def save(model: Sequential, path: str | os.PathLike[str]) -> None:
     model.save(path)
 
 
-DEFAULT_MAX_BYTES: int = _format.LIMITS["default_max_file_bytes"]  # load(path, max_bytes=...)
-
-
-def _check_max_bytes(max_bytes: object) -> None:
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
-        raise ValueError(f"max_bytes must be a non-negative integer, got {max_bytes!r}")
-
-
-def _read_regular(name: str, max_bytes: int) -> bytes:
-    """A regular file's bytes, at most ``max_bytes``: no device (``/dev/zero``), FIFO or socket,
-    whatever a symlink points to. O_NONBLOCK so opening a FIFO does not wait for a writer, and
-    fstat on the open descriptor, so what is checked is what is read."""
-    _check_max_bytes(max_bytes)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(name, flags)
-    except IsADirectoryError:
-        raise ModelFileError(f"{name}: is a directory, not an nncore model file") from None
-    st = os.fstat(fd)
-    try:
-        if stat.S_ISDIR(st.st_mode):
-            raise ModelFileError(f"{name}: is a directory, not an nncore model file")
-        if not stat.S_ISREG(st.st_mode):
-            raise ModelFileError(f"{name}: is not a regular file (a device, FIFO or socket)")
-        if st.st_size > max_bytes:
-            raise ModelFileError(
-                f"{name}: {st.st_size} bytes is more than the limit of {max_bytes} "
-                "(raise it with max_bytes=)"
-            )
-    except BaseException:
-        os.close(fd)
-        raise
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(st.st_size + 1)  # one more: a file that grows is refused, not read on
-    if len(data) != st.st_size:
-        raise ModelFileError(f"{name}: the file changed size while being read")
-    return data
+DEFAULT_MAX_BYTES: int = _format.DEFAULT_MAX_BYTES  # load(path, max_bytes=...)
 
 
 def read(
@@ -254,7 +217,7 @@ def read(
     >>> tmp.cleanup()
     """
     name = os.fspath(path)
-    return _format.decode(_read_regular(name, max_bytes), name)
+    return _format.decode(_format.read_regular(name, max_bytes), name)
 
 
 def load(
@@ -313,24 +276,8 @@ def load(
             "load takes a file path or a binary file object, not a file's contents: for the "
             "bytes of a model file use nncore.io.loads(data)"
         )
-    if hasattr(path, "read"):
-        name = str(getattr(path, "name", "<file object>"))
-        return _build(*_format.decode(_read_file_object(path, name, max_bytes), name), name)
-    return _build(*read(path, max_bytes=max_bytes), os.fspath(path))
-
-
-def _read_file_object(f: Any, name: str, max_bytes: int) -> bytes:
-    """A binary file object's bytes from where it stands, at most ``max_bytes`` (one more is
-    asked for, so a larger stream is refused without reading it all)."""
-    _check_max_bytes(max_bytes)
-    data = f.read(max_bytes + 1)
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"{name}: the file object is in text mode: open it with 'rb'")
-    if len(data) > max_bytes:
-        raise ModelFileError(
-            f"{name}: more than the limit of {max_bytes} bytes (raise it with max_bytes=)"
-        )
-    return bytes(data)
+    data, name = _format.read_source(path, max_bytes)
+    return _build(*_format.decode(data, name), name)
 
 
 def _build(
@@ -338,26 +285,10 @@ def _build(
 ) -> Sequential | QuantizedModel:
     """The model a validated header and its arrays describe; any inconsistency between them is a
     ModelFileError naming the file."""
-    try:
+    with _format.model_errors(name):
         _format.check_count(header.get("step", 0), "step", name)
         _format.check_count(header.get("epochs_done", 0), "epochs_done", name)
         model = Sequential.from_state({**header, "arrays": arrays})
         if header.get("quantization") is not None:
             return QuantizedModel.from_state({**header, "arrays": arrays}, model)
         return model
-    except ModelFileError:
-        raise
-    except (
-        KeyError,
-        TypeError,
-        AttributeError,
-        ValueError,
-        IndexError,
-        OverflowError,
-        RecursionError,
-        RuntimeError,
-        MemoryError,
-    ) as e:
-        raise ModelFileError(
-            f"{name}: invalid model description ({type(e).__name__}: {' '.join(str(e).split())[:300]})"
-        ) from None

@@ -15,6 +15,8 @@ errors ``neg_log_loss``, ``neg_mean_squared_error``, ``neg_mean_absolute_error``
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._multilabel import (
@@ -532,7 +534,8 @@ def r2_score(y_true, y_pred) -> float:
     -------
     float
         1 for a perfect fit, 0 for predicting the mean, negative for worse. A constant y_true
-        scores 1.0 when predicted exactly, else 0.0 (scikit-learn's ``force_finite``).
+        scores 1.0 when predicted exactly, else 0.0 (scikit-learn's ``force_finite``). One
+        sample has no variance to explain: NaN, with a RuntimeWarning, as in scikit-learn.
 
     Raises
     ------
@@ -546,6 +549,9 @@ def r2_score(y_true, y_pred) -> float:
     0.5
     """
     t, p = _reg(y_true, y_pred)
+    if t.shape[0] < 2:
+        warnings.warn("r2_score is not defined for fewer than two samples", RuntimeWarning, 2)
+        return float("nan")
     if t.ndim == 1:
         t, p = t.reshape(-1, 1), p.reshape(-1, 1)
     ss_res = np.sum((t - p) ** 2, axis=0)

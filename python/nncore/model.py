@@ -23,15 +23,24 @@ from . import (
     _format,
     _losses,
     _mc_dropout,
+    _state,
     _torch_export,
     onnx_export,
+    progress,
     quantize,
 )
 from . import metrics as _metrics
 from . import optim as _optim
 from ._engine import Engine, core_specs
 from ._summary import summary_text
-from ._validation import check_positive_int, check_sample_weight, check_seed, check_weights, check_X
+from ._validation import (
+    check_positive_int,
+    check_sample_weight,
+    check_seed,
+    check_verbose,
+    check_weights,
+    check_X,
+)
 from .callbacks import History
 from .diagnostics import DiagnosticsRecorder
 from .distributed import evaluate as _distributed_evaluate
@@ -41,7 +50,6 @@ from .streaming import fit_source, is_source
 from .training import ArraySource, Driver, callback_list, context, inputs, scoring, steps
 
 LOSSES = _losses.LOSSES
-_MAX_COUNT = 2**63 - 1  # step and epoch counters are 64-bit in the core
 
 
 class _ViewOwner:
@@ -455,6 +463,7 @@ class Sequential:
         >>> len(history.history["loss"]), model.epochs_done
         (3, 3)
         """
+        verbose = check_verbose(verbose)
         kw: dict[str, Any] = dict(epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose)
         kw.update(shuffle=inputs.check_shuffle(shuffle), callbacks=callbacks, schedulers=schedulers)
         ctx = context.resolve(distributed, "fit")
@@ -496,6 +505,8 @@ class Sequential:
         self,
         X,
         *,
+        batch_size: int | None = None,
+        verbose=0,
         fold_batchnorm: bool | None = None,
         mc_samples: int | None = None,
         seed: int | None = None,
@@ -513,6 +524,11 @@ class Sequential:
         ----------
         X : array-like of shape (n_samples, n_features)
             The inputs (converted to float32).
+        batch_size : int, optional
+            Accepted for Keras code and checked; the core runs the rows in blocks of bounded
+            size whatever it is, with the same result.
+        verbose : int or "auto", default 0
+            Not 0: one line with the rows and the time when done (``"auto"`` is 1).
         fold_batchnorm : bool, optional
             False runs layer by layer, with the same bits as ``forward(X, training=False)``
             and :meth:`evaluate`; None or True runs the folded plan.
@@ -554,22 +570,25 @@ class Sequential:
         ((2, 3), (2, 3))
         """
         X = inputs.check_input(self, X)
-        if mc_samples is None:
-            if return_std or seed is not None:
-                raise ValueError("seed and return_std need mc_samples (Monte-Carlo dropout)")
-            return self.engine.predict(X, fold_batchnorm is None or bool(fold_batchnorm))
-        if fold_batchnorm:
-            raise ValueError("fold_batchnorm skips dropout: it cannot be used with mc_samples")
-        return _mc_dropout.mc_predict(
-            self.engine,
-            X,
-            lambda out: scoring.transform(self.loss, out),
-            _mc_dropout.check_mc_samples(mc_samples),
-            self.seed if seed is None else seed,
-            bool(return_std),
-        )
+        with progress.reported("predict", X.shape[0], verbose, batch_size):
+            if mc_samples is None:
+                if return_std or seed is not None:
+                    raise ValueError("seed and return_std need mc_samples (Monte-Carlo dropout)")
+                return self.engine.predict(X, fold_batchnorm is None or bool(fold_batchnorm))
+            if fold_batchnorm:
+                raise ValueError("fold_batchnorm skips dropout: it cannot be used with mc_samples")
+            return _mc_dropout.mc_predict(
+                self.engine,
+                X,
+                lambda out: scoring.transform(self.loss, out),
+                _mc_dropout.check_mc_samples(mc_samples),
+                self.seed if seed is None else seed,
+                bool(return_std),
+            )
 
-    def evaluate(self, X, y, *, sample_weight=None, distributed=None) -> dict:
+    def evaluate(
+        self, X, y, *, batch_size=None, verbose=0, sample_weight=None, distributed=None
+    ) -> dict:
         """The mean data loss and each compiled metric on (X, y), in evaluation mode.
 
         Parameters
@@ -578,6 +597,11 @@ class Sequential:
             The inputs.
         y : array-like
             The targets, as for :meth:`fit`.
+        batch_size : int, optional
+            Accepted for Keras code and checked; the rows run in blocks of bounded size
+            whatever it is, with the same scores.
+        verbose : int or "auto", default 0
+            Not 0: one line with the rows, the time and the scores when done.
         sample_weight : array-like of shape (n_samples,), optional
             Per-row weights of the loss (the metrics are not weighted).
         distributed : Context, optional
@@ -613,10 +637,15 @@ class Sequential:
         if self.loss is None:
             raise RuntimeError("the model is not compiled: call model.compile(...) first")
         ctx = context.resolve(distributed, "evaluate")
-        if ctx is not None:
-            return _distributed_evaluate(self, X, y, sample_weight=sample_weight, ctx=ctx)
-        X, y, sw = inputs.evaluate_inputs(self, X, y, sample_weight)
-        return steps.evaluate(self, X, y, sw)
+        if ctx is None:
+            X, y, sample_weight = inputs.evaluate_inputs(self, X, y, sample_weight)
+        rows = X.shape[0] if ctx is None else None  # the ranks' rows are counted in C++
+        with progress.reported("evaluate", rows, verbose, batch_size) as logs:
+            if ctx is None:
+                logs.update(steps.evaluate(self, X, y, sample_weight))
+            else:
+                logs.update(_distributed_evaluate(self, X, y, sample_weight=sample_weight, ctx=ctx))
+            return dict(logs)
 
     # ----------------------------------------------------------------------- user-written loops
     def train_step(self, x, y, *, sample_weight=None) -> float:
@@ -953,22 +982,7 @@ class Sequential:
         RuntimeError
             When the model is not built yet.
         """
-        if self.engine is None:
-            raise RuntimeError("cannot save a model that is not built yet")
-        arrays = self.engine.state_arrays()
-        optimizer: dict | None = None
-        if self.optimizer is not None:
-            sd = self.optimizer.state_dict()
-            for k, v in sd["state"].items():
-                arrays["optimizer." + k] = np.asarray(v, dtype=np.float32)
-            optimizer = {k: v for k, v in sd.items() if k != "state"}
-        return {
-            "config": self.get_config(),
-            "optimizer": optimizer,
-            "step": self.engine.step,
-            "epochs_done": int(self.epochs_done),
-            "arrays": arrays,
-        }
+        return _state.state_of(self)
 
     @classmethod
     def from_state(cls, state: dict) -> Sequential:
@@ -990,25 +1004,7 @@ class Sequential:
         ValueError
             When the state does not fit together (TypeError or KeyError for wrong types).
         """
-        config = state.get("config")
-        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-            raise ValueError("the state lacks the model configuration")
-        optd = state.get("optimizer")
-        opt = "sgd" if optd is None else _optim.get(optd["name"], **optd.get("hparams", {}))
-        # built once, with nothing initialised randomly: the arrays below are the weights
-        model = cls.from_config(dict(config, input_dim=None), optimizer=opt)
-        model.build(config.get("input_dim"), _init=False)
-        arrays = state["arrays"]
-        model.engine.load_arrays(arrays)
-        model.engine.step = check_positive_int(state.get("step", 0), "step", 0, _MAX_COUNT)
-        model.epochs_done = check_positive_int(
-            state.get("epochs_done", 0), "epochs_done", 0, _MAX_COUNT
-        )
-        if optd is not None and model.optimizer is not None:
-            prefix = "optimizer."
-            opt_state = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-            model.optimizer.load_state_dict(dict(optd, state=opt_state))
-        return model
+        return _state.from_state(cls, state)
 
     def save(self, path) -> None:
         """Write the model (architecture, weights, buffers, optimizer state) to a file.
@@ -1026,6 +1022,67 @@ class Sequential:
             When the model is not built yet.
         """
         _format.write_model(path, _format.encode(self.state()))
+
+    def save_weights(self, path) -> None:
+        """Write the weights and buffers, without the optimizer's state (Keras's
+        ``save_weights``), in the format of :meth:`save`; :meth:`load_weights` reads them back.
+
+        Parameters
+        ----------
+        path : str, path-like or binary file object
+            As for :meth:`save` (written atomically). :func:`nncore.load` reads the file too,
+            as a model with a fresh optimizer.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not built yet.
+        """
+        _state.save_weights(self, path)
+
+    def load_weights(self, path, *, max_bytes: int = _format.DEFAULT_MAX_BYTES) -> None:
+        """Copy the weights and buffers of a model file into this model (Keras's
+        ``load_weights``); the optimizer's state and the step counts stay as they are.
+
+        The file is checked as :func:`nncore.load` checks it, so an untrusted file is safe, and
+        nothing is written unless all of it fits.
+
+        Parameters
+        ----------
+        path : str, path-like or binary file object
+            A file from :meth:`save_weights` or :meth:`save` (or a ModelCheckpoint's).
+        max_bytes : int, default 2 GiB
+            Larger files are refused before they are read.
+
+        Raises
+        ------
+        ModelFileError
+            When the file is not a valid model file.
+        ValueError
+            When the file's model has other layers, inputs or weight shapes than this one (an
+            unbuilt model is built for the file's inputs).
+        OSError
+            When the file cannot be opened.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import nncore as nc
+        >>> def make(seed):
+        ...     return nc.Sequential([nc.Dense(8, "relu"), nc.Dense(2)], input_dim=4, seed=seed)
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "best.weights.nnc")
+        >>> trained = make(0)
+        >>> trained.save_weights(path)
+        >>> other = make(1)
+        >>> other.load_weights(path)
+        >>> x = np.ones((2, 4), np.float32)
+        >>> bool(np.array_equal(other.predict(x), trained.predict(x)))
+        True
+        >>> tmp.cleanup()
+        """
+        _state.load_weights(self, path, max_bytes)
 
     def quantize(self, X_calibration=None, *, activations="static", keep_last_fp32=True):
         """An int8 copy of this model for inference.

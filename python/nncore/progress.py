@@ -9,12 +9,17 @@ seconds of a long epoch. verbose=2: the summary line per epoch only. Notebook wi
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
 import time
+from collections.abc import Iterator
 
+from ._validation import check_positive_int, check_verbose
 from .callbacks import Callback
+
+__all__ = ["ProgressLogger"]  # reported() serves predict and evaluate
 
 # Epoch-log keys not shown in the summary line (diagnostics series carry a "/").
 _HIDDEN = {"time", "grad_norm", "batch", "batches"}
@@ -40,7 +45,9 @@ def _fmt_num(v) -> str:
 def _fmt_time(s: float) -> str:
     if not math.isfinite(s):
         return "?"
-    if s < 1:
+    if s < 0.1:  # a small model's epoch takes well under a millisecond
+        return f"{s * 1000:.3g}ms"
+    if s < 0.9995:
         return f"{s * 1000:.0f}ms"
     if s < 60:
         return f"{s:.1f}s"
@@ -292,3 +299,22 @@ class ProgressLogger(Callback):
         if self._bar is not None:  # stopped mid-epoch (Ctrl-C, a callback)
             self._bar.close()
             self._bar = None
+
+
+@contextlib.contextmanager
+def reported(what: str, rows, verbose, batch_size=None, stream=None) -> Iterator[dict]:
+    """predict's and evaluate's Keras options: with ``verbose`` (0, 1, 2 or "auto") one line when
+    the work is done, with the scores the block puts in the yielded dict; ``batch_size`` is only
+    checked (the core already runs the rows in blocks of bounded size, so it changes neither
+    the result nor the memory)."""
+    verbose = check_verbose(verbose)
+    if batch_size is not None:
+        check_positive_int(batch_size, "batch_size")
+    logs: dict = {}
+    start = time.perf_counter()
+    yield logs
+    if verbose:
+        took = _fmt_time(time.perf_counter() - start)
+        text = f"{what}: {took}" if rows is None else f"{what}: {rows} rows in {took}"
+        scores = _metrics_text(logs)
+        print(f"{text} - {scores}" if scores else text, file=stream or sys.stdout)

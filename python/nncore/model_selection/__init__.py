@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..preprocessing import Standardizer  # where the CLI and older code import it from
 from ._curves import learning_curve, validation_curve
-from ._search import GridSearch, RandomSearch
+from ._search import GridSearch, RandomSearch, SearchResults
 from ._split import KFold, RepeatedStratifiedKFold, StratifiedKFold, train_test_split
 from ._validation import cross_val_score, cross_validate
 
@@ -28,6 +28,7 @@ __all__ = [
     "KFold",
     "RandomSearch",
     "RepeatedStratifiedKFold",
+    "SearchResults",
     "Standardizer",
     "StratifiedKFold",
     "cross_val_score",

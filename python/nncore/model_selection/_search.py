@@ -33,6 +33,86 @@ class _Build:
         return self.fn(**params)
 
 
+class SearchResults(list):
+    """A search's ``cv_results_``: a list with one row (a dict) per candidate, which also reads
+    by column as scikit-learn's dict of arrays does.
+
+    ``results["mean_test_accuracy"]`` is an array over the candidates, ``results["params"]`` the
+    list of their parameter dicts and ``results["param_units"]`` one parameter's values, masked
+    where a candidate lacks it. scikit-learn's single-metric names (``mean_test_score``,
+    ``rank_test_score``, ``split0_test_score``, ...) read the first metric, the one that ranks.
+    ``dict(results)`` is scikit-learn's dict; iterating, ``len`` and integer indexes see rows.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        One per candidate: ``params`` and its scores and times.
+    metric : str, optional
+        The ranking metric, which scikit-learn's ``_score`` names read.
+
+    Examples
+    --------
+    >>> results = SearchResults(
+    ...     [{"params": {"units": 4}, "mean_test_accuracy": 0.75, "rank_test_accuracy": 2},
+    ...      {"params": {"units": 16}, "mean_test_accuracy": 0.875, "rank_test_accuracy": 1}],
+    ...     metric="accuracy",
+    ... )
+    >>> results["mean_test_score"], results["param_units"].tolist()
+    (array([0.75 , 0.875]), [4, 16])
+    >>> results[1]["params"], sorted(dict(results))[:2]
+    ({'units': 16}, ['mean_test_accuracy', 'mean_test_score'])
+    """
+
+    def __init__(self, rows=(), *, metric: str | None = None):
+        super().__init__(rows)
+        self.metric = metric
+
+    def _names(self) -> list[str]:
+        names = list(dict.fromkeys(k for row in self for k in row))
+        params = dict.fromkeys(p for row in self for p in row.get("params", {}))
+        extra = [f"param_{p}" for p in params]
+        if self.metric is not None:
+            tail = f"_{self.metric}"
+            extra += [k[: -len(tail)] + "_score" for k in names if k.endswith(tail)]
+        return names + extra
+
+    def keys(self) -> list[str]:
+        """The column names, scikit-learn's among them.
+
+        Returns
+        -------
+        list of str
+            The rows' keys, then ``param_<name>`` for each parameter and the ``_score`` names.
+        """
+        return self._names()
+
+    def __contains__(self, item) -> bool:
+        if isinstance(item, str):
+            return item in self._names()
+        return super().__contains__(item)
+
+    def __getitem__(self, key):
+        if not isinstance(key, str):
+            return super().__getitem__(key)
+        if key == "params":
+            return [dict(row["params"]) for row in self]
+        if key.startswith("param_") and key not in self._row_names():
+            name = key[len("param_") :]
+            values = [row.get("params", {}).get(name) for row in self]
+            mask = [name not in row.get("params", {}) for row in self]
+            if not any(name in row.get("params", {}) for row in self):
+                raise KeyError(key)
+            return np.ma.MaskedArray(np.array(values, dtype=object), mask=mask)
+        if key.endswith("_score") and self.metric is not None and key not in self._row_names():
+            key = key[: -len("_score")] + f"_{self.metric}"
+        if key not in self._row_names():
+            raise KeyError(key)
+        return np.array([row[key] for row in self])
+
+    def _row_names(self) -> set:
+        return {k for row in self for k in row}
+
+
 def _results_table(cands, results, scorers, n_folds) -> list:
     """cv_results_: one row per candidate with its per-split, mean and std scores, times and the
     rank of its mean test score under each metric."""
@@ -49,8 +129,9 @@ def _results_table(cands, results, scorers, n_folds) -> list:
                 row[f"split{j}_train_{k}"] = float(v)
             row[f"mean_test_{k}"], row[f"std_test_{k}"] = float(te.mean()), float(te.std())
             row[f"mean_train_{k}"], row[f"std_train_{k}"] = float(tr.mean()), float(tr.std())
-        row["mean_fit_time"] = float(np.mean([r["fit_time"] for r in rs]))
-        row["mean_score_time"] = float(np.mean([r["score_time"] for r in rs]))
+        for t in ("fit_time", "score_time"):
+            times = np.array([r[t] for r in rs])
+            row[f"mean_{t}"], row[f"std_{t}"] = float(times.mean()), float(times.std())
         table.append(row)
     for k, (_, gib) in scorers.items():
         means = np.array([r[f"mean_test_{k}"] for r in table])
@@ -129,7 +210,7 @@ class _BaseSearch:
         table = _results_table(cands, results, scorers, len(folds))
         main = next(iter(scorers))
         self.scorer_ = main
-        self.cv_results_ = table
+        self.cv_results_ = SearchResults(table, metric=main)
         self.best_index_ = int(np.argmin([r[f"rank_test_{main}"] for r in table]))
         self.best_params_ = dict(cands[self.best_index_])
         self.best_score_ = table[self.best_index_][f"mean_test_{main}"]
@@ -179,8 +260,9 @@ class GridSearch(_BaseSearch):
 
     ``model_fn(**params)`` builds each candidate's model; parameters named ``fit__<name>`` (e.g.
     ``fit__epochs``, ``fit__batch_size``) go to ``fit`` instead. After :meth:`fit`:
-    ``cv_results_`` (list of dicts with ``params``, ``splitK_test_<m>``, ``mean_test_<m>``,
-    ``std_test_<m>``, ``rank_test_<m>``, train scores and times), ``best_params_``,
+    ``cv_results_`` (a :class:`SearchResults`: rows with ``params``, ``splitK_test_<m>``,
+    ``mean_test_<m>``, ``std_test_<m>``, ``rank_test_<m>``, train scores and times, that reads
+    by column as scikit-learn's dict does), ``best_params_``,
     ``best_score_``, ``best_index_`` and, with ``refit``, ``best_model_`` trained on all the data.
 
     Parameters
