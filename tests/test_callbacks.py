@@ -177,6 +177,11 @@ def test_model_checkpoint_keras_spellings(tmp_path):
         cb.ModelCheckpoint()
     with pytest.raises(TypeError, match="save_weights_only"):
         cb.ModelCheckpoint(tmp_path / "a.nnc", save_weights_only="yes")
+    log = cb.CSVLogger(filename=tmp_path / "log.csv")
+    _model().fit(X, y, epochs=2, callbacks=[log])
+    assert len((tmp_path / "log.csv").read_text().splitlines()) == 3
+    with pytest.raises(TypeError, match="filename"):
+        cb.CSVLogger(tmp_path / "a.csv", filename=tmp_path / "b.csv")
 
 
 @pytest.mark.filterwarnings("ignore:.*optimizer steps in this fit were skipped:RuntimeWarning")

@@ -547,6 +547,15 @@ class ReduceLROnPlateau(Callback):
             self.wait = 0
 
 
+def _one_path(path, keras_path, who: str, keras_name: str) -> str:
+    """The file a callback writes, given as ``path`` or by Keras's name for it (not both)."""
+    if (path is None) == (keras_path is None):
+        raise TypeError(
+            f"{who}: give the file's path once, as path or as {keras_name} (Keras's name)"
+        )
+    return os.fspath(path if keras_path is None else keras_path)
+
+
 class ModelCheckpoint(Callback):
     """Save the model (``model.save``: atomic, checksummed) at the end of epochs.
 
@@ -618,11 +627,7 @@ class ModelCheckpoint(Callback):
         save_weights_only: bool = False,
         filepath=None,
     ):
-        if (path is None) == (filepath is None):
-            raise TypeError(
-                "ModelCheckpoint: give the file's path once, as path or as filepath (Keras's name)"
-            )
-        self.path = os.fspath(path if filepath is None else filepath)
+        self.path = _one_path(path, filepath, "ModelCheckpoint", "filepath")
         self.save_weights_only = check_bool(save_weights_only, "ModelCheckpoint: save_weights_only")
         self.monitor = monitor
         self.save_best_only = check_bool(save_best_only, "ModelCheckpoint: save_best_only")
@@ -805,15 +810,20 @@ class CSVLogger(Callback):
 
     Parameters
     ----------
-    path : str or os.PathLike
+    path : str or os.PathLike, optional
         The CSV file (missing parent folders are created).
     separator : str, default ","
         The column separator.
     append : bool, default False
         Add rows to an existing file instead of overwriting it.
+    filename : str or os.PathLike, optional
+        Keras's name for ``path`` (give one of the two).
 
     Raises
     ------
+    TypeError
+        When neither or both of ``path`` and ``filename`` are given, or ``append`` is not a
+        bool.
     OSError
         During ``fit``, when the file cannot be written.
 
@@ -837,8 +847,8 @@ class CSVLogger(Callback):
     >>> tmp.cleanup()
     """
 
-    def __init__(self, path, separator: str = ",", append: bool = False):
-        self.path = os.fspath(path)
+    def __init__(self, path=None, separator: str = ",", append: bool = False, *, filename=None):
+        self.path = _one_path(path, filename, "CSVLogger", "filename")
         self.separator = separator
         self.append = check_bool(append, "CSVLogger: append")
         self._keys = None
