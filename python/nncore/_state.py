@@ -1,10 +1,11 @@
-"""A model's state as plain data and back (what an ``.nnc`` file holds), and Keras's weights-only
-files over the same format: ``save_weights`` leaves the optimizer out, ``load_weights`` copies a
-file's weights into a model of the same layers."""
+"""A model's state as plain data and back (what an ``.nnc`` file holds); Keras's weights-only
+files over the same format (``save_weights`` leaves the optimizer out, ``load_weights`` copies a
+file's weights into a model of the same layers); PyTorch's ``state_dict`` / ``load_state_dict``."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -87,3 +88,47 @@ def load_weights(model, source, max_bytes: int) -> None:
         model.set_weights(saved.get_weights())
     except ValueError as e:
         raise ValueError(f"{name}: the file's weights do not fit this model: {e}") from None
+
+
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`Sequential.load_state_dict` did not match, as PyTorch reports it."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+# PyTorch's BatchNorm1d counts its batches in a buffer nncore has no use for (it averages with
+# a fixed momentum), so a state_dict from PyTorch loads without it.
+_TORCH_ONLY = ".num_batches_tracked"
+
+
+def state_dict(model) -> dict[str, np.ndarray]:
+    """:meth:`Sequential.state_dict`: copies of the parameters and buffers, in layer order."""
+    return {k: v.copy() for k, v in {**model.parameters(), **model.buffers()}.items()}
+
+
+def load_state_dict(model, state: Mapping, strict: bool) -> IncompatibleKeys:
+    """:meth:`Sequential.load_state_dict`: every array checked before any is written."""
+    if not isinstance(state, Mapping):
+        raise TypeError(
+            f"state_dict: expected a mapping of name to array, got {type(state).__name__}"
+        )
+    current = state_dict(model)
+    missing = [k for k in current if k not in state]
+    unexpected = [
+        k
+        for k in state
+        if k not in current and not (isinstance(k, str) and k.endswith(_TORCH_ONLY))
+    ]
+    if strict and (missing or unexpected):
+        parts = []
+        if missing:
+            parts.append("missing keys " + ", ".join(repr(k) for k in missing))
+        if unexpected:
+            parts.append("unexpected keys " + ", ".join(repr(k) for k in unexpected))
+        raise ValueError(
+            f"load_state_dict: {'; '.join(parts)} (the model's keys: {', '.join(current)}; "
+            "strict=False loads the keys both have)"
+        )
+    model.set_weights([state[k] if k in state else v for k, v in current.items()])
+    return IncompatibleKeys(missing, unexpected)

@@ -34,6 +34,7 @@ from . import optim as _optim
 from ._engine import Engine, core_specs
 from ._summary import summary_text
 from ._validation import (
+    check_bool,
     check_positive_int,
     check_sample_weight,
     check_seed,
@@ -875,6 +876,65 @@ class Sequential:
         for (_name, v), w in zip(views, weights):
             v[...] = w
         self.engine.params_changed()
+
+    def state_dict(self) -> dict:
+        """Copies of the parameters and buffers by name, as PyTorch's ``state_dict`` (names as
+        :meth:`parameters` and :meth:`buffers` give them).
+
+        Unlike PyTorch's, the arrays are copies: training on does not change a state_dict kept
+        for later.
+
+        Returns
+        -------
+        dict of str to ndarray
+            ``"0.weight"``, ``"0.bias"``, ..., then the BatchNorm running statistics.
+
+        Raises
+        ------
+        RuntimeError
+            When the model is not built yet.
+        """
+        return _state.state_dict(self)
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Overwrite parameters and buffers from a name -> array mapping (PyTorch's
+        ``load_state_dict``): every array is checked (shape, finite) before any is written.
+
+        Parameters
+        ----------
+        state_dict : mapping of str to array-like
+            From :meth:`state_dict`, or a PyTorch ``nn.Sequential``'s whose modules line up
+            with the layers, since names are layer indexes (an ``nn.ReLU`` module is an
+            :class:`Activation` layer here; its BatchNorm's ``num_batches_tracked`` is
+            ignored; :func:`nncore.from_torch` converts a whole model instead).
+        strict : bool, default True
+            Missing or unexpected keys raise; False loads the keys both have.
+
+        Returns
+        -------
+        IncompatibleKeys
+            ``(missing_keys, unexpected_keys)``, as PyTorch returns.
+
+        Raises
+        ------
+        ValueError
+            When ``strict`` and keys differ, or a shape differs or a value is not finite.
+        TypeError
+            When ``state_dict`` is not a mapping.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import nncore as nc
+        >>> a = nc.Sequential([nc.Dense(3, "relu"), nc.Dense(2)], input_dim=4, seed=0)
+        >>> b = nc.Sequential([nc.Dense(3, "relu"), nc.Dense(2)], input_dim=4, seed=1)
+        >>> b.load_state_dict(a.state_dict())
+        IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+        >>> x = np.ones((1, 4), np.float32)
+        >>> bool(np.array_equal(a.predict(x), b.predict(x)))
+        True
+        """
+        return _state.load_state_dict(self, state_dict, check_bool(strict, "strict"))
 
     @property
     def num_params(self) -> int:
