@@ -634,3 +634,70 @@ def test_learning_rate_is_lr_by_its_keras_name(name):
     assert cls(learning_rate=0.0123).lr == pytest.approx(0.0123)
     with pytest.raises(ValueError, match="give lr or learning_rate"):
         cls(lr=0.5, learning_rate=0.0123)
+
+
+def _group_run(change):
+    """Weights after 6 Adam steps on fixed data, ``change(opt)`` applied after the third."""
+    import nncore as nc
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 5)).astype(np.float32)
+    y = np.arange(64) % 3
+    m = nc.Sequential([nc.Dense(8, "tanh"), nc.Dense(3)], input_dim=5, seed=0)
+    opt = optim.Adam(m.parameters(), lr=1e-3)
+    m.compile(optimizer=opt, loss="cross_entropy")
+    for i in range(6):
+        if i == 3:
+            change(opt)
+        m.train_step(X, y)
+    return m.get_weights()
+
+
+def test_param_groups_write_through_as_in_pytorch():
+    def by_attribute(opt):
+        opt.lr = 0.05
+        opt.set_hparam("beta1", 0.5)
+        opt.set_hparam("weight_decay", 0.1)
+
+    def by_group(opt):
+        for group in opt.param_groups:
+            group["lr"] = 0.05
+            group["betas"] = (0.5, group["betas"][1])
+            group["weight_decay"] = 0.1
+
+    same = _group_run(by_group)
+    assert all(np.array_equal(a, b) for a, b in zip(same, _group_run(by_attribute)))
+    assert not all(np.array_equal(a, b) for a, b in zip(same, _group_run(lambda opt: None)))
+
+
+def test_param_group_reads_and_refusals():
+    import nncore as nc
+
+    m = nc.Sequential([nc.Dense(4), nc.Dense(2)], input_dim=3, seed=0)
+    opt = optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    (group,) = opt.param_groups
+    assert group["lr"] == pytest.approx(0.1) and group["momentum"] == pytest.approx(0.9)
+    assert [p.shape for p in group["params"]] == [(4, 3), (4,), (2, 4), (2,)]
+    assert set(group) >= {"params", "lr", "momentum", "weight_decay", "nesterov"}
+    group["clipnorm"] = 1.0
+    assert opt.hyper_parameters()["clipnorm"] == 1.0
+    group["clipnorm"] = None  # no clipping again
+    assert opt.hyper_parameters()["clipnorm"] is None
+    assert opt.core_optimizer().hparams()["clipnorm"] == 0.0
+    group["initial_lr"] = 0.1  # what a scheduler or a user stores beside the optimizer's own
+    assert opt.param_groups[0]["initial_lr"] == 0.1
+    del group["initial_lr"]
+    assert "initial_lr" not in opt.param_groups[0]
+    for key, value, err in [
+        ("lr", -1.0, ValueError),
+        ("momentum", float("nan"), ValueError),
+        ("params", [], TypeError),
+    ]:
+        with pytest.raises(err):
+            group[key] = value
+    with pytest.raises(TypeError, match="cannot be removed"):
+        del group["lr"]
+    with pytest.raises(ValueError, match="cannot be changed"):
+        optim.Adam(m.parameters(), amsgrad=False).param_groups[0]["amsgrad"] = True
+    assert opt.lr == pytest.approx(0.1)
+    assert optim.Adam().param_groups[0]["params"] == []  # not attached yet

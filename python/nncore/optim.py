@@ -16,6 +16,7 @@ non-finite check are fused into the single update pass (28 B/param for Adam inst
 from __future__ import annotations
 
 import inspect
+from collections.abc import MutableMapping
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from . import (
 
 __all__ = [
     "Optimizer",
+    "ParamGroup",
     "SGD",
     "Adagrad",
     "RMSprop",
@@ -236,8 +238,9 @@ class Optimizer:
         value : float
             Its new value.
         """
-        value = float(value)
-        self.core_optimizer().set_hparam(name, value)
+        off = value is None and name in ("clipnorm", "clipvalue")  # None: no clipping
+        value = None if off else float(value)
+        self.core_optimizer().set_hparam(name, 0.0 if off else value)
         if name in ("beta1", "beta2"):
             b = list(self._config["betas"])
             b[0 if name == "beta1" else 1] = value
@@ -247,6 +250,19 @@ class Optimizer:
 
     def _get_hparam(self, name):
         return float(self.core_optimizer().hparams()[name])
+
+    @property
+    def param_groups(self) -> list:
+        """PyTorch's view of the hyper-parameters: one group (nncore updates the whole model),
+        a dict-like :class:`ParamGroup` whose writes reach the optimizer, so
+        ``for g in opt.param_groups: g["lr"] = 0.01`` works as in PyTorch.
+
+        Returns
+        -------
+        list of ParamGroup
+            One group.
+        """
+        return [ParamGroup(self)]
 
     @property
     def steps(self) -> int:
@@ -395,6 +411,84 @@ def _init(self, params, lr, local, clipnorm, clipvalue, skip_nonfinite, maximize
         clipnorm=clipnorm, clipvalue=clipvalue, skip_nonfinite=skip_nonfinite, maximize=maximize
     )
     Optimizer.__init__(self, params, cfg)
+
+
+class ParamGroup(MutableMapping):
+    """An optimizer's one parameter group, as PyTorch's ``param_groups[0]`` dict: ``"params"``
+    (the model's parameter views), ``"lr"`` and the other hyper-parameters by PyTorch's names.
+
+    Writing ``"lr"``, ``"betas"`` or a hyper-parameter the core can change between steps
+    (``momentum``, ``eps``, ``weight_decay``, ...) changes the optimizer from its next step;
+    ``"params"`` and what is fixed at construction (``amsgrad``, ``nesterov``, ...) raise.
+    Other keys (``"initial_lr"``, a user's notes) are kept with the optimizer.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose hyper-parameters it shows.
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> model = nc.Sequential([nc.Dense(2)], input_dim=3, seed=0)
+    >>> opt = nc.optim.Adam(model.parameters(), lr=1e-3)
+    >>> for group in opt.param_groups:
+    ...     group["lr"] = 0.01
+    ...     group["betas"] = (0.8, 0.99)
+    >>> opt.lr, opt.hyper_parameters()["betas"], len(opt.param_groups[0]["params"])
+    (0.01, (0.8, 0.99), 2)
+    """
+
+    def __init__(self, optimizer: Optimizer):
+        self.optimizer = optimizer
+
+    def _extra(self) -> dict:
+        return self.optimizer.__dict__.setdefault("_group_extra", {})
+
+    def _keys(self) -> list[str]:
+        return ["params", "lr", *self.optimizer.hyper_parameters(), *self._extra()]
+
+    def __getitem__(self, key):
+        opt = self.optimizer
+        if key == "params":
+            model = opt._model
+            return [] if model is None or not model.built else list(model.parameters().values())
+        if key == "lr":
+            return opt.lr
+        hp = opt.hyper_parameters()
+        if key in hp:
+            return hp[key]
+        return self._extra()[key]
+
+    def __setitem__(self, key, value) -> None:
+        opt = self.optimizer
+        if key == "params":
+            raise TypeError("an nncore optimizer updates its whole model: params cannot be set")
+        if key == "lr":
+            opt.lr = value
+        elif key == "betas":
+            b1, b2 = _check("betas", value, _schema.optimizer_params(opt.name))
+            opt.set_hparam("beta1", b1)
+            opt.set_hparam("beta2", b2)
+        elif key in opt.hyper_parameters():
+            opt.set_hparam(key, _check(key, value, _schema.optimizer_params(opt.name)))
+        else:
+            self._extra()[key] = value
+
+    def __delitem__(self, key) -> None:
+        if key in self._extra():
+            del self._extra()[key]
+        else:
+            raise TypeError(f"{key!r} is part of the optimizer: it cannot be removed")
+
+    def __iter__(self):
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    def __repr__(self) -> str:
+        return repr({k: self[k] for k in self._keys() if k != "params"})
 
 
 class SGD(Optimizer):
