@@ -57,3 +57,28 @@ def test_corpus_is_what_the_script_writes(tmp_path):
         pytest.skip("slow under the sanitizer")
     assert hostile_corpus.generate()[0][0] == _CORPUS[0][0]
     assert [n for n, _ in hostile_corpus.generate()] == [n for n, _ in _CORPUS]
+
+
+def test_load_weights_takes_the_corpus_as_load_does():
+    """load_weights reads through the same checks: every corpus file is loaded into a model of
+    its own layers, or refused with ModelFileError (a bad file) or ValueError (another model),
+    and a refused file leaves the target's weights as they were."""
+    import io
+
+    import numpy as np
+
+    target = nc.Sequential([nc.Dense(4, "relu"), nc.Dense(3)], input_dim=5, seed=0)
+    kept = target.get_weights()
+    refused = loaded = 0
+    for _name, data in _CORPUS[::7]:
+        try:
+            target.load_weights(io.BytesIO(data))
+            loaded += 1
+            target.set_weights(kept)
+        except nc.ModelFileError:
+            refused += 1
+        except ValueError as e:
+            assert "is not this model" in str(e) or "do not fit this model" in str(e), str(e)
+            refused += 1
+        assert all(np.array_equal(a, b) for a, b in zip(target.get_weights(), kept))
+    assert refused > 300
