@@ -426,7 +426,11 @@ def test_weights_round_trip_into_another_model(tmp_path):
     path = tmp_path / "best.weights.nnc"
     trained.save_weights(path)
     header, arrays = nio.read(path)
-    assert header["optimizer"] is None and sorted(arrays) == ["buffers", "params"]
+    assert sorted(arrays) == ["buffers", "params"]  # no optimizer state
+    assert header["optimizer"]["name"] == "adam" and header["optimizer"]["steps"] == 0
+    fresh_adam = nc.load(path)  # the same kind of optimizer, starting afresh
+    assert fresh_adam.optimizer.name == "adam" and fresh_adam.optimizer.steps == 0
+    assert np.array_equal(fresh_adam.predict(X), trained.predict(X))
     other = _bn_model(1)
     other.fit(X[:8], np.arange(8) % 3, epochs=1, batch_size=8)
     moments = {k: v.copy() for k, v in other.optimizer.state_dict()["state"].items()}

@@ -18,16 +18,20 @@ _OPTIMIZER = "optimizer."  # the prefix of the optimizer's state arrays
 
 
 def state_of(model, *, optimizer: bool = True) -> dict[str, Any]:
-    """:meth:`Sequential.state`; ``optimizer=False`` leaves the optimizer and its state out."""
+    """:meth:`Sequential.state`; ``optimizer=False`` leaves the optimizer's state out (its kind
+    and hyper-parameters stay, so a model loaded from the file gets a fresh one of the same)."""
     if model.engine is None:
         raise RuntimeError("cannot save a model that is not built yet")
     arrays = model.engine.state_arrays()
     opt: dict | None = None
-    if optimizer and model.optimizer is not None:
+    if model.optimizer is not None:
         sd = model.optimizer.state_dict()
-        for k, v in sd["state"].items():
-            arrays[_OPTIMIZER + k] = np.asarray(v, dtype=np.float32)
         opt = {k: v for k, v in sd.items() if k != "state"}
+        if optimizer:
+            for k, v in sd["state"].items():
+                arrays[_OPTIMIZER + k] = np.asarray(v, dtype=np.float32)
+        else:
+            opt["steps"] = 0
     return {
         "config": model.get_config(),
         "optimizer": opt,

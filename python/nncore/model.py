@@ -1091,7 +1091,7 @@ class Sequential:
         ----------
         path : str, path-like or binary file object
             As for :meth:`save` (written atomically). :func:`nncore.load` reads the file too,
-            as a model with a fresh optimizer.
+            as a model whose optimizer (the same kind and settings) starts afresh.
 
         Raises
         ------
