@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
       {"NN 2048^3", Trans::N, Trans::N, 2048, 2048, 2048, false},
       {"bwd dX 128x512x784 (NN)", Trans::N, Trans::N, 128, 784, 512, false},
       {"bwd dW 512x128x784 (TN)", Trans::T, Trans::N, 512, 784, 128, false},
+      {"bs2048 fwd 2048x784x512 (packed W)", Trans::N, Trans::T, 2048, 512, 784, true},
       {"bs2048 dW 512x2048x784 (TN)", Trans::T, Trans::N, 512, 784, 2048, false},
       {"bs2048 dX 2048x512x512 (NN)", Trans::N, Trans::N, 2048, 512, 512, false},
       {"lbfgs fwd 4096x784x100 (packed W)", Trans::N, Trans::T, 4096, 100, 784, true},
