@@ -262,6 +262,17 @@ def test_cross_validate_basics():
     assert res["test_accuracy"].mean() > 0.8
     scores = ms.cross_val_score(fn, X, y, cv=3, fit_params=FIT, standardize=True)
     np.testing.assert_array_equal(scores, res["test_accuracy"])
+    # scikit-learn's names for the first metric and the models
+    assert res["test_score"] is res["test_accuracy"] and res["train_score"] is res["train_accuracy"]
+    assert res["estimator"] is res["models"]
+    assert "test_score" not in res  # iterating and `in` see nncore's keys only
+    with pytest.raises(KeyError):
+        res["test_f1"]
+    no_train = ms.cross_validate(fn, X, y, cv=3, fit_params=FIT, return_train_score=False)
+    with pytest.raises(KeyError):
+        no_train["train_score"]
+    with pytest.raises(KeyError):
+        no_train["estimator"]
 
 
 def test_cross_validate_callable_scoring_and_regression():

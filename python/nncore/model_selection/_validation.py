@@ -317,7 +317,8 @@ def cross_validate(
     dict
         ``test_<metric>`` and ``train_<metric>`` arrays (one entry per fold), ``fit_time``,
         ``score_time`` (arrays of seconds), ``history`` (each fold's History) and ``models``
-        if asked.
+        if asked. scikit-learn's names read too: ``test_score`` and ``train_score`` for the
+        first metric, ``estimator`` for ``models``.
 
     Raises
     ------
@@ -344,6 +345,8 @@ def cross_validate(
     ['fit_time', 'history', 'score_time', 'test_accuracy', 'train_accuracy']
     >>> res["test_accuracy"].shape
     (3,)
+    >>> bool((res["test_score"] == res["test_accuracy"]).all())  # scikit-learn's name
+    True
     """
     X, y, scorers, folds = setup_folds(model_fn, {}, X, y, cv, scoring, groups)
     jobs: list = [({}, tr, te) for tr, te in folds]
@@ -374,8 +377,28 @@ class NoArgs:
         return self.fn()
 
 
+class CVResults(dict):
+    """cross_validate's dict, which also answers to scikit-learn's names for its keys:
+    ``test_score`` / ``train_score`` (the first metric's, as scikit-learn names a single
+    metric's) and ``estimator`` (``models``). Iterating and ``in`` see nncore's keys only."""
+
+    def __init__(self, data: dict, metric: str):
+        super().__init__(data)
+        self.metric = metric
+
+    def __missing__(self, key):
+        alias = {
+            "test_score": f"test_{self.metric}",
+            "train_score": f"train_{self.metric}",
+            "estimator": "models",
+        }.get(key)
+        if alias is None or alias not in self:
+            raise KeyError(key)
+        return self[alias]
+
+
 def _collect(res, scorers, return_train_score, return_models):
-    out = {}
+    out = CVResults({}, next(iter(scorers)))
     for k in scorers:
         out[f"test_{k}"] = np.array([r["test"][k] for r in res])
         if return_train_score:
