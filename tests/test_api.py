@@ -279,3 +279,22 @@ def test_readme_example_runs(tmp_path):
     r = _run(code)
     assert r.returncode == 0, r.stderr
     assert float(r.stdout.strip().splitlines()[-1]) > 0.9
+
+
+def test_keras_input_gives_the_input_width():
+    first = nc.Sequential([nc.Input(shape=(20,)), nc.Dense(8, "relu"), nc.Dense(2)], seed=3)
+    plain = nc.Sequential([nc.Dense(8, "relu"), nc.Dense(2)], input_dim=20, seed=3)
+    assert first.input_dim == 20 and first.built and len(first.layers) == 2
+    for a, b in zip(first.get_weights(), plain.get_weights()):  # the same model
+        assert np.array_equal(a, b)
+    added = nc.Sequential(seed=3).add(nc.Input(20)).add(nc.Dense(8, "relu")).add(nc.Dense(2))
+    assert added.input_dim == 20 and not added.built
+    assert added.build().get_weights()[0].shape == (8, 20)
+    assert nc.Sequential([nc.Input([20]), nc.Dense(2)], input_dim=20).input_dim == 20
+    for bad in ((2, 3), (), 0, -1, (True,), 2.5, "20"):
+        with pytest.raises(ValueError, match="Input"):
+            nc.Input(bad)
+    with pytest.raises(ValueError, match="disagrees"):
+        nc.Sequential([nc.Input(4), nc.Dense(2)], input_dim=5)
+    with pytest.raises(TypeError, match="before any layer"):
+        nc.Sequential([nc.Dense(2), nc.Input(4)])

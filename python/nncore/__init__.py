@@ -23,7 +23,7 @@ from . import callbacks, data, datasets, optim
 from ._config import __version__, config, get_num_threads, num_threads, set_num_threads
 from .embedding import Embedding, TabularInput
 from .io import ModelFileError, load
-from .layers import Activation, BatchNorm, Dense, Dropout, LayerNorm, Residual
+from .layers import Activation, BatchNorm, Dense, Dropout, Input, LayerNorm, Residual
 from .model import Sequential
 
 # Heavier or optional parts load on first use, so `import nncore` stays fast.
@@ -56,6 +56,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "Embedding",
+    "Input",
     "LayerNorm",
     "ModelFileError",
     "Residual",

@@ -8,6 +8,8 @@ Once the model is built, a layer's parameters are views into the network's weigh
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import _schema
 from ._schema import ACTIVATIONS, INITIALIZERS
 from ._validation import check_X
@@ -22,6 +24,7 @@ __all__ = [
     "LayerNorm",
     "Dropout",
     "Residual",
+    "Input",
     "LAYER_TYPES",
     "layer_from_config",
 ]
@@ -514,6 +517,47 @@ LAYER_TYPES = {
     "dropout": Dropout,
     "residual": Residual,
 }
+
+
+class Input:
+    """The model's input width, given as Keras's first entry of a Sequential: a marker, not a
+    layer (no computation, no parameters), taken as ``input_dim``.
+
+    Parameters
+    ----------
+    shape : int or tuple of one int
+        The number of features, ``(n_features,)`` as Keras writes it.
+
+    Raises
+    ------
+    ValueError
+        When ``shape`` is not one positive integer (nncore's models take rows of features).
+
+    Examples
+    --------
+    >>> import nncore as nc
+    >>> model = nc.Sequential([nc.Input(shape=(20,)), nc.Dense(8, "relu"), nc.Dense(2)])
+    >>> model.input_dim, model.built, len(model.layers)
+    (20, True, 2)
+    """
+
+    def __init__(self, shape):
+        dims = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+        if len(dims) != 1:
+            raise ValueError(
+                f"Input: nncore's models take rows of features, so shape is one number "
+                f"(n_features,), got {shape!r}"
+            )
+        self.shape = (_checked_width(dims[0]),)
+
+    def __repr__(self) -> str:
+        return f"Input(shape={self.shape})"
+
+
+def _checked_width(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"Input: shape must hold a positive integer, got {value!r}")
+    return int(value)
 
 
 def layer_from_config(config: dict) -> Layer:

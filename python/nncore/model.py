@@ -46,7 +46,7 @@ from .callbacks import History
 from .diagnostics import DiagnosticsRecorder
 from .distributed import evaluate as _distributed_evaluate
 from .distributed import fit as _distributed_fit
-from .layers import Layer, layer_from_config
+from .layers import Input, Layer, layer_from_config
 from .streaming import fit_source, is_source
 from .training import ArraySource, Driver, callback_list, context, inputs, scoring, steps
 
@@ -127,7 +127,10 @@ class Sequential:
 
     def __init__(self, layers=None, *, input_dim: int | None = None, seed: int = 0):
         self.layers: list[Layer] = []
-        for layer in layers or []:
+        layers = list(layers or [])
+        if layers and isinstance(layers[0], Input):  # Keras's Sequential([Input(shape), ...])
+            input_dim = inputs.width_of_input(layers.pop(0), input_dim)
+        for layer in layers:
             self.add(layer)
         if input_dim is not None:
             check_positive_int(input_dim, "input_dim")
@@ -158,9 +161,10 @@ class Sequential:
 
         Parameters
         ----------
-        layer : Layer
+        layer : Layer or Input
             An nncore layer: Dense, Activation, BatchNorm, LayerNorm, Dropout, Residual,
-            Embedding or TabularInput.
+            Embedding or TabularInput; or, before any layer, an :class:`Input` giving
+            ``input_dim``, as in Keras.
 
         Returns
         -------
@@ -170,10 +174,15 @@ class Sequential:
         Raises
         ------
         TypeError
-            When ``layer`` is not an nncore layer.
+            When ``layer`` is not an nncore layer, or is an Input after a layer.
         RuntimeError
             When the model is already built.
         """
+        if isinstance(layer, Input):  # Keras's first entry
+            if self.layers or self.built:
+                raise TypeError("an Input gives the input width: it comes before any layer")
+            self.input_dim = inputs.width_of_input(layer, self.input_dim)
+            return self
         if not isinstance(layer, Layer):
             raise TypeError(
                 "expected an nncore layer (Dense, Activation, BatchNorm, LayerNorm, Dropout, "

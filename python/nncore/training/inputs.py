@@ -37,6 +37,32 @@ def require_compiled(model) -> None:
         )
 
 
+def width_of_input(marker, input_dim) -> int:
+    """The input width a Keras-style :class:`nncore.Input` marker gives a Sequential.
+
+    Parameters
+    ----------
+    marker : Input
+        The marker.
+    input_dim : int or None
+        The model's ``input_dim`` as given beside it.
+
+    Returns
+    -------
+    int
+        The width.
+
+    Raises
+    ------
+    ValueError
+        When ``input_dim`` was given too and differs.
+    """
+    width = marker.shape[0]
+    if input_dim is not None and input_dim != width:
+        raise ValueError(f"input_dim={input_dim!r} disagrees with the first entry, {marker!r}")
+    return width
+
+
 def check_shuffle(shuffle) -> bool:
     """fit's ``shuffle``: True or False only (``bool("no")`` is True; Keras's ``"batch"``, a
     shuffle within batch-sized slices, is not offered: the rows are shuffled whole).
