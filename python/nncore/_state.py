@@ -65,7 +65,7 @@ def from_state(cls, state: dict):
 
 
 def save_weights(model, target) -> None:
-    """:meth:`Sequential.save_weights`: a model file without the optimizer."""
+    """:meth:`Sequential.save_weights`: a model file without the optimizer's state."""
     _format.write_model(target, _format.encode(state_of(model, optimizer=False)))
 
 
