@@ -8,11 +8,9 @@ Once the model is built, a layer's parameters are views into the network's weigh
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import _schema
 from ._schema import ACTIVATIONS, INITIALIZERS
-from ._validation import check_X
+from ._validation import check_positive_int, check_X
 
 __all__ = [
     "ACTIVATIONS",
@@ -548,16 +546,10 @@ class Input:
                 f"Input: nncore's models take rows of features, so shape is one number "
                 f"(n_features,), got {shape!r}"
             )
-        self.shape = (_checked_width(dims[0]),)
+        self.shape = (check_positive_int(dims[0], "Input: shape's width"),)
 
     def __repr__(self) -> str:
         return f"Input(shape={self.shape})"
-
-
-def _checked_width(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"Input: shape must hold a positive integer, got {value!r}")
-    return int(value)
 
 
 def layer_from_config(config: dict) -> Layer:

@@ -96,16 +96,17 @@ class SearchResults(list):
             return super().__getitem__(key)
         if key == "params":
             return [dict(row["params"]) for row in self]
-        if key.startswith("param_") and key not in self._row_names():
+        columns = self._row_names()
+        if key.startswith("param_") and key not in columns:
             name = key[len("param_") :]
-            values = [row.get("params", {}).get(name) for row in self]
             mask = [name not in row.get("params", {}) for row in self]
-            if not any(name in row.get("params", {}) for row in self):
+            if all(mask):
                 raise KeyError(key)
+            values = [row.get("params", {}).get(name) for row in self]
             return np.ma.MaskedArray(np.array(values, dtype=object), mask=mask)
-        if key.endswith("_score") and self.metric is not None and key not in self._row_names():
+        if key.endswith("_score") and self.metric is not None and key not in columns:
             key = key[: -len("_score")] + f"_{self.metric}"
-        if key not in self._row_names():
+        if key not in columns:
             raise KeyError(key)
         return np.array([row[key] for row in self])
 
